@@ -1,0 +1,59 @@
+# fargate-operator developer commands. `make test` installs everything it needs by itself.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv assets generate lint test test-unit test-integration test-e2e run lock clean
+
+help:
+	@echo "make run    local control plane + ECS emulator (writes .run/kubeconfig and .run/env)"
+	@echo "make test   install, provision, lint, and run the whole suite"
+	@echo "make generate | lint | assets | lock | clean"
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# etcd, kube-apiserver, kubectl, helm: KUBEBUILDER_ASSETS, else a per-version cache outside the repo.
+assets: venv
+	$(BIN)/fargate-operator assets
+
+generate: venv
+	$(BIN)/fargate-operator codegen
+
+lint: venv
+	$(BIN)/ruff check operator tests
+	$(BIN)/ruff format --check operator tests
+	$(BIN)/mypy
+
+test: venv assets lint
+	$(BIN)/pytest tests
+
+test-unit: venv
+	$(BIN)/pytest tests/unit
+
+test-integration: venv assets
+	$(BIN)/pytest tests/integration
+
+test-e2e: venv assets
+	$(BIN)/pytest tests/e2e
+
+run: venv assets
+	$(BIN)/fargate-operator dev --run-dir .run
+
+# Re-resolve the pinned versions of every dependency (the lower bounds stay in pyproject.toml).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade "pip>=24"
+	.lock-venv/bin/python -m pip install --quiet ".[test]"
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^fargate-operator' > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

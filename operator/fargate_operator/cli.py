@@ -1,0 +1,90 @@
+"""The ``fargate-operator`` command.
+
+- ``codegen [--check]``: regenerate (or check) the files derived from botocore's ECS model.
+- ``assets``: provision etcd, kube-apiserver, kubectl and helm for the local test world.
+- ``dev``: start the local test world (control plane + ECS emulator) for `make run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from fargate_operator.codegen.generate import repo_root
+    from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
+    from fargate_operator.devenv.world import World
+
+    run_dir: Path = args.run_dir.resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    world = World.start(repo_root() / "crds", workdir=run_dir / "state")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        kubeconfig = world.control_plane.write_kubeconfig(run_dir / "kubeconfig")
+        network = world.ecs.create_network()
+        tools = ":".join(str(d) for d in world.assets.bin_dirs)
+        env = {
+            "KUBECONFIG": str(kubeconfig),
+            "PATH": f"{tools}:$PATH",
+            "AWS_ENDPOINT_URL_ECS": world.ecs.endpoint,
+            "AWS_ENDPOINT_URL_EC2": world.ecs.endpoint,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "FARGATE_SUBNET": network.subnet_id,
+            "FARGATE_SECURITY_GROUP": network.security_group_id,
+        }
+        lines = [f"export {k}={v if k == 'PATH' else shlex.quote(v)}" for k, v in env.items()]
+        (run_dir / "env").write_text("\n".join(lines) + "\n")
+        print(
+            f"""
+fargate-operator dev world is up.
+  Kubernetes API   {world.control_plane.url}  (kube-apiserver {world.assets.kube_apiserver.parent.name})
+  ECS emulator     {world.ecs.endpoint}  (moto)
+  subnet / SG      {network.subnet_id} / {network.security_group_id}
+
+  source {run_dir / "env"}
+  kubectl get fargate -A
+  kubectl apply -f examples/
+
+Not running yet: the operator, the REST adapter (:8080) and MCP (:9090) come with later issues.
+Ctrl-C stops everything.""",
+            flush=True,
+        )
+        stop.wait()
+    finally:
+        world.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fargate-operator", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("codegen", help="regenerate the files derived from botocore's ECS model", add_help=False)
+    sub.add_parser("assets", help="provision the local test world's binaries", add_help=False)
+    dev = sub.add_parser("dev", help="start the local control plane and ECS emulator")
+    dev.add_argument("--run-dir", type=Path, default=Path(".run"), help="where kubeconfig, env and state go")
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "codegen":
+        from fargate_operator.codegen.generate import main as codegen_main
+
+        return codegen_main(rest)
+    if args.command == "assets":
+        from fargate_operator.devenv.assets import main as assets_main
+
+        return assets_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return _dev(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

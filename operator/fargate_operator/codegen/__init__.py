@@ -1,0 +1,1 @@
+"""Generators of committed files (CRDs) from botocore's ECS model; see generate.py."""

@@ -1,0 +1,399 @@
+"""The four kinds: which ECS request each spec mirrors, what we add, and their CRDs.
+
+A spec is the ECS request shape itself (every member, nested shapes included,
+named as ECS names them), minus the few members the operator owns, plus
+Kubernetes-native references and lifecycle policies.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from fargate_operator.codegen import cel_rules
+from fargate_operator.codegen.botocore_schema import JSONSchema, request_members, required_members
+
+GROUP = "ecs.fargate.dev"
+VERSION = "v1alpha1"
+CATEGORY = "fargate"
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    plural: str
+    short_names: list[str]
+    operations: list[str]  # ECS requests whose members make up the spec, first one wins
+    # member -> why the operator owns it instead of the user
+    operator_owned: dict[str, str]
+    extra_properties: dict[str, JSONSchema]
+    rules: list[cel_rules.Rule]
+    status: JSONSchema
+    printer_columns: list[dict[str, Any]]
+    description: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+    not_required: list[str] = field(default_factory=list)  # required in ECS, but a reference may stand in
+    extra_required: list[str] = field(default_factory=list)
+
+
+def _ref(what: str) -> JSONSchema:
+    return {
+        "type": "object",
+        "description": f"A {what} in the same namespace, by its Kubernetes name; "
+        "the operator resolves it into status, never into spec.",
+        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 253, "description": "metadata.name"}},
+        "required": ["name"],
+        "x-kubernetes-map-type": "atomic",
+    }
+
+
+DELETION_POLICY: JSONSchema = {
+    "type": "string",
+    "enum": ["Delete", "Retain"],
+    "default": "Delete",
+    "description": "What happens to the ECS resource when this object is deleted: Delete removes it, "
+    "Retain leaves it in ECS (untagged as ours).",
+}
+ADOPTION_POLICY: JSONSchema = {
+    "type": "string",
+    "enum": ["CreateOnly", "Adopt", "AdoptOrCreate"],
+    "default": "CreateOnly",
+    "description": "Whether an existing ECS resource of the same name that no other object owns may be taken "
+    "over: CreateOnly never adopts (a clear condition names the conflict), Adopt requires it to exist, "
+    "AdoptOrCreate adopts it or creates it.",
+}
+
+_TIME = {"type": "string", "format": "date-time"}
+CONDITIONS: JSONSchema = {
+    "type": "array",
+    "description": "Ready, Progressing and Degraded, each with the generation it was computed for.",
+    "x-kubernetes-list-type": "map",
+    "x-kubernetes-list-map-keys": ["type"],
+    "items": {
+        "type": "object",
+        "required": ["type", "status"],
+        "properties": {
+            "type": {"type": "string"},
+            "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
+            "reason": {"type": "string"},
+            "message": {"type": "string"},
+            "observedGeneration": {"type": "integer", "format": "int64"},
+            "lastTransitionTime": _TIME,
+        },
+    },
+}
+_FREE_OBJECT: JSONSchema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+_FREE_LIST: JSONSchema = {"type": "array", "items": _FREE_OBJECT}
+
+
+def _status(properties: dict[str, JSONSchema]) -> JSONSchema:
+    return {
+        "type": "object",
+        "description": "What ECS reports, written only by the operator.",
+        "properties": {
+            "observedGeneration": {"type": "integer", "format": "int64"},
+            "conditions": CONDITIONS,
+            **properties,
+        },
+    }
+
+
+def _col(name: str, path: str, type_: str = "string", priority: int = 0, description: str = "") -> dict[str, Any]:
+    col: dict[str, Any] = {"name": name, "type": type_, "jsonPath": path}
+    if priority:
+        col["priority"] = priority
+    if description:
+        col["description"] = description
+    return col
+
+
+READY_COL = _col("Ready", '.status.conditions[?(@.type=="Ready")].status')
+AGE_COL = _col("Age", ".metadata.creationTimestamp", "date")
+
+S = {"type": "string"}
+I = {"type": "integer"}  # noqa: E741
+
+KINDS: list[Kind] = [
+    Kind(
+        kind="FargateCluster",
+        plural="fargateclusters",
+        short_names=["fcl", "fcluster"],
+        operations=["CreateCluster"],
+        operator_owned={},
+        extra_properties={"deletionPolicy": DELETION_POLICY, "adoptionPolicy": ADOPTION_POLICY},
+        rules=[cel_rules.immutable("clusterName", "it is the ECS identity of this cluster")],
+        status=_status(
+            {
+                "clusterArn": S,
+                "clusterName": S,
+                "status": S,
+                "runningTasksCount": I,
+                "pendingTasksCount": I,
+                "activeServicesCount": I,
+                "capacityProviders": {"type": "array", "items": S},
+            }
+        ),
+        printer_columns=[
+            _col("ECS-Name", ".status.clusterName"),
+            _col("Status", ".status.status"),
+            _col("Running", ".status.runningTasksCount", "integer"),
+            _col("Services", ".status.activeServicesCount", "integer"),
+            READY_COL,
+            _col("ARN", ".status.clusterArn", priority=1),
+            AGE_COL,
+        ],
+        description="An ECS cluster (CreateCluster). spec.clusterName defaults to metadata.name.",
+    ),
+    Kind(
+        kind="FargateTaskDefinition",
+        plural="fargatetaskdefinitions",
+        short_names=["ftd", "ftaskdef"],
+        operations=["RegisterTaskDefinition"],
+        operator_owned={},
+        extra_properties={
+            "revisionHistoryLimit": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 1000,
+                "default": 10,
+                "description": "How many superseded revisions stay ACTIVE; older ones are deregistered, "
+                "never one a FargateService still uses.",
+            },
+            "deleteDeregisteredRevisions": {
+                "type": "boolean",
+                "default": False,
+                "description": "Also delete (DeleteTaskDefinitions) the revisions that revisionHistoryLimit "
+                "deregisters.",
+            },
+            "deletionPolicy": DELETION_POLICY,
+            "adoptionPolicy": ADOPTION_POLICY,
+        },
+        rules=cel_rules.task_definition_rules(),
+        defaults={"networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"]},
+        status=_status(
+            {
+                "family": S,
+                "revision": I,
+                "taskDefinitionArn": S,
+                "specHash": {"type": "string", "description": "Hash of the normalized spec last registered."},
+                "retainedRevisions": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"revision": I, "taskDefinitionArn": S, "status": S},
+                    },
+                },
+            }
+        ),
+        printer_columns=[
+            _col("Family", ".spec.family"),
+            _col("Revision", ".status.revision", "integer"),
+            READY_COL,
+            _col("ARN", ".status.taskDefinitionArn", priority=1),
+            AGE_COL,
+        ],
+        description="An ECS task definition family (RegisterTaskDefinition); each change of spec registers "
+        "a new revision.",
+    ),
+    Kind(
+        kind="FargateService",
+        plural="fargateservices",
+        short_names=["fsvc", "fservice"],
+        operations=["CreateService", "UpdateService"],
+        operator_owned={
+            "clientToken": "the operator derives CreateService's idempotency token from the object's UID",
+            "service": "UpdateService's name for spec.serviceName",
+            "forceNewDeployment": "an action, not a state: the operator starts a new deployment when the "
+            "resolved task definition changes",
+        },
+        extra_properties={
+            "clusterRef": _ref("FargateCluster"),
+            "taskDefinitionRef": _ref("FargateTaskDefinition, whose current revision the service runs"),
+            "deletionPolicy": DELETION_POLICY,
+            "adoptionPolicy": ADOPTION_POLICY,
+        },
+        rules=[
+            cel_rules.immutable("serviceName", "it is the ECS identity of this service"),
+            cel_rules.immutable("cluster", "a service cannot move between clusters"),
+            cel_rules.immutable("clusterRef", "a service cannot move between clusters"),
+            cel_rules.at_most_one("cluster", "clusterRef"),
+            cel_rules.at_most_one("taskDefinition", "taskDefinitionRef"),
+            *cel_rules.fargate_launch(),
+        ],
+        status=_status(
+            {
+                "serviceArn": S,
+                "clusterArn": S,
+                "status": S,
+                "taskDefinition": {"type": "string", "description": "The task definition ARN the service runs."},
+                "desiredCount": I,
+                "runningCount": I,
+                "pendingCount": I,
+                "rolloutState": S,
+                "deployments": _FREE_LIST,
+                "events": _FREE_LIST,
+            }
+        ),
+        printer_columns=[
+            _col("Status", ".status.status"),
+            _col("Running", ".status.runningCount", "integer"),
+            _col("Desired", ".status.desiredCount", "integer"),
+            _col("Rollout", ".status.rolloutState"),
+            READY_COL,
+            _col("ARN", ".status.serviceArn", priority=1),
+            AGE_COL,
+        ],
+        description="An ECS service (CreateService / UpdateService).",
+    ),
+    Kind(
+        kind="FargateTask",
+        plural="fargatetasks",
+        short_names=["ftask"],
+        operations=["RunTask"],
+        operator_owned={
+            "clientToken": "the operator derives RunTask's idempotency token from the object's UID",
+            "startedBy": "the operator sets it from the object's UID to find its tasks again after a restart",
+        },
+        extra_properties={
+            "clusterRef": _ref("FargateCluster"),
+            "taskDefinitionRef": _ref("FargateTaskDefinition, whose current revision is run"),
+            "ttlSecondsAfterFinished": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Delete this object that many seconds after its tasks stopped.",
+            },
+        },
+        not_required=["taskDefinition"],
+        rules=[
+            cel_rules.rule("self == oldSelf", "spec is immutable: a FargateTask runs once; create a new one"),
+            cel_rules.rule(
+                "has(self.taskDefinition) != has(self.taskDefinitionRef)",
+                "exactly one of spec.taskDefinition and spec.taskDefinitionRef is required",
+                "taskDefinition",
+            ),
+            cel_rules.at_most_one("cluster", "clusterRef"),
+            *cel_rules.fargate_launch(),
+        ],
+        status=_status(
+            {
+                "phase": {"type": "string", "enum": ["Pending", "Running", "Succeeded", "Failed"]},
+                "clusterArn": S,
+                "taskDefinitionArn": S,
+                "startedBy": S,
+                "tasks": {
+                    "type": "array",
+                    "description": "The ECS tasks started for this object (RunTask count).",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "taskArn": S,
+                            "lastStatus": S,
+                            "desiredStatus": S,
+                            "stopCode": S,
+                            "stoppedReason": S,
+                            "createdAt": _TIME,
+                            "startedAt": _TIME,
+                            "stoppedAt": _TIME,
+                            "containers": _FREE_LIST,
+                        },
+                    },
+                },
+                "lastStatus": S,
+                "desiredStatus": S,
+                "stoppedReason": S,
+                "startedAt": _TIME,
+                "stoppedAt": _TIME,
+            }
+        ),
+        printer_columns=[
+            _col("Phase", ".status.phase"),
+            _col("Last-Status", ".status.lastStatus"),
+            READY_COL,
+            _col("Task-ARN", ".status.tasks[0].taskArn", priority=1),
+            AGE_COL,
+        ],
+        description="A one-off ECS task run (RunTask). Immutable: to run again, create a new object.",
+    ),
+]
+
+
+def spec_schema(kind: Kind) -> JSONSchema:
+    properties: dict[str, JSONSchema] = {}
+    required: list[str] = []
+    for op in kind.operations:
+        for name, schema in request_members(op).items():
+            if name not in properties and name not in kind.operator_owned:
+                properties[name] = schema
+        required += [r for r in required_members(op) if r in properties and r not in required]
+    required = [r for r in required if r not in kind.not_required] + kind.extra_required
+    for name, default in kind.defaults.items():
+        properties[name] = {**properties[name], "default": copy.deepcopy(default)}
+    properties.update(copy.deepcopy(kind.extra_properties))
+    _mark_list_keys(properties)
+    _attach_tag_rules(properties)
+    spec: JSONSchema = {"type": "object", "description": kind.description, "properties": properties}
+    if required:
+        spec["required"] = required
+    if kind.rules:
+        spec["x-kubernetes-validations"] = kind.rules
+    return spec
+
+
+def _mark_list_keys(properties: dict[str, JSONSchema]) -> None:
+    """Containers merge by name (server-side apply, kubectl diff, Argo CD)."""
+    containers = properties.get("containerDefinitions")
+    if containers:
+        containers["x-kubernetes-list-type"] = "map"
+        containers["x-kubernetes-list-map-keys"] = ["name"]
+
+
+def _attach_tag_rules(properties: dict[str, JSONSchema]) -> None:
+    tags = properties.get("tags")
+    if tags and tags.get("type") == "array":
+        tags["x-kubernetes-validations"] = cel_rules.tag_rules()
+
+
+def crd(kind: Kind) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "description": kind.description,
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": spec_schema(kind),
+            "status": kind.status,
+        },
+        "required": ["spec"],
+    }
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": f"{kind.plural}.{GROUP}",
+            "labels": {"app.kubernetes.io/name": "fargate-operator", "app.kubernetes.io/part-of": "fargate-operator"},
+        },
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "kind": kind.kind,
+                "listKind": f"{kind.kind}List",
+                "plural": kind.plural,
+                "singular": kind.kind.lower(),
+                "shortNames": kind.short_names,
+                "categories": [CATEGORY],
+            },
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": kind.printer_columns,
+                    "schema": {"openAPIV3Schema": schema},
+                }
+            ],
+        },
+    }

@@ -1,0 +1,54 @@
+"""Session-wide test world: a real kube-apiserver + etcd with our CRDs, and moto's ECS server.
+
+Binaries come from KUBEBUILDER_ASSETS when set, otherwise they are provisioned
+into a per-version cache outside the repo (fargate_operator.devenv.assets).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fargate_operator.devenv.control_plane import ControlPlane
+from fargate_operator.devenv.ecs_emulator import EcsEmulator
+from fargate_operator.devenv.world import World
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    w = World.start(REPO / "crds", workdir=tmp_path_factory.mktemp("world"))
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
+@pytest.fixture(scope="session")
+def control_plane(world: World) -> ControlPlane:
+    return world.control_plane
+
+
+@pytest.fixture
+def ecs(world: World) -> EcsEmulator:
+    """moto's ECS server, emptied before each test."""
+    world.ecs.reset()
+    return world.ecs
+
+
+@pytest.fixture
+def unique() -> str:
+    """A fresh name suffix: the control plane never finishes deleting namespaces, so tests share them."""
+    return uuid.uuid4().hex[:8]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    from e2e_support import E2E_MODE
+
+    mode = config.stash.get(E2E_MODE, None)
+    terminalreporter.write_sep("-", "end-to-end cluster")
+    terminalreporter.write_line(f"e2e tests ran against: {mode}" if mode else "e2e tests: not run in this session")
