@@ -37,9 +37,8 @@ def to_yaml(doc: object) -> str:
 
 def render_all() -> dict[str, str]:
     """Repo-relative path -> content of every generated file."""
-    from fargate_operator.codegen.botocore_schema import ecs_model
-
     from fargate_operator.codegen import reference_doc
+    from fargate_operator.codegen.botocore_schema import ecs_model
 
     header = HEADER.format(version=botocore.__version__, api=ecs_model()["metadata"]["apiVersion"])
     files = {f"crds/{GROUP}_{k.plural}.yaml": header + to_yaml(crd(k)) for k in KINDS}
