@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fargate_operator.devenv.control_plane import ControlPlane
-from fargate_operator.devenv.ecs_emulator import EcsEmulator
+from fargate_operator.devenv.ecs_emulator import EcsEmulator, Network
 from fargate_operator.devenv.world import World
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,6 +38,12 @@ def ecs(world: World) -> EcsEmulator:
     """moto's ECS server, emptied before each test."""
     world.ecs.reset()
     return world.ecs
+
+
+@pytest.fixture(scope="session")
+def network(world: World) -> Network:
+    """A VPC, subnet and security group in the emulator, for awsvpc tasks and services."""
+    return world.ecs.create_network()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The ``fargate-operator`` command.
 
+- ``run``: the operator (Kopf handlers + status loops), in or out of a cluster.
 - ``codegen [--check]``: regenerate (or check) the files derived from botocore's ECS model.
 - ``assets``: provision etcd, kube-apiserver, kubectl and helm for the local test world.
 - ``dev``: start the local test world (control plane + ECS emulator) for `make run`.
@@ -13,6 +14,45 @@ import signal
 import sys
 import threading
 from pathlib import Path
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import os
+
+    import kopf
+
+    from fargate_operator import k8s
+    from fargate_operator.config import OperatorConfig
+
+    if args.kubeconfig:
+        os.environ["KUBECONFIG"] = str(args.kubeconfig)  # Kopf's login reads it too
+    config = OperatorConfig(
+        **{k: v for k, v in (("region", args.region), ("ecs_endpoint", args.ecs_endpoint)) if v},
+        namespaces=tuple(args.namespace),
+        **({"status_interval": args.status_interval} if args.status_interval else {}),
+        standalone=args.peering is None,
+        kubeconfig=str(args.kubeconfig) if args.kubeconfig else None,
+    )
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    if not args.verbose:  # Kopf reports every watch-cache update at INFO
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    k8s.configure(config.kubeconfig)
+    from fargate_operator.handlers import lifecycle
+
+    lifecycle.use_config(config)
+    asyncio.run(
+        kopf.operator(
+            standalone=config.standalone,
+            peering_name=args.peering,
+            namespaces=list(config.namespaces),
+            clusterwide=not config.namespaces,
+        )
+    )
+    return 0
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -70,6 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("codegen", help="regenerate the files derived from botocore's ECS model", add_help=False)
     sub.add_parser("assets", help="provision the local test world's binaries", add_help=False)
+    run = sub.add_parser("run", help="run the operator")
+    run.add_argument("--namespace", action="append", default=[], help="watch only this namespace (repeatable)")
+    run.add_argument("--region", help="AWS region (default: boto3's: AWS_REGION, profile, IMDS)")
+    run.add_argument("--ecs-endpoint", help="ECS endpoint URL (default: boto3's, or AWS_ENDPOINT_URL_ECS)")
+    run.add_argument("--status-interval", type=float, help="seconds between batched status refreshes (default 5)")
+    run.add_argument("--peering", help="Kopf peering object name: enables a standby replica (default: standalone)")
+    run.add_argument("--kubeconfig", type=Path, help="kubeconfig (default: in-cluster, then KUBECONFIG)")
+    run.add_argument("--verbose", action="store_true")
     dev = sub.add_parser("dev", help="start the local control plane and ECS emulator")
     dev.add_argument("--run-dir", type=Path, default=Path(".run"), help="where kubeconfig, env and state go")
     args, rest = parser.parse_known_args(argv)
@@ -83,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return assets_main(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    return _dev(args)
+    return _run(args) if args.command == "run" else _dev(args)
 
 
 if __name__ == "__main__":

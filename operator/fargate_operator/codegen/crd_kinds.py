@@ -13,9 +13,8 @@ from typing import Any
 
 from fargate_operator.codegen import cel_rules
 from fargate_operator.codegen.botocore_schema import JSONSchema, request_members, required_members
+from fargate_operator.models.kinds import GROUP, VERSION
 
-GROUP = "ecs.fargate.dev"
-VERSION = "v1alpha1"
 CATEGORY = "fargate"
 
 
@@ -94,6 +93,7 @@ def _status(properties: dict[str, JSONSchema]) -> JSONSchema:
         "properties": {
             "observedGeneration": {"type": "integer", "format": "int64"},
             "conditions": CONDITIONS,
+            "specHash": {"type": "string", "description": "Hash of the ECS request last applied from spec."},
             **properties,
         },
     }
@@ -176,7 +176,6 @@ KINDS: list[Kind] = [
                 "family": S,
                 "revision": I,
                 "taskDefinitionArn": S,
-                "specHash": {"type": "string", "description": "Hash of the normalized spec last registered."},
                 "retainedRevisions": {
                     "type": "array",
                     "items": {

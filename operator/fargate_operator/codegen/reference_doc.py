@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fargate_operator.codegen.crd_kinds import GROUP, KINDS, VERSION, Kind, spec_schema
+from fargate_operator.codegen.crd_kinds import KINDS, Kind, spec_schema
+from fargate_operator.models.kinds import GROUP, VERSION
 
 
 def _type(schema: dict[str, Any]) -> str:

@@ -1,0 +1,25 @@
+"""Operator settings from flags and environment (FARGATE_OPERATOR_*; AWS_* as boto3 reads them)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    region: str | None = field(
+        default_factory=lambda: os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    )
+    # None: boto3's default endpoint, or AWS_ENDPOINT_URL_ECS / AWS_ENDPOINT_URL when set.
+    ecs_endpoint: str | None = field(default_factory=lambda: os.environ.get("FARGATE_OPERATOR_ECS_ENDPOINT"))
+    namespaces: tuple[str, ...] = ()  # empty: all namespaces
+    status_interval: float = field(default_factory=lambda: _env_float("FARGATE_OPERATOR_STATUS_INTERVAL", 5.0))
+    ecs_concurrency: int = 16
+    standalone: bool = True  # one replica; see README "Kopf settings" for a standby
+    kubeconfig: str | None = None

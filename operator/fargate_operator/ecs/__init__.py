@@ -1,0 +1,1 @@
+"""How we talk to ECS: one gateway (client, threads, retries, limits, errors, metrics)."""

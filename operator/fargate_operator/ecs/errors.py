@@ -1,0 +1,58 @@
+"""ECS errors, sorted into the ones a retry can fix and the ones it can't."""
+
+from __future__ import annotations
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+# Codes a retry can fix: throttling (HTTP 400 in ECS's JSON protocol) and server-side failures.
+TRANSIENT_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ServerException",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+# A quota was hit: retrying soon won't help, retrying later may.
+SLOW_RETRY_CODES = frozenset({"LimitExceededException"})
+
+
+class EcsError(Exception):
+    """An ECS call that failed after the gateway's own retries."""
+
+    def __init__(self, operation: str, code: str, message: str, http_status: int | None = None) -> None:
+        super().__init__(f"{operation}: {code}: {message}")
+        self.operation = operation
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+
+    @property
+    def transient(self) -> bool:
+        if self.code in TRANSIENT_CODES or self.code in SLOW_RETRY_CODES:
+            return True
+        return self.http_status is None or self.http_status >= 500
+
+    @property
+    def retry_delay(self) -> float:
+        """A base delay for the next attempt (callers add backoff and jitter)."""
+        return 60.0 if self.code in SLOW_RETRY_CODES else 5.0
+
+
+def from_botocore(operation: str, exc: Exception) -> EcsError:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return EcsError(operation, str(err.get("Code", "Unknown")), str(err.get("Message", "")), status)
+    if isinstance(exc, ParamValidationError):
+        # botocore checked the request against ECS's model before sending it.
+        return EcsError(operation, "InvalidParameterException", str(exc), 400)
+    if isinstance(exc, BotoCoreError):
+        # Connection failures, timeouts: the request may not have reached ECS.
+        return EcsError(operation, type(exc).__name__, str(exc), None)
+    raise exc

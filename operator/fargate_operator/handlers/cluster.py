@@ -1,0 +1,119 @@
+"""FargateCluster handlers: create or adopt, update, delete (blocked while services remain)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from fargate_operator import k8s
+from fargate_operator.ecs.errors import EcsError
+from fargate_operator.handlers.common import fail, set_conditions, up_to_date
+from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
+from fargate_operator.reconcile import cluster as logic
+from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner, check_claim
+from fargate_operator.runtime import runtime_of
+
+PLURAL = PLURALS["FargateCluster"]
+BLOCKING_CODES = {"ClusterContainsServicesException", "ClusterContainsTasksException", "UpdateInProgressException"}
+
+
+def _live(clusters: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((c for c in clusters if c.get("status") in ("ACTIVE", "PROVISIONING")), None)
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+async def reconcile_cluster(
+    body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
+) -> None:
+    rt = runtime_of(memo)
+    owner, name = Owner.of(body), logic.cluster_name(body)
+    want = logic.desired_hash(spec)
+    if status.get("specHash") == want and status.get("clusterArn"):
+        up_to_date(body, patch, status)
+        return
+    try:
+        existing = _live(await rt.gateway.describe_clusters([name]))
+        if existing:
+            if check_claim(
+                owner, existing.get("tags"), spec.get("adoptionPolicy", "CreateOnly"), f"ECS cluster {name}"
+            ):
+                await rt.gateway.call("TagResource", resourceArn=existing["clusterArn"], tags=owner.tags())
+                await k8s.post_event(body, "Adopted", f"adopted ECS cluster {existing['clusterArn']}")
+            calls = logic.update_calls(dict(spec), existing["clusterArn"], existing.get("tags"))
+            for operation, params in calls:
+                await rt.gateway.call(operation, **params)
+            if calls:
+                await k8s.post_event(body, "Updated", f"{', '.join(op for op, _ in calls)} on {existing['clusterArn']}")
+            cluster = _live(await rt.gateway.describe_clusters([name])) or existing
+        else:
+            if spec.get("adoptionPolicy") == "Adopt":
+                raise AdoptionRefused(f"ECS cluster {name} does not exist and spec.adoptionPolicy is Adopt")
+            cluster = (await rt.gateway.call("CreateCluster", **logic.create_request(dict(spec), name, owner)))[
+                "cluster"
+            ]
+            await k8s.post_event(body, "Created", f"CreateCluster {cluster['clusterArn']}")
+    except AdoptionRefused as err:
+        await fail(body, patch, status, err, retry, permanent=True)
+    except EcsError as err:
+        await fail(body, patch, status, err, retry)
+    patch.status.update(logic.status_from(cluster))
+    patch.status["specHash"] = want
+    active = cluster.get("status") == "ACTIVE"
+    set_conditions(
+        patch,
+        status,
+        body["metadata"].get("generation"),
+        ready=active,
+        progressing=not active,
+        degraded=False,
+        reason="Active" if active else "Provisioning",
+        message=f"ECS cluster {cluster.get('status')}",
+    )
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
+    rt = runtime_of(memo)
+    arn = status.get("clusterArn")
+    if not arn:
+        return
+    try:
+        if spec.get("deletionPolicy") == "Retain":
+            await rt.gateway.call("UntagResource", resourceArn=arn, tagKeys=list(OWNER_TAG_KEYS))
+            await k8s.post_event(body, "Retained", f"left ECS cluster {arn} in place (deletionPolicy Retain)")
+            return
+        listed = await rt.gateway.list_all("ListServices", "serviceArns", cluster=arn)
+        # Only services that still exist block deletion (moto also lists INACTIVE ones).
+        services = [
+            s["serviceArn"]
+            for s in await rt.gateway.describe_services(arn, listed)
+            if s.get("status") in ("ACTIVE", "DRAINING")
+        ]
+        if services:
+            names = ", ".join(s.rsplit("/", 1)[-1] for s in services[:10])
+            raise EcsError(
+                "DeleteCluster", "ClusterContainsServicesException", f"{len(services)} services remain: {names}", 400
+            )
+        await rt.gateway.call("DeleteCluster", cluster=arn)
+        await k8s.post_event(body, "Deleted", f"DeleteCluster {arn}")
+    except EcsError as err:
+        if err.code == "ClusterNotFoundException":
+            return
+        if err.code in BLOCKING_CODES:
+            message = f"deletion blocked: {err.message}"
+            set_conditions(
+                patch,
+                status,
+                body["metadata"].get("generation"),
+                ready=False,
+                progressing=True,
+                degraded=True,
+                reason="DeletionBlocked",
+                message=message,
+            )
+            await k8s.post_event(body, "DeletionBlocked", message, warning=True)
+            raise kopf.TemporaryError(message, delay=15) from err
+        await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans

@@ -1,0 +1,139 @@
+"""What the handlers share: failure handling, reference resolution, backoff, condition writes."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, NoReturn
+
+import kopf
+
+from fargate_operator import k8s
+from fargate_operator.ecs.errors import EcsError
+from fargate_operator.models.kinds import CLUSTER, TASK_DEFINITION
+from fargate_operator.reconcile import conditions
+from fargate_operator.reconcile.cluster import cluster_name
+from fargate_operator.runtime import Runtime
+
+MAX_DELAY = 300.0
+
+
+def backoff(retry: int, base: float = 2.0) -> float:
+    """Exponential backoff with full jitter, capped."""
+    return random.uniform(base, min(MAX_DELAY, base * 2 ** min(retry, 10)))
+
+
+def set_conditions(
+    patch: kopf.Patch,
+    status: Any,
+    generation: int | None,
+    *,
+    ready: bool,
+    progressing: bool,
+    degraded: bool,
+    reason: str,
+    message: str,
+) -> None:
+    patch.status["conditions"] = conditions.summarize(
+        status.get("conditions"),
+        ready=ready,
+        progressing=progressing,
+        degraded=degraded,
+        reason=reason,
+        message=message,
+        generation=generation,
+    )
+    patch.status["observedGeneration"] = generation
+
+
+def up_to_date(body: Any, patch: kopf.Patch, status: Any) -> None:
+    """Nothing to change in ECS: still record that this generation was seen."""
+    generation = body["metadata"].get("generation")
+    if status.get("observedGeneration") != generation:
+        patch.status["observedGeneration"] = generation
+        patch.status["conditions"] = [{**c, "observedGeneration": generation} for c in status.get("conditions", [])]
+
+
+async def fail(
+    body: Any, patch: kopf.Patch, status: Any, err: Exception, retry: int, *, permanent: bool | None = None
+) -> NoReturn:
+    """Record a failure in conditions and an Event, then tell Kopf whether to retry.
+
+    ECS validation errors are permanent: the message goes to the Degraded
+    condition and nothing retries until the spec changes. Throttling, 5xx and
+    network errors retry with backoff and jitter.
+    """
+    generation = body["metadata"].get("generation")
+    transient = err.transient if isinstance(err, EcsError) and permanent is None else not permanent
+    message = err.message if isinstance(err, EcsError) else str(err)
+    reason = err.code if isinstance(err, EcsError) else type(err).__name__
+    if isinstance(err, EcsError):
+        message = f"{err.operation}: {err.code}: {err.message}"
+    set_conditions(
+        patch,
+        status,
+        generation,
+        ready=False,
+        progressing=transient,
+        degraded=not transient,
+        reason=reason,
+        message=message,
+    )
+    await k8s.post_event(body, reason if not transient else "Retrying", message, warning=True)
+    if transient:
+        base = err.retry_delay if isinstance(err, EcsError) else 5.0
+        raise kopf.TemporaryError(message, delay=backoff(retry, base))
+    raise kopf.PermanentError(message)
+
+
+class Waiting(Exception):
+    """A referenced object is not ready yet; retry soon, it is not a failure."""
+
+
+async def wait(body: Any, patch: kopf.Patch, status: Any, why: Waiting) -> NoReturn:
+    set_conditions(
+        patch,
+        status,
+        body["metadata"].get("generation"),
+        ready=False,
+        progressing=True,
+        degraded=False,
+        reason="Waiting",
+        message=str(why),
+    )
+    raise kopf.TemporaryError(str(why), delay=5)
+
+
+async def _referenced(rt: Runtime, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+    return rt.registry.get(kind, namespace, name) or await k8s.get_object(kind, namespace, name)
+
+
+async def resolve_cluster(rt: Runtime, namespace: str, spec: Any) -> str:
+    """spec.cluster as written, or the ARN of the FargateCluster named by spec.clusterRef."""
+    if spec.get("cluster"):
+        return str(spec["cluster"])
+    ref = spec.get("clusterRef")
+    if not ref:
+        return "default"
+    obj = await _referenced(rt, CLUSTER, namespace, ref["name"])
+    if obj is None:
+        raise Waiting(f"FargateCluster {namespace}/{ref['name']} (spec.clusterRef) does not exist")
+    arn = obj.get("status", {}).get("clusterArn")
+    if not arn:
+        raise Waiting(f"FargateCluster {namespace}/{ref['name']} has no ECS cluster yet")
+    return str(arn) if arn else cluster_name(obj)
+
+
+async def resolve_task_definition(rt: Runtime, namespace: str, spec: Any) -> str | None:
+    """spec.taskDefinition as written, or the current revision ARN of spec.taskDefinitionRef."""
+    if spec.get("taskDefinition"):
+        return str(spec["taskDefinition"])
+    ref = spec.get("taskDefinitionRef")
+    if not ref:
+        return None
+    obj = await _referenced(rt, TASK_DEFINITION, namespace, ref["name"])
+    if obj is None:
+        raise Waiting(f"FargateTaskDefinition {namespace}/{ref['name']} (spec.taskDefinitionRef) does not exist")
+    arn = obj.get("status", {}).get("taskDefinitionArn")
+    if not arn:
+        raise Waiting(f"FargateTaskDefinition {namespace}/{ref['name']} has no registered revision yet")
+    return str(arn)

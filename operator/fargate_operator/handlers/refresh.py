@@ -1,0 +1,157 @@
+"""Fresh status without a timer per object: a few loops that batch describes and patch only changes.
+
+Every `status_interval` seconds:
+- FargateTasks not yet finished: DescribeTasks, 100 per call, per cluster;
+- FargateServices: DescribeServices, 10 per call, per cluster;
+- FargateClusters: DescribeClusters, 100 per call;
+then a status patch for each object whose observed state changed (conditions
+compared without timestamps), and deletion of finished FargateTasks past
+ttlSecondsAfterFinished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from collections import defaultdict
+from typing import Any
+
+from fargate_operator import k8s
+from fargate_operator.ecs.errors import EcsError
+from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
+from fargate_operator.reconcile import cluster as cluster_logic
+from fargate_operator.reconcile import conditions
+from fargate_operator.reconcile import service as service_logic
+from fargate_operator.reconcile import task as task_logic
+from fargate_operator.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    for key, value in new.items():
+        if key == "conditions":
+            if not conditions.same_conditions(old.get(key), value):
+                return True
+        elif old.get(key) != value:
+            return True
+    return False
+
+
+def _with_conditions(
+    obj: dict[str, Any], observed: dict[str, Any], health: tuple[bool, bool, bool, str, str]
+) -> dict[str, Any]:
+    ready, progressing, degraded, reason, message = health
+    status = obj.get("status", {})
+    observed["conditions"] = conditions.summarize(
+        status.get("conditions"),
+        ready=ready,
+        progressing=progressing,
+        degraded=degraded,
+        reason=reason,
+        message=message,
+        generation=status.get("observedGeneration"),
+    )
+    return observed
+
+
+async def _write(rt: Runtime, obj: dict[str, Any], observed: dict[str, Any]) -> None:
+    meta = obj["metadata"]
+    if _changed(obj.get("status", {}), observed):
+        await k8s.patch_status(obj["kind"], meta["namespace"], meta["name"], observed)
+        rt.registry.update_status(obj["kind"], meta["namespace"], meta["name"], observed)
+
+
+async def refresh_tasks(rt: Runtime) -> None:
+    by_cluster: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for obj in rt.registry.items(TASK):
+        status = obj.get("status", {})
+        if status.get("tasks") and status.get("phase") not in task_logic.TERMINAL and status.get("clusterArn"):
+            by_cluster[status["clusterArn"]].append(obj)
+    for cluster, objs in by_cluster.items():
+        arns = [t["taskArn"] for o in objs for t in o["status"]["tasks"]]
+        found, _missing = await rt.gateway.describe_tasks(cluster, arns)
+        by_arn = {t["taskArn"]: t for t in found}
+        for obj in objs:
+            tasks = [by_arn[t["taskArn"]] for t in obj["status"]["tasks"] if t["taskArn"] in by_arn]
+            if not tasks:
+                continue
+            observed = task_logic.status_from(tasks, obj.get("spec", {}).get("count", 1))
+            health = task_logic.health(observed["phase"], observed.get("stoppedReason"))
+            if observed["phase"] in task_logic.TERMINAL and obj["status"].get("phase") not in task_logic.TERMINAL:
+                await k8s.post_event(
+                    obj,
+                    observed["phase"],
+                    f"task {observed['phase'].lower()}: {observed.get('stoppedReason', '')}",
+                    warning=observed["phase"] == task_logic.FAILED,
+                )
+            await _write(rt, obj, _with_conditions(obj, observed, health))
+
+
+async def expire_finished_tasks(rt: Runtime, now: datetime.datetime) -> None:
+    for obj in rt.registry.items(TASK):
+        ttl, status = obj.get("spec", {}).get("ttlSecondsAfterFinished"), obj.get("status", {})
+        if ttl is None or status.get("phase") not in task_logic.TERMINAL or obj["metadata"].get("deletionTimestamp"):
+            continue
+        finished = status.get("stoppedAt") or next(
+            (c["lastTransitionTime"] for c in status.get("conditions", []) if c.get("type") == "Ready"), None
+        )
+        if finished and now >= datetime.datetime.fromisoformat(finished) + datetime.timedelta(seconds=ttl):
+            await k8s.delete_object(TASK, obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+
+async def refresh_services(rt: Runtime) -> None:
+    by_cluster: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for obj in rt.registry.items(SERVICE):
+        status = obj.get("status", {})
+        if status.get("serviceArn") and status.get("clusterArn") and not obj["metadata"].get("deletionTimestamp"):
+            by_cluster[status["clusterArn"]].append(obj)
+    for cluster, objs in by_cluster.items():
+        found = {
+            s["serviceArn"]: s
+            for s in await rt.gateway.describe_services(cluster, [o["status"]["serviceArn"] for o in objs])
+        }
+        for obj in objs:
+            svc = found.get(obj["status"]["serviceArn"])
+            if svc is not None:
+                await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), service_logic.health(svc)))
+
+
+async def refresh_clusters(rt: Runtime) -> None:
+    objs = [
+        o
+        for o in rt.registry.items(CLUSTER)
+        if o.get("status", {}).get("clusterArn") and not o["metadata"].get("deletionTimestamp")
+    ]
+    if not objs:
+        return
+    found = {c["clusterArn"]: c for c in await rt.gateway.describe_clusters([o["status"]["clusterArn"] for o in objs])}
+    for obj in objs:
+        cl = found.get(obj["status"]["clusterArn"])
+        if cl is not None:
+            active = cl.get("status") == "ACTIVE"
+            health = (
+                active,
+                not active,
+                False,
+                "Active" if active else str(cl.get("status")).title(),
+                f"ECS cluster {cl.get('status')}",
+            )
+            await _write(rt, obj, _with_conditions(obj, cluster_logic.status_from(cl), health))
+
+
+async def refresh_forever(rt: Runtime) -> None:
+    while True:
+        for step in (refresh_tasks, refresh_services, refresh_clusters):
+            try:
+                await step(rt)
+            except EcsError as err:
+                log.warning("status refresh %s: %s", step.__name__, err)
+            except Exception:
+                log.exception("status refresh %s failed", step.__name__)
+        try:
+            await expire_finished_tasks(rt, datetime.datetime.now(datetime.UTC))
+        except Exception:
+            log.exception("ttlSecondsAfterFinished sweep failed")
+        await asyncio.sleep(rt.config.status_interval)

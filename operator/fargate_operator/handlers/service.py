@@ -1,0 +1,112 @@
+"""FargateService handlers: create or update from spec + resolved references; delete scales to 0 first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from fargate_operator import k8s
+from fargate_operator.ecs.errors import EcsError
+from fargate_operator.handlers.common import (
+    Waiting,
+    fail,
+    resolve_cluster,
+    resolve_task_definition,
+    set_conditions,
+    up_to_date,
+    wait,
+)
+from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
+from fargate_operator.reconcile import service as logic
+from fargate_operator.reconcile.cluster import tag_sync_calls
+from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner, check_claim
+from fargate_operator.runtime import runtime_of
+
+PLURAL = PLURALS["FargateService"]
+GONE_CODES = {"ServiceNotFoundException", "ServiceNotActiveException", "ClusterNotFoundException"}
+
+
+def _live(services: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((s for s in services if s.get("status") in ("ACTIVE", "DRAINING")), None)
+
+
+# No field filter on update: a changed annotation from a FargateTaskDefinition's
+# new revision (see taskdefinition._roll_dependents) must reconcile too.
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL)
+async def reconcile_service(
+    body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
+) -> None:
+    rt = runtime_of(memo)
+    owner, ns, name = Owner.of(body), body["metadata"]["namespace"], spec["serviceName"]
+    try:
+        cluster = await resolve_cluster(rt, ns, spec)
+        task_definition = await resolve_task_definition(rt, ns, spec)
+    except Waiting as why:
+        await wait(body, patch, status, why)
+    want = logic.desired_hash(dict(spec), cluster, task_definition)
+    if status.get("specHash") == want and status.get("serviceArn"):
+        up_to_date(body, patch, status)
+        return
+    try:
+        existing = _live(await rt.gateway.describe_services(cluster, [name]))
+        if existing and existing.get("status") == "DRAINING":
+            raise EcsError("CreateService", "ServiceDraining", f"ECS service {name} is still draining", None)
+        if existing:
+            if check_claim(
+                owner, existing.get("tags"), spec.get("adoptionPolicy", "CreateOnly"), f"ECS service {name}"
+            ):
+                await rt.gateway.call("TagResource", resourceArn=existing["serviceArn"], tags=owner.tags())
+                await k8s.post_event(body, "Adopted", f"adopted ECS service {existing['serviceArn']}")
+            request = logic.update_request(dict(spec), cluster, task_definition)
+            service = (await rt.gateway.call("UpdateService", **request))["service"]
+            for operation, params in tag_sync_calls(service["serviceArn"], spec.get("tags"), existing.get("tags")):
+                await rt.gateway.call(operation, **params)
+            await k8s.post_event(body, "Updated", f"UpdateService {service['serviceArn']} ({task_definition})")
+        else:
+            if spec.get("adoptionPolicy") == "Adopt":
+                raise AdoptionRefused(f"ECS service {name} does not exist and spec.adoptionPolicy is Adopt")
+            request = logic.create_request(dict(spec), owner, cluster, task_definition)
+            service = (await rt.gateway.call("CreateService", **request))["service"]
+            await k8s.post_event(body, "Created", f"CreateService {service['serviceArn']} ({task_definition})")
+    except AdoptionRefused as err:
+        await fail(body, patch, status, err, retry, permanent=True)
+    except EcsError as err:
+        await fail(body, patch, status, err, retry)
+    observed = logic.status_from(service)
+    patch.status.update(observed)
+    patch.status["specHash"] = want
+    rt.registry.update_status(body["kind"], ns, body["metadata"]["name"], observed)
+    ready, progressing, degraded, reason, message = logic.health(service)
+    set_conditions(
+        patch,
+        status,
+        body["metadata"].get("generation"),
+        ready=ready,
+        progressing=progressing,
+        degraded=degraded,
+        reason=reason,
+        message=message,
+    )
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
+    rt = runtime_of(memo)
+    arn, cluster = status.get("serviceArn"), status.get("clusterArn")
+    if not arn or not cluster:
+        return
+    try:
+        if spec.get("deletionPolicy") == "Retain":
+            await rt.gateway.call("UntagResource", resourceArn=arn, tagKeys=list(OWNER_TAG_KEYS))
+            await k8s.post_event(body, "Retained", f"left ECS service {arn} running (deletionPolicy Retain)")
+            return
+        await rt.gateway.call("UpdateService", cluster=cluster, service=arn, desiredCount=0)
+        await rt.gateway.call("DeleteService", cluster=cluster, service=arn, force=True)
+        await k8s.post_event(body, "Deleted", f"scaled to 0 and DeleteService {arn}")
+    except EcsError as err:
+        if err.code in GONE_CODES:
+            return
+        await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans

@@ -1,0 +1,161 @@
+"""FargateTaskDefinition handlers: register on change, retire old revisions, roll dependent services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from fargate_operator import k8s
+from fargate_operator.ecs.errors import EcsError
+from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH, chunks
+from fargate_operator.handlers.common import fail, set_conditions, up_to_date
+from fargate_operator.models.kinds import GROUP, PLURALS, SERVICE, VERSION
+from fargate_operator.reconcile import taskdefinition as logic
+from fargate_operator.reconcile.ownership import (
+    OWNER_TAG_KEYS,
+    SPEC_HASH_TAG,
+    AdoptionRefused,
+    Claim,
+    Owner,
+    check_claim,
+    claim,
+    tag_dict,
+)
+from fargate_operator.runtime import Runtime, runtime_of
+
+PLURAL = PLURALS["FargateTaskDefinition"]
+RESOLVED_ANNOTATION = f"{GROUP}/task-definition"
+
+
+async def _latest(rt: Runtime, family: str) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
+    """The family's latest ACTIVE revision and its tags, or None when the family has none."""
+    try:
+        resp = await rt.gateway.call("DescribeTaskDefinition", taskDefinition=family, include=["TAGS"])
+    except EcsError as err:
+        if err.code == "ClientException" and not err.transient:
+            return None, []  # ECS: "Unable to describe task definition."
+        raise
+    latest = resp.get("taskDefinition")
+    if latest is None or latest.get("status") != "ACTIVE":
+        return None, []  # only INACTIVE revisions left: the family is free again
+    return latest, resp.get("tags", [])
+
+
+async def _active_revisions(rt: Runtime, family: str) -> list[str]:
+    arns = await rt.gateway.list_all("ListTaskDefinitions", "taskDefinitionArns", familyPrefix=family, status="ACTIVE")
+    return [a for a in arns if a.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
+
+
+async def _retire(rt: Runtime, body: Any, arns: list[str], delete: bool) -> None:
+    for arn in arns:
+        await rt.gateway.call("DeregisterTaskDefinition", taskDefinition=arn)
+    if arns:
+        await k8s.post_event(body, "Deregistered", f"DeregisterTaskDefinition {', '.join(arns)}")
+    if delete and arns:
+        for batch in chunks(arns, DELETE_TASK_DEFINITIONS_BATCH):
+            await rt.gateway.call("DeleteTaskDefinitions", taskDefinitions=batch)
+        await k8s.post_event(body, "DeletedRevisions", f"DeleteTaskDefinitions {', '.join(arns)}")
+
+
+async def _roll_dependents(rt: Runtime, body: Any, arn: str) -> None:
+    """Touch every FargateService that references this object, so it rolls to `arn`."""
+    ns, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    for svc in rt.registry.items(SERVICE):
+        meta, spec = svc["metadata"], svc.get("spec", {})
+        ref = spec.get("taskDefinitionRef") or {}
+        current = (meta.get("annotations") or {}).get(RESOLVED_ANNOTATION)
+        if meta["namespace"] == ns and ref.get("name") == name and current != arn:
+            await k8s.patch_annotations(SERVICE, ns, meta["name"], {RESOLVED_ANNOTATION: arn})
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+async def reconcile_task_definition(
+    body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
+) -> None:
+    rt = runtime_of(memo)
+    owner, family = Owner.of(body), spec["family"]
+    request, digest = logic.register_request(dict(spec), owner)
+    if status.get("specHash") == digest and status.get("taskDefinitionArn"):
+        up_to_date(body, patch, status)
+        return
+    try:
+        latest, tags = await _latest(rt, family)
+        if latest is None and spec.get("adoptionPolicy") == "Adopt":
+            raise AdoptionRefused(f"task definition family {family} has no ACTIVE revision and adoptionPolicy is Adopt")
+        if latest is not None and check_claim(
+            owner, tags, spec.get("adoptionPolicy", "CreateOnly"), f"family {family}"
+        ):
+            await k8s.post_event(body, "Adopted", f"adopting task definition family {family}")
+        if latest is not None and claim(owner, tags) is Claim.OURS and tag_dict(tags).get(SPEC_HASH_TAG) == digest:
+            registered = latest  # registered before a crash or restart: reuse, don't add a revision
+        else:
+            registered = (await rt.gateway.call("RegisterTaskDefinition", **request))["taskDefinition"]
+            await k8s.post_event(body, "Registered", f"RegisterTaskDefinition {registered['taskDefinitionArn']}")
+        arn = registered["taskDefinitionArn"]
+        active = await _active_revisions(rt, family)
+        retire = logic.revisions_to_retire(
+            active, arn, spec.get("revisionHistoryLimit", 10), rt.task_definitions_in_use()
+        )
+        await _retire(rt, body, retire, bool(spec.get("deleteDeregisteredRevisions")))
+    except AdoptionRefused as err:
+        await fail(body, patch, status, err, retry, permanent=True)
+    except EcsError as err:
+        await fail(body, patch, status, err, retry)
+    kept = sorted((a for a in active if a not in retire), key=logic.revision_of, reverse=True)
+    patch.status.update(
+        {
+            "family": family,
+            "revision": registered["revision"],
+            "taskDefinitionArn": arn,
+            "specHash": digest,
+            "retainedRevisions": [
+                {"revision": logic.revision_of(a), "taskDefinitionArn": a, "status": "ACTIVE"} for a in kept
+            ],
+        }
+    )
+    set_conditions(
+        patch,
+        status,
+        body["metadata"].get("generation"),
+        ready=True,
+        progressing=False,
+        degraded=False,
+        reason="Registered",
+        message=f"revision {registered['revision']}",
+    )
+    # Services resolve the reference from the watch cache: make the new revision visible there
+    # before touching them (Kopf writes `patch` only after this handler returns).
+    rt.registry.update_status(body["kind"], body["metadata"]["namespace"], body["metadata"]["name"], dict(patch.status))
+    await _roll_dependents(rt, body, arn)
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+async def delete_task_definition(
+    body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
+) -> None:
+    rt = runtime_of(memo)
+    if not status.get("taskDefinitionArn"):
+        return
+    family = spec["family"]
+    try:
+        active = await _active_revisions(rt, family)
+        if spec.get("deletionPolicy") == "Retain":
+            for arn in active:
+                await rt.gateway.call("UntagResource", resourceArn=arn, tagKeys=[*OWNER_TAG_KEYS, SPEC_HASH_TAG])
+            await k8s.post_event(body, "Retained", f"left family {family} registered (deletionPolicy Retain)")
+            return
+        # Deregistered revisions keep running where services use them; only deletion must spare them.
+        for arn in active:
+            await rt.gateway.call("DeregisterTaskDefinition", taskDefinition=arn)
+        if active:
+            await k8s.post_event(body, "Deregistered", f"DeregisterTaskDefinition {', '.join(active)}")
+        if spec.get("deleteDeregisteredRevisions"):
+            in_use = rt.task_definitions_in_use()
+            deletable = [a for a in active if a not in in_use]
+            for batch in chunks(deletable, DELETE_TASK_DEFINITIONS_BATCH):
+                await rt.gateway.call("DeleteTaskDefinitions", taskDefinitions=batch)
+    except EcsError as err:
+        await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans

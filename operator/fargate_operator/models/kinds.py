@@ -1,0 +1,24 @@
+"""Names of the API group and the four kinds, shared by handlers, loops and generators."""
+
+from __future__ import annotations
+
+GROUP = "ecs.fargate.dev"
+VERSION = "v1alpha1"
+
+CLUSTER = "FargateCluster"
+TASK_DEFINITION = "FargateTaskDefinition"
+SERVICE = "FargateService"
+TASK = "FargateTask"
+
+PLURALS = {
+    CLUSTER: "fargateclusters",
+    TASK_DEFINITION: "fargatetaskdefinitions",
+    SERVICE: "fargateservices",
+    TASK: "fargatetasks",
+}
+
+FINALIZER = f"{GROUP}/finalizer"
+
+
+def plural_of(kind: str) -> str:
+    return PLURALS[kind]

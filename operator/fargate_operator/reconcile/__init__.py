@@ -1,0 +1,1 @@
+"""What to do: pure functions from desired (spec) + observed (ECS) to requests and status."""

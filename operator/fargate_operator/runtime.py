@@ -1,0 +1,37 @@
+"""What every handler and loop shares: config, the ECS gateway and the watch cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fargate_operator.config import OperatorConfig
+from fargate_operator.ecs.gateway import EcsGateway
+from fargate_operator.models.kinds import SERVICE, TASK
+from fargate_operator.store.registry import Registry
+
+
+@dataclass
+class Runtime:
+    config: OperatorConfig
+    gateway: EcsGateway
+    registry: Registry
+
+    def task_definitions_in_use(self) -> set[str]:
+        """Revisions a FargateService runs (any deployment) or a live FargateTask uses."""
+        in_use: set[str] = set()
+        for svc in self.registry.items(SERVICE):
+            status = svc.get("status", {})
+            if status.get("taskDefinition"):
+                in_use.add(status["taskDefinition"])
+            in_use.update(d["taskDefinition"] for d in status.get("deployments", []) if d.get("taskDefinition"))
+        for task in self.registry.items(TASK):
+            status = task.get("status", {})
+            if status.get("phase") not in ("Succeeded", "Failed") and status.get("taskDefinitionArn"):
+                in_use.add(status["taskDefinitionArn"])
+        return in_use
+
+
+def runtime_of(memo: Any) -> Runtime:
+    rt: Runtime = memo.runtime
+    return rt

@@ -1,0 +1,1 @@
+"""The resources as the operator's loops and adapters see them: an in-memory watch cache."""

@@ -1,0 +1,97 @@
+"""FargateCluster against the real API server and moto: create, update, Ready, delete, blocked delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fargate_operator.devenv.ecs_emulator import Network
+from fargate_operator.reconcile.ownership import NAMESPACE_TAG, UID_TAG
+from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, task_definition_spec, wait_for
+
+
+def _ecs_cluster(ecs: Any, name: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = ecs.describe_clusters(clusters=[name], include=["TAGS", "SETTINGS"])["clusters"]
+    return found[0] if found else {}
+
+
+def test_cluster_create_update_delete(
+    operator_process: OperatorProcess, kube: Kube, ecs_client: Any, unique: str
+) -> None:
+    name = f"cl-{unique}"
+    kube.apply(manifest("FargateCluster", name, {"settings": [{"name": "containerInsights", "value": "enabled"}]}))
+    status = wait_for(
+        "cluster Ready",
+        lambda: (s := kube.status("fargatecluster", name)) and condition(s, "Ready").get("status") == "True" and s,
+    )
+    assert status["clusterName"] == name  # spec.clusterName defaults to metadata.name
+    assert status["clusterArn"].endswith(f":cluster/{name}")
+    assert condition(status, "Ready")["observedGeneration"] == 1
+    obj = kube.get("fargatecluster", name)
+    assert obj is not None and "clusterName" not in obj["spec"], "the operator must never write spec"
+    tags = {t["key"]: t["value"] for t in _ecs_cluster(ecs_client, name)["tags"]}
+    assert tags[UID_TAG] == obj["metadata"]["uid"] and tags[NAMESPACE_TAG] == kube.namespace
+    assert any(e["reason"] == "Created" for e in kube.events(name))
+
+    kube.apply(
+        manifest(
+            "FargateCluster",
+            name,
+            {
+                "settings": [{"name": "containerInsights", "value": "disabled"}],
+                "tags": [{"key": "team", "value": "blue"}],
+            },
+        )
+    )
+    wait_for(
+        "settings updated in ECS",
+        lambda: _ecs_cluster(ecs_client, name).get("settings") == [{"name": "containerInsights", "value": "disabled"}],
+    )
+    wait_for(
+        "user tag in ECS", lambda: {"key": "team", "value": "blue"} in _ecs_cluster(ecs_client, name).get("tags", [])
+    )
+    wait_for(
+        "observedGeneration 2",
+        lambda: condition(kube.status("fargatecluster", name), "Ready").get("observedGeneration") == 2,
+    )
+
+    kube.delete("fargatecluster", name, wait=True)
+    assert _ecs_cluster(ecs_client, name).get("status") in (None, "INACTIVE")
+
+
+def test_cluster_deletion_waits_for_its_services(
+    operator_process: OperatorProcess, kube: Kube, ecs_client: Any, network: Network, unique: str
+) -> None:
+    name = f"busy-{unique}"
+    kube.apply(manifest("FargateCluster", name, {}))
+    kube.apply(manifest("FargateTaskDefinition", f"td-{unique}", task_definition_spec(f"fam-{unique}")))
+    kube.apply(
+        manifest(
+            "FargateService",
+            f"svc-{unique}",
+            {
+                "serviceName": f"svc-{unique}",
+                "clusterRef": {"name": name},
+                "taskDefinitionRef": {"name": f"td-{unique}"},
+                "desiredCount": 1,
+                "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
+            },
+        )
+    )
+    wait_for("service created", lambda: kube.status("fargateservice", f"svc-{unique}").get("serviceArn"))
+
+    kube.delete("fargatecluster", name)
+    blocked = wait_for(
+        "DeletionBlocked condition",
+        lambda: (
+            (c := condition(kube.status("fargatecluster", name), "Degraded"))
+            and c.get("reason") == "DeletionBlocked"
+            and c
+        ),
+    )
+    assert f"svc-{unique}" in blocked["message"]
+    assert _ecs_cluster(ecs_client, name)["status"] == "ACTIVE"
+
+    kube.delete("fargateservice", f"svc-{unique}")
+    wait_for("cluster object gone after its service", lambda: kube.get("fargatecluster", name) is None, timeout=90)
+    assert _ecs_cluster(ecs_client, name).get("status") in (None, "INACTIVE")
+    kube.delete("fargatetaskdefinition", f"td-{unique}", wait=True)

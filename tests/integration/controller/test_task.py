@@ -1,0 +1,143 @@
+"""FargateTask: RunTask exactly once (even across SIGKILL), phases, StopTask on delete, ECS errors, TTL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fargate_operator.devenv.ecs_emulator import Network
+from fargate_operator.devenv.ecs_proxy import EcsProxy
+from fargate_operator.devenv.world import World
+from fargate_operator.reconcile.task import started_by
+from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, task_definition_spec, wait_for
+
+
+@pytest.fixture(scope="module")
+def td_arn(operator_process: OperatorProcess, kube: Kube) -> Iterator[str]:
+    """A cluster named "default"-free setup: one cluster and one task definition for the module."""
+    kube.apply(manifest("FargateCluster", "tasks", {"clusterName": f"tasks-{kube.namespace}"}))
+    kube.apply(manifest("FargateTaskDefinition", "job", task_definition_spec(f"job-{kube.namespace}")))
+    arn = wait_for("task definition", lambda: kube.status("fargatetaskdefinition", "job").get("taskDefinitionArn"))
+    wait_for("cluster", lambda: kube.status("fargatecluster", "tasks").get("clusterArn"))
+    yield arn
+    kube.delete("fargatetaskdefinition", "job", wait=True)
+    kube.delete("fargatecluster", "tasks", wait=True)
+
+
+def _task(name: str, network: Network, **extra: Any) -> dict[str, Any]:
+    spec = {
+        "clusterRef": {"name": "tasks"},
+        "taskDefinitionRef": {"name": "job"},
+        "launchType": "FARGATE",
+        "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
+        **extra,
+    }
+    return manifest("FargateTask", name, spec)
+
+
+def _ecs_tasks(ecs: Any, cluster: str, uid: str) -> list[str]:
+    arns: list[str] = []
+    for desired in ("RUNNING", "STOPPED"):
+        arns += ecs.list_tasks(cluster=cluster, startedBy=started_by(uid), desiredStatus=desired)["taskArns"]
+    return sorted(set(arns))
+
+
+def test_run_to_completion(
+    td_arn: str, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
+) -> None:
+    name = f"once-{unique}"
+    before = ecs_proxy.count("RunTask")
+    kube.apply(_task(name, network, overrides={"containerOverrides": [{"name": "app", "command": ["true"]}]}))
+    status = wait_for("Succeeded", lambda: (s := kube.status("fargatetask", name)).get("phase") == "Succeeded" and s)
+    assert status["tasks"][0]["taskArn"].startswith("arn:aws:ecs:")
+    assert status["taskDefinitionArn"] == td_arn and status["startedBy"] == started_by(
+        kube.get("fargatetask", name)["metadata"]["uid"]
+    )  # type: ignore[index]
+    assert condition(status, "Ready")["status"] == "True"
+    assert ecs_proxy.count("RunTask") == before + 1
+    reasons = [e["reason"] for e in kube.events(name)]
+    assert "Started" in reasons and "Succeeded" in reasons
+    kube.delete("fargatetask", name, wait=True)
+
+
+def test_delete_stops_a_running_task(
+    td_arn: str, world: World, kube: Kube, ecs_client: Any, network: Network, unique: str
+) -> None:
+    world.ecs.set_task_transition({"progression": "time", "seconds": 3600})  # tasks stay RUNNING
+    try:
+        name = f"stop-{unique}"
+        kube.apply(_task(name, network))
+        arn = wait_for(
+            "Running",
+            lambda: (s := kube.status("fargatetask", name)).get("phase") == "Running" and s["tasks"][0]["taskArn"],
+        )
+        kube.delete("fargatetask", name, wait=True)
+        cluster = f"tasks-{kube.namespace}"
+        task = ecs_client.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+        assert task["desiredStatus"] == "STOPPED"
+        assert "deleted" in task.get("stoppedReason", "")
+    finally:
+        world.ecs.set_task_transition({"progression": "manual", "times": 1})
+
+
+def test_sigkill_after_runtask_never_starts_a_second_task(
+    td_arn: str,
+    world: World,
+    operator_process: OperatorProcess,
+    kube: Kube,
+    ecs_client: Any,
+    ecs_proxy: EcsProxy,
+    network: Network,
+    unique: str,
+) -> None:
+    """ECS has started the task, the operator has not heard back, and is SIGKILLed; then restarted."""
+    name = f"crash-{unique}"
+    ecs_proxy.hold_response("RunTask")
+    try:
+        kube.apply(_task(name, network))
+        assert ecs_proxy.held.wait(60), "RunTask never reached ECS"
+        operator_process.kill()
+    finally:
+        ecs_proxy.release()
+    uid = kube.get("fargatetask", name)["metadata"]["uid"]  # type: ignore[index]
+    cluster = f"tasks-{kube.namespace}"
+    assert len(_ecs_tasks(ecs_client, cluster, uid)) == 1
+    assert not kube.status("fargatetask", name).get("tasks"), "status was written before the kill"
+
+    operator_process.start()
+    status = wait_for(
+        "status after restart", lambda: (s := kube.status("fargatetask", name)).get("tasks") and s, timeout=90
+    )
+    time.sleep(3)  # room for a wrong second RunTask to show up
+    ecs_tasks = _ecs_tasks(ecs_client, cluster, uid)
+    assert len(ecs_tasks) == 1, ecs_tasks
+    assert [t["taskArn"] for t in status["tasks"]] == ecs_tasks
+    assert "Adopted" in [e["reason"] for e in kube.events(name)]
+    kube.delete("fargatetask", name, wait=True)
+
+
+def test_ecs_rejection_is_permanent_without_hot_loop(
+    td_arn: str, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
+) -> None:
+    name = f"badnet-{unique}"
+    before = ecs_proxy.count("RunTask")
+    bad = _task(name, network)
+    bad["spec"]["networkConfiguration"]["awsvpcConfiguration"]["subnets"] = ["subnet-doesnotexist"]
+    kube.apply(bad)
+    status = wait_for("Failed", lambda: (s := kube.status("fargatetask", name)).get("phase") == "Failed" and s)
+    degraded = condition(status, "Degraded")
+    assert degraded["status"] == "True" and "subnet-doesnotexist" in degraded["message"]
+    assert "InvalidSubnetID.NotFound" in degraded["message"]
+    time.sleep(6)  # several status intervals and Kopf retry windows
+    assert ecs_proxy.count("RunTask") == before + 1, "a permanent ECS error must not be retried"
+    assert any(e["type"] == "Warning" for e in kube.events(name))
+    kube.delete("fargatetask", name, wait=True)
+
+
+def test_ttl_after_finished_deletes_the_object(td_arn: str, kube: Kube, network: Network, unique: str) -> None:
+    name = f"ttl-{unique}"
+    kube.apply(_task(name, network, ttlSecondsAfterFinished=1))
+    wait_for("object deleted after its TTL", lambda: kube.get("fargatetask", name) is None, timeout=60)

@@ -1,0 +1,157 @@
+"""Task definition revisions and services that roll to them, against the real API server and moto."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fargate_operator.devenv.ecs_emulator import Network
+from fargate_operator.devenv.ecs_proxy import EcsProxy
+from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, task_definition_spec, wait_for
+
+
+def _active(ecs: Any, family: str) -> list[str]:
+    arns: list[str] = ecs.list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"]
+    return arns
+
+
+def test_revisions_roll_the_service_and_noop_registers_nothing(
+    operator_process: OperatorProcess, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
+) -> None:
+    cluster, family, td, svc = f"c-{unique}", f"fam-{unique}", f"td-{unique}", f"svc-{unique}"
+    kube.apply(manifest("FargateCluster", cluster, {}))
+    td_spec = {**task_definition_spec(family), "revisionHistoryLimit": 1}
+    kube.apply(manifest("FargateTaskDefinition", td, td_spec))
+    kube.apply(
+        manifest(
+            "FargateService",
+            svc,
+            {
+                "serviceName": svc,
+                "clusterRef": {"name": cluster},
+                "taskDefinitionRef": {"name": td},
+                "desiredCount": 2,
+                "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
+            },
+        )
+    )
+    first = wait_for("revision 1", lambda: kube.status("fargatetaskdefinition", td).get("taskDefinitionArn"))
+    assert first.endswith(f"{family}:1")
+    wait_for("service on revision 1", lambda: kube.status("fargateservice", svc).get("taskDefinition") == first)
+    obj = kube.get("fargateservice", svc)
+    assert obj is not None and "taskDefinition" not in obj["spec"], "resolved values go to status, never to spec"
+
+    # A re-apply of the same spec and a no-op change of formatting register nothing.
+    registered = ecs_proxy.count("RegisterTaskDefinition")
+    kube.apply(manifest("FargateTaskDefinition", td, {**td_spec, "cpu": "0.25 vCPU", "memory": "0.5 GB"}))
+    wait_for(
+        "no-op update handled",
+        lambda: condition(kube.status("fargatetaskdefinition", td), "Ready").get("observedGeneration") == 2,
+    )
+    assert ecs_proxy.count("RegisterTaskDefinition") == registered
+    assert _active(ecs_client, family) == [first]
+
+    # An image change registers revision 2 and the service rolls to it.
+    for n, image in ((2, "busybox:1.37"), (3, "busybox:1.38")):
+        kube.apply(
+            manifest(
+                "FargateTaskDefinition",
+                td,
+                {**td_spec, "containerDefinitions": [{"name": "app", "image": image, "memory": 256}]},
+            )
+        )
+        arn = wait_for(
+            f"revision {n}",
+            lambda n=n: (
+                (a := kube.status("fargatetaskdefinition", td).get("taskDefinitionArn")) and a.endswith(f":{n}") and a
+            ),
+        )
+        wait_for(
+            f"service rolled to revision {n}",
+            lambda arn=arn: kube.status("fargateservice", svc).get("taskDefinition") == arn,
+        )
+        ecs_service = ecs_client.describe_services(cluster=cluster, services=[svc])["services"][0]
+        assert ecs_service["taskDefinition"] == arn
+    assert any(e["reason"] == "Updated" for e in kube.events(svc))
+
+    # revisionHistoryLimit 1 keeps revision 2 (newest superseded) and 3 (current); revision 1 is
+    # retired unless a deployment of the service still runs it (moto never completes deployments).
+    in_use = {d["taskDefinition"] for d in kube.status("fargateservice", svc)["deployments"]}
+    expected = sorted({f"{first[:-2]}:2", f"{first[:-2]}:3"} | ({first} & in_use))
+    assert sorted(_active(ecs_client, family)) == expected
+    status = kube.status("fargatetaskdefinition", td)
+    assert [r["revision"] for r in status["retainedRevisions"]] == [
+        int(a.rsplit(":", 1)[1]) for a in reversed(expected)
+    ]
+
+    # desiredCount changes go through; deleting scales to 0 and removes the service.
+    kube.apply(
+        manifest(
+            "FargateService",
+            svc,
+            {
+                "serviceName": svc,
+                "clusterRef": {"name": cluster},
+                "taskDefinitionRef": {"name": td},
+                "desiredCount": 3,
+                "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
+            },
+        )
+    )
+    wait_for(
+        "desiredCount 3 in ECS",
+        lambda: ecs_client.describe_services(cluster=cluster, services=[svc])["services"][0]["desiredCount"] == 3,
+    )
+    kube.delete("fargateservice", svc, wait=True)
+    assert ecs_client.describe_services(cluster=cluster, services=[svc])["services"][0]["status"] == "INACTIVE"
+    kube.delete("fargatetaskdefinition", td, wait=True)
+    assert _active(ecs_client, family) == []
+    kube.delete("fargatecluster", cluster, wait=True)
+
+
+def test_service_waits_for_its_references(
+    operator_process: OperatorProcess, kube: Kube, network: Network, unique: str
+) -> None:
+    svc = f"early-{unique}"
+    kube.apply(
+        manifest(
+            "FargateService",
+            svc,
+            {
+                "serviceName": svc,
+                "clusterRef": {"name": f"later-{unique}"},
+                "taskDefinition": "nothing:1",
+                "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
+            },
+        )
+    )
+    cond = wait_for(
+        "Progressing/Waiting",
+        lambda: (
+            (c := condition(kube.status("fargateservice", svc), "Progressing")) and c.get("reason") == "Waiting" and c
+        ),
+    )
+    assert f"FargateCluster {kube.namespace}/later-{unique}" in cond["message"]
+    kube.delete("fargateservice", svc, wait=True)
+
+
+def test_history_limit_retires_unused_revisions(
+    operator_process: OperatorProcess, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, unique: str
+) -> None:
+    family, td = f"lim-{unique}", f"lim-{unique}"
+    spec = {**task_definition_spec(family), "revisionHistoryLimit": 0, "deleteDeregisteredRevisions": True}
+    for n in (1, 2, 3):
+        kube.apply(
+            manifest(
+                "FargateTaskDefinition",
+                td,
+                {**spec, "containerDefinitions": [{"name": "app", "image": f"busybox:1.{n}", "memory": 256}]},
+            )
+        )
+        wait_for(f"revision {n}", lambda n=n: str(kube.status("fargatetaskdefinition", td).get("revision")) == str(n))
+    wait_for("only the current revision stays ACTIVE", lambda: len(_active(ecs_client, family)) == 1)
+    assert _active(ecs_client, family)[0].endswith(f"{family}:3")
+    assert ecs_proxy.count("DeleteTaskDefinitions") >= 2
+    reasons = [e["reason"] for e in kube.events(td)]
+    assert reasons.count("Registered") == 3 and "Deregistered" in reasons
+    kube.delete("fargatetaskdefinition", td, wait=True)
+    assert _active(ecs_client, family) == []

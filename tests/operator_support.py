@@ -1,0 +1,139 @@
+"""Running the real operator (`fargate-operator run`) as a process against the test world."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from fargate_operator.devenv import processes
+from fargate_operator.devenv.control_plane import ControlPlane
+from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
+
+T = TypeVar("T")
+
+
+@dataclass
+class OperatorProcess:
+    control_plane: ControlPlane
+    ecs_endpoint: str
+    namespace: str
+    log: Path
+    status_interval: float = 1.0
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> OperatorProcess:
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.control_plane.kubeconfig),
+            "AWS_ENDPOINT_URL_ECS": self.ecs_endpoint,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "FARGATE_OPERATOR_STATUS_INTERVAL": str(self.status_interval),
+        }
+        cmd = [sys.executable, "-m", "fargate_operator.cli", "run", "--namespace", self.namespace]
+        self.proc = processes.start(cmd, self.log, env=env)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no last writes."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        processes.stop(self.proc)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60, interval: float = 0.3) -> T:
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+@dataclass
+class Kube:
+    """kubectl on one namespace, with JSON out."""
+
+    cp: ControlPlane
+    namespace: str
+
+    def apply(self, manifest: dict[str, Any]) -> None:
+        res = self.cp.kubectl("apply", "-n", self.namespace, "-f", "-", input=yaml.safe_dump(manifest), check=False)
+        assert res.returncode == 0, res.stderr
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        res = self.cp.kubectl("get", kind, name, "-n", self.namespace, "-o", "json", check=False)
+        if res.returncode != 0:
+            return None
+        obj: dict[str, Any] = json.loads(res.stdout)
+        return obj
+
+    def status(self, kind: str, name: str) -> dict[str, Any]:
+        obj = self.get(kind, name) or {}
+        status: dict[str, Any] = obj.get("status", {})
+        return status
+
+    def delete(self, kind: str, name: str, wait: bool = False) -> None:
+        self.cp.kubectl(
+            "delete",
+            kind,
+            name,
+            "-n",
+            self.namespace,
+            f"--wait={str(wait).lower()}",
+            "--ignore-not-found",
+            "--timeout=60s",
+        )
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        out = self.cp.kubectl(
+            "get", "events", "-n", self.namespace, "--field-selector", f"involvedObject.name={name}", "-o", "json"
+        ).stdout
+        items: list[dict[str, Any]] = json.loads(out)["items"]
+        return items
+
+
+def condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next((c for c in status.get("conditions", []) if c["type"] == type_), {})
+
+
+def awsvpc(subnet: str, security_group: str) -> dict[str, Any]:
+    return {
+        "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [security_group], "assignPublicIp": "DISABLED"}
+    }
+
+
+def manifest(kind: str, name: str, spec: dict[str, Any], annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": "ecs.fargate.dev/v1alpha1", "kind": kind, "metadata": meta, "spec": spec}
+
+
+def task_definition_spec(family: str, image: str = "public.ecr.aws/docker/library/busybox:1.36") -> dict[str, Any]:
+    # Container-level memory is set because moto fails RunTask without it (real ECS does not need it).
+    return {
+        "family": family,
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": image, "memory": 256, "essential": True}],
+    }
