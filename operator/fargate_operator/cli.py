@@ -56,7 +56,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _dev(args: argparse.Namespace) -> int:
+    import os
+
     from fargate_operator.codegen.generate import repo_root
+    from fargate_operator.devenv import processes
     from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
     from fargate_operator.devenv.world import World
 
@@ -84,22 +87,31 @@ def _dev(args: argparse.Namespace) -> int:
         }
         lines = [f"export {k}={v if k == 'PATH' else shlex.quote(v)}" for k, v in env.items()]
         (run_dir / "env").write_text("\n".join(lines) + "\n")
+        operator_log = run_dir / "operator.log"
+        operator = processes.start(
+            [sys.executable, "-m", "fargate_operator.cli", "run", "--kubeconfig", str(kubeconfig)],
+            operator_log,
+            env={**os.environ, **{k: v for k, v in env.items() if k != "PATH"}},
+        )
         print(
             f"""
 fargate-operator dev world is up.
   Kubernetes API   {world.control_plane.url}  (kube-apiserver {world.assets.kube_apiserver.parent.name})
   ECS emulator     {world.ecs.endpoint}  (moto)
   subnet / SG      {network.subnet_id} / {network.security_group_id}
+  operator         pid {operator.pid}, log {operator_log}
 
   source {run_dir / "env"}
   kubectl get fargate -A
-  kubectl apply -f examples/
+  kubectl apply -f examples/      # examples use placeholder subnets: put $FARGATE_SUBNET / $FARGATE_SECURITY_GROUP in
+  aws ecs list-clusters           # the emulator, as the operator sees it (needs the AWS CLI)
 
-Not running yet: the operator, the REST adapter (:8080) and MCP (:9090) come with later issues.
+Not running yet: the REST adapter (:8080) and MCP (:9090) come with later issues.
 Ctrl-C stops everything.""",
             flush=True,
         )
         stop.wait()
+        processes.stop(operator)
     finally:
         world.stop()
     return 0
