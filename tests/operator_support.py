@@ -29,7 +29,13 @@ class OperatorProcess:
     namespace: str
     log: Path
     status_interval: float = 1.0
+    rest_port: int = field(default_factory=processes.free_port)
+    extra_args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def rest_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.rest_port}"
 
     def start(self) -> OperatorProcess:
         env = {
@@ -41,7 +47,19 @@ class OperatorProcess:
             "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
             "FARGATE_OPERATOR_STATUS_INTERVAL": str(self.status_interval),
         }
-        cmd = [sys.executable, "-m", "fargate_operator.cli", "run", "--namespace", self.namespace]
+        cmd = [
+            sys.executable,
+            "-m",
+            "fargate_operator.cli",
+            "run",
+            "--namespace",
+            self.namespace,
+            "--rest-host",
+            "127.0.0.1",
+            "--rest-port",
+            str(self.rest_port),
+            *self.extra_args,
+        ]
         self.proc = processes.start(cmd, self.log, env=env)
         return self
 

@@ -9,19 +9,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 
 def _run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
-    import os
-
-    import kopf
 
     from fargate_operator import k8s
     from fargate_operator.config import OperatorConfig
@@ -32,7 +31,7 @@ def _run(args: argparse.Namespace) -> int:
         **{k: v for k, v in (("region", args.region), ("ecs_endpoint", args.ecs_endpoint)) if v},
         namespaces=tuple(args.namespace),
         **({"status_interval": args.status_interval} if args.status_interval else {}),
-        standalone=args.peering is None,
+        standalone=True,
         kubeconfig=str(args.kubeconfig) if args.kubeconfig else None,
     )
     logging.basicConfig(
@@ -44,20 +43,42 @@ def _run(args: argparse.Namespace) -> int:
     from fargate_operator.handlers import lifecycle
 
     lifecycle.use_config(config)
-    asyncio.run(
-        kopf.operator(
-            standalone=config.standalone,
-            peering_name=args.peering,
-            namespaces=list(config.namespaces),
-            clusterwide=not config.namespaces,
-        )
-    )
+    asyncio.run(_serve(args, config, lifecycle.build_runtime(config)))
     return 0
 
 
-def _dev(args: argparse.Namespace) -> int:
-    import os
+async def _serve(args: argparse.Namespace, config: Any, runtime: Any) -> None:
+    """Kopf and the REST adapter in one event loop, sharing the runtime (watch cache, gateway)."""
+    import asyncio
 
+    import kopf
+    import uvicorn
+
+    from fargate_operator.service.api import EcsApi
+    from fargate_operator.web.app import SecretCredentials, build_app
+
+    memo = kopf.Memo(runtime=runtime, started=False)
+    app = build_app(
+        EcsApi(runtime, wait_timeout=args.adapter_wait),
+        SecretCredentials(args.credentials_namespace),
+        ready=lambda: bool(memo.started),
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=args.rest_host, port=args.rest_port, log_level="warning", lifespan="off")
+    )
+    operator = kopf.operator(
+        standalone=config.standalone, namespaces=list(config.namespaces), clusterwide=not config.namespaces, memo=memo
+    )
+    tasks = [asyncio.create_task(operator, name="kopf"), asyncio.create_task(server.serve(), name="rest")]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    for task in pending:
+        task.cancel()
+    for task in done:
+        task.result()
+
+
+def _dev(args: argparse.Namespace) -> int:
     from fargate_operator.codegen.generate import repo_root
     from fargate_operator.devenv import processes
     from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
@@ -89,7 +110,18 @@ def _dev(args: argparse.Namespace) -> int:
         (run_dir / "env").write_text("\n".join(lines) + "\n")
         operator_log = run_dir / "operator.log"
         operator = processes.start(
-            [sys.executable, "-m", "fargate_operator.cli", "run", "--kubeconfig", str(kubeconfig)],
+            [
+                sys.executable,
+                "-m",
+                "fargate_operator.cli",
+                "run",
+                "--kubeconfig",
+                str(kubeconfig),
+                "--rest-host",
+                "127.0.0.1",
+                "--rest-port",
+                str(args.rest_port),
+            ],
             operator_log,
             env={**os.environ, **{k: v for k, v in env.items() if k != "PATH"}},
         )
@@ -127,11 +159,19 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--region", help="AWS region (default: boto3's: AWS_REGION, profile, IMDS)")
     run.add_argument("--ecs-endpoint", help="ECS endpoint URL (default: boto3's, or AWS_ENDPOINT_URL_ECS)")
     run.add_argument("--status-interval", type=float, help="seconds between batched status refreshes (default 5)")
-    run.add_argument("--peering", help="Kopf peering object name: enables a standby replica (default: standalone)")
     run.add_argument("--kubeconfig", type=Path, help="kubeconfig (default: in-cluster, then KUBECONFIG)")
+    run.add_argument("--rest-host", default="0.0.0.0", help="REST adapter bind address (default 0.0.0.0)")
+    run.add_argument("--rest-port", type=int, default=8080, help="REST adapter port (default 8080)")
+    run.add_argument(
+        "--credentials-namespace",
+        default=os.environ.get("POD_NAMESPACE", "default"),
+        help="namespace of the Secrets holding adapter credentials (default: POD_NAMESPACE or 'default')",
+    )
+    run.add_argument("--adapter-wait", type=float, default=30.0, help="seconds a write waits for its result")
     run.add_argument("--verbose", action="store_true")
     dev = sub.add_parser("dev", help="start the local control plane and ECS emulator")
     dev.add_argument("--run-dir", type=Path, default=Path(".run"), help="where kubeconfig, env and state go")
+    dev.add_argument("--rest-port", type=int, default=8080, help="REST adapter port on 127.0.0.1 (default 8080)")
     args, rest = parser.parse_known_args(argv)
     if args.command == "codegen":
         from fargate_operator.codegen.generate import main as codegen_main

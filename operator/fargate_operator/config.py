@@ -21,5 +21,5 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
     status_interval: float = field(default_factory=lambda: _env_float("FARGATE_OPERATOR_STATUS_INTERVAL", 5.0))
     ecs_concurrency: int = 16
-    standalone: bool = True  # one replica; see README "Kopf settings" for a standby
+    standalone: bool = True  # one replica; see README "Kopf settings"
     kubeconfig: str | None = None

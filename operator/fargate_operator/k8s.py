@@ -133,3 +133,32 @@ async def post_event(body: dict[str, Any], reason: str, message: str, warning: b
             log.warning("could not post event %s on %s/%s: %s", reason, meta["namespace"], meta["name"], exc.reason)
 
     await asyncio.to_thread(run)
+
+
+async def create_object(kind: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+    def run() -> dict[str, Any]:
+        obj: Any = _custom().create_namespaced_custom_object(GROUP, VERSION, namespace, plural_of(kind), body)
+        K8S_WRITES.labels("create").inc()
+        return dict(obj)
+
+    return await asyncio.to_thread(run)
+
+
+async def patch_object(kind: str, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch (null deletes a member)."""
+
+    def run() -> dict[str, Any]:
+        obj: Any = _custom().patch_namespaced_custom_object(GROUP, VERSION, namespace, plural_of(kind), name, patch)
+        K8S_WRITES.labels("patch").inc()
+        return dict(obj)
+
+    return await asyncio.to_thread(run)
+
+
+async def list_secrets(namespace: str, label_selector: str) -> list[dict[str, Any]]:
+    def run() -> list[dict[str, Any]]:
+        core = kubernetes.client.CoreV1Api(api())
+        items = core.list_namespaced_secret(namespace, label_selector=label_selector).items
+        return [api().sanitize_for_serialization(s) for s in items]  # type: ignore[no-untyped-call]
+
+    return await asyncio.to_thread(run)

@@ -11,7 +11,7 @@ from fargate_operator.ecs.errors import EcsError
 from fargate_operator.handlers.common import fail, set_conditions, up_to_date
 from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import cluster as logic
-from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner, check_claim
+from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Claim, Owner, check_claim, claim
 from fargate_operator.runtime import runtime_of
 
 PLURAL = PLURALS["FargateCluster"]
@@ -78,9 +78,13 @@ async def reconcile_cluster(
 async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     rt = runtime_of(memo)
     arn = status.get("clusterArn")
-    if not arn:
-        return
     try:
+        if not arn:
+            # Created in ECS but never recorded (a crash, a lost answer)? Find it by name and owner tag.
+            found = _live(await rt.gateway.describe_clusters([logic.cluster_name(body)]))
+            if found is None or claim(Owner.of(body), found.get("tags")) is not Claim.OURS:
+                return
+            arn = found["clusterArn"]
         if spec.get("deletionPolicy") == "Retain":
             await rt.gateway.call("UntagResource", resourceArn=arn, tagKeys=list(OWNER_TAG_KEYS))
             await k8s.post_event(body, "Retained", f"left ECS cluster {arn} in place (deletionPolicy Retain)")

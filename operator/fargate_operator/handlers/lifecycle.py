@@ -7,8 +7,8 @@ Kopf settings (see README "Kopf settings"):
 - Kopf's own log-to-Event posting off: the handlers post one Event per ECS write or failure;
 - watch requests time out server-side after 5 minutes (client after 5.5) to recover quietly
   from silently dropped connections;
-- peering: standalone by default (one replica). `--peering NAME` enables Kopf peering so a
-  standby replica waits and takes over when the active one stops.
+- peering: standalone, one replica. A hot standby is not offered yet: Kopf peering would
+  pause a standby's handlers but not the status loop this module starts.
 """
 
 from __future__ import annotations
@@ -37,6 +37,13 @@ def use_config(config: Any) -> None:
     _config_holder["config"] = config
 
 
+def build_runtime(config: Any) -> Runtime:
+    gateway = EcsGateway(
+        GatewaySettings(region=config.region, endpoint_url=config.ecs_endpoint, max_concurrency=config.ecs_concurrency)
+    )
+    return Runtime(config=config, gateway=gateway, registry=Registry())
+
+
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: Any) -> None:
     from fargate_operator.config import OperatorConfig
@@ -51,11 +58,10 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.watching.connect_timeout = 30
-    gateway = EcsGateway(
-        GatewaySettings(region=config.region, endpoint_url=config.ecs_endpoint, max_concurrency=config.ecs_concurrency)
-    )
-    memo.runtime = Runtime(config=config, gateway=gateway, registry=Registry())
+    if getattr(memo, "runtime", None) is None:
+        memo.runtime = build_runtime(config)
     memo.refresher = asyncio.create_task(refresh_forever(memo.runtime), name="status-refresh")
+    memo.started = True
     logger.info("fargate-operator started (status interval %.1fs)", config.status_interval)
 
 

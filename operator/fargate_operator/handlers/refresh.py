@@ -39,11 +39,19 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return False
 
 
+# Degraded reasons this loop derives from ECS; any other Degraded was set by a handler
+# (an ECS error applying the spec) and stands until a handler clears it.
+OBSERVED_REASONS = frozenset({"RolloutFailed", "Failed"})
+
+
 def _with_conditions(
     obj: dict[str, Any], observed: dict[str, Any], health: tuple[bool, bool, bool, str, str]
 ) -> dict[str, Any]:
     ready, progressing, degraded, reason, message = health
     status = obj.get("status", {})
+    held: dict[str, Any] = next((c for c in status.get("conditions", []) if c.get("type") == "Degraded"), {})
+    if held.get("status") == "True" and held.get("reason") not in OBSERVED_REASONS:
+        return observed  # keep the handler's verdict on the current generation
     observed["conditions"] = conditions.summarize(
         status.get("conditions"),
         ready=ready,
@@ -59,8 +67,8 @@ def _with_conditions(
 async def _write(rt: Runtime, obj: dict[str, Any], observed: dict[str, Any]) -> None:
     meta = obj["metadata"]
     if _changed(obj.get("status", {}), observed):
+        # The watch cache learns the new status from the watch itself, in order.
         await k8s.patch_status(obj["kind"], meta["namespace"], meta["name"], observed)
-        rt.registry.update_status(obj["kind"], meta["namespace"], meta["name"], observed)
 
 
 async def refresh_tasks(rt: Runtime) -> None:
@@ -76,6 +84,10 @@ async def refresh_tasks(rt: Runtime) -> None:
         for obj in objs:
             tasks = [by_arn[t["taskArn"]] for t in obj["status"]["tasks"] if t["taskArn"] in by_arn]
             if not tasks:
+                # ECS no longer knows them (stopped tasks are kept about an hour): finished, outcome unknown.
+                gone = {"phase": task_logic.FAILED, "stoppedReason": "ECS no longer reports these tasks"}
+                health = task_logic.health(task_logic.FAILED, gone["stoppedReason"])
+                await _write(rt, obj, _with_conditions(obj, gone, health))
                 continue
             observed = task_logic.status_from(tasks, obj.get("spec", {}).get("count", 1))
             health = task_logic.health(observed["phase"], observed.get("stoppedReason"))

@@ -17,13 +17,16 @@ from fargate_operator.handlers.common import (
     up_to_date,
     wait,
 )
-from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
+from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import service as logic
 from fargate_operator.reconcile.cluster import tag_sync_calls
-from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner, check_claim
+from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Claim, Owner, check_claim, claim
+from fargate_operator.reconcile.taskdefinition import newer_revision
 from fargate_operator.runtime import runtime_of
 
 PLURAL = PLURALS["FargateService"]
+ROLL_ANNOTATION = f"{GROUP}/task-definition"  # set by the FargateTaskDefinition handler
+FORCE_ANNOTATION = FORCE_DEPLOYMENT_ANNOTATION  # set by the ECS API adapter (UpdateService)
 GONE_CODES = {"ServiceNotFoundException", "ServiceNotActiveException", "ClusterNotFoundException"}
 
 
@@ -46,7 +49,12 @@ async def reconcile_service(
         task_definition = await resolve_task_definition(rt, ns, spec)
     except Waiting as why:
         await wait(body, patch, status, why)
-    want = logic.desired_hash(dict(spec), cluster, task_definition)
+    rolled_to = (body["metadata"].get("annotations") or {}).get(ROLL_ANNOTATION)
+    if spec.get("taskDefinitionRef") and rolled_to and task_definition and newer_revision(rolled_to, task_definition):
+        # The FargateTaskDefinition announced a revision the watch cache does not show yet.
+        task_definition = rolled_to
+    force = (body["metadata"].get("annotations") or {}).get(FORCE_ANNOTATION)
+    want = logic.desired_hash(dict(spec), cluster, task_definition) + (f"/{force}" if force else "")
     if status.get("specHash") == want and status.get("serviceArn"):
         up_to_date(body, patch, status)
         return
@@ -61,6 +69,8 @@ async def reconcile_service(
                 await rt.gateway.call("TagResource", resourceArn=existing["serviceArn"], tags=owner.tags())
                 await k8s.post_event(body, "Adopted", f"adopted ECS service {existing['serviceArn']}")
             request = logic.update_request(dict(spec), cluster, task_definition)
+            if force and status.get("specHash", "").split("/", 1)[-1] != force:
+                request["forceNewDeployment"] = True
             service = (await rt.gateway.call("UpdateService", **request))["service"]
             for operation, params in tag_sync_calls(service["serviceArn"], spec.get("tags"), existing.get("tags")):
                 await rt.gateway.call(operation, **params)
@@ -78,7 +88,6 @@ async def reconcile_service(
     observed = logic.status_from(service)
     patch.status.update(observed)
     patch.status["specHash"] = want
-    rt.registry.update_status(body["kind"], ns, body["metadata"]["name"], observed)
     ready, progressing, degraded, reason, message = logic.health(service)
     set_conditions(
         patch,
@@ -96,9 +105,17 @@ async def reconcile_service(
 async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     rt = runtime_of(memo)
     arn, cluster = status.get("serviceArn"), status.get("clusterArn")
-    if not arn or not cluster:
-        return
     try:
+        if not arn:
+            # Created in ECS but never recorded (a crash, a lost answer)? Find it by name and owner tag.
+            try:
+                cluster = await resolve_cluster(rt, body["metadata"]["namespace"], spec)
+            except Waiting:
+                return  # no cluster was ever resolved, so no service was created
+            found = _live(await rt.gateway.describe_services(cluster, [spec["serviceName"]]))
+            if found is None or claim(Owner.of(body), found.get("tags")) is not Claim.OURS:
+                return
+            arn = found["serviceArn"]
         if spec.get("deletionPolicy") == "Retain":
             await rt.gateway.call("UntagResource", resourceArn=arn, tagKeys=list(OWNER_TAG_KEYS))
             await k8s.post_event(body, "Retained", f"left ECS service {arn} running (deletionPolicy Retain)")

@@ -1,16 +1,21 @@
 """FargateTask handlers: RunTask exactly once per object, StopTask on deletion.
 
 Exactly once, across retries, restarts and SIGKILL at any point:
-1. before the first RunTask the object is marked (annotation RUN_MARK), durably;
+1. before the first RunTask the object is marked (annotation RUN_MARK, holding the
+   resolved cluster and task definition), durably, and retries reuse that request;
 2. RunTask carries clientToken = uid and startedBy = "fargate-operator/<uid>";
 3. an object that is marked but has no task in status is never run blind:
    ListTasks(startedBy) first (desired RUNNING and STOPPED), and the tasks found
-   are adopted instead of starting new ones.
+   are adopted instead of starting new ones; an empty answer within 15 s of the
+   mark is checked again (ListTasks is eventually consistent) before RunTask runs
+   again with the same clientToken.
 An unmarked object has never reached RunTask, so the common path costs one ECS call.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import kopf
@@ -25,13 +30,26 @@ from fargate_operator.handlers.common import (
     set_conditions,
     wait,
 )
-from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
+from fargate_operator.models.kinds import GROUP, PLURALS, STOP_ANNOTATION, VERSION
 from fargate_operator.reconcile import task as logic
 from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateTask"]
 RUN_MARK = f"{GROUP}/run-requested"
+LIST_SETTLE_SECONDS = 15.0
+
+
+def read_mark(meta: Any) -> dict[str, Any] | None:
+    """The RunTask request recorded before the first call: cluster, task definition, time."""
+    raw = (meta.get("annotations") or {}).get(RUN_MARK)
+    if not raw:
+        return None
+    try:
+        mark = json.loads(raw)
+    except ValueError:
+        return {"at": 0}
+    return mark if isinstance(mark, dict) else {"at": 0}
 
 
 async def find_started(rt: Runtime, cluster: str, started_by: str) -> list[str]:
@@ -67,23 +85,29 @@ async def run_task(
     if status.get("tasks") or status.get("phase") in logic.TERMINAL:
         return  # started before: the status loop follows it
     owner, ns = Owner.of(body), meta["namespace"]
+    mark = read_mark(meta)
     try:
-        cluster = await resolve_cluster(rt, ns, spec)
-        task_definition = await resolve_task_definition(rt, ns, spec)
+        # A retry reuses what the first attempt resolved: the same request under the same token.
+        cluster = mark["cluster"] if mark else await resolve_cluster(rt, ns, spec)
+        task_definition = mark["taskDefinition"] if mark else await resolve_task_definition(rt, ns, spec)
     except Waiting as why:
         await wait(body, patch, status, why)
     assert task_definition is not None  # the CRD requires taskDefinition or taskDefinitionRef
     expected = spec.get("count", 1)
     started_by = logic.started_by(owner.uid)
     try:
-        found = await find_started(rt, cluster, started_by) if RUN_MARK in (meta.get("annotations") or {}) else []
+        found = await find_started(rt, cluster, started_by) if mark else []
         if found:
             tasks, _missing = await rt.gateway.describe_tasks(cluster, found)
             await k8s.post_event(
                 body, "Adopted", f"found {len(found)} task(s) started before a restart; not running again"
             )
         else:
-            await k8s.patch_annotations(body["kind"], ns, meta["name"], {RUN_MARK: "true"})
+            if mark and time.time() - mark.get("at", 0) < LIST_SETTLE_SECONDS:
+                # ListTasks is eventually consistent: look again before trusting an empty answer.
+                raise kopf.TemporaryError("RunTask was requested moments ago; checking ECS again", delay=5)
+            new_mark = {"cluster": cluster, "taskDefinition": task_definition, "at": time.time()}
+            await k8s.patch_annotations(body["kind"], ns, meta["name"], {RUN_MARK: json.dumps(new_mark)})
             resp = await rt.gateway.call("RunTask", **logic.run_request(dict(spec), owner, cluster, task_definition))
             tasks = resp.get("tasks", [])
             failures = resp.get("failures", [])
@@ -102,7 +126,6 @@ async def run_task(
     observed.setdefault("clusterArn", cluster)
     observed.setdefault("taskDefinitionArn", task_definition)
     apply_status(body, patch, status, observed)
-    rt.registry.update_status(body["kind"], ns, meta["name"], observed)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
@@ -110,22 +133,43 @@ async def stop_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
     rt = runtime_of(memo)
-    cluster = status.get("clusterArn")
+    mark = read_mark(meta)
+    cluster = status.get("clusterArn") or (mark or {}).get("cluster")
+    if not cluster:
+        return  # RunTask was never requested: nothing can be running
     arns = [t["taskArn"] for t in status.get("tasks", []) if t.get("lastStatus") != "STOPPED"]
+    reason = f"FargateTask {meta['namespace']}/{meta['name']} deleted"
     try:
-        if not status.get("tasks") and RUN_MARK in (meta.get("annotations") or {}):
+        if not status.get("tasks") and mark:
             # RunTask may have run without its result reaching status: look before leaving.
-            cluster = cluster or await resolve_cluster(rt, meta["namespace"], spec)
             arns = await find_started(rt, cluster, logic.started_by(meta["uid"]))
+        stopped = []
         for arn in arns:
-            await rt.gateway.call(
-                "StopTask", cluster=cluster, task=arn, reason=f"FargateTask {meta['namespace']}/{meta['name']} deleted"
-            )
-        if arns:
-            await k8s.post_event(body, "Stopped", f"StopTask {', '.join(arns)}")
-    except Waiting:
-        return  # no cluster ever resolved, so nothing was started
+            try:
+                await rt.gateway.call("StopTask", cluster=cluster, task=arn, reason=reason)
+                stopped.append(arn)
+            except EcsError as err:
+                if err.transient or "not found" not in err.message.lower():
+                    raise
+        if stopped:
+            await k8s.post_event(body, "Stopped", f"StopTask {', '.join(stopped)}")
     except EcsError as err:
-        if err.code in ("ClusterNotFoundException", "InvalidParameterException") and not err.transient:
-            return  # the task or its cluster is gone already
+        if err.code == "ClusterNotFoundException":
+            return  # the cluster, and with it every task, is gone
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
+
+
+@kopf.on.update(GROUP, VERSION, PLURAL, field="metadata.annotations", annotations={STOP_ANNOTATION: kopf.PRESENT})
+async def stop_requested(body: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
+    """StopTask asked through the ECS API adapter: stop what still runs, keep the object and its record."""
+    rt = runtime_of(memo)
+    reason = meta["annotations"][STOP_ANNOTATION] or "stopped through the ECS API"
+    cluster = status.get("clusterArn")
+    arns = [t["taskArn"] for t in status.get("tasks", []) if t.get("desiredStatus") != "STOPPED"]
+    try:
+        for arn in arns:
+            await rt.gateway.call("StopTask", cluster=cluster, task=arn, reason=reason)
+    except EcsError as err:
+        await fail(body, patch, status, err, retry)
+    if arns:
+        await k8s.post_event(body, "Stopped", f"StopTask {', '.join(arns)}: {reason}")

@@ -126,9 +126,6 @@ async def reconcile_task_definition(
         reason="Registered",
         message=f"revision {registered['revision']}",
     )
-    # Services resolve the reference from the watch cache: make the new revision visible there
-    # before touching them (Kopf writes `patch` only after this handler returns).
-    rt.registry.update_status(body["kind"], body["metadata"]["namespace"], body["metadata"]["name"], dict(patch.status))
     await _roll_dependents(rt, body, arn)
 
 

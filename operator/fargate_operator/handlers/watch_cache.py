@@ -12,7 +12,7 @@ from fargate_operator.runtime import runtime_of
 
 def _on_event(plural: str) -> None:
     @kopf.on.event(GROUP, VERSION, plural, id=f"watch-cache-{plural}")
-    def cache(type: str | None, body: Any, memo: Any, **_: Any) -> None:
+    async def cache(type: str | None, body: Any, memo: Any, **_: Any) -> None:
         registry = runtime_of(memo).registry
         if type == "DELETED":
             registry.remove(body["kind"], body["metadata"]["namespace"], body["metadata"]["name"])

@@ -19,6 +19,10 @@ PLURALS = {
 
 FINALIZER = f"{GROUP}/finalizer"
 
+# Annotations the ECS API adapter writes to ask the operator for an action.
+STOP_ANNOTATION = f"{GROUP}/stop-requested"  # FargateTask: StopTask, value = reason
+FORCE_DEPLOYMENT_ANNOTATION = f"{GROUP}/force-new-deployment"  # FargateService: value = a nonce
+
 
 def plural_of(kind: str) -> str:
     return PLURALS[kind]

@@ -25,6 +25,12 @@ def revision_of(arn: str) -> int:
     return int(arn.rsplit(":", 1)[1])
 
 
+def newer_revision(candidate: str, current: str) -> bool:
+    """Whether `candidate` is a later revision of the same family than `current` (both ARNs)."""
+    same_family = candidate.rsplit(":", 1)[0] == current.rsplit(":", 1)[0]
+    return same_family and ":" in candidate and revision_of(candidate) > revision_of(current)
+
+
 def revisions_to_retire(active: Iterable[str], current: str, keep: int, in_use: set[str]) -> list[str]:
     """Superseded ACTIVE revisions beyond the newest `keep`, oldest first; never the current one or one in use."""
     current_rev = revision_of(current)

@@ -1,0 +1,1 @@
+"""The ECS operations, implemented once over the custom resources; both adapters call this."""

@@ -1,0 +1,153 @@
+"""ECS response shapes built from custom resources (spec = what was asked, status = what ECS said).
+
+Timestamps are stored as ISO 8601 in status and answered as epoch seconds, as
+ECS's JSON protocol sends them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from fargate_operator.reconcile.cluster import cluster_name
+from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, SPEC_HASH_TAG
+from fargate_operator.reconcile.requests import ecs_members, normalize_task_size
+
+STARTED_BY_ANNOTATION = "ecs.fargate.dev/started-by"
+
+
+def epoch(value: Any) -> float | None:
+    if not value:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def _created(obj: dict[str, Any]) -> float | None:
+    return epoch(obj["metadata"].get("creationTimestamp"))
+
+
+def user_tags(spec: dict[str, Any]) -> list[dict[str, str]]:
+    hidden = {*OWNER_TAG_KEYS, SPEC_HASH_TAG}
+    return [t for t in spec.get("tags") or [] if t.get("key") not in hidden]
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def cluster_view(obj: dict[str, Any], include: list[str] | None = None) -> dict[str, Any]:
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    include = include or []
+    view = {
+        "clusterArn": status.get("clusterArn"),
+        "clusterName": status.get("clusterName") or cluster_name(obj),
+        "status": status.get("status") or "PROVISIONING",
+        "registeredContainerInstancesCount": 0,
+        "runningTasksCount": status.get("runningTasksCount", 0),
+        "pendingTasksCount": status.get("pendingTasksCount", 0),
+        "activeServicesCount": status.get("activeServicesCount", 0),
+        "capacityProviders": spec.get("capacityProviders", status.get("capacityProviders", [])),
+        "defaultCapacityProviderStrategy": spec.get("defaultCapacityProviderStrategy", []),
+    }
+    if "SETTINGS" in include:
+        view["settings"] = spec.get("settings", [])
+    if "CONFIGURATIONS" in include and "configuration" in spec:
+        view["configuration"] = spec["configuration"]
+    if "TAGS" in include:
+        view["tags"] = user_tags(spec)
+    return _drop_none(view)
+
+
+def task_definition_view(obj: dict[str, Any]) -> dict[str, Any]:
+    """The current revision: the registered request plus what ECS assigned."""
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    view = normalize_task_size(ecs_members(spec, "RegisterTaskDefinition"))
+    view.pop("tags", None)
+    view.update(
+        {
+            "taskDefinitionArn": status.get("taskDefinitionArn"),
+            "revision": status.get("revision"),
+            "status": "ACTIVE",
+            "compatibilities": ["EC2", "FARGATE"],
+            "registeredAt": _created(obj),
+        }
+    )
+    return _drop_none(view)
+
+
+def service_view(obj: dict[str, Any], include: list[str] | None = None) -> dict[str, Any]:
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    view = ecs_members(spec, "CreateService")
+    for k in ("tags", "clientToken"):
+        view.pop(k, None)
+    deployments = [
+        {**d, "createdAt": epoch(d.get("createdAt")), "updatedAt": epoch(d.get("updatedAt"))}
+        for d in status.get("deployments", [])
+    ]
+    view.update(
+        {
+            "serviceArn": status.get("serviceArn"),
+            "serviceName": spec.get("serviceName"),
+            "clusterArn": status.get("clusterArn"),
+            "status": status.get("status") or "ACTIVE",
+            "taskDefinition": status.get("taskDefinition") or spec.get("taskDefinition"),
+            "desiredCount": status.get("desiredCount", spec.get("desiredCount", 0)),
+            "runningCount": status.get("runningCount", 0),
+            "pendingCount": status.get("pendingCount", 0),
+            "deployments": [_drop_none(d) for d in deployments],
+            "events": [_drop_none({**e, "createdAt": epoch(e.get("createdAt"))}) for e in status.get("events", [])],
+            "createdAt": _created(obj),
+        }
+    )
+    view.pop("cluster", None)
+    if include and "TAGS" in include:
+        view["tags"] = user_tags(spec)
+    return _drop_none(view)
+
+
+def task_views(obj: dict[str, Any], include: list[str] | None = None) -> list[dict[str, Any]]:
+    """One ECS Task per task the FargateTask started."""
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    started_by = (obj["metadata"].get("annotations") or {}).get(STARTED_BY_ANNOTATION) or status.get("startedBy")
+    views = []
+    for t in status.get("tasks", []):
+        view = {
+            "taskArn": t.get("taskArn"),
+            "clusterArn": status.get("clusterArn"),
+            "taskDefinitionArn": status.get("taskDefinitionArn"),
+            "lastStatus": t.get("lastStatus"),
+            "desiredStatus": t.get("desiredStatus"),
+            "launchType": spec.get("launchType"),
+            "capacityProviderName": (spec.get("capacityProviderStrategy") or [{}])[0].get("capacityProvider"),
+            "platformVersion": spec.get("platformVersion"),
+            "group": spec.get("group")
+            or f"family:{str(status.get('taskDefinitionArn', '')).rsplit('/', 1)[-1].split(':')[0]}",
+            "startedBy": started_by,
+            "stopCode": t.get("stopCode"),
+            "stoppedReason": t.get("stoppedReason"),
+            "createdAt": epoch(t.get("createdAt")) or _created(obj),
+            "startedAt": epoch(t.get("startedAt")),
+            "stoppedAt": epoch(t.get("stoppedAt")),
+            "enableExecuteCommand": spec.get("enableExecuteCommand", False),
+            "containers": [
+                _drop_none(
+                    {
+                        "name": c.get("name"),
+                        "lastStatus": c.get("lastStatus"),
+                        "exitCode": c.get("exitCode"),
+                        "reason": c.get("reason"),
+                        "healthStatus": c.get("healthStatus"),
+                        "image": c.get("image"),
+                        "taskArn": t.get("taskArn"),
+                    }
+                )
+                for c in t.get("containers", [])
+            ],
+            "overrides": spec.get("overrides", {}),
+        }
+        if include and "TAGS" in include:
+            view["tags"] = user_tags(spec)
+        views.append(_drop_none(view))
+    return views

@@ -1,0 +1,165 @@
+"""Who is calling: AWS Signature Version 4 or a bearer token, checked against Kubernetes Secrets.
+
+A credential is a Secret labelled `ecs.fargate.dev/credential: "true"` in the
+operator's credentials namespace, with data keys:
+- `accessKeyId` + `secretAccessKey` (SigV4, what the AWS CLI and SDKs send), and/or
+- `token` (`Authorization: Bearer <token>`);
+- `namespace`: the one Kubernetes namespace it may read and write;
+- `readOnly`: "true" to refuse writes.
+
+SigV4 is verified with botocore's own signer. As AWS does, a signature more than
+5 minutes from the server's clock is refused; on top of that a signature seen
+before is refused, within that window, for a request whose repetition would change
+the outcome (RunTask without clientToken: another task).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hmac
+import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from fargate_operator.service.errors import ApiError
+
+CREDENTIAL_LABEL = "ecs.fargate.dev/credential"
+MAX_SKEW = datetime.timedelta(minutes=5)
+_AUTH = re.compile(
+    r"^AWS4-HMAC-SHA256\s+Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request,\s*"
+    r"SignedHeaders=(?P<headers>[a-z0-9;\-]+),\s*Signature=(?P<signature>[0-9a-f]{64})$"
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str  # the Secret that authenticated the call
+    namespace: str
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class Credential:
+    name: str
+    namespace: str
+    read_only: bool
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    token: str | None = None
+
+    def principal(self) -> Principal:
+        return Principal(self.name, self.namespace, self.read_only)
+
+
+class CredentialSource(Protocol):
+    async def by_access_key(self, key: str) -> Credential | None: ...
+    async def by_token(self, token: str) -> Credential | None: ...
+
+
+def credential_from_secret(secret: Any) -> Credential | None:
+    """A Credential from a V1Secret-like dict (data base64-encoded), or None when incomplete."""
+    data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+    namespace = data.get("namespace")
+    if not namespace:
+        return None
+    return Credential(
+        name=secret["metadata"]["name"],
+        namespace=namespace,
+        read_only=data.get("readOnly", "false").lower() == "true",
+        access_key_id=data.get("accessKeyId"),
+        secret_access_key=data.get("secretAccessKey"),
+        token=data.get("token"),
+    )
+
+
+def _denied(code: str, message: str) -> ApiError:
+    return ApiError(code, message, 403)
+
+
+class ReplayGuard:
+    """Signatures of writes seen within the skew window."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._limit = limit
+
+    def check_and_remember(self, signature: str, now: float) -> bool:
+        horizon = now - 2 * MAX_SKEW.total_seconds()
+        while self._seen and next(iter(self._seen.values())) < horizon:
+            self._seen.popitem(last=False)
+        if signature in self._seen:
+            return False
+        self._seen[signature] = now
+        if len(self._seen) > self._limit:
+            self._seen.popitem(last=False)
+        return True
+
+
+async def authenticate(
+    source: CredentialSource,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    replay_sensitive: bool,
+    replay: ReplayGuard,
+    now: datetime.datetime | None = None,
+) -> Principal:
+    """The caller behind a request, or an ApiError with ECS's code and HTTP 403."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    auth = lower.get("authorization", "")
+    if auth.startswith("Bearer "):
+        cred = await source.by_token(auth[len("Bearer ") :].strip())
+        if cred is None:
+            raise _denied("UnrecognizedClientException", "The security token included in the request is invalid.")
+        return cred.principal()
+    if not auth:
+        raise _denied("MissingAuthenticationTokenException", "Missing Authentication Token")
+    m = _AUTH.match(auth)
+    if not m:
+        raise _denied("IncompleteSignatureException", "Authorization header is not a valid AWS Signature Version 4")
+    if m["service"] != "ecs":
+        raise _denied(
+            "InvalidSignatureException", f"Credential should be scoped to correct service: 'ecs', not '{m['service']}'."
+        )
+    amz_date = lower.get("x-amz-date", "")
+    try:
+        signed_at = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
+    except ValueError:
+        raise _denied("IncompleteSignatureException", "X-Amz-Date header is missing or malformed") from None
+    now = now or datetime.datetime.now(datetime.UTC)
+    if abs(now - signed_at) > MAX_SKEW:
+        raise _denied(
+            "InvalidSignatureException",
+            f"Signature expired: {amz_date} is now earlier or later than {(now - MAX_SKEW):%Y%m%dT%H%M%SZ} .. "
+            f"{(now + MAX_SKEW):%Y%m%dT%H%M%SZ}",
+        )
+    if m["date"] != amz_date[:8]:
+        raise _denied("InvalidSignatureException", "Credential date does not match X-Amz-Date")
+    cred = await source.by_access_key(m["key"])
+    if cred is None or not cred.secret_access_key:
+        raise _denied("UnrecognizedClientException", "The security token included in the request is invalid.")
+    signed = m["headers"].split(";")
+    if "host" not in signed:
+        raise _denied("InvalidSignatureException", "The Host header must be signed")
+    request = AWSRequest(method=method, url=url, data=body, headers={h: lower.get(h, "") for h in signed})
+    request.context["timestamp"] = amz_date
+    signer = SigV4Auth(Credentials(m["key"], cred.secret_access_key), "ecs", m["region"])
+    expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    if not hmac.compare_digest(expected, m["signature"]):
+        raise _denied(
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method.",
+        )
+    if replay_sensitive and not replay.check_and_remember(m["signature"], time.time()):
+        raise _denied("InvalidSignatureException", "This signature has been used already (replayed request).")
+    return cred.principal()

@@ -1,0 +1,121 @@
+"""The ECS JSON 1.1 protocol on `POST /`: what unmodified AWS CLIs and SDKs speak.
+
+Request handling, in order: size limit, content type, X-Amz-Target, JSON body,
+authentication (SigV4 or bearer), botocore's own validation of the body against
+the operation's input shape, then the shared service layer. Every failure is an
+ECS error body `{"__type": ..., "message": ...}` with the status ECS uses; client
+mistakes are never a 5xx.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from functools import cache
+from typing import Any
+
+import botocore.session
+from botocore.validate import ParamValidator
+from prometheus_client import Counter, Histogram
+from starlette.requests import Request
+from starlette.responses import Response
+
+from fargate_operator.service.api import EcsApi
+from fargate_operator.service.errors import ApiError
+from fargate_operator.web.auth import CredentialSource, ReplayGuard, authenticate
+
+log = logging.getLogger(__name__)
+
+TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
+CONTENT_TYPES = ("application/x-amz-json-1.1", "application/json")
+MAX_BODY = 1024 * 1024  # ECS rejects larger requests too
+# The one write whose repetition changes the outcome (another task) unless a clientToken
+# makes it idempotent: a replayed signature of it is refused.
+REPLAY_SENSITIVE = frozenset({"RunTask"})
+
+REQUESTS = Counter("fargate_operator_rest_requests_total", "ECS API adapter requests", ["operation", "code"])
+LATENCY = Histogram("fargate_operator_rest_request_seconds", "ECS API adapter latency", ["operation"])
+
+
+@cache
+def _model() -> Any:
+    return botocore.session.get_session().get_service_model("ecs")
+
+
+def validate(operation: str, params: dict[str, Any]) -> None:
+    """botocore's validation of a request against the ECS model; InvalidParameterException on failure."""
+    report = ParamValidator().validate(params, _model().operation_model(operation).input_shape)
+    if report.has_errors():
+        raise ApiError("InvalidParameterException", report.generate_report())
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":"), default=str),
+        status_code=status,
+        media_type="application/x-amz-json-1.1",
+    )
+
+
+def error_response(err: ApiError) -> Response:
+    return _json({"__type": err.code, "message": err.message}, err.status)
+
+
+class RestAdapter:
+    def __init__(self, api: EcsApi, credentials: CredentialSource) -> None:
+        self.api = api
+        self.credentials = credentials
+        self.replay = ReplayGuard()
+        self.operations = frozenset(api.operations)
+
+    async def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        operation = "unknown"
+        try:
+            operation, response = await self._handle(request)
+            code = "OK"
+        except ApiError as err:
+            response, code = error_response(err), err.code
+        except Exception:
+            log.exception("ECS API adapter: %s failed", operation)
+            response, code = error_response(ApiError("ServerException", "internal error", 500)), "ServerException"
+        REQUESTS.labels(operation, code).inc()
+        LATENCY.labels(operation).observe(time.perf_counter() - started)
+        return response
+
+    async def _handle(self, request: Request) -> tuple[str, Response]:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY:
+            raise ApiError("ClientException", f"request body larger than {MAX_BODY} bytes", 413)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise ApiError("ClientException", f"request body larger than {MAX_BODY} bytes", 413)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in CONTENT_TYPES:
+            raise ApiError(
+                "UnsupportedMediaTypeException" if content_type else "MissingContentTypeException",
+                f"Content-Type must be application/x-amz-json-1.1, not {content_type or 'absent'}",
+                415 if content_type else 400,
+            )
+        target = request.headers.get("x-amz-target", "")
+        operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
+        if operation not in self.operations:
+            raise ApiError("UnknownOperationException", f"X-Amz-Target {target or '(absent)'} is not an operation here")
+        try:
+            params = json.loads(body or b"{}")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError("SerializationException", f"request body is not valid JSON: {exc}") from None
+        if not isinstance(params, dict):
+            raise ApiError("SerializationException", "request body must be a JSON object")
+        principal = await authenticate(
+            self.credentials,
+            request.method,
+            str(request.url),
+            dict(request.headers),
+            body,
+            replay_sensitive=operation in REPLAY_SENSITIVE and not params.get("clientToken"),
+            replay=self.replay,
+        )
+        validate(operation, params)
+        return operation, _json(await self.api.call(operation, params, principal))

@@ -1,0 +1,99 @@
+"""The operator with its ECS-compatible REST adapter, credentials in Secrets, and a boto3 client on it."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from operator_support import OperatorProcess, wait_for
+
+from fargate_operator.devenv.ecs_emulator import REGION
+from fargate_operator.devenv.world import World
+from fargate_operator.web.auth import CREDENTIAL_LABEL
+
+
+def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "labels": {CREDENTIAL_LABEL: "true"}},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    }
+
+
+@pytest.fixture(scope="module")
+def namespace(world: World) -> str:
+    ns = f"api-{uuid.uuid4().hex[:8]}"
+    world.control_plane.kubectl("create", "namespace", ns)
+    return ns
+
+
+@pytest.fixture(scope="module")
+def other_namespace(world: World) -> str:
+    ns = f"api2-{uuid.uuid4().hex[:8]}"
+    world.control_plane.kubectl("create", "namespace", ns)
+    return ns
+
+
+@pytest.fixture(scope="module")
+def credentials(world: World, namespace: str, other_namespace: str) -> dict[str, dict[str, str]]:
+    """Access keys and tokens kept as Secrets in the adapter's credentials namespace (= `namespace`)."""
+    import yaml
+
+    creds = {
+        "writer": {"accessKeyId": f"AKW{uuid.uuid4().hex[:12].upper()}", "secretAccessKey": uuid.uuid4().hex,
+                   "token": uuid.uuid4().hex, "namespace": namespace},
+        "reader": {"accessKeyId": f"AKR{uuid.uuid4().hex[:12].upper()}", "secretAccessKey": uuid.uuid4().hex,
+                   "namespace": namespace, "readOnly": "true"},
+        "other": {"accessKeyId": f"AKO{uuid.uuid4().hex[:12].upper()}", "secretAccessKey": uuid.uuid4().hex,
+                  "namespace": other_namespace},
+    }
+    docs = [_secret(f"cred-{name}", data) for name, data in creds.items()]
+    world.control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(docs))
+    return creds
+
+
+@pytest.fixture(scope="module")
+def adapter(
+    world: World, namespace: str, other_namespace: str, credentials: dict[str, dict[str, str]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OperatorProcess]:
+    op = OperatorProcess(
+        world.control_plane, world.ecs.endpoint, namespace, tmp_path_factory.mktemp("adapter") / "operator.log",
+        extra_args=("--namespace", other_namespace, "--credentials-namespace", namespace, "--adapter-wait", "20"),
+    ).start()
+    import urllib.request
+
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"{op.rest_endpoint}/readyz", timeout=1) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    wait_for("REST adapter ready", ready, timeout=60)
+    yield op
+    op.stop()
+
+
+@pytest.fixture(scope="module")
+def ecs_for(adapter: OperatorProcess, credentials: dict[str, dict[str, str]]) -> Callable[[str], Any]:
+    def make(who: str) -> Any:
+        cred = credentials[who]
+        return boto3.client(
+            "ecs", endpoint_url=adapter.rest_endpoint, region_name=REGION,
+            aws_access_key_id=cred["accessKeyId"], aws_secret_access_key=cred["secretAccessKey"],
+            config=botocore_config(),
+        )
+
+    return make
+
+
+def botocore_config() -> Any:
+    from botocore.config import Config
+
+    return Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60)
