@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The AWS CLI, a client nobody here wrote, in a venv of its own: it pins its own botocore.
+AWSCLI_VENV := .venv-awscli
+AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 
 .PHONY: help venv assets generate lint test test-unit test-integration test-e2e run lock clean
 
@@ -18,7 +21,12 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
 	touch $(STAMP)
 
-venv: $(STAMP)
+$(AWSCLI_STAMP): requirements-awscli.lock
+	test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet -r requirements-awscli.lock
+	touch $(AWSCLI_STAMP)
+
+venv: $(STAMP) $(AWSCLI_STAMP)
 
 # etcd, kube-apiserver, kubectl, helm: KUBEBUILDER_ASSETS, else a per-version cache outside the repo.
 assets: venv
@@ -53,7 +61,10 @@ lock:
 	.lock-venv/bin/python -m pip install --quiet --upgrade "pip>=24"
 	.lock-venv/bin/python -m pip install --quiet ".[test]"
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^fargate-operator' > requirements.lock
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet "awscli>=1.40"
+	.lock-venv/bin/python -m pip freeze > requirements-awscli.lock
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(AWSCLI_VENV) .run .pytest_cache .mypy_cache .ruff_cache

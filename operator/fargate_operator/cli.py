@@ -18,6 +18,21 @@ from pathlib import Path
 from typing import Any
 
 
+def local_credential_secret() -> dict[str, Any]:
+    """The development credential of `make run`: access key test / secret test (and bearer token test)."""
+    import base64
+
+    from fargate_operator.web.auth import CREDENTIAL_LABEL
+
+    data = {"accessKeyId": "test", "secretAccessKey": "test", "token": "test", "namespace": "default"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "fargate-operator-dev-credential", "labels": {CREDENTIAL_LABEL: "true"}},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    }
+
+
 def _run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
@@ -79,6 +94,8 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any) -> None:
 
 
 def _dev(args: argparse.Namespace) -> int:
+    import yaml
+
     from fargate_operator.codegen.generate import repo_root
     from fargate_operator.devenv import processes
     from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
@@ -108,7 +125,11 @@ def _dev(args: argparse.Namespace) -> int:
         }
         lines = [f"export {k}={v if k == 'PATH' else shlex.quote(v)}" for k, v in env.items()]
         (run_dir / "env").write_text("\n".join(lines) + "\n")
+        world.control_plane.kubectl(
+            "apply", "-n", "default", "-f", "-", input=yaml.safe_dump(local_credential_secret())
+        )
         operator_log = run_dir / "operator.log"
+        rest = f"http://127.0.0.1:{args.rest_port}"
         operator = processes.start(
             [
                 sys.executable,
@@ -121,6 +142,8 @@ def _dev(args: argparse.Namespace) -> int:
                 "127.0.0.1",
                 "--rest-port",
                 str(args.rest_port),
+                "--credentials-namespace",
+                "default",
             ],
             operator_log,
             env={**os.environ, **{k: v for k, v in env.items() if k != "PATH"}},
@@ -129,17 +152,16 @@ def _dev(args: argparse.Namespace) -> int:
             f"""
 fargate-operator dev world is up.
   Kubernetes API   {world.control_plane.url}  (kube-apiserver {world.assets.kube_apiserver.parent.name})
-  ECS emulator     {world.ecs.endpoint}  (moto)
+  ECS emulator     {world.ecs.endpoint}  (moto; what the operator talks to)
   subnet / SG      {network.subnet_id} / {network.security_group_id}
   operator         pid {operator.pid}, log {operator_log}
+  ECS REST adapter {rest}  access key "test", secret "test", bound to namespace default
 
   source {run_dir / "env"}
   kubectl get fargate -A
-  kubectl apply -f examples/      # examples use placeholder subnets: put $FARGATE_SUBNET / $FARGATE_SECURITY_GROUP in
-  aws ecs list-clusters           # the emulator, as the operator sees it (needs the AWS CLI)
+  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws ecs list-task-definitions --endpoint-url {rest}
 
-Not running yet: the REST adapter (:8080) and MCP (:9090) come with later issues.
-Ctrl-C stops everything.""",
+MCP (:9090) comes with a later issue. Ctrl-C stops everything.""",
             flush=True,
         )
         stop.wait()

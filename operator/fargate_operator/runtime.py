@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fargate_operator.config import OperatorConfig
@@ -16,6 +16,9 @@ class Runtime:
     config: OperatorConfig
     gateway: EcsGateway
     registry: Registry
+    # Tasks that FargateServices started, as ECS describes them: cluster ARN -> task ARN -> task.
+    # Kept in memory only (refreshed by the status loop), never written to Kubernetes.
+    service_tasks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def task_definitions_in_use(self) -> set[str]:
         """Revisions a FargateService runs (any deployment) or a live FargateTask uses."""

@@ -130,6 +130,50 @@ async def refresh_services(rt: Runtime) -> None:
                 await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), service_logic.health(svc)))
 
 
+SERVICE_GROUP = "service:"
+STOPPED_KEPT_SECONDS = 3600.0  # ECS keeps describing stopped tasks about an hour
+
+
+def _jsonable(value: Any) -> Any:
+    """botocore's parsed answer with timestamps as epoch seconds, as the ECS protocol sends them."""
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+async def refresh_service_tasks(rt: Runtime, now: float | None = None) -> None:
+    """Index the tasks FargateServices started (group "service:<name>"), per cluster, in memory.
+
+    One ListTasks per cluster and interval plus batched DescribeTasks; tasks a
+    FargateTask started are left out (their object holds them).
+    """
+    now = now if now is not None else datetime.datetime.now(datetime.UTC).timestamp()
+    clusters = {o["status"]["clusterArn"] for o in rt.registry.items(SERVICE) if o.get("status", {}).get("clusterArn")}
+    one_off = {t["taskArn"] for o in rt.registry.items(TASK) for t in o.get("status", {}).get("tasks", [])}
+    for cluster in clusters:
+        previous = rt.service_tasks.get(cluster, {})
+        listed = await rt.gateway.list_all("ListTasks", "taskArns", cluster=cluster, desiredStatus="RUNNING")
+        wanted = {a for a in listed if a not in one_off} | {
+            a for a, t in previous.items() if t.get("lastStatus") != "STOPPED"
+        }
+        found, _missing = await rt.gateway.describe_tasks(cluster, sorted(wanted))
+        index = {
+            a: t
+            for a, t in previous.items()
+            if t.get("lastStatus") == "STOPPED" and now - (t.get("stoppedAt") or now) < STOPPED_KEPT_SECONDS
+        }
+        for task in found:
+            if str(task.get("group", "")).startswith(SERVICE_GROUP):
+                index[task["taskArn"]] = _jsonable(task)
+        rt.service_tasks[cluster] = index
+    for gone in set(rt.service_tasks) - clusters:
+        del rt.service_tasks[gone]
+
+
 async def refresh_clusters(rt: Runtime) -> None:
     objs = [
         o
@@ -155,7 +199,7 @@ async def refresh_clusters(rt: Runtime) -> None:
 
 async def refresh_forever(rt: Runtime) -> None:
     while True:
-        for step in (refresh_tasks, refresh_services, refresh_clusters):
+        for step in (refresh_tasks, refresh_services, refresh_service_tasks, refresh_clusters):
             try:
                 await step(rt)
             except EcsError as err:

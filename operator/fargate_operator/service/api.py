@@ -395,18 +395,40 @@ class EcsApi:
         task = next(t for t in views.task_views(obj) if t["taskArn"].rsplit("/", 1)[-1] == p["task"].rsplit("/", 1)[-1])
         return {"task": {**task, "desiredStatus": "STOPPED", "stoppedReason": reason}}
 
+    def _service_tasks(self, ns: str, cluster: str) -> list[dict[str, Any]]:
+        """Tasks that this namespace's FargateServices in `cluster` started (from the status loop's index)."""
+        services = {
+            o["spec"].get("serviceName") for o in self._objects(SERVICE, ns) if self._cluster_of(ns, o) == cluster
+        }
+        return [
+            t
+            for arn, index in self.rt.service_tasks.items()
+            if short_name(arn, "cluster/") == cluster
+            for t in index.values()
+            if str(t.get("group", "")).removeprefix("service:") in services
+        ]
+
+    def _all_tasks(self, ns: str, cluster: str, include: list[str] | None = None) -> list[dict[str, Any]]:
+        one_off = [
+            t
+            for obj in self._objects(TASK, ns)
+            if self._cluster_of(ns, obj) == cluster
+            for t in views.task_views(obj, include)
+        ]
+        service = [
+            t if include and "TAGS" in include else {k: v for k, v in t.items() if k != "tags"}
+            for t in self._service_tasks(ns, cluster)
+        ]
+        return one_off + service
+
     async def describe_tasks(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
         cluster = self._require_cluster(ns, p.get("cluster"))
+        by_id = {t["taskArn"].rsplit("/", 1)[-1]: t for t in self._all_tasks(ns, cluster, p.get("include"))}
         tasks, failures = [], []
         for ref in p["tasks"]:
-            obj = self._find_task(ns, cluster, ref)
-            found = [
-                t
-                for t in (views.task_views(obj, p.get("include")) if obj else [])
-                if t["taskArn"].rsplit("/", 1)[-1] == ref.rsplit("/", 1)[-1]
-            ]
+            found = by_id.get(ref.rsplit("/", 1)[-1])
             if found:
-                tasks.extend(found)
+                tasks.append(found)
             else:
                 failures.append({"arn": ref, "reason": "MISSING"})
         return {"tasks": tasks, "failures": failures}
@@ -415,21 +437,19 @@ class EcsApi:
         cluster = self._require_cluster(ns, p.get("cluster"))
         desired = p.get("desiredStatus", "RUNNING")
         arns = []
-        for obj in self._objects(TASK, ns):
-            if self._cluster_of(ns, obj) != cluster:
+        for t in self._all_tasks(ns, cluster):
+            family = str(t.get("taskDefinitionArn", "")).rsplit("/", 1)[-1].split(":")[0]
+            if p.get("family") and family != p["family"]:
                 continue
-            for t in views.task_views(obj):
-                if p.get("family") and t.get("group") != f"family:{p['family']}":
-                    continue
-                if p.get("startedBy") and t.get("startedBy") != p["startedBy"]:
-                    continue
-                if p.get("launchType") and t.get("launchType") != p["launchType"]:
-                    continue
-                if p.get("serviceName"):
-                    continue  # one-off tasks belong to no service (see README for service tasks)
-                if (t.get("desiredStatus") or "RUNNING") != desired:
-                    continue
-                arns.append(t["taskArn"])
+            if p.get("startedBy") and t.get("startedBy") != p["startedBy"]:
+                continue
+            if p.get("launchType") and t.get("launchType") != p["launchType"]:
+                continue
+            if p.get("serviceName") and t.get("group") != f"service:{p['serviceName']}":
+                continue
+            if (t.get("desiredStatus") or "RUNNING") != desired:
+                continue
+            arns.append(t["taskArn"])
         page, token = _page(sorted(arns), p)
         return {"taskArns": page, **({"nextToken": token} if token else {})}
 

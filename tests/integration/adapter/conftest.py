@@ -9,11 +9,11 @@ from typing import Any
 
 import boto3
 import pytest
-from operator_support import OperatorProcess, wait_for
 
 from fargate_operator.devenv.ecs_emulator import REGION
 from fargate_operator.devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
+from operator_support import OperatorProcess, wait_for
 
 
 def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
@@ -45,12 +45,24 @@ def credentials(world: World, namespace: str, other_namespace: str) -> dict[str,
     import yaml
 
     creds = {
-        "writer": {"accessKeyId": f"AKW{uuid.uuid4().hex[:12].upper()}", "secretAccessKey": uuid.uuid4().hex,
-                   "token": uuid.uuid4().hex, "namespace": namespace},
-        "reader": {"accessKeyId": f"AKR{uuid.uuid4().hex[:12].upper()}", "secretAccessKey": uuid.uuid4().hex,
-                   "namespace": namespace, "readOnly": "true"},
-        "other": {"accessKeyId": f"AKO{uuid.uuid4().hex[:12].upper()}", "secretAccessKey": uuid.uuid4().hex,
-                  "namespace": other_namespace},
+        "writer": {
+            "accessKeyId": f"AKW{uuid.uuid4().hex[:12].upper()}",
+            "secretAccessKey": uuid.uuid4().hex,
+            "token": uuid.uuid4().hex,
+            "namespace": namespace,
+        },
+        "reader": {
+            "accessKeyId": f"AKR{uuid.uuid4().hex[:12].upper()}",
+            "secretAccessKey": uuid.uuid4().hex,
+            "token": uuid.uuid4().hex,
+            "namespace": namespace,
+            "readOnly": "true",
+        },
+        "other": {
+            "accessKeyId": f"AKO{uuid.uuid4().hex[:12].upper()}",
+            "secretAccessKey": uuid.uuid4().hex,
+            "namespace": other_namespace,
+        },
     }
     docs = [_secret(f"cred-{name}", data) for name, data in creds.items()]
     world.control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(docs))
@@ -59,11 +71,17 @@ def credentials(world: World, namespace: str, other_namespace: str) -> dict[str,
 
 @pytest.fixture(scope="module")
 def adapter(
-    world: World, namespace: str, other_namespace: str, credentials: dict[str, dict[str, str]],
+    world: World,
+    namespace: str,
+    other_namespace: str,
+    credentials: dict[str, dict[str, str]],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[OperatorProcess]:
     op = OperatorProcess(
-        world.control_plane, world.ecs.endpoint, namespace, tmp_path_factory.mktemp("adapter") / "operator.log",
+        world.control_plane,
+        world.ecs.endpoint,
+        namespace,
+        tmp_path_factory.mktemp("adapter") / "operator.log",
         extra_args=("--namespace", other_namespace, "--credentials-namespace", namespace, "--adapter-wait", "20"),
     ).start()
     import urllib.request
@@ -85,8 +103,11 @@ def ecs_for(adapter: OperatorProcess, credentials: dict[str, dict[str, str]]) ->
     def make(who: str) -> Any:
         cred = credentials[who]
         return boto3.client(
-            "ecs", endpoint_url=adapter.rest_endpoint, region_name=REGION,
-            aws_access_key_id=cred["accessKeyId"], aws_secret_access_key=cred["secretAccessKey"],
+            "ecs",
+            endpoint_url=adapter.rest_endpoint,
+            region_name=REGION,
+            aws_access_key_id=cred["accessKeyId"],
+            aws_secret_access_key=cred["secretAccessKey"],
             config=botocore_config(),
         )
 

@@ -11,10 +11,10 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
-from operator_support import Kube, OperatorProcess, awsvpc, wait_for
 
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.world import World
+from operator_support import Kube, OperatorProcess, awsvpc, wait_for
 
 MODEL = botocore.session.get_session().get_service_model("ecs")
 
@@ -38,7 +38,9 @@ def test_every_operation_end_to_end(
     kube = Kube(world.control_plane, namespace)
     cluster = f"api-{unique}"
 
-    created = check_shape("CreateCluster", ecs.create_cluster(clusterName=cluster, tags=[{"key": "team", "value": "a"}]))
+    created = check_shape(
+        "CreateCluster", ecs.create_cluster(clusterName=cluster, tags=[{"key": "team", "value": "a"}])
+    )
     assert created["cluster"]["clusterName"] == cluster and created["cluster"]["clusterArn"].endswith(cluster)
     assert kube.get("fargatecluster", cluster) is not None, "the write became a custom resource"
     described = check_shape("DescribeClusters", ecs.describe_clusters(clusters=[cluster, "nope"], include=["TAGS"]))
@@ -48,13 +50,19 @@ def test_every_operation_end_to_end(
 
     family = f"Fam_{unique}"  # not a valid Kubernetes name: exercises the name mapping
     td = dict(family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512")
-    r1 = check_shape("RegisterTaskDefinition", ecs.register_task_definition(**td, containerDefinitions=container("busybox:1")))
+    r1 = check_shape(
+        "RegisterTaskDefinition", ecs.register_task_definition(**td, containerDefinitions=container("busybox:1"))
+    )
     assert r1["taskDefinition"]["revision"] == 1
     again = ecs.register_task_definition(**td, containerDefinitions=container("busybox:1"))
     assert again["taskDefinition"]["revision"] == 1, "identical content registers no new revision"
-    r2 = check_shape("RegisterTaskDefinition", ecs.register_task_definition(**td, containerDefinitions=container("busybox:2")))
+    r2 = check_shape(
+        "RegisterTaskDefinition", ecs.register_task_definition(**td, containerDefinitions=container("busybox:2"))
+    )
     assert r2["taskDefinition"]["revision"] == 2
-    current = check_shape("DescribeTaskDefinition", ecs.describe_task_definition(taskDefinition=family, include=["TAGS"]))
+    current = check_shape(
+        "DescribeTaskDefinition", ecs.describe_task_definition(taskDefinition=family, include=["TAGS"])
+    )
     assert current["taskDefinition"]["containerDefinitions"][0]["image"] == "busybox:2"
     old = check_shape("DescribeTaskDefinition", ecs.describe_task_definition(taskDefinition=f"{family}:1"))
     assert old["taskDefinition"]["containerDefinitions"][0]["image"] == "busybox:1"
@@ -66,9 +74,17 @@ def test_every_operation_end_to_end(
     assert rest["taskDefinitionArns"] == listed["taskDefinitionArns"][1:] and "nextToken" not in rest
 
     net = awsvpc(network.subnet_id, network.security_group_id)
-    svc = check_shape("CreateService", ecs.create_service(
-        cluster=cluster, serviceName="web", taskDefinition=f"{family}:2", desiredCount=1, launchType="FARGATE",
-        networkConfiguration=net))
+    svc = check_shape(
+        "CreateService",
+        ecs.create_service(
+            cluster=cluster,
+            serviceName="web",
+            taskDefinition=f"{family}:2",
+            desiredCount=1,
+            launchType="FARGATE",
+            networkConfiguration=net,
+        ),
+    )
     assert svc["service"]["serviceName"] == "web" and svc["service"]["taskDefinition"].endswith(f"{family}:2")
     ds = check_shape("DescribeServices", ecs.describe_services(cluster=cluster, services=["web", "ghost"]))
     assert ds["services"][0]["serviceArn"] == svc["service"]["serviceArn"] and ds["failures"][0]["reason"] == "MISSING"
@@ -77,12 +93,26 @@ def test_every_operation_end_to_end(
     up = check_shape("UpdateService", ecs.update_service(cluster=cluster, service="web", desiredCount=3))
     assert up["service"]["desiredCount"] == 3
 
-    run = check_shape("RunTask", ecs.run_task(
-        cluster=cluster, taskDefinition=family, launchType="FARGATE", networkConfiguration=net, startedBy="nightly",
-        clientToken=f"token-{unique}"))
+    run = check_shape(
+        "RunTask",
+        ecs.run_task(
+            cluster=cluster,
+            taskDefinition=family,
+            launchType="FARGATE",
+            networkConfiguration=net,
+            startedBy="nightly",
+            clientToken=f"token-{unique}",
+        ),
+    )
     arn = run["tasks"][0]["taskArn"]
-    rerun = ecs.run_task(cluster=cluster, taskDefinition=family, launchType="FARGATE", networkConfiguration=net,
-                         startedBy="nightly", clientToken=f"token-{unique}")
+    rerun = ecs.run_task(
+        cluster=cluster,
+        taskDefinition=family,
+        launchType="FARGATE",
+        networkConfiguration=net,
+        startedBy="nightly",
+        clientToken=f"token-{unique}",
+    )
     assert [t["taskArn"] for t in rerun["tasks"]] == [arn], "same clientToken: the same task, not a new one"
     dt = check_shape("DescribeTasks", ecs.describe_tasks(cluster=cluster, tasks=[arn, "0000"], include=["TAGS"]))
     assert dt["tasks"][0]["taskArn"] == arn and dt["tasks"][0]["startedBy"] == "nightly"
@@ -91,7 +121,12 @@ def test_every_operation_end_to_end(
     assert lt["taskArns"] == [arn]
     stopped = check_shape("StopTask", ecs.stop_task(cluster=cluster, task=arn, reason="done"))
     assert stopped["task"]["desiredStatus"] == "STOPPED"
-    wait_for("StopTask reached ECS", lambda: world.ecs.client().describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]["desiredStatus"] == "STOPPED")
+    wait_for(
+        "StopTask reached ECS",
+        lambda: (
+            world.ecs.client().describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]["desiredStatus"] == "STOPPED"
+        ),
+    )
 
     dereg = check_shape("DeregisterTaskDefinition", ecs.deregister_task_definition(taskDefinition=f"{family}:1"))
     assert dereg["taskDefinition"]["status"] == "INACTIVE"
@@ -110,8 +145,11 @@ def test_reads_come_from_the_watch_cache(adapter: OperatorProcess, ecs_for: Call
     def ecs_calls() -> float:
         with urllib.request.urlopen(f"{adapter.rest_endpoint}/metrics", timeout=5) as resp:
             text = resp.read().decode()
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith("fargate_operator_ecs_calls_total{") and "Describe" not in line and "List" not in line)
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("fargate_operator_ecs_calls_total{") and "Describe" not in line and "List" not in line
+        )
 
     before = ecs_calls()
     for _ in range(20):
@@ -177,12 +215,27 @@ def test_raw_protocol_errors(adapter: OperatorProcess, credentials: dict[str, di
         (b"{not json", {**base, "X-Amz-Target": target + "ListClusters"}, 400, "UnknownOperationException"),
         (b"{not json", {**base, "X-Amz-Target": target + "DescribeClusters"}, 400, "SerializationException"),
         (b"{}", {**base, "X-Amz-Target": target + "Nope"}, 400, "UnknownOperationException"),
-        (b"{}", {**base, "Content-Type": "text/plain", "X-Amz-Target": target + "DescribeClusters"}, 415, "UnsupportedMediaTypeException"),
+        (
+            b"{}",
+            {**base, "Content-Type": "text/plain", "X-Amz-Target": target + "DescribeClusters"},
+            415,
+            "UnsupportedMediaTypeException",
+        ),
         (b"{}", {**base, "X-Amz-Target": target + "DescribeTasks"}, 400, "InvalidParameterException"),  # tasks missing
         (b'{"tasks": "x"}', {**base, "X-Amz-Target": target + "DescribeTasks"}, 400, "InvalidParameterException"),
         (b"x" * (2 * 1024 * 1024), {**base, "X-Amz-Target": target + "DescribeClusters"}, 413, "ClientException"),
-        (b"{}", {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target + "DescribeClusters"}, 403, "MissingAuthenticationTokenException"),
-        (b"{}", {**base, "Authorization": "Bearer wrong", "X-Amz-Target": target + "DescribeClusters"}, 403, "UnrecognizedClientException"),
+        (
+            b"{}",
+            {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target + "DescribeClusters"},
+            403,
+            "MissingAuthenticationTokenException",
+        ),
+        (
+            b"{}",
+            {**base, "Authorization": "Bearer wrong", "X-Amz-Target": target + "DescribeClusters"},
+            403,
+            "UnrecognizedClientException",
+        ),
     ]
     for body, headers, status, code in cases:
         got_status, got = post(body, headers)
@@ -190,7 +243,9 @@ def test_raw_protocol_errors(adapter: OperatorProcess, credentials: dict[str, di
         assert got["message"]
 
 
-def test_sigv4_rejects_bad_and_expired_signatures(adapter: OperatorProcess, credentials: dict[str, dict[str, str]]) -> None:
+def test_sigv4_rejects_bad_and_expired_signatures(
+    adapter: OperatorProcess, credentials: dict[str, dict[str, str]]
+) -> None:
     import datetime
 
     from botocore.auth import SigV4Auth
@@ -203,15 +258,23 @@ def test_sigv4_rejects_bad_and_expired_signatures(adapter: OperatorProcess, cred
     def signed(secret: str, when: datetime.datetime, target: str = "DescribeClusters") -> AWSRequest:
         """A request signed with botocore's SigV4 signer as of `when` (a clock in the past for expiry)."""
         stamp = when.strftime("%Y%m%dT%H%M%SZ")
-        req = AWSRequest(method="POST", url=url, data=b"{}", headers={
-            "Content-Type": "application/x-amz-json-1.1", "X-Amz-Date": stamp,
-            "X-Amz-Target": f"AmazonEC2ContainerServiceV20141113.{target}"})
+        req = AWSRequest(
+            method="POST",
+            url=url,
+            data=b"{}",
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Date": stamp,
+                "X-Amz-Target": f"AmazonEC2ContainerServiceV20141113.{target}",
+            },
+        )
         req.context["timestamp"] = stamp
         signer = SigV4Auth(Credentials(cred["accessKeyId"], secret), "ecs", "us-east-1")
         signature = signer.signature(signer.string_to_sign(req, signer.canonical_request(req)), req)
         headers = signer.signed_headers(signer.headers_to_sign(req))
         req.headers["Authorization"] = (
-            f"AWS4-HMAC-SHA256 Credential={signer.scope(req)}, SignedHeaders={headers}, Signature={signature}")
+            f"AWS4-HMAC-SHA256 Credential={signer.scope(req)}, SignedHeaders={headers}, Signature={signature}"
+        )
         return req
 
     def send(req: AWSRequest) -> tuple[int, str]:
@@ -226,8 +289,42 @@ def test_sigv4_rejects_bad_and_expired_signatures(adapter: OperatorProcess, cred
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     assert send(signed(cred["secretAccessKey"], now)) == (200, "OK")
     assert send(signed("wrong-secret", now)) == (403, "InvalidSignatureException")
-    assert send(signed(cred["secretAccessKey"], now - datetime.timedelta(minutes=16))) == (403, "InvalidSignatureException")
+    assert send(signed(cred["secretAccessKey"], now - datetime.timedelta(minutes=16))) == (
+        403,
+        "InvalidSignatureException",
+    )
     run = signed(cred["secretAccessKey"], now, target="RunTask")
     first = send(run)
     assert first == (400, "InvalidParameterException")  # past auth; the empty body itself is refused
     assert send(run) == (403, "InvalidSignatureException"), "a replayed RunTask is refused"
+
+
+def test_tasks_a_service_started_are_listed_and_described(
+    world: World, ecs_for: Callable[[str], Any], network: Network, unique: str
+) -> None:
+    """moto's services start no tasks, so the test starts one the way ECS's scheduler tags it (group service:<name>)."""
+    ecs = ecs_for("writer")
+    cluster, family = f"svc-tasks-{unique}", f"svcfam-{unique}"
+    ecs.create_cluster(clusterName=cluster)
+    ecs.register_task_definition(
+        family=family,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=container("busybox"),
+    )
+    net = awsvpc(network.subnet_id, network.security_group_id)
+    ecs.create_service(
+        cluster=cluster, serviceName="api", taskDefinition=family, desiredCount=1, networkConfiguration=net
+    )
+    scheduled = world.ecs.client().run_task(
+        cluster=cluster, taskDefinition=family, group="service:api", launchType="FARGATE", networkConfiguration=net
+    )["tasks"][0]["taskArn"]
+    listed = wait_for(
+        "service task in ListTasks", lambda: ecs.list_tasks(cluster=cluster, serviceName="api")["taskArns"]
+    )
+    assert listed == [scheduled]
+    described = check_shape("DescribeTasks", ecs.describe_tasks(cluster=cluster, tasks=[scheduled]))
+    assert described["tasks"][0]["group"] == "service:api" and not described["failures"]
+    assert ecs.list_tasks(cluster=cluster, serviceName="other")["taskArns"] == []

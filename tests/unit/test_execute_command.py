@@ -1,0 +1,111 @@
+"""ExecuteCommand, which moto lacks: the service layer against botocore's Stubber with a recorded ECS answer.
+
+The Stubber checks the request against the real ECS model; the answer is one
+ECS sends (session fields shortened). The Event write is captured instead of
+sent, since no API server runs in unit tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from fargate_operator import k8s
+from fargate_operator.config import OperatorConfig
+from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
+from fargate_operator.runtime import Runtime
+from fargate_operator.service.api import EcsApi
+from fargate_operator.service.errors import ApiError
+from fargate_operator.store.registry import Registry
+from fargate_operator.web.auth import Principal
+
+TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/prod/0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"
+RECORDED = {
+    "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+    "containerArn": "arn:aws:ecs:us-east-1:123456789012:container/prod/0b1c2d3e/7f6e5d4c",
+    "containerName": "app",
+    "interactive": True,
+    "session": {
+        "sessionId": "ecs-execute-command-0a1b2c3d4e5f60718",
+        "streamUrl": "wss://ssmmessages.us-east-1.amazonaws.com/v1/data-channel/ecs-execute-command-0a1b2c3d4e5f60718",
+        "tokenValue": "AAEAAdummy",
+    },
+    "taskArn": TASK_ARN,
+}
+
+
+def _task_object(namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "ecs.fargate.dev/v1alpha1",
+        "kind": "FargateTask",
+        "metadata": {"name": "debug", "namespace": namespace, "uid": "u1", "generation": 1},
+        "spec": {"cluster": "prod", "taskDefinition": "web:3", "enableExecuteCommand": True},
+        "status": {"clusterArn": RECORDED["clusterArn"], "tasks": [{"taskArn": TASK_ARN, "lastStatus": "RUNNING"}]},
+    }
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> tuple[EcsApi, Stubber, list[tuple[str, str]]]:
+    client = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    stubber = Stubber(client)
+    registry = Registry()
+    registry.upsert(_task_object("team-a"))
+    registry.upsert(
+        {
+            "kind": "FargateCluster",
+            "metadata": {"name": "prod", "namespace": "team-a"},
+            "spec": {"clusterName": "prod"},
+            "status": {"clusterArn": RECORDED["clusterArn"]},
+        }
+    )
+    events: list[tuple[str, str]] = []
+
+    async def record(body: Any, reason: str, message: str, warning: bool = False) -> None:
+        events.append((reason, message))
+
+    monkeypatch.setattr(k8s, "post_event", record)
+    rt = Runtime(OperatorConfig(), EcsGateway(GatewaySettings(), client=client), registry)
+    return EcsApi(rt), stubber, events
+
+
+def test_execute_command_forwards_to_ecs_and_records_an_event(
+    api: tuple[EcsApi, Stubber, list[tuple[str, str]]],
+) -> None:
+    ecs_api, stubber, events = api
+    request = {"cluster": "prod", "container": "app", "command": "/bin/sh", "interactive": True, "task": TASK_ARN}
+    stubber.add_response("execute_command", RECORDED, {**request})
+    with stubber:
+        answer = asyncio.run(ecs_api.call("ExecuteCommand", request, Principal("cred", "team-a", False)))
+    assert answer["session"]["sessionId"] == RECORDED["session"]["sessionId"]
+    assert events == [
+        ("ExecuteCommand", "ExecuteCommand in container app: session ecs-execute-command-0a1b2c3d4e5f60718")
+    ]
+    stubber.assert_no_pending_responses()
+
+
+def test_execute_command_refuses_tasks_of_other_namespaces(api: tuple[EcsApi, Stubber, list[tuple[str, str]]]) -> None:
+    ecs_api, _stubber, events = api
+    request = {"cluster": "prod", "container": "app", "command": "/bin/sh", "interactive": True, "task": TASK_ARN}
+    with pytest.raises(ApiError) as err:
+        asyncio.run(ecs_api.call("ExecuteCommand", request, Principal("cred", "team-b", False)))
+    assert err.value.code == "ClusterNotFoundException" and not events
+
+
+def test_execute_command_needs_write_scope(api: tuple[EcsApi, Stubber, list[tuple[str, str]]]) -> None:
+    ecs_api, _stubber, _events = api
+    with pytest.raises(ApiError) as err:
+        asyncio.run(ecs_api.call("ExecuteCommand", {"task": TASK_ARN}, Principal("ro", "team-a", True)))
+    assert (err.value.code, err.value.status) == ("AccessDeniedException", 403)
+
+
+def test_ecs_error_comes_back_as_the_same_error(api: tuple[EcsApi, Stubber, list[tuple[str, str]]]) -> None:
+    ecs_api, stubber, _events = api
+    request = {"cluster": "prod", "container": "app", "command": "ls", "interactive": True, "task": TASK_ARN}
+    stubber.add_client_error("execute_command", "TargetNotConnectedException", "The execute command failed", 400)
+    with stubber, pytest.raises(ApiError) as err:
+        asyncio.run(ecs_api.call("ExecuteCommand", request, Principal("cred", "team-a", False)))
+    assert err.value.code == "TargetNotConnectedException" and err.value.status == 400
