@@ -45,6 +45,21 @@ def set_conditions(
     patch.status["observedGeneration"] = generation
 
 
+def apply_health(body: Any, patch: kopf.Patch, status: Any, health: tuple[bool, bool, bool, str, str]) -> None:
+    """Conditions from a (ready, progressing, degraded, reason, message) verdict of reconcile logic."""
+    ready, progressing, degraded, reason, message = health
+    set_conditions(
+        patch,
+        status,
+        body["metadata"].get("generation"),
+        ready=ready,
+        progressing=progressing,
+        degraded=degraded,
+        reason=reason,
+        message=message,
+    )
+
+
 def up_to_date(body: Any, patch: kopf.Patch, status: Any) -> None:
     """Nothing to change in ECS: still record that this generation was seen."""
     generation = body["metadata"].get("generation")

@@ -10,10 +10,10 @@ from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.handlers.common import (
     Waiting,
+    apply_health,
     fail,
     resolve_cluster,
     resolve_task_definition,
-    set_conditions,
     up_to_date,
     wait,
 )
@@ -88,17 +88,7 @@ async def reconcile_service(
     observed = logic.status_from(service)
     patch.status.update(observed)
     patch.status["specHash"] = want
-    ready, progressing, degraded, reason, message = logic.health(service)
-    set_conditions(
-        patch,
-        status,
-        body["metadata"].get("generation"),
-        ready=ready,
-        progressing=progressing,
-        degraded=degraded,
-        reason=reason,
-        message=message,
-    )
+    apply_health(body, patch, status, logic.health(service))
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

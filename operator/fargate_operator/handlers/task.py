@@ -24,10 +24,10 @@ from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.handlers.common import (
     Waiting,
+    apply_health,
     fail,
     resolve_cluster,
     resolve_task_definition,
-    set_conditions,
     wait,
 )
 from fargate_operator.models.kinds import GROUP, PLURALS, STOP_ANNOTATION, VERSION
@@ -63,17 +63,7 @@ async def find_started(rt: Runtime, cluster: str, started_by: str) -> list[str]:
 
 def apply_status(body: Any, patch: kopf.Patch, status: Any, observed: dict[str, Any]) -> None:
     patch.status.update(observed)
-    ready, progressing, degraded, reason, message = logic.health(observed["phase"], observed.get("stoppedReason"))
-    set_conditions(
-        patch,
-        status,
-        body["metadata"].get("generation"),
-        ready=ready,
-        progressing=progressing,
-        degraded=degraded,
-        reason=reason,
-        message=message,
-    )
+    apply_health(body, patch, status, logic.health(observed["phase"], observed.get("stoppedReason")))
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)
