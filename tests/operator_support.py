@@ -30,12 +30,17 @@ class OperatorProcess:
     log: Path
     status_interval: float = 1.0
     rest_port: int = field(default_factory=processes.free_port)
+    mcp_port: int = field(default_factory=processes.free_port)
     extra_args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
     def rest_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.rest_port}"
+
+    @property
+    def mcp_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.mcp_port}/mcp"
 
     def start(self) -> OperatorProcess:
         env = {
@@ -58,6 +63,10 @@ class OperatorProcess:
             "127.0.0.1",
             "--rest-port",
             str(self.rest_port),
+            "--mcp-host",
+            "127.0.0.1",
+            "--mcp-port",
+            str(self.mcp_port),
             *self.extra_args,
         ]
         self.proc = processes.start(cmd, self.log, env=env)

@@ -71,22 +71,38 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any) -> None:
 
     from fargate_operator.service.api import EcsApi
     from fargate_operator.web.app import SecretCredentials, build_app
+    from fargate_operator.web.mcp import McpSettings, build_mcp_app
 
     memo = kopf.Memo(runtime=runtime, started=False)
-    app = build_app(
-        EcsApi(runtime, wait_timeout=args.adapter_wait),
-        SecretCredentials(args.credentials_namespace),
-        ready=lambda: bool(memo.started),
-    )
+    api = EcsApi(runtime, wait_timeout=args.adapter_wait)
+    credentials = SecretCredentials(args.credentials_namespace)
+    app = build_app(api, credentials, ready=lambda: bool(memo.started))
     server = uvicorn.Server(
         uvicorn.Config(app, host=args.rest_host, port=args.rest_port, log_level="warning", lifespan="off")
+    )
+    mcp_app = build_mcp_app(
+        api,
+        credentials,
+        McpSettings(
+            read_only=not args.mcp_write,
+            allowed_hosts=tuple(args.mcp_allowed_host or [f"127.0.0.1:{args.mcp_port}", f"localhost:{args.mcp_port}"]),
+            allowed_origins=tuple(args.mcp_allowed_origin or ["http://127.0.0.1:*", "http://localhost:*"]),
+            public_url=args.mcp_public_url or f"http://127.0.0.1:{args.mcp_port}/mcp",
+        ),
+    )
+    mcp_server = uvicorn.Server(
+        uvicorn.Config(mcp_app, host=args.mcp_host, port=args.mcp_port, log_level="warning", lifespan="on")
     )
     operator = kopf.operator(
         standalone=config.standalone, namespaces=list(config.namespaces), clusterwide=not config.namespaces, memo=memo
     )
-    tasks = [asyncio.create_task(operator, name="kopf"), asyncio.create_task(server.serve(), name="rest")]
+    tasks = [
+        asyncio.create_task(operator, name="kopf"),
+        asyncio.create_task(server.serve(), name="rest"),
+        asyncio.create_task(mcp_server.serve(), name="mcp"),
+    ]
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    server.should_exit = True
+    server.should_exit = mcp_server.should_exit = True
     for task in pending:
         task.cancel()
     for task in done:
@@ -144,6 +160,11 @@ def _dev(args: argparse.Namespace) -> int:
                 str(args.rest_port),
                 "--credentials-namespace",
                 "default",
+                "--mcp-host",
+                "127.0.0.1",
+                "--mcp-port",
+                str(args.mcp_port),
+                "--mcp-write",
             ],
             operator_log,
             env={**os.environ, **{k: v for k, v in env.items() if k != "PATH"}},
@@ -161,7 +182,11 @@ fargate-operator dev world is up.
   kubectl get fargate -A
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws ecs list-task-definitions --endpoint-url {rest}
 
-MCP (:9090) comes with a later issue. Ctrl-C stops everything.""",
+  MCP endpoint     http://127.0.0.1:{args.mcp_port}/mcp  bearer token "test" (write scope, namespace default)
+    npx @modelcontextprotocol/inspector --cli http://127.0.0.1:{args.mcp_port}/mcp --transport http \\
+      --header "Authorization: Bearer test" --method tools/list
+
+Ctrl-C stops everything.""",
             flush=True,
         )
         stop.wait()
@@ -190,10 +215,22 @@ def main(argv: list[str] | None = None) -> int:
         help="namespace of the Secrets holding adapter credentials (default: POD_NAMESPACE or 'default')",
     )
     run.add_argument("--adapter-wait", type=float, default=30.0, help="seconds a write waits for its result")
+    run.add_argument("--mcp-host", default="0.0.0.0", help="MCP endpoint bind address (default 0.0.0.0)")
+    run.add_argument("--mcp-port", type=int, default=9090, help="MCP endpoint port (default 9090)")
+    run.add_argument("--mcp-write", action="store_true", help="offer the MCP write tools (default: read-only)")
+    run.add_argument(
+        "--mcp-allowed-host",
+        action="append",
+        help="Host header the MCP endpoint accepts (repeatable), e.g. "
+        "fargate-operator.fargate-system.svc:9090; default: 127.0.0.1 and localhost on --mcp-port",
+    )
+    run.add_argument("--mcp-allowed-origin", action="append", help="Origin the MCP endpoint accepts (repeatable)")
+    run.add_argument("--mcp-public-url", help="the endpoint's URL as clients see it (OAuth resource metadata)")
     run.add_argument("--verbose", action="store_true")
     dev = sub.add_parser("dev", help="start the local control plane and ECS emulator")
     dev.add_argument("--run-dir", type=Path, default=Path(".run"), help="where kubeconfig, env and state go")
     dev.add_argument("--rest-port", type=int, default=8080, help="REST adapter port on 127.0.0.1 (default 8080)")
+    dev.add_argument("--mcp-port", type=int, default=9090, help="MCP endpoint port on 127.0.0.1 (default 9090)")
     args, rest = parser.parse_known_args(argv)
     if args.command == "codegen":
         from fargate_operator.codegen.generate import main as codegen_main

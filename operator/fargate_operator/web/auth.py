@@ -72,7 +72,7 @@ def credential_from_secret(secret: Any) -> Credential | None:
     return Credential(
         name=secret["metadata"]["name"],
         namespace=namespace,
-        read_only=data.get("readOnly", "false").lower() == "true",
+        read_only=data.get("readOnly", "false").lower() == "true" or data.get("scope", "write") == "read",
         access_key_id=data.get("accessKeyId"),
         secret_access_key=data.get("secretAccessKey"),
         token=data.get("token"),

@@ -82,7 +82,15 @@ def adapter(
         world.ecs.endpoint,
         namespace,
         tmp_path_factory.mktemp("adapter") / "operator.log",
-        extra_args=("--namespace", other_namespace, "--credentials-namespace", namespace, "--adapter-wait", "20"),
+        extra_args=(
+            "--namespace",
+            other_namespace,
+            "--credentials-namespace",
+            namespace,
+            "--adapter-wait",
+            "20",
+            "--mcp-write",
+        ),
     ).start()
     import urllib.request
 
