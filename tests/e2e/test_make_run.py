@@ -1,26 +1,56 @@
-"""`make run` as a newcomer meets it: `fargate-operator dev` brings up the world, prints how to use it, stops on Ctrl-C."""
+"""`make run` as a newcomer meets it: `fargate-operator dev` brings up the world, prints how to use it, stops on Ctrl-C.
+
+Clients nobody here wrote talk to it: kubectl, boto3, and the MCP Inspector CLI (npm).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import pytest
 
 from fargate_operator.devenv import processes
 
+INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 
-def test_dev_world_serves_kubectl_and_the_ecs_api(tmp_path: Path) -> None:
-    run_dir, port = tmp_path / "run", processes.free_port()
-    log = tmp_path / "dev.log"
+
+@dataclass(frozen=True)
+class DevWorld:
+    run_dir: Path
+    rest: str
+    mcp: str
+    printed: str
+
+
+@pytest.fixture(scope="module")
+def dev_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevWorld]:
+    tmp = tmp_path_factory.mktemp("make-run")
+    run_dir, rest_port, mcp_port = tmp / "run", processes.free_port(), processes.free_port()
+    log = tmp / "dev.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "fargate_operator.cli", "dev", "--run-dir", str(run_dir), "--rest-port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "fargate_operator.cli",
+                "dev",
+                "--run-dir",
+                str(run_dir),
+                "--rest-port",
+                str(rest_port),
+                "--mcp-port",
+                str(mcp_port),
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -29,42 +59,78 @@ def test_dev_world_serves_kubectl_and_the_ecs_api(tmp_path: Path) -> None:
         while "Ctrl-C stops everything" not in log.read_text() and time.monotonic() < deadline:
             assert proc.poll() is None, log.read_text()
             time.sleep(0.5)
-        printed = log.read_text()
-        assert 'access key "test", secret "test"' in printed and f"http://127.0.0.1:{port}" in printed
-        env = dict(line.removeprefix("export ").split("=", 1) for line in (run_dir / "env").read_text().splitlines())
-        assert {"KUBECONFIG", "AWS_ENDPOINT_URL_ECS", "FARGATE_SUBNET", "FARGATE_SECURITY_GROUP"} <= set(env)
-        kubectl = env["PATH"].split(":")[0] + "/kubectl"
-        kube_env = {**os.environ, "KUBECONFIG": env["KUBECONFIG"].strip("'")}
-        out = subprocess.run(
-            [kubectl, "get", "fargate", "-A", "-o", "json"], capture_output=True, text=True, env=kube_env, check=True
-        )
-        assert json.loads(out.stdout)["kind"] == "List"
-
-        ecs = boto3.client(
-            "ecs",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                created = ecs.create_cluster(clusterName="hello")
-                break
-            except Exception:
-                assert time.monotonic() < deadline, (run_dir / "operator.log").read_text()[-2000:]
-                time.sleep(0.5)
-        assert created["cluster"]["status"] == "ACTIVE"
-        out = subprocess.run(
-            [kubectl, "get", "fargatecluster", "hello", "-n", "default", "-o", "jsonpath={.status.clusterArn}"],
-            capture_output=True,
-            text=True,
-            env=kube_env,
-            check=True,
-        )
-        assert out.stdout == created["cluster"]["clusterArn"]
+        yield DevWorld(run_dir, f"http://127.0.0.1:{rest_port}", f"http://127.0.0.1:{mcp_port}/mcp", log.read_text())
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
-    assert proc.returncode == 0
+    assert proc.returncode == 0, log.read_text()[-2000:]
+
+
+def test_dev_world_serves_kubectl_and_the_ecs_api(dev_world: DevWorld) -> None:
+    assert 'access key "test", secret "test"' in dev_world.printed and dev_world.rest in dev_world.printed
+    assert dev_world.mcp in dev_world.printed and 'bearer token "test"' in dev_world.printed
+    env = dict(
+        line.removeprefix("export ").split("=", 1) for line in (dev_world.run_dir / "env").read_text().splitlines()
+    )
+    assert {"KUBECONFIG", "AWS_ENDPOINT_URL_ECS", "FARGATE_SUBNET", "FARGATE_SECURITY_GROUP"} <= set(env)
+    kubectl = env["PATH"].split(":")[0] + "/kubectl"
+    kube_env = {**os.environ, "KUBECONFIG": env["KUBECONFIG"].strip("'")}
+    out = subprocess.run(
+        [kubectl, "get", "fargate", "-A", "-o", "json"], capture_output=True, text=True, env=kube_env, check=True
+    )
+    assert json.loads(out.stdout)["kind"] == "List"
+
+    ecs = boto3.client(
+        "ecs",
+        endpoint_url=dev_world.rest,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            created = ecs.create_cluster(clusterName="hello")
+            break
+        except Exception:
+            assert time.monotonic() < deadline, (dev_world.run_dir / "operator.log").read_text()[-2000:]
+            time.sleep(0.5)
+    assert created["cluster"]["status"] == "ACTIVE"
+    out = subprocess.run(
+        [kubectl, "get", "fargatecluster", "hello", "-n", "default", "-o", "jsonpath={.status.clusterArn}"],
+        capture_output=True,
+        text=True,
+        env=kube_env,
+        check=True,
+    )
+    assert out.stdout == created["cluster"]["clusterArn"]
+
+
+@pytest.mark.skipif(
+    shutil.which("npx") is None, reason="npx (Node.js) is not installed: the MCP Inspector CLI cannot run"
+)
+def test_mcp_inspector_cli_lists_tools_and_calls_a_read_tool(dev_world: DevWorld) -> None:
+    base = [
+        "npx",
+        "-y",
+        INSPECTOR,
+        "--cli",
+        dev_world.mcp,
+        "--transport",
+        "http",
+        "--header",
+        "Authorization: Bearer test",
+    ]
+
+    def inspector(*args: str) -> dict[str, object]:
+        res = subprocess.run([*base, *args], capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stdout[-1000:] + res.stderr[-1000:]
+        out: dict[str, object] = json.loads(res.stdout)
+        return out
+
+    tools = inspector("--method", "tools/list")["tools"]
+    assert isinstance(tools, list) and len(tools) == 16
+    called = inspector(
+        "--method", "tools/call", "--tool-name", "describeclusters", "--tool-arg", 'clusters=["default"]'
+    )
+    assert called["isError"] is False and "failures" in called["structuredContent"]  # type: ignore[operator]

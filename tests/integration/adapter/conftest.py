@@ -61,6 +61,7 @@ def credentials(world: World, namespace: str, other_namespace: str) -> dict[str,
         "other": {
             "accessKeyId": f"AKO{uuid.uuid4().hex[:12].upper()}",
             "secretAccessKey": uuid.uuid4().hex,
+            "token": uuid.uuid4().hex,
             "namespace": other_namespace,
         },
     }

@@ -175,6 +175,18 @@ def test_scopes_and_namespaces(adapter: OperatorProcess, credentials: dict[str, 
     mine = mcp(adapter.mcp_endpoint, credentials["writer"]["token"], list_resources)
     assert all(str(r.uri).startswith(f"fargate://{credentials['writer']['namespace']}/") for r in mine.resources)
 
+    async def writer_creates(s: ClientSession) -> Any:
+        return await s.call_tool("createcluster", {"clusterName": f"mine-{unique}"})
+
+    assert not mcp(adapter.mcp_endpoint, credentials["writer"]["token"], writer_creates).is_error
+
+    async def other_looks(s: ClientSession) -> Any:
+        return await s.call_tool("describeclusters", {"clusters": [f"mine-{unique}"]}), await s.list_resources()
+
+    seen, listing = mcp(adapter.mcp_endpoint, credentials["other"]["token"], other_looks)
+    assert seen.structured_content["failures"][0]["reason"] == "MISSING", "another namespace's credential sees nothing"
+    assert all(f"mine-{unique}" not in str(r.uri) for r in listing.resources)
+
     async def no_token(_: Any) -> None:
         return None
 
