@@ -141,3 +141,21 @@ def test_ttl_after_finished_deletes_the_object(td_arn: str, kube: Kube, network:
     name = f"ttl-{unique}"
     kube.apply(_task(name, network, ttlSecondsAfterFinished=1))
     wait_for("object deleted after its TTL", lambda: kube.get("fargatetask", name) is None, timeout=60)
+
+
+def test_argocd_health_of_live_objects(td_arn: str, kube: Kube, network: Network, unique: str) -> None:
+    """deploy/argocd's Lua health check (run with lupa) on objects this operator produced."""
+    from argocd_health import health
+
+    cluster = kube.get("fargatecluster", "tasks")
+    assert cluster is not None and health(cluster)[0] == "Healthy"
+    bad = _task(f"argo-{unique}", network)
+    bad["spec"]["networkConfiguration"]["awsvpcConfiguration"]["subnets"] = ["subnet-missing"]
+    kube.apply(bad)
+    failed = wait_for(
+        "Failed",
+        lambda: (o := kube.get("fargatetask", f"argo-{unique}")) and o.get("status", {}).get("phase") == "Failed" and o,
+    )
+    status, message = health(failed)
+    assert status == "Degraded" and "subnet-missing" in message
+    kube.delete("fargatetask", f"argo-{unique}", wait=True)

@@ -1,0 +1,29 @@
+-- Argo CD health for the ecs.fargate.dev kinds, from the operator's conditions.
+-- Progressing until the operator has seen this generation; then Degraded, Healthy
+-- or Progressing from the Degraded / Ready / Progressing conditions.
+local hs = {status = "Progressing", message = "Waiting for the operator"}
+if obj.status == nil or obj.status.conditions == nil then
+  return hs
+end
+local generation = obj.metadata.generation or 0
+if (obj.status.observedGeneration or 0) < generation then
+  hs.message = "The operator has not seen generation " .. tostring(generation) .. " yet"
+  return hs
+end
+local conditions = {}
+for _, c in ipairs(obj.status.conditions) do
+  conditions[c.type] = c
+end
+local degraded, ready = conditions["Degraded"], conditions["Ready"]
+if degraded ~= nil and degraded.status == "True" then
+  hs.status = "Degraded"
+  hs.message = degraded.message or degraded.reason or "Degraded"
+  return hs
+end
+if ready ~= nil and ready.status == "True" then
+  hs.status = "Healthy"
+  hs.message = ready.message or "Ready"
+  return hs
+end
+hs.message = (ready and (ready.message or ready.reason)) or "Reconciling"
+return hs

@@ -1,0 +1,41 @@
+{{- define "fargate-operator.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "fargate-operator.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "fargate-operator.selector" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "fargate-operator.serviceAccountName" -}}
+{{- default (include "fargate-operator.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{- define "fargate-operator.credentialsNamespace" -}}
+{{- default .Release.Namespace .Values.credentialsNamespace -}}
+{{- end -}}
+
+{{/* What the operator does with its own resources: watch, reconcile, write status, and (adapters) create/patch/delete. */}}
+{{- define "fargate-operator.rules" -}}
+- apiGroups: ["ecs.fargate.dev"]
+  resources: [fargateclusters, fargatetaskdefinitions, fargateservices, fargatetasks]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: ["ecs.fargate.dev"]
+  resources: [fargateclusters/status, fargatetaskdefinitions/status, fargateservices/status, fargatetasks/status]
+  verbs: [get, patch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+{{- end -}}

