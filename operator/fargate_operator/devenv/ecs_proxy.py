@@ -1,14 +1,21 @@
-"""An HTTP proxy in front of the ECS emulator: counts calls by action, can hold back an answer.
+"""An HTTP proxy in front of the ECS emulator: counts calls, injects faults, can hold back an answer.
 
 Tests and benchmarks point the operator at it to measure how many ECS calls a
-scenario costs. It binds 127.0.0.1 only and stops with its owner.
+scenario costs and how it copes with ECS misbehaving: ThrottlingException,
+HTTP 500 / 503, added latency and dropped connections, by rate and by action
+(faults are decided before the request reaches ECS, so a faulted call has no
+effect there). It binds 127.0.0.1 only and stops with its owner.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
+import random
 import threading
+import time
 from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,10 +24,25 @@ TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 
+@dataclass(frozen=True)
+class Faults:
+    """Rates in 0..1, per request; `actions` limits them to some ECS actions (empty: all)."""
+
+    throttle: float = 0.0  # HTTP 400 ThrottlingException
+    server_error: float = 0.0  # HTTP 500 ServerException
+    unavailable: float = 0.0  # HTTP 503
+    drop: float = 0.0  # connection closed without an answer
+    latency: float = 0.0  # seconds added before forwarding
+    actions: frozenset[str] = frozenset()
+
+
 class EcsProxy:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, seed: int = 7) -> None:
         self.upstream = urlsplit(upstream)
         self.calls: Counter[str] = Counter()
+        self.injected: Counter[str] = Counter()
+        self.faults = Faults()
+        self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -61,6 +83,25 @@ class EcsProxy:
             self.calls.clear()
             return before
 
+    def _fault_for(self, action: str) -> str | None:
+        f = self.faults
+        if f.actions and action not in f.actions:
+            return None
+        with self._lock:
+            roll = self._random.random()
+        for name, rate in (
+            ("throttle", f.throttle),
+            ("server_error", f.server_error),
+            ("unavailable", f.unavailable),
+            ("drop", f.drop),
+        ):
+            if roll < rate:
+                with self._lock:
+                    self.injected[name] += 1
+                return name
+            roll -= rate
+        return None
+
     def count(self, action: str) -> int:
         with self._lock:
             return self.calls[action]
@@ -81,8 +122,19 @@ class EcsProxy:
             def _forward(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 target = self.headers.get("X-Amz-Target", "")
-                if target.startswith(TARGET_PREFIX):
-                    proxy._record(target[len(TARGET_PREFIX) :])
+                action = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
+                if action:
+                    proxy._record(action)
+                    if proxy.faults.latency:
+                        time.sleep(proxy.faults.latency)
+                    fault = proxy._fault_for(action)
+                    if fault == "drop":
+                        self.close_connection = True
+                        self.connection.close()
+                        return
+                    if fault:
+                        self._send_fault(fault)
+                        return
                 conn = http.client.HTTPConnection(
                     proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=60
                 )
@@ -98,6 +150,19 @@ class EcsProxy:
                 for key, value in resp.getheaders():
                     if key.lower() not in _HOP_HEADERS:
                         self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _send_fault(self, fault: str) -> None:
+                status, code = {
+                    "throttle": (400, "ThrottlingException"),
+                    "server_error": (500, "ServerException"),
+                    "unavailable": (503, "ServiceUnavailableException"),
+                }[fault]
+                data = json.dumps({"__type": code, "message": f"injected {fault}"}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

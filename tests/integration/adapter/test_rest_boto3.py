@@ -328,3 +328,20 @@ def test_tasks_a_service_started_are_listed_and_described(
     described = check_shape("DescribeTasks", ecs.describe_tasks(cluster=cluster, tasks=[scheduled]))
     assert described["tasks"][0]["group"] == "service:api" and not described["failures"]
     assert ecs.list_tasks(cluster=cluster, serviceName="other")["taskArns"] == []
+
+
+def test_no_secret_in_logs_events_or_status(
+    world: World, adapter: OperatorProcess, credentials: dict[str, dict[str, str]], namespace: str
+) -> None:
+    """Runs last in this module: after every call above, no credential secret shows anywhere an operator writes."""
+    secrets = [c[k] for c in credentials.values() for k in ("secretAccessKey", "token") if k in c]
+    cp = world.control_plane
+    places = {
+        "operator log": adapter.log_text(),
+        "events": cp.kubectl("get", "events", "-A", "-o", "json").stdout,
+        "resources": cp.kubectl("get", "fargate", "-A", "-o", "json").stdout,
+        "metrics": urllib.request.urlopen(f"{adapter.rest_endpoint}/metrics", timeout=5).read().decode(),
+    }
+    leaks = [(where, s[:4] + "…") for where, text in places.items() for s in secrets if s in text]
+    assert not leaks, leaks
+    assert len(places["operator log"]) > 0 and len(secrets) >= 5
