@@ -8,12 +8,12 @@ STAMP := $(VENV)/.installed
 AWSCLI_VENV := .venv-awscli
 AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 
-.PHONY: help venv assets generate lint test test-unit test-integration test-e2e run lock clean
+.PHONY: help venv assets generate lint test test-unit test-integration test-e2e chaos bench run lock clean
 
 help:
 	@echo "make run    local control plane + ECS emulator (writes .run/kubeconfig and .run/env)"
 	@echo "make test   install, provision, lint, and run the whole suite"
-	@echo "make generate | lint | assets | lock | clean"
+	@echo "make generate | lint | assets | chaos | bench | lock | clean"
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ test-integration: venv assets
 
 test-e2e: venv assets
 	$(BIN)/pytest tests/e2e
+
+# The long chaos variant: 1,000 FargateTasks, 100 services, 10 SIGKILL rounds (make test runs 200/20/5).
+chaos: venv assets
+	FARGATE_CHAOS_SCALE=5 FARGATE_CHAOS_WAIT=900 $(BIN)/pytest -s tests/integration/chaos
+
+bench: venv assets
+	$(BIN)/python bench/create_to_running.py --count 200
+	$(BIN)/python bench/rest_adapter.py
 
 run: venv assets
 	$(BIN)/fargate-operator dev --run-dir .run
