@@ -14,6 +14,7 @@ import shutil
 import ssl
 import subprocess
 import tempfile
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ import yaml
 
 from fargate_operator.devenv import processes
 from fargate_operator.devenv.assets import Assets
-from fargate_operator.devenv.pki import write_pki
+from fargate_operator.devenv.pki import ControlPlanePKI, write_pki
 
 ADMIN_USER = "fargate-operator-dev-admin"
 
@@ -40,22 +41,33 @@ class ControlPlane:
     _apiserver: subprocess.Popen[bytes] | None = None
     _owns_workdir: bool = False
     etcd_url: str = ""
+    _ports: dict[str, int] = field(default_factory=dict)
+    _pki: ControlPlanePKI | None = None
 
     def start(self) -> ControlPlane:
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="fargate-cp-"))
             self._owns_workdir = True
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self._ports = {name: processes.free_port() for name in ("etcd", "peer", "apiserver")}
+        shutil.rmtree(self.workdir / "etcd-data", ignore_errors=True)
         self._start_etcd()
         self._start_apiserver()
         return self
 
+    def restart(self, downtime: float = 0.0) -> None:
+        """Stop kube-apiserver and etcd, wait, start them again: same ports, data, certificates and token."""
+        processes.stop(self._apiserver)
+        processes.stop(self._etcd)
+        time.sleep(downtime)
+        self._start_etcd()
+        self._start_apiserver(fresh=False)
+
     def _start_etcd(self) -> None:
         assert self.workdir is not None
-        client, peer = processes.free_port(), processes.free_port()
+        client, peer = self._ports["etcd"], self._ports["peer"]
         self.etcd_url = f"http://127.0.0.1:{client}"
         data = self.workdir / "etcd-data"
-        shutil.rmtree(data, ignore_errors=True)
         log = self.workdir / "etcd.log"
         self._etcd = processes.start(
             [
@@ -79,14 +91,17 @@ class ControlPlane:
 
         processes.wait_until(healthy, self._etcd, "etcd", log, self.startup_timeout)
 
-    def _start_apiserver(self) -> None:
+    def _start_apiserver(self, fresh: bool = True) -> None:
         assert self.workdir is not None
-        pki = write_pki(self.workdir / "pki")
-        self.admin_token = secrets.token_hex(24)
+        if fresh or self._pki is None:
+            self._pki = write_pki(self.workdir / "pki")
+        pki = self._pki
         tokens = self.workdir / "tokens.csv"
-        tokens.write_text(f'{self.admin_token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n')
-        tokens.chmod(0o600)
-        port = processes.free_port()
+        if fresh:
+            self.admin_token = secrets.token_hex(24)
+            tokens.write_text(f'{self.admin_token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n')
+            tokens.chmod(0o600)
+        port = self._ports["apiserver"]
         self.url = f"https://127.0.0.1:{port}"
         log = self.workdir / "kube-apiserver.log"
         self._apiserver = processes.start(
