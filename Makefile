@@ -8,12 +8,12 @@ STAMP := $(VENV)/.installed
 AWSCLI_VENV := .venv-awscli
 AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 
-.PHONY: help venv assets generate lint test test-unit test-integration test-e2e chaos bench run lock clean
+.PHONY: help venv assets generate lint test test-unit test-integration test-e2e chaos fuzz bench run lock clean
 
 help:
 	@echo "make run    local control plane + ECS emulator (writes .run/kubeconfig and .run/env)"
 	@echo "make test   install, provision, lint, and run the whole suite"
-	@echo "make generate | lint | assets | chaos | bench | lock | clean"
+	@echo "make generate | lint | assets | chaos | fuzz | bench | lock | clean"
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ test-e2e: venv assets
 # The long chaos variant: 1,000 FargateTasks, 100 services, 10 SIGKILL rounds (make test runs 200/20/5).
 chaos: venv assets
 	FARGATE_CHAOS_SCALE=5 FARGATE_CHAOS_WAIT=900 $(BIN)/pytest -s tests/integration/chaos
+
+# Hostile input, long variant: 10,000 cases each for the REST adapter, MCP tools and CRD specs.
+fuzz: venv assets
+	FARGATE_FUZZ_EXAMPLES=10000 $(BIN)/pytest -s tests/integration/adapter/test_rest_fuzz.py \
+		tests/integration/adapter/test_mcp_fuzz.py tests/integration/test_crd_fuzz.py
 
 bench: venv assets
 	$(BIN)/python bench/create_to_running.py --count 200

@@ -9,79 +9,16 @@ from __future__ import annotations
 
 import http.client
 import json
-from typing import Any
 from urllib.parse import urlsplit
 
-import botocore.session
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
+from botocore_strategies import EXAMPLES, requests
 from fargate_operator.service.api import EcsApi
 from operator_support import OperatorProcess
 
-MODEL = botocore.session.get_session().get_service_model("ecs")
 OPERATIONS = sorted(EcsApi(None, 1).operations)  # type: ignore[arg-type]
 TARGET = "AmazonEC2ContainerServiceV20141113."
-EXAMPLES = 2500
-
-
-def shape_strategy(shape: Any, depth: int = 0) -> st.SearchStrategy[Any]:
-    kind = shape.type_name
-    if kind == "structure":
-        members = shape.members
-        required = {n: shape_strategy(members[n], depth + 1) for n in shape.required_members}
-        optional = (
-            {} if depth >= 3 else {n: shape_strategy(s, depth + 1) for n, s in members.items() if n not in required}
-        )
-        return st.fixed_dictionaries(required, optional=optional)
-    if kind == "list":
-        return st.lists(shape_strategy(shape.member, depth + 1), max_size=0 if depth >= 4 else 3)
-    if kind == "map":
-        return st.dictionaries(st.text(max_size=8), shape_strategy(shape.value, depth + 1), max_size=2)
-    if kind == "string":
-        if shape.enum:
-            return st.sampled_from(shape.enum)
-        return st.one_of(
-            st.text(max_size=24), st.sampled_from(["default", "web", "web:1", "arn:aws:ecs:us-east-1:1:cluster/x"])
-        )
-    if kind in ("integer", "long"):
-        return st.integers(min_value=-5, max_value=20_000)
-    if kind in ("double", "float"):
-        return st.floats(allow_nan=False, allow_infinity=False, width=32)
-    if kind == "boolean":
-        return st.booleans()
-    if kind == "timestamp":
-        return st.integers(min_value=0, max_value=2_000_000_000)
-    return st.none()
-
-
-WRONG = st.one_of(
-    st.integers(),
-    st.text(max_size=5),
-    st.lists(st.integers(), max_size=2),
-    st.none(),
-    st.booleans(),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-)
-
-
-@st.composite
-def requests(draw: st.DrawFn) -> tuple[str, bytes, str]:
-    operation = draw(st.sampled_from(OPERATIONS))
-    body: Any = draw(shape_strategy(MODEL.operation_model(operation).input_shape))
-    mutation = draw(
-        st.sampled_from(["none", "none", "wrong-type", "drop-required", "unknown-member", "not-an-object", "garbage"])
-    )
-    if mutation == "wrong-type" and body:
-        body[draw(st.sampled_from(sorted(body)))] = draw(WRONG)
-    elif mutation == "drop-required" and body:
-        body.pop(draw(st.sampled_from(sorted(body))))
-    elif mutation == "unknown-member":
-        body["notAMember"] = draw(WRONG)
-    elif mutation == "not-an-object":
-        body = draw(st.lists(st.integers(), max_size=2))
-    raw = draw(st.binary(max_size=40)) if mutation == "garbage" else json.dumps(body).encode()
-    return operation, raw, mutation
 
 
 def test_no_5xx_for_generated_and_mutated_requests(
@@ -92,7 +29,7 @@ def test_no_5xx_for_generated_and_mutated_requests(
     seen: dict[str, int] = {}
 
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    @given(requests())
+    @given(requests(OPERATIONS))
     def check(case: tuple[str, bytes, str]) -> None:
         operation, raw, mutation = case
         conn.request(
