@@ -8,12 +8,12 @@ STAMP := $(VENV)/.installed
 AWSCLI_VENV := .venv-awscli
 AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 
-.PHONY: help venv assets generate lint test test-unit test-integration test-e2e chaos fuzz bench run lock clean
+.PHONY: help venv assets generate lint test test-unit test-integration test-e2e chaos fuzz long bench run lock clean
 
 help:
 	@echo "make run    local control plane + ECS emulator (writes .run/kubeconfig and .run/env)"
 	@echo "make test   install, provision, lint, and run the whole suite"
-	@echo "make generate | lint | assets | chaos | fuzz | bench | lock | clean"
+	@echo "make generate | lint | assets | chaos | fuzz | long (= chaos + fuzz) | bench | lock | clean"
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,9 @@ chaos: venv assets
 fuzz: venv assets
 	FARGATE_FUZZ_EXAMPLES=10000 $(BIN)/pytest -s tests/integration/adapter/test_rest_fuzz.py \
 		tests/integration/adapter/test_mcp_fuzz.py tests/integration/test_crd_fuzz.py
+
+# The long variants of the chaos and hostile-input suites, in one command.
+long: chaos fuzz
 
 bench: venv assets
 	$(BIN)/python bench/create_to_running.py --count 200
