@@ -72,6 +72,20 @@ class OperatorProcess:
         self.proc = processes.start(cmd, self.log, env=env)
         return self
 
+    def wait_ready(self, timeout: float = 60) -> OperatorProcess:
+        """Until /readyz answers 200 (Kopf started, the adapters listen)."""
+        import urllib.request
+
+        def ready() -> bool:
+            try:
+                with urllib.request.urlopen(f"{self.rest_endpoint}/readyz", timeout=1) as resp:
+                    return bool(resp.status == 200)
+            except OSError:
+                return False
+
+        wait_for("operator ready", ready, timeout=timeout)
+        return self
+
     def kill(self) -> None:
         """SIGKILL: no cleanup, no last writes."""
         assert self.proc is not None

@@ -13,7 +13,7 @@ import pytest
 from fargate_operator.devenv.ecs_emulator import REGION
 from fargate_operator.devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from operator_support import OperatorProcess, wait_for
+from operator_support import OperatorProcess
 
 
 def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
@@ -93,16 +93,7 @@ def adapter(
             "--mcp-write",
         ),
     ).start()
-    import urllib.request
-
-    def ready() -> bool:
-        try:
-            with urllib.request.urlopen(f"{op.rest_endpoint}/readyz", timeout=1) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
-    wait_for("REST adapter ready", ready, timeout=60)
+    op.wait_ready()
     yield op
     op.stop()
 

@@ -14,7 +14,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.world import World
-from operator_support import OperatorProcess, awsvpc, wait_for
+from operator_support import OperatorProcess, awsvpc
 
 READ_TOOLS = {
     "describeclusters",
@@ -217,24 +217,17 @@ def read_only_endpoint(
     world: World, namespace: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
     """The default: write tools hidden and refused."""
-    import urllib.request
-
-    op = OperatorProcess(
-        world.control_plane,
-        world.ecs.endpoint,
-        f"unused-{namespace}",
-        tmp_path_factory.mktemp("ro") / "operator.log",
-        extra_args=("--credentials-namespace", namespace),
-    ).start()
-
-    def ready() -> bool:
-        try:
-            with urllib.request.urlopen(f"{op.rest_endpoint}/readyz", timeout=1) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
-    wait_for("read-only operator", ready, timeout=60)
+    op = (
+        OperatorProcess(
+            world.control_plane,
+            world.ecs.endpoint,
+            f"unused-{namespace}",
+            tmp_path_factory.mktemp("ro") / "operator.log",
+            extra_args=("--credentials-namespace", namespace),
+        )
+        .start()
+        .wait_ready()
+    )
     yield op
     op.stop()
 
