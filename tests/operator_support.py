@@ -170,6 +170,34 @@ def manifest(kind: str, name: str, spec: dict[str, Any], annotations: dict[str, 
     return {"apiVersion": "ecs.fargate.dev/v1alpha1", "kind": kind, "metadata": meta, "spec": spec}
 
 
+def task_manifest(
+    name: str, network: dict[str, Any], cluster: str = "c", td: str = "td", **extra: Any
+) -> dict[str, Any]:
+    """A FargateTask on Fargate that references a FargateCluster and a FargateTaskDefinition by name."""
+    spec = {
+        "clusterRef": {"name": cluster},
+        "taskDefinitionRef": {"name": td},
+        "launchType": "FARGATE",
+        "networkConfiguration": network,
+        **extra,
+    }
+    return manifest("FargateTask", name, spec)
+
+
+def service_manifest(
+    name: str, network: dict[str, Any], cluster: str = "c", td: str = "td", desired: int = 1, service: str = ""
+) -> dict[str, Any]:
+    """A FargateService (ECS name = `service` or the object name) referencing a cluster and a task definition."""
+    spec = {
+        "serviceName": service or name,
+        "clusterRef": {"name": cluster},
+        "taskDefinitionRef": {"name": td},
+        "desiredCount": desired,
+        "networkConfiguration": network,
+    }
+    return manifest("FargateService", name, spec)
+
+
 def task_definition_spec(family: str, image: str = "public.ecr.aws/docker/library/busybox:1.36") -> dict[str, Any]:
     # Container-level memory is set because moto fails RunTask without it (real ECS does not need it).
     return {

@@ -8,7 +8,7 @@ import kopf
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
-from fargate_operator.handlers.common import fail, set_conditions, up_to_date
+from fargate_operator.handlers.common import apply_health, fail, set_conditions, up_to_date
 from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import cluster as logic
 from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Claim, Owner, check_claim, claim
@@ -108,16 +108,7 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
             return
         if err.code in BLOCKING_CODES:
             message = f"deletion blocked: {err.message}"
-            set_conditions(
-                patch,
-                status,
-                body["metadata"].get("generation"),
-                ready=False,
-                progressing=True,
-                degraded=True,
-                reason="DeletionBlocked",
-                message=message,
-            )
+            apply_health(body, patch, status, (False, True, True, "DeletionBlocked", message))
             await k8s.post_event(body, "DeletionBlocked", message, warning=True)
             raise kopf.TemporaryError(message, delay=15) from err
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans

@@ -105,16 +105,7 @@ class Waiting(Exception):
 
 
 async def wait(body: Any, patch: kopf.Patch, status: Any, why: Waiting) -> NoReturn:
-    set_conditions(
-        patch,
-        status,
-        body["metadata"].get("generation"),
-        ready=False,
-        progressing=True,
-        degraded=False,
-        reason="Waiting",
-        message=str(why),
-    )
+    apply_health(body, patch, status, (False, True, False, "Waiting", str(why)))
     raise kopf.TemporaryError(str(why), delay=5)
 
 

@@ -8,7 +8,16 @@ from typing import Any
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.world import World
 from fargate_operator.reconcile.task import started_by
-from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, task_definition_spec, wait_for
+from operator_support import (
+    Kube,
+    OperatorProcess,
+    awsvpc,
+    condition,
+    manifest,
+    task_definition_spec,
+    task_manifest,
+    wait_for,
+)
 
 
 def test_operator_survives_a_control_plane_restart(world: World, network: Network, tmp_path: Any) -> None:
@@ -28,32 +37,10 @@ def test_operator_survives_a_control_plane_restart(world: World, network: Networ
         )
         wait_for("cluster Ready before the outage", lambda: kube.status("fargatecluster", "c").get("clusterArn"))
         for i in range(10):
-            kube.apply(
-                manifest(
-                    "FargateTask",
-                    f"before-{i}",
-                    {
-                        "clusterRef": {"name": "c"},
-                        "taskDefinitionRef": {"name": "td"},
-                        "launchType": "FARGATE",
-                        "networkConfiguration": net,
-                    },
-                )
-            )
+            kube.apply(task_manifest(f"before-{i}", net))
         cp.restart(downtime=5)  # mid-run: the "before" tasks are being started
         for i in range(10):
-            kube.apply(
-                manifest(
-                    "FargateTask",
-                    f"after-{i}",
-                    {
-                        "clusterRef": {"name": "c"},
-                        "taskDefinitionRef": {"name": "td"},
-                        "launchType": "FARGATE",
-                        "networkConfiguration": net,
-                    },
-                )
-            )
+            kube.apply(task_manifest(f"after-{i}", net))
         kube.apply(
             manifest("FargateTaskDefinition", "td", {**task_definition_spec(f"restart-{ns}", image="busybox:2")})
         )

@@ -17,7 +17,16 @@ from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy, Faults
 from fargate_operator.devenv.world import World
 from fargate_operator.reconcile.task import started_by
-from operator_support import Kube, OperatorProcess, awsvpc, manifest, task_definition_spec, wait_for
+from operator_support import (
+    Kube,
+    OperatorProcess,
+    awsvpc,
+    manifest,
+    service_manifest,
+    task_definition_spec,
+    task_manifest,
+    wait_for,
+)
 
 TASKS, SERVICES = 20, 3
 
@@ -49,32 +58,9 @@ def test_throttling_and_server_errors_converge_without_duplicates(
         kube.apply(manifest("FargateTaskDefinition", "td", task_definition_spec(f"chaos-{unique}")))
         net = awsvpc(network.subnet_id, network.security_group_id)
         for i in range(SERVICES):
-            kube.apply(
-                manifest(
-                    "FargateService",
-                    f"s{i}",
-                    {
-                        "serviceName": f"s{i}-{unique}",
-                        "clusterRef": {"name": "c"},
-                        "taskDefinitionRef": {"name": "td"},
-                        "desiredCount": 1,
-                        "networkConfiguration": net,
-                    },
-                )
-            )
+            kube.apply(service_manifest(f"s{i}", net, service=f"s{i}-{unique}"))
         for i in range(TASKS):
-            kube.apply(
-                manifest(
-                    "FargateTask",
-                    f"t{i}",
-                    {
-                        "clusterRef": {"name": "c"},
-                        "taskDefinitionRef": {"name": "td"},
-                        "launchType": "FARGATE",
-                        "networkConfiguration": net,
-                    },
-                )
-            )
+            kube.apply(task_manifest(f"t{i}", net))
 
         def converged() -> bool:
             tasks = [kube.status("fargatetask", f"t{i}").get("phase") for i in range(TASKS)]

@@ -19,7 +19,16 @@ from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
 from fargate_operator.reconcile.task import started_by
-from operator_support import Kube, OperatorProcess, awsvpc, manifest, task_definition_spec, wait_for
+from operator_support import (
+    Kube,
+    OperatorProcess,
+    awsvpc,
+    manifest,
+    service_manifest,
+    task_definition_spec,
+    task_manifest,
+    wait_for,
+)
 
 SCALE = int(os.environ.get("FARGATE_CHAOS_SCALE", "1"))
 TASKS, SERVICES, ROUNDS = 200 * SCALE, 20 * SCALE, 4 + SCALE
@@ -40,33 +49,8 @@ def test_sigkill_rounds_start_nothing_twice_and_lose_nothing(world: World, netwo
     try:
         kube.apply(manifest("FargateCluster", "c", {"clusterName": cluster}))
         kube.apply(manifest("FargateTaskDefinition", "td", task_definition_spec(f"kill-{ns}")))
-        tasks = [
-            manifest(
-                "FargateTask",
-                f"t{i:04d}",
-                {
-                    "clusterRef": {"name": "c"},
-                    "taskDefinitionRef": {"name": "td"},
-                    "launchType": "FARGATE",
-                    "networkConfiguration": net,
-                },
-            )
-            for i in range(TASKS)
-        ]
-        services = [
-            manifest(
-                "FargateService",
-                f"s{i:03d}",
-                {
-                    "serviceName": f"s{i:03d}",
-                    "clusterRef": {"name": "c"},
-                    "taskDefinitionRef": {"name": "td"},
-                    "desiredCount": 1,
-                    "networkConfiguration": net,
-                },
-            )
-            for i in range(SERVICES)
-        ]
+        tasks = [task_manifest(f"t{i:04d}", net) for i in range(TASKS)]
+        services = [service_manifest(f"s{i:03d}", net) for i in range(SERVICES)]
         batches = [tasks[i::ROUNDS] + services[i::ROUNDS] for i in range(ROUNDS)]
         deleted_tasks: set[str] = set()
         deleted_services: set[str] = set()

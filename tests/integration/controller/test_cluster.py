@@ -6,7 +6,16 @@ from typing import Any
 
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.reconcile.ownership import NAMESPACE_TAG, UID_TAG
-from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, task_definition_spec, wait_for
+from operator_support import (
+    Kube,
+    OperatorProcess,
+    awsvpc,
+    condition,
+    manifest,
+    service_manifest,
+    task_definition_spec,
+    wait_for,
+)
 
 
 def _ecs_cluster(ecs: Any, name: str) -> dict[str, Any]:
@@ -65,16 +74,8 @@ def test_cluster_deletion_waits_for_its_services(
     kube.apply(manifest("FargateCluster", name, {}))
     kube.apply(manifest("FargateTaskDefinition", f"td-{unique}", task_definition_spec(f"fam-{unique}")))
     kube.apply(
-        manifest(
-            "FargateService",
-            f"svc-{unique}",
-            {
-                "serviceName": f"svc-{unique}",
-                "clusterRef": {"name": name},
-                "taskDefinitionRef": {"name": f"td-{unique}"},
-                "desiredCount": 1,
-                "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
-            },
+        service_manifest(
+            f"svc-{unique}", awsvpc(network.subnet_id, network.security_group_id), cluster=name, td=f"td-{unique}"
         )
     )
     wait_for("service created", lambda: kube.status("fargateservice", f"svc-{unique}").get("serviceArn"))

@@ -12,7 +12,16 @@ from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
 from fargate_operator.reconcile.task import started_by
-from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, task_definition_spec, wait_for
+from operator_support import (
+    Kube,
+    OperatorProcess,
+    awsvpc,
+    condition,
+    manifest,
+    task_definition_spec,
+    task_manifest,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +37,7 @@ def td_arn(operator_process: OperatorProcess, kube: Kube) -> Iterator[str]:
 
 
 def _task(name: str, network: Network, **extra: Any) -> dict[str, Any]:
-    spec = {
-        "clusterRef": {"name": "tasks"},
-        "taskDefinitionRef": {"name": "job"},
-        "launchType": "FARGATE",
-        "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
-        **extra,
-    }
-    return manifest("FargateTask", name, spec)
+    return task_manifest(name, awsvpc(network.subnet_id, network.security_group_id), cluster="tasks", td="job", **extra)
 
 
 def _ecs_tasks(ecs: Any, cluster: str, uid: str) -> list[str]:

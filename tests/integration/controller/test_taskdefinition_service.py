@@ -6,7 +6,16 @@ from typing import Any
 
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy
-from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, task_definition_spec, wait_for
+from operator_support import (
+    Kube,
+    OperatorProcess,
+    awsvpc,
+    condition,
+    manifest,
+    service_manifest,
+    task_definition_spec,
+    wait_for,
+)
 
 
 def _active(ecs: Any, family: str) -> list[str]:
@@ -22,17 +31,7 @@ def test_revisions_roll_the_service_and_noop_registers_nothing(
     td_spec = {**task_definition_spec(family), "revisionHistoryLimit": 1}
     kube.apply(manifest("FargateTaskDefinition", td, td_spec))
     kube.apply(
-        manifest(
-            "FargateService",
-            svc,
-            {
-                "serviceName": svc,
-                "clusterRef": {"name": cluster},
-                "taskDefinitionRef": {"name": td},
-                "desiredCount": 2,
-                "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
-            },
-        )
+        service_manifest(svc, awsvpc(network.subnet_id, network.security_group_id), cluster=cluster, td=td, desired=2)
     )
     first = wait_for("revision 1", lambda: kube.status("fargatetaskdefinition", td).get("taskDefinitionArn"))
     assert first.endswith(f"{family}:1")
@@ -85,17 +84,7 @@ def test_revisions_roll_the_service_and_noop_registers_nothing(
 
     # desiredCount changes go through; deleting scales to 0 and removes the service.
     kube.apply(
-        manifest(
-            "FargateService",
-            svc,
-            {
-                "serviceName": svc,
-                "clusterRef": {"name": cluster},
-                "taskDefinitionRef": {"name": td},
-                "desiredCount": 3,
-                "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
-            },
-        )
+        service_manifest(svc, awsvpc(network.subnet_id, network.security_group_id), cluster=cluster, td=td, desired=3)
     )
     wait_for(
         "desiredCount 3 in ECS",

@@ -20,7 +20,17 @@ from fargate_operator.codegen.generate import render_deploy
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, task_definition_spec, wait_for
+from operator_support import (
+    Kube,
+    OperatorProcess,
+    awsvpc,
+    condition,
+    manifest,
+    service_manifest,
+    task_definition_spec,
+    task_manifest,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "helm" / "fargate-operator"
@@ -150,31 +160,8 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
         kube.apply(manifest("FargateCluster", "c", {"clusterName": cluster}))
         kube.apply(manifest("FargateTaskDefinition", "td", task_definition_spec(family)))
         net = awsvpc(network.subnet_id, network.security_group_id)
-        kube.apply(
-            manifest(
-                "FargateService",
-                "svc",
-                {
-                    "serviceName": "svc",
-                    "clusterRef": {"name": "c"},
-                    "taskDefinitionRef": {"name": "td"},
-                    "desiredCount": 1,
-                    "networkConfiguration": net,
-                },
-            )
-        )
-        kube.apply(
-            manifest(
-                "FargateTask",
-                "job",
-                {
-                    "clusterRef": {"name": "c"},
-                    "taskDefinitionRef": {"name": "td"},
-                    "launchType": "FARGATE",
-                    "networkConfiguration": net,
-                },
-            )
-        )
+        kube.apply(service_manifest("svc", net))
+        kube.apply(task_manifest("job", net))
         wait_for(
             "cluster Ready", lambda: condition(kube.status("fargatecluster", "c"), "Ready").get("status") == "True"
         )
