@@ -18,7 +18,7 @@ help:
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test,bench]"
 	touch $(STAMP)
 
 $(AWSCLI_STAMP): requirements-awscli.lock
@@ -36,8 +36,8 @@ generate: venv
 	$(BIN)/fargate-operator codegen
 
 lint: venv
-	$(BIN)/ruff check operator tests
-	$(BIN)/ruff format --check operator tests
+	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
 
 test: venv assets lint
@@ -64,9 +64,12 @@ fuzz: venv assets
 # The long variants of the chaos and hostile-input suites, in one command.
 long: chaos fuzz
 
+# The scale benchmarks (README "Scale and speed"): tables on stdout, JSON in bench/results/,
+# charts in docs/bench/. About 15 minutes together; each takes --help.
 bench: venv assets
-	$(BIN)/python bench/create_to_running.py --count 200
-	$(BIN)/python bench/rest_adapter.py
+	$(BIN)/python bench/create_to_running.py --count 1000
+	$(BIN)/python bench/memory_restart.py --each 1000 --tasks 10000
+	$(BIN)/python bench/rest_adapter.py --rate 500
 
 run: venv assets
 	$(BIN)/fargate-operator dev --run-dir .run
@@ -75,7 +78,7 @@ run: venv assets
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade "pip>=24"
-	.lock-venv/bin/python -m pip install --quiet ".[test]"
+	.lock-venv/bin/python -m pip install --quiet ".[test,bench]"
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^fargate-operator' > requirements.lock
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet "awscli>=1.40"

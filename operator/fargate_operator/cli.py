@@ -46,6 +46,7 @@ def _run(args: argparse.Namespace) -> int:
         **{k: v for k, v in (("region", args.region), ("ecs_endpoint", args.ecs_endpoint)) if v},
         namespaces=tuple(args.namespace),
         **({"status_interval": args.status_interval} if args.status_interval else {}),
+        **({"max_workers": args.max_workers} if args.max_workers else {}),
         standalone=True,
         kubeconfig=str(args.kubeconfig) if args.kubeconfig else None,
     )
@@ -69,14 +70,18 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any) -> None:
     import kopf
     import uvicorn
 
+    from fargate_operator import diagnostics
     from fargate_operator.service.api import EcsApi
     from fargate_operator.web.app import SecretCredentials, build_app
     from fargate_operator.web.mcp import McpSettings, build_mcp_app
 
+    diagnostics.install(asyncio.get_running_loop())
     memo = kopf.Memo(runtime=runtime, started=False)
     api = EcsApi(runtime, wait_timeout=args.adapter_wait)
     credentials = SecretCredentials(args.credentials_namespace)
-    app = build_app(api, credentials, ready=lambda: bool(memo.started))
+    # Ready once Kopf runs and the watch cache holds every object that existed at start:
+    # before that, reads through the adapters could miss objects.
+    app = build_app(api, credentials, ready=lambda: bool(memo.started) and runtime.registry.synced())
     server = uvicorn.Server(
         uvicorn.Config(app, host=args.rest_host, port=args.rest_port, log_level="warning", lifespan="off")
     )
@@ -206,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--region", help="AWS region (default: boto3's: AWS_REGION, profile, IMDS)")
     run.add_argument("--ecs-endpoint", help="ECS endpoint URL (default: boto3's, or AWS_ENDPOINT_URL_ECS)")
     run.add_argument("--status-interval", type=float, help="seconds between batched status refreshes (default 5)")
+    run.add_argument(
+        "--max-workers", type=int, help="objects handled at once (default 128; FARGATE_OPERATOR_MAX_WORKERS)"
+    )
     run.add_argument("--kubeconfig", type=Path, help="kubeconfig (default: in-cluster, then KUBECONFIG)")
     run.add_argument("--rest-host", default="0.0.0.0", help="REST adapter bind address (default 0.0.0.0)")
     run.add_argument("--rest-port", type=int, default=8080, help="REST adapter port (default 8080)")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 import logging
-import uuid
+import os
+import secrets
 from typing import Any
 
 import kubernetes
@@ -21,6 +23,17 @@ log = logging.getLogger(__name__)
 K8S_WRITES = Counter("fargate_operator_k8s_writes_total", "Kubernetes writes made outside Kopf", ["verb"])
 
 _api: kubernetes.client.ApiClient | None = None
+REPORTING_CONTROLLER = f"{GROUP}/fargate-operator"
+REPORTING_INSTANCE = os.environ.get("HOSTNAME") or "fargate-operator"  # the pod's name in a cluster
+# For writes whose answer nobody reads: the client then skips building model objects from it,
+# which costs more CPU than the request itself. `_drain` must then read the answer, or the
+# connection is not returned to the pool (and the next request pays for a TLS handshake).
+UNREAD: dict[str, Any] = {"_preload_content": False}
+
+
+def _drain(response: Any) -> None:
+    response.read()
+    response.release_conn()
 
 
 def configure(kubeconfig: str | None = None) -> None:
@@ -51,8 +64,10 @@ def _custom() -> kubernetes.client.CustomObjectsApi:
 async def patch_status(kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
     def run() -> None:
         try:
-            _custom().patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, plural_of(kind), name, {"status": status}
+            _drain(
+                _custom().patch_namespaced_custom_object_status(
+                    GROUP, VERSION, namespace, plural_of(kind), name, {"status": status}, **UNREAD
+                )
             )
             K8S_WRITES.labels("patch_status").inc()
         except kubernetes.client.ApiException as exc:
@@ -65,13 +80,36 @@ async def patch_status(kind: str, namespace: str, name: str, status: dict[str, A
 async def patch_annotations(kind: str, namespace: str, name: str, annotations: dict[str, str]) -> None:
     def run() -> None:
         try:
-            _custom().patch_namespaced_custom_object(
-                GROUP, VERSION, namespace, plural_of(kind), name, {"metadata": {"annotations": annotations}}
+            patch = {"metadata": {"annotations": annotations}}
+            _drain(
+                _custom().patch_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural_of(kind), name, patch, **UNREAD
+                )
             )
             K8S_WRITES.labels("patch_annotations").inc()
         except kubernetes.client.ApiException as exc:
             if exc.status != 404:
                 raise
+
+    await asyncio.to_thread(run)
+
+
+async def guard_and_annotate(
+    kind: str, namespace: str, name: str, resource_version: str, finalizers: list[str], annotations: dict[str, str]
+) -> None:
+    """One write: finalizers and annotations, only onto the version the caller saw.
+
+    The resourceVersion makes it conditional (409 Conflict otherwise), so the finalizer
+    list, replaced whole by a merge patch, never drops one somebody added meanwhile.
+    """
+    metadata = {"resourceVersion": resource_version, "finalizers": finalizers, "annotations": annotations}
+
+    def run() -> None:
+        patch = {"metadata": metadata}
+        _drain(
+            _custom().patch_namespaced_custom_object(GROUP, VERSION, namespace, plural_of(kind), name, patch, **UNREAD)
+        )
+        K8S_WRITES.labels("patch_metadata").inc()
 
     await asyncio.to_thread(run)
 
@@ -92,7 +130,9 @@ async def get_object(kind: str, namespace: str, name: str) -> dict[str, Any] | N
 async def delete_object(kind: str, namespace: str, name: str) -> None:
     def run() -> None:
         try:
-            _custom().delete_namespaced_custom_object(GROUP, VERSION, namespace, plural_of(kind), name)
+            _drain(
+                _custom().delete_namespaced_custom_object(GROUP, VERSION, namespace, plural_of(kind), name, **UNREAD)
+            )
             K8S_WRITES.labels("delete").inc()
         except kubernetes.client.ApiException as exc:
             if exc.status != 404:
@@ -102,32 +142,31 @@ async def delete_object(kind: str, namespace: str, name: str) -> None:
 
 
 async def post_event(body: dict[str, Any], reason: str, message: str, warning: bool = False) -> None:
-    """A core/v1 Event on the object (what `kubectl describe` and `kubectl events` show)."""
+    """An Event on the object (events.k8s.io/v1; `kubectl describe` and `kubectl events` show it)."""
     meta = body["metadata"]
-    now = datetime.datetime.now(datetime.UTC)
-    event = kubernetes.client.CoreV1Event(
-        metadata=kubernetes.client.V1ObjectMeta(name=f"{meta['name']}.{uuid.uuid4().hex[:12]}"),
-        involved_object=kubernetes.client.V1ObjectReference(
-            api_version=f"{GROUP}/{VERSION}",
-            kind=body["kind"],
-            name=meta["name"],
-            namespace=meta["namespace"],
-            uid=meta.get("uid"),
-        ),
-        reason=reason,
-        message=message[:1024],
-        type="Warning" if warning else "Normal",
-        source=kubernetes.client.V1EventSource(component="fargate-operator"),
-        first_timestamp=now,
-        last_timestamp=now,
-        count=1,
-        reporting_component="fargate-operator",
-        reporting_instance="fargate-operator",
-    )
+    event: Any = {  # a plain dict: the client would only turn an EventsV1Event model back into one
+        "metadata": {"name": f"{meta['name']}.{secrets.token_hex(6)}"},  # as kubectl's recorder names them
+        "regarding": {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": body["kind"],
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta.get("uid"),
+        },
+        "reason": reason,
+        "action": reason,
+        "note": message[:1024],
+        "type": "Warning" if warning else "Normal",
+        "eventTime": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "reportingController": REPORTING_CONTROLLER,
+        "reportingInstance": REPORTING_INSTANCE,
+    }
 
     def run() -> None:
+        # EventsV1Api, not CoreV1Api: the core API module alone costs ~20 MiB of RSS to import.
+        events = kubernetes.client.EventsV1Api(api())
         try:
-            kubernetes.client.CoreV1Api(api()).create_namespaced_event(meta["namespace"], event)
+            _drain(events.create_namespaced_event(meta["namespace"], event, **UNREAD))
             K8S_WRITES.labels("event").inc()
         except kubernetes.client.ApiException as exc:
             log.warning("could not post event %s on %s/%s: %s", reason, meta["namespace"], meta["name"], exc.reason)
@@ -155,10 +194,38 @@ async def patch_object(kind: str, namespace: str, name: str, patch: dict[str, An
     return await asyncio.to_thread(run)
 
 
+async def count_objects(kind: str, namespaces: tuple[str, ...]) -> int:
+    """How many objects of `kind` exist (all namespaces when none given), from one small LIST each."""
+
+    def one(namespace: str | None) -> int:
+        custom = _custom()
+        if namespace is None:
+            page: Any = custom.list_cluster_custom_object(GROUP, VERSION, plural_of(kind), limit=1)
+        else:
+            page = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural_of(kind), limit=1)
+        return len(page.get("items", [])) + int(page.get("metadata", {}).get("remainingItemCount") or 0)
+
+    return sum([await asyncio.to_thread(one, ns) for ns in (namespaces or (None,))])
+
+
 async def list_secrets(namespace: str, label_selector: str) -> list[dict[str, Any]]:
+    """Secrets as plain dicts, through the client's low-level call (CoreV1Api costs ~20 MiB to import)."""
+
     def run() -> list[dict[str, Any]]:
-        core = kubernetes.client.CoreV1Api(api())
-        items = core.list_namespaced_secret(namespace, label_selector=label_selector).items
-        return [api().sanitize_for_serialization(s) for s in items]  # type: ignore[no-untyped-call]
+        client = api()
+        request = client.param_serialize(
+            "GET",
+            "/api/v1/namespaces/{namespace}/secrets",
+            path_params={"namespace": namespace},
+            query_params=[("labelSelector", label_selector)],
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        response: Any = client.call_api(*request)
+        data = response.read()
+        if response.status >= 400:
+            raise kubernetes.client.ApiException(status=response.status, reason=response.reason)
+        items: list[dict[str, Any]] = json.loads(data)["items"]
+        return items
 
     return await asyncio.to_thread(run)

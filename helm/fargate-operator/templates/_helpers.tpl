@@ -35,7 +35,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: ["ecs.fargate.dev"]
   resources: [fargateclusters/status, fargatetaskdefinitions/status, fargateservices/status, fargatetasks/status]
   verbs: [get, patch]
-- apiGroups: [""]
+- apiGroups: ["events.k8s.io"]
   resources: [events]
   verbs: [create]
 {{- end -}}

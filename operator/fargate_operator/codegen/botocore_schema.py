@@ -13,9 +13,8 @@ import re
 from functools import cache
 from typing import Any
 
-import botocore.loaders
-
 from fargate_operator.codegen.ecs_limits import MEMBER_LIMITS, SHAPE_REQUIRED
+from fargate_operator.ecs import model
 
 JSONSchema = dict[str, Any]
 
@@ -26,8 +25,7 @@ MAX_DESCRIPTION = 300
 
 @cache
 def ecs_model() -> dict[str, Any]:
-    model: dict[str, Any] = botocore.loaders.Loader().load_service_model("ecs", "service-2")
-    return model
+    return model.raw()
 
 
 def shapes() -> dict[str, Any]:

@@ -94,6 +94,10 @@ def _status(properties: dict[str, JSONSchema]) -> JSONSchema:
             "observedGeneration": {"type": "integer", "format": "int64"},
             "conditions": CONDITIONS,
             "specHash": {"type": "string", "description": "Hash of the ECS request last applied from spec."},
+            "kopf": {
+                **_FREE_OBJECT,
+                "description": "The operator framework's bookkeeping: last handled spec and handler progress.",
+            },
             **properties,
         },
     }

@@ -55,6 +55,11 @@ class ControlPlane:
         self._start_apiserver()
         return self
 
+    def pids(self) -> dict[str, int]:
+        """The running processes by name (benchmarks sample their RSS and CPU)."""
+        procs = {"etcd": self._etcd, "kube-apiserver": self._apiserver}
+        return {name: p.pid for name, p in procs.items() if p is not None and p.poll() is None}
+
     def restart(self, downtime: float = 0.0) -> None:
         """Stop kube-apiserver and etcd, wait, start them again: same ports, data, certificates and token."""
         processes.stop(self._apiserver)

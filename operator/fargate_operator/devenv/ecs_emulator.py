@@ -56,6 +56,10 @@ class EcsEmulator:
         processes.wait_until(ready, self._proc, "moto server", self.log, self.startup_timeout)
         return self
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
     def stop(self) -> None:
         processes.stop(self._proc)
         self._proc = None

@@ -23,6 +23,7 @@ import boto3
 from botocore.config import Config
 from prometheus_client import Counter, Histogram
 
+from fargate_operator.ecs import model
 from fargate_operator.ecs.errors import EcsError, from_botocore
 
 ECS_CALLS = Counter("fargate_operator_ecs_calls_total", "ECS API calls", ["operation", "outcome"])
@@ -54,7 +55,7 @@ class EcsGateway:
     def __init__(self, settings: GatewaySettings, client: Any | None = None) -> None:
         self.settings = settings
         self._pool = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="ecs")
-        self._client = client or boto3.session.Session().client(
+        self._client = client or boto3.session.Session(botocore_session=model.session()).client(
             "ecs",
             region_name=settings.region,
             endpoint_url=settings.endpoint_url,

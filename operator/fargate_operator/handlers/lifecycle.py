@@ -1,10 +1,14 @@
 """Operator start and stop: Kopf settings chosen on purpose, the runtime, the status loops.
 
 Kopf settings (see README "Kopf settings"):
-- finalizer `ecs.fargate.dev/finalizer` on every object, so deletion reaches ECS first;
-- progress and diff-base in annotations under `kopf.ecs.fargate.dev/` (status stays ECS's
-  alone, spec is never written);
+- finalizer `ecs.fargate.dev/finalizer`, so deletion reaches ECS first (on a FargateTask
+  only once it is marked for RunTask, written together with the mark);
+- progress and diff-base in `status.kopf` (spec is never written): a handler's status and
+  Kopf's bookkeeping go out as one status patch instead of a body patch plus a status patch;
 - Kopf's own log-to-Event posting off: the handlers post one Event per ECS write or failure;
+- login through the kubernetes client's configuration only (in-cluster, then kubeconfig);
+- at most `max_workers` (default 128) objects handled at once, idle workers gone after 0.5 s;
+- 30 s to wait for the watch event of Kopf's own patch before acting on an older one;
 - watch requests time out server-side after 5 minutes (client after 5.5) to recover quietly
   from silently dropped connections;
 - peering: standalone, one replica. A hot standby is not offered yet: Kopf peering would
@@ -19,15 +23,12 @@ from typing import Any
 
 import kopf
 
+from fargate_operator import k8s
 from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
 from fargate_operator.handlers.refresh import refresh_forever
-from fargate_operator.models.kinds import FINALIZER, GROUP
+from fargate_operator.models.kinds import FINALIZER, PLURALS, RUN_MARK
 from fargate_operator.runtime import Runtime
 from fargate_operator.store.registry import Registry
-
-# Kopf hides annotations under its own prefix from change detection; ours (such as
-# ecs.fargate.dev/task-definition, which rolls a service) must stay visible.
-KOPF_PREFIX = f"kopf.{GROUP}"
 
 _config_holder: dict[str, Any] = {}
 
@@ -44,22 +45,41 @@ def build_runtime(config: Any) -> Runtime:
     return Runtime(config=config, gateway=gateway, registry=Registry())
 
 
+@kopf.on.login()
+def login(**kwargs: Any) -> Any:
+    """Kopf's credentials from the same kubernetes-client configuration k8s.py uses (in-cluster or kubeconfig).
+
+    Registering it turns off Kopf's other login handlers (pykube, where installed), so both clients agree.
+    """
+    return kopf.login_via_client(**kwargs)
+
+
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: Any) -> None:
     from fargate_operator.config import OperatorConfig
 
     config: OperatorConfig = _config_holder.get("config") or OperatorConfig()
     settings.persistence.finalizer = FINALIZER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=KOPF_PREFIX, key="last-handled-configuration"
+    # In status, so that a handler's result and Kopf's bookkeeping land in one status write.
+    settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
+    settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(
+        field="status.kopf.last-handled-configuration",
+        ignored_fields=[("metadata", "annotations", RUN_MARK)],  # the operator's own record, not a change
     )
     settings.posting.enabled = False
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.watching.connect_timeout = 30
+    # Bounded concurrency: a worker keeps its slot until idle, so idle workers leave after 0.5 s.
+    settings.queueing.worker_limit = config.max_workers
+    settings.queueing.idle_timeout = 0.5
+    # Under a burst, the watch event of Kopf's own status patch can take seconds to come back;
+    # processing the older event instead re-runs handlers (harmless, but calls and writes).
+    settings.persistence.consistency_timeout = 30
     if getattr(memo, "runtime", None) is None:
         memo.runtime = build_runtime(config)
+    # Counted before Kopf's first listing, so the cache knows when it holds all that existed.
+    memo.runtime.registry.expect({kind: await k8s.count_objects(kind, config.namespaces) for kind in PLURALS})
     memo.refresher = asyncio.create_task(refresh_forever(memo.runtime), name="status-refresh")
     memo.started = True
     logger.info("fargate-operator started (status interval %.1fs)", config.status_interval)

@@ -2,14 +2,18 @@
 
 Exactly once, across retries, restarts and SIGKILL at any point:
 1. before the first RunTask the object is marked (annotation RUN_MARK, holding the
-   resolved cluster and task definition), durably, and retries reuse that request;
+   resolved cluster and task definition) and gets its finalizer, in one conditional
+   write, and retries reuse that request;
 2. RunTask carries clientToken = uid and startedBy = "fargate-operator/<uid>";
 3. an object that is marked but has no task in status is never run blind:
    ListTasks(startedBy) first (desired RUNNING and STOPPED), and the tasks found
    are adopted instead of starting new ones; an empty answer within 15 s of the
    mark is checked again (ListTasks is eventually consistent) before RunTask runs
    again with the same clientToken.
-An unmarked object has never reached RunTask, so the common path costs one ECS call.
+An unmarked object has never reached RunTask, so the common path costs one ECS call, and
+it needs no finalizer: the deletion handler is filtered on the mark, so Kopf neither adds
+the finalizer in a write of its own nor blocks the deletion of an object that never ran.
+Kubernetes writes from create to Running: the mark, one Event, Kopf's status patch.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 from typing import Any
 
 import kopf
+import kubernetes
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
@@ -30,13 +35,12 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     wait,
 )
-from fargate_operator.models.kinds import GROUP, PLURALS, STOP_ANNOTATION, VERSION
+from fargate_operator.models.kinds import FINALIZER, GROUP, PLURALS, RUN_MARK, STOP_ANNOTATION, VERSION
 from fargate_operator.reconcile import task as logic
 from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateTask"]
-RUN_MARK = f"{GROUP}/run-requested"
 LIST_SETTLE_SECONDS = 15.0
 
 
@@ -96,8 +100,7 @@ async def run_task(
             if mark and time.time() - mark.get("at", 0) < LIST_SETTLE_SECONDS:
                 # ListTasks is eventually consistent: look again before trusting an empty answer.
                 raise kopf.TemporaryError("RunTask was requested moments ago; checking ECS again", delay=5)
-            new_mark = {"cluster": cluster, "taskDefinition": task_definition, "at": time.time()}
-            await k8s.patch_annotations(body["kind"], ns, meta["name"], {RUN_MARK: json.dumps(new_mark)})
+            await write_mark(body, cluster, task_definition)
             resp = await rt.gateway.call("RunTask", **logic.run_request(dict(spec), owner, cluster, task_definition))
             tasks = resp.get("tasks", [])
             failures = resp.get("failures", [])
@@ -118,7 +121,30 @@ async def run_task(
     apply_status(body, patch, status, observed)
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL)
+async def write_mark(body: Any, cluster: str, task_definition: str) -> None:
+    meta = body["metadata"]
+    mark = {"cluster": cluster, "taskDefinition": task_definition, "at": time.time()}
+    finalizers = list(meta.get("finalizers") or [])
+    if FINALIZER not in finalizers:
+        finalizers.append(FINALIZER)
+    try:
+        await k8s.guard_and_annotate(
+            body["kind"],
+            meta["namespace"],
+            meta["name"],
+            meta["resourceVersion"],
+            finalizers,
+            {RUN_MARK: json.dumps(mark)},
+        )
+    except kubernetes.client.ApiException as exc:
+        # Changed meanwhile (409), or being deleted (no new finalizers then): no RunTask this time.
+        raise kopf.TemporaryError(
+            f"could not mark the object before RunTask: {exc.status} {exc.reason}", delay=1
+        ) from exc
+
+
+# Only a marked object may have reached RunTask, so only a marked one needs the finalizer.
+@kopf.on.delete(GROUP, VERSION, PLURAL, annotations={RUN_MARK: kopf.PRESENT})
 async def stop_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:

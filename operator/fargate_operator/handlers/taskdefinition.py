@@ -81,6 +81,9 @@ async def reconcile_task_definition(
     if status.get("specHash") == digest and status.get("taskDefinitionArn"):
         up_to_date(body, patch, status)
         return
+    if not rt.registry.synced():
+        # Which revisions services and tasks use is read from the cache: never judge it half-filled.
+        raise kopf.TemporaryError("waiting for the watch cache to load (revisions in use)", delay=1)
     try:
         latest, tags = await _latest(rt, family)
         if latest is None and spec.get("adoptionPolicy") == "Adopt":

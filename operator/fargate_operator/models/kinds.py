@@ -18,6 +18,9 @@ PLURALS = {
 }
 
 FINALIZER = f"{GROUP}/finalizer"
+# FargateTask: the RunTask request (cluster, task definition, time), written with the
+# finalizer in one patch before RunTask; see handlers/task.py.
+RUN_MARK = f"{GROUP}/run-requested"
 
 # Annotations the ECS API adapter writes to ask the operator for an action.
 STOP_ANNOTATION = f"{GROUP}/stop-requested"  # FargateTask: StopTask, value = reason

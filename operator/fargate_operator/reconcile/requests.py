@@ -8,19 +8,13 @@ import json
 from functools import cache
 from typing import Any
 
-import botocore.session
-
+from fargate_operator.ecs import model
 from fargate_operator.models.fargate_sizes import cpu_units, memory_mib
 
 
 @cache
-def _service_model() -> Any:
-    return botocore.session.get_session().get_service_model("ecs")
-
-
-@cache
 def request_member_names(operation: str) -> frozenset[str]:
-    return frozenset(_service_model().operation_model(operation).input_shape.members)
+    return frozenset(model.service_model().operation_model(operation).input_shape.members)
 
 
 def ecs_members(spec: dict[str, Any], operation: str) -> dict[str, Any]:

@@ -9,12 +9,34 @@ from collections.abc import Iterator
 from typing import Any
 
 Key = tuple[str, str]  # (namespace, name)
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 class Registry:
     def __init__(self) -> None:
         self._objects: dict[str, dict[Key, dict[str, Any]]] = {}
         self._changed = asyncio.Event()
+        # Until synced: how many objects of each kind the API server held at start, and the
+        # keys watch events have brought since (an object deleted meanwhile still counts).
+        self._expected: dict[str, int] | None = None
+        self._seen: dict[str, set[Key]] = {}
+
+    def expect(self, counts: dict[str, int]) -> None:
+        """The API server's object counts at start; `synced()` is false until the cache has seen as many."""
+        self._expected = dict(counts)
+
+    def synced(self) -> bool:
+        """Whether the cache holds everything that existed at start (and so can be trusted whole)."""
+        if self._expected is None:
+            return False
+        if any(len(self._seen.get(kind, ())) < n for kind, n in self._expected.items()):
+            return False
+        self._expected, self._seen = {}, {}  # synced once, synced for good: stop tracking
+        return True
+
+    def _saw(self, kind: str, key: Key) -> None:
+        if self._expected:
+            self._seen.setdefault(kind, set()).add(key)
 
     def _bump(self) -> None:
         event, self._changed = self._changed, asyncio.Event()
@@ -27,18 +49,26 @@ class Registry:
 
     def upsert(self, body: Any) -> None:
         meta = body["metadata"]
+        # Kept: what the loops and adapters read. Dropped: managedFields, kubectl's copy of the
+        # spec and Kopf's (status.kopf) -- together several times the size of the rest.
+        metadata = {k: copy.deepcopy(v) for k, v in meta.items() if k != "managedFields"}
+        if LAST_APPLIED in (metadata.get("annotations") or {}):
+            metadata["annotations"] = {k: v for k, v in metadata["annotations"].items() if k != LAST_APPLIED}
         snapshot = {
             "apiVersion": body.get("apiVersion"),
             "kind": body["kind"],
-            "metadata": copy.deepcopy(dict(meta)),
+            "metadata": metadata,
             "spec": copy.deepcopy(dict(body.get("spec") or {})),
-            "status": copy.deepcopy(dict(body.get("status") or {})),
+            "status": {k: copy.deepcopy(v) for k, v in (body.get("status") or {}).items() if k != "kopf"},
         }
-        self._objects.setdefault(body["kind"], {})[(meta["namespace"], meta["name"])] = snapshot
+        key = (meta["namespace"], meta["name"])
+        self._objects.setdefault(body["kind"], {})[key] = snapshot
+        self._saw(body["kind"], key)
         self._bump()
 
     def remove(self, kind: str, namespace: str, name: str) -> None:
         self._objects.get(kind, {}).pop((namespace, name), None)
+        self._saw(kind, (namespace, name))
         self._bump()
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:

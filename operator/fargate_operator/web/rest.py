@@ -12,15 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from functools import cache
 from typing import Any
 
-import botocore.session
 from botocore.validate import ParamValidator
 from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
 
+from fargate_operator.ecs import model
 from fargate_operator.service.api import EcsApi
 from fargate_operator.service.errors import ApiError
 from fargate_operator.web.auth import CredentialSource, ReplayGuard, authenticate
@@ -38,14 +37,9 @@ REQUESTS = Counter("fargate_operator_rest_requests_total", "ECS API adapter requ
 LATENCY = Histogram("fargate_operator_rest_request_seconds", "ECS API adapter latency", ["operation"])
 
 
-@cache
-def _model() -> Any:
-    return botocore.session.get_session().get_service_model("ecs")
-
-
 def validate(operation: str, params: dict[str, Any]) -> None:
     """botocore's validation of a request against the ECS model; InvalidParameterException on failure."""
-    report = ParamValidator().validate(params, _model().operation_model(operation).input_shape)
+    report = ParamValidator().validate(params, model.service_model().operation_model(operation).input_shape)
     if report.has_errors():
         raise ApiError("InvalidParameterException", report.generate_report())
 

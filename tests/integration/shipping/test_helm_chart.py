@@ -198,7 +198,8 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
     [
         ("patch", "fargatetasks.ecs.fargate.dev/status", "team", True),
         ("create", "fargateclusters.ecs.fargate.dev", "team", True),
-        ("create", "events", "team", True),
+        ("create", "events.events.k8s.io", "team", True),
+        ("create", "events", "team", False),  # core/v1 Events: the operator writes events.k8s.io/v1
         ("list", "secrets", "system", True),
         ("get", "secrets", "team", False),
         ("list", "secrets", "all", False),

@@ -1,0 +1,51 @@
+"""The create-to-Running benchmark, small: it still runs, and the write and call budget per FargateTask holds.
+
+Budget (issue "Scale and speed"): one RunTask per FargateTask and only batched reads
+besides; three Kubernetes writes per FargateTask from create to Running (the RunTask
+mark with the finalizer, one status patch, one Event). Counted by the ECS proxy and by
+kube-apiserver's own request metrics, not by the operator. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+COUNT = 60
+
+
+def test_create_to_running_budget(tmp_path: Path) -> None:
+    env = {**os.environ, "FARGATE_BENCH_OUTPUT": str(tmp_path)}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "create_to_running.py"),
+            "--count",
+            str(COUNT),
+            "--parallel",
+            "2",
+            "--timeout",
+            "180",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((tmp_path / "create_to_running.json").read_text())
+    assert result["all_running"]
+    calls = result["ecs_calls"]
+    assert calls.pop("RunTask") == COUNT  # exactly once each
+    assert set(calls) <= {"DescribeTasks", "DescribeClusters", "ListTasks"}, calls
+    assert sum(calls.values()) <= 10, f"reads should be batched, got {calls}"
+    assert result["k8s_writes"] == {
+        "PATCH fargatetasks": COUNT,  # RUN_MARK + finalizer, one conditional patch
+        "PATCH fargatetasks/status": COUNT,  # the handler's status and Kopf's bookkeeping together
+        "POST events": COUNT,  # "Started": RunTask
+    }
+    assert (tmp_path / "create_to_running.png").stat().st_size > 10_000
