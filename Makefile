@@ -67,7 +67,7 @@ long: chaos fuzz
 # The scale benchmarks (README "Scale and speed"): tables on stdout, JSON in bench/results/,
 # charts in docs/bench/. About 15 minutes together; each takes --help.
 bench: venv assets
-	$(BIN)/python bench/create_to_running.py --count 1000
+	$(BIN)/python bench/create_to_running.py --count 1000 --repeat 3
 	$(BIN)/python bench/memory_restart.py --each 1000 --tasks 10000
 	$(BIN)/python bench/rest_adapter.py --rate 500
 

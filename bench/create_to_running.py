@@ -1,6 +1,6 @@
 """Create N FargateTasks at once; measure until every one shows Running in status.
 
-    .venv/bin/python bench/create_to_running.py [--count 1000] [--parallel 4] [--profile]
+    .venv/bin/python bench/create_to_running.py [--count 1000] [--parallel 4] [--repeat 3] [--profile]
 
 Starts its own world (kube-apiserver + etcd, moto behind a counting proxy, the
 operator as a process; all on loopback), seeds a cluster and a task definition,
@@ -9,7 +9,9 @@ with a watch. Reports the rate (N / seconds from the first create until the last
 one shows Running), ECS calls per resource (from the proxy, by action), Kubernetes
 writes per resource (kube-apiserver's own request counter: the operator's PATCHes
 and Events; the benchmark's own creates and the server's housekeeping excluded), and
-the operator's CPU seconds and peak RSS. `--profile` attaches py-spy to the operator.
+the operator's CPU seconds and peak RSS. `--repeat` runs it in that many fresh worlds
+and reports the median run (this shared machine varies by ±15 % between runs).
+`--profile` attaches py-spy to the operator.
 Prints a table, writes bench/results/create_to_running.json and
 docs/bench/create_to_running.png.
 """
@@ -43,10 +45,41 @@ def main() -> int:
     parser.add_argument("--parallel", type=int, default=4, help="kubectl processes creating the objects")
     parser.add_argument("--status-interval", type=float, default=5.0)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--repeat", type=int, default=1, help="fresh worlds to run; the median run is reported")
     parser.add_argument("--profile", action="store_true", help="attach py-spy to the operator")
     args = parser.parse_args()
     n = args.count
 
+    runs = [one_run(args) for _ in range(args.repeat)]
+    runs.sort(key=lambda run: run[0]["resources_per_second"])
+    result, watch = runs[len(runs) // 2]
+    result["rates_of_all_runs"] = [r["resources_per_second"] for r, _ in runs]
+    cpu = result["cpu_seconds"]
+    _chart(watch, n, result)
+    report(
+        "create_to_running",
+        result,
+        [
+            ("FargateTasks", n, ""),
+            ("seconds to all Running", result["seconds_to_all_running"], ""),
+            (f"resources/s to Running (median of {len(runs)})", result["resources_per_second"], ">= 50"),
+            ("ECS calls per resource", result["ecs_calls_per_resource"], "<= 1.1"),
+            ("Kubernetes writes per resource", result["k8s_writes_per_resource"], "<= 3"),
+            ("operator CPU seconds", cpu.get("operator"), ""),
+            ("operator peak RSS MiB", result["operator_peak_rss_mib"], ""),
+        ],
+    )
+    print("rates of all runs:", result["rates_of_all_runs"])
+    print("ECS calls:", result["ecs_calls"])
+    print("Kubernetes writes:", result["k8s_writes"])
+    print("CPU seconds by process:", cpu)
+    if result["profile"]:
+        print("profile (operator, % of samples):", result["profile"])
+    return 0 if all(r["all_running"] for r, _ in runs) else 1
+
+
+def one_run(args: argparse.Namespace) -> tuple[dict[str, Any], StatusWatch]:
+    n = args.count
     with BenchWorld.start(status_interval=args.status_interval) as bw:
         bw.start_operator().wait_ready()
         spec = bw.seed()
@@ -79,11 +112,10 @@ def main() -> int:
         writes[f"POST {PLURAL}"] -= n  # the benchmark's own creates
         writes = +writes
 
-    all_running = len(watch.done) >= n
     cpu = {k: round(after.cpu_s.get(k, 0) - before.cpu_s.get(k, 0), 1) for k in after.cpu_s}
     result = {
         "count": n,
-        "all_running": all_running,
+        "all_running": len(watch.done) >= n,
         "seconds_to_all_running": round(elapsed, 2),
         "seconds_to_all_created": round(created, 2),
         "resources_per_second": round(n / elapsed, 1),
@@ -97,26 +129,7 @@ def main() -> int:
         "kubectl_processes": args.parallel,
         "profile": profiler.summary() if profiler else None,
     }
-    _chart(watch, n, result)
-    report(
-        "create_to_running",
-        result,
-        [
-            ("FargateTasks", n, ""),
-            ("seconds to all Running", result["seconds_to_all_running"], ""),
-            ("resources/s to Running", result["resources_per_second"], ">= 50"),
-            ("ECS calls per resource", result["ecs_calls_per_resource"], "<= 1.1"),
-            ("Kubernetes writes per resource", result["k8s_writes_per_resource"], "<= 3"),
-            ("operator CPU seconds", cpu.get("operator"), ""),
-            ("operator peak RSS MiB", result["operator_peak_rss_mib"], ""),
-        ],
-    )
-    print("ECS calls:", dict(ecs_calls))
-    print("Kubernetes writes:", dict(writes))
-    print("CPU seconds by process:", cpu)
-    if profiler:
-        print("profile (operator, % of samples):", result["profile"])
-    return 0 if all_running else 1
+    return result, watch
 
 
 def _chart(watch: StatusWatch, n: int, result: dict[str, Any]) -> None:

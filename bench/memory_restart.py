@@ -6,7 +6,8 @@ Starts its own world (kube-apiserver + etcd, moto behind a counting proxy, the
 operator as a process; all on loopback), then:
 1. creates `--each` FargateClusters, FargateTaskDefinitions, FargateServices and
    FargateTasks, waits until every one is reconciled, and takes the operator's RSS
-   (the highest of 10 s of samples, after the status loop has run twice);
+   (the highest of 10 s of samples, `--settle` seconds after the last one converged:
+   steady state, after the burst's garbage has been handed back);
 2. adds FargateTasks up to `--tasks`, waits until all are Running, takes RSS again;
 3. stops the operator (SIGTERM) and starts it again: the time from the new process's
    start until /readyz answers 200 (Kopf running and the watch cache holding every
@@ -84,6 +85,7 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=10000)
     parser.add_argument("--parallel", type=int, default=4, help="kubectl processes creating the objects")
     parser.add_argument("--status-interval", type=float, default=5.0)
+    parser.add_argument("--settle", type=float, default=30.0, help="seconds after convergence before RSS is taken")
     parser.add_argument("--after-restart", type=float, default=30.0, help="seconds of ECS calls counted")
     args = parser.parse_args()
     timeline: list[tuple[float, str]] = []
@@ -107,7 +109,7 @@ def main() -> int:
                 raise SystemExit(f"{plural}: only {len(watch.done)} reconciled")
         mark("all reconciled")
         converge_each = time.monotonic() - started
-        time.sleep(2 * args.status_interval)
+        time.sleep(args.settle)
         rss_each = steady_rss(sampler)
         mark(f"RSS {rss_each} MiB")
 
@@ -118,7 +120,7 @@ def main() -> int:
             raise SystemExit(f"only {len(watches['fargatetasks'].done)} FargateTasks Running")
         mark(f"{args.tasks} FargateTasks Running")
         converge_tasks = time.monotonic() - started
-        time.sleep(2 * args.status_interval)
+        time.sleep(args.settle)
         rss_tasks = steady_rss(sampler)
         mark(f"RSS {rss_tasks} MiB")
         for watch in watches.values():

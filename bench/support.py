@@ -118,13 +118,14 @@ class BenchWorld:
         raise TimeoutError(f"{kind}/{name} has no {path}")
 
     def create(self, docs: list[dict[str, Any]], parallel: int = 4) -> None:
-        """`kubectl create` of all docs, split over `parallel` kubectl processes (kubectl is serial)."""
-        chunks = [docs[i::parallel] for i in range(parallel) if docs[i::parallel]]
+        """`kubectl create` of all docs by `parallel` kubectl processes at a time (kubectl is serial)."""
+        per_call = max(1, min(500, -(-len(docs) // parallel)))  # each call well inside kubectl()'s timeout
+        chunks = [docs[i : i + per_call] for i in range(0, len(docs), per_call)]
 
         def one(chunk: list[dict[str, Any]]) -> None:
             self.cp.kubectl("create", "-n", self.namespace, "-f", "-", "-o", "name", input=yaml.safe_dump_all(chunk))
 
-        with ThreadPoolExecutor(len(chunks)) as pool:
+        with ThreadPoolExecutor(parallel) as pool:
             list(pool.map(one, chunks))
 
     def __enter__(self) -> BenchWorld:

@@ -33,21 +33,14 @@ def test_snapshot_drops_bookkeeping_and_keeps_the_rest() -> None:
     assert got["spec"] == {"count": 1}
 
 
-def test_synced_only_after_as_many_objects_as_existed_at_start() -> None:
+def test_synced_once_it_holds_what_the_api_server_holds() -> None:
     reg = Registry()
-    assert not reg.synced()  # nothing expected yet: Kopf has not started
-    reg.expect({"FargateTask": 2, "FargateService": 0})
+    assert not reg.synced()  # nothing compared yet
+    assert not reg.catches_up_with({"FargateTask": 2, "FargateService": 0})
     reg.upsert(body("a"))
-    assert not reg.synced()
-    reg.remove("FargateTask", "ns", "b")  # deleted before its listing reached us: still seen
-    assert reg.synced()
+    reg.upsert(body("a", phase="Running"))  # updates of one object count once
+    assert not reg.catches_up_with({"FargateTask": 2, "FargateService": 0})
+    # "b" was deleted before its listing arrived: the fresh count says 1, and that is enough.
+    assert reg.catches_up_with({"FargateTask": 1, "FargateService": 0})
     reg.remove("FargateTask", "ns", "a")
-    assert reg.synced()  # synced for good
-
-
-def test_updates_of_one_object_do_not_count_twice() -> None:
-    reg = Registry()
-    reg.expect({"FargateTask": 2})
-    reg.upsert(body("a"))
-    reg.upsert(body("a", phase="Running"))
-    assert not reg.synced()
+    assert reg.synced()  # synced for good: the watch keeps it current from here

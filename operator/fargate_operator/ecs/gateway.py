@@ -5,6 +5,8 @@
   when ECS throttles (credentials from boto3's default chain: IRSA, Pod Identity,
   env, profile).
 - Blocking calls run on a bounded thread pool, never on the event loop.
+- Reads take a token from their group's bucket first (ratelimit.py), as ECS's throttling
+  is shaped, so large status sweeps spread out instead of draining the account's budget.
 - Every call is counted (Prometheus) by operation and outcome.
 - Batched describes honour ECS's per-call limits.
 """
@@ -25,6 +27,7 @@ from prometheus_client import Counter, Histogram
 
 from fargate_operator.ecs import model
 from fargate_operator.ecs.errors import EcsError, from_botocore
+from fargate_operator.ecs.ratelimit import ReadPacer
 
 ECS_CALLS = Counter("fargate_operator_ecs_calls_total", "ECS API calls", ["operation", "outcome"])
 ECS_RETRIES = Counter("fargate_operator_ecs_retries_total", "Retries botocore made inside ECS calls", ["operation"])
@@ -55,6 +58,7 @@ class EcsGateway:
     def __init__(self, settings: GatewaySettings, client: Any | None = None) -> None:
         self.settings = settings
         self._pool = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="ecs")
+        self._reads = ReadPacer()
         self._client = client or boto3.session.Session(botocore_session=model.session()).client(
             "ecs",
             region_name=settings.region,
@@ -93,6 +97,7 @@ class EcsGateway:
 
     async def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Call one ECS operation by its API name (e.g. "RunTask"); raises EcsError."""
+        await self._reads.before(operation)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, partial(self._call_sync, operation, params))
 

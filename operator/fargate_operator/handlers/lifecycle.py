@@ -7,7 +7,7 @@ Kopf settings (see README "Kopf settings"):
   Kopf's bookkeeping go out as one status patch instead of a body patch plus a status patch;
 - Kopf's own log-to-Event posting off: the handlers post one Event per ECS write or failure;
 - login through the kubernetes client's configuration only (in-cluster, then kubeconfig);
-- at most `max_workers` (default 128) objects handled at once, idle workers gone after 0.5 s;
+- at most `max_workers` (default 128) objects handled at once, idle workers gone after 0.1 s;
 - 30 s to wait for the watch event of Kopf's own patch before acting on an older one;
 - watch requests time out server-side after 5 minutes (client after 5.5) to recover quietly
   from silently dropped connections;
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import kopf
@@ -70,25 +71,42 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.watching.connect_timeout = 30
-    # Bounded concurrency: a worker keeps its slot until idle, so idle workers leave after 0.5 s.
+    # Bounded concurrency: a worker keeps its slot until idle, so idle workers leave after 0.1 s.
     settings.queueing.worker_limit = config.max_workers
-    settings.queueing.idle_timeout = 0.5
+    settings.queueing.idle_timeout = 0.1
     # Under a burst, the watch event of Kopf's own status patch can take seconds to come back;
     # processing the older event instead re-runs handlers (harmless, but calls and writes).
     settings.persistence.consistency_timeout = 30
     if getattr(memo, "runtime", None) is None:
         memo.runtime = build_runtime(config)
-    # Counted before Kopf's first listing, so the cache knows when it holds all that existed.
-    memo.runtime.registry.expect({kind: await k8s.count_objects(kind, config.namespaces) for kind in PLURALS})
     memo.refresher = asyncio.create_task(refresh_forever(memo.runtime), name="status-refresh")
+    memo.syncer = asyncio.create_task(wait_until_synced(memo.runtime, config.namespaces), name="cache-sync")
     memo.started = True
     logger.info("fargate-operator started (status interval %.1fs)", config.status_interval)
 
 
+async def wait_until_synced(rt: Runtime, namespaces: tuple[str, ...]) -> None:
+    """Mark the watch cache synced once it holds as many objects as the API server does.
+
+    Compared with a fresh count each time (one `limit=1` LIST per kind), so objects deleted
+    before Kopf's first listing reached them cannot keep it unsynced.
+    """
+    while True:
+        try:
+            counts = {kind: await k8s.count_objects(kind, namespaces) for kind in PLURALS}
+            if rt.registry.catches_up_with(counts):
+                return
+        except Exception as exc:  # the API server away for a moment: try again
+            logging.getLogger(__name__).warning("watch cache sync check failed: %s", exc)
+        await asyncio.sleep(0.5)
+
+
 @kopf.on.cleanup()
 async def cleanup(memo: Any, **_: Any) -> None:
-    task = getattr(memo, "refresher", None)
-    if task is not None:
+    for name in ("refresher", "syncer"):
+        task = getattr(memo, name, None)
+        if task is None:
+            continue
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -17,7 +17,7 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-from fargate_operator import k8s
+from fargate_operator import heap, k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
@@ -210,4 +210,5 @@ async def refresh_forever(rt: Runtime) -> None:
             await expire_finished_tasks(rt, datetime.datetime.now(datetime.UTC))
         except Exception:
             log.exception("ttlSecondsAfterFinished sweep failed")
+        heap.release_free_memory()
         await asyncio.sleep(rt.config.status_interval)

@@ -16,27 +16,20 @@ class Registry:
     def __init__(self) -> None:
         self._objects: dict[str, dict[Key, dict[str, Any]]] = {}
         self._changed = asyncio.Event()
-        # Until synced: how many objects of each kind the API server held at start, and the
-        # keys watch events have brought since (an object deleted meanwhile still counts).
-        self._expected: dict[str, int] | None = None
-        self._seen: dict[str, set[Key]] = {}
+        self._synced = False
 
-    def expect(self, counts: dict[str, int]) -> None:
-        """The API server's object counts at start; `synced()` is false until the cache has seen as many."""
-        self._expected = dict(counts)
+    def catches_up_with(self, counts: dict[str, int]) -> bool:
+        """Whether the cache holds at least `counts` (the API server's, taken now) of each kind.
+
+        Once it has, it counts as synced for good: the watch keeps it current from then on.
+        """
+        if not self._synced and all(self.count(kind) >= n for kind, n in counts.items()):
+            self._synced = True
+        return self._synced
 
     def synced(self) -> bool:
-        """Whether the cache holds everything that existed at start (and so can be trusted whole)."""
-        if self._expected is None:
-            return False
-        if any(len(self._seen.get(kind, ())) < n for kind, n in self._expected.items()):
-            return False
-        self._expected, self._seen = {}, {}  # synced once, synced for good: stop tracking
-        return True
-
-    def _saw(self, kind: str, key: Key) -> None:
-        if self._expected:
-            self._seen.setdefault(kind, set()).add(key)
+        """Whether the cache has once held everything the API server had (and so can be trusted whole)."""
+        return self._synced
 
     def _bump(self) -> None:
         event, self._changed = self._changed, asyncio.Event()
@@ -63,12 +56,10 @@ class Registry:
         }
         key = (meta["namespace"], meta["name"])
         self._objects.setdefault(body["kind"], {})[key] = snapshot
-        self._saw(body["kind"], key)
         self._bump()
 
     def remove(self, kind: str, namespace: str, name: str) -> None:
         self._objects.get(kind, {}).pop((namespace, name), None)
-        self._saw(kind, (namespace, name))
         self._bump()
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
