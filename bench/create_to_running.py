@@ -28,11 +28,11 @@ from support import (
     Sampler,
     StatusWatch,
     apiserver_writes,
-    chart_path,
     manifest,
     operator_writes,
     pyplot,
     report,
+    save_chart,
     world_processes,
 )
 
@@ -146,10 +146,7 @@ def _chart(watch: StatusWatch, n: int, result: dict[str, Any]) -> None:
         f"{result['ecs_calls_per_resource']} ECS calls each",
         fontsize=9,
     )
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(chart_path("create_to_running"))
+    save_chart(fig, ax, "create_to_running", "lower right")
 
 
 if __name__ == "__main__":

@@ -27,11 +27,11 @@ from support import (
     Sampler,
     StatusWatch,
     apiserver_writes,
-    chart_path,
     manifest,
     operator_writes,
     pyplot,
     report,
+    save_chart,
     task_definition_spec,
     world_processes,
 )
@@ -210,10 +210,7 @@ def _chart(result: dict[str, Any]) -> None:
         f"restart ready in {result['restart_seconds_to_ready']} s",
         fontsize=9,
     )
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(chart_path("memory_restart"))
+    save_chart(fig, ax, "memory_restart", "upper left", 7)
 
 
 if __name__ == "__main__":

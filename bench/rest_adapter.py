@@ -42,9 +42,9 @@ from support import (
     Profiler,
     Sampler,
     awsvpc,
-    chart_path,
     pyplot,
     report,
+    save_chart,
     wait_for,
     world_processes,
 )
@@ -325,10 +325,7 @@ def _chart(result: dict[str, Any]) -> None:
     ax.set_title(
         f"REST adapter reads at {result['offered_per_second']:.0f}/s offered (open loop, loopback)", fontsize=9
     )
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(chart_path("rest_adapter"))
+    save_chart(fig, ax, "rest_adapter", "lower right", 8)
 
 
 if __name__ == "__main__":

@@ -388,6 +388,14 @@ def chart_path(name: str) -> Path:
     return CHARTS / f"{name}.png"
 
 
+def save_chart(fig: Any, ax: Any, name: str, legend_loc: str = "lower right", legend_size: int = 8) -> None:
+    """The finishing every chart shares: grid, legend, layout, PNG in docs/bench/."""
+    ax.grid(alpha=0.3)
+    ax.legend(loc=legend_loc, fontsize=legend_size)
+    fig.tight_layout()
+    fig.savefig(chart_path(name))
+
+
 def pyplot() -> Any:
     import matplotlib
 
