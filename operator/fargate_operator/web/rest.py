@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 CONTENT_TYPES = ("application/x-amz-json-1.1", "application/json")
 MAX_BODY = 1024 * 1024  # ECS rejects larger requests too
+DRAIN_LIMIT = 16 * MAX_BODY  # beyond this an oversized body is cut off, connection and all
 # The one write whose repetition changes the outcome (another task) unless a clientToken
 # makes it idempotent: a replayed signature of it is refused.
 REPLAY_SENSITIVE = frozenset({"RunTask"})
@@ -42,6 +43,19 @@ def validate(operation: str, params: dict[str, Any]) -> None:
     report = ParamValidator().validate(params, model.service_model().operation_model(operation).input_shape)
     if report.has_errors():
         raise ApiError("InvalidParameterException", report.generate_report())
+
+
+async def _drain(request: Request) -> None:
+    """Read and drop an oversized body (up to DRAIN_LIMIT) before answering 413.
+
+    A client that sends the whole body before reading the answer (urllib, many SDKs) would
+    otherwise see its connection reset instead of the error.
+    """
+    drained = 0
+    async for chunk in request.stream():
+        drained += len(chunk)
+        if drained > DRAIN_LIMIT:
+            break
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
@@ -81,6 +95,7 @@ class RestAdapter:
     async def _handle(self, request: Request) -> tuple[str, Response]:
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY:
+            await _drain(request)
             raise ApiError("ClientException", f"request body larger than {MAX_BODY} bytes", 413)
         body = await request.body()
         if len(body) > MAX_BODY:
