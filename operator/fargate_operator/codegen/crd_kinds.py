@@ -281,7 +281,22 @@ KINDS: list[Kind] = [
         ],
         status=_status(
             {
-                "phase": {"type": "string", "enum": ["Pending", "Running", "Succeeded", "Failed"]},
+                "phase": {
+                    "type": "string",
+                    "enum": ["Pending", "Running", "Succeeded", "Failed", "Stopped"],
+                    "description": "Pending until a task runs; Running until every task is STOPPED (stopping "
+                    "included); then Succeeded (ended on its own, essential containers exited 0), Failed "
+                    "(non-zero essential exit, failed to start, or stopped by AWS, e.g. SpotInterruption) or "
+                    "Stopped (StopTask, or the object was deleted). The README has the whole table.",
+                },
+                "essentialContainers": {
+                    "type": "array",
+                    "items": S,
+                    "description": "The essential containers of the revision run, read from its "
+                    "FargateTaskDefinition at RunTask: only their exit codes decide Succeeded or Failed. Absent "
+                    "when no FargateTaskDefinition of this namespace registered the revision; then a container "
+                    "stopped by ECS with SIGTERM/SIGKILL (143/137) after another exited does not decide.",
+                },
                 "clusterArn": S,
                 "taskDefinitionArn": S,
                 "startedBy": S,

@@ -89,13 +89,15 @@ async def refresh_tasks(rt: Runtime) -> None:
                 health = task_logic.health(task_logic.FAILED, gone["stoppedReason"])
                 await _write(rt, obj, _with_conditions(obj, gone, health))
                 continue
-            observed = task_logic.status_from(tasks, obj.get("spec", {}).get("count", 1))
-            health = task_logic.health(observed["phase"], observed.get("stoppedReason"))
-            if observed["phase"] in task_logic.TERMINAL and obj["status"].get("phase") not in task_logic.TERMINAL:
+            status = obj["status"]
+            observed, health = task_logic.observe(
+                tasks, obj.get("spec", {}).get("count", 1), status.get("essentialContainers"), status.get("phase")
+            )
+            if observed["phase"] in task_logic.TERMINAL and status.get("phase") not in task_logic.TERMINAL:
                 await k8s.post_event(
                     obj,
                     observed["phase"],
-                    f"task {observed['phase'].lower()}: {observed.get('stoppedReason', '')}",
+                    f"task {observed['phase'].lower()}: {health[4]}",
                     warning=observed["phase"] == task_logic.FAILED,
                 )
             await _write(rt, obj, _with_conditions(obj, observed, health))
