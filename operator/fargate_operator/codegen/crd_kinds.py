@@ -231,6 +231,12 @@ KINDS: list[Kind] = [
                 "clusterArn": S,
                 "status": S,
                 "taskDefinition": {"type": "string", "description": "The task definition ARN the service runs."},
+                "desiredTaskDefinition": {
+                    "type": "string",
+                    "description": "The revision this object last deployed (CreateService / UpdateService, as "
+                    "ECS resolved it). While ECS runs another one, e.g. after a deployment circuit breaker "
+                    "rolled back, the service is Degraded (reason RolledBack) until a spec change deploys again.",
+                },
                 "desiredCount": I,
                 "runningCount": I,
                 "pendingCount": I,

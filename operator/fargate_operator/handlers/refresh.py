@@ -41,7 +41,7 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 # Degraded reasons this loop derives from ECS; any other Degraded was set by a handler
 # (an ECS error applying the spec) and stands until a handler clears it.
-OBSERVED_REASONS = frozenset({"RolloutFailed", "Failed"})
+OBSERVED_REASONS = frozenset({"RolloutFailed", "RolledBack", "Failed"})
 
 
 def _with_conditions(
@@ -129,7 +129,8 @@ async def refresh_services(rt: Runtime) -> None:
         for obj in objs:
             svc = found.get(obj["status"]["serviceArn"])
             if svc is not None:
-                await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), service_logic.health(svc)))
+                health = service_logic.health(svc, obj["status"].get("desiredTaskDefinition"))
+                await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), health))
 
 
 SERVICE_GROUP = "service:"
