@@ -8,6 +8,7 @@ from typing import Any
 from fargate_operator.config import OperatorConfig
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.models.kinds import SERVICE, TASK
+from fargate_operator.reconcile.task import TERMINAL
 from fargate_operator.store.registry import Registry
 
 
@@ -30,7 +31,7 @@ class Runtime:
             in_use.update(d["taskDefinition"] for d in status.get("deployments", []) if d.get("taskDefinition"))
         for task in self.registry.items(TASK):
             status = task.get("status", {})
-            if status.get("phase") not in ("Succeeded", "Failed") and status.get("taskDefinitionArn"):
+            if status.get("phase") not in TERMINAL and status.get("taskDefinitionArn"):
                 in_use.add(status["taskDefinitionArn"])
         return in_use
 

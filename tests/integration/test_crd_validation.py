@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,3 +275,30 @@ def test_every_fargate_size_in_the_matrix_is_accepted(control_plane: ControlPlan
             if accepted != (mem in mems):
                 failures.append((cpu, mem, accepted, res.stderr[-300:]))
     assert not failures, failures
+
+
+# Tags the operator adds to what it creates (reconcile/ownership.py): four owner tags, plus
+# the spec hash on task definition revisions. ECS allows 50 tags per resource (botocore
+# model, shape Tags: "max": 50), so the user's share is 46, and 45 on task definitions.
+USER_TAG_LIMITS = {"cluster": 46, "service": 46, "task": 46, "taskdefinition": 45}
+
+
+@pytest.mark.parametrize("base", sorted(USER_TAG_LIMITS))
+def test_item9_tag_limit_leaves_room_for_the_operators_tags(
+    control_plane: ControlPlane, unique: str, base: str
+) -> None:
+    limit = USER_TAG_LIMITS[base]
+    doc = example(base)
+    doc["metadata"]["name"] = f"tags-{base}-{unique}"
+
+    def dry_run(n: int) -> subprocess.CompletedProcess[str]:
+        d = copy.deepcopy(doc)
+        d["spec"]["tags"] = [{"key": f"k{i}", "value": str(i)} for i in range(n)]
+        return control_plane.kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(d), check=False)
+
+    at_limit = dry_run(limit)
+    assert at_limit.returncode == 0, at_limit.stderr
+    over = dry_run(limit + 1)
+    assert over.returncode != 0, f"{limit + 1} user tags were accepted on {base}"
+    for text in ("spec.tags", f"must have at most {limit} items"):
+        assert text in over.stderr, f"expected {text!r} in the API server's answer:\n{over.stderr}"

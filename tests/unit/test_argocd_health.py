@@ -34,3 +34,27 @@ def test_health_verdicts() -> None:
     assert health(_obj(2, 2, Ready=("False", ""), Degraded=("True", "boom"))) == ("Degraded", "boom")
     assert health(_obj(3, 2, Ready=("True", "ok")))[0] == "Progressing", "a generation the operator has not seen"
     assert health(_obj(1, 1, Ready=("False", "2/3 running"), Progressing=("True", "")))[0] == "Progressing"
+
+
+def test_item6_a_task_stopped_on_request_is_suspended_not_progressing() -> None:
+    """Issue 12 item 6: phase Stopped (StopTask / object deleted) is neither failed nor done nor still going."""
+    from fargate_operator.reconcile import conditions
+    from fargate_operator.reconcile import task as task_logic
+
+    ready, progressing, degraded, reason, message = task_logic.health("Stopped", "stopped before it finished: bye")
+    obj = {
+        "metadata": {"generation": 1},
+        "status": {
+            "observedGeneration": 1,
+            "conditions": conditions.summarize(
+                None,
+                ready=ready,
+                progressing=progressing,
+                degraded=degraded,
+                reason=reason,
+                message=message,
+                generation=1,
+            ),
+        },
+    }
+    assert health(obj) == ("Suspended", "stopped before it finished: bye")

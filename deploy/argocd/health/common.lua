@@ -1,6 +1,7 @@
 -- Argo CD health for the ecs.fargate.dev kinds, from the operator's conditions.
 -- Progressing until the operator has seen this generation; then Degraded, Healthy
--- or Progressing from the Degraded / Ready / Progressing conditions.
+-- or Progressing from the Degraded / Ready / Progressing conditions (Suspended for a
+-- FargateTask stopped on request: Ready False with reason Stopped).
 local hs = {status = "Progressing", message = "Waiting for the operator"}
 if obj.status == nil or obj.status.conditions == nil then
   return hs
@@ -23,6 +24,12 @@ end
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = ready.message or "Ready"
+  return hs
+end
+-- A FargateTask stopped on request (StopTask) before it finished: halted on purpose, not failed.
+if ready ~= nil and ready.reason == "Stopped" then
+  hs.status = "Suspended"
+  hs.message = ready.message or "Stopped"
   return hs
 end
 hs.message = (ready and (ready.message or ready.reason)) or "Reconciling"

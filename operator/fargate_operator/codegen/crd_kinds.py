@@ -14,6 +14,7 @@ from typing import Any
 from fargate_operator.codegen import cel_rules
 from fargate_operator.codegen.botocore_schema import JSONSchema, request_members, required_members
 from fargate_operator.models.kinds import GROUP, VERSION
+from fargate_operator.reconcile.ownership import ECS_TAG_LIMIT, operator_tag_keys, user_tag_limit
 
 CATEGORY = "fargate"
 
@@ -230,6 +231,12 @@ KINDS: list[Kind] = [
                 "clusterArn": S,
                 "status": S,
                 "taskDefinition": {"type": "string", "description": "The task definition ARN the service runs."},
+                "desiredTaskDefinition": {
+                    "type": "string",
+                    "description": "The revision this object last deployed (CreateService / UpdateService, as "
+                    "ECS resolved it). While ECS runs another one, e.g. after a deployment circuit breaker "
+                    "rolled back, the service is Degraded (reason RolledBack) until a spec change deploys again.",
+                },
                 "desiredCount": I,
                 "runningCount": I,
                 "pendingCount": I,
@@ -280,7 +287,22 @@ KINDS: list[Kind] = [
         ],
         status=_status(
             {
-                "phase": {"type": "string", "enum": ["Pending", "Running", "Succeeded", "Failed"]},
+                "phase": {
+                    "type": "string",
+                    "enum": ["Pending", "Running", "Succeeded", "Failed", "Stopped"],
+                    "description": "Pending until a task runs; Running until every task is STOPPED (stopping "
+                    "included); then Succeeded (ended on its own, essential containers exited 0), Failed "
+                    "(non-zero essential exit, failed to start, or stopped by AWS, e.g. SpotInterruption) or "
+                    "Stopped (StopTask, or the object was deleted). The README has the whole table.",
+                },
+                "essentialContainers": {
+                    "type": "array",
+                    "items": S,
+                    "description": "The essential containers of the revision run, read from its "
+                    "FargateTaskDefinition at RunTask: only their exit codes decide Succeeded or Failed. Absent "
+                    "when no FargateTaskDefinition of this namespace registered the revision; then a container "
+                    "stopped by ECS with SIGTERM/SIGKILL (143/137) after another exited does not decide.",
+                },
                 "clusterArn": S,
                 "taskDefinitionArn": S,
                 "startedBy": S,
@@ -334,7 +356,7 @@ def spec_schema(kind: Kind) -> JSONSchema:
         properties[name] = {**properties[name], "default": copy.deepcopy(default)}
     properties.update(copy.deepcopy(kind.extra_properties))
     _mark_list_keys(properties)
-    _attach_tag_rules(properties)
+    _attach_tag_rules(properties, kind.kind)
     spec: JSONSchema = {"type": "object", "description": kind.description, "properties": properties}
     if required:
         spec["required"] = required
@@ -351,9 +373,21 @@ def _mark_list_keys(properties: dict[str, JSONSchema]) -> None:
         containers["x-kubernetes-list-map-keys"] = ["name"]
 
 
-def _attach_tag_rules(properties: dict[str, JSONSchema]) -> None:
+def _attach_tag_rules(properties: dict[str, JSONSchema], kind: str) -> None:
+    """No aws: keys; and at most ECS's 50 minus the tags the operator adds to what it creates.
+
+    The limit is maxItems, so the API server's answer names it ("spec.tags: Too many: 47: must
+    have at most 46 items"; CEL rules are not even evaluated once maxItems fails), and the
+    description says why (kubectl explain, docs/crd-reference.md).
+    """
     tags = properties.get("tags")
     if tags and tags.get("type") == "array":
+        limit, ours = user_tag_limit(kind), operator_tag_keys(kind)
+        tags["maxItems"] = limit
+        tags["description"] = (
+            f"{tags.get('description', '')} At most {limit}: ECS allows {ECS_TAG_LIMIT} tags per resource and "
+            f"the operator adds {len(ours)} of its own ({', '.join(ours)}). Keys beginning with aws: are AWS's."
+        ).strip()
         tags["x-kubernetes-validations"] = cel_rules.tag_rules()
 
 

@@ -41,7 +41,7 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 # Degraded reasons this loop derives from ECS; any other Degraded was set by a handler
 # (an ECS error applying the spec) and stands until a handler clears it.
-OBSERVED_REASONS = frozenset({"RolloutFailed", "Failed"})
+OBSERVED_REASONS = frozenset({"RolloutFailed", "RolledBack", "Failed"})
 
 
 def _with_conditions(
@@ -89,13 +89,15 @@ async def refresh_tasks(rt: Runtime) -> None:
                 health = task_logic.health(task_logic.FAILED, gone["stoppedReason"])
                 await _write(rt, obj, _with_conditions(obj, gone, health))
                 continue
-            observed = task_logic.status_from(tasks, obj.get("spec", {}).get("count", 1))
-            health = task_logic.health(observed["phase"], observed.get("stoppedReason"))
-            if observed["phase"] in task_logic.TERMINAL and obj["status"].get("phase") not in task_logic.TERMINAL:
+            status = obj["status"]
+            observed, health = task_logic.observe(
+                tasks, obj.get("spec", {}).get("count", 1), status.get("essentialContainers"), status.get("phase")
+            )
+            if observed["phase"] in task_logic.TERMINAL and status.get("phase") not in task_logic.TERMINAL:
                 await k8s.post_event(
                     obj,
                     observed["phase"],
-                    f"task {observed['phase'].lower()}: {observed.get('stoppedReason', '')}",
+                    f"task {observed['phase'].lower()}: {health[4]}",
                     warning=observed["phase"] == task_logic.FAILED,
                 )
             await _write(rt, obj, _with_conditions(obj, observed, health))
@@ -127,7 +129,8 @@ async def refresh_services(rt: Runtime) -> None:
         for obj in objs:
             svc = found.get(obj["status"]["serviceArn"])
             if svc is not None:
-                await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), service_logic.health(svc)))
+                health = service_logic.health(svc, obj["status"].get("desiredTaskDefinition"))
+                await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), health))
 
 
 SERVICE_GROUP = "service:"

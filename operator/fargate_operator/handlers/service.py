@@ -86,9 +86,13 @@ async def reconcile_service(
     except EcsError as err:
         await fail(body, patch, status, err, retry)
     observed = logic.status_from(service)
+    # What a circuit-breaker rollback is measured against, until the next deploy (see logic.health).
+    desired = logic.desired_revision(service, task_definition) or status.get("desiredTaskDefinition")
+    if desired:
+        observed["desiredTaskDefinition"] = desired
     patch.status.update(observed)
     patch.status["specHash"] = want
-    apply_health(body, patch, status, logic.health(service))
+    apply_health(body, patch, status, logic.health(service, desired))
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

@@ -35,8 +35,9 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     wait,
 )
-from fargate_operator.models.kinds import FINALIZER, GROUP, PLURALS, RUN_MARK, STOP_ANNOTATION, VERSION
+from fargate_operator.models.kinds import FINALIZER, GROUP, PLURALS, RUN_MARK, STOP_ANNOTATION, TASK_DEFINITION, VERSION
 from fargate_operator.reconcile import task as logic
+from fargate_operator.reconcile import taskdefinition as td_logic
 from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime, runtime_of
 
@@ -65,9 +66,20 @@ async def find_started(rt: Runtime, cluster: str, started_by: str) -> list[str]:
     return list(dict.fromkeys(arns))
 
 
-def apply_status(body: Any, patch: kopf.Patch, status: Any, observed: dict[str, Any]) -> None:
-    patch.status.update(observed)
-    apply_health(body, patch, status, logic.health(observed["phase"], observed.get("stoppedReason")))
+def essentials(rt: Runtime, namespace: str, spec: Any, task_definition: str) -> list[str] | None:
+    """The essential containers of the revision RunTask uses, from a FargateTaskDefinition of this
+    namespace in the watch cache (no ECS call); None when none of them registered it."""
+    ref = (spec.get("taskDefinitionRef") or {}).get("name")
+    candidates = (
+        [rt.registry.get(TASK_DEFINITION, namespace, ref)]
+        if ref
+        else [o for o in rt.registry.items(TASK_DEFINITION) if o["metadata"]["namespace"] == namespace]
+    )
+    for ftd in candidates:
+        found = td_logic.registered_essentials(ftd, task_definition) if ftd else None
+        if found is not None:
+            return found
+    return None
 
 
 # No on.resume: an object whose handler never finished has no diff-base yet, so after a
@@ -116,11 +128,15 @@ async def run_task(
         if not err.transient:
             patch.status["phase"] = logic.FAILED
         await fail(body, patch, status, err, retry)
-    observed = logic.status_from(tasks, expected)
+    essential = essentials(rt, ns, spec, task_definition)
+    observed, health = logic.observe(tasks, expected, essential, status.get("phase"))
     observed["startedBy"] = started_by
     observed.setdefault("clusterArn", cluster)
     observed.setdefault("taskDefinitionArn", task_definition)
-    apply_status(body, patch, status, observed)
+    if essential is not None:
+        observed["essentialContainers"] = essential  # the status loop judges exit codes by them
+    patch.status.update(observed)
+    apply_health(body, patch, status, health)
 
 
 async def write_mark(body: Any, cluster: str, task_definition: str) -> None:

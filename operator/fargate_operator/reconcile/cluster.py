@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, Owner, merge_tags
+from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, TAG_PREFIX, Owner, merge_tags, reserved
 from fargate_operator.reconcile.requests import ecs_members, spec_hash
 
 Call = tuple[str, dict[str, Any]]
@@ -48,9 +48,19 @@ def update_calls(spec: dict[str, Any], cluster_arn: str, observed_tags: list[dic
 
 
 def tag_sync_calls(arn: str, desired: list[dict[str, str]] | None, observed: list[dict[str, str]] | None) -> list[Call]:
-    """TagResource / UntagResource so the user's tags match spec (owner tags untouched)."""
-    want = {t["key"]: t.get("value", "") for t in desired or [] if t["key"] not in OWNER_TAG_KEYS}
-    have = {t["key"]: t.get("value", "") for t in observed or [] if not t["key"].startswith("ecs.fargate.dev/")}
+    """TagResource / UntagResource so the user's tags match spec.
+
+    Left alone: our owner tags, and aws: tags, which ECS refuses to edit or delete (see
+    ownership.reserved); asking would fail the whole reconcile for good.
+    """
+    want = {
+        t["key"]: t.get("value", "") for t in desired or [] if t["key"] not in OWNER_TAG_KEYS and not reserved(t["key"])
+    }
+    have = {
+        t["key"]: t.get("value", "")
+        for t in observed or []
+        if not t["key"].startswith(TAG_PREFIX) and not reserved(t["key"])
+    }
     calls: list[Call] = []
     changed = [{"key": k, "value": v} for k, v in want.items() if have.get(k) != v]
     if changed:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from fargate_operator.models.kinds import TASK_DEFINITION
+
 TAG_PREFIX = "ecs.fargate.dev/"
 UID_TAG = TAG_PREFIX + "uid"
 NAMESPACE_TAG = TAG_PREFIX + "namespace"
@@ -18,6 +20,27 @@ NAME_TAG = TAG_PREFIX + "name"
 KIND_TAG = TAG_PREFIX + "kind"
 SPEC_HASH_TAG = TAG_PREFIX + "spec-hash"
 OWNER_TAG_KEYS = (UID_TAG, NAMESPACE_TAG, NAME_TAG, KIND_TAG)
+
+# botocore's ECS model, shape Tags ("max": 50) and Tag: "Maximum number of tags per resource -
+# 50"; keys with the aws: prefix (any case) are AWS's: "You cannot edit or delete tag keys or
+# values with this prefix. Tags with this prefix do not count against your tags per resource limit."
+ECS_TAG_LIMIT = 50
+RESERVED_TAG_PREFIX = "aws:"
+
+
+def reserved(key: str) -> bool:
+    """An aws: key: AWS's (e.g. CloudFormation's on an adopted resource), never ours to change."""
+    return key.lower().startswith(RESERVED_TAG_PREFIX)
+
+
+def operator_tag_keys(kind: str) -> tuple[str, ...]:
+    """The tags the operator adds to what it creates for `kind` (revisions also carry the spec hash)."""
+    return (*OWNER_TAG_KEYS, SPEC_HASH_TAG) if kind == TASK_DEFINITION else OWNER_TAG_KEYS
+
+
+def user_tag_limit(kind: str) -> int:
+    """How many tags spec.tags may hold so that ours still fit in ECS's 50."""
+    return ECS_TAG_LIMIT - len(operator_tag_keys(kind))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fargate_operator.reconcile.ownership import Owner, merge_tags
 from fargate_operator.reconcile.requests import ecs_members, spec_hash
+from fargate_operator.reconcile.taskdefinition import family_revision, same_revision
 
 # CreateService needs a count for REPLICA services; when spec omits desiredCount the
 # operator starts with this and afterwards never sends one (ECS / Application Auto
@@ -87,19 +88,77 @@ def status_from(service: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def health(service: dict[str, Any]) -> tuple[bool, bool, bool, str, str]:
-    """(ready, progressing, degraded, reason, message) from an observed ECS service."""
+def desired_revision(answer: dict[str, Any], requested: str | None) -> str | None:
+    """The revision this object asked ECS to run: as ECS resolved it in the CreateService /
+    UpdateService answer (an ARN even for a family:revision request), else as requested."""
+    if not requested:
+        return None  # no task definition in the request: nothing to hold ECS to
+    resolved = answer.get("taskDefinition")
+    return str(resolved) if resolved else requested
+
+
+def _rolled_back(service: dict[str, Any], desired: str) -> dict[str, Any] | None:
+    """The FAILED deployment of the desired revision, or {} when ECS otherwise shows a rollback; None if not.
+
+    A circuit-breaker rollback (DeploymentCircuitBreaker.rollback: "rolled back to the last
+    deployment that completed successfully") is a new PRIMARY deployment on the old revision,
+    the failed one staying ACTIVE with rolloutState FAILED until the rollback completes; then
+    only the old revision is left, in the PRIMARY deployment and in the service's taskDefinition
+    (which tools compare to detect it, e.g. terraform-aws-modules/terraform-aws-ecs#325). ECS
+    reports both after a rollback, so one alone that differs (moto's PRIMARY keeps the first
+    revision after UpdateService) is not taken for one.
+    """
+    deployments: list[dict[str, Any]] = service.get("deployments") or []
+    if not deployments or same_revision(_primary(service).get("taskDefinition"), desired):
+        return None
+    failed = next(
+        (
+            d
+            for d in deployments
+            if d.get("rolloutState") == "FAILED" and same_revision(d.get("taskDefinition"), desired)
+        ),
+        None,
+    )
+    if failed is not None:
+        return failed
+    return None if same_revision(service.get("taskDefinition"), desired) else {}
+
+
+_BREAKER = "circuit breaker"  # in ECS's rolloutStateReason and event texts about it
+
+
+def _rollback_message(service: dict[str, Any], failed: dict[str, Any], desired: str) -> str:
+    """Names both revisions and repeats ECS's own words: rolloutStateReason, else the newest event."""
+    primary = _primary(service)
+    running = family_revision(str(primary.get("taskDefinition") or service.get("taskDefinition")))
+    said = [failed.get("rolloutStateReason"), primary.get("rolloutStateReason")]
+    events = [e.get("message") or "" for e in service.get("events") or []]  # newest first
+    words = [w for w in said if w and _BREAKER in w.lower()] or [e for e in events if _BREAKER in e.lower()][:1]
+    why = "; ".join(words) or "ECS no longer says why; see the service's deployments and events"
+    return f"rolled back: ECS runs {running}, not {family_revision(desired)} that this object deployed ({why})"
+
+
+def health(service: dict[str, Any], desired: str | None = None) -> tuple[bool, bool, bool, str, str]:
+    """(ready, progressing, degraded, reason, message) from an observed ECS service.
+
+    `desired` is the revision this object last deployed (status.desiredTaskDefinition): while
+    ECS runs another one after a rollback, the service is Degraded (RolledBack), and stays so
+    until a spec change deploys again (or ECS runs the desired revision after all).
+    """
     status = service.get("status")
     primary = _primary(service)
     rollout = primary.get("rolloutState")
-    running, desired = service.get("runningCount", 0), service.get("desiredCount", 0)
+    running, wanted = service.get("runningCount", 0), service.get("desiredCount", 0)
     if status != "ACTIVE":
         return False, status == "DRAINING", False, f"Service{str(status).title()}", f"ECS service is {status}"
+    failed = _rolled_back(service, desired) if desired else None
+    if desired and failed is not None:
+        return False, False, True, "RolledBack", _rollback_message(service, failed, desired)
     if rollout == "FAILED":
         reason = primary.get("rolloutStateReason") or "deployment failed"
         return False, False, True, "RolloutFailed", reason
     if rollout == "IN_PROGRESS" or len(service.get("deployments") or []) > 1:
-        return False, True, False, "RollingOut", f"deployment in progress: {running}/{desired} running"
-    if running < desired:
-        return False, True, False, "ScalingUp", f"{running}/{desired} tasks running"
-    return True, False, False, "Steady", f"{running}/{desired} tasks running"
+        return False, True, False, "RollingOut", f"deployment in progress: {running}/{wanted} running"
+    if running < wanted:
+        return False, True, False, "ScalingUp", f"{running}/{wanted} tasks running"
+    return True, False, False, "Steady", f"{running}/{wanted} tasks running"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from fargate_operator.reconcile.ownership import Owner, merge_tags
 from fargate_operator.reconcile.requests import ecs_members
 
-PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
-TERMINAL = frozenset({SUCCEEDED, FAILED})
+PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED = "Pending", "Running", "Succeeded", "Failed", "Stopped"
+TERMINAL = frozenset({SUCCEEDED, FAILED, STOPPED})
 STARTED_BY_PREFIX = "fargate-operator/"
 
 
@@ -31,20 +32,105 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _task_failed(task: dict[str, Any]) -> bool:
-    if task.get("stopCode") == "TaskFailedToStart":
-        return True
-    return any(c.get("exitCode") not in (0, None) for c in task.get("containers") or [])
+# ECS's task lifecycle (Task.lastStatus; developerguide/task-lifecycle-explanation.html): up to
+# RUNNING, then down through these to STOPPED. A task on its way down has not finished yet.
+STOPPING_STATES = frozenset({"DEACTIVATING", "STOPPING", "DEPROVISIONING"})
+# TaskStopCode (botocore's ECS model; developerguide/stopped-task-error-codes.html). Exit codes
+# decide only when the task ended on its own: EssentialContainerExited (or no stop code at all);
+# UserInitiated is StopTask (ours on deletion, or a user's through ECS or the adapter).
+ENDED_ON_ITS_OWN = "EssentialContainerExited"
+STOPPED_ON_REQUEST = "UserInitiated"
+FAILED_TO_START = "TaskFailedToStart"
+# When an essential container exits, ECS stops the others: SIGTERM, then SIGKILL after
+# stopTimeout, which the runtime reports as 128+15 and 128+9.
+SIGNAL_EXITS = frozenset({143, 137})
+
+Health = tuple[bool, bool, bool, str, str]
 
 
-def phase_of(tasks: list[dict[str, Any]], expected: int) -> str:
+def _started(task: dict[str, Any]) -> bool:
+    """Task.startedAt: "the time when the task transitioned from the PENDING state to the RUNNING state"."""
+    return task.get("lastStatus") == "RUNNING" or task.get("startedAt") is not None
+
+
+def _stopped_by_ecs(container: dict[str, Any]) -> bool:
+    """Killed by ECS's SIGTERM/SIGKILL after another container ended the task (no reason of its own,
+    unlike e.g. "OutOfMemoryError: Container killed due to memory usage" with 137)."""
+    return container.get("exitCode") in SIGNAL_EXITS and not container.get("reason")
+
+
+def _deciding_containers(task: dict[str, Any], essential: Collection[str] | None) -> list[dict[str, Any]]:
+    """The containers whose exit codes decide the outcome of a task that ended on its own.
+
+    Non-essential containers never count (ContainerDefinition.essential: "its failure doesn't
+    affect the rest of the containers in a task"); when the essential ones are unknown, all
+    count. Of those, the ones ECS stopped with a signal after another exited do not decide,
+    unless every one of them was stopped that way.
+    """
+    containers: list[dict[str, Any]] = task.get("containers") or []
+    if essential is not None:
+        containers = [c for c in containers if c.get("name") in essential] or containers
+    if task.get("stopCode") == ENDED_ON_ITS_OWN:
+        containers = [c for c in containers if not _stopped_by_ecs(c)] or containers
+    return containers
+
+
+def _describe(c: dict[str, Any]) -> str:
+    return f"container {c.get('name')} exited {c.get('exitCode')}" + (f" ({c['reason']})" if c.get("reason") else "")
+
+
+def _outcome(task: dict[str, Any], essential: Collection[str] | None) -> tuple[str, str]:
+    """(phase, message) of one STOPPED task."""
+    code, why = task.get("stopCode"), task.get("stoppedReason") or ""
+    if code == STOPPED_ON_REQUEST:
+        return STOPPED, f"stopped before it finished: {why or 'StopTask'}"
+    if code == FAILED_TO_START:
+        reasons = "; ".join(f"{c.get('name')}: {c['reason']}" for c in task.get("containers") or [] if c.get("reason"))
+        return FAILED, f"{FAILED_TO_START}: {why}" + (f" ({reasons})" if reasons else "")
+    if code not in (None, ENDED_ON_ITS_OWN):
+        # SpotInterruption, TerminationNotice, ServiceSchedulerInitiated, ...: stopped by AWS before
+        # it finished, whatever the exit codes say (a SIGTERM handler may well exit 0).
+        return FAILED, f"{code}: {why or 'stopped by ECS'}; the task did not finish"
+    failed = [c for c in _deciding_containers(task, essential) if c.get("exitCode") not in (0, None)]
+    if failed:
+        return FAILED, "; ".join(_describe(c) for c in failed) + (f" ({why})" if why else "")
+    return SUCCEEDED, "task finished successfully"
+
+
+def classify(
+    tasks: list[dict[str, Any]],
+    expected: int,
+    essential: Collection[str] | None = None,
+    previous: str | None = None,
+) -> tuple[str, str]:
+    """(phase, message) of a RunTask's tasks; the table is in the README ("Task phases").
+
+    `essential`: names of the task definition's essential containers, when known.
+    `previous`: the phase reported before; phases only move forward, so a task on its way down
+    stays Running even when ECS gave no startedAt.
+    """
     if not tasks:
-        return PENDING
+        return PENDING, "waiting for ECS to report the task"
     if all(t.get("lastStatus") == "STOPPED" for t in tasks):
-        return FAILED if any(_task_failed(t) for t in tasks) else SUCCEEDED
-    if len(tasks) >= expected and all(t.get("lastStatus") in ("RUNNING", "STOPPED") for t in tasks):
-        return RUNNING
-    return RUNNING if any(t.get("lastStatus") == "RUNNING" for t in tasks) else PENDING
+        outcomes = [_outcome(t, essential) for t in tasks]
+        for phase in (FAILED, STOPPED, SUCCEEDED):
+            messages = [m for p, m in outcomes if p == phase]
+            if messages:
+                return phase, "; ".join(dict.fromkeys(messages))
+    if any(_started(t) for t in tasks) or previous == RUNNING:
+        down = sorted({str(t.get("lastStatus")) for t in tasks if t.get("lastStatus") in STOPPING_STATES})
+        return RUNNING, f"task stopping ({', '.join(down)})" if down else "task running"
+    states = sorted({str(t.get("lastStatus")) for t in tasks})
+    return PENDING, f"task starting ({', '.join(states)}; {len(tasks)}/{expected} reported)"
+
+
+def phase_of(
+    tasks: list[dict[str, Any]],
+    expected: int,
+    essential: Collection[str] | None = None,
+    previous: str | None = None,
+) -> str:
+    return classify(tasks, expected, essential, previous)[0]
 
 
 def _container(c: dict[str, Any]) -> dict[str, Any]:
@@ -60,9 +146,24 @@ def _task(t: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def status_from(tasks: list[dict[str, Any]], expected: int) -> dict[str, Any]:
+def status_from(
+    tasks: list[dict[str, Any]],
+    expected: int,
+    essential: Collection[str] | None = None,
+    previous: str | None = None,
+) -> dict[str, Any]:
+    return observe(tasks, expected, essential, previous)[0]
+
+
+def observe(
+    tasks: list[dict[str, Any]],
+    expected: int,
+    essential: Collection[str] | None = None,
+    previous: str | None = None,
+) -> tuple[dict[str, Any], Health]:
+    """Status and the (ready, progressing, degraded, reason, message) verdict from DescribeTasks."""
     tasks = sorted(tasks, key=lambda t: t.get("taskArn", ""))
-    phase = phase_of(tasks, expected)
+    phase, message = classify(tasks, expected, essential, previous)
     first = tasks[0] if tasks else {}
     status: dict[str, Any] = {
         "phase": phase,
@@ -73,14 +174,18 @@ def status_from(tasks: list[dict[str, Any]], expected: int) -> dict[str, Any]:
     for key in ("clusterArn", "taskDefinitionArn", "stoppedReason", "startedAt", "stoppedAt"):
         if first.get(key) is not None:
             status[key] = _iso(first[key])
-    return status
+    return status, health(phase, message)
 
 
-def health(phase: str, stopped_reason: str | None) -> tuple[bool, bool, bool, str, str]:
+def health(phase: str, message: str | None) -> Health:
+    """Conditions per phase: Running and Succeeded are Ready; Failed is Degraded; Stopped is neither
+    (stopped on request: not a failure, not done); Pending is Progressing."""
     if phase == RUNNING:
-        return True, False, False, "Running", "task running"
+        return True, False, False, "Running", message or "task running"
     if phase == SUCCEEDED:
-        return True, False, False, "Succeeded", "task finished successfully"
+        return True, False, False, "Succeeded", message or "task finished successfully"
     if phase == FAILED:
-        return False, False, True, "Failed", stopped_reason or "task failed"
-    return False, True, False, "Pending", "task starting"
+        return False, False, True, "Failed", message or "task failed"
+    if phase == STOPPED:
+        return False, False, False, "Stopped", message or "task stopped before it finished"
+    return False, True, False, "Pending", message or "task starting"

@@ -9,6 +9,11 @@ from fargate_operator.reconcile.ownership import SPEC_HASH_TAG, Owner, merge_tag
 from fargate_operator.reconcile.requests import ecs_members, normalize_task_size, spec_hash
 
 
+def content_hash(spec: dict[str, Any]) -> str:
+    """Hash of the normalized RegisterTaskDefinition request a spec makes (status.specHash)."""
+    return spec_hash(normalize_task_size(ecs_members(spec, "RegisterTaskDefinition")))
+
+
 def register_request(spec: dict[str, Any], owner: Owner) -> tuple[dict[str, Any], str]:
     """The request and the hash of the normalized spec (the hash travels as a tag too).
 
@@ -16,9 +21,44 @@ def register_request(spec: dict[str, Any], owner: Owner) -> tuple[dict[str, Any]
     restart registers nothing, while any real change registers revision N+1.
     """
     req = normalize_task_size(ecs_members(spec, "RegisterTaskDefinition"))
-    digest = spec_hash(req)
+    digest = content_hash(spec)
     req["tags"] = merge_tags(spec.get("tags"), [*owner.tags(), {"key": SPEC_HASH_TAG, "value": digest}])
     return req, digest
+
+
+def family_revision(task_definition: str) -> str:
+    """The family:revision (or bare family) part of an ARN, a family:revision or a family."""
+    return task_definition.rsplit("task-definition/", 1)[-1]
+
+
+def same_revision(a: str | None, b: str | None) -> bool:
+    """Whether two references name one revision; a bare family matches any revision of it."""
+    if not a or not b:
+        return False
+    fa, fb = family_revision(a), family_revision(b)
+    if ":" in fa and ":" in fb:
+        return fa == fb
+    return fa.split(":", 1)[0] == fb.split(":", 1)[0]
+
+
+def essential_containers(container_definitions: Iterable[dict[str, Any]]) -> list[str]:
+    """Names of the essential containers. botocore's ECS model, ContainerDefinition.essential:
+    "If this parameter is omitted, a container is assumed to be essential."
+    """
+    return [c["name"] for c in container_definitions if c.get("essential", True) is not False]
+
+
+def registered_essentials(ftd: dict[str, Any], task_definition: str) -> list[str] | None:
+    """The essential containers of `task_definition` if it is this FargateTaskDefinition's current
+    revision and the spec is still what was registered (its hash matches); None when unknown."""
+    status, spec = ftd.get("status") or {}, ftd.get("spec") or {}
+    current = status.get("taskDefinitionArn")
+    wanted = family_revision(task_definition)
+    if not current or ":" not in wanted or family_revision(current) != wanted:
+        return None
+    if status.get("specHash") != content_hash(spec):
+        return None  # the spec moved on and is not registered (yet): it no longer describes `current`
+    return essential_containers(spec.get("containerDefinitions") or [])
 
 
 def revision_of(arn: str) -> int:

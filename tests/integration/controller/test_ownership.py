@@ -79,3 +79,29 @@ def test_adoption_is_explicit(operator_process: OperatorProcess, kube: Kube, ecs
     clusters = ecs_client.describe_clusters(clusters=[name], include=["TAGS"])["clusters"]
     assert clusters[0]["status"] == "ACTIVE" and UID_TAG not in _tags(ecs_client, name)
     ecs_client.delete_cluster(cluster=name)
+
+
+AWS_TAG = {"key": "aws:cloudformation:stack-name", "value": "legacy-stack"}
+
+
+def test_item9_adopted_cluster_keeps_its_aws_tags(
+    operator_process: OperatorProcess, kube: Kube, ecs_client: Any, unique: str
+) -> None:
+    """Issue 12 item 9: tag sync never removes an `aws:` tag (e.g. CloudFormation's on an adopted cluster).
+
+    Real ECS refuses to delete such keys (botocore model, shape Tag: "You cannot edit or delete
+    tag keys or values with this prefix"), which left the object Degraded for good. moto lets
+    anyone remove them, so here the defect shows as the tag vanishing from ECS.
+    """
+    name = f"cfn-{unique}"
+    ecs_client.create_cluster(clusterName=name, tags=[AWS_TAG, {"key": "team", "value": "old"}])
+    kube.apply(manifest("FargateCluster", name, {"adoptionPolicy": "Adopt", "tags": [{"key": "team", "value": "a"}]}))
+    status = wait_for(
+        "adopted and Ready",
+        lambda: (s := kube.status("fargatecluster", name)) and condition(s, "Ready").get("status") == "True" and s,
+    )
+    assert condition(status, "Degraded").get("status") == "False", status
+    tags = _tags(ecs_client, name)
+    assert tags.get(AWS_TAG["key"]) == AWS_TAG["value"], tags
+    assert tags["team"] == "a" and tags[UID_TAG] == kube.get("fargatecluster", name)["metadata"]["uid"]  # type: ignore[index]
+    kube.delete("fargatecluster", name, wait=True)

@@ -161,3 +161,39 @@ def test_argocd_health_of_live_objects(td_arn: str, kube: Kube, network: Network
     status, message = health(failed)
     assert status == "Degraded" and "subnet-missing" in message
     kube.delete("fargatetask", f"argo-{unique}", wait=True)
+
+
+STOPPING_STATES = ("DEACTIVATING", "STOPPING", "DEPROVISIONING")
+
+
+def test_item6_a_stopping_task_stays_running_until_it_stopped(
+    td_arn: str, world: World, kube: Kube, network: Network, unique: str
+) -> None:
+    """Issue 12 item 6: DEACTIVATING / STOPPING / DEPROVISIONING are the way down, not Pending.
+
+    The emulator walks a task RUNNING -> DEACTIVATING -> STOPPING -> DEPROVISIONING -> STOPPED
+    (moto's state manager, here one step per 2 s; the status loop looks every second), as ECS's
+    task lifecycle does (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html).
+    Each observed stopping state must keep phase Running and Ready True until STOPPED.
+    """
+    name = f"down-{unique}"
+    seen: list[tuple[str | None, str | None, str | None]] = []
+
+    def finished() -> bool:
+        s = kube.status("fargatetask", name)
+        seen.append((s.get("lastStatus"), s.get("phase"), condition(s, "Ready").get("status")))
+        return s.get("phase") in ("Succeeded", "Failed", "Stopped")
+
+    world.ecs.set_task_transition({"progression": "time", "seconds": 2})
+    try:
+        kube.apply(_task(name, network))
+        wait_for("task finished", finished, timeout=90, interval=0.2)
+    finally:
+        world.ecs.set_task_transition({"progression": "manual", "times": 1})
+    stopping = [s for s in seen if s[0] in STOPPING_STATES]
+    assert {s[0] for s in stopping} == set(STOPPING_STATES), seen
+    assert all(phase == "Running" and ready == "True" for _, phase, ready in stopping), stopping
+    assert seen[-1][1] == "Succeeded", seen[-1]
+    # Read from the FargateTaskDefinition at RunTask, kept by the CRD's status schema.
+    assert kube.status("fargatetask", name).get("essentialContainers") == ["app"]
+    kube.delete("fargatetask", name, wait=True)

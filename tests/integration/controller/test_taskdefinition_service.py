@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fargate_operator.devenv.ecs_emulator import Network
@@ -144,3 +145,78 @@ def test_history_limit_retires_unused_revisions(
     assert reasons.count("Registered") == 3 and "Deregistered" in reasons
     kube.delete("fargatetaskdefinition", td, wait=True)
     assert _active(ecs_client, family) == []
+
+
+def _cluster_and_revision(kube: Kube, cluster: str, td: str, family: str) -> tuple[str, str]:
+    kube.apply(manifest("FargateCluster", cluster, {}))
+    kube.apply(manifest("FargateTaskDefinition", td, task_definition_spec(family)))
+    arn = wait_for("cluster", lambda: kube.status("fargatecluster", cluster).get("clusterArn"))
+    revision = wait_for("revision 1", lambda: kube.status("fargatetaskdefinition", td).get("taskDefinitionArn"))
+    return arn, revision
+
+
+def test_item5_service_records_the_revision_it_deployed(
+    operator_process: OperatorProcess, kube: Kube, network: Network, unique: str
+) -> None:
+    """Issue 12 item 5: status.desiredTaskDefinition is what a rollback is measured against.
+
+    The emulator cannot roll back (moto has no circuit breaker: tests/unit/test_service_rollback.py
+    covers the verdict); here the record itself: written on create and on every roll, kept by the
+    CRD's status schema, and no false rollback from moto's PRIMARY deployment, which keeps the
+    first revision after UpdateService while the service's taskDefinition moves on.
+    """
+    cluster, family, td, svc = f"c5-{unique}", f"fam5-{unique}", f"td5-{unique}", f"svc5-{unique}"
+    _, first = _cluster_and_revision(kube, cluster, td, family)
+    kube.apply(service_manifest(svc, awsvpc(network.subnet_id, network.security_group_id), cluster=cluster, td=td))
+    wait_for("desired revision 1", lambda: kube.status("fargateservice", svc).get("desiredTaskDefinition") == first)
+    spec = task_definition_spec(family, image="public.ecr.aws/docker/library/busybox:1.37")
+    kube.apply(manifest("FargateTaskDefinition", td, spec))
+    second = wait_for(
+        "revision 2",
+        lambda: (a := kube.status("fargatetaskdefinition", td).get("taskDefinitionArn")) and a.endswith(":2") and a,
+    )
+    status = wait_for(
+        "desired revision 2",
+        lambda: (s := kube.status("fargateservice", svc)).get("desiredTaskDefinition") == second and s,
+    )
+    time.sleep(3)  # a few status-loop cycles over moto's stale PRIMARY deployment
+    status = kube.status("fargateservice", svc)
+    assert condition(status, "Degraded").get("status") == "False", status["conditions"]
+    kube.delete("fargateservice", svc, wait=True)
+    kube.delete("fargatetaskdefinition", td, wait=True)
+    kube.delete("fargatecluster", cluster, wait=True)
+
+
+def test_item9_adopted_service_keeps_its_aws_tags(
+    operator_process: OperatorProcess, kube: Kube, ecs_client: Any, network: Network, unique: str
+) -> None:
+    """Issue 12 item 9: an adopted service's `aws:` tags are left alone by tag sync.
+
+    Real ECS refuses to delete them (botocore model, shape Tag); moto removes them, so the defect
+    shows as the tag vanishing. moto's deployments never complete, so the service is Progressing,
+    not Ready: the check is that it adopted without Degraded and the tag is still there.
+    """
+    cluster, family, td, svc = f"c9-{unique}", f"fam9-{unique}", f"td9-{unique}", f"svc9-{unique}"
+    cluster_arn, revision = _cluster_and_revision(kube, cluster, td, family)
+    aws_tag = {"key": "aws:cloudformation:stack-name", "value": "legacy-stack"}
+    network_config = awsvpc(network.subnet_id, network.security_group_id)
+    ecs_client.create_service(
+        cluster=cluster_arn,
+        serviceName=svc,
+        taskDefinition=revision,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration=network_config,
+        tags=[aws_tag, {"key": "team", "value": "old"}],
+    )
+    adopt = service_manifest(svc, network_config, cluster=cluster, td=td)
+    adopt["spec"] |= {"adoptionPolicy": "Adopt", "tags": [{"key": "team", "value": "a"}]}
+    kube.apply(adopt)
+    status = wait_for("adopted", lambda: (s := kube.status("fargateservice", svc)).get("serviceArn") and s)
+    assert condition(status, "Degraded").get("status") == "False", status["conditions"]
+    tags = {t["key"]: t["value"] for t in ecs_client.list_tags_for_resource(resourceArn=status["serviceArn"])["tags"]}
+    assert tags.get(aws_tag["key"]) == aws_tag["value"], tags
+    assert tags["team"] == "a"
+    kube.delete("fargateservice", svc, wait=True)
+    kube.delete("fargatetaskdefinition", td, wait=True)
+    kube.delete("fargatecluster", cluster, wait=True)

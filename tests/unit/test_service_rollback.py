@@ -1,0 +1,139 @@
+"""Issue 12 item 5: a deployment-circuit-breaker rollback is Degraded, not Ready, until the spec changes.
+
+Unit tests of pure logic: today's emulator (moto 5.2.5) never completes or fails a
+deployment and has no circuit breaker, so it cannot show a rollback. The shapes below are
+ECS's, from botocore's ECS model and the ECS documentation:
+- Deployment.status: PRIMARY "The most recent deployment of a service", ACTIVE "still has
+  running tasks, but are in the process of being replaced with a new PRIMARY deployment".
+- Deployment.rolloutState: "If the service fails to reach a steady state and circuit breaker
+  is turned on, the deployment transitions to a FAILED state."
+- DeploymentCircuitBreaker.rollback: "when a service deployment fails, the service is rolled
+  back to the last deployment that completed successfully"
+  (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentCircuitBreaker.html):
+  a new PRIMARY deployment on the old revision, rolloutStateReason "ECS deployment circuit
+  breaker: rolling back to deploymentId ecs-svc/...", the failed one ACTIVE with rolloutState
+  FAILED, "ECS deployment circuit breaker: tasks failed to start."; once the rollback completes
+  the failed deployment is gone and the service's taskDefinition is the old revision again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from argocd_health import health as argocd_health
+from fargate_operator.reconcile import conditions
+from fargate_operator.reconcile import service as logic
+
+FAMILY = "arn:aws:ecs:us-east-1:123456789012:task-definition/web"
+OLD, DESIRED, NEXT = f"{FAMILY}:1", f"{FAMILY}:2", f"{FAMILY}:3"
+FAILED_REASON = "ECS deployment circuit breaker: tasks failed to start."
+ROLLING_BACK = "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1111111111111111111."
+
+
+def _service(task_definition: str, *deployments: dict[str, Any], events: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "status": "ACTIVE",
+        "taskDefinition": task_definition,
+        "desiredCount": 2,
+        "runningCount": 2,
+        "deployments": list(deployments),
+        "events": [{"id": str(i), "message": m} for i, m in enumerate(events or [])],
+    }
+
+
+def _deployment(status: str, task_definition: str, rollout: str, reason: str = "") -> dict[str, Any]:
+    d = {"id": f"ecs-svc/{task_definition[-1]}", "status": status, "taskDefinition": task_definition}
+    d |= {"rolloutState": rollout, "desiredCount": 2, "runningCount": 2}
+    return d | ({"rolloutStateReason": reason} if reason else {})
+
+
+ROLLING_BACK_SERVICE = _service(
+    OLD,
+    _deployment("PRIMARY", OLD, "IN_PROGRESS", ROLLING_BACK),
+    _deployment("ACTIVE", DESIRED, "FAILED", FAILED_REASON),
+)
+ROLLED_BACK_SERVICE = _service(
+    OLD,
+    _deployment("PRIMARY", OLD, "COMPLETED", "ECS deployment ecs-svc/1111111111111111111 completed."),
+    events=[
+        "(service web) has reached a steady state.",
+        "(service web) deployment ecs-svc/2 deployment failed: tasks failed to start. "
+        "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1111111111111111111.",
+    ],
+)
+
+
+def test_item5_rollback_in_progress_is_degraded_naming_it() -> None:
+    ready, _, degraded, reason, message = logic.health(ROLLING_BACK_SERVICE, DESIRED)
+    assert (ready, degraded, reason) == (False, True, "RolledBack")
+    assert FAILED_REASON in message and "rolling back" in message
+    assert "web:2" in message and "web:1" in message
+
+
+def test_item5_completed_rollback_stays_degraded_not_ready() -> None:
+    ready, _, degraded, reason, message = logic.health(ROLLED_BACK_SERVICE, DESIRED)
+    assert (ready, degraded, reason) == (False, True, "RolledBack")
+    assert "web:1" in message and "web:2" in message and "circuit breaker" in message
+    # The status loop asks again every few seconds: the verdict holds while nothing changes.
+    assert logic.health(ROLLED_BACK_SERVICE, DESIRED) == logic.health(ROLLED_BACK_SERVICE, DESIRED)
+
+
+def test_item5_completed_rollback_without_ecs_words_still_degraded() -> None:
+    quiet = {**ROLLED_BACK_SERVICE, "events": []}
+    assert logic.health(quiet, DESIRED)[2:4] == (True, "RolledBack")
+
+
+def test_item5_new_generation_clears_it() -> None:
+    """A spec change deploys again (UpdateService): the new PRIMARY is what the object asked for."""
+    rolling = _service(
+        NEXT, _deployment("PRIMARY", NEXT, "IN_PROGRESS"), _deployment("ACTIVE", OLD, "COMPLETED", "done")
+    )
+    assert logic.health(rolling, NEXT)[:4] == (False, True, False, "RollingOut")
+    steady = _service(NEXT, _deployment("PRIMARY", NEXT, "COMPLETED"))
+    assert logic.health(steady, NEXT)[:3] == (True, False, False)
+    # ...and a spec that goes back to the revision ECS rolled back to is satisfied by it.
+    assert logic.health(ROLLED_BACK_SERVICE, OLD)[:3] == (True, False, False)
+
+
+def test_item5_circuit_breaker_without_rollback_is_still_rollout_failed() -> None:
+    failed = _service(
+        DESIRED,
+        _deployment("PRIMARY", DESIRED, "FAILED", FAILED_REASON),
+        _deployment("ACTIVE", OLD, "COMPLETED"),
+    )
+    assert logic.health(failed, DESIRED) == (False, False, True, "RolloutFailed", FAILED_REASON)
+
+
+def test_item5_revision_forms_compare_by_family_and_revision() -> None:
+    """spec.taskDefinition may be family:revision; ECS answers with ARNs."""
+    steady = _service(DESIRED, _deployment("PRIMARY", DESIRED, "COMPLETED"))
+    assert logic.health(steady, "web:2")[:3] == (True, False, False)
+    assert logic.health(ROLLED_BACK_SERVICE, "web:2")[3] == "RolledBack"
+
+
+def test_item5_desired_revision_is_what_ecs_answered() -> None:
+    answer = _service(DESIRED, _deployment("PRIMARY", DESIRED, "IN_PROGRESS"))
+    assert logic.desired_revision(answer, "web:2") == DESIRED
+    assert logic.desired_revision({}, "web:2") == "web:2"
+    assert logic.desired_revision(answer, None) is None  # nothing asked for: nothing to compare
+
+
+def test_item5_argocd_shows_the_rollback_degraded() -> None:
+    ready, progressing, degraded, reason, message = logic.health(ROLLED_BACK_SERVICE, DESIRED)
+    obj = {
+        "metadata": {"generation": 4},
+        "status": {
+            "observedGeneration": 4,
+            "conditions": conditions.summarize(
+                None,
+                ready=ready,
+                progressing=progressing,
+                degraded=degraded,
+                reason=reason,
+                message=message,
+                generation=4,
+            ),
+        },
+    }
+    status, argo_message = argocd_health(obj)
+    assert status == "Degraded" and "web:2" in argo_message
