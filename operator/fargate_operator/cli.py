@@ -162,7 +162,9 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
     try:
         kubeconfig = world.control_plane.write_kubeconfig(run_dir / "kubeconfig")
         network = world.ecs.create_network()
-        tools = ":".join(str(d) for d in world.assets.bin_dirs)
+        # kubectl and helm matching the API server; the AWS CLI of `make venv` when it is there.
+        awscli = repo_root() / ".venv-awscli" / "bin"
+        tools = ":".join(str(d) for d in (*world.assets.bin_dirs, *([awscli] if (awscli / "aws").exists() else [])))
         env = {
             "KUBECONFIG": str(kubeconfig),
             "PATH": f"{tools}:$PATH",
