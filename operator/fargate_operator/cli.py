@@ -39,7 +39,16 @@ def _run(args: argparse.Namespace) -> int:
 
     from fargate_operator import k8s
     from fargate_operator.config import OperatorConfig
+    from fargate_operator.web.listeners import PortInUse, bind_listener
 
+    try:  # first: a port in use is a start-up error naming it, before anything else starts
+        listeners = (
+            bind_listener(args.rest_host, args.rest_port, "--rest-port (the ECS REST adapter)"),
+            bind_listener(args.mcp_host, args.mcp_port, "--mcp-port (the MCP endpoint)"),
+        )
+    except PortInUse as exc:
+        print(f"fargate-operator: {exc}", file=sys.stderr)
+        return 2
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = str(args.kubeconfig)  # Kopf's login reads it too
     config = OperatorConfig(
@@ -59,11 +68,11 @@ def _run(args: argparse.Namespace) -> int:
     from fargate_operator.handlers import lifecycle
 
     lifecycle.use_config(config)
-    asyncio.run(_serve(args, config, lifecycle.build_runtime(config)))
+    asyncio.run(_serve(args, config, lifecycle.build_runtime(config), listeners))
     return 0
 
 
-async def _serve(args: argparse.Namespace, config: Any, runtime: Any) -> None:
+async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners: tuple[Any, Any]) -> None:
     """Kopf and the REST adapter in one event loop, sharing the runtime (watch cache, gateway)."""
     import asyncio
 
@@ -103,8 +112,8 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any) -> None:
     )
     tasks = [
         asyncio.create_task(operator, name="kopf"),
-        asyncio.create_task(server.serve(), name="rest"),
-        asyncio.create_task(mcp_server.serve(), name="mcp"),
+        asyncio.create_task(server.serve(sockets=[listeners[0]]), name="rest"),
+        asyncio.create_task(mcp_server.serve(sockets=[listeners[1]]), name="mcp"),
     ]
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = mcp_server.should_exit = True
@@ -115,6 +124,29 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any) -> None:
 
 
 def _dev(args: argparse.Namespace) -> int:
+    from fargate_operator.devenv.run_lock import RunDirBusy, RunDirLock
+    from fargate_operator.web.listeners import PortInUse, bind_listener
+
+    run_dir: Path = args.run_dir.resolve()
+    try:
+        lock = RunDirLock(run_dir).acquire()  # before anything in run_dir is touched
+    except RunDirBusy as exc:
+        print(f"fargate-operator dev: {exc}", file=sys.stderr)
+        return 1
+    try:
+        for port, what in ((args.rest_port, "--rest-port (the ECS REST adapter)"), (args.mcp_port, "--mcp-port (MCP)")):
+            bind_listener("127.0.0.1", port, what).close()  # fail in a second, not after the world started
+    except PortInUse as exc:
+        lock.release()
+        print(f"fargate-operator dev: {exc}; stop what uses it or pass {what.split()[0]} <port>", file=sys.stderr)
+        return 2
+    try:
+        return _dev_world(args, run_dir)
+    finally:
+        lock.release()
+
+
+def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
     import yaml
 
     from fargate_operator.codegen.generate import repo_root
@@ -122,16 +154,17 @@ def _dev(args: argparse.Namespace) -> int:
     from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
     from fargate_operator.devenv.world import World
 
-    run_dir: Path = args.run_dir.resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
     world = World.start(repo_root() / "crds", workdir=run_dir / "state")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    operator = None
     try:
         kubeconfig = world.control_plane.write_kubeconfig(run_dir / "kubeconfig")
         network = world.ecs.create_network()
-        tools = ":".join(str(d) for d in world.assets.bin_dirs)
+        # kubectl and helm matching the API server; the AWS CLI of `make venv` when it is there.
+        awscli = repo_root() / ".venv-awscli" / "bin"
+        tools = ":".join(str(d) for d in (*world.assets.bin_dirs, *([awscli] if (awscli / "aws").exists() else [])))
         env = {
             "KUBECONFIG": str(kubeconfig),
             "PATH": f"{tools}:$PATH",
@@ -174,6 +207,13 @@ def _dev(args: argparse.Namespace) -> int:
             operator_log,
             env={**os.environ, **{k: v for k, v in env.items() if k != "PATH"}},
         )
+        try:
+            processes.wait_until(
+                lambda: _answers_as(rest, operator.pid), operator, "the operator", operator_log, args.ready_timeout
+            )
+        except (RuntimeError, TimeoutError) as exc:
+            print(f"fargate-operator dev: {exc}", file=sys.stderr)
+            return 1
         print(
             f"""
 fargate-operator dev world is up.
@@ -194,11 +234,28 @@ fargate-operator dev world is up.
 Ctrl-C stops everything.""",
             flush=True,
         )
-        stop.wait()
-        processes.stop(operator)
+        while not stop.wait(1.0):
+            if operator.poll() is not None:
+                print(f"fargate-operator dev: the operator exited ({operator.returncode}); see {operator_log}")
+                return 1
+        return 0
     finally:
+        processes.stop(operator)
         world.stop()
-    return 0
+
+
+def _answers_as(url: str, pid: int) -> bool:
+    """Whether `url`/readyz is ready and served by process `pid` (not some other world's operator)."""
+    import urllib.error
+    import urllib.request
+
+    from fargate_operator.web.app import PID_HEADER
+
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=1) as resp:
+            return bool(resp.status == 200 and resp.headers.get(PID_HEADER) == str(pid))
+    except (OSError, urllib.error.URLError):
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--run-dir", type=Path, default=Path(".run"), help="where kubeconfig, env and state go")
     dev.add_argument("--rest-port", type=int, default=8080, help="REST adapter port on 127.0.0.1 (default 8080)")
     dev.add_argument("--mcp-port", type=int, default=9090, help="MCP endpoint port on 127.0.0.1 (default 9090)")
+    dev.add_argument(
+        "--ready-timeout", type=float, default=120.0, help="seconds to wait for the operator to be ready (default 120)"
+    )
     args, rest = parser.parse_known_args(argv)
     if args.command == "codegen":
         from fargate_operator.codegen.generate import main as codegen_main

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,7 @@ import boto3
 import pytest
 
 from fargate_operator.devenv import processes
+from fargate_operator.web.app import PID_HEADER
 
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 
@@ -39,18 +43,7 @@ def dev_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevWorld]:
     log = tmp / "dev.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fargate_operator.cli",
-                "dev",
-                "--run-dir",
-                str(run_dir),
-                "--rest-port",
-                str(rest_port),
-                "--mcp-port",
-                str(mcp_port),
-            ],
+            _dev_command(run_dir, rest_port, mcp_port),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -104,6 +97,80 @@ def test_dev_world_serves_kubectl_and_the_ecs_api(dev_world: DevWorld) -> None:
         check=True,
     )
     assert out.stdout == created["cluster"]["clusterArn"]
+
+
+def _dev_command(run_dir: Path, rest_port: int, mcp_port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "fargate_operator.cli",
+        "dev",
+        "--run-dir",
+        str(run_dir),
+        "--rest-port",
+        str(rest_port),
+        "--mcp-port",
+        str(mcp_port),
+    ]
+
+
+def test_world_is_up_only_once_its_own_operator_answers(dev_world: DevWorld) -> None:
+    """ "world is up" is printed after the operator this command started answers /readyz itself."""
+    pid = re.search(r"operator\s+pid (\d+)", dev_world.printed)
+    assert pid, dev_world.printed
+    with urllib.request.urlopen(f"{dev_world.rest}/readyz", timeout=5) as resp:
+        assert resp.status == 200
+        assert resp.headers.get(PID_HEADER) == pid.group(1)
+
+
+def test_second_dev_on_the_same_run_dir_refuses_naming_the_running_pid(dev_world: DevWorld) -> None:
+    kubeconfig = (dev_world.run_dir / "kubeconfig").read_bytes()
+    holder = (dev_world.run_dir / "dev.lock").read_text().strip()
+    second = subprocess.run(
+        _dev_command(dev_world.run_dir, processes.free_port(), processes.free_port()),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode != 0
+    assert f"pid {holder}" in second.stderr and str(dev_world.run_dir) in second.stderr, second.stderr
+    assert "world is up" not in second.stdout
+    # The running world was not touched: same credentials, and it still answers.
+    assert (dev_world.run_dir / "kubeconfig").read_bytes() == kubeconfig
+    with urllib.request.urlopen(f"{dev_world.rest}/readyz", timeout=5) as resp:
+        assert resp.status == 200
+
+
+def test_a_port_in_use_is_a_startup_error_naming_the_port(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        dev = subprocess.run(
+            _dev_command(tmp_path / "run", port, processes.free_port()), capture_output=True, text=True, timeout=60
+        )
+        assert dev.returncode != 0 and f"127.0.0.1:{port}" in dev.stderr and "--rest-port" in dev.stderr, dev.stderr
+        assert "world is up" not in dev.stdout
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fargate_operator.cli",
+                "run",
+                "--rest-host",
+                "127.0.0.1",
+                "--rest-port",
+                str(processes.free_port()),
+                "--mcp-host",
+                "127.0.0.1",
+                "--mcp-port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 2 and f"127.0.0.1:{port}" in run.stderr and "--mcp-port" in run.stderr, run.stderr
 
 
 @pytest.mark.skipif(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 # Codes a retry can fix: throttling (HTTP 400 in ECS's JSON protocol) and server-side failures.
@@ -44,15 +47,38 @@ class EcsError(Exception):
         return 60.0 if self.code in SLOW_RETRY_CODES else 5.0
 
 
+MESSAGE_LIMIT = 300
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def one_line(message: str) -> str:
+    """A message fit for a condition or an Event: one line, no markup, bounded.
+
+    Something in front of ECS (a proxy, a load balancer, a crashed emulator) can answer with an
+    HTML page; botocore then passes the whole page on as the error message.
+    """
+    text = message
+    if text.lstrip().startswith("<"):
+        title = _TITLE.search(text)
+        text = title.group(1) if title else _TAG.sub(" ", text)
+        text = f"non-ECS answer: {html.unescape(text)}"
+    text = " ".join(text.split())
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
+
+
 def from_botocore(operation: str, exc: Exception) -> EcsError:
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return EcsError(operation, str(err.get("Code", "Unknown")), str(err.get("Message", "")), status)
+        code = str(err.get("Code", "Unknown"))
+        if code.isdigit():  # botocore found no ECS error code in the body: name the HTTP status instead
+            code = f"HTTP{code}"
+        return EcsError(operation, code, one_line(str(err.get("Message", ""))), status)
     if isinstance(exc, ParamValidationError):
         # botocore checked the request against ECS's model before sending it.
         return EcsError(operation, "InvalidParameterException", str(exc), 400)
     if isinstance(exc, BotoCoreError):
         # Connection failures, timeouts: the request may not have reached ECS.
-        return EcsError(operation, type(exc).__name__, str(exc), None)
+        return EcsError(operation, type(exc).__name__, one_line(str(exc)), None)
     raise exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -15,6 +16,10 @@ from fargate_operator import k8s
 from fargate_operator.service.api import EcsApi
 from fargate_operator.web.auth import CREDENTIAL_LABEL, Credential, credential_from_secret
 from fargate_operator.web.rest import RestAdapter
+
+# Health answers name the serving process, so `fargate-operator dev` can tell that the operator it
+# started answers on the port, not another world's (see cli._answers_as).
+PID_HEADER = "X-Fargate-Operator-Pid"
 
 
 class SecretCredentials:
@@ -50,11 +55,15 @@ class SecretCredentials:
 def build_app(api: EcsApi, credentials: Any, ready: Any) -> Starlette:
     adapter = RestAdapter(api, credentials)
 
+    pid = {PID_HEADER: str(os.getpid())}
+
     async def healthz(_: Request) -> Response:
-        return PlainTextResponse("ok")
+        return PlainTextResponse("ok", headers=pid)
 
     async def readyz(_: Request) -> Response:
-        return PlainTextResponse("ready") if ready() else PlainTextResponse("starting", status_code=503)
+        if ready():
+            return PlainTextResponse("ready", headers=pid)
+        return PlainTextResponse("starting", status_code=503, headers=pid)
 
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,28 @@
+"""Listening sockets for the REST adapter and the MCP endpoint, bound before anything starts.
+
+Binding both ports first, in the operator's own process, makes a port that is already in use a
+start-up error that names the port (instead of a server task dying later while the rest runs),
+and it means that whoever answers on those ports afterwards is this process.
+"""
+
+from __future__ import annotations
+
+import socket
+
+
+class PortInUse(Exception):
+    """A port the operator must serve on is taken (or not bindable)."""
+
+
+def bind_listener(host: str, port: int, what: str) -> socket.socket:
+    """A bound TCP socket on host:port; PortInUse names `what` (e.g. "--rest-port (REST adapter)")."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restart without TIME_WAIT
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortInUse(f"cannot listen on {host}:{port} for {what}: {exc.strerror or exc}") from exc
+    sock.set_inheritable(True)
+    return sock
