@@ -6,17 +6,16 @@ as registered, older revisions are asked of ECS once (they are immutable) and re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.models.kinds import TASK_DEFINITION
-from fargate_operator.reconcile import taskdefinition as td_logic
-from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.reconcile.requests import ecs_members
 from fargate_operator.service import views
 from fargate_operator.service.errors import client, from_ecs
-from fargate_operator.service.lookups import Store, page, short_name
+from fargate_operator.service.lookups import Store, condition, page, short_name
 
 
 def parse_task_definition(store: Store, ns: str, ref: str) -> tuple[dict[str, Any] | None, str, int | None]:
@@ -26,6 +25,21 @@ def parse_task_definition(store: Store, ns: str, ref: str) -> tuple[dict[str, An
     if rev and not rev.isdigit():
         raise client(f"Invalid revision number. Number: {rev}")
     return store.find_family(ns, family), family, int(rev) if rev else None
+
+
+def reconciled(generation: int) -> Callable[[dict[str, Any]], bool]:
+    """Whether the operator registered (or found registered) the spec of `generation` or a later one."""
+
+    def done(obj: dict[str, Any]) -> bool:
+        ready = condition(obj, "Ready")
+        seen = ready.get("observedGeneration") or 0
+        return (
+            ready.get("status") == "True"
+            and seen >= generation
+            and bool(obj.get("status", {}).get("taskDefinitionArn"))
+        )
+
+    return done
 
 
 class TaskDefinitions:
@@ -45,14 +59,10 @@ class TaskDefinitions:
             # Replace every ECS member (null removes what the new request leaves out); keep ours.
             spec_patch = {k: None for k in ecs_members(obj["spec"], "RegisterTaskDefinition")} | request
             generation = await self.store.patch_spec(TASK_DEFINITION, obj, spec_patch)
-        current = self.store.rt.registry.get(TASK_DEFINITION, ns, obj_name)
-        _, digest = td_logic.register_request({**(current or {}).get("spec", {}), **request}, Owner("", "", "", ""))
-
-        def registered(o: dict[str, Any]) -> bool:
-            status = o.get("status", {})
-            return status.get("specHash") == digest and bool(status.get("taskDefinitionArn"))
-
-        done = await self.store.wait(TASK_DEFINITION, ns, obj_name, registered, generation)
+        # Wait for the operator's verdict on exactly this write's generation. (A hash of the request
+        # cannot say what to wait for: the API server adds CRD defaults, and the watch cache may not
+        # show this write yet.) An identical request changes nothing, so its generation is done at once.
+        done = await self.store.wait(TASK_DEFINITION, ns, obj_name, reconciled(generation), generation)
         return {"taskDefinition": views.task_definition_view(done), "tags": views.user_tags(done["spec"])}
 
     async def describe_task_definition(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:

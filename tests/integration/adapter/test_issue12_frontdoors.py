@@ -1,0 +1,130 @@
+"""Issue 12, front-door items: regression tests through the real adapter, API server and emulator.
+
+The adapter here waits at most ADAPTER_WAIT seconds for the operator, so a write that
+stalls until the wait runs out fails with ServerException instead of passing slowly.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from fargate_operator.devenv.ecs_emulator import REGION
+from fargate_operator.devenv.ecs_proxy import EcsProxy
+from fargate_operator.devenv.world import World
+from operator_support import Kube, OperatorProcess, wait_for
+
+ADAPTER_WAIT = 10
+
+
+@pytest.fixture(scope="module")
+def ecs_proxy(world: World) -> Iterator[EcsProxy]:
+    proxy = EcsProxy(world.ecs.endpoint).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def ecs_for(adapter: OperatorProcess, credentials: dict[str, dict[str, str]]) -> Callable[[str], Any]:
+    """boto3 on the adapter with no retry at all: a stalled answer must show, not be retried into success.
+
+    (`retries={"max_attempts": 1}` still allows one retry: botocore counts retries there.)
+    """
+
+    def make(who: str) -> Any:
+        cred = credentials[who]
+        return boto3.client(
+            "ecs",
+            endpoint_url=adapter.rest_endpoint,
+            region_name=REGION,
+            aws_access_key_id=cred["accessKeyId"],
+            aws_secret_access_key=cred["secretAccessKey"],
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=60),
+        )
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def adapter_ecs_endpoint(ecs_proxy: EcsProxy) -> str:
+    """This module's operator reaches ECS through a proxy that can hold an answer back."""
+    return ecs_proxy.endpoint
+
+
+def container(image: str = "busybox") -> list[dict[str, Any]]:
+    return [{"name": "app", "image": image, "memory": 256, "essential": True}]
+
+
+def fargate_family(ecs: Any, family: str, **extra: Any) -> str:
+    """Register a Fargate task definition through the adapter; its revision ARN."""
+    arn: str = ecs.register_task_definition(
+        family=family,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=container(),
+        **extra,
+    )["taskDefinition"]["taskDefinitionArn"]
+    return arn
+
+
+def test_item15_register_waits_on_its_own_generation_not_a_stale_digest(
+    world: World, ecs_for: Callable[[str], Any], ecs_proxy: EcsProxy, namespace: str, unique: str
+) -> None:
+    """RegisterTaskDefinition omitting CRD-defaulted members answers as soon as its generation is registered.
+
+    Before the fix the adapter waited for a hash computed from the watch cache's snapshot merged
+    with the request. When the snapshot is older than the adapter's own write (the cache lags under
+    load: on `make run` this took the full 30 s), the hash names content nobody registers and the
+    answer only comes when the wait runs out. The proxy makes the lag certain: it holds the answer of
+    the operator's RegisterTaskDefinition for another writer's change while the adapter writes, so the
+    object's watch events queue behind that handler.
+    """
+    ecs, kube = ecs_for("writer"), Kube(world.control_plane, namespace)
+    family = f"nodefaults-{unique}"
+    base = dict(family=family, cpu="256", memory="512")  # no requiresCompatibilities, no networkMode
+    first = ecs.register_task_definition(**base, containerDefinitions=container(), volumes=[{"name": "scratch"}])
+    assert first["taskDefinition"]["revision"] == 1
+    obj = wait_for("the family's object", lambda: kube.get("fargatetaskdefinition", family))
+
+    ecs_proxy.hold_response("RegisterTaskDefinition")
+    answer: dict[str, Any] = {}
+    try:
+        patch = {"spec": {"containerDefinitions": container("busybox:2")}}  # another writer, e.g. GitOps
+        kube.cp.kubectl(
+            "patch",
+            "fargatetaskdefinition",
+            obj["metadata"]["name"],
+            "-n",
+            namespace,
+            "--type=merge",
+            "-p",
+            json.dumps(patch),
+        )
+        assert ecs_proxy.held.wait(30), "the operator registers the other writer's change"
+
+        def register() -> None:
+            try:
+                answer["ok"] = ecs.register_task_definition(**base, containerDefinitions=container("busybox:3"))
+            except Exception as exc:
+                answer["error"] = exc
+
+        writer = threading.Thread(target=register)
+        writer.start()
+        time.sleep(1.5)  # the adapter has written its generation and computed what it waits for
+    finally:
+        ecs_proxy.release()
+    writer.join(ADAPTER_WAIT + 30)
+    assert "error" not in answer, f"RegisterTaskDefinition failed: {answer.get('error')}"
+    registered = answer["ok"]["taskDefinition"]
+    assert registered["revision"] == 3
+    assert registered["containerDefinitions"][0]["image"] == "busybox:3"
+    assert not registered.get("volumes"), "the request replaced the whole definition"
