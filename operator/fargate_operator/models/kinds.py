@@ -23,7 +23,7 @@ FINALIZER = f"{GROUP}/finalizer"
 RUN_MARK = f"{GROUP}/run-requested"
 
 # Annotations the ECS API adapter writes to ask the operator for an action.
-STOP_ANNOTATION = f"{GROUP}/stop-requested"  # FargateTask: StopTask, value = reason
+STOP_ANNOTATION = f"{GROUP}/stop-requested"  # FargateTask: StopTask, see reconcile/stop_request.py
 FORCE_DEPLOYMENT_ANNOTATION = f"{GROUP}/force-new-deployment"  # FargateService: value = a nonce
 
 

@@ -22,6 +22,7 @@ from fargate_operator.service import naming
 from fargate_operator.service.errors import ApiError, access_denied, client, invalid
 
 MAX_RESULTS = 100
+CONFLICT_RETRIES = 5
 
 
 def short_name(ref: str, marker: str) -> str:
@@ -188,3 +189,31 @@ class Store:
             raise kube_error(exc) from exc
         generation: int = result["metadata"]["generation"]
         return generation
+
+    async def update_annotation(
+        self, kind: str, obj: dict[str, Any], key: str, compute: Callable[[dict[str, Any]], str]
+    ) -> dict[str, Any]:
+        """Set annotation `key` to compute(object), conditionally on the object's resourceVersion.
+
+        Read-modify-write: concurrent callers (two StopTasks of sibling tasks) must not drop each
+        other's entries, so a 409 re-reads the object from the API server and computes again.
+        """
+        meta = obj["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        current: dict[str, Any] | None = obj
+        for _ in range(CONFLICT_RETRIES):
+            if current is None:
+                raise invalid(f"{kind} {ns}/{name} was deleted meanwhile")
+            patch = {
+                "metadata": {
+                    "resourceVersion": current["metadata"]["resourceVersion"],
+                    "annotations": {key: compute(current)},
+                }
+            }
+            try:
+                return await k8s.patch_object(kind, ns, name, patch)
+            except kubernetes.client.ApiException as exc:
+                if exc.status != 409:
+                    raise kube_error(exc) from exc
+            current = await k8s.get_object(kind, ns, name)
+        raise ApiError("ServerException", f"{kind} {ns}/{name} kept changing; try again", 500)

@@ -13,6 +13,7 @@ from typing import Any
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.models.kinds import SERVICE, STOP_ANNOTATION, TASK
+from fargate_operator.reconcile import stop_request
 from fargate_operator.reconcile.requests import ecs_members
 from fargate_operator.service import naming, views
 from fargate_operator.service.errors import from_ecs, invalid
@@ -54,9 +55,17 @@ class Tasks:
         obj = self.store.find_task(ns, cluster, p["task"])
         if obj is None:
             raise invalid("The referenced task was not found.")
+        task_id = p["task"].rsplit("/", 1)[-1]
+        task = next(t for t in views.task_views(obj) if t["taskArn"].rsplit("/", 1)[-1] == task_id)
         reason = p.get("reason") or "Task stopped by the ECS API adapter"
-        await k8s.patch_annotations(TASK, ns, obj["metadata"]["name"], {STOP_ANNOTATION: reason})
-        task = next(t for t in views.task_views(obj) if t["taskArn"].rsplit("/", 1)[-1] == p["task"].rsplit("/", 1)[-1])
+
+        def with_this_task(current: dict[str, Any]) -> str:
+            value = (current["metadata"].get("annotations") or {}).get(STOP_ANNOTATION)
+            arns = [t["taskArn"] for t in current.get("status", {}).get("tasks", [])]
+            return stop_request.adding(value, arns, task["taskArn"], reason)
+
+        # Only this task: the operator stops exactly the ARNs the annotation names.
+        await self.store.update_annotation(TASK, obj, STOP_ANNOTATION, with_this_task)
         return {"task": {**task, "desiredStatus": "STOPPED", "stoppedReason": reason}}
 
     def _service_tasks(self, ns: str, cluster: str) -> list[dict[str, Any]]:

@@ -16,10 +16,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from fargate_operator.devenv.ecs_emulator import REGION
+from fargate_operator.devenv.ecs_emulator import REGION, Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
-from operator_support import Kube, OperatorProcess, wait_for
+from operator_support import Kube, OperatorProcess, awsvpc, wait_for
 
 ADAPTER_WAIT = 10
 
@@ -74,6 +74,57 @@ def fargate_family(ecs: Any, family: str, **extra: Any) -> str:
         **extra,
     )["taskDefinition"]["taskDefinitionArn"]
     return arn
+
+
+def task_object(kube: Kube, task_arn: str) -> dict[str, Any] | None:
+    """The FargateTask whose status holds `task_arn`."""
+    out = kube.cp.kubectl("get", "fargatetasks", "-n", kube.namespace, "-o", "json").stdout
+    return next(
+        (
+            o
+            for o in json.loads(out)["items"]
+            if any(t.get("taskArn") == task_arn for t in o.get("status", {}).get("tasks", []))
+        ),
+        None,
+    )
+
+
+def ecs_task(world: World, cluster: str, arn: str) -> dict[str, Any]:
+    task: dict[str, Any] = world.ecs.client().describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+    return task
+
+
+def test_item14_stoptask_stops_only_the_named_task(
+    world: World, ecs_for: Callable[[str], Any], namespace: str, network: Network, unique: str
+) -> None:
+    """RunTask count=2, StopTask of the first: only the first is stopped in ECS, with its own reason.
+
+    ECS StopTask stops "a running task" (botocore model, StopTask documentation): one task per call.
+    """
+    ecs, kube = ecs_for("writer"), Kube(world.control_plane, namespace)
+    cluster, family = f"stop-{unique}", f"stopfam-{unique}"
+    ecs.create_cluster(clusterName=cluster)
+    fargate_family(ecs, family)
+    net = awsvpc(network.subnet_id, network.security_group_id)
+    run = ecs.run_task(cluster=cluster, taskDefinition=family, count=2, launchType="FARGATE", networkConfiguration=net)
+    first, second = sorted(t["taskArn"] for t in run["tasks"])
+    obj, other = task_object(kube, first), task_object(kube, second)
+    assert obj is not None and other is not None
+    name = obj["metadata"]["name"]
+    assert other["metadata"]["name"] == name, "one FargateTask holds both tasks"
+
+    answer = ecs.stop_task(cluster=cluster, task=first, reason="only the first")
+    assert answer["task"]["taskArn"] == first and answer["task"]["desiredStatus"] == "STOPPED"
+    wait_for("first task stopped in ECS", lambda: ecs_task(world, cluster, first)["desiredStatus"] == "STOPPED")
+    # The handler posts its Event after all its StopTask calls: by then a wrong stop has happened.
+    wait_for("Stopped event", lambda: any(e["reason"] == "Stopped" for e in kube.events(name)))
+    assert ecs_task(world, cluster, second)["desiredStatus"] == "RUNNING", "StopTask of one task stopped the other"
+    assert ecs_task(world, cluster, first)["stoppedReason"] == "only the first"
+
+    ecs.stop_task(cluster=cluster, task=second.rsplit("/", 1)[-1], reason="now the second")  # by task id, as ECS allows
+    wait_for("second task stopped in ECS", lambda: ecs_task(world, cluster, second)["desiredStatus"] == "STOPPED")
+    assert ecs_task(world, cluster, second)["stoppedReason"] == "now the second"
+    assert ecs_task(world, cluster, first)["stoppedReason"] == "only the first"
 
 
 def test_item15_register_waits_on_its_own_generation_not_a_stale_digest(
