@@ -7,7 +7,8 @@ operator's credentials namespace, with data keys:
 - `namespace`: the one Kubernetes namespace it may read and write;
 - `readOnly`: "true" to refuse writes.
 
-SigV4 is verified with botocore's own signer. As AWS does, a signature more than
+SigV4 is verified with botocore's own signer, over exactly the headers the client
+listed and a hash of the body as received (VerifyingSigV4). As AWS does, a signature more than
 5 minutes from the server's clock is refused; on top of that a signature seen
 before is refused, within that window, for a request whose repetition would change
 the outcome (RunTask without clientToken: another task).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import hmac
 import re
 import time
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
+from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
 from fargate_operator.service.errors import ApiError
@@ -77,6 +79,34 @@ def credential_from_secret(secret: Any) -> Credential | None:
         secret_access_key=data.get("secretAccessKey"),
         token=data.get("token"),
     )
+
+
+class VerifyingSigV4(SigV4Auth):  # type: ignore[misc]  # botocore ships no type hints
+    """botocore's SigV4 signer, recomputing a received signature over exactly what the client signed.
+
+    Two differences from signing, both from the SigV4 documentation ("Create a canonical request",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html): SignedHeaders is
+    "the list of headers that you included in CanonicalHeaders" -- the client's choice, so user-agent
+    counts when listed (botocore leaves it and others out of what *it* signs:
+    SIGNED_HEADERS_BLACKLIST); and HashedPayload is the hash of the body, computed here from the
+    bytes received (the caller refuses an x-amz-content-sha256 header that differs from it).
+    """
+
+    def __init__(
+        self, credentials: Credentials, service: str, region: str, signed_headers: list[str], body_hash: str
+    ) -> None:
+        super().__init__(credentials, service, region)
+        self._signed_headers = signed_headers
+        self._body_hash = body_hash
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        headers = HTTPHeaders()
+        for name in self._signed_headers:
+            headers[name] = request.headers.get(name, "")
+        return headers
+
+    def payload(self, request: AWSRequest) -> str:
+        return self._body_hash
 
 
 def _denied(code: str, message: str) -> ApiError:
@@ -150,9 +180,13 @@ async def authenticate(
     signed = m["headers"].split(";")
     if "host" not in signed:
         raise _denied("InvalidSignatureException", "The Host header must be signed")
+    body_hash = hashlib.sha256(body).hexdigest()
+    if lower.get("x-amz-content-sha256", body_hash) != body_hash:
+        # botocore would take this header's word for the body's hash: check it against the body.
+        raise _denied("InvalidSignatureException", "x-amz-content-sha256 does not match the request body")
     request = AWSRequest(method=method, url=url, data=body, headers={h: lower.get(h, "") for h in signed})
     request.context["timestamp"] = amz_date
-    signer = SigV4Auth(Credentials(m["key"], cred.secret_access_key), "ecs", m["region"])
+    signer = VerifyingSigV4(Credentials(m["key"], cred.secret_access_key), "ecs", m["region"], signed, body_hash)
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
     if not hmac.compare_digest(expected, m["signature"]):
         raise _denied(

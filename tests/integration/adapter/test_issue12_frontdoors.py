@@ -6,6 +6,9 @@ stalls until the wait runs out fails with ServerException instead of passing slo
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import http.client
 import json
 import threading
 import time
@@ -14,7 +17,10 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from fargate_operator.devenv.ecs_emulator import REGION, Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy
@@ -179,3 +185,88 @@ def test_item15_register_waits_on_its_own_generation_not_a_stale_digest(
     assert registered["revision"] == 3
     assert registered["containerDefinitions"][0]["image"] == "busybox:3"
     assert not registered.get("volumes"), "the request replaced the whole definition"
+
+
+# -- item 17: SigV4 ----------------------------------------------------------------------------
+
+
+class SignsListedHeaders(SigV4Auth):
+    """botocore's signer, signing every header given, user-agent included (as the Java SDK v1 does)."""
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        signed = HTTPHeaders()
+        for name, value in request.headers.items():
+            signed[name.lower()] = value
+        return signed
+
+
+def signed_headers(
+    adapter: OperatorProcess, cred: dict[str, str], body: bytes, extra: dict[str, str], target: str = "DescribeClusters"
+) -> dict[str, str]:
+    """Headers of a request signed over exactly `body` and these headers (Host, X-Amz-Date, ...)."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    headers = {
+        "Host": f"127.0.0.1:{adapter.rest_port}",
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Date": stamp,
+        "X-Amz-Target": f"AmazonEC2ContainerServiceV20141113.{target}",
+        **extra,
+    }
+    request = AWSRequest(method="POST", url=f"{adapter.rest_endpoint}/", data=body, headers=headers)
+    request.context["timestamp"] = stamp
+    signer = SignsListedHeaders(Credentials(cred["accessKeyId"], cred["secretAccessKey"]), "ecs", REGION)
+    signature = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    listed = signer.signed_headers(signer.headers_to_sign(request))
+    headers["Authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={signer.scope(request)}, SignedHeaders={listed}, Signature={signature}"
+    )
+    return headers
+
+
+def post(adapter: OperatorProcess, body: bytes, headers: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """One raw HTTP request with exactly these headers (str, or bytes to send as they are)."""
+    conn = http.client.HTTPConnection("127.0.0.1", adapter.rest_port, timeout=30)
+    try:
+        conn.putrequest("POST", "/", skip_host=True, skip_accept_encoding=True)
+        for name, value in {**headers, "Content-Length": str(len(body))}.items():
+            conn.putheader(name, value)
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        answer: dict[str, Any] = json.loads(resp.read() or b"{}")
+        return resp.status, answer
+    finally:
+        conn.close()
+
+
+def test_item17_sigv4_accepts_a_signed_user_agent(
+    adapter: OperatorProcess, credentials: dict[str, dict[str, str]]
+) -> None:
+    """SignedHeaders may list user-agent: SigV4 signs whatever headers the client lists.
+
+    AWS SigV4 documentation ("Create a canonical request"): SignedHeaders is "the list of headers
+    that you included in CanonicalHeaders"; host and x-amz-date are required, any others are the
+    client's choice. botocore's own signer leaves user-agent out (SIGNED_HEADERS_BLACKLIST), the AWS
+    SDK for Java v1 signs it.
+    """
+    body = b'{"clusters": ["default"]}'
+    headers = signed_headers(adapter, credentials["writer"], body, {"User-Agent": "aws-sdk-java/1.12.780 Linux/6.1"})
+    assert "user-agent" in headers["Authorization"]
+    status, answer = post(adapter, body, headers)
+    assert status == 200, answer
+    assert "failures" in answer
+
+
+def test_item17_sigv4_refuses_a_swapped_body_under_a_signed_content_hash(
+    adapter: OperatorProcess, credentials: dict[str, dict[str, str]]
+) -> None:
+    """A captured request's body cannot be replaced while its signed x-amz-content-sha256 stays.
+
+    The header only claims a hash; the signature covers the body through the payload hash in the
+    canonical request, which the adapter computes from the bytes it received.
+    """
+    signed_body = b'{"clusters": ["default"]}'
+    digest = hashlib.sha256(signed_body).hexdigest()
+    headers = signed_headers(adapter, credentials["writer"], signed_body, {"X-Amz-Content-Sha256": digest})
+    assert post(adapter, signed_body, headers)[0] == 200, "the genuine request passes"
+    status, answer = post(adapter, b'{"clusters": ["someone-elses"]}', headers)
+    assert (status, answer.get("__type")) == (403, "InvalidSignatureException"), answer
