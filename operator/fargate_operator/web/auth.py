@@ -65,20 +65,48 @@ class CredentialSource(Protocol):
     async def by_token(self, token: str) -> Credential | None: ...
 
 
-def credential_from_secret(secret: Any) -> Credential | None:
-    """A Credential from a V1Secret-like dict (data base64-encoded), or None when incomplete."""
-    data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+class InvalidCredential(Exception):
+    """A labelled Secret that cannot be a credential; the message names the key, never a value."""
+
+
+def credential_from_secret(secret: Any) -> Credential:
+    """A Credential from a V1Secret-like dict (data base64-encoded); InvalidCredential when unusable.
+
+    An empty `token` is no token (bearer authentication off for this credential): it must never
+    match an empty `Authorization: Bearer` value.
+    """
+    data: dict[str, str] = {}
+    for key, value in (secret.get("data") or {}).items():
+        try:
+            data[key] = base64.b64decode(value).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidCredential(f"data key {key!r} is not UTF-8 text") from None
     namespace = data.get("namespace")
     if not namespace:
-        return None
+        raise InvalidCredential("data key 'namespace' is missing or empty")
+    token = data.get("token") or None
+    if token is None and not (data.get("accessKeyId") and data.get("secretAccessKey")):
+        raise InvalidCredential("neither a non-empty 'token' nor both 'accessKeyId' and 'secretAccessKey'")
     return Credential(
         name=secret["metadata"]["name"],
         namespace=namespace,
         read_only=data.get("readOnly", "false").lower() == "true" or data.get("scope", "write") == "read",
         access_key_id=data.get("accessKeyId"),
         secret_access_key=data.get("secretAccessKey"),
-        token=data.get("token"),
+        token=token,
     )
+
+
+def token_matches(candidates: list[Credential], token: str) -> Credential | None:
+    """The credential holding `token`, compared in constant time with every candidate (no early exit)."""
+    if not token:
+        return None
+    given = token.encode("utf-8", "surrogateescape")
+    found = None
+    for cred in candidates:
+        if cred.token and hmac.compare_digest(cred.token.encode("utf-8"), given) and found is None:
+            found = cred
+    return found
 
 
 class VerifyingSigV4(SigV4Auth):  # type: ignore[misc]  # botocore ships no type hints
@@ -147,7 +175,9 @@ async def authenticate(
     lower = {k.lower(): v for k, v in headers.items()}
     auth = lower.get("authorization", "")
     if auth.startswith("Bearer "):
-        cred = await source.by_token(auth[len("Bearer ") :].strip())
+        # RFC 6750 tokens hold no whitespace: strip only HTTP's own (space, tab); an empty token matches nothing.
+        token = auth[len("Bearer ") :].strip(" \t")
+        cred = await source.by_token(token) if token else None
         if cred is None:
             raise _denied("UnrecognizedClientException", "The security token included in the request is invalid.")
         return cred.principal()

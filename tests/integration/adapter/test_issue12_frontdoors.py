@@ -6,6 +6,7 @@ stalls until the wait runs out fails with ServerException instead of passing slo
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import http.client
@@ -25,6 +26,7 @@ from botocore.credentials import Credentials
 from fargate_operator.devenv.ecs_emulator import REGION, Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
+from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import Kube, OperatorProcess, awsvpc, wait_for
 
 ADAPTER_WAIT = 10
@@ -270,3 +272,68 @@ def test_item17_sigv4_refuses_a_swapped_body_under_a_signed_content_hash(
     assert post(adapter, signed_body, headers)[0] == 200, "the genuine request passes"
     status, answer = post(adapter, b'{"clusters": ["someone-elses"]}', headers)
     assert (status, answer.get("__type")) == (403, "InvalidSignatureException"), answer
+
+
+# -- item 18: bearer tokens and credential Secrets -------------------------------------------------
+
+
+def credential_secret(world: World, namespace: str, name: str, data: dict[str, bytes]) -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "labels": {CREDENTIAL_LABEL: "true"}},
+        "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
+    }
+    world.control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(secret))
+
+
+def bearer_call(adapter: OperatorProcess, authorization: bytes) -> tuple[int, dict[str, Any]]:
+    headers = {
+        "Host": f"127.0.0.1:{adapter.rest_port}",
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeClusters",
+        "Authorization": authorization,
+    }
+    return post(adapter, b"{}", headers)
+
+
+def test_item18_an_empty_token_authenticates_nobody(
+    world: World, adapter: OperatorProcess, namespace: str, unique: str
+) -> None:
+    """A credential Secret whose `token` is empty must not let `Authorization: Bearer <nothing>` in.
+
+    HTTP servers drop trailing spaces of a header value, but a byte such as 0xA0 (obs-text, allowed
+    in header values by RFC 9110) survives the wire and was stripped as whitespace afterwards.
+    """
+    name = f"cred-empty-{unique}"
+    credential_secret(world, namespace, name, {"token": b"", "namespace": namespace.encode()})
+    try:
+        time.sleep(1.2)  # an unknown token re-reads the Secrets at most once a second
+        for authorization in (b"Bearer ", b"Bearer \xa0", b"Bearer \t\xa0"):
+            status, answer = bearer_call(adapter, authorization)
+            assert status == 403, (authorization, answer)
+    finally:
+        world.control_plane.kubectl("delete", "secret", name, "-n", namespace, "--ignore-not-found")
+
+
+def test_item18_a_malformed_credential_secret_is_skipped_and_reported(
+    world: World, adapter: OperatorProcess, credentials: dict[str, dict[str, str]], namespace: str, unique: str
+) -> None:
+    """One labelled Secret with non-UTF-8 data: every other credential keeps working; an Event names it."""
+    name = f"cred-binary-{unique}"
+    credential_secret(world, namespace, name, {"token": b"\xff\xfe\xfd", "namespace": namespace.encode()})
+    kube = Kube(world.control_plane, namespace)
+    writer = f"Bearer {credentials['writer']['token']}".encode()
+    try:
+        deadline = time.monotonic() + 15  # past the credential cache's 10 s refresh
+        while time.monotonic() < deadline:
+            assert bearer_call(adapter, b"Bearer not-a-known-token")[0] == 403  # forces a re-read
+            status, answer = bearer_call(adapter, writer)
+            assert status == 200, answer
+            time.sleep(1.1)
+        events = [e for e in kube.events(name) if e.get("reason") == "InvalidCredential"]
+        assert events, "an Event on the Secret says why it is ignored"
+        assert "token" in events[0]["message"] and "UTF-8" in events[0]["message"]
+        assert events[0]["type"] == "Warning"
+    finally:
+        world.control_plane.kubectl("delete", "secret", name, "-n", namespace, "--ignore-not-found")
