@@ -10,6 +10,7 @@ import base64
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import kubernetes
@@ -81,6 +82,14 @@ def kube_error(exc: kubernetes.client.ApiException) -> ApiError:
     return ApiError("ServerException", message, 500)
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """An ECS cluster a namespace owns: its name (what specs say) and its ARN (what ECS resources carry)."""
+
+    name: str
+    arn: str
+
+
 class Store:
     """One caller-independent view of the watch cache plus the writes the operations make."""
 
@@ -106,15 +115,24 @@ class Store:
         return "default"
 
     def find_cluster(self, ns: str, ref: str | None) -> dict[str, Any] | None:
-        name = short_name(ref or "default", "cluster/")
-        return next((o for o in self.objects(CLUSTER, ns) if cluster_name(o) == name), None)
+        """The namespace's FargateCluster for a name (its clusterName) or an ARN (exactly its status ARN)."""
+        ref = ref or "default"
+        if ref.startswith("arn:"):
+            return next((o for o in self.objects(CLUSTER, ns) if o.get("status", {}).get("clusterArn") == ref), None)
+        return next((o for o in self.objects(CLUSTER, ns) if cluster_name(o) == ref), None)
 
-    def require_cluster(self, ns: str, ref: str | None) -> str:
-        """The ECS cluster name for a request; ClusterNotFoundException when the namespace has no such cluster."""
+    def require_cluster(self, ns: str, ref: str | None) -> Cluster:
+        """The cluster a request names, if the operator accepted this namespace's object as its owner.
+
+        Accepted = status.clusterArn is set, which the operator writes only after checking the ECS
+        cluster's owner tags. An object it refused (the name is owned elsewhere) or has not reconciled
+        yet grants nothing: ClusterNotFoundException, as for a name the namespace does not have.
+        """
         obj = self.find_cluster(ns, ref)
-        if obj is None:
+        arn = (obj or {}).get("status", {}).get("clusterArn")
+        if obj is None or not arn:
             raise ApiError("ClusterNotFoundException", "Cluster not found.")
-        return cluster_name(obj)
+        return Cluster(cluster_name(obj), arn)
 
     def find_family(self, ns: str, family: str) -> dict[str, Any] | None:
         return next((o for o in self.objects(TASK_DEFINITION, ns) if o["spec"].get("family") == family), None)

@@ -18,7 +18,7 @@ class Services:
         self.store = store
 
     async def create_service(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
-        cluster = self.store.require_cluster(ns, p.get("cluster"))
+        cluster = self.store.require_cluster(ns, p.get("cluster")).name
         if self.store.find_service(ns, cluster, p["serviceName"]) is not None:
             raise invalid("Creation of service was not idempotent.")
         spec = {k: v for k, v in ecs_members(p, "CreateService").items() if k != "clientToken"}
@@ -28,7 +28,7 @@ class Services:
         return {"service": views.service_view(done, ["TAGS"])}
 
     async def update_service(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
-        cluster = self.store.require_cluster(ns, p.get("cluster"))
+        cluster = self.store.require_cluster(ns, p.get("cluster")).name
         obj = self.store.find_service(ns, cluster, p["service"])
         if obj is None:
             raise ApiError("ServiceNotFoundException", "Service not found.")
@@ -54,7 +54,7 @@ class Services:
         return {"service": views.service_view(done)}
 
     async def delete_service(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
-        cluster = self.store.require_cluster(ns, p.get("cluster"))
+        cluster = self.store.require_cluster(ns, p.get("cluster")).name
         obj = self.store.find_service(ns, cluster, p["service"])
         if obj is None:
             raise ApiError("ServiceNotFoundException", "Service not found.")
@@ -65,7 +65,7 @@ class Services:
         return {"service": {**view, "status": "DRAINING"}}
 
     async def describe_services(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
-        cluster = self.store.require_cluster(ns, p.get("cluster"))
+        cluster = self.store.require_cluster(ns, p.get("cluster")).name
         services, failures = [], []
         for ref in p["services"]:
             obj = self.store.find_service(ns, cluster, ref)
@@ -76,7 +76,7 @@ class Services:
         return {"services": services, "failures": failures}
 
     async def list_services(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
-        cluster = self.store.require_cluster(ns, p.get("cluster"))
+        cluster = self.store.require_cluster(ns, p.get("cluster")).name
         arns = []
         for obj in self.store.objects(SERVICE, ns):
             spec, status = obj["spec"], obj.get("status", {})

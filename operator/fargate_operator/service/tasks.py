@@ -17,7 +17,7 @@ from fargate_operator.reconcile import stop_request
 from fargate_operator.reconcile.requests import ecs_members
 from fargate_operator.service import naming, views
 from fargate_operator.service.errors import from_ecs, invalid
-from fargate_operator.service.lookups import Store, page, short_name
+from fargate_operator.service.lookups import Cluster, Store, page
 from fargate_operator.service.task_definitions import parse_task_definition
 
 
@@ -26,7 +26,7 @@ class Tasks:
         self.store = store
 
     async def run_task(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
-        cluster = self.store.require_cluster(ns, p.get("cluster"))
+        cluster = self.store.require_cluster(ns, p.get("cluster")).name
         spec = {k: v for k, v in ecs_members(p, "RunTask").items() if k not in ("clientToken", "startedBy")}
         spec["cluster"] = cluster
         _, family, _ = parse_task_definition(self.store, ns, p["taskDefinition"])
@@ -51,7 +51,7 @@ class Tasks:
         return {"tasks": views.task_views(done, ["TAGS"]), "failures": []}
 
     async def stop_task(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
-        cluster = self.store.require_cluster(ns, p.get("cluster"))
+        cluster = self.store.require_cluster(ns, p.get("cluster")).name
         obj = self.store.find_task(ns, cluster, p["task"])
         if obj is None:
             raise invalid("The referenced task was not found.")
@@ -68,26 +68,25 @@ class Tasks:
         await self.store.update_annotation(TASK, obj, STOP_ANNOTATION, with_this_task)
         return {"task": {**task, "desiredStatus": "STOPPED", "stoppedReason": reason}}
 
-    def _service_tasks(self, ns: str, cluster: str) -> list[dict[str, Any]]:
-        """Tasks that this namespace's FargateServices in `cluster` started (from the status loop's index)."""
-        services = {
-            o["spec"].get("serviceName")
-            for o in self.store.objects(SERVICE, ns)
-            if self.store.cluster_of(ns, o) == cluster
-        }
-        return [
-            t
-            for arn, index in self.store.rt.service_tasks.items()
-            if short_name(arn, "cluster/") == cluster
-            for t in index.values()
-            if str(t.get("group", "")).removeprefix("service:") in services
-        ]
+    def _service_tasks(self, ns: str, cluster: Cluster) -> list[dict[str, Any]]:
+        """Tasks of the services this namespace owns in `cluster` (from the status loop's index).
 
-    def _all_tasks(self, ns: str, cluster: str, include: list[str] | None = None) -> list[dict[str, Any]]:
+        Only FargateServices the operator accepted as owners count (status.serviceArn is written after
+        the owner-tag check), matched by ARN: a refused object named like another namespace's service
+        grants nothing.
+        """
+        owned = [
+            o["status"]["serviceArn"]
+            for o in self.store.objects(SERVICE, ns)
+            if o.get("status", {}).get("serviceArn") and o["status"].get("clusterArn") == cluster.arn
+        ]
+        return [t for arn in owned for t in self.store.rt.service_tasks.get(arn, {}).values()]
+
+    def _all_tasks(self, ns: str, cluster: Cluster, include: list[str] | None = None) -> list[dict[str, Any]]:
         one_off = [
             t
             for obj in self.store.objects(TASK, ns)
-            if self.store.cluster_of(ns, obj) == cluster
+            if self.store.cluster_of(ns, obj) == cluster.name
             for t in views.task_views(obj, include)
         ]
         service = [
@@ -129,7 +128,7 @@ class Tasks:
         return {"taskArns": listed, **({"nextToken": token} if token else {})}
 
     async def execute_command(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
-        cluster = self.store.require_cluster(ns, p.get("cluster"))
+        cluster = self.store.require_cluster(ns, p.get("cluster")).name
         obj = self.store.find_task(ns, cluster, p["task"])
         if obj is None:
             raise invalid("The specified task was not found.")
