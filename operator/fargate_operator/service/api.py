@@ -4,10 +4,9 @@ Reads answer from the watch cache (no Kubernetes or ECS call). Writes create,
 patch or delete custom resources and then wait, bounded, for the operator's
 reconciled result, answering as ECS would; an error ECS reported comes back as
 that ECS error. Exceptions, each documented in the README:
-- DescribeTaskDefinition of a revision other than a family's current one asks ECS
-  once (revisions are immutable) and remembers the answer;
-- DeregisterTaskDefinition of an older revision, and ExecuteCommand, are actions
-  forwarded to ECS and recorded as Kubernetes Events.
+- a task definition revision's content is asked of ECS once per ARN and remembered
+  (revisions are immutable), so answers show what ECS registered, never the spec;
+- ExecuteCommand is an action forwarded to ECS and recorded as a Kubernetes Event.
 
 The operations live per resource (clusters.py, task_definitions.py, tasks.py,
 services.py) over one Store (lookups.py); this module is the table, the

@@ -156,15 +156,23 @@ class Store:
     # -- waiting for the operator --------------------------------------------------------------
 
     async def wait(
-        self, kind: str, ns: str, name: str, done: Callable[[dict[str, Any]], bool], generation: int | None = None
+        self,
+        kind: str,
+        ns: str,
+        name: str,
+        done: Callable[[dict[str, Any]], bool],
+        generation: int | None = None,
+        *,
+        failures: bool = True,
     ) -> dict[str, Any]:
+        """Until done(object), or the ECS error recorded for its generation (unless `failures` is off)."""
         deadline = time.monotonic() + self.wait_timeout
         while True:
             obj = self.rt.registry.get(kind, ns, name)
             if obj is not None and (generation is None or (obj["metadata"].get("generation") or 0) >= generation):
                 if done(obj):
                     return obj
-                if failure := ecs_failure(obj):
+                if failures and (failure := ecs_failure(obj)):
                     raise failure
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -1,21 +1,26 @@
 """RegisterTaskDefinition, DescribeTaskDefinition, ListTaskDefinitions, DeregisterTaskDefinition.
 
-A family is one FargateTaskDefinition; its current revision is the object's spec
-as registered, older revisions are asked of ECS once (they are immutable) and remembered.
+A family is one FargateTaskDefinition. Its revisions are answered as ECS registered them: the
+content of a revision is asked of ECS once by ARN and remembered (revisions are immutable; only
+their ACTIVE/INACTIVE status changes, and that comes from the object's status). Never from the
+spec: a spec change ECS refused was never registered.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
-from fargate_operator.models.kinds import TASK_DEFINITION
+from fargate_operator.models.kinds import DEREGISTER_ANNOTATION, TASK_DEFINITION
+from fargate_operator.reconcile import deregistration
 from fargate_operator.reconcile.requests import ecs_members
 from fargate_operator.service import views
 from fargate_operator.service.errors import client, from_ecs
 from fargate_operator.service.lookups import Store, condition, page, short_name
+
+REMEMBERED_REVISIONS = 4096  # an LRU bound: each is one ECS call to fetch again
 
 
 def parse_task_definition(store: Store, ns: str, ref: str) -> tuple[dict[str, Any] | None, str, int | None]:
@@ -42,10 +47,39 @@ def reconciled(generation: int) -> Callable[[dict[str, Any]], bool]:
     return done
 
 
+def revisions(status: dict[str, Any]) -> dict[int, tuple[str, str]]:
+    """revision -> (ARN, ACTIVE or INACTIVE): the object's current and retained revisions."""
+    known = {
+        r["revision"]: (r["taskDefinitionArn"], r.get("status", "ACTIVE")) for r in status.get("retainedRevisions", [])
+    }
+    if status.get("taskDefinitionArn") and status.get("revision") not in known:
+        known[status["revision"]] = (status["taskDefinitionArn"], "ACTIVE")
+    return known
+
+
 class TaskDefinitions:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._revisions: dict[str, dict[str, Any]] = {}  # immutable older revisions, from ECS
+        self._registered: OrderedDict[str, tuple[dict[str, Any], list[dict[str, str]]]] = OrderedDict()
+
+    async def registered(self, arn: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        """(taskDefinition, user tags) of one revision as ECS registered it; asked of ECS once."""
+        if arn in self._registered:
+            self._registered.move_to_end(arn)
+            return self._registered[arn]
+        try:
+            resp = await self.store.rt.gateway.call("DescribeTaskDefinition", taskDefinition=arn, include=["TAGS"])
+        except EcsError as err:
+            raise from_ecs(err) from err
+        found = (views.jsonable(resp["taskDefinition"]), views.without_owner_tags(resp.get("tags")))
+        self._registered[arn] = found
+        while len(self._registered) > REMEMBERED_REVISIONS:
+            self._registered.popitem(last=False)
+        return found
+
+    async def _view(self, arn: str, state: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        registered, tags = await self.registered(arn)
+        return {**registered, "status": state}, tags
 
     async def register_task_definition(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
         family = p["family"]
@@ -63,29 +97,21 @@ class TaskDefinitions:
         # cannot say what to wait for: the API server adds CRD defaults, and the watch cache may not
         # show this write yet.) An identical request changes nothing, so its generation is done at once.
         done = await self.store.wait(TASK_DEFINITION, ns, obj_name, reconciled(generation), generation)
-        return {"taskDefinition": views.task_definition_view(done), "tags": views.user_tags(done["spec"])}
+        view, tags = await self._view(done["status"]["taskDefinitionArn"], "ACTIVE")
+        return {"taskDefinition": view, "tags": tags}
 
     async def describe_task_definition(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
         obj, _, revision = parse_task_definition(self.store, ns, p["taskDefinition"])
-        status = (obj or {}).get("status", {})
-        if obj is None or not status.get("taskDefinitionArn"):
+        known = revisions((obj or {}).get("status", {}))
+        if revision is None:
+            # A bare family means "the latest ACTIVE revision" (botocore model, DescribeTaskDefinition).
+            active = [r for r, (_, state) in known.items() if state == "ACTIVE"]
+            revision = max(active) if active else None
+        if obj is None or revision not in known:
             raise client("Unable to describe task definition.")
-        tags = views.user_tags(obj["spec"]) if "TAGS" in (p.get("include") or []) else None
-        if revision is None or revision == status.get("revision"):
-            view = views.task_definition_view(obj)
-        else:
-            known = {r["revision"]: r for r in status.get("retainedRevisions", [])}
-            if revision not in known:
-                raise client("Unable to describe task definition.")
-            arn = known[revision]["taskDefinitionArn"]
-            if arn not in self._revisions:
-                try:
-                    resp = await self.store.rt.gateway.call("DescribeTaskDefinition", taskDefinition=arn)
-                except EcsError as err:
-                    raise from_ecs(err) from err
-                self._revisions[arn] = resp["taskDefinition"]
-            view = self._revisions[arn]
-        return {"taskDefinition": view, **({"tags": tags} if tags is not None else {})}
+        view, tags = await self._view(*known[revision])
+        include_tags = "TAGS" in (p.get("include") or [])
+        return {"taskDefinition": view, **({"tags": tags} if include_tags else {})}
 
     async def list_task_definitions(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
         want = p.get("status", "ACTIVE")
@@ -103,22 +129,27 @@ class TaskDefinitions:
         return {"taskDefinitionArns": arns, **({"nextToken": token} if token else {})}
 
     async def deregister_task_definition(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+        """Exactly the revision named; the object (the family) stays. The operator makes the ECS call."""
         obj, _, revision = parse_task_definition(self.store, ns, p["taskDefinition"])
         if revision is None:
             raise client("Invalid revision number. Number: ")  # ECS requires family:revision or an ARN
-        status = (obj or {}).get("status", {})
-        known = {r["revision"]: r for r in status.get("retainedRevisions", [])}
+        known = revisions((obj or {}).get("status", {}))
         if obj is None or revision not in known:
             raise client("The specified task definition does not exist.")
-        if revision == status.get("revision"):
-            # The current revision is the resource: deregistering it deletes the FargateTaskDefinition.
-            view = {**views.task_definition_view(obj), "status": "INACTIVE"}
-            await k8s.delete_object(TASK_DEFINITION, ns, obj["metadata"]["name"])
-            return {"taskDefinition": view}
-        arn = known[revision]["taskDefinitionArn"]
-        try:
-            resp = await self.store.rt.gateway.call("DeregisterTaskDefinition", taskDefinition=arn)
-        except EcsError as err:
-            raise from_ecs(err) from err
-        await k8s.post_event(obj, "Deregistered", f"DeregisterTaskDefinition {arn} (ECS API adapter)")
-        return {"taskDefinition": resp["taskDefinition"]}
+        arn, state = known[revision]
+        if state == "ACTIVE":
+
+            def with_this_revision(current: dict[str, Any]) -> str:
+                value = (current["metadata"].get("annotations") or {}).get(DEREGISTER_ANNOTATION)
+                return deregistration.adding(value, arn)
+
+            await self.store.update_annotation(TASK_DEFINITION, obj, DEREGISTER_ANNOTATION, with_this_revision)
+            await self.store.wait(
+                TASK_DEFINITION,
+                ns,
+                obj["metadata"]["name"],
+                lambda o: deregistration.status_of(o.get("status", {}), arn) == deregistration.INACTIVE,
+                failures=False,  # the object's conditions speak of its spec, not of this action
+            )
+        view, _ = await self._view(arn, deregistration.INACTIVE)
+        return {"taskDefinition": view}

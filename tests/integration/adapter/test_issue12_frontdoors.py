@@ -23,6 +23,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from fargate_operator.devenv.ecs_emulator import REGION, Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy
@@ -453,3 +454,107 @@ def test_item1_an_owned_cluster_shows_only_the_service_tasks_of_services_owned_i
 
     assert team_b.describe_clusters(clusters=[cluster])["clusters"], "team-b's own cluster is visible to it"
     assert sees(team_b, cluster, task) == [], "team-b reads team-a's service task"
+
+
+# -- item 16: task definitions as ECS registered them ----------------------------------------------
+
+
+def test_item16_describe_answers_what_ecs_registered_not_a_rejected_spec(
+    ecs_for: Callable[[str], Any], unique: str
+) -> None:
+    """After a change ECS refused, DescribeTaskDefinition still shows revision 1 as ECS registered it.
+
+    ECS refuses pidMode "host" for Fargate (botocore model, pidMode: "On Fargate for Linux
+    containers, the only valid value is task"); the CRD leaves that check to ECS.
+    """
+    ecs = ecs_for("writer")
+    family = f"rejected-{unique}"
+    fargate_family(ecs, family)
+    with pytest.raises(ClientError) as err:
+        ecs.register_task_definition(
+            family=family,
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="256",
+            memory="512",
+            containerDefinitions=container("busybox:2"),
+            pidMode="host",
+        )
+    assert err.value.response["Error"]["Code"] == "ClientException"
+    for ref in (family, f"{family}:1"):
+        registered = ecs.describe_task_definition(taskDefinition=ref)["taskDefinition"]
+        assert registered["revision"] == 1, ref
+        assert registered["containerDefinitions"][0]["image"] == "busybox", f"{ref}: content ECS never registered"
+        assert "pidMode" not in registered, ref
+
+
+def test_item16_deregistering_the_current_revision_deregisters_exactly_that_revision(
+    world: World, ecs_for: Callable[[str], Any], namespace: str, unique: str
+) -> None:
+    """DeregisterTaskDefinition family:2 (the current revision) leaves revision 1 ACTIVE and the object in place.
+
+    botocore model, DeregisterTaskDefinition: "Deregisters the specified task definition by family and
+    revision" -- one revision; DescribeTaskDefinition of a bare family means "the latest ACTIVE revision".
+    """
+    ecs, kube, moto = ecs_for("writer"), Kube(world.control_plane, namespace), world.ecs.client()
+    family = f"dereg-{unique}"
+    first = fargate_family(ecs, family)
+    second = ecs.register_task_definition(
+        family=family,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=container("busybox:2"),
+    )["taskDefinition"]["taskDefinitionArn"]
+
+    answer = ecs.deregister_task_definition(taskDefinition=f"{family}:2")["taskDefinition"]
+    assert (answer["revision"], answer["status"]) == (2, "INACTIVE")
+    assert answer["containerDefinitions"][0]["image"] == "busybox:2"
+    wait_for(
+        "revision 2 INACTIVE in ECS",
+        lambda: moto.describe_task_definition(taskDefinition=second)["taskDefinition"]["status"] == "INACTIVE",
+    )
+    time.sleep(2)  # a wrong deregistration of the rest of the family would have happened by now
+    assert moto.describe_task_definition(taskDefinition=first)["taskDefinition"]["status"] == "ACTIVE"
+
+    obj = kube.get("fargatetaskdefinition", family)
+    assert obj is not None, "the FargateTaskDefinition stays"
+    ready = next(c for c in obj["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False" and "deregistered" in ready["message"]
+    assert ecs.list_task_definitions(familyPrefix=family)["taskDefinitionArns"] == [first]
+    assert ecs.list_task_definitions(familyPrefix=family, status="INACTIVE")["taskDefinitionArns"] == [second]
+    assert ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]["revision"] == 1, "latest ACTIVE"
+    assert ecs.describe_task_definition(taskDefinition=second)["taskDefinition"]["status"] == "INACTIVE"
+
+    with pytest.raises(ClientError) as err:  # identical content: the object's spec did not change
+        ecs.register_task_definition(
+            family=family,
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="256",
+            memory="512",
+            containerDefinitions=container("busybox:2"),
+        )
+    assert err.value.response["Error"]["Code"] == "ClientException"
+    assert "deregistered" in err.value.response["Error"]["Message"]
+    third = ecs.register_task_definition(
+        family=family,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=container("busybox:3"),
+    )["taskDefinition"]
+    assert third["revision"] == 3, "a changed definition registers the next revision"
+    ready = wait_for(
+        "Ready again",
+        lambda: (
+            next(
+                (c for c in kube.status("fargatetaskdefinition", family).get("conditions", []) if c["type"] == "Ready"),
+                {},
+            ).get("status")
+            == "True"
+        ),
+    )
+    assert ready
