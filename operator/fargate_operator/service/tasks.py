@@ -14,11 +14,29 @@ from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.models.kinds import SERVICE, STOP_ANNOTATION, TASK
 from fargate_operator.reconcile import stop_request
+from fargate_operator.reconcile import task as task_logic
 from fargate_operator.reconcile.requests import ecs_members
 from fargate_operator.service import naming, views
 from fargate_operator.service.errors import from_ecs, invalid
 from fargate_operator.service.lookups import Cluster, Store, page
 from fargate_operator.service.task_definitions import parse_task_definition
+
+
+def run_task_answer(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """RunTask's answer, once the operator has one: the tasks started and ECS's `failures`.
+
+    ECS answers RunTask with HTTP 200 and both lists (botocore model, RunTaskResponse: `tasks`
+    "that were successfully placed", `failures` "Any failures associated with the call"), also
+    when nothing started. The operator
+    keeps them in status.failures; the answer comes once tasks started or the failure is
+    permanent (phase Failed). While ECS lacks capacity the object stays Pending and retries, so
+    the adapter keeps waiting rather than invite a retry that could start a second set of tasks.
+    """
+    status = obj.get("status", {})
+    failures = list(status.get("failures") or [])
+    if status.get("tasks") or (failures and status.get("phase") == task_logic.FAILED):
+        return {"tasks": views.task_views(obj, ["TAGS"]), "failures": failures}
+    return None
 
 
 class Tasks:
@@ -44,11 +62,10 @@ class Tasks:
                 TASK, ns, f"{naming.hashed_name(family)[:40]}-{suffix}", spec, annotations=annotations
             )
 
-        def started(o: dict[str, Any]) -> bool:
-            return bool(o.get("status", {}).get("tasks"))
-
-        done = await self.store.wait(TASK, ns, name, started)
-        return {"tasks": views.task_views(done, ["TAGS"]), "failures": []}
+        done = await self.store.wait(TASK, ns, name, lambda o: run_task_answer(o) is not None)
+        answer = run_task_answer(done)
+        assert answer is not None
+        return answer
 
     async def stop_task(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
         cluster = self.store.require_cluster(ns, p.get("cluster")).name

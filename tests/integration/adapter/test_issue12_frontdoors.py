@@ -558,3 +558,39 @@ def test_item16_deregistering_the_current_revision_deregisters_exactly_that_revi
         ),
     )
     assert ready
+
+
+# -- item 7 (adapter part): RunTask failures -------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the operator side of issue 12 item 7 (status.failures, branch mechanics) and the ECS "
+    "proxy's interceptors with tests/ecs_behaviours.py from that branch; remove this mark when both land",
+)
+def test_item7_runtask_answers_failures_with_200_as_ecs_does(
+    ecs_for: Callable[[str], Any], ecs_proxy: EcsProxy, network: Network, unique: str
+) -> None:
+    """RunTask answers HTTP 200 with `failures` (botocore model, RunTaskResponse), not ClientException."""
+    from ecs_behaviours import CAPACITY_UNAVAILABLE, PartialRunTask, RunTaskFailures
+
+    ecs = ecs_for("writer")
+    cluster, family = f"fail-{unique}", f"failfam-{unique}"
+    ecs.create_cluster(clusterName=cluster)
+    fargate_family(ecs, family)
+    net = awsvpc(network.subnet_id, network.security_group_id)
+    run = dict(cluster=cluster, taskDefinition=family, launchType="FARGATE", networkConfiguration=net)
+    permanent = {"arn": f"arn:aws:ecs:{REGION}:123456789012:cluster/{cluster}", "reason": "ATTRIBUTE"}
+    try:
+        ecs_proxy.intercept("RunTask", RunTaskFailures(times=1, failure=permanent))
+        answer = ecs.run_task(**run)
+        assert answer["tasks"] == [] and [f["reason"] for f in answer["failures"]] == ["ATTRIBUTE"]
+
+        capacity = {"arn": permanent["arn"], "reason": CAPACITY_UNAVAILABLE}
+        ecs_proxy.intercept("RunTask", PartialRunTask(capacity))
+        answer = ecs.run_task(**run, count=2)
+        assert len(answer["tasks"]) == 1
+        assert [f["reason"] for f in answer["failures"]] == [CAPACITY_UNAVAILABLE]
+    finally:
+        if hasattr(ecs_proxy, "intercept"):
+            ecs_proxy.intercept("RunTask", None)
