@@ -1,7 +1,9 @@
-"""Issue 12, front-door items: regression tests through the real adapter, API server and emulator.
+"""Issue 12, front-door items (1, 7, 14, 15, 16, 17, 18): regression tests through the real adapter.
 
-The adapter here waits at most ADAPTER_WAIT seconds for the operator, so a write that
-stalls until the wait runs out fails with ServerException instead of passing slowly.
+Real kube-apiserver, the operator as a process, moto over HTTP behind an ECS proxy (which
+can hold an answer back), boto3 or raw HTTP as the client. The adapter here waits at most
+ADAPTER_WAIT seconds for the operator, and the module's boto3 clients never retry, so a
+write that stalls until the wait runs out fails with ServerException instead of passing slowly.
 """
 
 from __future__ import annotations
