@@ -101,7 +101,7 @@ def token_matches(candidates: list[Credential], token: str) -> Credential | None
     """The credential holding `token`, compared in constant time with every candidate (no early exit)."""
     if not token:
         return None
-    given = token.encode("utf-8", "surrogateescape")
+    given = token.encode("utf-8", "surrogatepass")  # never equal to a valid UTF-8 token
     found = None
     for cred in candidates:
         if cred.token and hmac.compare_digest(cred.token.encode("utf-8"), given) and found is None:
