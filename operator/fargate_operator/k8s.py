@@ -144,15 +144,22 @@ async def delete_object(kind: str, namespace: str, name: str) -> None:
 async def post_event(body: dict[str, Any], reason: str, message: str, warning: bool = False) -> None:
     """An Event on the object (events.k8s.io/v1; `kubectl describe` and `kubectl events` show it)."""
     meta = body["metadata"]
+    regarding = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": body["kind"],
+        "name": meta["name"],
+        "uid": meta.get("uid"),
+    }
+    await post_event_regarding(regarding, meta["namespace"], reason, message, warning)
+
+
+async def post_event_regarding(
+    regarding: dict[str, Any], namespace: str, reason: str, message: str, warning: bool = False
+) -> None:
+    """An Event on any object (`regarding`: apiVersion, kind, name, uid) in `namespace`."""
     event: Any = {  # a plain dict: the client would only turn an EventsV1Event model back into one
-        "metadata": {"name": f"{meta['name']}.{secrets.token_hex(6)}"},  # as kubectl's recorder names them
-        "regarding": {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": body["kind"],
-            "name": meta["name"],
-            "namespace": meta["namespace"],
-            "uid": meta.get("uid"),
-        },
+        "metadata": {"name": f"{regarding['name']}.{secrets.token_hex(6)}"},  # as kubectl's recorder names them
+        "regarding": {**regarding, "namespace": namespace},
         "reason": reason,
         "action": reason,
         "note": message[:1024],
@@ -166,10 +173,10 @@ async def post_event(body: dict[str, Any], reason: str, message: str, warning: b
         # EventsV1Api, not CoreV1Api: the core API module alone costs ~20 MiB of RSS to import.
         events = kubernetes.client.EventsV1Api(api())
         try:
-            _drain(events.create_namespaced_event(meta["namespace"], event, **UNREAD))
+            _drain(events.create_namespaced_event(namespace, event, **UNREAD))
             K8S_WRITES.labels("event").inc()
         except kubernetes.client.ApiException as exc:
-            log.warning("could not post event %s on %s/%s: %s", reason, meta["namespace"], meta["name"], exc.reason)
+            log.warning("could not post event %s on %s/%s: %s", reason, namespace, regarding["name"], exc.reason)
 
     await asyncio.to_thread(run)
 

@@ -17,7 +17,7 @@ class Runtime:
     config: OperatorConfig
     gateway: EcsGateway
     registry: Registry
-    # Tasks that FargateServices started, as ECS describes them: cluster ARN -> task ARN -> task.
+    # Tasks that owned FargateServices started, as ECS describes them: service ARN -> task ARN -> task.
     # Kept in memory only (refreshed by the status loop), never written to Kubernetes.
     service_tasks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 

@@ -148,32 +148,52 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def owned_services(rt: Runtime) -> dict[str, dict[str, str]]:
+    """cluster ARN -> service name -> service ARN, for the FargateServices the operator accepted as owners.
+
+    status.serviceArn is written only after the ECS service's owner tags were checked (or it was
+    created with them), so these are exactly the services tagged with the object's namespace.
+    """
+    owned: dict[str, dict[str, str]] = defaultdict(dict)
+    for obj in rt.registry.items(SERVICE):
+        status = obj.get("status", {})
+        if status.get("serviceArn") and status.get("clusterArn"):
+            owned[status["clusterArn"]][status["serviceArn"].rsplit("/", 1)[-1]] = status["serviceArn"]
+    return owned
+
+
 async def refresh_service_tasks(rt: Runtime, now: float | None = None) -> None:
-    """Index the tasks FargateServices started (group "service:<name>"), per cluster, in memory.
+    """Index the tasks of owned FargateServices, per service ARN, in memory.
 
     One ListTasks per cluster and interval plus batched DescribeTasks; tasks a
-    FargateTask started are left out (their object holds them).
+    FargateTask started are left out (their object holds them). A task belongs to a
+    service when it runs in the service's cluster (by ARN) and its group is
+    "service:<name>" (ECS's scheduler sets it; service names are unique within a
+    cluster). Tasks of services no accepted object owns are not indexed at all.
     """
     now = now if now is not None else datetime.datetime.now(datetime.UTC).timestamp()
-    clusters = {o["status"]["clusterArn"] for o in rt.registry.items(SERVICE) if o.get("status", {}).get("clusterArn")}
+    owned = owned_services(rt)
     one_off = {t["taskArn"] for o in rt.registry.items(TASK) for t in o.get("status", {}).get("tasks", [])}
-    for cluster in clusters:
-        previous = rt.service_tasks.get(cluster, {})
+    for cluster, services in owned.items():
+        previous = {a: t for arn in services.values() for a, t in rt.service_tasks.get(arn, {}).items()}
         listed = await rt.gateway.list_all("ListTasks", "taskArns", cluster=cluster, desiredStatus="RUNNING")
         wanted = {a for a in listed if a not in one_off} | {
             a for a, t in previous.items() if t.get("lastStatus") != "STOPPED"
         }
         found, _missing = await rt.gateway.describe_tasks(cluster, sorted(wanted))
-        index = {
-            a: t
-            for a, t in previous.items()
+        kept = [
+            t
+            for t in previous.values()
             if t.get("lastStatus") == "STOPPED" and now - (t.get("stoppedAt") or now) < STOPPED_KEPT_SECONDS
-        }
-        for task in found:
-            if str(task.get("group", "")).startswith(SERVICE_GROUP):
-                index[task["taskArn"]] = _jsonable(task)
-        rt.service_tasks[cluster] = index
-    for gone in set(rt.service_tasks) - clusters:
+        ]
+        index: dict[str, dict[str, dict[str, Any]]] = {arn: {} for arn in services.values()}
+        for task in [*kept, *(_jsonable(t) for t in found)]:
+            group = str(task.get("group", ""))
+            service = services.get(group.removeprefix(SERVICE_GROUP)) if group.startswith(SERVICE_GROUP) else None
+            if service is not None and task.get("clusterArn", cluster) == cluster:
+                index[service][task["taskArn"]] = task
+        rt.service_tasks.update(index)
+    for gone in set(rt.service_tasks) - {arn for services in owned.values() for arn in services.values()}:
         del rt.service_tasks[gone]
 
 

@@ -36,6 +36,7 @@ from fargate_operator.handlers.common import (
     wait,
 )
 from fargate_operator.models.kinds import FINALIZER, GROUP, PLURALS, RUN_MARK, STOP_ANNOTATION, TASK_DEFINITION, VERSION
+from fargate_operator.reconcile import stop_request
 from fargate_operator.reconcile import task as logic
 from fargate_operator.reconcile import taskdefinition as td_logic
 from fargate_operator.reconcile.ownership import Owner
@@ -194,16 +195,20 @@ async def stop_task(
 
 
 @kopf.on.update(GROUP, VERSION, PLURAL, field="metadata.annotations", annotations={STOP_ANNOTATION: kopf.PRESENT})
-async def stop_requested(body: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
-    """StopTask asked through the ECS API adapter: stop what still runs, keep the object and its record."""
+async def stop_requested(
+    body: Any, status: Any, old: Any, new: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
+) -> None:
+    """StopTask asked through the ECS API adapter: stop exactly the tasks named, keep the object and its record."""
     rt = runtime_of(memo)
-    reason = meta["annotations"][STOP_ANNOTATION] or "stopped through the ECS API"
     cluster = status.get("clusterArn")
-    arns = [t["taskArn"] for t in status.get("tasks", []) if t.get("desiredStatus") != "STOPPED"]
+    todo = stop_request.to_stop(
+        (old or {}).get(STOP_ANNOTATION), (new or {}).get(STOP_ANNOTATION), list(status.get("tasks", []))
+    )
     try:
-        for arn in arns:
+        for arn, reason in todo.items():
             await rt.gateway.call("StopTask", cluster=cluster, task=arn, reason=reason)
     except EcsError as err:
         await fail(body, patch, status, err, retry)
-    if arns:
-        await k8s.post_event(body, "Stopped", f"StopTask {', '.join(arns)}: {reason}")
+    if todo:
+        stopped = "; ".join(f"{arn}: {reason}" for arn, reason in todo.items())
+        await k8s.post_event(body, "Stopped", f"StopTask {stopped}")

@@ -9,8 +9,9 @@ import kopf
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH, chunks
-from fargate_operator.handlers.common import fail, set_conditions, up_to_date
-from fargate_operator.models.kinds import GROUP, PLURALS, SERVICE, VERSION
+from fargate_operator.handlers.common import backoff, fail, set_conditions, up_to_date
+from fargate_operator.models.kinds import DEREGISTER_ANNOTATION, GROUP, PLURALS, SERVICE, VERSION
+from fargate_operator.reconcile import deregistration
 from fargate_operator.reconcile import taskdefinition as logic
 from fargate_operator.reconcile.ownership import (
     OWNER_TAG_KEYS,
@@ -159,3 +160,42 @@ async def delete_task_definition(
                 await rt.gateway.call("DeleteTaskDefinitions", taskDefinitions=batch)
     except EcsError as err:
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
+
+
+@kopf.on.update(GROUP, VERSION, PLURAL, field="metadata.annotations", annotations={DEREGISTER_ANNOTATION: kopf.PRESENT})
+async def deregister_requested(
+    body: Any, status: Any, old: Any, new: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
+) -> None:
+    """DeregisterTaskDefinition asked through the ECS API adapter: exactly the revisions named; the object stays."""
+    rt = runtime_of(memo)
+    current = dict(status)
+    todo = deregistration.to_deregister(
+        (old or {}).get(DEREGISTER_ANNOTATION), (new or {}).get(DEREGISTER_ANNOTATION), current
+    )
+    done: list[str] = []
+    try:
+        for arn in todo:
+            await rt.gateway.call("DeregisterTaskDefinition", taskDefinition=arn)
+            done.append(arn)
+    except EcsError as err:
+        await k8s.post_event(body, "DeregisterFailed", str(err), warning=True)
+        if err.transient:
+            raise kopf.TemporaryError(str(err), delay=backoff(retry, err.retry_delay)) from err
+    finally:
+        if done:
+            patch.status["retainedRevisions"] = deregistration.recorded(current, done)
+    if not done:
+        return
+    await k8s.post_event(body, deregistration.REASON, f"DeregisterTaskDefinition {', '.join(done)} (ECS API adapter)")
+    if current.get("taskDefinitionArn") in done:
+        set_conditions(
+            patch,
+            status,
+            body["metadata"].get("generation"),
+            ready=False,
+            progressing=False,
+            degraded=True,
+            reason=deregistration.REASON,
+            message=f"the current revision {current.get('revision')} was deregistered through the ECS API; "
+            "change the spec to register a new revision",
+        )

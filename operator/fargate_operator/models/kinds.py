@@ -23,8 +23,10 @@ FINALIZER = f"{GROUP}/finalizer"
 RUN_MARK = f"{GROUP}/run-requested"
 
 # Annotations the ECS API adapter writes to ask the operator for an action.
-STOP_ANNOTATION = f"{GROUP}/stop-requested"  # FargateTask: StopTask, value = reason
+STOP_ANNOTATION = f"{GROUP}/stop-requested"  # FargateTask: StopTask, see reconcile/stop_request.py
 FORCE_DEPLOYMENT_ANNOTATION = f"{GROUP}/force-new-deployment"  # FargateService: value = a nonce
+# FargateTaskDefinition: revisions to deregister (JSON list of ARNs), see reconcile/deregistration.py
+DEREGISTER_ANNOTATION = f"{GROUP}/deregister-requested"
 
 
 def plural_of(kind: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from fargate_operator.reconcile.cluster import cluster_name
 from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, SPEC_HASH_TAG
-from fargate_operator.reconcile.requests import ecs_members, normalize_task_size
+from fargate_operator.reconcile.requests import ecs_members
 
 STARTED_BY_ANNOTATION = "ecs.fargate.dev/started-by"
 
@@ -28,9 +28,24 @@ def _created(obj: dict[str, Any]) -> float | None:
     return epoch(obj["metadata"].get("creationTimestamp"))
 
 
-def user_tags(spec: dict[str, Any]) -> list[dict[str, str]]:
+def without_owner_tags(tags: list[dict[str, str]] | None) -> list[dict[str, str]]:
     hidden = {*OWNER_TAG_KEYS, SPEC_HASH_TAG}
-    return [t for t in spec.get("tags") or [] if t.get("key") not in hidden]
+    return [t for t in tags or [] if t.get("key") not in hidden]
+
+
+def user_tags(spec: dict[str, Any]) -> list[dict[str, str]]:
+    return without_owner_tags(spec.get("tags"))
+
+
+def jsonable(value: Any) -> Any:
+    """An answer botocore parsed, with timestamps as epoch seconds, as the ECS protocol sends them."""
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
@@ -57,23 +72,6 @@ def cluster_view(obj: dict[str, Any], include: list[str] | None = None) -> dict[
         view["configuration"] = spec["configuration"]
     if "TAGS" in include:
         view["tags"] = user_tags(spec)
-    return _drop_none(view)
-
-
-def task_definition_view(obj: dict[str, Any]) -> dict[str, Any]:
-    """The current revision: the registered request plus what ECS assigned."""
-    spec, status = obj.get("spec", {}), obj.get("status", {})
-    view = normalize_task_size(ecs_members(spec, "RegisterTaskDefinition"))
-    view.pop("tags", None)
-    view.update(
-        {
-            "taskDefinitionArn": status.get("taskDefinitionArn"),
-            "revision": status.get("revision"),
-            "status": "ACTIVE",
-            "compatibilities": ["EC2", "FARGATE"],
-            "registeredAt": _created(obj),
-        }
-    )
     return _drop_none(view)
 
 

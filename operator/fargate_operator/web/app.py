@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,42 +16,73 @@ from starlette.routing import Route
 
 from fargate_operator import k8s
 from fargate_operator.service.api import EcsApi
-from fargate_operator.web.auth import CREDENTIAL_LABEL, Credential, credential_from_secret
+from fargate_operator.web.auth import (
+    CREDENTIAL_LABEL,
+    Credential,
+    InvalidCredential,
+    credential_from_secret,
+    token_matches,
+)
 from fargate_operator.web.rest import RestAdapter
 
+log = logging.getLogger(__name__)
 # Health answers name the serving process, so `fargate-operator dev` can tell that the operator it
 # started answers on the port, not another world's (see cli._answers_as).
 PID_HEADER = "X-Fargate-Operator-Pid"
 
 
 class SecretCredentials:
-    """Credentials from labelled Secrets in one namespace, re-read at most every `ttl` seconds."""
+    """Credentials from labelled Secrets in one namespace, re-read at most every `ttl` seconds.
+
+    A labelled Secret that cannot be a credential (non-UTF-8 data, no namespace, nothing to
+    authenticate with) is skipped -- it must not take the other credentials down -- and reported
+    once per version with a Warning Event on it (naming the key, never a value).
+    """
 
     def __init__(self, namespace: str, ttl: float = 10.0) -> None:
         self.namespace = namespace
         self.ttl = ttl
         self._loaded = 0.0
         self._creds: list[Credential] = []
+        self._reported: set[tuple[str, str]] = set()  # (uid, resourceVersion) of Secrets reported
 
     async def _all(self, force: bool = False) -> list[Credential]:
         if force or time.monotonic() - self._loaded > self.ttl:
-            secrets = await k8s.list_secrets(self.namespace, f"{CREDENTIAL_LABEL}=true")
-            self._creds = [c for s in secrets if (c := credential_from_secret(s)) is not None]
+            creds = []
+            for secret in await k8s.list_secrets(self.namespace, f"{CREDENTIAL_LABEL}=true"):
+                try:
+                    creds.append(credential_from_secret(secret))
+                except InvalidCredential as why:
+                    await self._report(secret, str(why))
+            self._creds = creds
             self._loaded = time.monotonic()
         return self._creds
 
-    async def _find(self, match: Any) -> Credential | None:
-        found = next((c for c in await self._all() if match(c)), None)
+    async def _report(self, secret: dict[str, Any], why: str) -> None:
+        meta = secret.get("metadata", {})
+        version = (str(meta.get("uid")), str(meta.get("resourceVersion")))
+        if version in self._reported:
+            return
+        self._reported.add(version)
+        message = f"labelled {CREDENTIAL_LABEL}=true but not a usable credential: {why}; ignored"
+        log.warning("credential Secret %s/%s %s", self.namespace, meta.get("name"), message)
+        regarding = {"apiVersion": "v1", "kind": "Secret", "name": meta.get("name"), "uid": meta.get("uid")}
+        await k8s.post_event_regarding(regarding, self.namespace, "InvalidCredential", message, warning=True)
+
+    async def _find(self, match: Callable[[list[Credential]], Credential | None]) -> Credential | None:
+        found = match(await self._all())
         if found is None and time.monotonic() - self._loaded > 1.0:
             # A Secret created a moment ago works at once; unknown keys re-read at most once a second.
-            found = next((c for c in await self._all(force=True) if match(c)), None)
+            found = match(await self._all(force=True))
         return found
 
     async def by_access_key(self, key: str) -> Credential | None:
-        return await self._find(lambda c: c.access_key_id == key)
+        return await self._find(lambda creds: next((c for c in creds if c.access_key_id == key), None))
 
     async def by_token(self, token: str) -> Credential | None:
-        return await self._find(lambda c: c.token is not None and c.token == token)
+        if not token:
+            return None
+        return await self._find(lambda creds: token_matches(creds, token))
 
 
 def build_app(api: EcsApi, credentials: Any, ready: Any) -> Starlette:

@@ -7,7 +7,8 @@ operator's credentials namespace, with data keys:
 - `namespace`: the one Kubernetes namespace it may read and write;
 - `readOnly`: "true" to refuse writes.
 
-SigV4 is verified with botocore's own signer. As AWS does, a signature more than
+SigV4 is verified with botocore's own signer, over exactly the headers the client
+listed and a hash of the body as received (VerifyingSigV4). As AWS does, a signature more than
 5 minutes from the server's clock is refused; on top of that a signature seen
 before is refused, within that window, for a request whose repetition would change
 the outcome (RunTask without clientToken: another task).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import hmac
 import re
 import time
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
+from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
 from fargate_operator.service.errors import ApiError
@@ -63,20 +65,76 @@ class CredentialSource(Protocol):
     async def by_token(self, token: str) -> Credential | None: ...
 
 
-def credential_from_secret(secret: Any) -> Credential | None:
-    """A Credential from a V1Secret-like dict (data base64-encoded), or None when incomplete."""
-    data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+class InvalidCredential(Exception):
+    """A labelled Secret that cannot be a credential; the message names the key, never a value."""
+
+
+def credential_from_secret(secret: Any) -> Credential:
+    """A Credential from a V1Secret-like dict (data base64-encoded); InvalidCredential when unusable.
+
+    An empty `token` is no token (bearer authentication off for this credential): it must never
+    match an empty `Authorization: Bearer` value.
+    """
+    data: dict[str, str] = {}
+    for key, value in (secret.get("data") or {}).items():
+        try:
+            data[key] = base64.b64decode(value).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidCredential(f"data key {key!r} is not UTF-8 text") from None
     namespace = data.get("namespace")
     if not namespace:
-        return None
+        raise InvalidCredential("data key 'namespace' is missing or empty")
+    token = data.get("token") or None
+    if token is None and not (data.get("accessKeyId") and data.get("secretAccessKey")):
+        raise InvalidCredential("neither a non-empty 'token' nor both 'accessKeyId' and 'secretAccessKey'")
     return Credential(
         name=secret["metadata"]["name"],
         namespace=namespace,
         read_only=data.get("readOnly", "false").lower() == "true" or data.get("scope", "write") == "read",
         access_key_id=data.get("accessKeyId"),
         secret_access_key=data.get("secretAccessKey"),
-        token=data.get("token"),
+        token=token,
     )
+
+
+def token_matches(candidates: list[Credential], token: str) -> Credential | None:
+    """The credential holding `token`, compared in constant time with every candidate (no early exit)."""
+    if not token:
+        return None
+    given = token.encode("utf-8", "surrogatepass")  # never equal to a valid UTF-8 token
+    found = None
+    for cred in candidates:
+        if cred.token and hmac.compare_digest(cred.token.encode("utf-8"), given) and found is None:
+            found = cred
+    return found
+
+
+class VerifyingSigV4(SigV4Auth):  # type: ignore[misc]  # botocore ships no type hints
+    """botocore's SigV4 signer, recomputing a received signature over exactly what the client signed.
+
+    Two differences from signing, both from the SigV4 documentation ("Create a canonical request",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html): SignedHeaders is
+    "the list of headers that you included in CanonicalHeaders" -- the client's choice, so user-agent
+    counts when listed (botocore leaves it and others out of what *it* signs:
+    SIGNED_HEADERS_BLACKLIST); and HashedPayload is the hash of the body, computed here from the
+    bytes received (the caller refuses an x-amz-content-sha256 header that differs from it).
+    """
+
+    def __init__(
+        self, credentials: Credentials, service: str, region: str, signed_headers: list[str], body_hash: str
+    ) -> None:
+        super().__init__(credentials, service, region)
+        self._signed_headers = signed_headers
+        self._body_hash = body_hash
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        headers = HTTPHeaders()
+        for name in self._signed_headers:
+            headers[name] = request.headers.get(name, "")
+        return headers
+
+    def payload(self, request: AWSRequest) -> str:
+        return self._body_hash
 
 
 def _denied(code: str, message: str) -> ApiError:
@@ -117,7 +175,9 @@ async def authenticate(
     lower = {k.lower(): v for k, v in headers.items()}
     auth = lower.get("authorization", "")
     if auth.startswith("Bearer "):
-        cred = await source.by_token(auth[len("Bearer ") :].strip())
+        # RFC 6750 tokens hold no whitespace: strip only HTTP's own (space, tab); an empty token matches nothing.
+        token = auth[len("Bearer ") :].strip(" \t")
+        cred = await source.by_token(token) if token else None
         if cred is None:
             raise _denied("UnrecognizedClientException", "The security token included in the request is invalid.")
         return cred.principal()
@@ -150,9 +210,13 @@ async def authenticate(
     signed = m["headers"].split(";")
     if "host" not in signed:
         raise _denied("InvalidSignatureException", "The Host header must be signed")
+    body_hash = hashlib.sha256(body).hexdigest()
+    if lower.get("x-amz-content-sha256", body_hash) != body_hash:
+        # botocore would take this header's word for the body's hash: check it against the body.
+        raise _denied("InvalidSignatureException", "x-amz-content-sha256 does not match the request body")
     request = AWSRequest(method=method, url=url, data=body, headers={h: lower.get(h, "") for h in signed})
     request.context["timestamp"] = amz_date
-    signer = SigV4Auth(Credentials(m["key"], cred.secret_access_key), "ecs", m["region"])
+    signer = VerifyingSigV4(Credentials(m["key"], cred.secret_access_key), "ecs", m["region"], signed, body_hash)
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
     if not hmac.compare_digest(expected, m["signature"]):
         raise _denied(

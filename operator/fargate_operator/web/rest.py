@@ -121,7 +121,8 @@ class RestAdapter:
             self.credentials,
             request.method,
             str(request.url),
-            dict(request.headers),
+            # A header sent more than once counts with all its values, as SigV4 canonicalizes it.
+            {name: ",".join(request.headers.getlist(name)) for name in request.headers},
             body,
             replay_sensitive=operation in REPLAY_SENSITIVE and not params.get("clientToken"),
             replay=self.replay,

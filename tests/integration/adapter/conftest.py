@@ -71,16 +71,25 @@ def credentials(world: World, namespace: str, other_namespace: str) -> dict[str,
 
 
 @pytest.fixture(scope="module")
+def adapter_ecs_endpoint(world: World) -> str:
+    """Where the adapter's operator reaches ECS; a module may override it (e.g. with an EcsProxy)."""
+    return world.ecs.endpoint
+
+
+@pytest.fixture(scope="module")
 def adapter(
     world: World,
+    adapter_ecs_endpoint: str,
     namespace: str,
     other_namespace: str,
     credentials: dict[str, dict[str, str]],
     tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[OperatorProcess]:
+    """The operator with both adapters; a test module may set ADAPTER_WAIT (seconds, default 20)."""
     op = OperatorProcess(
         world.control_plane,
-        world.ecs.endpoint,
+        adapter_ecs_endpoint,
         namespace,
         tmp_path_factory.mktemp("adapter") / "operator.log",
         extra_args=(
@@ -89,7 +98,7 @@ def adapter(
             "--credentials-namespace",
             namespace,
             "--adapter-wait",
-            "20",
+            str(getattr(request.module, "ADAPTER_WAIT", 20)),
             "--mcp-write",
         ),
     ).start()

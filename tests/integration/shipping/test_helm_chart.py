@@ -201,6 +201,7 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
         ("create", "events.events.k8s.io", "team", True),
         ("create", "events", "team", False),  # core/v1 Events: the operator writes events.k8s.io/v1
         ("list", "secrets", "system", True),
+        ("create", "events.events.k8s.io", "system", True),  # Warning Events on malformed credential Secrets
         ("get", "secrets", "team", False),
         ("list", "secrets", "all", False),
         ("delete", "namespaces", "all", False),

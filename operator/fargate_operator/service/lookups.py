@@ -1,0 +1,245 @@
+"""What every operation needs: a namespace's objects from the watch cache, bounded waits, CR writes, paging.
+
+Reads never call Kubernetes or ECS; writes go to the API server and the operation
+then waits (up to `wait_timeout`) for the operator's reconciled result in the cache.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import kubernetes
+
+from fargate_operator import k8s
+from fargate_operator.models.kinds import CLUSTER, GROUP, SERVICE, TASK, TASK_DEFINITION, VERSION
+from fargate_operator.reconcile.cluster import cluster_name
+from fargate_operator.runtime import Runtime
+from fargate_operator.service import naming
+from fargate_operator.service.errors import ApiError, access_denied, client, invalid
+
+MAX_RESULTS = 100
+CONFLICT_RETRIES = 5
+
+
+def short_name(ref: str, marker: str) -> str:
+    """'arn:aws:ecs:r:a:cluster/name' -> 'name'; plain names pass through."""
+    return ref.rsplit(marker, 1)[-1] if ref.startswith("arn:") and marker in ref else ref
+
+
+def page(items: list[Any], params: dict[str, Any]) -> tuple[list[Any], str | None]:
+    """One page of `items` for maxResults / nextToken (the token is an opaque offset)."""
+    limit = params.get("maxResults") or MAX_RESULTS
+    if not 1 <= limit <= MAX_RESULTS:
+        raise invalid(f"maxResults must be between 1 and {MAX_RESULTS}, got {limit}")
+    start = 0
+    if token := params.get("nextToken"):
+        try:
+            start = int(base64.urlsafe_b64decode(token.encode()).decode())
+        except (ValueError, UnicodeDecodeError):
+            raise invalid("nextToken is not valid; pass the nextToken of the previous page") from None
+    end = start + limit
+    nxt = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
+    return items[start:end], nxt
+
+
+def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next((c for c in obj.get("status", {}).get("conditions", []) if c.get("type") == type_), {})
+
+
+def ecs_failure(obj: dict[str, Any]) -> ApiError | None:
+    """The ECS error the operator recorded for this generation, if any."""
+    degraded = condition(obj, "Degraded")
+    generation = obj["metadata"].get("generation")
+    if degraded.get("status") != "True" or (degraded.get("observedGeneration") or 0) < (generation or 0):
+        return None
+    reason, message = degraded.get("reason", ""), degraded.get("message", "")
+    # "Operation: Code: message" -> the ECS code and message as ECS sent them.
+    parts = message.split(": ", 2)
+    if len(parts) == 3 and parts[1] == reason:
+        message = parts[2]
+    if reason.endswith("Exception"):
+        return ApiError(reason, message)
+    if reason in ("AdoptionRefused",):
+        return invalid(message)
+    return ApiError("InvalidParameterException" if "." in reason else "ClientException", message)
+
+
+def kube_error(exc: kubernetes.client.ApiException) -> ApiError:
+    """The API server's answer to a write, as ECS would phrase a client mistake."""
+    try:
+        message = json.loads(exc.body or "{}").get("message", exc.reason)
+    except (TypeError, ValueError):
+        message = str(exc.reason)
+    if exc.status in (400, 409, 422):
+        return invalid(message)
+    if exc.status == 403:
+        return access_denied(message)
+    return ApiError("ServerException", message, 500)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """An ECS cluster a namespace owns: its name (what specs say) and its ARN (what ECS resources carry)."""
+
+    name: str
+    arn: str
+
+
+class Store:
+    """One caller-independent view of the watch cache plus the writes the operations make."""
+
+    def __init__(self, rt: Runtime, wait_timeout: float) -> None:
+        self.rt = rt
+        self.wait_timeout = wait_timeout
+
+    # -- lookups in the watch cache ------------------------------------------------------------
+
+    def objects(self, kind: str, ns: str) -> list[dict[str, Any]]:
+        return self.rt.registry.in_namespace(kind, ns)
+
+    def cluster_of(self, ns: str, obj: dict[str, Any]) -> str:
+        """The ECS cluster name a service or task object runs in."""
+        spec, status = obj.get("spec", {}), obj.get("status", {})
+        if status.get("clusterArn"):
+            return short_name(status["clusterArn"], "cluster/")
+        if spec.get("cluster"):
+            return short_name(spec["cluster"], "cluster/")
+        if ref := spec.get("clusterRef"):
+            target = self.rt.registry.get(CLUSTER, ns, ref["name"])
+            return cluster_name(target) if target else ref["name"]
+        return "default"
+
+    def find_cluster(self, ns: str, ref: str | None) -> dict[str, Any] | None:
+        """The namespace's FargateCluster for a name (its clusterName) or an ARN (exactly its status ARN)."""
+        ref = ref or "default"
+        if ref.startswith("arn:"):
+            return next((o for o in self.objects(CLUSTER, ns) if o.get("status", {}).get("clusterArn") == ref), None)
+        return next((o for o in self.objects(CLUSTER, ns) if cluster_name(o) == ref), None)
+
+    def require_cluster(self, ns: str, ref: str | None) -> Cluster:
+        """The cluster a request names, if the operator accepted this namespace's object as its owner.
+
+        Accepted = status.clusterArn is set, which the operator writes only after checking the ECS
+        cluster's owner tags. An object it refused (the name is owned elsewhere) or has not reconciled
+        yet grants nothing: ClusterNotFoundException, as for a name the namespace does not have.
+        """
+        obj = self.find_cluster(ns, ref)
+        arn = (obj or {}).get("status", {}).get("clusterArn")
+        if obj is None or not arn:
+            raise ApiError("ClusterNotFoundException", "Cluster not found.")
+        return Cluster(cluster_name(obj), arn)
+
+    def find_family(self, ns: str, family: str) -> dict[str, Any] | None:
+        return next((o for o in self.objects(TASK_DEFINITION, ns) if o["spec"].get("family") == family), None)
+
+    def find_service(self, ns: str, cluster: str, ref: str) -> dict[str, Any] | None:
+        name = short_name(ref, "/")
+        for obj in self.objects(SERVICE, ns):
+            arn = obj.get("status", {}).get("serviceArn")
+            if (obj["spec"].get("serviceName") == name or arn == ref) and self.cluster_of(ns, obj) == cluster:
+                return obj
+        return None
+
+    def find_task(self, ns: str, cluster: str, ref: str) -> dict[str, Any] | None:
+        task_id = ref.rsplit("/", 1)[-1]
+        for obj in self.objects(TASK, ns):
+            for t in obj.get("status", {}).get("tasks", []):
+                if t.get("taskArn", "").rsplit("/", 1)[-1] == task_id and self.cluster_of(ns, obj) == cluster:
+                    return obj
+        return None
+
+    # -- waiting for the operator --------------------------------------------------------------
+
+    async def wait(
+        self,
+        kind: str,
+        ns: str,
+        name: str,
+        done: Callable[[dict[str, Any]], bool],
+        generation: int | None = None,
+        *,
+        failures: bool = True,
+    ) -> dict[str, Any]:
+        """Until done(object), or the ECS error recorded for its generation (unless `failures` is off)."""
+        deadline = time.monotonic() + self.wait_timeout
+        while True:
+            obj = self.rt.registry.get(kind, ns, name)
+            if obj is not None and (generation is None or (obj["metadata"].get("generation") or 0) >= generation):
+                if done(obj):
+                    return obj
+                if failures and (failure := ecs_failure(obj)):
+                    raise failure
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ApiError(
+                    "ServerException",
+                    f"{kind} {ns}/{name} was accepted but not reconciled within {self.wait_timeout:.0f}s; "
+                    "describe it again later",
+                    500,
+                )
+            await self.rt.registry.wait_changed(min(remaining, 1.0))
+
+    # -- custom resource writes ----------------------------------------------------------------
+
+    async def create(self, kind: str, ns: str, ecs_name: str, spec: dict[str, Any], **meta: Any) -> str:
+        """Create an object under the first free name for `ecs_name` (see naming.py)."""
+        taken = {o["metadata"]["name"] for o in self.objects(kind, ns)}
+        for name in naming.candidate_names(ecs_name):
+            if name in taken:
+                continue
+            body = {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": kind,
+                "metadata": {"name": name, "namespace": ns, **meta},
+                "spec": spec,
+            }
+            try:
+                await k8s.create_object(kind, ns, body)
+            except kubernetes.client.ApiException as exc:
+                raise kube_error(exc) from exc
+            return name
+        raise client(f"no free Kubernetes name for {kind} {ecs_name!r} in namespace {ns}")
+
+    async def patch_spec(self, kind: str, obj: dict[str, Any], spec_patch: dict[str, Any], **meta: Any) -> int:
+        patch: dict[str, Any] = {"spec": spec_patch}
+        if meta:
+            patch["metadata"] = meta
+        try:
+            result = await k8s.patch_object(kind, obj["metadata"]["namespace"], obj["metadata"]["name"], patch)
+        except kubernetes.client.ApiException as exc:
+            raise kube_error(exc) from exc
+        generation: int = result["metadata"]["generation"]
+        return generation
+
+    async def update_annotation(
+        self, kind: str, obj: dict[str, Any], key: str, compute: Callable[[dict[str, Any]], str]
+    ) -> dict[str, Any]:
+        """Set annotation `key` to compute(object), conditionally on the object's resourceVersion.
+
+        Read-modify-write: concurrent callers (two StopTasks of sibling tasks) must not drop each
+        other's entries, so a 409 re-reads the object from the API server and computes again.
+        """
+        meta = obj["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        current: dict[str, Any] | None = obj
+        for _ in range(CONFLICT_RETRIES):
+            if current is None:
+                raise invalid(f"{kind} {ns}/{name} was deleted meanwhile")
+            patch = {
+                "metadata": {
+                    "resourceVersion": current["metadata"]["resourceVersion"],
+                    "annotations": {key: compute(current)},
+                }
+            }
+            try:
+                return await k8s.patch_object(kind, ns, name, patch)
+            except kubernetes.client.ApiException as exc:
+                if exc.status != 409:
+                    raise kube_error(exc) from exc
+            current = await k8s.get_object(kind, ns, name)
+        raise ApiError("ServerException", f"{kind} {ns}/{name} kept changing; try again", 500)

@@ -1,0 +1,163 @@
+"""RunTask, StopTask, DescribeTasks, ListTasks, ExecuteCommand over FargateTask objects.
+
+Tasks a FargateService started are not objects: they come from the status loop's
+in-memory index (Runtime.service_tasks) and are listed next to the one-off tasks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from fargate_operator import k8s
+from fargate_operator.ecs.errors import EcsError
+from fargate_operator.models.kinds import SERVICE, STOP_ANNOTATION, TASK
+from fargate_operator.reconcile import stop_request
+from fargate_operator.reconcile import task as task_logic
+from fargate_operator.reconcile.requests import ecs_members
+from fargate_operator.service import naming, views
+from fargate_operator.service.errors import from_ecs, invalid
+from fargate_operator.service.lookups import Cluster, Store, page
+from fargate_operator.service.task_definitions import parse_task_definition
+
+
+def run_task_answer(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """RunTask's answer, once the operator has one: the tasks started and ECS's `failures`.
+
+    ECS answers RunTask with HTTP 200 and both lists (botocore model, RunTaskResponse: `tasks`
+    "that were successfully placed", `failures` "Any failures associated with the call"), also
+    when nothing started. The operator
+    keeps them in status.failures; the answer comes once tasks started or the failure is
+    permanent (phase Failed). While ECS lacks capacity the object stays Pending and retries, so
+    the adapter keeps waiting rather than invite a retry that could start a second set of tasks.
+    """
+    status = obj.get("status", {})
+    failures = list(status.get("failures") or [])
+    if status.get("tasks") or (failures and status.get("phase") == task_logic.FAILED):
+        return {"tasks": views.task_views(obj, ["TAGS"]), "failures": failures}
+    return None
+
+
+class Tasks:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def run_task(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+        cluster = self.store.require_cluster(ns, p.get("cluster")).name
+        spec = {k: v for k, v in ecs_members(p, "RunTask").items() if k not in ("clientToken", "startedBy")}
+        spec["cluster"] = cluster
+        _, family, _ = parse_task_definition(self.store, ns, p["taskDefinition"])
+        annotations = {views.STARTED_BY_ANNOTATION: p["startedBy"]} if p.get("startedBy") else {}
+        if token := p.get("clientToken"):
+            # The same clientToken names the same object: a retried RunTask starts nothing new.
+            base = f"run-{hashlib.sha256(f'{cluster}/{token}'.encode()).hexdigest()[:16]}"
+            existing = self.store.rt.registry.get(TASK, ns, base)
+            name = (
+                base if existing is not None else await self.store.create(TASK, ns, base, spec, annotations=annotations)
+            )
+        else:
+            suffix = hashlib.sha256(f"{time.time_ns()}".encode()).hexdigest()[:8]
+            name = await self.store.create(
+                TASK, ns, f"{naming.hashed_name(family)[:40]}-{suffix}", spec, annotations=annotations
+            )
+
+        done = await self.store.wait(TASK, ns, name, lambda o: run_task_answer(o) is not None)
+        answer = run_task_answer(done)
+        assert answer is not None
+        return answer
+
+    async def stop_task(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+        cluster = self.store.require_cluster(ns, p.get("cluster")).name
+        obj = self.store.find_task(ns, cluster, p["task"])
+        if obj is None:
+            raise invalid("The referenced task was not found.")
+        task_id = p["task"].rsplit("/", 1)[-1]
+        task = next(t for t in views.task_views(obj) if t["taskArn"].rsplit("/", 1)[-1] == task_id)
+        reason = p.get("reason") or "Task stopped by the ECS API adapter"
+
+        def with_this_task(current: dict[str, Any]) -> str:
+            value = (current["metadata"].get("annotations") or {}).get(STOP_ANNOTATION)
+            arns = [t["taskArn"] for t in current.get("status", {}).get("tasks", [])]
+            return stop_request.adding(value, arns, task["taskArn"], reason)
+
+        # Only this task: the operator stops exactly the ARNs the annotation names.
+        await self.store.update_annotation(TASK, obj, STOP_ANNOTATION, with_this_task)
+        return {"task": {**task, "desiredStatus": "STOPPED", "stoppedReason": reason}}
+
+    def _service_tasks(self, ns: str, cluster: Cluster) -> list[dict[str, Any]]:
+        """Tasks of the services this namespace owns in `cluster` (from the status loop's index).
+
+        Only FargateServices the operator accepted as owners count (status.serviceArn is written after
+        the owner-tag check), matched by ARN: a refused object named like another namespace's service
+        grants nothing.
+        """
+        owned = [
+            o["status"]["serviceArn"]
+            for o in self.store.objects(SERVICE, ns)
+            if o.get("status", {}).get("serviceArn") and o["status"].get("clusterArn") == cluster.arn
+        ]
+        return [t for arn in owned for t in self.store.rt.service_tasks.get(arn, {}).values()]
+
+    def _all_tasks(self, ns: str, cluster: Cluster, include: list[str] | None = None) -> list[dict[str, Any]]:
+        one_off = [
+            t
+            for obj in self.store.objects(TASK, ns)
+            if self.store.cluster_of(ns, obj) == cluster.name
+            for t in views.task_views(obj, include)
+        ]
+        service = [
+            t if include and "TAGS" in include else {k: v for k, v in t.items() if k != "tags"}
+            for t in self._service_tasks(ns, cluster)
+        ]
+        return one_off + service
+
+    async def describe_tasks(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+        cluster = self.store.require_cluster(ns, p.get("cluster"))
+        by_id = {t["taskArn"].rsplit("/", 1)[-1]: t for t in self._all_tasks(ns, cluster, p.get("include"))}
+        tasks, failures = [], []
+        for ref in p["tasks"]:
+            found = by_id.get(ref.rsplit("/", 1)[-1])
+            if found:
+                tasks.append(found)
+            else:
+                failures.append({"arn": ref, "reason": "MISSING"})
+        return {"tasks": tasks, "failures": failures}
+
+    async def list_tasks(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+        cluster = self.store.require_cluster(ns, p.get("cluster"))
+        desired = p.get("desiredStatus", "RUNNING")
+        arns = []
+        for t in self._all_tasks(ns, cluster):
+            family = str(t.get("taskDefinitionArn", "")).rsplit("/", 1)[-1].split(":")[0]
+            if p.get("family") and family != p["family"]:
+                continue
+            if p.get("startedBy") and t.get("startedBy") != p["startedBy"]:
+                continue
+            if p.get("launchType") and t.get("launchType") != p["launchType"]:
+                continue
+            if p.get("serviceName") and t.get("group") != f"service:{p['serviceName']}":
+                continue
+            if (t.get("desiredStatus") or "RUNNING") != desired:
+                continue
+            arns.append(t["taskArn"])
+        listed, token = page(sorted(arns), p)
+        return {"taskArns": listed, **({"nextToken": token} if token else {})}
+
+    async def execute_command(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+        cluster = self.store.require_cluster(ns, p.get("cluster")).name
+        obj = self.store.find_task(ns, cluster, p["task"])
+        if obj is None:
+            raise invalid("The specified task was not found.")
+        params = {k: v for k, v in p.items() if k in ("container", "command", "interactive", "task")}
+        try:
+            resp = await self.store.rt.gateway.call("ExecuteCommand", cluster=cluster, **params)
+        except EcsError as err:
+            raise from_ecs(err) from err
+        container = resp.get("containerName", p.get("container", ""))
+        await k8s.post_event(
+            obj,
+            "ExecuteCommand",
+            f"ExecuteCommand in container {container}: session {resp.get('session', {}).get('sessionId', '')}",
+        )
+        return resp
