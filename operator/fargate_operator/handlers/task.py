@@ -27,6 +27,7 @@ import kubernetes
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     Waiting,
     apply_health,
@@ -35,7 +36,15 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     wait,
 )
-from fargate_operator.models.kinds import FINALIZER, GROUP, PLURALS, RUN_MARK, STOP_ANNOTATION, VERSION
+from fargate_operator.models.kinds import (
+    FINALIZER,
+    GROUP,
+    PLURALS,
+    RUN_MARK,
+    STOP_ANNOTATION,
+    TENANCY_RECHECK_ANNOTATION,
+    VERSION,
+)
 from fargate_operator.reconcile import task as logic
 from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime, runtime_of
@@ -72,8 +81,11 @@ def apply_status(body: Any, patch: kopf.Patch, status: Any, observed: dict[str, 
 
 # No on.resume: an object whose handler never finished has no diff-base yet, so after a
 # restart Kopf sees it as created again; one that finished needs nothing, and a restart
-# with 10,000 FargateTasks skips 10,000 no-op handler calls.
+# with 10,000 FargateTasks skips 10,000 no-op handler calls. The spec is immutable, so a
+# tenancy refusal is looked at again only when the tenancy config changes (the recheck
+# annotation, handlers/tenancy.py).
 @kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL, field=("metadata", "annotations", TENANCY_RECHECK_ANNOTATION))
 async def run_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -83,11 +95,19 @@ async def run_task(
     owner, ns = Owner.of(body), meta["namespace"]
     mark = read_mark(meta)
     try:
-        # A retry reuses what the first attempt resolved: the same request under the same token.
+        # A retry reuses what the first attempt resolved (and the tenancy config allowed before
+        # the mark): the same request under the same token.
         cluster = mark["cluster"] if mark else await resolve_cluster(rt, ns, spec)
         task_definition = mark["taskDefinition"] if mark else await resolve_task_definition(rt, ns, spec)
+        if not mark:
+            tenancy.require_roles(rt, ns, spec, ["RunTask"])
     except Waiting as why:
         await wait(body, patch, status, why)
+    except tenancy.TenancyRefused as err:
+        patch.status["phase"] = logic.PENDING  # never ran; may run once the config shares what it names
+        await fail(body, patch, status, err, retry, permanent=True)
+    except EcsError as err:  # looking up the owner of what spec names
+        await fail(body, patch, status, err, retry)
     assert task_definition is not None  # the CRD requires taskDefinition or taskDefinitionRef
     expected = spec.get("count", 1)
     started_by = logic.started_by(owner.uid)

@@ -25,6 +25,9 @@ RUN_MARK = f"{GROUP}/run-requested"
 # Annotations the ECS API adapter writes to ask the operator for an action.
 STOP_ANNOTATION = f"{GROUP}/stop-requested"  # FargateTask: StopTask, value = reason
 FORCE_DEPLOYMENT_ANNOTATION = f"{GROUP}/force-new-deployment"  # FargateService: value = a nonce
+# Written by the operator on objects it refused for tenancy when the tenancy config changed
+# (value = the new config's digest), so their handlers run again; see handlers/tenancy.py.
+TENANCY_RECHECK_ANNOTATION = f"{GROUP}/tenancy-recheck"
 
 
 def plural_of(kind: str) -> str:
