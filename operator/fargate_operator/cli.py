@@ -58,16 +58,16 @@ def _run(args: argparse.Namespace) -> int:
     )
     if not args.verbose:  # Kopf reports every watch-cache update at INFO
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-    k8s.configure(config.kubeconfig)
     from fargate_operator.handlers import lifecycle
     from fargate_operator.reconcile.tenancy import TenancyConfigError
 
-    lifecycle.use_config(config)
     try:
-        runtime = lifecycle.build_runtime(config)
+        runtime = lifecycle.build_runtime(config)  # reads the tenancy config: a bad one stops us here
     except TenancyConfigError as exc:
         print(f"fargate-operator: --tenancy-config {exc}", file=sys.stderr)
         return 2
+    k8s.configure(config.kubeconfig)
+    lifecycle.use_config(config)
     asyncio.run(_serve(args, config, runtime))
     return 0
 
