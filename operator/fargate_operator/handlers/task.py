@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import kopf
 import kubernetes
@@ -95,17 +95,13 @@ async def run_task(
     owner, ns = Owner.of(body), meta["namespace"]
     mark = read_mark(meta)
     try:
-        # A retry reuses what the first attempt resolved (and the tenancy config allowed before
-        # the mark): the same request under the same token.
+        # A retry reuses what the first attempt resolved: the same request under the same token.
         cluster = mark["cluster"] if mark else await resolve_cluster(rt, ns, spec)
         task_definition = mark["taskDefinition"] if mark else await resolve_task_definition(rt, ns, spec)
-        if not mark:
-            tenancy.require_roles(rt, ns, spec, ["RunTask"])
     except Waiting as why:
         await wait(body, patch, status, why)
     except tenancy.TenancyRefused as err:
-        patch.status["phase"] = logic.PENDING  # never ran; may run once the config shares what it names
-        await fail(body, patch, status, err, retry, permanent=True)
+        await refuse(body, patch, status, err, retry)
     except EcsError as err:  # looking up the owner of what spec names
         await fail(body, patch, status, err, retry)
     assert task_definition is not None  # the CRD requires taskDefinition or taskDefinitionRef
@@ -122,6 +118,12 @@ async def run_task(
             if mark and time.time() - mark.get("at", 0) < LIST_SETTLE_SECONDS:
                 # ListTasks is eventually consistent: look again before trusting an empty answer.
                 raise kopf.TemporaryError("RunTask was requested moments ago; checking ECS again", delay=5)
+            if mark:
+                # The mark is an annotation, which whoever may write the object may write too:
+                # what it names passes the same tenancy checks as spec before any RunTask.
+                await tenancy.require_cluster(rt, ns, cluster)
+                await tenancy.require_task_definition(rt, ns, task_definition)
+            tenancy.require_roles(rt, ns, spec, ["RunTask"])
             await write_mark(body, cluster, task_definition)
             resp = await rt.gateway.call("RunTask", **logic.run_request(dict(spec), owner, cluster, task_definition))
             tasks = resp.get("tasks", [])
@@ -132,6 +134,10 @@ async def run_task(
                 )
                 raise EcsError("RunTask", "RunTaskFailure", reasons or "ECS started no task", 400)
             await k8s.post_event(body, "Started", f"RunTask {', '.join(t['taskArn'] for t in tasks)}")
+    except tenancy.NotYetAccepted as why:
+        await wait(body, patch, status, Waiting(str(why)))
+    except tenancy.TenancyRefused as err:
+        await refuse(body, patch, status, err, retry)
     except EcsError as err:
         if not err.transient:
             patch.status["phase"] = logic.FAILED
@@ -141,6 +147,12 @@ async def run_task(
     observed.setdefault("clusterArn", cluster)
     observed.setdefault("taskDefinitionArn", task_definition)
     apply_status(body, patch, status, observed)
+
+
+async def refuse(body: Any, patch: kopf.Patch, status: Any, err: Exception, retry: int) -> NoReturn:
+    """A tenancy refusal: never ran, so Pending (it may run once the config shares what it names)."""
+    patch.status["phase"] = logic.PENDING
+    await fail(body, patch, status, err, retry, permanent=True)
 
 
 async def write_mark(body: Any, cluster: str, task_definition: str) -> None:

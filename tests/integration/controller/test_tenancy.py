@@ -10,6 +10,7 @@ re-reads) and the very same objects are checked again and run.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import yaml
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
+from fargate_operator.models.kinds import RUN_MARK
 from fargate_operator.reconcile.task import started_by
 from operator_support import (
     Kube,
@@ -222,6 +224,22 @@ def test_item2_task_definition_with_a_role_of_another_namespace_is_refused(
     assert not ecs_client.list_task_definitions(familyPrefix=family)["taskDefinitionArns"]
     kube_b.delete("fargatetask", "use-borrow", wait=True)
     kube_b.delete("fargatetaskdefinition", "borrow", wait=True)
+
+
+def test_item2_forged_run_mark_does_not_bypass_the_check(
+    owned: dict[str, str], kube_a: Kube, kube_b: Kube, network: Network, ecs_client: Any, ecs_proxy: EcsProxy
+) -> None:
+    """The RunTask mark is an annotation anyone who may create a FargateTask may write: what it names is checked too."""
+    runs = ecs_proxy.count("RunTask")
+    mark = json.dumps({"cluster": owned["a_cluster_arn"], "taskDefinition": owned["a_td"], "at": 0})
+    forged = _task("forged", network, clusterRef={"name": "c"}, taskDefinitionRef={"name": "job"})
+    forged["metadata"]["annotations"] = {RUN_MARK: mark}
+    kube_b.apply(forged)
+    message = _refused(kube_b, "fargatetask", "forged")
+    assert owned["a_cluster_arn"] in message and f"namespace {kube_a.namespace}" in message, message
+    assert ecs_proxy.count("RunTask") == runs
+    assert _ecs_tasks_of(ecs_client, owned["a_cluster"], kube_b, "forged") == []
+    kube_b.delete("fargatetask", "forged", wait=True)
 
 
 def test_item2_own_resources_named_directly_still_run(
