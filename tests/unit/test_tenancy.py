@@ -363,3 +363,92 @@ def test_item2_owner_lookups_share_one_call_and_expire() -> None:
         assert await lookups.cluster("nope") is None
 
     asyncio.run(scenario())
+
+
+# -- the handlers' checks: accepted objects answer without ECS, the rest asks ECS once ---------
+
+
+def _guard_runtime(policy: t.Policy = t.DEFAULT_POLICY) -> tuple[Any, Any]:
+    """A Runtime whose ECS client is botocore's Stubber (requests checked against the real model)."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from fargate_operator.config import OperatorConfig
+    from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
+    from fargate_operator.reconcile import taskdefinition as td_logic
+    from fargate_operator.reconcile.ownership import Owner
+    from fargate_operator.runtime import Runtime
+    from fargate_operator.store.registry import Registry
+
+    client = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    registry = Registry()
+    registry.upsert(
+        {
+            "kind": "FargateCluster",
+            "metadata": {"name": "prod", "namespace": B, "uid": "c1"},
+            "spec": {"clusterName": "b-prod"},
+            "status": {"clusterArn": CLUSTER_ARN + "b-prod"},
+        }
+    )
+    registry.upsert({"kind": "FargateCluster", "metadata": {"name": "new", "namespace": B}, "spec": {}, "status": {}})
+    spec = {"family": "b-job", "taskRoleArn": role(f"fargate/{A}/r"), "containerDefinitions": [{"name": "a"}]}
+    registry.upsert(
+        {
+            "kind": "FargateTaskDefinition",
+            "metadata": {"name": "job", "namespace": B, "uid": "t1", "generation": 1},
+            "spec": spec,
+            "status": {
+                "taskDefinitionArn": TD_ARN + "b-job:4",
+                "specHash": td_logic.register_request(spec, Owner("", "", "", ""))[1],
+            },
+        }
+    )
+    rt = Runtime(OperatorConfig(), EcsGateway(GatewaySettings(), client=client), registry)
+    rt.tenancy.policy = policy
+    return rt, Stubber(client)
+
+
+def test_item2_accepted_objects_answer_without_ecs_calls() -> None:
+    from fargate_operator.handlers import tenancy as guard
+
+    allow_a_role = t.parse_policy({"roles": [{"namespaces": ["*"], "arns": [role(f"fargate/{A}/*")]}]})
+    rt, stubber = _guard_runtime(allow_a_role)
+    with stubber:  # no responses queued: any ECS call fails the test
+        asyncio.run(guard.require_cluster(rt, B, "b-prod"))
+        asyncio.run(guard.require_cluster(rt, B, CLUSTER_ARN + "b-prod"))
+        asyncio.run(guard.require_task_definition(rt, B, "b-job"))
+        asyncio.run(guard.require_task_definition(rt, B, TD_ARN + "b-job:4"))
+        asyncio.run(guard.require_task_definition(rt, B, "b-job:4"))
+    # The same accepted revision, under a config that no longer allows its role: refused, still no call.
+    rt.tenancy.policy = t.DEFAULT_POLICY
+    with stubber, pytest.raises(guard.TenancyRefused) as err:
+        asyncio.run(guard.require_task_definition(rt, B, "b-job"))
+    assert f"its taskRoleArn: IAM role {role(f'fargate/{A}/r')}" in str(err.value)
+    assert f"(FargateTaskDefinition {B}/job)" in str(err.value) and t.refused_under(str(err.value))
+
+
+def test_item2_named_resources_are_looked_up_once_and_pending_ones_wait() -> None:
+    from fargate_operator.handlers import tenancy as guard
+
+    rt, stubber = _guard_runtime()
+    include = ["TAGS", "SETTINGS", "CONFIGURATIONS"]
+    a_cluster = {"clusterName": "a-prod", "clusterArn": CLUSTER_ARN + "a-prod", "status": "ACTIVE"}
+    a_cluster["tags"] = [{"key": NAMESPACE_TAG, "value": A}]  # type: ignore[assignment]
+    stubber.add_response("describe_clusters", {"clusters": [a_cluster]}, {"clusters": ["a-prod"], "include": include})
+    stubber.add_response(
+        "describe_clusters", {"clusters": [], "failures": []}, {"clusters": ["new"], "include": include}
+    )
+    revision = {"taskDefinitionArn": TD_ARN + "b-job:2", "family": "b-job", "taskRoleArn": role(f"fargate/{B}/r")}
+    stubber.add_response(
+        "describe_task_definition",
+        {"taskDefinition": revision, "tags": [{"key": NAMESPACE_TAG, "value": B}]},
+        {"taskDefinition": "b-job:2", "include": ["TAGS"]},
+    )
+    with stubber:
+        for _ in range(2):  # the second answer comes from the cache
+            with pytest.raises(guard.TenancyRefused, match=f"it is owned by namespace {A}"):
+                asyncio.run(guard.require_cluster(rt, B, "a-prod"))
+        with pytest.raises(guard.NotYetAccepted, match=f"FargateCluster {B}/new has no ECS cluster yet"):
+            asyncio.run(guard.require_cluster(rt, B, "new"))
+        asyncio.run(guard.require_task_definition(rt, B, "b-job:2"))  # an older own revision: asked, allowed
+    stubber.assert_no_pending_responses()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, NoReturn
 
 from fargate_operator import k8s
@@ -112,17 +112,31 @@ async def require_revision_roles(rt: Runtime, namespace: str, obj: dict[str, Any
     (a newer spec not registered) ECS's for that revision.
     """
     arn: str = obj["status"]["taskDefinitionArn"]
-    spec = obj.get("spec") or {}
-    roles: Iterable[tuple[str, str]]
-    if obj["status"].get("specHash") == td_logic.register_request(dict(spec), _NO_OWNER)[1]:
-        roles = [(path.removeprefix("spec."), role) for path, role in logic.roles_in(spec, ["RegisterTaskDefinition"])]
-    else:
+    roles = _registered_roles(obj)
+    if roles is None:
         facts = await rt.owners.task_definition(arn)
         roles = facts.roles if facts else ()
     problems = logic.role_refusals(rt.tenancy.policy, namespace, [(f"its {m}", r) for m, r in roles])
     if problems:
         who = f"FargateTaskDefinition {namespace}/{obj['metadata']['name']}"
         _refuse(rt, f"task definition {arn} ({who}) may not be used from namespace {namespace}: " + "; ".join(problems))
+
+
+# (uid, generation, status.specHash) -> the roles of the registered revision, or None when the
+# spec is not what was registered; a generation's spec never changes, so hashing it once will do.
+_REGISTERED_ROLES: dict[tuple[str, int, str], tuple[tuple[str, str], ...] | None] = {}
+
+
+def _registered_roles(obj: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
+    meta, spec = obj["metadata"], obj.get("spec") or {}
+    key = (meta.get("uid", ""), meta.get("generation") or 0, str(obj["status"].get("specHash")))
+    if key not in _REGISTERED_ROLES:
+        if len(_REGISTERED_ROLES) >= 4096:
+            _REGISTERED_ROLES.clear()
+        registered = obj["status"].get("specHash") == td_logic.register_request(dict(spec), _NO_OWNER)[1]
+        roles = logic.roles_in(spec, ["RegisterTaskDefinition"]) if registered else None
+        _REGISTERED_ROLES[key] = tuple((p.removeprefix("spec."), r) for p, r in roles) if roles is not None else None
+    return _REGISTERED_ROLES[key]
 
 
 def require_roles(rt: Runtime, namespace: str, spec: Any, operations: list[str]) -> None:
