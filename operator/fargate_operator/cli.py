@@ -35,6 +35,7 @@ def local_credential_secret() -> dict[str, Any]:
 
 def _run(args: argparse.Namespace) -> int:
     import asyncio
+    import dataclasses
     import logging
 
     from fargate_operator import k8s
@@ -59,16 +60,24 @@ def _run(args: argparse.Namespace) -> int:
         standalone=True,
         kubeconfig=str(args.kubeconfig) if args.kubeconfig else None,
     )
+    if args.tenancy_config:  # else FARGATE_OPERATOR_TENANCY_CONFIG, else the built-in default
+        config = dataclasses.replace(config, tenancy_config=str(args.tenancy_config))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     if not args.verbose:  # Kopf reports every watch-cache update at INFO
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-    k8s.configure(config.kubeconfig)
     from fargate_operator.handlers import lifecycle
+    from fargate_operator.reconcile.tenancy import TenancyConfigError
 
+    try:
+        runtime = lifecycle.build_runtime(config)  # reads the tenancy config: a bad one stops us here
+    except TenancyConfigError as exc:
+        print(f"fargate-operator: --tenancy-config {exc}", file=sys.stderr)
+        return 2
+    k8s.configure(config.kubeconfig)
     lifecycle.use_config(config)
-    asyncio.run(_serve(args, config, lifecycle.build_runtime(config), listeners))
+    asyncio.run(_serve(args, config, runtime, listeners))
     return 0
 
 
@@ -272,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         "--max-workers", type=int, help="objects handled at once (default 128; FARGATE_OPERATOR_MAX_WORKERS)"
     )
     run.add_argument("--kubeconfig", type=Path, help="kubeconfig (default: in-cluster, then KUBECONFIG)")
+    run.add_argument(
+        "--tenancy-config",
+        type=Path,
+        help="YAML file: the clusters, task definitions and IAM roles namespaces may use beyond their own; "
+        "re-read when it changes (default: FARGATE_OPERATOR_TENANCY_CONFIG, else built in; README 'Tenancy')",
+    )
     run.add_argument("--rest-host", default="0.0.0.0", help="REST adapter bind address (default 0.0.0.0)")
     run.add_argument("--rest-port", type=int, default=8080, help="REST adapter port (default 8080)")
     run.add_argument(

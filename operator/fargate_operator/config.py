@@ -24,5 +24,9 @@ class OperatorConfig:
     # Objects handled at once. Unbounded, a burst of 1,000 creations ran 1,000 handlers side by
     # side: more RSS (~200 MiB) and a slower burst than 128 at a time (bench/create_to_running.py).
     max_workers: int = field(default_factory=lambda: int(_env_float("FARGATE_OPERATOR_MAX_WORKERS", 128)))
+    # The admin's tenancy config (README "Tenancy"); None: the built-in default.
+    tenancy_config: str | None = field(
+        default_factory=lambda: os.environ.get("FARGATE_OPERATOR_TENANCY_CONFIG") or None
+    )
     standalone: bool = True  # one replica; see README "Kopf settings"
     kubeconfig: str | None = None

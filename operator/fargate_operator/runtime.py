@@ -7,9 +7,11 @@ from typing import Any
 
 from fargate_operator.config import OperatorConfig
 from fargate_operator.ecs.gateway import EcsGateway
+from fargate_operator.ecs.owners import OwnerLookups
 from fargate_operator.models.kinds import SERVICE, TASK
 from fargate_operator.reconcile.task import TERMINAL
 from fargate_operator.store.registry import Registry
+from fargate_operator.tenancy_config import PolicySource
 
 
 @dataclass
@@ -20,6 +22,12 @@ class Runtime:
     # Tasks that owned FargateServices started, as ECS describes them: service ARN -> task ARN -> task.
     # Kept in memory only (refreshed by the status loop), never written to Kubernetes.
     service_tasks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # Which clusters, task definitions and roles each namespace may use (README "Tenancy").
+    tenancy: PolicySource = field(default_factory=PolicySource)
+    owners: OwnerLookups = field(init=False)  # owner tags of what specs name directly, kept briefly
+
+    def __post_init__(self) -> None:
+        self.owners = OwnerLookups(self.gateway)
 
     def task_definitions_in_use(self) -> set[str]:
         """Revisions a FargateService runs (any deployment) or a live FargateTask uses."""

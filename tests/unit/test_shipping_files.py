@@ -51,3 +51,23 @@ def test_dockerfile_lints_clean() -> None:
         [hadolint, "--failure-threshold", "info", str(REPO / "Dockerfile")], capture_output=True, text=True
     )
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_item2_pass_role_matches_the_default_tenancy_rule() -> None:
+    """iam:PassRole bounds what the operator can pass at all to the roles the built-in tenancy rule gives
+    namespaces (IAM path /fargate/<namespace>/); README "Tenancy" shows how to narrow it per namespace."""
+    from fargate_operator.reconcile.tenancy import DEFAULT_POLICY, glob, role_allowed
+
+    policy = json.loads((REPO / "deploy" / "iam-policy.json").read_text())
+    (pass_role,) = [s for s in policy["Statement"] if s["Action"] == "iam:PassRole"]
+    resources = pass_role["Resource"]
+
+    def passable(role: str) -> bool:  # IAM's ARN wildcards: * any run, ? one character
+        return any(glob(r).fullmatch(role) for r in resources)
+
+    for ns in ("team-a", "team-b", "default"):
+        role = f"arn:aws:iam::123456789012:role/fargate/{ns}/app"
+        assert passable(role) and role_allowed(DEFAULT_POLICY, ns, role)
+    for outside in ("ecsTaskExecutionRole", "admin", "service-role/x", "fargate-admin"):
+        role = f"arn:aws:iam::123456789012:role/{outside}"
+        assert not passable(role) and not role_allowed(DEFAULT_POLICY, "team-a", role)

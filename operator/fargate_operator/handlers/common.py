@@ -9,9 +9,10 @@ import kopf
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.handlers import tenancy
 from fargate_operator.models.kinds import CLUSTER, TASK_DEFINITION
 from fargate_operator.reconcile import conditions
-from fargate_operator.reconcile.cluster import cluster_name
+from fargate_operator.reconcile.tenancy import DEFAULT_CLUSTER
 from fargate_operator.runtime import Runtime
 
 MAX_DELAY = 300.0
@@ -113,26 +114,53 @@ async def _referenced(rt: Runtime, kind: str, namespace: str, name: str) -> dict
     return rt.registry.get(kind, namespace, name) or await k8s.get_object(kind, namespace, name)
 
 
-async def resolve_cluster(rt: Runtime, namespace: str, spec: Any) -> str:
-    """spec.cluster as written, or the ARN of the FargateCluster named by spec.clusterRef."""
-    if spec.get("cluster"):
-        return str(spec["cluster"])
-    ref = spec.get("clusterRef")
-    if not ref:
-        return "default"
+def _why_not_yet(obj: dict[str, Any]) -> str:
+    """What holds a referenced object back, when the operator refused it (its Degraded condition)."""
+    conds: list[dict[str, Any]] = obj.get("status", {}).get("conditions") or []
+    degraded: dict[str, Any] = next((c for c in conds if c.get("type") == "Degraded"), {})
+    return f" ({degraded.get('reason')}: {degraded.get('message')})" if degraded.get("status") == "True" else ""
+
+
+async def resolve_cluster(rt: Runtime, namespace: str, spec: Any, *, check: bool = True) -> str:
+    """spec.cluster as written, or the ARN of the FargateCluster named by spec.clusterRef.
+
+    A cluster named by spec.cluster (or by nothing: ECS's default) must be one the namespace
+    may use (handlers/tenancy.py; `check=False` only to find what an object created before).
+    A clusterRef resolves only to a FargateCluster the operator accepted (status.clusterArn).
+    """
+    if spec.get("cluster") or not spec.get("clusterRef"):
+        cluster = str(spec.get("cluster") or DEFAULT_CLUSTER)
+        if check:
+            try:
+                await tenancy.require_cluster(rt, namespace, cluster, implicit=not spec.get("cluster"))
+            except tenancy.NotYetAccepted as why:
+                raise Waiting(str(why)) from None
+        return cluster
+    ref = spec["clusterRef"]
     obj = await _referenced(rt, CLUSTER, namespace, ref["name"])
     if obj is None:
         raise Waiting(f"FargateCluster {namespace}/{ref['name']} (spec.clusterRef) does not exist")
     arn = obj.get("status", {}).get("clusterArn")
     if not arn:
-        raise Waiting(f"FargateCluster {namespace}/{ref['name']} has no ECS cluster yet")
-    return str(arn) if arn else cluster_name(obj)
+        raise Waiting(f"FargateCluster {namespace}/{ref['name']} has no ECS cluster yet{_why_not_yet(obj)}")
+    return str(arn)
 
 
-async def resolve_task_definition(rt: Runtime, namespace: str, spec: Any) -> str | None:
-    """spec.taskDefinition as written, or the current revision ARN of spec.taskDefinitionRef."""
+async def resolve_task_definition(rt: Runtime, namespace: str, spec: Any, *, check: bool = True) -> str | None:
+    """spec.taskDefinition as written, or the current revision ARN of spec.taskDefinitionRef.
+
+    Either way the namespace must be allowed to run it (handlers/tenancy.py): a named one is
+    its own or shared; a referenced one is a FargateTaskDefinition the operator accepted
+    (status.taskDefinitionArn) whose roles the tenancy config still allows.
+    """
     if spec.get("taskDefinition"):
-        return str(spec["taskDefinition"])
+        task_definition = str(spec["taskDefinition"])
+        if check:
+            try:
+                await tenancy.require_task_definition(rt, namespace, task_definition)
+            except tenancy.NotYetAccepted as why:
+                raise Waiting(str(why)) from None
+        return task_definition
     ref = spec.get("taskDefinitionRef")
     if not ref:
         return None
@@ -141,5 +169,9 @@ async def resolve_task_definition(rt: Runtime, namespace: str, spec: Any) -> str
         raise Waiting(f"FargateTaskDefinition {namespace}/{ref['name']} (spec.taskDefinitionRef) does not exist")
     arn = obj.get("status", {}).get("taskDefinitionArn")
     if not arn:
-        raise Waiting(f"FargateTaskDefinition {namespace}/{ref['name']} has no registered revision yet")
+        raise Waiting(
+            f"FargateTaskDefinition {namespace}/{ref['name']} has no registered revision yet{_why_not_yet(obj)}"
+        )
+    if check:
+        await tenancy.require_revision_roles(rt, namespace, obj)
     return str(arn)

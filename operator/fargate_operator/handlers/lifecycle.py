@@ -27,9 +27,11 @@ import kopf
 from fargate_operator import k8s
 from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
 from fargate_operator.handlers.refresh import refresh_forever
+from fargate_operator.handlers.tenancy import watch_config
 from fargate_operator.models.kinds import FINALIZER, PLURALS, RUN_MARK
 from fargate_operator.runtime import Runtime
 from fargate_operator.store.registry import Registry
+from fargate_operator.tenancy_config import PolicySource
 
 _config_holder: dict[str, Any] = {}
 
@@ -43,7 +45,7 @@ def build_runtime(config: Any) -> Runtime:
     gateway = EcsGateway(
         GatewaySettings(region=config.region, endpoint_url=config.ecs_endpoint, max_concurrency=config.ecs_concurrency)
     )
-    return Runtime(config=config, gateway=gateway, registry=Registry())
+    return Runtime(config=config, gateway=gateway, registry=Registry(), tenancy=PolicySource(config.tenancy_config))
 
 
 @kopf.on.login()
@@ -81,8 +83,15 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
         memo.runtime = build_runtime(config)
     memo.refresher = asyncio.create_task(refresh_forever(memo.runtime), name="status-refresh")
     memo.syncer = asyncio.create_task(wait_until_synced(memo.runtime, config.namespaces), name="cache-sync")
+    memo.tenancy = asyncio.create_task(watch_config(memo.runtime), name="tenancy-config")
     memo.started = True
-    logger.info("fargate-operator started (status interval %.1fs)", config.status_interval)
+    source = memo.runtime.tenancy
+    logger.info(
+        "fargate-operator started (status interval %.1fs, tenancy config %s %s)",
+        config.status_interval,
+        source.policy.digest,
+        f"from {source.path}" if source.path else "built in",
+    )
 
 
 async def wait_until_synced(rt: Runtime, namespaces: tuple[str, ...]) -> None:
@@ -103,7 +112,7 @@ async def wait_until_synced(rt: Runtime, namespaces: tuple[str, ...]) -> None:
 
 @kopf.on.cleanup()
 async def cleanup(memo: Any, **_: Any) -> None:
-    for name in ("refresher", "syncer"):
+    for name in ("refresher", "syncer", "tenancy"):
         task = getattr(memo, name, None)
         if task is None:
             continue

@@ -8,6 +8,7 @@ import kopf
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     Waiting,
     apply_health,
@@ -35,7 +36,8 @@ def _live(services: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 # No field filter on update: a changed annotation from a FargateTaskDefinition's
-# new revision (see taskdefinition._roll_dependents) must reconcile too.
+# new revision (see taskdefinition._roll_dependents), or the tenancy recheck
+# (handlers/tenancy.py), must reconcile too.
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL)
@@ -47,12 +49,24 @@ async def reconcile_service(
     try:
         cluster = await resolve_cluster(rt, ns, spec)
         task_definition = await resolve_task_definition(rt, ns, spec)
+        tenancy.require_roles(rt, ns, spec, ["CreateService", "UpdateService"])
+        rolled_to = (body["metadata"].get("annotations") or {}).get(ROLL_ANNOTATION)
+        if (
+            spec.get("taskDefinitionRef")
+            and rolled_to
+            and task_definition
+            and newer_revision(rolled_to, task_definition)
+        ):
+            # The FargateTaskDefinition announced a revision the watch cache does not show yet
+            # (an annotation anyone may write: checked like a named one).
+            await tenancy.require_task_definition(rt, ns, rolled_to)
+            task_definition = rolled_to
     except Waiting as why:
         await wait(body, patch, status, why)
-    rolled_to = (body["metadata"].get("annotations") or {}).get(ROLL_ANNOTATION)
-    if spec.get("taskDefinitionRef") and rolled_to and task_definition and newer_revision(rolled_to, task_definition):
-        # The FargateTaskDefinition announced a revision the watch cache does not show yet.
-        task_definition = rolled_to
+    except tenancy.TenancyRefused as err:
+        await fail(body, patch, status, err, retry, permanent=True)
+    except EcsError as err:  # looking up the owner of what spec names
+        await fail(body, patch, status, err, retry)
     force = (body["metadata"].get("annotations") or {}).get(FORCE_ANNOTATION)
     want = logic.desired_hash(dict(spec), cluster, task_definition) + (f"/{force}" if force else "")
     if status.get("specHash") == want and status.get("serviceArn"):
@@ -103,7 +117,7 @@ async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
         if not arn:
             # Created in ECS but never recorded (a crash, a lost answer)? Find it by name and owner tag.
             try:
-                cluster = await resolve_cluster(rt, body["metadata"]["namespace"], spec)
+                cluster = await resolve_cluster(rt, body["metadata"]["namespace"], spec, check=False)
             except Waiting:
                 return  # no cluster was ever resolved, so no service was created
             found = _live(await rt.gateway.describe_services(cluster, [spec["serviceName"]]))

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import kopf
 import kubernetes
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     Waiting,
     apply_health,
@@ -35,7 +36,16 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     wait,
 )
-from fargate_operator.models.kinds import FINALIZER, GROUP, PLURALS, RUN_MARK, STOP_ANNOTATION, TASK_DEFINITION, VERSION
+from fargate_operator.models.kinds import (
+    FINALIZER,
+    GROUP,
+    PLURALS,
+    RUN_MARK,
+    STOP_ANNOTATION,
+    TASK_DEFINITION,
+    TENANCY_RECHECK_ANNOTATION,
+    VERSION,
+)
 from fargate_operator.reconcile import stop_request
 from fargate_operator.reconcile import task as logic
 from fargate_operator.reconcile import taskdefinition as td_logic
@@ -85,8 +95,11 @@ def essentials(rt: Runtime, namespace: str, spec: Any, task_definition: str) -> 
 
 # No on.resume: an object whose handler never finished has no diff-base yet, so after a
 # restart Kopf sees it as created again; one that finished needs nothing, and a restart
-# with 10,000 FargateTasks skips 10,000 no-op handler calls.
+# with 10,000 FargateTasks skips 10,000 no-op handler calls. The spec is immutable, so a
+# tenancy refusal is looked at again only when the tenancy config changes (the recheck
+# annotation, handlers/tenancy.py).
 @kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL, field=("metadata", "annotations", TENANCY_RECHECK_ANNOTATION))
 async def run_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -101,6 +114,10 @@ async def run_task(
         task_definition = mark["taskDefinition"] if mark else await resolve_task_definition(rt, ns, spec)
     except Waiting as why:
         await wait(body, patch, status, why)
+    except tenancy.TenancyRefused as err:
+        await refuse(body, patch, status, err, retry)
+    except EcsError as err:  # looking up the owner of what spec names
+        await fail(body, patch, status, err, retry)
     assert task_definition is not None  # the CRD requires taskDefinition or taskDefinitionRef
     expected = spec.get("count", 1)
     started_by = logic.started_by(owner.uid)
@@ -115,6 +132,12 @@ async def run_task(
             if mark and time.time() - mark.get("at", 0) < LIST_SETTLE_SECONDS:
                 # ListTasks is eventually consistent: look again before trusting an empty answer.
                 raise kopf.TemporaryError("RunTask was requested moments ago; checking ECS again", delay=5)
+            if mark:
+                # The mark is an annotation, which whoever may write the object may write too:
+                # what it names passes the same tenancy checks as spec before any RunTask.
+                await tenancy.require_cluster(rt, ns, cluster)
+                await tenancy.require_task_definition(rt, ns, task_definition)
+            tenancy.require_roles(rt, ns, spec, ["RunTask"])
             await write_mark(body, cluster, task_definition)
             resp = await rt.gateway.call("RunTask", **logic.run_request(dict(spec), owner, cluster, task_definition))
             tasks = resp.get("tasks", [])
@@ -125,6 +148,10 @@ async def run_task(
                 )
                 raise EcsError("RunTask", "RunTaskFailure", reasons or "ECS started no task", 400)
             await k8s.post_event(body, "Started", f"RunTask {', '.join(t['taskArn'] for t in tasks)}")
+    except tenancy.NotYetAccepted as why:
+        await wait(body, patch, status, Waiting(str(why)))
+    except tenancy.TenancyRefused as err:
+        await refuse(body, patch, status, err, retry)
     except EcsError as err:
         if not err.transient:
             patch.status["phase"] = logic.FAILED
@@ -138,6 +165,12 @@ async def run_task(
         observed["essentialContainers"] = essential  # the status loop judges exit codes by them
     patch.status.update(observed)
     apply_health(body, patch, status, health)
+
+
+async def refuse(body: Any, patch: kopf.Patch, status: Any, err: Exception, retry: int) -> NoReturn:
+    """A tenancy refusal: never ran, so Pending (it may run once the config shares what it names)."""
+    patch.status["phase"] = logic.PENDING
+    await fail(body, patch, status, err, retry, permanent=True)
 
 
 async def write_mark(body: Any, cluster: str, task_definition: str) -> None:

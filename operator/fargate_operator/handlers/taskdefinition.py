@@ -9,8 +9,16 @@ import kopf
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH, chunks
+from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import backoff, fail, set_conditions, up_to_date
-from fargate_operator.models.kinds import DEREGISTER_ANNOTATION, GROUP, PLURALS, SERVICE, VERSION
+from fargate_operator.models.kinds import (
+    DEREGISTER_ANNOTATION,
+    GROUP,
+    PLURALS,
+    SERVICE,
+    TENANCY_RECHECK_ANNOTATION,
+    VERSION,
+)
 from fargate_operator.reconcile import deregistration
 from fargate_operator.reconcile import taskdefinition as logic
 from fargate_operator.reconcile.ownership import (
@@ -73,11 +81,17 @@ async def _roll_dependents(rt: Runtime, body: Any, arn: str) -> None:
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@kopf.on.update(GROUP, VERSION, PLURAL, field=("metadata", "annotations", TENANCY_RECHECK_ANNOTATION))
 async def reconcile_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
     rt = runtime_of(memo)
     owner, family = Owner.of(body), spec["family"]
+    try:
+        # Before the up-to-date shortcut: a config that no longer allows the roles shows here.
+        tenancy.require_roles(rt, owner.namespace, spec, ["RegisterTaskDefinition"])
+    except tenancy.TenancyRefused as err:
+        await fail(body, patch, status, err, retry, permanent=True)
     request, digest = logic.register_request(dict(spec), owner)
     if status.get("specHash") == digest and status.get("taskDefinitionArn"):
         up_to_date(body, patch, status)

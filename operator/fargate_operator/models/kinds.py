@@ -27,6 +27,9 @@ STOP_ANNOTATION = f"{GROUP}/stop-requested"  # FargateTask: StopTask, see reconc
 FORCE_DEPLOYMENT_ANNOTATION = f"{GROUP}/force-new-deployment"  # FargateService: value = a nonce
 # FargateTaskDefinition: revisions to deregister (JSON list of ARNs), see reconcile/deregistration.py
 DEREGISTER_ANNOTATION = f"{GROUP}/deregister-requested"
+# Written by the operator on objects it refused for tenancy when the tenancy config changed
+# (value = the new config's digest), so their handlers run again; see handlers/tenancy.py.
+TENANCY_RECHECK_ANNOTATION = f"{GROUP}/tenancy-recheck"
 
 
 def plural_of(kind: str) -> str:

@@ -11,6 +11,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -19,6 +20,7 @@ import yaml
 from fargate_operator.codegen.generate import render_deploy
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.world import World
+from fargate_operator.reconcile.tenancy import DEFAULT_POLICY, Policy, cluster_shared, family_shared, parse_policy
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import (
     Kube,
@@ -53,6 +55,7 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
     assert kinds == [
         "ClusterRole",
         "ClusterRoleBinding",
+        "ConfigMap",
         "Deployment",
         "Role",
         "RoleBinding",
@@ -99,11 +102,45 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
         ("aws.region=Mars", "region"),
         ("imageTag=latest", "imageTag"),
         ("watchNamespaces[0]=Bad_Name", "watchNamespaces"),
+        ("tenancy.roles[0].arns[0]=ecsTaskExecutionRole", "arns"),
+        ("tenancy.cluster=x", "cluster"),
     ],
 )
 def test_invalid_values_are_rejected_by_the_schema(world: World, value: str, complaint: str) -> None:
     res = helm(world, "template", "fo", str(CHART), "--set", value, check=False)
     assert res.returncode != 0 and complaint in res.stderr, res.stderr
+
+
+def _tenancy_of(docs: list[dict[str, Any]]) -> Policy:
+    """The operator's own reading of the tenancy file the chart renders, and a check that it is mounted."""
+    (cm,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-tenancy")]
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v.get("configMap", {}).get("name") == cm["metadata"]["name"]]
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
+    assert "subPath" not in mount, "a subPath mount never sees ConfigMap updates"
+    assert f"--tenancy-config={mount['mountPath']}/tenancy.yaml" in pod["containers"][0]["args"]
+    return parse_policy(yaml.safe_load(cm["data"]["tenancy.yaml"]))
+
+
+def test_item2_chart_renders_the_tenancy_config_the_operator_reads(world: World, tmp_path: Path) -> None:
+    default = [d for d in yaml.safe_load_all(helm(world, "template", "fo", str(CHART)).stdout) if d]
+    assert _tenancy_of(default) == DEFAULT_POLICY  # the chart's defaults are the operator's
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        yaml.safe_dump(
+            {
+                "tenancy": {
+                    "clusters": [{"namespaces": ["team-b"], "names": ["platform-shared"]}],
+                    "taskDefinitions": [{"namespaces": ["*"], "families": ["base-*"]}],
+                }
+            }
+        )
+    )
+    shared = [d for d in yaml.safe_load_all(helm(world, "template", "fo", str(CHART), "-f", str(values)).stdout) if d]
+    policy = _tenancy_of(shared)
+    assert policy.roles == DEFAULT_POLICY.roles, "setting other keys keeps the roles rule"
+    assert cluster_shared(policy, "team-b", "platform-shared", None) and family_shared(policy, "team-a", "base-py")
 
 
 def test_plain_manifests_are_the_rendered_chart() -> None:
@@ -151,8 +188,19 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
     cp.kubectl("apply", "-n", system, "-f", "-", input=yaml.safe_dump(secret))
     sa_cp = type(cp)(cp.assets)  # same API server, the ServiceAccount's credentials
     sa_cp.kubeconfig = _sa_kubeconfig(world, system, tmp_path / "sa-kubeconfig")
+    # The tenancy file exactly as the installed release's ConfigMap holds it.
+    tenancy = tmp_path / "tenancy.yaml"
+    tenancy.write_text(
+        cp.kubectl(
+            "get", "configmap", "fo-fargate-operator-tenancy", "-n", system, "-o", r"jsonpath={.data.tenancy\.yaml}"
+        ).stdout
+    )
     op = OperatorProcess(
-        sa_cp, world.ecs.endpoint, team, tmp_path / "operator.log", extra_args=("--credentials-namespace", system)
+        sa_cp,
+        world.ecs.endpoint,
+        team,
+        tmp_path / "operator.log",
+        extra_args=("--credentials-namespace", system, "--tenancy-config", str(tenancy)),
     ).start()
     try:
         kube = Kube(cp, team)
@@ -189,6 +237,7 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
             kube.delete(kind, name, wait=True)
         log = op.log_text()
         assert "Forbidden" not in log and " 403" not in log, log[-3000:]
+        assert f"tenancy config {DEFAULT_POLICY.digest} from {tenancy}" in log, "read the chart's tenancy file"
     finally:
         op.stop()
 

@@ -1,0 +1,315 @@
+"""Issue 12 item 2: tenants sharing one AWS account.
+
+Two namespaces, team-a and team-b, one operator process watching both, one ECS account
+(moto over HTTP, behind the counting proxy). team-b names what team-a owns -- its task
+definition by ARN, its cluster by name and ARN, its task role in RunTask overrides and in a
+task definition -- and is refused with a message naming the resource and team-a; nothing
+reaches ECS. Then the admin shares them in the tenancy config (the file the operator
+re-reads) and the very same objects are checked again and run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fargate_operator.devenv.ecs_emulator import Network
+from fargate_operator.devenv.ecs_proxy import EcsProxy
+from fargate_operator.devenv.world import World
+from fargate_operator.models.kinds import RUN_MARK
+from fargate_operator.reconcile.task import started_by
+from operator_support import (
+    Kube,
+    OperatorProcess,
+    awsvpc,
+    condition,
+    manifest,
+    task_definition_spec,
+    wait_for,
+)
+
+ACCOUNT = "123456789012"
+
+
+def _role(namespace: str, name: str) -> str:
+    """A role of `namespace` under the built-in rule: IAM path /fargate/<namespace>/."""
+    return f"arn:aws:iam::{ACCOUNT}:role/fargate/{namespace}/{name}"
+
+
+@pytest.fixture(scope="module")
+def tenancy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tenancy") / "tenancy.yaml"
+    path.write_text("")  # empty: the built-in default
+    return path
+
+
+@pytest.fixture(scope="module")
+def teams(world: World) -> tuple[str, str]:
+    suffix = uuid.uuid4().hex[:6]
+    names = (f"op-team-a-{suffix}", f"op-team-b-{suffix}")  # "op-": test_zz_nothing_left checks them too
+    for ns in names:
+        world.control_plane.kubectl("create", "namespace", ns)
+    return names
+
+
+@pytest.fixture(scope="module")
+def operator(
+    world: World,
+    ecs_proxy: EcsProxy,
+    teams: tuple[str, str],
+    tenancy_file: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OperatorProcess]:
+    a, b = teams
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FARGATE_OPERATOR_TENANCY_CONFIG", str(tenancy_file))
+        op = OperatorProcess(
+            world.control_plane,
+            ecs_proxy.endpoint,
+            a,
+            tmp_path_factory.mktemp("operator") / "operator.log",
+            extra_args=("--namespace", b),
+        ).start()
+    yield op.wait_ready()
+    op.stop()
+
+
+@pytest.fixture(scope="module")
+def kube_a(world: World, teams: tuple[str, str]) -> Kube:
+    return Kube(world.control_plane, teams[0])
+
+
+@pytest.fixture(scope="module")
+def kube_b(world: World, teams: tuple[str, str]) -> Kube:
+    return Kube(world.control_plane, teams[1])
+
+
+@pytest.fixture(scope="module")
+def owned(operator: OperatorProcess, kube_a: Kube, kube_b: Kube) -> Iterator[dict[str, str]]:
+    """Each team's own cluster and task definition (with its own task role), reconciled."""
+    u = uuid.uuid4().hex[:6]
+    facts: dict[str, str] = {}
+    for kube, team in ((kube_a, "a"), (kube_b, "b")):
+        spec = {**task_definition_spec(f"{team}-job-{u}"), "taskRoleArn": _role(kube.namespace, "job")}
+        kube.apply(manifest("FargateCluster", "c", {"clusterName": f"{team}-cluster-{u}"}))
+        kube.apply(manifest("FargateTaskDefinition", "job", spec))
+        facts[f"{team}_cluster"] = f"{team}-cluster-{u}"
+        facts[f"{team}_cluster_arn"] = wait_for(
+            f"{team}'s cluster", lambda k=kube: k.status("fargatecluster", "c").get("clusterArn")
+        )
+        facts[f"{team}_td"] = wait_for(
+            f"{team}'s task definition",
+            lambda k=kube: k.status("fargatetaskdefinition", "job").get("taskDefinitionArn"),
+        )
+        facts[f"{team}_family"] = f"{team}-job-{u}"
+    facts["a_role"] = _role(kube_a.namespace, "job")
+    yield facts
+    for kube in (kube_b, kube_a):
+        for plural in ("fargatetasks", "fargateservices", "fargatetaskdefinitions", "fargateclusters"):
+            kube.cp.kubectl("delete", plural, "--all", "-n", kube.namespace, "--wait=true", "--timeout=120s")
+
+
+def _task(name: str, network: Network, **spec: Any) -> dict[str, Any]:
+    base = {"launchType": "FARGATE", "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id)}
+    return manifest("FargateTask", name, {**base, **spec})
+
+
+def _refused(kube: Kube, kind: str, name: str, timeout: float = 60) -> str:
+    """The TenancyRefused message of the object's Degraded condition; fails with its status otherwise."""
+    deadline = time.monotonic() + timeout
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = kube.status(kind, name)
+        degraded = condition(status, "Degraded")
+        if degraded.get("status") == "True" and degraded.get("reason") == "TenancyRefused":
+            return str(degraded["message"])
+        time.sleep(0.3)
+    raise AssertionError(f"{kind} {kube.namespace}/{name} was not refused; its status: {status}")
+
+
+def _ecs_tasks_of(ecs: Any, cluster: str, kube: Kube, name: str) -> list[str]:
+    obj = kube.get("fargatetask", name)
+    assert obj is not None
+    by = started_by(obj["metadata"]["uid"])
+    return [
+        a
+        for d in ("RUNNING", "STOPPED")
+        for a in ecs.list_tasks(cluster=cluster, startedBy=by, desiredStatus=d)["taskArns"]
+    ]
+
+
+def test_item2_task_definition_of_another_namespace_is_refused(
+    owned: dict[str, str], kube_a: Kube, kube_b: Kube, network: Network, ecs_client: Any, ecs_proxy: EcsProxy
+) -> None:
+    runs = ecs_proxy.count("RunTask")
+    kube_b.apply(_task("steal-td", network, clusterRef={"name": "c"}, taskDefinition=owned["a_td"]))
+    message = _refused(kube_b, "fargatetask", "steal-td")
+    assert owned["a_td"] in message and f"namespace {kube_a.namespace}" in message, message
+    assert f"FargateTaskDefinition {kube_a.namespace}/job" in message, message
+    assert kube_b.status("fargatetask", "steal-td").get("phase") == "Pending"
+    assert "TenancyRefused" in [e["reason"] for e in kube_b.events("steal-td")]
+    assert ecs_proxy.count("RunTask") == runs, "nothing may reach RunTask"
+    assert _ecs_tasks_of(ecs_client, owned["b_cluster"], kube_b, "steal-td") == []
+
+
+def test_item2_cluster_of_another_namespace_is_refused(
+    owned: dict[str, str], kube_a: Kube, kube_b: Kube, network: Network, ecs_client: Any, ecs_proxy: EcsProxy
+) -> None:
+    runs, creates = ecs_proxy.count("RunTask"), ecs_proxy.count("CreateService")
+    kube_b.apply(_task("steal-cluster", network, cluster=owned["a_cluster"], taskDefinitionRef={"name": "job"}))
+    message = _refused(kube_b, "fargatetask", "steal-cluster")
+    assert f"ECS cluster {owned['a_cluster']}" in message and f"namespace {kube_a.namespace}" in message, message
+
+    # A service placed in team-a's cluster (by ARN) would block that cluster's deletion.
+    squat = {
+        "serviceName": "squat",
+        "cluster": owned["a_cluster_arn"],
+        "taskDefinitionRef": {"name": "job"},
+        "desiredCount": 1,
+        "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
+    }
+    kube_b.apply(manifest("FargateService", "squat", squat))
+    message = _refused(kube_b, "fargateservice", "squat")
+    assert owned["a_cluster_arn"] in message and f"namespace {kube_a.namespace}" in message, message
+
+    # No cluster named: ECS's account-wide "default" cluster is not shared by default.
+    kube_b.apply(_task("no-cluster", network, taskDefinitionRef={"name": "job"}))
+    assert "'default' cluster" in _refused(kube_b, "fargatetask", "no-cluster")
+
+    assert ecs_proxy.count("RunTask") == runs and ecs_proxy.count("CreateService") == creates
+    assert ecs_client.list_services(cluster=owned["a_cluster"])["serviceArns"] == []
+    kube_b.delete("fargateservice", "squat", wait=True)
+
+
+def test_item2_role_of_another_namespace_in_overrides_is_refused(
+    owned: dict[str, str], kube_a: Kube, kube_b: Kube, network: Network, ecs_proxy: EcsProxy
+) -> None:
+    runs = ecs_proxy.count("RunTask")
+    overrides = {"taskRoleArn": owned["a_role"], "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/admin"}
+    kube_b.apply(
+        _task("steal-role", network, clusterRef={"name": "c"}, taskDefinitionRef={"name": "job"}, overrides=overrides)
+    )
+    message = _refused(kube_b, "fargatetask", "steal-role")
+    assert f"spec.overrides.taskRoleArn: IAM role {owned['a_role']}" in message, message
+    assert f"role of namespace {kube_a.namespace}" in message, message
+    assert "spec.overrides.executionRoleArn" in message and "role/admin" in message, message
+    assert ecs_proxy.count("RunTask") == runs
+
+
+def test_item2_task_definition_with_a_role_of_another_namespace_is_refused(
+    owned: dict[str, str], kube_a: Kube, kube_b: Kube, network: Network, ecs_client: Any, ecs_proxy: EcsProxy
+) -> None:
+    registers, runs = ecs_proxy.count("RegisterTaskDefinition"), ecs_proxy.count("RunTask")
+    family = f"borrow-{uuid.uuid4().hex[:6]}"
+    kube_b.apply(
+        manifest("FargateTaskDefinition", "borrow", {**task_definition_spec(family), "taskRoleArn": owned["a_role"]})
+    )
+    message = _refused(kube_b, "fargatetaskdefinition", "borrow")
+    assert f"spec.taskRoleArn: IAM role {owned['a_role']}" in message, message
+    assert f"role of namespace {kube_a.namespace}" in message, message
+    # A FargateTask referencing it never runs: a reference resolves only to what the operator accepted.
+    kube_b.apply(_task("use-borrow", network, clusterRef={"name": "c"}, taskDefinitionRef={"name": "borrow"}))
+    wait_for(
+        "waiting",
+        lambda: condition(kube_b.status("fargatetask", "use-borrow"), "Progressing").get("reason") == "Waiting",
+    )
+    assert ecs_proxy.count("RegisterTaskDefinition") == registers and ecs_proxy.count("RunTask") == runs
+    assert not ecs_client.list_task_definitions(familyPrefix=family)["taskDefinitionArns"]
+    kube_b.delete("fargatetask", "use-borrow", wait=True)
+    kube_b.delete("fargatetaskdefinition", "borrow", wait=True)
+
+
+def test_item2_forged_run_mark_does_not_bypass_the_check(
+    owned: dict[str, str], kube_a: Kube, kube_b: Kube, network: Network, ecs_client: Any, ecs_proxy: EcsProxy
+) -> None:
+    """The RunTask mark is an annotation anyone who may create a FargateTask may write: what it names is checked too."""
+    runs = ecs_proxy.count("RunTask")
+    mark = json.dumps({"cluster": owned["a_cluster_arn"], "taskDefinition": owned["a_td"], "at": 0})
+    forged = _task("forged", network, clusterRef={"name": "c"}, taskDefinitionRef={"name": "job"})
+    forged["metadata"]["annotations"] = {RUN_MARK: mark}
+    kube_b.apply(forged)
+    message = _refused(kube_b, "fargatetask", "forged")
+    assert owned["a_cluster_arn"] in message and f"namespace {kube_a.namespace}" in message, message
+    assert ecs_proxy.count("RunTask") == runs
+    assert _ecs_tasks_of(ecs_client, owned["a_cluster"], kube_b, "forged") == []
+    kube_b.delete("fargatetask", "forged", wait=True)
+
+
+def test_item2_own_resources_named_directly_still_run(
+    owned: dict[str, str], kube_b: Kube, network: Network, ecs_client: Any
+) -> None:
+    """Not a regression test (it passes before the fix too): the check must not refuse a namespace's own."""
+    kube_b.apply(_task("own", network, cluster=owned["b_cluster_arn"], taskDefinition=f"{owned['b_family']}:1"))
+    wait_for("own task started", lambda: kube_b.status("fargatetask", "own").get("tasks"))
+    assert len(_ecs_tasks_of(ecs_client, owned["b_cluster"], kube_b, "own")) == 1
+    kube_b.delete("fargatetask", "own", wait=True)
+
+
+def test_item2_sharing_admits_what_was_refused(
+    owned: dict[str, str],
+    kube_a: Kube,
+    kube_b: Kube,
+    network: Network,
+    ecs_client: Any,
+    tenancy_file: Path,
+) -> None:
+    """Refused first; after the admin shares cluster, family and role, the same objects are re-checked and run."""
+    a, b = kube_a.namespace, kube_b.namespace
+    kube_b.apply(_task("shared-td", network, clusterRef={"name": "c"}, taskDefinition=owned["a_td"]))
+    kube_b.apply(_task("shared-cluster", network, cluster=owned["a_cluster"], taskDefinitionRef={"name": "job"}))
+    kube_b.apply(
+        _task(
+            "shared-role",
+            network,
+            clusterRef={"name": "c"},
+            taskDefinitionRef={"name": "job"},
+            overrides={"taskRoleArn": owned["a_role"]},
+        )
+    )
+    family = f"shared-{uuid.uuid4().hex[:6]}"
+    kube_b.apply(
+        manifest("FargateTaskDefinition", "shared", {**task_definition_spec(family), "taskRoleArn": owned["a_role"]})
+    )
+    for kind, name in (
+        ("fargatetask", "shared-td"),
+        ("fargatetask", "shared-cluster"),
+        ("fargatetask", "shared-role"),
+        ("fargatetaskdefinition", "shared"),
+    ):
+        assert a in _refused(kube_b, kind, name)
+    config = {
+        "roles": [
+            {"namespaces": ["*"], "arns": ["arn:*:iam::*:role/fargate/{namespace}/*"]},
+            {"namespaces": [b], "arns": [owned["a_role"]]},
+        ],
+        "clusters": [{"namespaces": [b], "names": [owned["a_cluster"]]}],
+        "taskDefinitions": [{"namespaces": [b], "families": [owned["a_family"]]}],
+    }
+    tenancy_file.write_text(yaml.safe_dump(config))
+    try:
+        for name in ("shared-td", "shared-cluster", "shared-role"):
+            tasks = wait_for(f"{name} started", lambda n=name: kube_b.status("fargatetask", n).get("tasks"))
+            assert tasks[0]["taskArn"].startswith("arn:aws:ecs:")
+        cluster_of = {
+            "shared-td": owned["b_cluster"],
+            "shared-cluster": owned["a_cluster"],
+            "shared-role": owned["b_cluster"],
+        }
+        for name, cluster in cluster_of.items():
+            assert len(_ecs_tasks_of(ecs_client, cluster, kube_b, name)) == 1, name
+        assert wait_for(
+            "shared role registered", lambda: kube_b.status("fargatetaskdefinition", "shared").get("taskDefinitionArn")
+        )
+        assert condition(kube_b.status("fargatetask", "shared-td"), "Degraded").get("status") == "False"
+    finally:
+        tenancy_file.write_text("")
+        for name in ("shared-td", "shared-cluster", "shared-role"):
+            kube_b.delete("fargatetask", name)
+        kube_b.delete("fargatetaskdefinition", "shared")
