@@ -86,7 +86,13 @@ def adapter(
     tmp_path_factory: pytest.TempPathFactory,
     request: pytest.FixtureRequest,
 ) -> Iterator[OperatorProcess]:
-    """The operator with both adapters; a test module may set ADAPTER_WAIT (seconds, default 20)."""
+    """The operator with both adapters; a test module may set ADAPTER_WAIT (seconds, default 20) and
+    TENANCY_CONFIG (the admin's --tenancy-config, as YAML text)."""
+    tenancy: tuple[str, ...] = ()
+    if config := getattr(request.module, "TENANCY_CONFIG", None):
+        path = tmp_path_factory.mktemp("tenancy") / "tenancy.yaml"
+        path.write_text(config)
+        tenancy = ("--tenancy-config", str(path))
     op = OperatorProcess(
         world.control_plane,
         adapter_ecs_endpoint,
@@ -100,6 +106,7 @@ def adapter(
             "--adapter-wait",
             str(getattr(request.module, "ADAPTER_WAIT", 20)),
             "--mcp-write",
+            *tenancy,
         ),
     ).start()
     op.wait_ready()

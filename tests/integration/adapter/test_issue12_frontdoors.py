@@ -36,6 +36,14 @@ from operator_support import Kube, OperatorProcess, awsvpc, manifest, wait_for
 ADAPTER_WAIT = 10
 
 
+# The admin shares the tenant-b-* clusters (item 2), so team-a may run a service in team-b's cluster.
+TENANCY_CONFIG = """
+clusters:
+  - namespaces: ["*"]
+    names: ["tenant-b-*"]
+"""
+
+
 @pytest.fixture(scope="module")
 def ecs_proxy(world: World) -> Iterator[EcsProxy]:
     proxy = EcsProxy(world.ecs.endpoint).start()
@@ -433,9 +441,8 @@ def test_item1_an_owned_cluster_shows_only_the_service_tasks_of_services_owned_i
 ) -> None:
     """team-b owns a cluster in which a team-a service runs; a refused team-b lookalike of that service shows nothing.
 
-    Here team-a runs its service in team-b's cluster by naming it (spec.cluster). Once clusters are
-    checked per tenant (issue 12, item 2), that needs the admin to share team-b's cluster with
-    team-a -- the realistic setting for this test.
+    Here team-a runs its service in team-b's cluster by naming it (spec.cluster): clusters are
+    checked per tenant (issue 12, item 2), so the admin shares team-b's clusters (TENANCY_CONFIG).
     """
     team_b = ecs_for("other")
     cluster, family = f"tenant-b-{unique}", f"tenant-fam-b-{unique}"
