@@ -1,0 +1,115 @@
+"""ECS behaviour the emulator (moto) lacks, played by the ECS proxy's interceptors in tests.
+
+Each one stands for something ECS documents (cited on the class), so a test can show
+how the operator copes with it. Install with `proxy.intercept(action, behaviour)`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from fargate_operator.devenv.ecs_proxy import Answer, Forward
+
+
+class HoldOnce:
+    """The next call is held (before or after it reaches ECS) until release(); later calls pass.
+
+    `before=True`: ECS has not seen the request yet (a slow request in flight);
+    `before=False`: ECS has acted, the caller has not heard (a slow answer).
+    """
+
+    def __init__(self, action: str, *, before: bool) -> None:
+        self.action, self.before = action, before
+        self.held = threading.Event()
+        self._release = threading.Event()
+        self._lock = threading.Lock()
+        self._used = False
+
+    def release(self) -> None:
+        self._release.set()
+
+    def _take(self) -> bool:
+        with self._lock:
+            first, self._used = not self._used, True
+            return first
+
+    def __call__(self, request: dict[str, Any], forward: Forward) -> Answer:
+        if not self._take():
+            return forward(self.action, request)
+        if self.before:
+            self.held.set()
+            self._release.wait(120)
+            return forward(self.action, request)
+        answer = forward(self.action, request)
+        self.held.set()
+        self._release.wait(120)
+        return answer
+
+
+def idempotent_create_cluster(request: dict[str, Any], forward: Forward) -> Answer:
+    """CreateCluster on a name that is ACTIVE answers with that cluster, unchanged (moto replaces it).
+
+    ECS's API reference does not mention the case; ECS answers with the existing cluster and no
+    error, which is how `aws_ecs_cluster` silently takes over an existing cluster
+    (hashicorp/terraform-provider-aws#38875, #44817; kecs made its CreateCluster idempotent "to
+    match AWS ECS behavior", nandemo-ya/kecs#80).
+    """
+    name = request.get("clusterName") or "default"
+    status, found = forward("DescribeClusters", {"clusters": [name], "include": ["TAGS"]})
+    live = [c for c in found.get("clusters", []) if c.get("status") == "ACTIVE"]
+    if status == 200 and live:
+        return 200, {"cluster": live[0]}
+    return forward("CreateCluster", request)
+
+
+class MissingAfterRunTask:
+    """DescribeTasks answers MISSING for tasks started less than `seconds` ago.
+
+    ECS is eventually consistent: "the result of an API command ... might not be immediately
+    visible to all subsequent commands"; callers should retry DescribeTasks with backoff "up to
+    five minutes" (botocore's RunTask documentation). Install on RunTask and DescribeTasks.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started: dict[str, float] = {}
+        self.answered_missing = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: dict[str, Any], forward: Forward) -> Answer:
+        if "tasks" not in request:  # RunTask
+            status, answer = forward("RunTask", request)
+            with self._lock:
+                for task in answer.get("tasks", []):
+                    self.started[task["taskArn"]] = time.monotonic()
+            return status, answer
+        status, answer = forward("DescribeTasks", request)
+        now, shown, missing = time.monotonic(), [], list(answer.get("failures", []))
+        with self._lock:
+            for task in answer.get("tasks", []):
+                if now - self.started.get(task["taskArn"], -1e9) < self.seconds:
+                    missing.append({"arn": task["taskArn"], "reason": "MISSING"})
+                    self.answered_missing += 1
+                else:
+                    shown.append(task)
+        return status, {**answer, "tasks": shown, "failures": missing}
+
+
+class RefuseCluster:
+    """Calls naming one cluster fail with `code` (e.g. an IAM policy that denies that cluster's ARN).
+
+    AccessDeniedException and ClusterNotFoundException are both in ECS's error list for
+    DescribeTasks, DescribeServices and ListTasks (botocore's ECS model).
+    """
+
+    def __init__(self, action: str, cluster_name: str, code: str = "AccessDeniedException") -> None:
+        self.action, self.cluster_name, self.code = action, cluster_name, code
+        self.refused = 0
+
+    def __call__(self, request: dict[str, Any], forward: Forward) -> Answer:
+        if str(request.get("cluster", "")).rsplit("/", 1)[-1] == self.cluster_name:
+            self.refused += 1
+            return 400, {"__type": self.code, "message": f"injected: {self.cluster_name} refused"}
+        return forward(self.action, request)
