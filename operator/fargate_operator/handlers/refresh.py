@@ -6,15 +6,19 @@ Every `status_interval` seconds:
 - FargateClusters: DescribeClusters, 100 per call;
 then a status patch for each object whose observed state changed (conditions
 compared without timestamps), and deletion of finished FargateTasks past
-ttlSecondsAfterFinished.
+ttlSecondsAfterFinished. Each cluster is handled on its own: one that fails
+(AccessDenied, ClusterNotFound, a refused write) is logged and retried next
+cycle while the others go on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from fargate_operator import heap, k8s
@@ -64,6 +68,17 @@ def _with_conditions(
     return observed
 
 
+@contextlib.contextmanager
+def _per_cluster(step: str, cluster: str) -> Iterator[None]:
+    """An error boundary around one cluster's share of a step: log it, go on with the next cluster."""
+    try:
+        yield
+    except EcsError as err:
+        log.warning("status refresh %s, cluster %s: %s", step, cluster, err)
+    except Exception:
+        log.exception("status refresh %s, cluster %s failed", step, cluster)
+
+
 async def _write(rt: Runtime, obj: dict[str, Any], observed: dict[str, Any]) -> None:
     meta = obj["metadata"]
     if _changed(obj.get("status", {}), observed):
@@ -78,27 +93,32 @@ async def refresh_tasks(rt: Runtime) -> None:
         if status.get("tasks") and status.get("phase") not in task_logic.TERMINAL and status.get("clusterArn"):
             by_cluster[status["clusterArn"]].append(obj)
     for cluster, objs in by_cluster.items():
-        arns = [t["taskArn"] for o in objs for t in o["status"]["tasks"]]
-        found, _missing = await rt.gateway.describe_tasks(cluster, arns)
-        by_arn = {t["taskArn"]: t for t in found}
-        for obj in objs:
-            tasks = [by_arn[t["taskArn"]] for t in obj["status"]["tasks"] if t["taskArn"] in by_arn]
-            if not tasks:
-                # ECS no longer knows them (stopped tasks are kept about an hour): finished, outcome unknown.
-                gone = {"phase": task_logic.FAILED, "stoppedReason": "ECS no longer reports these tasks"}
-                health = task_logic.health(task_logic.FAILED, gone["stoppedReason"])
-                await _write(rt, obj, _with_conditions(obj, gone, health))
-                continue
-            observed = task_logic.status_from(tasks, obj.get("spec", {}).get("count", 1))
-            health = task_logic.health(observed["phase"], observed.get("stoppedReason"))
-            if observed["phase"] in task_logic.TERMINAL and obj["status"].get("phase") not in task_logic.TERMINAL:
-                await k8s.post_event(
-                    obj,
-                    observed["phase"],
-                    f"task {observed['phase'].lower()}: {observed.get('stoppedReason', '')}",
-                    warning=observed["phase"] == task_logic.FAILED,
-                )
-            await _write(rt, obj, _with_conditions(obj, observed, health))
+        with _per_cluster("tasks", cluster):
+            await _refresh_cluster_tasks(rt, cluster, objs)
+
+
+async def _refresh_cluster_tasks(rt: Runtime, cluster: str, objs: list[dict[str, Any]]) -> None:
+    arns = [t["taskArn"] for o in objs for t in o["status"]["tasks"]]
+    found, _missing = await rt.gateway.describe_tasks(cluster, arns)
+    by_arn = {t["taskArn"]: t for t in found}
+    for obj in objs:
+        tasks = [by_arn[t["taskArn"]] for t in obj["status"]["tasks"] if t["taskArn"] in by_arn]
+        if not tasks:
+            # ECS no longer knows them (stopped tasks are kept about an hour): finished, outcome unknown.
+            gone = {"phase": task_logic.FAILED, "stoppedReason": "ECS no longer reports these tasks"}
+            health = task_logic.health(task_logic.FAILED, gone["stoppedReason"])
+            await _write(rt, obj, _with_conditions(obj, gone, health))
+            continue
+        observed = task_logic.status_from(tasks, obj.get("spec", {}).get("count", 1))
+        health = task_logic.health(observed["phase"], observed.get("stoppedReason"))
+        if observed["phase"] in task_logic.TERMINAL and obj["status"].get("phase") not in task_logic.TERMINAL:
+            await k8s.post_event(
+                obj,
+                observed["phase"],
+                f"task {observed['phase'].lower()}: {observed.get('stoppedReason', '')}",
+                warning=observed["phase"] == task_logic.FAILED,
+            )
+        await _write(rt, obj, _with_conditions(obj, observed, health))
 
 
 async def expire_finished_tasks(rt: Runtime, now: datetime.datetime) -> None:
@@ -120,14 +140,16 @@ async def refresh_services(rt: Runtime) -> None:
         if status.get("serviceArn") and status.get("clusterArn") and not obj["metadata"].get("deletionTimestamp"):
             by_cluster[status["clusterArn"]].append(obj)
     for cluster, objs in by_cluster.items():
-        found = {
-            s["serviceArn"]: s
-            for s in await rt.gateway.describe_services(cluster, [o["status"]["serviceArn"] for o in objs])
-        }
-        for obj in objs:
-            svc = found.get(obj["status"]["serviceArn"])
-            if svc is not None:
-                await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), service_logic.health(svc)))
+        with _per_cluster("services", cluster):
+            found = {
+                s["serviceArn"]: s
+                for s in await rt.gateway.describe_services(cluster, [o["status"]["serviceArn"] for o in objs])
+            }
+            for obj in objs:
+                svc = found.get(obj["status"]["serviceArn"])
+                if svc is not None:
+                    observed = service_logic.status_from(svc)
+                    await _write(rt, obj, _with_conditions(obj, observed, service_logic.health(svc)))
 
 
 SERVICE_GROUP = "service:"
@@ -155,21 +177,22 @@ async def refresh_service_tasks(rt: Runtime, now: float | None = None) -> None:
     clusters = {o["status"]["clusterArn"] for o in rt.registry.items(SERVICE) if o.get("status", {}).get("clusterArn")}
     one_off = {t["taskArn"] for o in rt.registry.items(TASK) for t in o.get("status", {}).get("tasks", [])}
     for cluster in clusters:
-        previous = rt.service_tasks.get(cluster, {})
-        listed = await rt.gateway.list_all("ListTasks", "taskArns", cluster=cluster, desiredStatus="RUNNING")
-        wanted = {a for a in listed if a not in one_off} | {
-            a for a, t in previous.items() if t.get("lastStatus") != "STOPPED"
-        }
-        found, _missing = await rt.gateway.describe_tasks(cluster, sorted(wanted))
-        index = {
-            a: t
-            for a, t in previous.items()
-            if t.get("lastStatus") == "STOPPED" and now - (t.get("stoppedAt") or now) < STOPPED_KEPT_SECONDS
-        }
-        for task in found:
-            if str(task.get("group", "")).startswith(SERVICE_GROUP):
-                index[task["taskArn"]] = _jsonable(task)
-        rt.service_tasks[cluster] = index
+        with _per_cluster("service tasks", cluster):
+            previous = rt.service_tasks.get(cluster, {})
+            listed = await rt.gateway.list_all("ListTasks", "taskArns", cluster=cluster, desiredStatus="RUNNING")
+            wanted = {a for a in listed if a not in one_off} | {
+                a for a, t in previous.items() if t.get("lastStatus") != "STOPPED"
+            }
+            found, _missing = await rt.gateway.describe_tasks(cluster, sorted(wanted))
+            index = {
+                a: t
+                for a, t in previous.items()
+                if t.get("lastStatus") == "STOPPED" and now - (t.get("stoppedAt") or now) < STOPPED_KEPT_SECONDS
+            }
+            for task in found:
+                if str(task.get("group", "")).startswith(SERVICE_GROUP):
+                    index[task["taskArn"]] = _jsonable(task)
+            rt.service_tasks[cluster] = index
     for gone in set(rt.service_tasks) - clusters:
         del rt.service_tasks[gone]
 
@@ -182,7 +205,18 @@ async def refresh_clusters(rt: Runtime) -> None:
     ]
     if not objs:
         return
-    found = {c["clusterArn"]: c for c in await rt.gateway.describe_clusters([o["status"]["clusterArn"] for o in objs])}
+    arns = [o["status"]["clusterArn"] for o in objs]
+    try:
+        described = await rt.gateway.describe_clusters(arns)
+    except EcsError as err:
+        if err.transient:
+            raise
+        # One cluster these credentials may not read refuses the whole batch: ask one by one.
+        described = []
+        for arn in dict.fromkeys(arns):
+            with _per_cluster("clusters", arn):
+                described += await rt.gateway.describe_clusters([arn])
+    found = {c["clusterArn"]: c for c in described}
     for obj in objs:
         cl = found.get(obj["status"]["clusterArn"])
         if cl is not None:
@@ -194,7 +228,8 @@ async def refresh_clusters(rt: Runtime) -> None:
                 "Active" if active else str(cl.get("status")).title(),
                 f"ECS cluster {cl.get('status')}",
             )
-            await _write(rt, obj, _with_conditions(obj, cluster_logic.status_from(cl), health))
+            with _per_cluster("clusters", obj["status"]["clusterArn"]):
+                await _write(rt, obj, _with_conditions(obj, cluster_logic.status_from(cl), health))
 
 
 async def refresh_forever(rt: Runtime) -> None:
