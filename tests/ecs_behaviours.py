@@ -113,3 +113,15 @@ class RefuseCluster:
             self.refused += 1
             return 400, {"__type": self.code, "message": f"injected: {self.cluster_name} refused"}
         return forward(self.action, request)
+
+
+class Reject:
+    """Every call answers an ECS client error (ECS validating a request and refusing it)."""
+
+    def __init__(self, code: str = "InvalidParameterException", message: str = "injected: request refused") -> None:
+        self.code, self.message = code, message
+        self.rejected = 0
+
+    def __call__(self, request: dict[str, Any], forward: Forward) -> Answer:
+        self.rejected += 1
+        return 400, {"__type": self.code, "message": self.message}

@@ -61,20 +61,37 @@ def _custom() -> kubernetes.client.CustomObjectsApi:
     return kubernetes.client.CustomObjectsApi(api())
 
 
-async def patch_status(kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
-    def run() -> None:
+async def patch_status(
+    kind: str, namespace: str, name: str, status: dict[str, Any], resource_version: str | None = None
+) -> bool:
+    """A merge patch of status; False when the object is gone or (with `resource_version`) has changed.
+
+    With `resource_version` the patch is conditional: the API server answers 409 Conflict unless
+    the object is still at that version, so a status computed from an older snapshot never lands
+    on top of a newer write (the caller looks again next time).
+    """
+    body: dict[str, Any] = {"status": status}
+    if resource_version is not None:
+        body["metadata"] = {"resourceVersion": resource_version}
+
+    def run() -> bool:
         try:
             _drain(
                 _custom().patch_namespaced_custom_object_status(
-                    GROUP, VERSION, namespace, plural_of(kind), name, {"status": status}, **UNREAD
+                    GROUP, VERSION, namespace, plural_of(kind), name, body, **UNREAD
                 )
             )
             K8S_WRITES.labels("patch_status").inc()
+            return True
         except kubernetes.client.ApiException as exc:
-            if exc.status != 404:  # deleted meanwhile: nothing to report on
-                raise
+            if exc.status == 404:  # deleted meanwhile: nothing to report on
+                return False
+            if exc.status == 409 and resource_version is not None:
+                K8S_WRITES.labels("patch_status_conflict").inc()
+                return False
+            raise
 
-    await asyncio.to_thread(run)
+    return await asyncio.to_thread(run)
 
 
 async def patch_annotations(kind: str, namespace: str, name: str, annotations: dict[str, str]) -> None:

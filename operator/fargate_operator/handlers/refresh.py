@@ -79,11 +79,18 @@ def _per_cluster(step: str, cluster: str) -> Iterator[None]:
         log.exception("status refresh %s, cluster %s failed", step, cluster)
 
 
-async def _write(rt: Runtime, obj: dict[str, Any], observed: dict[str, Any]) -> None:
+async def _write(rt: Runtime, obj: dict[str, Any], observed: dict[str, Any]) -> bool:
+    """Patch what changed, only onto the version of `obj` it was computed from; True when written.
+
+    `obj` is the watch cache's snapshot from before the (paced, possibly slow) describes: a
+    handler may have written since, e.g. Degraded for a new generation. The resourceVersion
+    precondition turns that race into a 409, and the next cycle computes from the newer object.
+    The watch cache learns the new status from the watch itself, in order.
+    """
     meta = obj["metadata"]
-    if _changed(obj.get("status", {}), observed):
-        # The watch cache learns the new status from the watch itself, in order.
-        await k8s.patch_status(obj["kind"], meta["namespace"], meta["name"], observed)
+    if not _changed(obj.get("status", {}), observed):
+        return False
+    return await k8s.patch_status(obj["kind"], meta["namespace"], meta["name"], observed, meta.get("resourceVersion"))
 
 
 async def refresh_tasks(rt: Runtime) -> None:
@@ -111,14 +118,19 @@ async def _refresh_cluster_tasks(rt: Runtime, cluster: str, objs: list[dict[str,
             continue
         observed = task_logic.status_from(tasks, obj.get("spec", {}).get("count", 1))
         health = task_logic.health(observed["phase"], observed.get("stoppedReason"))
-        if observed["phase"] in task_logic.TERMINAL and obj["status"].get("phase") not in task_logic.TERMINAL:
+        written = await _write(rt, obj, _with_conditions(obj, observed, health))
+        if (
+            written
+            and observed["phase"] in task_logic.TERMINAL
+            and obj["status"].get("phase") not in task_logic.TERMINAL
+        ):
+            # After the write, so a write refused as stale (and made again next cycle) posts it once.
             await k8s.post_event(
                 obj,
                 observed["phase"],
                 f"task {observed['phase'].lower()}: {observed.get('stoppedReason', '')}",
                 warning=observed["phase"] == task_logic.FAILED,
             )
-        await _write(rt, obj, _with_conditions(obj, observed, health))
 
 
 async def expire_finished_tasks(rt: Runtime, now: datetime.datetime) -> None:

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from ecs_behaviours import RefuseCluster
+from ecs_behaviours import HoldOnce, RefuseCluster, Reject
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
-from operator_support import Kube, OperatorProcess, awsvpc, manifest, task_definition_spec, task_manifest, wait_for
+from operator_support import (
+    Kube,
+    OperatorProcess,
+    awsvpc,
+    condition,
+    manifest,
+    service_manifest,
+    task_definition_spec,
+    task_manifest,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +69,52 @@ def test_item11_one_failing_cluster_does_not_stop_status_of_the_others(
         kube.delete("fargatetask", name, wait=True)
     kube.delete("fargatecluster", "a", wait=True)
     kube.delete("fargatecluster", "b", wait=True)
+
+
+def test_item12_status_loop_never_overwrites_a_handler_verdict_from_a_stale_snapshot(
+    td: str, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
+) -> None:
+    """The loop's DescribeServices is held while a spec change makes the handler write Degraded.
+
+    Meanwhile ECS changes (desiredCount set behind the operator's back, as Application Auto
+    Scaling does), so the loop has news to write once its answer arrives; computed from the
+    snapshot it took before the describe, that write must not replace the handler's Degraded.
+    """
+    ecs_name = f"verdict-{unique}"
+    cluster = _cluster(kube, f"c-{unique}", f"svc-{unique}")
+    svc = service_manifest(
+        f"s-{unique}",
+        awsvpc(network.subnet_id, network.security_group_id),
+        cluster=f"c-{unique}",
+        td="job",
+        service=ecs_name,
+    )
+    kube.apply(svc)
+    wait_for("service created", lambda: kube.status("fargateservice", f"s-{unique}").get("serviceArn"))
+    hold, reject = HoldOnce("DescribeServices", before=True), Reject(message="injected: desiredCount refused")
+    ecs_proxy.intercept("DescribeServices", hold)
+    try:
+        assert hold.held.wait(30), "the status loop never described the service"
+        ecs_proxy.intercept("UpdateService", reject)
+        svc["spec"]["desiredCount"] = 2
+        kube.apply(svc)
+        degraded = wait_for(
+            "the handler's Degraded",
+            lambda: (
+                (c := condition(kube.status("fargateservice", f"s-{unique}"), "Degraded")).get("status") == "True" and c
+            ),
+        )
+        assert degraded["reason"] == "InvalidParameterException" and degraded["observedGeneration"] == 2
+        ecs_proxy.intercept("UpdateService", None)
+        ecs_client.update_service(cluster=cluster, service=ecs_name, desiredCount=3)
+    finally:
+        hold.release()
+        ecs_proxy.intercept("UpdateService", None)
+    wait_for("the loop saw ECS's change", lambda: kube.status("fargateservice", f"s-{unique}").get("desiredCount") == 3)
+    time.sleep(3)  # a few more loop cycles
+    status = kube.status("fargateservice", f"s-{unique}")
+    assert condition(status, "Degraded").get("status") == "True", status["conditions"]
+    assert condition(status, "Degraded")["reason"] == "InvalidParameterException"
+    ecs_proxy.intercept("DescribeServices", None)
+    kube.delete("fargateservice", f"s-{unique}", wait=True)
+    kube.delete("fargatecluster", f"c-{unique}", wait=True)
