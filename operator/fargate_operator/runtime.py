@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,11 @@ class Runtime:
     # Tasks that FargateServices started, as ECS describes them: cluster ARN -> task ARN -> task.
     # Kept in memory only (refreshed by the status loop), never written to Kubernetes.
     service_tasks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # Handler bodies running at once (handlers/slots.py); sized from config in __post_init__.
+    work_slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.work_slots = asyncio.Semaphore(self.config.max_workers)
 
     def task_definitions_in_use(self) -> set[str]:
         """Revisions a FargateService runs (any deployment) or a live FargateTask uses."""

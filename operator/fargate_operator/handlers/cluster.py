@@ -9,6 +9,7 @@ import kopf
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.handlers.common import apply_health, fail, set_conditions, up_to_date
+from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import cluster as logic
 from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Claim, Owner, check_claim, claim
@@ -25,6 +26,7 @@ def _live(clusters: list[dict[str, Any]]) -> dict[str, Any] | None:
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@bounded
 async def reconcile_cluster(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -75,6 +77,7 @@ async def reconcile_cluster(
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
+@bounded
 async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     rt = runtime_of(memo)
     arn = status.get("clusterArn")

@@ -17,6 +17,7 @@ from fargate_operator.handlers.common import (
     up_to_date,
     wait,
 )
+from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import service as logic
 from fargate_operator.reconcile.cluster import tag_sync_calls
@@ -39,6 +40,7 @@ def _live(services: list[dict[str, Any]]) -> dict[str, Any] | None:
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL)
+@bounded
 async def reconcile_service(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -92,6 +94,7 @@ async def reconcile_service(
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
+@bounded
 async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     rt = runtime_of(memo)
     arn, cluster = status.get("serviceArn"), status.get("clusterArn")

@@ -35,6 +35,7 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     wait,
 )
+from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import FINALIZER, GROUP, PLURALS, RUN_MARK, STOP_ANNOTATION, VERSION
 from fargate_operator.reconcile import task as logic
 from fargate_operator.reconcile.ownership import Owner
@@ -74,6 +75,7 @@ def apply_status(body: Any, patch: kopf.Patch, status: Any, observed: dict[str, 
 # restart Kopf sees it as created again; one that finished needs nothing, and a restart
 # with 10,000 FargateTasks skips 10,000 no-op handler calls.
 @kopf.on.create(GROUP, VERSION, PLURAL)
+@bounded
 async def run_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -147,6 +149,7 @@ async def write_mark(body: Any, cluster: str, task_definition: str) -> None:
 
 # Only a marked object may have reached RunTask, so only a marked one needs the finalizer.
 @kopf.on.delete(GROUP, VERSION, PLURAL, annotations={RUN_MARK: kopf.PRESENT})
+@bounded
 async def stop_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -178,6 +181,7 @@ async def stop_task(
 
 
 @kopf.on.update(GROUP, VERSION, PLURAL, field="metadata.annotations", annotations={STOP_ANNOTATION: kopf.PRESENT})
+@bounded
 async def stop_requested(body: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     """StopTask asked through the ECS API adapter: stop what still runs, keep the object and its record."""
     rt = runtime_of(memo)

@@ -10,6 +10,7 @@ from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH, chunks
 from fargate_operator.handlers.common import fail, set_conditions, up_to_date
+from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import GROUP, PLURALS, SERVICE, VERSION
 from fargate_operator.reconcile import taskdefinition as logic
 from fargate_operator.reconcile.ownership import (
@@ -72,6 +73,7 @@ async def _roll_dependents(rt: Runtime, body: Any, arn: str) -> None:
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@bounded
 async def reconcile_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -133,6 +135,7 @@ async def reconcile_task_definition(
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
+@bounded
 async def delete_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
