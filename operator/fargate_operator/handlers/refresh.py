@@ -17,15 +17,17 @@ import asyncio
 import contextlib
 import datetime
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 from fargate_operator import heap, k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.handlers.task import read_mark
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
-from fargate_operator.reconcile import conditions
+from fargate_operator.reconcile import conditions, missing
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.runtime import Runtime
@@ -108,15 +110,17 @@ async def _refresh_cluster_tasks(rt: Runtime, cluster: str, objs: list[dict[str,
     arns = [t["taskArn"] for o in objs for t in o["status"]["tasks"]]
     found, _missing = await rt.gateway.describe_tasks(cluster, arns)
     by_arn = {t["taskArn"]: t for t in found}
+    now = time.time()
     for obj in objs:
-        tasks = [by_arn[t["taskArn"]] for t in obj["status"]["tasks"] if t["taskArn"] in by_arn]
-        if not tasks:
-            # ECS no longer knows them (stopped tasks are kept about an hour): finished, outcome unknown.
-            gone = {"phase": task_logic.FAILED, "stoppedReason": "ECS no longer reports these tasks"}
-            health = task_logic.health(task_logic.FAILED, gone["stoppedReason"])
-            await _write(rt, obj, _with_conditions(obj, gone, health))
-            continue
+        meta = obj["metadata"]
+        since = (read_mark(meta) or {}).get("at") or meta.get("creationTimestamp")
+        tasks = missing.merge(obj["status"]["tasks"], by_arn, since, now)
+        if tasks is None:
+            continue  # MISSING so far only: ECS is eventually consistent, look again next cycle
         observed = task_logic.status_from(tasks, obj.get("spec", {}).get("count", 1))
+        if observed["phase"] == task_logic.SUCCEEDED and missing.any_gone(tasks):
+            observed["phase"] = task_logic.FAILED  # as before: a task nobody can describe is no success
+            observed["stoppedReason"] = missing.GONE_REASON
         health = task_logic.health(observed["phase"], observed.get("stoppedReason"))
         written = await _write(rt, obj, _with_conditions(obj, observed, health))
         if (

@@ -96,7 +96,9 @@ async def run_task(
     try:
         found = await find_started(rt, cluster, started_by) if mark else []
         if found:
-            tasks, _missing = await rt.gateway.describe_tasks(cluster, found)
+            tasks, not_yet = await rt.gateway.describe_tasks(cluster, found)
+            if not_yet:  # listed but MISSING: ECS is eventually consistent, describe again soon
+                raise kopf.TemporaryError(f"ECS lists {len(not_yet)} task(s) it does not describe yet", delay=5)
             await k8s.post_event(
                 body, "Adopted", f"found {len(found)} task(s) started before a restart; not running again"
             )
