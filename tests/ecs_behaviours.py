@@ -125,3 +125,28 @@ class Reject:
     def __call__(self, request: dict[str, Any], forward: Forward) -> Answer:
         self.rejected += 1
         return 400, {"__type": self.code, "message": self.message}
+
+
+class StartedByAlone:
+    """ListTasks refuses startedBy combined with another filter.
+
+    botocore's ECS model, ListTasksRequest.startedBy: "When you specify startedBy as the filter,
+    it must be the only filter that you use." (moto accepts any combination.) The cluster names
+    where to look, not a filter on the results, so it may come along.
+    """
+
+    OTHER_FILTERS = ("containerInstance", "family", "serviceName", "desiredStatus", "launchType", "daemonName")
+
+    def __init__(self) -> None:
+        self.refused = 0
+        self.alone = 0
+
+    def __call__(self, request: dict[str, Any], forward: Forward) -> Answer:
+        if request.get("startedBy"):
+            others = [k for k in self.OTHER_FILTERS if request.get(k)]
+            if others:
+                self.refused += 1
+                message = f"startedBy must be the only filter; also given: {', '.join(others)}"
+                return 400, {"__type": "InvalidParameterException", "message": message}
+            self.alone += 1
+        return forward("ListTasks", request)

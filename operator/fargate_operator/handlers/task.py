@@ -6,10 +6,13 @@ Exactly once, across retries, restarts and SIGKILL at any point:
    write, and retries reuse that request;
 2. RunTask carries clientToken = uid and startedBy = "fargate-operator/<uid>";
 3. an object that is marked but has no task in status is never run blind:
-   ListTasks(startedBy) first (desired RUNNING and STOPPED), and the tasks found
-   are adopted instead of starting new ones; an empty answer within 15 s of the
-   mark is checked again (ListTasks is eventually consistent) before RunTask runs
-   again with the same clientToken.
+   ListTasks(startedBy) first, and the tasks found are adopted instead of starting
+   new ones; an empty answer within 15 s of the mark is checked again (ListTasks is
+   eventually consistent) before RunTask runs again with the same clientToken.
+   ListTasks lists only tasks whose desired status is RUNNING, so a task that has
+   already stopped is not found; then the clientToken holds: RunTask with the same
+   token and parameters returns the original request's tasks instead of starting
+   new ones (ECS's "Ensuring idempotency", RunTask tokens live 24 hours).
 An unmarked object has never reached RunTask, so the common path costs one ECS call, and
 it needs no finalizer: the deletion handler is filtered on the mark, so Kopf neither adds
 the finalizer in a write of its own nor blocks the deletion of an object that never ran.
@@ -58,12 +61,15 @@ def read_mark(meta: Any) -> dict[str, Any] | None:
 
 
 async def find_started(rt: Runtime, cluster: str, started_by: str) -> list[str]:
-    arns: list[str] = []
-    for desired in ("RUNNING", "STOPPED"):
-        arns += await rt.gateway.list_all(
-            "ListTasks", "taskArns", cluster=cluster, startedBy=started_by, desiredStatus=desired
-        )
-    return list(dict.fromkeys(arns))
+    """Tasks started with `started_by` whose desired status is RUNNING (ListTasks' default).
+
+    startedBy alone: botocore's ECS model, ListTasksRequest.startedBy, "When you specify
+    startedBy as the filter, it must be the only filter that you use." Stopped tasks are not
+    listed; see the module docstring for why exactly-once still holds.
+    """
+    return list(
+        dict.fromkeys(await rt.gateway.list_all("ListTasks", "taskArns", cluster=cluster, startedBy=started_by))
+    )
 
 
 def apply_status(body: Any, patch: kopf.Patch, status: Any, observed: dict[str, Any]) -> None:

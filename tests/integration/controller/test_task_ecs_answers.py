@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from ecs_behaviours import MissingAfterRunTask
+from ecs_behaviours import HoldOnce, MissingAfterRunTask, StartedByAlone
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
+from fargate_operator.reconcile.task import started_by
 from operator_support import Kube, OperatorProcess, awsvpc, manifest, task_definition_spec, task_manifest, wait_for
 
 
@@ -68,4 +69,48 @@ def test_item4_transient_missing_after_runtask_is_not_a_failure(
     finally:
         ecs_proxy.intercept("RunTask", None)
         ecs_proxy.intercept("DescribeTasks", None)
+    kube.delete("fargatetask", name, wait=True)
+
+
+def _ecs_tasks(ecs: Any, cluster: str, uid: str) -> list[str]:
+    arns: list[str] = []
+    for desired in ("RUNNING", "STOPPED"):
+        arns += ecs.list_tasks(cluster=cluster, startedBy=started_by(uid), desiredStatus=desired)["taskArns"]
+    return sorted(set(arns))
+
+
+def test_item8_adoption_after_sigkill_lists_by_startedby_alone(
+    cluster: str,
+    long_running: None,
+    operator_process: OperatorProcess,
+    kube: Kube,
+    ecs_client: Any,
+    ecs_proxy: EcsProxy,
+    network: Network,
+    unique: str,
+) -> None:
+    """The SIGKILL scenario of test_task.py with ListTasks as ECS specifies it: startedBy is the only filter."""
+    rule, hold = StartedByAlone(), HoldOnce("RunTask", before=False)
+    ecs_proxy.intercept("ListTasks", rule)
+    ecs_proxy.intercept("RunTask", hold)
+    name = f"alone-{unique}"
+    try:
+        kube.apply(_task(name, network))
+        assert hold.held.wait(60), "RunTask never reached ECS"
+        operator_process.kill()  # ECS started the task; the operator never heard
+        hold.release()
+        uid = kube.get("fargatetask", name)["metadata"]["uid"]  # type: ignore[index]
+        assert len(_ecs_tasks(ecs_client, cluster, uid)) == 1
+        operator_process.start()
+        status = wait_for(
+            "adopted after restart", lambda: (s := kube.status("fargatetask", name)).get("tasks") and s, timeout=90
+        )
+        time.sleep(3)  # room for a wrong second RunTask
+        assert [t["taskArn"] for t in status["tasks"]] == _ecs_tasks(ecs_client, cluster, uid)
+        assert "Adopted" in [e["reason"] for e in kube.events(name)]
+        assert rule.refused == 0 and rule.alone >= 1, (rule.refused, rule.alone)
+    finally:
+        hold.release()
+        ecs_proxy.intercept("ListTasks", None)
+        ecs_proxy.intercept("RunTask", None)
     kube.delete("fargatetask", name, wait=True)
