@@ -150,3 +150,47 @@ class StartedByAlone:
                 return 400, {"__type": "InvalidParameterException", "message": message}
             self.alone += 1
         return forward("ListTasks", request)
+
+
+CAPACITY_UNAVAILABLE = (
+    "Capacity is unavailable at this time. Please try again later or in a different availability zone"
+)
+
+
+class RunTaskFailures:
+    """The next `times` RunTask calls answer HTTP 200 with `failures` only: ECS started nothing.
+
+    RunTask reports tasks it could not place in `failures` (ECS Failure: arn, reason, detail);
+    Fargate's reason when it has no capacity is CAPACITY_UNAVAILABLE (AWS re:Post knowledge
+    center "ecs-fargate-runtask-capacity": wait, then retry RunTask). Not forwarded, so
+    nothing starts, as in ECS.
+    """
+
+    def __init__(self, times: int, failure: dict[str, str]) -> None:
+        self.times, self.failure = times, failure
+        self.failed = 0
+        self.forwarded = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: dict[str, Any], forward: Forward) -> Answer:
+        with self._lock:
+            fail = self.failed < self.times
+            self.failed += fail
+            self.forwarded += not fail
+        if fail:
+            return 200, {"tasks": [], "failures": [dict(self.failure) for _ in range(request.get("count", 1))]}
+        return forward("RunTask", request)
+
+
+class PartialRunTask:
+    """RunTask with count N starts N-1 tasks and reports one failure (ECS places what it can)."""
+
+    def __init__(self, failure: dict[str, str]) -> None:
+        self.failure = failure
+
+    def __call__(self, request: dict[str, Any], forward: Forward) -> Answer:
+        count = request.get("count", 1)
+        status, answer = forward("RunTask", {**request, "count": count - 1})
+        if status == 200:
+            answer["failures"] = [*answer.get("failures", []), dict(self.failure)]
+        return status, answer

@@ -27,7 +27,7 @@ from fargate_operator.ecs.errors import EcsError
 from fargate_operator.handlers.task import read_mark
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
-from fargate_operator.reconcile import conditions, missing
+from fargate_operator.reconcile import conditions, missing, runtask
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.runtime import Runtime
@@ -122,7 +122,8 @@ async def _refresh_cluster_tasks(rt: Runtime, cluster: str, objs: list[dict[str,
             observed["phase"] = task_logic.FAILED  # as before: a task nobody can describe is no success
             observed["stoppedReason"] = missing.GONE_REASON
         health = task_logic.health(observed["phase"], observed.get("stoppedReason"))
-        written = await _write(rt, obj, _with_conditions(obj, observed, health))
+        note = runtask.not_started_note(obj["status"].get("failures") or [], obj.get("spec", {}).get("count", 1))
+        written = await _write(rt, obj, _with_conditions(obj, observed, runtask.with_note(health, note)))
         if (
             written
             and observed["phase"] in task_logic.TERMINAL

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import kopf
 import kubernetes
@@ -40,6 +40,7 @@ from fargate_operator.handlers.common import (
 )
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import FINALIZER, GROUP, PLURALS, RUN_MARK, STOP_ANNOTATION, VERSION
+from fargate_operator.reconcile import runtask
 from fargate_operator.reconcile import task as logic
 from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime, runtime_of
@@ -74,7 +75,9 @@ async def find_started(rt: Runtime, cluster: str, started_by: str) -> list[str]:
 
 def apply_status(body: Any, patch: kopf.Patch, status: Any, observed: dict[str, Any]) -> None:
     patch.status.update(observed)
-    apply_health(body, patch, status, logic.health(observed["phase"], observed.get("stoppedReason")))
+    note = runtask.not_started_note(observed.get("failures") or [], body["spec"].get("count", 1))
+    health = logic.health(observed["phase"], observed.get("stoppedReason"))
+    apply_health(body, patch, status, runtask.with_note(health, note))
 
 
 # No on.resume: an object whose handler never finished has no diff-base yet, so after a
@@ -99,6 +102,7 @@ async def run_task(
     assert task_definition is not None  # the CRD requires taskDefinition or taskDefinitionRef
     expected = spec.get("count", 1)
     started_by = logic.started_by(owner.uid)
+    failures: list[dict[str, str]] = []
     try:
         found = await find_started(rt, cluster, started_by) if mark else []
         if found:
@@ -115,13 +119,13 @@ async def run_task(
             await write_mark(body, cluster, task_definition)
             resp = await rt.gateway.call("RunTask", **logic.run_request(dict(spec), owner, cluster, task_definition))
             tasks = resp.get("tasks", [])
-            failures = resp.get("failures", [])
+            failures = runtask.failures_of(resp)
             if not tasks:
-                reasons = "; ".join(
-                    f"{f.get('arn', '')} {f.get('reason', '')} {f.get('detail', '')}".strip() for f in failures
-                )
-                raise EcsError("RunTask", "RunTaskFailure", reasons or "ECS started no task", 400)
+                await _nothing_started(body, patch, status, failures, retry)
             await k8s.post_event(body, "Started", f"RunTask {', '.join(t['taskArn'] for t in tasks)}")
+            if failures:
+                note = runtask.not_started_note(failures, expected)
+                await k8s.post_event(body, "PartialFailure", f"RunTask: {note}", warning=True)
     except EcsError as err:
         if not err.transient:
             patch.status["phase"] = logic.FAILED
@@ -130,7 +134,24 @@ async def run_task(
     observed["startedBy"] = started_by
     observed.setdefault("clusterArn", cluster)
     observed.setdefault("taskDefinitionArn", task_definition)
+    if failures or status.get("failures"):
+        observed["failures"] = failures or None  # None: a retry started everything, clear the record
     apply_status(body, patch, status, observed)
+
+
+async def _nothing_started(
+    body: Any, patch: kopf.Patch, status: Any, failures: list[dict[str, str]], retry: int
+) -> NoReturn:
+    """RunTask answered 200 with `failures` only: record them; Pending and retried if ECS lacked capacity.
+
+    The retry goes through the marked path: ListTasks(startedBy) first, then RunTask with the
+    same clientToken, so it cannot start a second set of tasks (nothing started this time).
+    """
+    patch.status["failures"] = failures
+    retryable = runtask.all_retryable(failures)
+    patch.status["phase"] = logic.PENDING if retryable else logic.FAILED
+    message = runtask.describe(failures) if failures else "ECS started no task"
+    await fail(body, patch, status, EcsError("RunTask", "RunTaskFailure", message, 200), retry, permanent=not retryable)
 
 
 async def write_mark(body: Any, cluster: str, task_definition: str) -> None:

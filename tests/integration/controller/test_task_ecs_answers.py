@@ -11,12 +11,28 @@ from typing import Any
 
 import pytest
 
-from ecs_behaviours import HoldOnce, MissingAfterRunTask, StartedByAlone
+from ecs_behaviours import (
+    CAPACITY_UNAVAILABLE,
+    HoldOnce,
+    MissingAfterRunTask,
+    PartialRunTask,
+    RunTaskFailures,
+    StartedByAlone,
+)
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
 from fargate_operator.reconcile.task import started_by
-from operator_support import Kube, OperatorProcess, awsvpc, manifest, task_definition_spec, task_manifest, wait_for
+from operator_support import (
+    Kube,
+    OperatorProcess,
+    awsvpc,
+    condition,
+    manifest,
+    task_definition_spec,
+    task_manifest,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -112,5 +128,82 @@ def test_item8_adoption_after_sigkill_lists_by_startedby_alone(
     finally:
         hold.release()
         ecs_proxy.intercept("ListTasks", None)
+        ecs_proxy.intercept("RunTask", None)
+    kube.delete("fargatetask", name, wait=True)
+
+
+def test_item7_capacity_unavailable_keeps_the_task_pending_and_retries_exactly_once(
+    cluster: str, long_running: None, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
+) -> None:
+    """Two RunTask answers with only a capacity failure: Pending with status.failures, then Running, one task."""
+    capacity = RunTaskFailures(times=2, failure={"reason": CAPACITY_UNAVAILABLE})
+    ecs_proxy.intercept("RunTask", capacity)
+    name = f"capacity-{unique}"
+    try:
+        kube.apply(_task(name, network))
+        pending = wait_for("failures recorded", lambda: (s := kube.status("fargatetask", name)).get("failures") and s)
+        assert pending["phase"] == "Pending", pending
+        assert pending["failures"] == [{"reason": CAPACITY_UNAVAILABLE}]
+        assert condition(pending, "Progressing")["status"] == "True"
+        assert CAPACITY_UNAVAILABLE in condition(pending, "Progressing")["message"]
+        assert condition(pending, "Degraded")["status"] == "False"
+        running = wait_for(
+            "Running after the retries",
+            lambda: (s := kube.status("fargatetask", name)).get("phase") == "Running" and s,
+            timeout=90,
+            interval=1,
+        )
+        time.sleep(3)  # room for a wrong extra RunTask
+        assert capacity.failed == 2 and capacity.forwarded == 1, (capacity.failed, capacity.forwarded)
+        uid = kube.get("fargatetask", name)["metadata"]["uid"]  # type: ignore[index]
+        assert [t["taskArn"] for t in running["tasks"]] == _ecs_tasks(ecs_client, cluster, uid)
+        assert len(running["tasks"]) == 1
+    finally:
+        ecs_proxy.intercept("RunTask", None)
+    kube.delete("fargatetask", name, wait=True)
+
+
+def test_item7_a_permanent_runtask_failure_is_failed_with_its_failures_recorded(
+    cluster: str, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
+) -> None:
+    """A placement failure that describes the request (ATTRIBUTE) is Failed at once, recorded, not retried."""
+    failure = {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/c/1", "reason": "ATTRIBUTE"}
+    refuse = RunTaskFailures(times=100, failure=failure)
+    ecs_proxy.intercept("RunTask", refuse)
+    name = f"attribute-{unique}"
+    try:
+        kube.apply(_task(name, network))
+        status = wait_for("Failed", lambda: (s := kube.status("fargatetask", name)).get("phase") == "Failed" and s)
+        time.sleep(6)  # several Kopf retry windows
+        assert refuse.failed == 1, "a permanent failure must not be retried"
+        assert kube.status("fargatetask", name)["failures"] == [failure]
+        assert (
+            condition(status, "Degraded")["status"] == "True"
+            and "ATTRIBUTE" in condition(status, "Degraded")["message"]
+        )
+    finally:
+        ecs_proxy.intercept("RunTask", None)
+    kube.delete("fargatetask", name, wait=True)
+
+
+def test_item7_partial_runtask_failure_is_surfaced(
+    cluster: str, long_running: None, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
+) -> None:
+    """count 2, one task started and one capacity failure: the task runs; the failure is in status, condition, Event."""
+    ecs_proxy.intercept("RunTask", PartialRunTask({"reason": CAPACITY_UNAVAILABLE}))
+    name = f"partial-{unique}"
+    try:
+        kube.apply(_task(name, network, count=2))
+        status = wait_for("Running", lambda: (s := kube.status("fargatetask", name)).get("phase") == "Running" and s)
+        assert len(status["tasks"]) == 1 and status.get("failures") == [{"reason": CAPACITY_UNAVAILABLE}], status
+        assert "1 of 2 task(s) not started" in condition(status, "Ready")["message"]
+        events = {e["reason"]: e for e in kube.events(name)}
+        assert (
+            events["PartialFailure"]["type"] == "Warning"
+            and CAPACITY_UNAVAILABLE in events["PartialFailure"]["message"]
+        )
+        time.sleep(3)  # the status loop keeps the note
+        assert "1 of 2 task(s) not started" in condition(kube.status("fargatetask", name), "Ready")["message"]
+    finally:
         ecs_proxy.intercept("RunTask", None)
     kube.delete("fargatetask", name, wait=True)
