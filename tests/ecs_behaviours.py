@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from fargate_operator.devenv.ecs_proxy import Answer, Forward
+from fargate_operator.devenv.ecs_proxy import Answer, Forward, Interceptor
 
 
 class HoldOnce:
@@ -20,8 +20,9 @@ class HoldOnce:
     `before=False`: ECS has acted, the caller has not heard (a slow answer).
     """
 
-    def __init__(self, action: str, *, before: bool) -> None:
+    def __init__(self, action: str, *, before: bool, then: Interceptor | None = None) -> None:
         self.action, self.before = action, before
+        self._then = then  # how to answer once released (default: forward to the emulator)
         self.held = threading.Event()
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -35,14 +36,17 @@ class HoldOnce:
             first, self._used = not self._used, True
             return first
 
+    def _answer(self, request: dict[str, Any], forward: Forward) -> Answer:
+        return self._then(request, forward) if self._then else forward(self.action, request)
+
     def __call__(self, request: dict[str, Any], forward: Forward) -> Answer:
         if not self._take():
-            return forward(self.action, request)
+            return self._answer(request, forward)
         if self.before:
             self.held.set()
             self._release.wait(120)
-            return forward(self.action, request)
-        answer = forward(self.action, request)
+            return self._answer(request, forward)
+        answer = self._answer(request, forward)
         self.held.set()
         self._release.wait(120)
         return answer
