@@ -246,3 +246,36 @@ async def list_secrets(namespace: str, label_selector: str) -> list[dict[str, An
         return items
 
     return await asyncio.to_thread(run)
+
+
+# Metadata only: a list of PartialObjectMetadata is a fraction of the objects' size.
+_METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+
+
+async def list_names(kind: str, namespaces: tuple[str, ...], page_size: int = 500) -> set[tuple[str, str]]:
+    """(namespace, name) of every object of `kind` (all namespaces when none given), from a paged metadata LIST."""
+    plural = plural_of(kind)
+
+    def page(namespace: str | None, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        client = api()
+        path = f"/apis/{GROUP}/{VERSION}/" + (f"namespaces/{namespace}/" if namespace else "") + plural
+        query = [("limit", str(page_size))] + ([("continue", token)] if token else [])
+        request = client.param_serialize(
+            "GET", path, query_params=query, header_params={"Accept": _METADATA_ONLY}, auth_settings=["BearerToken"]
+        )
+        response: Any = client.call_api(*request)
+        data = response.read()
+        if response.status >= 400:
+            raise kubernetes.client.ApiException(status=response.status, reason=response.reason)
+        listed = json.loads(data)
+        return listed.get("items", []), (listed.get("metadata") or {}).get("continue") or None
+
+    names: set[tuple[str, str]] = set()
+    for namespace in namespaces or (None,):
+        token: str | None = None
+        while True:
+            items, token = await asyncio.to_thread(page, namespace, token)
+            names.update((i["metadata"]["namespace"], i["metadata"]["name"]) for i in items)
+            if not token:
+                break
+    return names

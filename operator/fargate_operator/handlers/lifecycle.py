@@ -29,6 +29,7 @@ import kopf
 from fargate_operator import k8s
 from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
 from fargate_operator.handlers.refresh import refresh_forever
+from fargate_operator.handlers.watch_cache import resync_forever
 from fargate_operator.models.kinds import FINALIZER, PLURALS, RUN_MARK
 from fargate_operator.runtime import Runtime
 from fargate_operator.store.registry import Registry
@@ -85,6 +86,9 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
         memo.runtime = build_runtime(config)
     memo.refresher = asyncio.create_task(refresh_forever(memo.runtime), name="status-refresh")
     memo.syncer = asyncio.create_task(wait_until_synced(memo.runtime, config.namespaces), name="cache-sync")
+    memo.resyncer = asyncio.create_task(
+        resync_forever(memo.runtime, config.namespaces, config.cache_resync_interval), name="cache-resync"
+    )
     memo.started = True
     logger.info("fargate-operator started (status interval %.1fs)", config.status_interval)
 
@@ -107,7 +111,7 @@ async def wait_until_synced(rt: Runtime, namespaces: tuple[str, ...]) -> None:
 
 @kopf.on.cleanup()
 async def cleanup(memo: Any, **_: Any) -> None:
-    for name in ("refresher", "syncer"):
+    for name in ("refresher", "syncer", "resyncer"):
         task = getattr(memo, name, None)
         if task is None:
             continue
