@@ -22,6 +22,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+import kubernetes
+
 from fargate_operator import heap, k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.handlers.task import read_mark
@@ -92,7 +94,15 @@ async def _write(rt: Runtime, obj: dict[str, Any], observed: dict[str, Any]) -> 
     meta = obj["metadata"]
     if not _changed(obj.get("status", {}), observed):
         return False
-    return await k8s.patch_status(obj["kind"], meta["namespace"], meta["name"], observed, meta.get("resourceVersion"))
+    try:
+        return await k8s.patch_status(
+            obj["kind"], meta["namespace"], meta["name"], observed, meta.get("resourceVersion")
+        )
+    except kubernetes.client.ApiException as exc:  # this object's write only: the others go on
+        log.warning(
+            "status refresh: %s %s/%s: %s %s", obj["kind"], meta["namespace"], meta["name"], exc.status, exc.reason
+        )
+        return False
 
 
 async def refresh_tasks(rt: Runtime) -> None:
