@@ -5,9 +5,9 @@ slot while Kopf sleeps out a handler's retry delay (kopf 1.45: `_core/actions/ap
 `apply()` sleeps inside the worker, which `_core/reactor/queueing.py` runs under its
 `Scheduler(limit=worker_limit)`). Objects that wait for a long time (a missing reference,
 DeletionBlocked, backoff up to 300 s) then hold every slot, and no other object of the kind
-gets handlers, deletions or watch-cache updates. So Kopf's workers are unbounded (an idle or
-sleeping worker is a small coroutine) and this semaphore bounds the part that costs memory and
-calls: the handler bodies. It keeps most of what the worker limit was introduced for (a burst
+gets handlers, deletions or watch-cache updates. So Kopf's workers are unbounded (a sleeping
+worker holds its event and Kopf's bookkeeping, but no slot) and this semaphore bounds the part
+that costs most memory and all the calls: the handler bodies. It keeps most of what the worker limit was introduced for (a burst
 of 1,000 creations ran 1,000 handlers side by side): bench/create_to_running.py --count 1000
 peaked at 157 MiB RSS with Kopf's limit, ~175 MiB with this semaphore (the waiting workers'
 events and Kopf bookkeeping), 240 MiB with neither.
