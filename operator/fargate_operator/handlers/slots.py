@@ -7,10 +7,10 @@ slot while Kopf sleeps out a handler's retry delay (kopf 1.45: `_core/actions/ap
 DeletionBlocked, backoff up to 300 s) then hold every slot, and no other object of the kind
 gets handlers, deletions or watch-cache updates. So Kopf's workers are unbounded (a sleeping
 worker holds its event and Kopf's bookkeeping, but no slot) and this semaphore bounds the part
-that costs most memory and all the calls: the handler bodies. It keeps most of what the worker limit was introduced for (a burst
-of 1,000 creations ran 1,000 handlers side by side): bench/create_to_running.py --count 1000
-peaked at 157 MiB RSS with Kopf's limit, ~175 MiB with this semaphore (the waiting workers'
-events and Kopf bookkeeping), 240 MiB with neither.
+that costs most memory and all the calls: the handler bodies. It keeps most of what the worker
+limit was introduced for (a burst of 1,000 creations ran 1,000 handlers side by side):
+bench/create_to_running.py --count 1000 peaked at 157 MiB RSS with Kopf's limit, ~175 MiB with
+this semaphore (the waiting workers' events and Kopf bookkeeping), 240 MiB with neither.
 """
 
 from __future__ import annotations
