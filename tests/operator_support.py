@@ -32,6 +32,7 @@ class OperatorProcess:
     rest_port: int = field(default_factory=processes.free_port)
     mcp_port: int = field(default_factory=processes.free_port)
     extra_args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)  # on top of the test's own environment
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -51,6 +52,7 @@ class OperatorProcess:
             "AWS_ACCESS_KEY_ID": ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
             "FARGATE_OPERATOR_STATUS_INTERVAL": str(self.status_interval),
+            **self.env,
         }
         cmd = [
             sys.executable,

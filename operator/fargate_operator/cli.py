@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--ecs-endpoint", help="ECS endpoint URL (default: boto3's, or AWS_ENDPOINT_URL_ECS)")
     run.add_argument("--status-interval", type=float, help="seconds between batched status refreshes (default 5)")
     run.add_argument(
-        "--max-workers", type=int, help="objects handled at once (default 128; FARGATE_OPERATOR_MAX_WORKERS)"
+        "--max-workers", type=int, help="handler bodies run at once (default 128; FARGATE_OPERATOR_MAX_WORKERS)"
     )
     run.add_argument("--kubeconfig", type=Path, help="kubeconfig (default: in-cluster, then KUBECONFIG)")
     run.add_argument(

@@ -21,12 +21,17 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
     status_interval: float = field(default_factory=lambda: _env_float("FARGATE_OPERATOR_STATUS_INTERVAL", 5.0))
     ecs_concurrency: int = 16
-    # Objects handled at once. Unbounded, a burst of 1,000 creations ran 1,000 handlers side by
+    # Handler bodies run at once (handlers/slots.py). Unbounded, a burst of 1,000 creations ran 1,000 handlers side by
     # side: more RSS (~200 MiB) and a slower burst than 128 at a time (bench/create_to_running.py).
     max_workers: int = field(default_factory=lambda: int(_env_float("FARGATE_OPERATOR_MAX_WORKERS", 128)))
     # The admin's tenancy config (README "Tenancy"); None: the built-in default.
     tenancy_config: str | None = field(
         default_factory=lambda: os.environ.get("FARGATE_OPERATOR_TENANCY_CONFIG") or None
+    )
+    # How often the watch cache is compared with a full metadata-only LIST even without a relist
+    # seen (handlers/watch_cache.py): a relist that lists nothing shows no event.
+    cache_resync_interval: float = field(
+        default_factory=lambda: _env_float("FARGATE_OPERATOR_CACHE_RESYNC_INTERVAL", 600.0)
     )
     standalone: bool = True  # one replica; see README "Kopf settings"
     kubeconfig: str | None = None

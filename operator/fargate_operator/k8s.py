@@ -61,20 +61,37 @@ def _custom() -> kubernetes.client.CustomObjectsApi:
     return kubernetes.client.CustomObjectsApi(api())
 
 
-async def patch_status(kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
-    def run() -> None:
+async def patch_status(
+    kind: str, namespace: str, name: str, status: dict[str, Any], resource_version: str | None = None
+) -> bool:
+    """A merge patch of status; False when the object is gone or (with `resource_version`) has changed.
+
+    With `resource_version` the patch is conditional: the API server answers 409 Conflict unless
+    the object is still at that version, so a status computed from an older snapshot never lands
+    on top of a newer write (the caller looks again next time).
+    """
+    body: dict[str, Any] = {"status": status}
+    if resource_version is not None:
+        body["metadata"] = {"resourceVersion": resource_version}
+
+    def run() -> bool:
         try:
             _drain(
                 _custom().patch_namespaced_custom_object_status(
-                    GROUP, VERSION, namespace, plural_of(kind), name, {"status": status}, **UNREAD
+                    GROUP, VERSION, namespace, plural_of(kind), name, body, **UNREAD
                 )
             )
             K8S_WRITES.labels("patch_status").inc()
+            return True
         except kubernetes.client.ApiException as exc:
-            if exc.status != 404:  # deleted meanwhile: nothing to report on
-                raise
+            if exc.status == 404:  # deleted meanwhile: nothing to report on
+                return False
+            if exc.status == 409 and resource_version is not None:
+                K8S_WRITES.labels("patch_status_conflict").inc()
+                return False
+            raise
 
-    await asyncio.to_thread(run)
+    return await asyncio.to_thread(run)
 
 
 async def patch_annotations(kind: str, namespace: str, name: str, annotations: dict[str, str]) -> None:
@@ -236,3 +253,36 @@ async def list_secrets(namespace: str, label_selector: str) -> list[dict[str, An
         return items
 
     return await asyncio.to_thread(run)
+
+
+# Metadata only: a list of PartialObjectMetadata is a fraction of the objects' size.
+_METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+
+
+async def list_names(kind: str, namespaces: tuple[str, ...], page_size: int = 500) -> set[tuple[str, str]]:
+    """(namespace, name) of every object of `kind` (all namespaces when none given), from a paged metadata LIST."""
+    plural = plural_of(kind)
+
+    def page(namespace: str | None, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        client = api()
+        path = f"/apis/{GROUP}/{VERSION}/" + (f"namespaces/{namespace}/" if namespace else "") + plural
+        query = [("limit", str(page_size))] + ([("continue", token)] if token else [])
+        request = client.param_serialize(
+            "GET", path, query_params=query, header_params={"Accept": _METADATA_ONLY}, auth_settings=["BearerToken"]
+        )
+        response: Any = client.call_api(*request)
+        data = response.read()
+        if response.status >= 400:
+            raise kubernetes.client.ApiException(status=response.status, reason=response.reason)
+        listed = json.loads(data)
+        return listed.get("items", []), (listed.get("metadata") or {}).get("continue") or None
+
+    names: set[tuple[str, str]] = set()
+    for namespace in namespaces or (None,):
+        token: str | None = None
+        while True:
+            items, token = await asyncio.to_thread(page, namespace, token)
+            names.update((i["metadata"]["namespace"], i["metadata"]["name"]) for i in items)
+            if not token:
+                break
+    return names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +26,12 @@ class Runtime:
     # Which clusters, task definitions and roles each namespace may use (README "Tenancy").
     tenancy: PolicySource = field(default_factory=PolicySource)
     owners: OwnerLookups = field(init=False)  # owner tags of what specs name directly, kept briefly
+    # Handler bodies running at once (handlers/slots.py); sized from config in __post_init__.
+    work_slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         self.owners = OwnerLookups(self.gateway)
+        self.work_slots = asyncio.Semaphore(self.config.max_workers)
 
     def task_definitions_in_use(self) -> set[str]:
         """Revisions a FargateService runs (any deployment) or a live FargateTask uses."""

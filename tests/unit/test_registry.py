@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fargate_operator.store.registry import LAST_APPLIED, Registry
@@ -44,3 +45,39 @@ def test_synced_once_it_holds_what_the_api_server_holds() -> None:
     assert reg.catches_up_with({"FargateTask": 1, "FargateService": 0})
     reg.remove("FargateTask", "ns", "a")
     assert reg.synced()  # synced for good: the watch keeps it current from here
+
+
+def test_item13_a_full_list_drops_what_it_lacks_but_not_what_came_after_it_began() -> None:
+    reg = Registry()
+    reg.upsert(body("kept"))
+    reg.upsert(body("deleted-while-away"))
+    since = reg.mark()  # the LIST starts here ...
+    reg.upsert(body("created-during-the-list"))  # ... an ADDED event arrives before it answers
+    gone = reg.retain("FargateTask", {("ns", "kept")}, since)
+    assert gone == [("ns", "deleted-while-away")]
+    assert reg.get("FargateTask", "ns", "deleted-while-away") is None
+    assert reg.get("FargateTask", "ns", "created-during-the-list") is not None
+    assert reg.get("FargateTask", "ns", "kept") is not None
+
+
+def test_item13_an_update_after_the_list_began_keeps_an_object() -> None:
+    reg = Registry()
+    reg.upsert(body("a"))
+    since = reg.mark()
+    reg.upsert(body("a", phase="Running"))  # deleted and created again, seen after the LIST began
+    assert reg.retain("FargateTask", set(), since) == []
+    assert reg.retain("FargateTask", set(), reg.mark()) == [("ns", "a")]
+
+
+def test_item13_list_events_after_the_first_sync_mean_a_relist() -> None:
+    async def scenario() -> None:
+        reg = Registry()
+        reg.note_listed("FargateTask")  # the first listing: not a relist
+        assert await reg.relisted(0.01) == set()
+        reg.catches_up_with({"FargateTask": 0})
+        reg.note_listed("FargateTask")
+        reg.note_listed("FargateService")
+        assert await reg.relisted(0.01) == {"FargateTask", "FargateService"}
+        assert await reg.relisted(0.01) == set()
+
+    asyncio.run(scenario())

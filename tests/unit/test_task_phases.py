@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from fargate_operator.config import OperatorConfig
+from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
 from fargate_operator.reconcile import task as logic
 
 STARTED = "2026-01-01T00:00:00+00:00"
@@ -269,7 +271,7 @@ def test_item6_a_stopped_task_no_longer_holds_its_revision() -> None:
                 "status": {"phase": phase, "taskDefinitionArn": f"arn:aws:ecs:r:1:task-definition/{name}:1"},
             }
         )
-    rt = Runtime(config=None, gateway=None, registry=registry)  # type: ignore[arg-type]
+    rt = Runtime(OperatorConfig(), EcsGateway(GatewaySettings(region="us-east-1")), registry)
     assert rt.task_definitions_in_use() == {"arn:aws:ecs:r:1:task-definition/live:1"}
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fargate_operator.codegen import cel_rules
-from fargate_operator.codegen.botocore_schema import JSONSchema, request_members, required_members
+from fargate_operator.codegen.botocore_schema import JSONSchema, request_members, required_members, shape_schema
 from fargate_operator.models.kinds import GROUP, VERSION
 from fargate_operator.reconcile.ownership import ECS_TAG_LIMIT, operator_tag_keys, user_tag_limit
 
@@ -323,6 +323,12 @@ KINDS: list[Kind] = [
                             "containers": _FREE_LIST,
                         },
                     },
+                },
+                "failures": {
+                    **shape_schema("Failures"),
+                    "description": "RunTask's failures (ECS Failure: arn, reason, detail) from the last RunTask "
+                    "answer: tasks ECS did not start. While they are retryable (no capacity now) the object "
+                    "stays Pending and RunTask is retried with the same clientToken.",
                 },
                 "lastStatus": S,
                 "desiredStatus": S,

@@ -4,7 +4,9 @@ Tests and benchmarks point the operator at it to measure how many ECS calls a
 scenario costs and how it copes with ECS misbehaving: ThrottlingException,
 HTTP 500 / 503, added latency and dropped connections, by rate and by action
 (faults are decided before the request reaches ECS, so a faulted call has no
-effect there). It binds 127.0.0.1 only and stops with its owner.
+effect there). An interceptor per action can stand in for ECS behaviour the
+emulator lacks (it sees the request and may forward any request upstream).
+It binds 127.0.0.1 only and stops with its owner.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +25,10 @@ from urllib.parse import urlsplit
 
 TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+Answer = tuple[int, dict[str, Any]]  # HTTP status, JSON body
+Forward = Callable[[str, dict[str, Any]], Answer]  # (action, request) -> the emulator's answer
+Interceptor = Callable[[dict[str, Any], Forward], Answer]  # (request, forward) -> the answer to send
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class EcsProxy:
         self._hold_action: str | None = None
         self.held = threading.Event()  # set once a response is being held back
         self._release = threading.Event()
+        self._interceptors: dict[str, Interceptor] = {}
 
     @property
     def endpoint(self) -> str:
@@ -67,6 +75,13 @@ class EcsProxy:
         self._hold_action = action
         self.held.clear()
         self._release.clear()
+
+    def intercept(self, action: str, interceptor: Interceptor | None) -> None:
+        """Answer `action` with `interceptor` (None: forward it again as it is)."""
+        if interceptor is None:
+            self._interceptors.pop(action, None)
+        else:
+            self._interceptors[action] = interceptor
 
     def release(self) -> None:
         self._hold_action = None
@@ -135,24 +150,47 @@ class EcsProxy:
                     if fault:
                         self._send_fault(fault)
                         return
-                conn = http.client.HTTPConnection(
-                    proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=60
-                )
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
-                conn.request(self.command, self.path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                conn.close()
+                interceptor = proxy._interceptors.get(action)
+                if interceptor is not None:
+                    status, answer = interceptor(json.loads(body or b"{}"), self._forwarder(headers))
+                    data = json.dumps(answer).encode()
+                    reply = [("Content-Type", "application/x-amz-json-1.1")]
+                else:
+                    status, reply, data = self._upstream(self.command, headers, body)
                 if proxy._hold_action and target == TARGET_PREFIX + proxy._hold_action:
                     proxy.held.set()
                     proxy._release.wait(timeout=120)
-                self.send_response(resp.status)
-                for key, value in resp.getheaders():
+                self.send_response(status)
+                for key, value in reply:
                     if key.lower() not in _HOP_HEADERS:
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _upstream(
+                self, method: str, headers: dict[str, str], body: bytes
+            ) -> tuple[int, list[tuple[str, str]], bytes]:
+                conn = http.client.HTTPConnection(
+                    proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=60
+                )
+                try:
+                    conn.request(method, self.path, body=body, headers=headers)
+                    resp = conn.getresponse()
+                    return resp.status, resp.getheaders(), resp.read()
+                finally:
+                    conn.close()
+
+            def _forwarder(self, headers: dict[str, str]) -> Forward:
+                def forward(action: str, request: dict[str, Any]) -> Answer:
+                    # The emulator does not check signatures, so a rewritten request goes out as is.
+                    rewritten = {k: v for k, v in headers.items() if k.lower() != "x-amz-target"}
+                    rewritten["X-Amz-Target"] = TARGET_PREFIX + action
+                    status, _, data = self._upstream("POST", rewritten, json.dumps(request).encode())
+                    return status, json.loads(data or b"{}")
+
+                return forward
 
             def _send_fault(self, fault: str) -> None:
                 status, code = {

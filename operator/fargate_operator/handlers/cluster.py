@@ -9,6 +9,7 @@ import kopf
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.handlers.common import apply_health, fail, set_conditions, up_to_date
+from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import cluster as logic
 from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Claim, Owner, check_claim, claim
@@ -25,6 +26,7 @@ def _live(clusters: list[dict[str, Any]]) -> dict[str, Any] | None:
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@bounded
 async def reconcile_cluster(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -54,7 +56,18 @@ async def reconcile_cluster(
             cluster = (await rt.gateway.call("CreateCluster", **logic.create_request(dict(spec), name, owner)))[
                 "cluster"
             ]
-            await k8s.post_event(body, "Created", f"CreateCluster {cluster['clusterArn']}")
+            # ECS answers CreateCluster on a name that exists with that cluster, not an error, so
+            # another object may have created it since we looked: whose is it? (Its tags, read
+            # back: the answer may carry the request's tags rather than the cluster's.)
+            described = _live(await rt.gateway.describe_clusters([name])) or cluster
+            if check_claim(
+                owner, described.get("tags"), spec.get("adoptionPolicy", "CreateOnly"), f"ECS cluster {name}"
+            ):
+                await rt.gateway.call("TagResource", resourceArn=described["clusterArn"], tags=owner.tags())
+                await k8s.post_event(body, "Adopted", f"adopted ECS cluster {described['clusterArn']}")
+            else:
+                await k8s.post_event(body, "Created", f"CreateCluster {cluster['clusterArn']}")
+            cluster = described
     except AdoptionRefused as err:
         await fail(body, patch, status, err, retry, permanent=True)
     except EcsError as err:
@@ -75,16 +88,17 @@ async def reconcile_cluster(
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
+@bounded
 async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     rt = runtime_of(memo)
     arn = status.get("clusterArn")
     try:
-        if not arn:
-            # Created in ECS but never recorded (a crash, a lost answer)? Find it by name and owner tag.
-            found = _live(await rt.gateway.describe_clusters([logic.cluster_name(body)]))
-            if found is None or claim(Owner.of(body), found.get("tags")) is not Claim.OURS:
-                return
-            arn = found["clusterArn"]
+        # Ours by its owner tags, or nothing to do: never delete (or untag) another object's cluster,
+        # even one this object recorded before ownership was checked on create.
+        found = _live(await rt.gateway.describe_clusters([arn or logic.cluster_name(body)]))
+        if found is None or claim(Owner.of(body), found.get("tags")) is not Claim.OURS:
+            return
+        arn = found["clusterArn"]
         if spec.get("deletionPolicy") == "Retain":
             await rt.gateway.call("UntagResource", resourceArn=arn, tagKeys=list(OWNER_TAG_KEYS))
             await k8s.post_event(body, "Retained", f"left ECS cluster {arn} in place (deletionPolicy Retain)")

@@ -7,7 +7,9 @@ Kopf settings (see README "Kopf settings"):
   Kopf's bookkeeping go out as one status patch instead of a body patch plus a status patch;
 - Kopf's own log-to-Event posting off: the handlers post one Event per ECS write or failure;
 - login through the kubernetes client's configuration only (in-cluster, then kubeconfig);
-- at most `max_workers` (default 128) objects handled at once, idle workers gone after 0.1 s;
+- at most `max_workers` (default 128) handler bodies at once (our semaphore, handlers/slots.py;
+  Kopf's own worker limit is off, since a worker keeps its slot while it sleeps out a retry),
+  idle workers gone after 0.1 s;
 - 30 s to wait for the watch event of Kopf's own patch before acting on an older one;
 - watch requests time out server-side after 5 minutes (client after 5.5) to recover quietly
   from silently dropped connections;
@@ -28,6 +30,7 @@ from fargate_operator import k8s
 from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
 from fargate_operator.handlers.refresh import refresh_forever
 from fargate_operator.handlers.tenancy import watch_config
+from fargate_operator.handlers.watch_cache import resync_forever
 from fargate_operator.models.kinds import FINALIZER, PLURALS, RUN_MARK
 from fargate_operator.runtime import Runtime
 from fargate_operator.store.registry import Registry
@@ -73,8 +76,10 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.watching.connect_timeout = 30
-    # Bounded concurrency: a worker keeps its slot until idle, so idle workers leave after 0.1 s.
-    settings.queueing.worker_limit = config.max_workers
+    # Kopf's workers unbounded: a worker keeps its slot while Kopf sleeps out a retry delay, so
+    # waiting objects could hold every slot. Handler bodies are bounded instead (handlers/slots.py,
+    # `max_workers` at once); idle workers leave after 0.1 s.
+    settings.queueing.worker_limit = None
     settings.queueing.idle_timeout = 0.1
     # Under a burst, the watch event of Kopf's own status patch can take seconds to come back;
     # processing the older event instead re-runs handlers (harmless, but calls and writes).
@@ -84,6 +89,9 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     memo.refresher = asyncio.create_task(refresh_forever(memo.runtime), name="status-refresh")
     memo.syncer = asyncio.create_task(wait_until_synced(memo.runtime, config.namespaces), name="cache-sync")
     memo.tenancy = asyncio.create_task(watch_config(memo.runtime), name="tenancy-config")
+    memo.resyncer = asyncio.create_task(
+        resync_forever(memo.runtime, config.namespaces, config.cache_resync_interval), name="cache-resync"
+    )
     memo.started = True
     source = memo.runtime.tenancy
     logger.info(
@@ -112,7 +120,7 @@ async def wait_until_synced(rt: Runtime, namespaces: tuple[str, ...]) -> None:
 
 @kopf.on.cleanup()
 async def cleanup(memo: Any, **_: Any) -> None:
-    for name in ("refresher", "syncer", "tenancy"):
+    for name in ("refresher", "syncer", "tenancy", "resyncer"):
         task = getattr(memo, name, None)
         if task is None:
             continue

@@ -6,22 +6,30 @@ Every `status_interval` seconds:
 - FargateClusters: DescribeClusters, 100 per call;
 then a status patch for each object whose observed state changed (conditions
 compared without timestamps), and deletion of finished FargateTasks past
-ttlSecondsAfterFinished.
+ttlSecondsAfterFinished. Each cluster is handled on its own: one that fails
+(AccessDenied, ClusterNotFound, a refused write) is logged and retried next
+cycle while the others go on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
+import time
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
+
+import kubernetes
 
 from fargate_operator import heap, k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.handlers.task import read_mark
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
-from fargate_operator.reconcile import conditions
+from fargate_operator.reconcile import conditions, missing, runtask
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.runtime import Runtime
@@ -64,11 +72,37 @@ def _with_conditions(
     return observed
 
 
-async def _write(rt: Runtime, obj: dict[str, Any], observed: dict[str, Any]) -> None:
+@contextlib.contextmanager
+def _per_cluster(step: str, cluster: str) -> Iterator[None]:
+    """An error boundary around one cluster's share of a step: log it, go on with the next cluster."""
+    try:
+        yield
+    except EcsError as err:
+        log.warning("status refresh %s, cluster %s: %s", step, cluster, err)
+    except Exception:
+        log.exception("status refresh %s, cluster %s failed", step, cluster)
+
+
+async def _write(rt: Runtime, obj: dict[str, Any], observed: dict[str, Any]) -> bool:
+    """Patch what changed, only onto the version of `obj` it was computed from; True when written.
+
+    `obj` is the watch cache's snapshot from before the (paced, possibly slow) describes: a
+    handler may have written since, e.g. Degraded for a new generation. The resourceVersion
+    precondition turns that race into a 409, and the next cycle computes from the newer object.
+    The watch cache learns the new status from the watch itself, in order.
+    """
     meta = obj["metadata"]
-    if _changed(obj.get("status", {}), observed):
-        # The watch cache learns the new status from the watch itself, in order.
-        await k8s.patch_status(obj["kind"], meta["namespace"], meta["name"], observed)
+    if not _changed(obj.get("status", {}), observed):
+        return False
+    try:
+        return await k8s.patch_status(
+            obj["kind"], meta["namespace"], meta["name"], observed, meta.get("resourceVersion")
+        )
+    except kubernetes.client.ApiException as exc:  # this object's write only: the others go on
+        log.warning(
+            "status refresh: %s %s/%s: %s %s", obj["kind"], meta["namespace"], meta["name"], exc.status, exc.reason
+        )
+        return False
 
 
 async def refresh_tasks(rt: Runtime) -> None:
@@ -78,29 +112,37 @@ async def refresh_tasks(rt: Runtime) -> None:
         if status.get("tasks") and status.get("phase") not in task_logic.TERMINAL and status.get("clusterArn"):
             by_cluster[status["clusterArn"]].append(obj)
     for cluster, objs in by_cluster.items():
-        arns = [t["taskArn"] for o in objs for t in o["status"]["tasks"]]
-        found, _missing = await rt.gateway.describe_tasks(cluster, arns)
-        by_arn = {t["taskArn"]: t for t in found}
-        for obj in objs:
-            tasks = [by_arn[t["taskArn"]] for t in obj["status"]["tasks"] if t["taskArn"] in by_arn]
-            if not tasks:
-                # ECS no longer knows them (stopped tasks are kept about an hour): finished, outcome unknown.
-                gone = {"phase": task_logic.FAILED, "stoppedReason": "ECS no longer reports these tasks"}
-                health = task_logic.health(task_logic.FAILED, gone["stoppedReason"])
-                await _write(rt, obj, _with_conditions(obj, gone, health))
-                continue
-            status = obj["status"]
-            observed, health = task_logic.observe(
-                tasks, obj.get("spec", {}).get("count", 1), status.get("essentialContainers"), status.get("phase")
+        with _per_cluster("tasks", cluster):
+            await _refresh_cluster_tasks(rt, cluster, objs)
+
+
+async def _refresh_cluster_tasks(rt: Runtime, cluster: str, objs: list[dict[str, Any]]) -> None:
+    arns = [t["taskArn"] for o in objs for t in o["status"]["tasks"]]
+    found, _missing = await rt.gateway.describe_tasks(cluster, arns)
+    by_arn = {t["taskArn"]: t for t in found}
+    now = time.time()
+    for obj in objs:
+        meta, status = obj["metadata"], obj["status"]
+        since = (read_mark(meta) or {}).get("at") or meta.get("creationTimestamp")
+        tasks = missing.merge(status["tasks"], by_arn, since, now)
+        if tasks is None:
+            continue  # MISSING so far only: ECS is eventually consistent, look again next cycle
+        count = obj.get("spec", {}).get("count", 1)
+        observed, health = task_logic.observe(tasks, count, status.get("essentialContainers"), status.get("phase"))
+        if observed["phase"] == task_logic.SUCCEEDED and missing.any_gone(tasks):
+            observed["phase"] = task_logic.FAILED  # a task nobody can describe any more is no success
+            observed["stoppedReason"] = missing.GONE_REASON
+            health = task_logic.health(task_logic.FAILED, missing.GONE_REASON)
+        note = runtask.not_started_note(status.get("failures") or [], count)
+        written = await _write(rt, obj, _with_conditions(obj, observed, runtask.with_note(health, note)))
+        if written and observed["phase"] in task_logic.TERMINAL and status.get("phase") not in task_logic.TERMINAL:
+            # After the write, so a write refused as stale (and made again next cycle) posts it once.
+            await k8s.post_event(
+                obj,
+                observed["phase"],
+                f"task {observed['phase'].lower()}: {health[4]}",
+                warning=observed["phase"] == task_logic.FAILED,
             )
-            if observed["phase"] in task_logic.TERMINAL and status.get("phase") not in task_logic.TERMINAL:
-                await k8s.post_event(
-                    obj,
-                    observed["phase"],
-                    f"task {observed['phase'].lower()}: {health[4]}",
-                    warning=observed["phase"] == task_logic.FAILED,
-                )
-            await _write(rt, obj, _with_conditions(obj, observed, health))
 
 
 async def expire_finished_tasks(rt: Runtime, now: datetime.datetime) -> None:
@@ -122,15 +164,16 @@ async def refresh_services(rt: Runtime) -> None:
         if status.get("serviceArn") and status.get("clusterArn") and not obj["metadata"].get("deletionTimestamp"):
             by_cluster[status["clusterArn"]].append(obj)
     for cluster, objs in by_cluster.items():
-        found = {
-            s["serviceArn"]: s
-            for s in await rt.gateway.describe_services(cluster, [o["status"]["serviceArn"] for o in objs])
-        }
-        for obj in objs:
-            svc = found.get(obj["status"]["serviceArn"])
-            if svc is not None:
-                health = service_logic.health(svc, obj["status"].get("desiredTaskDefinition"))
-                await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), health))
+        with _per_cluster("services", cluster):
+            found = {
+                s["serviceArn"]: s
+                for s in await rt.gateway.describe_services(cluster, [o["status"]["serviceArn"] for o in objs])
+            }
+            for obj in objs:
+                svc = found.get(obj["status"]["serviceArn"])
+                if svc is not None:
+                    health = service_logic.health(svc, obj["status"].get("desiredTaskDefinition"))
+                    await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), health))
 
 
 SERVICE_GROUP = "service:"
@@ -175,24 +218,25 @@ async def refresh_service_tasks(rt: Runtime, now: float | None = None) -> None:
     owned = owned_services(rt)
     one_off = {t["taskArn"] for o in rt.registry.items(TASK) for t in o.get("status", {}).get("tasks", [])}
     for cluster, services in owned.items():
-        previous = {a: t for arn in services.values() for a, t in rt.service_tasks.get(arn, {}).items()}
-        listed = await rt.gateway.list_all("ListTasks", "taskArns", cluster=cluster, desiredStatus="RUNNING")
-        wanted = {a for a in listed if a not in one_off} | {
-            a for a, t in previous.items() if t.get("lastStatus") != "STOPPED"
-        }
-        found, _missing = await rt.gateway.describe_tasks(cluster, sorted(wanted))
-        kept = [
-            t
-            for t in previous.values()
-            if t.get("lastStatus") == "STOPPED" and now - (t.get("stoppedAt") or now) < STOPPED_KEPT_SECONDS
-        ]
-        index: dict[str, dict[str, dict[str, Any]]] = {arn: {} for arn in services.values()}
-        for task in [*kept, *(_jsonable(t) for t in found)]:
-            group = str(task.get("group", ""))
-            service = services.get(group.removeprefix(SERVICE_GROUP)) if group.startswith(SERVICE_GROUP) else None
-            if service is not None and task.get("clusterArn", cluster) == cluster:
-                index[service][task["taskArn"]] = task
-        rt.service_tasks.update(index)
+        with _per_cluster("service tasks", cluster):
+            previous = {a: t for arn in services.values() for a, t in rt.service_tasks.get(arn, {}).items()}
+            listed = await rt.gateway.list_all("ListTasks", "taskArns", cluster=cluster, desiredStatus="RUNNING")
+            wanted = {a for a in listed if a not in one_off} | {
+                a for a, t in previous.items() if t.get("lastStatus") != "STOPPED"
+            }
+            found, _missing = await rt.gateway.describe_tasks(cluster, sorted(wanted))
+            kept = [
+                t
+                for t in previous.values()
+                if t.get("lastStatus") == "STOPPED" and now - (t.get("stoppedAt") or now) < STOPPED_KEPT_SECONDS
+            ]
+            index: dict[str, dict[str, dict[str, Any]]] = {arn: {} for arn in services.values()}
+            for task in [*kept, *(_jsonable(t) for t in found)]:
+                group = str(task.get("group", ""))
+                service = services.get(group.removeprefix(SERVICE_GROUP)) if group.startswith(SERVICE_GROUP) else None
+                if service is not None and task.get("clusterArn", cluster) == cluster:
+                    index[service][task["taskArn"]] = task
+            rt.service_tasks.update(index)
     for gone in set(rt.service_tasks) - {arn for services in owned.values() for arn in services.values()}:
         del rt.service_tasks[gone]
 
@@ -205,7 +249,18 @@ async def refresh_clusters(rt: Runtime) -> None:
     ]
     if not objs:
         return
-    found = {c["clusterArn"]: c for c in await rt.gateway.describe_clusters([o["status"]["clusterArn"] for o in objs])}
+    arns = [o["status"]["clusterArn"] for o in objs]
+    try:
+        described = await rt.gateway.describe_clusters(arns)
+    except EcsError as err:
+        if err.transient:
+            raise
+        # One cluster these credentials may not read refuses the whole batch: ask one by one.
+        described = []
+        for arn in dict.fromkeys(arns):
+            with _per_cluster("clusters", arn):
+                described += await rt.gateway.describe_clusters([arn])
+    found = {c["clusterArn"]: c for c in described}
     for obj in objs:
         cl = found.get(obj["status"]["clusterArn"])
         if cl is not None:
@@ -217,7 +272,8 @@ async def refresh_clusters(rt: Runtime) -> None:
                 "Active" if active else str(cl.get("status")).title(),
                 f"ECS cluster {cl.get('status')}",
             )
-            await _write(rt, obj, _with_conditions(obj, cluster_logic.status_from(cl), health))
+            with _per_cluster("clusters", obj["status"]["clusterArn"]):
+                await _write(rt, obj, _with_conditions(obj, cluster_logic.status_from(cl), health))
 
 
 async def refresh_forever(rt: Runtime) -> None:

@@ -18,6 +18,7 @@ from fargate_operator.handlers.common import (
     up_to_date,
     wait,
 )
+from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import service as logic
 from fargate_operator.reconcile.cluster import tag_sync_calls
@@ -41,6 +42,7 @@ def _live(services: list[dict[str, Any]]) -> dict[str, Any] | None:
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL)
+@bounded
 async def reconcile_service(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -110,6 +112,7 @@ async def reconcile_service(
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
+@bounded
 async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     rt = runtime_of(memo)
     arn, cluster = status.get("serviceArn"), status.get("clusterArn")

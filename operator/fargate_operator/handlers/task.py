@@ -6,10 +6,13 @@ Exactly once, across retries, restarts and SIGKILL at any point:
    write, and retries reuse that request;
 2. RunTask carries clientToken = uid and startedBy = "fargate-operator/<uid>";
 3. an object that is marked but has no task in status is never run blind:
-   ListTasks(startedBy) first (desired RUNNING and STOPPED), and the tasks found
-   are adopted instead of starting new ones; an empty answer within 15 s of the
-   mark is checked again (ListTasks is eventually consistent) before RunTask runs
-   again with the same clientToken.
+   ListTasks(startedBy) first, and the tasks found are adopted instead of starting
+   new ones; an empty answer within 15 s of the mark is checked again (ListTasks is
+   eventually consistent) before RunTask runs again with the same clientToken.
+   ListTasks lists only tasks whose desired status is RUNNING, so a task that has
+   already stopped is not found; then the clientToken holds: RunTask with the same
+   token and parameters returns the original request's tasks instead of starting
+   new ones (ECS's "Ensuring idempotency", RunTask tokens live 24 hours).
 An unmarked object has never reached RunTask, so the common path costs one ECS call, and
 it needs no finalizer: the deletion handler is filtered on the mark, so Kopf neither adds
 the finalizer in a write of its own nor blocks the deletion of an object that never ran.
@@ -36,6 +39,7 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     wait,
 )
+from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import (
     FINALIZER,
     GROUP,
@@ -46,7 +50,7 @@ from fargate_operator.models.kinds import (
     TENANCY_RECHECK_ANNOTATION,
     VERSION,
 )
-from fargate_operator.reconcile import stop_request
+from fargate_operator.reconcile import runtask, stop_request
 from fargate_operator.reconcile import task as logic
 from fargate_operator.reconcile import taskdefinition as td_logic
 from fargate_operator.reconcile.ownership import Owner
@@ -69,12 +73,15 @@ def read_mark(meta: Any) -> dict[str, Any] | None:
 
 
 async def find_started(rt: Runtime, cluster: str, started_by: str) -> list[str]:
-    arns: list[str] = []
-    for desired in ("RUNNING", "STOPPED"):
-        arns += await rt.gateway.list_all(
-            "ListTasks", "taskArns", cluster=cluster, startedBy=started_by, desiredStatus=desired
-        )
-    return list(dict.fromkeys(arns))
+    """Tasks started with `started_by` whose desired status is RUNNING (ListTasks' default).
+
+    startedBy alone: botocore's ECS model, ListTasksRequest.startedBy, "When you specify
+    startedBy as the filter, it must be the only filter that you use." Stopped tasks are not
+    listed; see the module docstring for why exactly-once still holds.
+    """
+    return list(
+        dict.fromkeys(await rt.gateway.list_all("ListTasks", "taskArns", cluster=cluster, startedBy=started_by))
+    )
 
 
 def essentials(rt: Runtime, namespace: str, spec: Any, task_definition: str) -> list[str] | None:
@@ -100,6 +107,7 @@ def essentials(rt: Runtime, namespace: str, spec: Any, task_definition: str) -> 
 # annotation, handlers/tenancy.py).
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field=("metadata", "annotations", TENANCY_RECHECK_ANNOTATION))
+@bounded
 async def run_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -121,10 +129,13 @@ async def run_task(
     assert task_definition is not None  # the CRD requires taskDefinition or taskDefinitionRef
     expected = spec.get("count", 1)
     started_by = logic.started_by(owner.uid)
+    failures: list[dict[str, str]] = []
     try:
         found = await find_started(rt, cluster, started_by) if mark else []
         if found:
-            tasks, _missing = await rt.gateway.describe_tasks(cluster, found)
+            tasks, not_yet = await rt.gateway.describe_tasks(cluster, found)
+            if not_yet:  # listed but MISSING: ECS is eventually consistent, describe again soon
+                raise kopf.TemporaryError(f"ECS lists {len(not_yet)} task(s) it does not describe yet", delay=5)
             await k8s.post_event(
                 body, "Adopted", f"found {len(found)} task(s) started before a restart; not running again"
             )
@@ -141,13 +152,13 @@ async def run_task(
             await write_mark(body, cluster, task_definition)
             resp = await rt.gateway.call("RunTask", **logic.run_request(dict(spec), owner, cluster, task_definition))
             tasks = resp.get("tasks", [])
-            failures = resp.get("failures", [])
+            failures = runtask.failures_of(resp)
             if not tasks:
-                reasons = "; ".join(
-                    f"{f.get('arn', '')} {f.get('reason', '')} {f.get('detail', '')}".strip() for f in failures
-                )
-                raise EcsError("RunTask", "RunTaskFailure", reasons or "ECS started no task", 400)
+                await _nothing_started(body, patch, status, failures, retry)
             await k8s.post_event(body, "Started", f"RunTask {', '.join(t['taskArn'] for t in tasks)}")
+            if failures:
+                note = runtask.not_started_note(failures, expected)
+                await k8s.post_event(body, "PartialFailure", f"RunTask: {note}", warning=True)
     except tenancy.NotYetAccepted as why:
         await wait(body, patch, status, Waiting(str(why)))
     except tenancy.TenancyRefused as err:
@@ -163,14 +174,32 @@ async def run_task(
     observed.setdefault("taskDefinitionArn", task_definition)
     if essential is not None:
         observed["essentialContainers"] = essential  # the status loop judges exit codes by them
+    if failures or status.get("failures"):
+        observed["failures"] = failures or None  # None: a retry started everything, clear the record
     patch.status.update(observed)
-    apply_health(body, patch, status, health)
+    note = runtask.not_started_note(observed.get("failures") or [], expected)
+    apply_health(body, patch, status, runtask.with_note(health, note))
 
 
 async def refuse(body: Any, patch: kopf.Patch, status: Any, err: Exception, retry: int) -> NoReturn:
     """A tenancy refusal: never ran, so Pending (it may run once the config shares what it names)."""
     patch.status["phase"] = logic.PENDING
     await fail(body, patch, status, err, retry, permanent=True)
+
+
+async def _nothing_started(
+    body: Any, patch: kopf.Patch, status: Any, failures: list[dict[str, str]], retry: int
+) -> NoReturn:
+    """RunTask answered 200 with `failures` only: record them; Pending and retried if ECS lacked capacity.
+
+    The retry goes through the marked path: ListTasks(startedBy) first, then RunTask with the
+    same clientToken, so it cannot start a second set of tasks (nothing started this time).
+    """
+    patch.status["failures"] = failures
+    retryable = runtask.all_retryable(failures)
+    patch.status["phase"] = logic.PENDING if retryable else logic.FAILED
+    message = runtask.describe(failures) if failures else "ECS started no task"
+    await fail(body, patch, status, EcsError("RunTask", "RunTaskFailure", message, 200), retry, permanent=not retryable)
 
 
 async def write_mark(body: Any, cluster: str, task_definition: str) -> None:
@@ -197,6 +226,7 @@ async def write_mark(body: Any, cluster: str, task_definition: str) -> None:
 
 # Only a marked object may have reached RunTask, so only a marked one needs the finalizer.
 @kopf.on.delete(GROUP, VERSION, PLURAL, annotations={RUN_MARK: kopf.PRESENT})
+@bounded
 async def stop_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -228,6 +258,7 @@ async def stop_task(
 
 
 @kopf.on.update(GROUP, VERSION, PLURAL, field="metadata.annotations", annotations={STOP_ANNOTATION: kopf.PRESENT})
+@bounded
 async def stop_requested(
     body: Any, status: Any, old: Any, new: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import kopf
@@ -11,6 +12,7 @@ from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH, chunks
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import backoff, fail, set_conditions, up_to_date
+from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import (
     DEREGISTER_ANNOTATION,
     GROUP,
@@ -29,6 +31,8 @@ from fargate_operator.reconcile.ownership import (
     Owner,
     check_claim,
     claim,
+    family_claim,
+    owner_named_in,
     tag_dict,
 )
 from fargate_operator.runtime import Runtime, runtime_of
@@ -54,6 +58,27 @@ async def _latest(rt: Runtime, family: str) -> tuple[dict[str, Any] | None, list
 async def _active_revisions(rt: Runtime, family: str) -> list[str]:
     arns = await rt.gateway.list_all("ListTaskDefinitions", "taskDefinitionArns", familyPrefix=family, status="ACTIVE")
     return [a for a in arns if a.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    claim: Claim
+    revision: str | None
+    tags: list[dict[str, str]] | None
+
+
+async def _family_verdict(rt: Runtime, owner: Owner, active: list[str], ours: set[str]) -> _Verdict:
+    """ownership.family_claim, asking ECS for the tags of each revision it needs (lowest first)."""
+    tags_of: dict[str, list[dict[str, str]] | None] = {}
+    while isinstance(step := family_claim(owner, active, ours, tags_of), str):
+        try:
+            resp = await rt.gateway.call("DescribeTaskDefinition", taskDefinition=step, include=["TAGS"])
+            tags_of[step] = resp.get("tags") or []
+        except EcsError as err:
+            if err.transient:
+                raise
+            tags_of[step] = None  # gone meanwhile (deleted): it decides nothing
+    return _Verdict(step.claim, step.revision, tags_of.get(step.revision) if step.revision else None)
 
 
 async def _retire(rt: Runtime, body: Any, arns: list[str], delete: bool) -> None:
@@ -82,6 +107,7 @@ async def _roll_dependents(rt: Runtime, body: Any, arn: str) -> None:
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 @kopf.on.update(GROUP, VERSION, PLURAL, field=("metadata", "annotations", TENANCY_RECHECK_ANNOTATION))
+@bounded
 async def reconcile_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -114,6 +140,15 @@ async def reconcile_task_definition(
             await k8s.post_event(body, "Registered", f"RegisterTaskDefinition {registered['taskDefinitionArn']}")
         arn = registered["taskDefinitionArn"]
         active = await _active_revisions(rt, family)
+        known = {arn, *(r.get("taskDefinitionArn") for r in status.get("retainedRevisions") or [])}
+        verdict = await _family_verdict(rt, owner, active, {a for a in known if a})
+        if verdict.claim is Claim.OTHER:
+            # Lost a race for the family: take back what we registered, leave the family to its owner.
+            await _retire(rt, body, [arn], bool(spec.get("deleteDeregisteredRevisions")))
+            raise AdoptionRefused(
+                f"family {family} is owned by {owner_named_in(verdict.tags)} (its lowest revision, "
+                f"{verdict.revision}); two objects cannot manage one family, so {arn} was deregistered"
+            )
         retire = logic.revisions_to_retire(
             active, arn, spec.get("revisionHistoryLimit", 10), rt.task_definitions_in_use()
         )
@@ -148,6 +183,7 @@ async def reconcile_task_definition(
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
+@bounded
 async def delete_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:

@@ -112,3 +112,33 @@ def check_claim(owner: Owner, tags: list[dict[str, str]] | None, adoption_policy
         f"{what} already exists and no object owns it; set spec.adoptionPolicy: Adopt (or AdoptOrCreate) "
         "to manage it from this object"
     )
+
+
+@dataclass(frozen=True)
+class FamilyVerdict:
+    """Who owns a task definition family: the claim, and the revision that decided it."""
+
+    claim: Claim
+    revision: str | None = None  # None: no revision carries owner tags
+
+
+def family_claim(
+    owner: Owner, active: list[str], ours: set[str], tags_of: dict[str, list[dict[str, str]] | None]
+) -> FamilyVerdict | str:
+    """The family's owner is the owner of its lowest ACTIVE revision that carries owner tags.
+
+    Two objects that both found the family free may both register (revisions N and N+1);
+    each then decides with this rule and they agree: the lower revision was registered first.
+    Revisions in `ours` (this object's own, known without asking) decide at once; for the
+    others the tags are needed: returns the ARN whose tags (into `tags_of`) it needs next,
+    or the verdict. Revisions without owner tags (an adopted family's old ones) are skipped.
+    """
+    for arn in sorted(active, key=lambda a: int(a.rsplit(":", 1)[1])):
+        if arn in ours:
+            return FamilyVerdict(Claim.OURS, arn)
+        if arn not in tags_of:
+            return arn
+        state = claim(owner, tags_of[arn])
+        if state is not Claim.UNOWNED:
+            return FamilyVerdict(state, arn)
+    return FamilyVerdict(Claim.UNOWNED)

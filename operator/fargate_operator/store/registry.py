@@ -17,6 +17,12 @@ class Registry:
         self._objects: dict[str, dict[Key, dict[str, Any]]] = {}
         self._changed = asyncio.Event()
         self._synced = False
+        # When each object was last upserted, as a running count (see retain()).
+        self._seq = 0
+        self._stamps: dict[str, dict[Key, int]] = {}
+        # Kinds whose watch listed again after the first sync (a relist, see note_listed()).
+        self._relisted: set[str] = set()
+        self._relist = asyncio.Event()
 
     def catches_up_with(self, counts: dict[str, int]) -> bool:
         """Whether the cache holds at least `counts` (the API server's, taken now) of each kind.
@@ -56,11 +62,46 @@ class Registry:
         }
         key = (meta["namespace"], meta["name"])
         self._objects.setdefault(body["kind"], {})[key] = snapshot
+        self._seq += 1
+        self._stamps.setdefault(body["kind"], {})[key] = self._seq
         self._bump()
 
     def remove(self, kind: str, namespace: str, name: str) -> None:
         self._objects.get(kind, {}).pop((namespace, name), None)
+        self._stamps.get(kind, {}).pop((namespace, name), None)
         self._bump()
+
+    def mark(self) -> int:
+        """A point in the cache's history: take it just before a full LIST starts (see retain())."""
+        return self._seq
+
+    def retain(self, kind: str, listed: set[Key], since: int) -> list[Key]:
+        """Drop objects of `kind` that a full LIST, begun at mark `since`, no longer has; returns them.
+
+        A relist (the watch's resourceVersion expired: 410 Gone) brings list events and no
+        DELETED for objects deleted meanwhile, so only a full list shows they are gone. An
+        object upserted after `since` is kept even when missing from the list: it may have
+        been created after the list was taken (its deletion, if any, comes as a DELETED event).
+        """
+        stamps = self._stamps.get(kind, {})
+        gone = [key for key in self._objects.get(kind, {}) if key not in listed and stamps.get(key, 0) <= since]
+        for namespace, name in gone:
+            self.remove(kind, namespace, name)
+        return gone
+
+    def note_listed(self, kind: str) -> None:
+        """A list event (type None) arrived: after the first sync, that means the watch listed again."""
+        if self._synced:
+            self._relisted.add(kind)
+            self._relist.set()
+
+    async def relisted(self, timeout: float) -> set[str]:
+        """The kinds listed again since the last call; waits up to `timeout` (empty set: none)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._relist.wait(), timeout)
+        kinds, self._relisted = self._relisted, set()
+        self._relist.clear()
+        return kinds
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self._objects.get(kind, {}).get((namespace, name))

@@ -572,11 +572,6 @@ def test_item16_deregistering_the_current_revision_deregisters_exactly_that_revi
 # -- item 7 (adapter part): RunTask failures -------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the operator side of issue 12 item 7 (status.failures, branch mechanics) and the ECS "
-    "proxy's interceptors with tests/ecs_behaviours.py from that branch; remove this mark when both land",
-)
 def test_item7_runtask_answers_failures_with_200_as_ecs_does(
     ecs_for: Callable[[str], Any], ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
