@@ -1,0 +1,212 @@
+"""Item 4 of issue 13: ECS rules moto skips (Fargate sizes, awsvpc, clusters, service names, ListTasks filters)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from emulator_support import (
+    awsvpc,
+    container,
+    register,
+    run,
+    running,
+    stopped,
+    wait_for,
+    wait_task,
+)
+from fargate_operator.devenv.ecs_emulator import Network
+
+
+def _register(ecs: Any, **request: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "family": "rules",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [container()],
+    }
+    td: dict[str, Any] = ecs.register_task_definition(**{**base, **request})["taskDefinition"]
+    return td
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"),
+    [("256", "4096"), ("512", "512"), ("1024", "1024"), ("1024", "9216"), ("4096", "31744"), ("128", "512")],
+)
+def test_item4_fargate_size_outside_the_matrix_is_refused(ecs: Any, cpu: str, memory: str) -> None:
+    with pytest.raises(ecs.exceptions.ClientException) as err:
+        _register(ecs, cpu=cpu, memory=memory)
+    assert err.value.response["Error"]["Message"] == (
+        f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. "
+        "See the Amazon ECS documentation for the valid values."
+    )
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "units", "mib"),
+    [
+        ("256", "512", "256", "512"),
+        ("512", "4096", "512", "4096"),
+        ("1 vCPU", "2 GB", "1024", "2048"),
+        ("2 vcpu", "16GB", "2048", "16384"),
+        ("8192", "61440", "8192", "61440"),
+        ("16384", "122880", "16384", "122880"),
+    ],
+)
+def test_item4_fargate_sizes_in_the_matrix_register_in_units(
+    ecs: Any, cpu: str, memory: str, units: str, mib: str
+) -> None:
+    td = _register(ecs, cpu=cpu, memory=memory)
+    assert (td["cpu"], td["memory"]) == (units, mib)
+    assert "FARGATE" in td["compatibilities"]
+
+
+def test_item4_fargate_needs_awsvpc(ecs: Any) -> None:
+    with pytest.raises(ecs.exceptions.ClientException) as err:
+        _register(ecs, networkMode="bridge")
+    assert err.value.response["Error"]["Message"] == "Fargate only supports network mode ‘awsvpc’."
+
+
+def test_item4_fargate_needs_task_level_cpu(ecs: Any) -> None:
+    request = {
+        "family": "nocpu",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "memory": "512",
+        "containerDefinitions": [container()],
+    }
+    with pytest.raises(ecs.exceptions.ClientException) as err:
+        ecs.register_task_definition(**request)
+    assert err.value.response["Error"]["Message"] == "Fargate requires that 'cpu' be defined at the task level."
+
+
+def test_item4_container_memory_above_the_task_is_refused(ecs: Any) -> None:
+    with pytest.raises(ecs.exceptions.ClientException) as err:
+        _register(ecs, containerDefinitions=[container("worker", memory=1024)])
+    assert err.value.response["Error"]["Message"] == (
+        "The 'memory' setting for container 'worker' is greater than for the task."
+    )
+
+
+def test_item4_runtask_on_fargate_needs_a_fargate_compatible_task_definition(
+    ecs: Any, cluster: str, network: Network
+) -> None:
+    ec2_only = ecs.register_task_definition(
+        family="ec2only", networkMode="bridge", containerDefinitions=[container(memory=128)]
+    )["taskDefinition"]
+    assert ec2_only["compatibilities"] == ["EC2"]
+    with pytest.raises(ecs.exceptions.InvalidParameterException) as err:
+        run(ecs, cluster, ec2_only["taskDefinitionArn"], network)
+    assert err.value.response["Error"]["Message"] == "Task definition does not support launch_type FARGATE."
+
+
+def test_item4_a_task_definition_that_fits_fargate_is_compatible_without_asking(
+    ecs: Any, cluster: str, network: Network
+) -> None:
+    """ECS validates every registration against each launch type and lists those it fits."""
+    td = ecs.register_task_definition(
+        family="fits", networkMode="awsvpc", cpu="256", memory="512", containerDefinitions=[container()]
+    )["taskDefinition"]
+    assert sorted(td["compatibilities"]) == ["EC2", "FARGATE"]
+    wait_task(ecs, cluster, run(ecs, cluster, td["taskDefinitionArn"], network)["taskArn"], running, "RUNNING")
+
+
+def test_item4_create_cluster_on_an_active_name_returns_it_unchanged(ecs: Any) -> None:
+    first = ecs.create_cluster(clusterName="same", settings=[{"name": "containerInsights", "value": "enabled"}])
+    again = ecs.create_cluster(clusterName="same", settings=[{"name": "containerInsights", "value": "disabled"}])
+    assert again["cluster"]["clusterArn"] == first["cluster"]["clusterArn"]
+    assert again["cluster"]["settings"] == [{"name": "containerInsights", "value": "enabled"}]
+    assert ecs.list_clusters()["clusterArns"] == [first["cluster"]["clusterArn"]]
+
+
+def test_item4_delete_cluster_with_services_is_refused(ecs: Any, cluster: str, network: Network) -> None:
+    td = register(ecs, "busy")
+    ecs.create_service(
+        cluster=cluster, serviceName="api", taskDefinition=td, desiredCount=0, networkConfiguration=awsvpc(network)
+    )
+    with pytest.raises(ecs.exceptions.ClusterContainsServicesException) as err:
+        ecs.delete_cluster(cluster=cluster)
+    assert err.value.response["Error"]["Message"] == "The Cluster cannot be deleted while Services are active."
+
+
+def test_item4_delete_cluster_with_tasks_is_refused_until_they_stop(ecs: Any, cluster: str, network: Network) -> None:
+    arn = run(ecs, cluster, register(ecs, "busy"), network)["taskArn"]
+    with pytest.raises(ecs.exceptions.ClusterContainsTasksException) as err:
+        ecs.delete_cluster(cluster=cluster)
+    assert err.value.response["Error"]["Message"] == "The Cluster cannot be deleted while Tasks are active."
+    ecs.stop_task(cluster=cluster, task=arn)
+    wait_task(ecs, cluster, arn, stopped, "STOPPED")
+    assert ecs.delete_cluster(cluster=cluster)["cluster"]["status"] == "INACTIVE"
+
+
+def test_item4_duplicate_service_name_is_not_idempotent(ecs: Any, cluster: str, network: Network) -> None:
+    td = register(ecs, "dup")
+    net = awsvpc(network)
+    ecs.create_service(cluster=cluster, serviceName="api", taskDefinition=td, desiredCount=0, networkConfiguration=net)
+    with pytest.raises(ecs.exceptions.InvalidParameterException) as err:
+        ecs.create_service(
+            cluster=cluster, serviceName="api", taskDefinition=td, desiredCount=1, networkConfiguration=net
+        )
+    assert err.value.response["Error"]["Message"] == "Creation of service was not idempotent."
+    assert len(ecs.list_services(cluster=cluster)["serviceArns"]) == 1
+
+
+def test_item4_create_service_client_token_returns_the_same_service(ecs: Any, cluster: str, network: Network) -> None:
+    td = register(ecs, "svcidem")
+    request = {
+        "cluster": cluster,
+        "serviceName": "api",
+        "taskDefinition": td,
+        "desiredCount": 1,
+        "networkConfiguration": awsvpc(network),
+        "clientToken": "0b5e6a1c-6f7e-4d3a-9a51-9f1f2f3a4b5c",
+    }
+    first = ecs.create_service(**request)["service"]
+    again = ecs.create_service(**request)["service"]
+    assert again["serviceArn"] == first["serviceArn"] and again["createdAt"] == first["createdAt"]
+    assert again["deployments"][0]["id"] == first["deployments"][0]["id"]
+    with pytest.raises(ecs.exceptions.InvalidParameterException):
+        ecs.create_service(**{**request, "desiredCount": 3})
+
+
+def test_item4_list_tasks_matches_the_cluster_exactly(ecs: Any, network: Network) -> None:
+    """moto matched the cluster name as a substring of the task's cluster ARN."""
+    ecs.create_cluster(clusterName="ab")
+    ecs.create_cluster(clusterName="a")
+    run(ecs, "ab", register(ecs, "exact"), network)
+    assert ecs.list_tasks(cluster="a")["taskArns"] == []
+    assert len(ecs.list_tasks(cluster="ab")["taskArns"]) == 1
+
+
+def test_item4_list_tasks_filters_by_service_name(ecs: Any, cluster: str, network: Network) -> None:
+    td = register(ecs, "bysvc")
+    ecs.create_service(
+        cluster=cluster, serviceName="api", taskDefinition=td, desiredCount=1, networkConfiguration=awsvpc(network)
+    )
+    standalone = run(ecs, cluster, td, network)["taskArn"]
+    listed = wait_for("the service's task", lambda: ecs.list_tasks(cluster=cluster, serviceName="api")["taskArns"])
+    assert len(listed) == 1 and standalone not in listed
+    with pytest.raises(ecs.exceptions.ServiceNotFoundException):
+        ecs.list_tasks(cluster=cluster, serviceName="nope")
+
+
+def test_item4_list_tasks_lists_running_tasks_unless_asked_for_stopped(
+    ecs: Any, cluster: str, network: Network
+) -> None:
+    """desiredStatus defaults to RUNNING, so a stopped task is listed only with desiredStatus=STOPPED."""
+    arn = run(ecs, cluster, register(ecs, "listing"), network)["taskArn"]
+    ecs.stop_task(cluster=cluster, task=arn)
+    assert ecs.list_tasks(cluster=cluster)["taskArns"] == []
+    assert ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"] == [arn]
+
+
+def test_item4_list_tasks_started_by_takes_no_other_filter(ecs: Any, cluster: str, network: Network) -> None:
+    """ListTasks.startedBy: "it must be the only filter that you use" (desiredStatus is a status, not a filter)."""
+    arn = run(ecs, cluster, register(ecs, "who"), network, startedBy="me")["taskArn"]
+    assert ecs.list_tasks(cluster=cluster, startedBy="me")["taskArns"] == [arn]
+    assert ecs.list_tasks(cluster=cluster, startedBy="me", desiredStatus="RUNNING")["taskArns"] == [arn]
+    with pytest.raises(ecs.exceptions.InvalidParameterException):
+        ecs.list_tasks(cluster=cluster, startedBy="me", family="who")
