@@ -20,8 +20,17 @@ BUSYBOX = "public.ecr.aws/docker/library/busybox:1.36"
 # RFC 6761 reserves the .invalid TLD: a registry there can never resolve (the emulator's
 # convention for "this image cannot be pulled").
 UNPULLABLE = "registry.invalid/team/app:1.0"
-LIFECYCLE = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"]
-DEADLINE = float(__import__("os").environ.get("SIM_DEADLINE", "90"))
+LIFECYCLE = [
+    "PROVISIONING",
+    "PENDING",
+    "ACTIVATING",
+    "RUNNING",
+    "DEACTIVATING",
+    "STOPPING",
+    "DEPROVISIONING",
+    "STOPPED",
+]
+DEADLINE = 90.0
 
 
 def name(prefix: str) -> str:

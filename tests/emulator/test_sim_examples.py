@@ -37,7 +37,9 @@ def test_item6_example_network_has_the_ids_the_examples_name(emulator: EcsEmulat
     assert emulator.create_example_network() == network  # idempotent: `make run` may seed twice
     ec2 = emulator.client("ec2")
     assert ec2.describe_subnets(SubnetIds=[EXAMPLE_SUBNET])["Subnets"][0]["VpcId"] == network.vpc_id
-    assert ec2.describe_security_groups(GroupIds=[EXAMPLE_SECURITY_GROUP])["SecurityGroups"][0]["VpcId"] == network.vpc_id
+    assert (
+        ec2.describe_security_groups(GroupIds=[EXAMPLE_SECURITY_GROUP])["SecurityGroups"][0]["VpcId"] == network.vpc_id
+    )
 
 
 def test_item5_examples_are_accepted_and_run(emulator: EcsEmulator, ecs: Any) -> None:

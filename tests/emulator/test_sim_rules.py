@@ -184,7 +184,12 @@ def test_item4_list_tasks_matches_the_cluster_exactly(ecs: Any, network: Network
 def test_item4_list_tasks_filters_by_service_name(ecs: Any, cluster: str, network: Network) -> None:
     td = register(ecs, "bysvc")
     ecs.create_service(
-        cluster=cluster, serviceName="api", taskDefinition=td, desiredCount=1, networkConfiguration=awsvpc(network)
+        cluster=cluster,
+        serviceName="api",
+        taskDefinition=td,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration=awsvpc(network),
     )
     standalone = run(ecs, cluster, td, network)["taskArn"]
     listed = wait_for("the service's task", lambda: ecs.list_tasks(cluster=cluster, serviceName="api")["taskArns"])
@@ -210,3 +215,31 @@ def test_item4_list_tasks_started_by_takes_no_other_filter(ecs: Any, cluster: st
     assert ecs.list_tasks(cluster=cluster, startedBy="me", desiredStatus="RUNNING")["taskArns"] == [arn]
     with pytest.raises(ecs.exceptions.InvalidParameterException):
         ecs.list_tasks(cluster=cluster, startedBy="me", family="who")
+
+
+def test_item4_no_launch_type_and_no_default_strategy_means_ec2(ecs: Any, cluster: str, network: Network) -> None:
+    """CreateService/RunTask without launchType or capacityProviderStrategy use the cluster's default
+    strategy; a cluster without one runs on EC2, which has no container instances here."""
+    td = register(ecs, "ec2fallback")
+    out = ecs.run_task(cluster=cluster, taskDefinition=td, networkConfiguration=awsvpc(network))
+    assert out["tasks"] == [] and out["failures"][0]["reason"] == "No Container Instances were found in your cluster."
+    ecs.create_service(
+        cluster=cluster, serviceName="api", taskDefinition=td, desiredCount=1, networkConfiguration=awsvpc(network)
+    )
+    svc = wait_for(
+        "an unable-to-place event",
+        lambda: next(
+            (s for s in ecs.describe_services(cluster=cluster, services=["api"])["services"] if s["events"]), None
+        ),
+    )
+    assert svc["launchType"] == "EC2" and svc["runningCount"] == 0
+    assert svc["events"][0]["message"].startswith(
+        "(service api) was unable to place a task because no container instance met all of its requirements."
+    )
+    ecs.put_cluster_capacity_providers(
+        cluster=cluster,
+        capacityProviders=["FARGATE"],
+        defaultCapacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
+    )
+    out = ecs.run_task(cluster=cluster, taskDefinition=td, networkConfiguration=awsvpc(network))
+    assert out["tasks"][0]["capacityProviderName"] == "FARGATE" and "launchType" not in out["tasks"][0]

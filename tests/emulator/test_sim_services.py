@@ -40,7 +40,9 @@ def _create(ecs: Any, cluster: str, td: str, network: Network, count: int = 2, *
 
 
 def _wait_steady(ecs: Any, cluster: str, count: int) -> dict[str, Any]:
-    return wait_until(f"steady state with {count} tasks", lambda: service(ecs, cluster, "web"), lambda s: steady(s, count))
+    return wait_until(
+        f"steady state with {count} tasks", lambda: service(ecs, cluster, "web"), lambda s: steady(s, count)
+    )
 
 
 def _tasks(ecs: Any, cluster: str, status: str = "RUNNING") -> list[dict[str, Any]]:
@@ -156,7 +158,9 @@ def test_item3_circuit_breaker_without_a_completed_deployment_stops_launching(
     _create(ecs, cluster, register(ecs, "web", container("app", image=UNPULLABLE)), network, count=4,
             deploymentConfiguration=BREAKER)  # fmt: skip
     svc = wait_until(
-        "deployment FAILED", lambda: service(ecs, cluster, "web"), lambda s: s["deployments"][0]["rolloutState"] == "FAILED"
+        "deployment FAILED",
+        lambda: service(ecs, cluster, "web"),
+        lambda s: s["deployments"][0]["rolloutState"] == "FAILED",
     )
     deployment = svc["deployments"][0]
     assert deployment["rolloutStateReason"] == "ECS deployment circuit breaker: tasks failed to start."
@@ -177,9 +181,14 @@ def test_item3_delete_service_drains_to_inactive(ecs: Any, cluster: str, network
         ecs.delete_service(cluster=cluster, service="web")
     deleted = ecs.delete_service(cluster=cluster, service="web", force=True)["service"]
     assert deleted["status"] == "DRAINING" and deleted["desiredCount"] == 0
+    # DeleteService: INACTIVE "after all tasks have transitioned to either STOPPING or STOPPED status".
     wait_for("INACTIVE", lambda: service(ecs, cluster, "web")["status"] == "INACTIVE")
-    gone = ecs.describe_tasks(cluster=cluster, tasks=sorted(running))["tasks"]
-    assert {t["lastStatus"] for t in gone} == {"STOPPED"}
+    assert ecs.list_services(cluster=cluster)["serviceArns"] == []
+    gone = wait_until(
+        "the service's tasks STOPPED",
+        lambda: ecs.describe_tasks(cluster=cluster, tasks=sorted(running))["tasks"],
+        lambda tasks: {t["lastStatus"] for t in tasks} == {"STOPPED"},
+    )
     assert {t["stopCode"] for t in gone} == {"ServiceSchedulerInitiated"}
     with pytest.raises(ecs.exceptions.ServiceNotActiveException):
         ecs.update_service(cluster=cluster, service="web", desiredCount=1)

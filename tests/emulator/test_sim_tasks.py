@@ -210,7 +210,10 @@ def test_item4_describe_tasks_reports_unknown_ids_as_missing(ecs: Any, cluster: 
     out = ecs.describe_tasks(cluster=cluster, tasks=[arn, unknown, "fedcba9876543210"])
     assert [t["taskArn"] for t in out["tasks"]] == [arn]
     assert sorted(f["reason"] for f in out["failures"]) == ["MISSING", "MISSING"]
-    assert {f["arn"].rsplit("/", 1)[-1] for f in out["failures"]} == {"0123456789abcdef0123456789abcdef", "fedcba9876543210"}
+    assert {f["arn"].rsplit("/", 1)[-1] for f in out["failures"]} == {
+        "0123456789abcdef0123456789abcdef",
+        "fedcba9876543210",
+    }
 
 
 def test_item4_runtask_client_token_returns_the_same_tasks(ecs: Any, cluster: str, network: Network) -> None:

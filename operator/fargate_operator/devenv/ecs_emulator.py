@@ -1,7 +1,9 @@
-"""moto in server mode on a loopback port: the ECS endpoint of tests and `make run`.
+"""The ECS emulator on a loopback port: the ECS endpoint of tests and `make run`.
 
-It speaks ECS's real wire protocol over HTTP, so boto3 reaches it exactly as it
-reaches AWS. See ../shared/notes/moto-ecs.md for its fidelity gaps.
+A separate process (`python -m fargate_operator.devenv.ecs_sim`): moto's server with ECS's task
+lifecycle, service scheduler and validation added in-process (docs/ecs-emulator.md). It speaks
+ECS's real wire protocol over HTTP, so boto3 reaches it exactly as it reaches AWS. moto is
+imported only in that process.
 """
 
 from __future__ import annotations
@@ -54,16 +56,25 @@ class EcsEmulator:
     def start(self) -> EcsEmulator:
         self.port = self.port or processes.free_port()
         if self.log is None:
-            self.log = Path(tempfile.mkdtemp(prefix="fargate-moto-")) / "moto.log"
-        self._proc = processes.start(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)], self.log
-        )
+            self.log = Path(tempfile.mkdtemp(prefix="fargate-ecs-sim-")) / "ecs-sim.log"
+        cmd = [
+            sys.executable,
+            "-m",
+            "fargate_operator.devenv.ecs_sim",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--step-seconds",
+            str(self.step_seconds),
+        ]
+        self._proc = processes.start(cmd, self.log)
 
         def ready() -> bool:
             with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1) as resp:
                 return bool(resp.status == 200)
 
-        processes.wait_until(ready, self._proc, "moto server", self.log, self.startup_timeout)
+        processes.wait_until(ready, self._proc, "ECS emulator", self.log, self.startup_timeout)
         return self
 
     @property
@@ -85,7 +96,8 @@ class EcsEmulator:
         self._post("/moto-api/reset")
 
     def set_task_transition(self, progression: dict[str, Any]) -> None:
-        """How tasks advance, e.g. {"progression": "manual", "times": 1} (moto's state manager)."""
+        """moto's `ecs::task` state-manager setting. The emulator's tasks ignore it: they advance with
+        time (step_seconds), never per DescribeTasks, and run until stopped unless their command ends."""
         self._post("/moto-api/state-manager/set-transition", {"model_name": "ecs::task", "transition": progression})
 
     def client(self, service: str = "ecs") -> Any:
@@ -108,9 +120,9 @@ class EcsEmulator:
         ec2 = self.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
         ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-        subnet = ec2.create_subnet(
-            VpcId=vpc, CidrBlock="10.42.1.0/24", **_custom_id("subnet", subnet_id)
-        )["Subnet"]["SubnetId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24", **_custom_id("subnet", subnet_id))["Subnet"][
+            "SubnetId"
+        ]
         sg = ec2.create_security_group(
             GroupName="fargate-dev",
             Description="fargate-operator dev",
