@@ -243,3 +243,59 @@ def test_item4_no_launch_type_and_no_default_strategy_means_ec2(ecs: Any, cluste
     )
     out = ecs.run_task(cluster=cluster, taskDefinition=td, networkConfiguration=awsvpc(network))
     assert out["tasks"][0]["capacityProviderName"] == "FARGATE" and "launchType" not in out["tasks"][0]
+
+
+def test_item4_list_services_and_tasks_page_like_ecs(ecs: Any, cluster: str, network: Network) -> None:
+    """ListServices returns up to 10 by default, ListTasks up to maxResults, each with a nextToken."""
+    td = register(ecs, "paged")
+    for i in range(12):
+        ecs.create_service(
+            cluster=cluster, serviceName=f"s{i:02d}", taskDefinition=td, desiredCount=0, launchType="FARGATE",
+            networkConfiguration=awsvpc(network),
+        )  # fmt: skip
+    first = ecs.list_services(cluster=cluster)
+    assert len(first["serviceArns"]) == 10 and first["nextToken"]
+    rest = ecs.list_services(cluster=cluster, nextToken=first["nextToken"])
+    assert len(rest["serviceArns"]) == 2 and "nextToken" not in rest
+    run(ecs, cluster, td, network, count=3)
+    page = ecs.list_tasks(cluster=cluster, maxResults=2)
+    assert len(page["taskArns"]) == 2
+    assert len(ecs.list_tasks(cluster=cluster, maxResults=2, nextToken=page["nextToken"])["taskArns"]) == 1
+
+
+def test_item4_awsvpc_without_security_groups_uses_the_vpc_default(ecs: Any, cluster: str, network: Network) -> None:
+    """AwsVpcConfiguration.securityGroups: "If you don't specify a security group, the default security
+    group for the VPC is used" (moto answered HTTP 500)."""
+    td = register(ecs, "nosg")
+    out = ecs.run_task(
+        cluster=cluster, taskDefinition=td, launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [network.subnet_id]}},
+    )  # fmt: skip
+    wait_task(ecs, cluster, out["tasks"][0]["taskArn"], running, "RUNNING")
+
+
+def test_item4_awsvpc_task_in_a_vpc_without_dns_hostnames_runs(emulator: Any, ecs: Any, cluster: str) -> None:
+    """moto's RunTask failed with HTTP 500 in a VPC without DNS hostnames; ECS names the ENI anyway."""
+    ec2 = emulator.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.43.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.43.1.0/24")["Subnet"]["SubnetId"]
+    td = register(ecs, "nodns")
+    out = ecs.run_task(
+        cluster=cluster, taskDefinition=td, launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+    )  # fmt: skip
+    task = wait_task(ecs, cluster, out["tasks"][0]["taskArn"], running, "RUNNING")
+    details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+    assert details["privateDnsName"].startswith("ip-10-43-1-")
+
+
+def test_item4_unknown_subnet_is_refused_with_ecs_wording(ecs: Any, cluster: str, network: Network) -> None:
+    td = register(ecs, "nosubnet")
+    with pytest.raises(ecs.exceptions.InvalidParameterException) as err:
+        ecs.run_task(
+            cluster=cluster, taskDefinition=td, launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-0badbadbadbadbad0"]}},
+        )  # fmt: skip
+    assert err.value.response["Error"]["Message"].startswith(
+        "Error retrieving subnet information for [subnet-0badbadbadbadbad0]"
+    )

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from moto.core.common_models import BaseModel
 from moto.ec2.models import ec2_backends
-from moto.ec2.utils import generate_dns_from_ip
+from moto.ec2.utils import generate_dns_from_ip, random_private_ip
 from moto.ecs.models import Cluster, EC2ContainerServiceBackend, Task, TaskDefinition
 
 from fargate_operator.devenv.ecs_sim.clock import NEVER, PACE
@@ -162,11 +162,7 @@ class SimTask(Task):
         self.containers = cast(
             Any, [SimContainer(self.task_arn, d, by_name.get(d["name"])) for d in task_definition.container_definitions]
         )
-        for attachment in self._attachment_dicts():
-            attachment["status"] = "PRECREATED"
-            details = {d["name"]: d for d in attachment.get("details", [])}
-            if "privateDnsName" in details and not details["privateDnsName"].get("value"):
-                details["privateDnsName"]["value"] = generate_dns_from_ip(details["privateIPv4Address"]["value"])
+        self._address_in_subnet()
         self._entered = now
         self._stop_requested: float | None = None
         self._task_definition = task_definition
@@ -284,6 +280,22 @@ class SimTask(Task):
                 self.stopped_at = stamp
                 self._attachments("DELETED")
                 self._release_network_interface()
+
+    def _address_in_subnet(self) -> None:
+        """moto gives the ENI any 10.x address and no DNS name without DNS hostnames; ECS's ENI has an
+        address from its subnet and an ip-a-b-c-d name."""
+        ec2 = ec2_backends[self._account_id][self.region_name]
+        for attachment in self._attachment_dicts():
+            attachment["status"] = "PRECREATED"
+            details = {d["name"]: d for d in attachment.get("details", [])}
+            eni = ec2.enis.get(details.get("networkInterfaceId", {}).get("value", ""))
+            if eni is None or eni.subnet is None:
+                continue
+            address = random_private_ip(eni.subnet.cidr_block)
+            eni.private_ip_address = address
+            eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": address}]
+            details["privateIPv4Address"]["value"] = address
+            details["privateDnsName"]["value"] = generate_dns_from_ip(address)
 
     def _attachment_dicts(self) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], self.attachments)
