@@ -210,3 +210,18 @@ def test_item3_service_deployments_are_listed_and_described(ecs: Any, cluster: s
     assert newest["sourceServiceRevisions"] and "finishedAt" in newest
     with pytest.raises(ecs.exceptions.ServiceNotFoundException):
         ecs.list_service_deployments(cluster=cluster, service="nope")
+
+
+def test_item3_service_keeps_its_revision_after_the_definition_is_deleted(
+    ecs: Any, cluster: str, network: Network
+) -> None:
+    """Deregistering or deleting a revision has "no impact on existing services or tasks": the service
+    still starts tasks of it (ECS deletes a definition only once nothing references it)."""
+    td = register(ecs, "web")
+    _create(ecs, cluster, td, network, count=1)
+    _wait_steady(ecs, cluster, 1)
+    ecs.deregister_task_definition(taskDefinition=td)
+    ecs.delete_task_definitions(taskDefinitions=[td])
+    ecs.update_service(cluster=cluster, service="web", desiredCount=2)
+    svc = _wait_steady(ecs, cluster, 2)
+    assert {t["taskDefinitionArn"] for t in _tasks(ecs, cluster)} == {td} and svc["taskDefinition"] == td

@@ -11,6 +11,7 @@ guarded DeleteCluster / CreateService, and ListServiceDeployments / DescribeServ
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from types import ModuleType
 from typing import Any, cast
@@ -36,6 +37,7 @@ RUN_TOKEN_TTL = 24 * 3600.0
 LIST_TASKS_PAGE = 100  # ListTasks.maxResults: "If this parameter isn't used, then ListTasks returns up to 100 results"
 LIST_SERVICES_PAGE = 10  # ListServices.maxResults: "... returns up to 10 results"
 NO_INSTANCES = "No Container Instances were found in your cluster."
+log = logging.getLogger("ecs_sim")
 
 
 class ConflictException(ECSException):
@@ -74,9 +76,15 @@ class SimBackend(EC2ContainerServiceBackend):
         for task in self.timeline.due(now):
             task.progress(now, stamp)
             self.timeline.schedule(task, task.next_due())
+        launch = self._launcher(now, stamp)
         for svc in list(self.services.values()):
             if isinstance(svc, SimService) and svc.status != "INACTIVE":
-                for task in scheduler.reconcile(svc, self._launcher(now, stamp), now, stamp):
+                try:
+                    touched = scheduler.reconcile(svc, launch, now, stamp)
+                except Exception:  # one service's trouble must not stop the others (or time)
+                    log.exception("scheduler pass for service %s failed", svc.arn)
+                    continue
+                for task in touched:
                     self._wake(task, now, stamp)
 
     def _wake(self, task: SimTask, now: float, stamp: datetime) -> None:
@@ -381,7 +389,7 @@ class SimBackend(EC2ContainerServiceBackend):
                     f"Reason: {NO_INSTANCES} For more information, see the Troubleshooting section of the "
                     "Amazon ECS Developer Guide."
                 )
-            td = self.describe_task_definition(deployment.task_definition)
+            td = deployment.definition or self.describe_task_definition(deployment.task_definition)
             tags: list[dict[str, str]] = []
             if svc.propagate_tags == "SERVICE":
                 tags = list(svc.tags)

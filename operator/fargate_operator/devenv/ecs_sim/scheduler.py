@@ -66,6 +66,9 @@ class Deployment:
     service_connect_configuration: dict[str, Any] | None
     created_at: datetime
     revision: dict[str, Any]
+    # The definition itself: a service keeps running a revision that is later deregistered or
+    # deleted ("There is no impact on existing services or tasks"; deletion waits until unused).
+    definition: TaskDefinition | None = None
     status: str = "PRIMARY"
     rollout_state: str = "IN_PROGRESS"
     rollout_state_reason: str = ""
@@ -213,6 +216,7 @@ class SimService(Service):
             service_connect_configuration=self.service_connect_configuration,
             created_at=stamp,
             revision=self.revision(),
+            definition=self._backend.describe_task_definition(str(self.task_definition)),
             sources=sources,
             rollback_of=rollback_of,
             breaker={
