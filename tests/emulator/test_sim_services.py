@@ -225,3 +225,15 @@ def test_item3_service_keeps_its_revision_after_the_definition_is_deleted(
     ecs.update_service(cluster=cluster, service="web", desiredCount=2)
     svc = _wait_steady(ecs, cluster, 2)
     assert {t["taskDefinitionArn"] for t in _tasks(ecs, cluster)} == {td} and svc["taskDefinition"] == td
+
+
+def test_item3_service_reports_the_network_configuration_it_was_given(ecs: Any, cluster: str, network: Network) -> None:
+    """Without securityGroups the tasks get the VPC's default group, but the service's configuration
+    stays as given, so a client comparing its spec with DescribeServices sees no drift."""
+    given = {"awsvpcConfiguration": {"subnets": [network.subnet_id], "assignPublicIp": "DISABLED"}}
+    ecs.create_service(
+        cluster=cluster, serviceName="web", taskDefinition=register(ecs, "web"), desiredCount=1,
+        launchType="FARGATE", networkConfiguration=given,
+    )  # fmt: skip
+    svc = _wait_steady(ecs, cluster, 1)
+    assert svc["networkConfiguration"] == given and svc["deployments"][0]["networkConfiguration"] == given

@@ -410,7 +410,7 @@ class SimBackend(EC2ContainerServiceBackend):
                 started_by=deployment.id,  # ECS's scheduler starts tasks as "ecs-svc/<deployment id>"
                 overrides={},
                 tags=tags,
-                network=deployment.network_configuration,
+                network=self._network(deployment.network_configuration),
                 platform_version=svc.platform_version,
                 enable_execute_command=svc.enable_execute_command,
                 now=now,
@@ -442,12 +442,8 @@ class SimBackend(EC2ContainerServiceBackend):
             rules.check_launch(launch_type, strategy, td.compatibilities, td.status)
         except rules.RuleError as err:
             raise error(err) from None
-        request = {
-            **params,
-            "launchType": launch_type,
-            "capacityProviderStrategy": strategy,
-            "networkConfiguration": self._network(params.get("networkConfiguration")),
-        }
+        self._network(params.get("networkConfiguration"))  # checked now; kept as given (the default group is the ENI's)
+        request = {**params, "launchType": launch_type, "capacityProviderStrategy": strategy}
         svc = SimService(cluster, self, td, request, wall())
         self.services[f"{cluster.name}:{name}"] = svc
         if token:
@@ -473,7 +469,8 @@ class SimBackend(EC2ContainerServiceBackend):
                 raise error(err) from None
             svc.task_definition = td.arn
         if "networkConfiguration" in params:
-            svc.network_configuration = self._network(params["networkConfiguration"]) or {}
+            self._network(params["networkConfiguration"])
+            svc.network_configuration = params["networkConfiguration"] or {}
         for member in scheduler.REVISION_MEMBERS[2:]:
             if member in params:
                 setattr(svc, scheduler._ATTRIBUTE[member], params[member])

@@ -130,10 +130,11 @@ class SimService(Service):
             launch_type=params.get("launchType"),
             service_registries=params.get("serviceRegistries"),
             platform_version=params.get("platformVersion"),
-            network_configuration=params.get("networkConfiguration"),
+            network_configuration=None,  # checked by SimBackend (moto's check needs securityGroups)
             propagate_tags=params.get("propagateTags") or "NONE",
             role_arn=params.get("role"),
         )
+        self.network_configuration = params.get("networkConfiguration") or {}
         self.capacity_provider_strategy: list[dict[str, Any]] | None = params.get("capacityProviderStrategy")
         self.deployment_configuration = _deployment_configuration(params.get("deploymentConfiguration"))
         self.health_check_grace_period_seconds = params.get("healthCheckGracePeriodSeconds")
