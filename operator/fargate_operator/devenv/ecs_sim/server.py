@@ -18,6 +18,7 @@ from typing import Any
 
 import moto.ecs.models
 import moto.ecs.urls
+from moto.core.responses import BaseResponse
 from moto.moto_api._internal.models import MotoAPIBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
@@ -38,6 +39,15 @@ def install(step_seconds: float) -> None:
     moto.ecs.models.ecs_backends.backend = SimBackend
     moto.ecs.urls.url_paths = {"{0}/$": SimResponse.dispatch}
     ec2_ext.install()
+    call_action = BaseResponse.call_action
+    if not getattr(call_action, "__sim_locked__", False):
+
+        def locked_call_action(self: BaseResponse) -> Any:
+            with LOCK:  # EC2 and the other services too: the ticker reads subnets and ENIs
+                return call_action(self)
+
+        locked_call_action.__sim_locked__ = True  # type: ignore[attr-defined]
+        BaseResponse.call_action = locked_call_action  # type: ignore[method-assign]
     reset = MotoAPIBackend.reset
     if not getattr(reset, "__sim_locked__", False):
 
