@@ -5,6 +5,7 @@ Each test names the ECS behaviour it checks; docs/ecs-emulator.md cites the ECS 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,6 +61,7 @@ def test_item1_task_walks_every_lifecycle_state_with_ecs_timestamps(slow: EcsEmu
     task = run(ecs, "life", td, network)
     assert task["lastStatus"] == "PROVISIONING" and task["desiredStatus"] == "RUNNING"
     assert task["containers"][0]["lastStatus"] == "PENDING" and "createdAt" in task
+    assert re.fullmatch(r"arn:aws:ecs:us-east-1:\d{12}:task/life/[0-9a-f]{32}", task["taskArn"])
     seen = [task["lastStatus"]]
     up = _watch(ecs, "life", task["taskArn"], seen, "RUNNING")
     assert up["containers"][0]["lastStatus"] == "RUNNING"

@@ -135,6 +135,7 @@ class SimTask(Task):
             platform_version,
             capacity_provider_name,
         )
+        self.id = uuid.uuid4().hex  # ECS task ids are 32 hex digits (moto: a dashed UUID)
         self._status = "PROVISIONING"
         self.started_by = started_by or None  # type: ignore[assignment]  # omitted when not given
         self.launch_type = launch_type  # type: ignore[assignment]  # omitted, not "", with a capacity provider
