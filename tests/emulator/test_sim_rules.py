@@ -286,7 +286,8 @@ def test_item4_awsvpc_task_in_a_vpc_without_dns_hostnames_runs(emulator: Any, ec
     )  # fmt: skip
     task = wait_task(ecs, cluster, out["tasks"][0]["taskArn"], running, "RUNNING")
     details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
-    assert details["privateDnsName"].startswith("ip-10-43-1-")
+    assert details["privateDnsName"].startswith("ip-10-43-1-") and details["privateIPv4Address"].startswith("10.43.1.")
+    assert task["containers"][0]["networkInterfaces"][0]["privateIpv4Address"] == details["privateIPv4Address"]
 
 
 def test_item4_unknown_subnet_is_refused_with_ecs_wording(ecs: Any, cluster: str, network: Network) -> None:

@@ -54,7 +54,7 @@ class SimContainer(BaseModel):
         self.network_bindings: list[dict[str, Any]] = []
         self.essential = bool(definition.get("essential", True))
         self.program: Program = program_for(definition, override)
-        self._has_health_check = "healthCheck" in definition
+        self.has_health_check = "healthCheck" in definition
         self._started: float | None = None
         self._sigterm: float | None = None
 
@@ -64,7 +64,7 @@ class SimContainer(BaseModel):
 
     def start(self, now: float) -> None:
         self.last_status, self._started = "RUNNING", now
-        if self._has_health_check:
+        if self.has_health_check:
             self.health_status = "HEALTHY"
 
     def terminate(self, now: float) -> None:
@@ -261,7 +261,7 @@ class SimTask(Task):
                 self.pull_stopped_at = self.started_at = stamp
                 for container in self.sim_containers:
                     container.start(now)
-                if any(c._has_health_check for c in self.sim_containers):
+                if any(c.has_health_check for c in self.sim_containers):
                     self.health_status = "HEALTHY"
             case "DEACTIVATING":
                 self.stopping_at = stamp
@@ -297,6 +297,8 @@ class SimTask(Task):
             eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": address}]
             details["privateIPv4Address"]["value"] = address
             details["privateDnsName"]["value"] = generate_dns_from_ip(address)
+            for container in self.sim_containers:  # awsvpc: every container shares the task's ENI
+                container.network_interfaces = [{"attachmentId": attachment["id"], "privateIpv4Address": address}]
 
     def _attachment_dicts(self) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], self.attachments)
