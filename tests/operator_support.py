@@ -201,10 +201,10 @@ def service_manifest(
 
 
 def task_definition_spec(family: str, image: str = "public.ecr.aws/docker/library/busybox:1.36") -> dict[str, Any]:
-    # Container-level memory is set because moto fails RunTask without it (real ECS does not need it).
+    """The usual Fargate shape: task-level cpu/memory only (the ECS emulator accepts it, as ECS does)."""
     return {
         "family": family,
         "cpu": "256",
         "memory": "512",
-        "containerDefinitions": [{"name": "app", "image": image, "memory": 256, "essential": True}],
+        "containerDefinitions": [{"name": "app", "image": image, "essential": True}],
     }

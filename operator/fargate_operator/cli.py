@@ -160,17 +160,17 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
 
     from fargate_operator.codegen.generate import repo_root
     from fargate_operator.devenv import processes
-    from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
+    from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, DEV_STEP_SECONDS, REGION, SECRET_KEY
     from fargate_operator.devenv.world import World
 
-    world = World.start(repo_root() / "crds", workdir=run_dir / "state")
+    world = World.start(repo_root() / "crds", workdir=run_dir / "state", ecs_step_seconds=DEV_STEP_SECONDS)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     operator = None
     try:
         kubeconfig = world.control_plane.write_kubeconfig(run_dir / "kubeconfig")
-        network = world.ecs.create_network()
+        network = world.ecs.create_example_network()  # the ids examples/ names
         # kubectl and helm matching the API server; the AWS CLI of `make venv` when it is there.
         awscli = repo_root() / ".venv-awscli" / "bin"
         tools = ":".join(str(d) for d in (*world.assets.bin_dirs, *([awscli] if (awscli / "aws").exists() else [])))
@@ -227,7 +227,7 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
             f"""
 fargate-operator dev world is up.
   Kubernetes API   {world.control_plane.url}  (kube-apiserver {world.assets.kube_apiserver.parent.name})
-  ECS emulator     {world.ecs.endpoint}  (moto; what the operator talks to)
+  ECS emulator     {world.ecs.endpoint}  (moto + ECS lifecycle, {DEV_STEP_SECONDS} s a step; what the operator talks to)
   subnet / SG      {network.subnet_id} / {network.security_group_id}
   operator         pid {operator.pid}, log {operator_log}
   ECS REST adapter {rest}  access key "test", secret "test", bound to namespace default

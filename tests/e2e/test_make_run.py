@@ -23,9 +23,11 @@ import boto3
 import pytest
 
 from fargate_operator.devenv import processes
+from fargate_operator.devenv.ecs_emulator import EXAMPLE_SECURITY_GROUP, EXAMPLE_SUBNET
 from fargate_operator.web.app import PID_HEADER
 
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @dataclass(frozen=True)
@@ -201,3 +203,38 @@ def test_mcp_inspector_cli_lists_tools_and_calls_a_read_tool(dev_world: DevWorld
         "--method", "tools/call", "--tool-name", "describeclusters", "--tool-arg", 'clusters=["default"]'
     )
     assert called["isError"] is False and "failures" in called["structuredContent"]  # type: ignore[operator]
+
+
+def test_item6_quick_start_examples_apply_unchanged_and_run(dev_world: DevWorld) -> None:
+    """README quick start: `kubectl apply -f examples/` in `make run`'s world, whose ECS emulator holds the
+    subnet and security group examples/ names; the service reaches 2 running tasks, the task runs."""
+    env = dict(
+        line.removeprefix("export ").split("=", 1) for line in (dev_world.run_dir / "env").read_text().splitlines()
+    )
+    assert env["FARGATE_SUBNET"] == EXAMPLE_SUBNET and env["FARGATE_SECURITY_GROUP"] == EXAMPLE_SECURITY_GROUP
+    kubectl = env["PATH"].split(":")[0] + "/kubectl"
+    kube_env = {**os.environ, "KUBECONFIG": env["KUBECONFIG"].strip("'")}
+
+    def kube(*args: str) -> str:
+        out = subprocess.run([kubectl, *args], capture_output=True, text=True, env=kube_env)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    kube("apply", "-n", "default", "-f", str(EXAMPLES))
+    try:
+        deadline = time.monotonic() + 240
+        service: dict[str, object] = {}
+        task: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            service = json.loads(kube("get", "fargateservice", "web", "-n", "default", "-o", "json")).get("status", {})
+            task = json.loads(kube("get", "fargatetask", "web-migrate-001", "-n", "default", "-o", "json")).get(
+                "status", {}
+            )
+            if service.get("runningCount") == 2 and task.get("phase") == "Running":
+                break
+            time.sleep(1)
+        tail = (dev_world.run_dir / "operator.log").read_text()[-2000:]
+        assert service.get("runningCount") == 2 and service.get("rolloutState") == "COMPLETED", (service, tail)
+        assert task.get("phase") == "Running", (task, tail)
+    finally:
+        kube("delete", "-n", "default", "-f", str(EXAMPLES), "--wait=true", "--timeout=120s")

@@ -1,7 +1,9 @@
-"""moto in server mode on a loopback port: the ECS endpoint of tests and `make run`.
+"""The ECS emulator on a loopback port: the ECS endpoint of tests and `make run`.
 
-It speaks ECS's real wire protocol over HTTP, so boto3 reaches it exactly as it
-reaches AWS. See ../shared/notes/moto-ecs.md for its fidelity gaps.
+A separate process (`python -m fargate_operator.devenv.ecs_sim`): moto's server with ECS's task
+lifecycle, service scheduler and validation added in-process (docs/ecs-emulator.md). It speaks
+ECS's real wire protocol over HTTP, so boto3 reaches it exactly as it reaches AWS. moto is
+imported only in that process.
 """
 
 from __future__ import annotations
@@ -18,6 +20,15 @@ from typing import Any
 from fargate_operator.devenv import processes
 
 REGION = "us-east-1"
+# Seconds per ECS lifecycle transition (PROVISIONING -> PENDING -> ...): quick for tests,
+# realistic-but-quick for `make run` (ECS itself takes tens of seconds per task start).
+FAST_STEP_SECONDS = 0.2
+DEV_STEP_SECONDS = 1.5
+# The network examples/ names (issue 13 part 3): `make run` creates it with these ids.
+EXAMPLE_SUBNET = "subnet-0123456789abcdef0"
+EXAMPLE_SECURITY_GROUP = "sg-0123456789abcdef0"
+# moto's tag for choosing a resource's id (moto.utilities.id_generator.TAG_KEY_CUSTOM_ID).
+CUSTOM_ID_TAG = "_custom_id_"
 # moto accepts any credentials; these are what `.run/env` exports for local use.
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
@@ -34,6 +45,7 @@ class Network:
 class EcsEmulator:
     port: int = 0
     log: Path | None = None
+    step_seconds: float = FAST_STEP_SECONDS
     startup_timeout: float = 60.0
     _proc: subprocess.Popen[bytes] | None = None
 
@@ -44,16 +56,25 @@ class EcsEmulator:
     def start(self) -> EcsEmulator:
         self.port = self.port or processes.free_port()
         if self.log is None:
-            self.log = Path(tempfile.mkdtemp(prefix="fargate-moto-")) / "moto.log"
-        self._proc = processes.start(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)], self.log
-        )
+            self.log = Path(tempfile.mkdtemp(prefix="fargate-ecs-sim-")) / "ecs-sim.log"
+        cmd = [
+            sys.executable,
+            "-m",
+            "fargate_operator.devenv.ecs_sim",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--step-seconds",
+            str(self.step_seconds),
+        ]
+        self._proc = processes.start(cmd, self.log)
 
         def ready() -> bool:
             with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1) as resp:
                 return bool(resp.status == 200)
 
-        processes.wait_until(ready, self._proc, "moto server", self.log, self.startup_timeout)
+        processes.wait_until(ready, self._proc, "ECS emulator", self.log, self.startup_timeout)
         return self
 
     @property
@@ -75,7 +96,8 @@ class EcsEmulator:
         self._post("/moto-api/reset")
 
     def set_task_transition(self, progression: dict[str, Any]) -> None:
-        """How tasks advance, e.g. {"progression": "manual", "times": 1} (moto's state manager)."""
+        """moto's `ecs::task` state-manager setting. The emulator's tasks ignore it: they advance with
+        time (step_seconds), never per DescribeTasks, and run until stopped unless their command ends."""
         self._post("/moto-api/state-manager/set-transition", {"model_name": "ecs::task", "transition": progression})
 
     def client(self, service: str = "ecs") -> Any:
@@ -89,8 +111,8 @@ class EcsEmulator:
             aws_secret_access_key=SECRET_KEY,
         )
 
-    def create_network(self) -> Network:
-        """A VPC, subnet and security group for awsvpc tasks.
+    def create_network(self, subnet_id: str | None = None, security_group_id: str | None = None) -> Network:
+        """A VPC, subnet and security group for awsvpc tasks; given ids are kept (the `_custom_id_` tag).
 
         DNS hostnames are enabled because moto's RunTask fails with HTTP 500 on
         a VPC without them.
@@ -98,12 +120,33 @@ class EcsEmulator:
         ec2 = self.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
         ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
-        sg = ec2.create_security_group(GroupName="fargate-dev", Description="fargate-operator dev", VpcId=vpc)
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24", **_custom_id("subnet", subnet_id))["Subnet"][
+            "SubnetId"
+        ]
+        sg = ec2.create_security_group(
+            GroupName="fargate-dev",
+            Description="fargate-operator dev",
+            VpcId=vpc,
+            **_custom_id("security-group", security_group_id),
+        )
         return Network(vpc, subnet, sg["GroupId"])
+
+    def create_example_network(self) -> Network:
+        """The subnet and security group examples/ names, once (`kubectl apply -f examples/` works unchanged)."""
+        ec2 = self.client("ec2")
+        found = ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": [EXAMPLE_SUBNET]}])["Subnets"]
+        if found:
+            return Network(found[0]["VpcId"], EXAMPLE_SUBNET, EXAMPLE_SECURITY_GROUP)
+        return self.create_network(EXAMPLE_SUBNET, EXAMPLE_SECURITY_GROUP)
 
     def __enter__(self) -> EcsEmulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _custom_id(resource: str, wanted: str | None) -> dict[str, Any]:
+    if not wanted:
+        return {}
+    return {"TagSpecifications": [{"ResourceType": resource, "Tags": [{"Key": CUSTOM_ID_TAG, "Value": wanted}]}]}

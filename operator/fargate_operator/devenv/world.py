@@ -10,7 +10,7 @@ from typing import Protocol
 
 from fargate_operator.devenv.assets import Assets, ensure_assets
 from fargate_operator.devenv.control_plane import ControlPlane
-from fargate_operator.devenv.ecs_emulator import EcsEmulator
+from fargate_operator.devenv.ecs_emulator import FAST_STEP_SECONDS, EcsEmulator
 
 KINDS_IN_CATEGORY = 4
 
@@ -47,12 +47,14 @@ class World:
     ecs: EcsEmulator
 
     @classmethod
-    def start(cls, crd_dir: Path, workdir: Path | None = None) -> World:
+    def start(cls, crd_dir: Path, workdir: Path | None = None, ecs_step_seconds: float = FAST_STEP_SECONDS) -> World:
+        """Tests use the fast ECS emulator; `make run` passes DEV_STEP_SECONDS."""
         assets = ensure_assets()
         cp = ControlPlane(assets, workdir=workdir).start()
         try:
             install_crds(cp.kubectl, crd_dir)
-            ecs = EcsEmulator(log=(workdir / "moto.log") if workdir else None).start()
+            log = (workdir / "ecs-sim.log") if workdir else None
+            ecs = EcsEmulator(log=log, step_seconds=ecs_step_seconds).start()
         except BaseException:
             cp.stop()
             raise

@@ -1,0 +1,3 @@
+from fargate_operator.devenv.ecs_sim.server import main
+
+main()
