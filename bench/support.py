@@ -74,7 +74,6 @@ class BenchWorld:
         world = World.start(REPO / "crds", workdir=workdir / "world")
         proxy = EcsProxy(world.ecs.endpoint).start()
         bw = cls(world, proxy, workdir, status_interval=status_interval, extra_args=extra_args)
-        world.ecs.set_task_transition({"progression": "time", "seconds": 36000})  # tasks stay RUNNING
         bw.cp.kubectl("create", "namespace", bw.namespace)
         return bw
 

@@ -160,14 +160,13 @@ class ControlPlane:
         path.chmod(0o600)
         return path
 
+    def kubectl_command(self) -> list[str]:
+        """kubectl with this control plane's kubeconfig, for callers that run it themselves (e.g. a watch)."""
+        return [str(self.assets.kubectl), f"--kubeconfig={self.kubeconfig}", f"--cache-dir={self.workdir}/kube-cache"]
+
     def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [
-                str(self.assets.kubectl),
-                f"--kubeconfig={self.kubeconfig}",
-                f"--cache-dir={self.workdir}/kube-cache",
-                *args,
-            ],
+            [*self.kubectl_command(), *args],
             input=input,
             capture_output=True,
             text=True,

@@ -95,11 +95,6 @@ class EcsEmulator:
         """Forget all state (moto's own reset endpoint)."""
         self._post("/moto-api/reset")
 
-    def set_task_transition(self, progression: dict[str, Any]) -> None:
-        """moto's `ecs::task` state-manager setting. The emulator's tasks ignore it: they advance with
-        time (step_seconds), never per DescribeTasks, and run until stopped unless their command ends."""
-        self._post("/moto-api/state-manager/set-transition", {"model_name": "ecs::task", "transition": progression})
-
     def client(self, service: str = "ecs") -> Any:
         import boto3
 

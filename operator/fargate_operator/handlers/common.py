@@ -12,6 +12,7 @@ from fargate_operator.ecs.errors import EcsError
 from fargate_operator.handlers import tenancy
 from fargate_operator.models.kinds import CLUSTER, TASK_DEFINITION
 from fargate_operator.reconcile import conditions
+from fargate_operator.reconcile.cluster import cluster_name
 from fargate_operator.reconcile.tenancy import DEFAULT_CLUSTER
 from fargate_operator.runtime import Runtime
 
@@ -144,6 +145,24 @@ async def resolve_cluster(rt: Runtime, namespace: str, spec: Any, *, check: bool
     if not arn:
         raise Waiting(f"FargateCluster {namespace}/{ref['name']} has no ECS cluster yet{_why_not_yet(obj)}")
     return str(arn)
+
+
+def cluster_has_default_strategy(rt: Runtime, namespace: str, spec: Any, cluster: str) -> bool:
+    """Whether the cluster a spec resolved to declares a default capacity provider strategy.
+
+    Known from the namespace's FargateCluster in the watch cache (by clusterRef, or by the
+    resolved name or ARN); a cluster the namespace does not manage counts as having none, so
+    an unplaced request goes to Fargate (reconcile/placement.py).
+    """
+    ref = (spec.get("clusterRef") or {}).get("name")
+    candidates = [rt.registry.get(CLUSTER, namespace, ref)] if ref else rt.registry.in_namespace(CLUSTER, namespace)
+    for obj in candidates:
+        if obj is None:
+            continue
+        names = {obj.get("status", {}).get("clusterArn"), cluster_name(obj)}
+        if ref or cluster in names:
+            return bool(obj.get("spec", {}).get("defaultCapacityProviderStrategy"))
+    return False
 
 
 async def resolve_task_definition(rt: Runtime, namespace: str, spec: Any, *, check: bool = True) -> str | None:

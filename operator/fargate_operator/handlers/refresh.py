@@ -26,6 +26,7 @@ import kubernetes
 
 from fargate_operator import heap, k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH
 from fargate_operator.handlers.task import read_mark
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
@@ -173,7 +174,33 @@ async def refresh_services(rt: Runtime) -> None:
                 svc = found.get(obj["status"]["serviceArn"])
                 if svc is not None:
                     health = service_logic.health(svc, obj["status"].get("desiredTaskDefinition"))
+                    health = await _with_failed_task(rt, cluster, obj, svc, health)
                     await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), health))
+
+
+async def _with_failed_task(
+    rt: Runtime, cluster: str, obj: dict[str, Any], svc: dict[str, Any], health: service_logic.Health
+) -> service_logic.Health:
+    """A failed rollout's verdict, naming how its newest task ended (stop code, exit codes, reasons).
+
+    ECS's rolloutStateReason says only that the circuit breaker tripped; the why is on the
+    stopped tasks. Looked up once, when the verdict first appears (one ListTasks of the
+    service's stopped tasks and one DescribeTasks); afterwards the recorded message stands.
+    """
+    ready, progressing, degraded, reason, message = health
+    if reason not in service_logic.FAILED_ROLLOUT_REASONS:
+        return health
+    held: dict[str, Any] = next(
+        (c for c in obj.get("status", {}).get("conditions", []) if c.get("type") == "Degraded"), {}
+    )
+    if held.get("status") == "True" and held.get("reason") == reason:
+        return ready, progressing, degraded, reason, str(held.get("message") or message)
+    stopped = await rt.gateway.list_all(
+        "ListTasks", "taskArns", cluster=cluster, serviceName=svc["serviceName"], desiredStatus="STOPPED"
+    )
+    tasks, _missing = await rt.gateway.describe_tasks(cluster, stopped[-DESCRIBE_TASKS_BATCH:])
+    note = service_logic.failed_task_note(tasks, obj["status"].get("desiredTaskDefinition"))
+    return ready, progressing, degraded, reason, f"{message}; {note}" if note else message
 
 
 SERVICE_GROUP = "service:"

@@ -12,6 +12,7 @@ from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     Waiting,
     apply_health,
+    cluster_has_default_strategy,
     fail,
     resolve_cluster,
     resolve_task_definition,
@@ -94,7 +95,9 @@ async def reconcile_service(
         else:
             if spec.get("adoptionPolicy") == "Adopt":
                 raise AdoptionRefused(f"ECS service {name} does not exist and spec.adoptionPolicy is Adopt")
-            request = logic.create_request(dict(spec), owner, cluster, task_definition)
+            request = logic.create_request(
+                dict(spec), owner, cluster, task_definition, cluster_has_default_strategy(rt, ns, spec, cluster)
+            )
             service = (await rt.gateway.call("CreateService", **request))["service"]
             await k8s.post_event(body, "Created", f"CreateService {service['serviceArn']} ({task_definition})")
     except AdoptionRefused as err:

@@ -34,6 +34,7 @@ from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     Waiting,
     apply_health,
+    cluster_has_default_strategy,
     fail,
     resolve_cluster,
     resolve_task_definition,
@@ -150,7 +151,9 @@ async def run_task(
                 await tenancy.require_task_definition(rt, ns, task_definition)
             tenancy.require_roles(rt, ns, spec, ["RunTask"])
             await write_mark(body, cluster, task_definition)
-            resp = await rt.gateway.call("RunTask", **logic.run_request(dict(spec), owner, cluster, task_definition))
+            placed = cluster_has_default_strategy(rt, ns, spec, cluster)
+            request = logic.run_request(dict(spec), owner, cluster, task_definition, placed)
+            resp = await rt.gateway.call("RunTask", **request)
             tasks = resp.get("tasks", [])
             failures = runtask.failures_of(resp)
             if not tasks:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fargate_operator.reconcile.ownership import Owner, merge_tags
+from fargate_operator.reconcile.placement import launch_default
 from fargate_operator.reconcile.requests import ecs_members, spec_hash
 from fargate_operator.reconcile.taskdefinition import family_revision, same_revision
 
@@ -15,8 +16,14 @@ INITIAL_DESIRED_COUNT = 1
 EVENTS_KEPT = 5
 
 
-def create_request(spec: dict[str, Any], owner: Owner, cluster: str, task_definition: str | None) -> dict[str, Any]:
-    req = ecs_members(spec, "CreateService")
+def create_request(
+    spec: dict[str, Any],
+    owner: Owner,
+    cluster: str,
+    task_definition: str | None,
+    cluster_has_default_strategy: bool = False,
+) -> dict[str, Any]:
+    req = ecs_members(spec, "CreateService") | launch_default(spec, cluster_has_default_strategy)
     req["cluster"] = cluster
     if task_definition:
         req["taskDefinition"] = task_definition
@@ -125,6 +132,13 @@ def _rolled_back(service: dict[str, Any], desired: str) -> dict[str, Any] | None
 
 
 _BREAKER = "circuit breaker"  # in ECS's rolloutStateReason and event texts about it
+# ECS's service events of a failed deployment: "(service web) (deployment ecs-svc/1) deployment
+# failed: tasks failed to start.", "(service web) rolling back to deployment ecs-svc/2."
+_FAILURE_EVENT_WORDS = (_BREAKER, "deployment failed", "rolling back")
+
+
+def _about_failure(event: str) -> bool:
+    return any(w in event.lower() for w in _FAILURE_EVENT_WORDS)
 
 
 def _rollback_message(service: dict[str, Any], failed: dict[str, Any], desired: str) -> str:
@@ -133,12 +147,34 @@ def _rollback_message(service: dict[str, Any], failed: dict[str, Any], desired: 
     running = family_revision(str(primary.get("taskDefinition") or service.get("taskDefinition")))
     said = [failed.get("rolloutStateReason"), primary.get("rolloutStateReason")]
     events = [e.get("message") or "" for e in service.get("events") or []]  # newest first
-    words = [w for w in said if w and _BREAKER in w.lower()] or [e for e in events if _BREAKER in e.lower()][:1]
+    words = [w for w in said if w and _BREAKER in w.lower()] or [e for e in events if _about_failure(e)][:2]
     why = "; ".join(words) or "ECS no longer says why; see the service's deployments and events"
     return f"rolled back: ECS runs {running}, not {family_revision(desired)} that this object deployed ({why})"
 
 
-def health(service: dict[str, Any], desired: str | None = None) -> tuple[bool, bool, bool, str, str]:
+Health = tuple[bool, bool, bool, str, str]
+# Verdicts of a deployment that did not make it; the status loop adds how its tasks ended.
+FAILED_ROLLOUT_REASONS = frozenset({"RolledBack", "RolloutFailed"})
+
+
+def failed_task_note(tasks: list[dict[str, Any]], revision: str | None) -> str:
+    """How the newest stopped task of `revision` (any revision when unknown) ended, in one line."""
+    mine = [t for t in tasks if not revision or same_revision(t.get("taskDefinitionArn"), revision)]
+    if not mine:
+        return ""
+    task = max(mine, key=lambda t: str(t.get("stoppedAt") or t.get("createdAt") or ""))
+    containers = "; ".join(
+        f"container {c.get('name')}"
+        + (f" exited {c['exitCode']}" if c.get("exitCode") is not None else "")
+        + (f" ({c['reason']})" if c.get("reason") else "")
+        for c in task.get("containers") or []
+        if c.get("exitCode") not in (None, 0) or (c.get("reason") and c.get("reason") != task.get("stoppedReason"))
+    )
+    parts = [task.get("stopCode"), task.get("stoppedReason"), containers]
+    return f"last failed task {str(task.get('taskArn', '')).rsplit('/', 1)[-1]}: " + ": ".join(p for p in parts if p)
+
+
+def health(service: dict[str, Any], desired: str | None = None) -> Health:
     """(ready, progressing, degraded, reason, message) from an observed ECS service.
 
     `desired` is the revision this object last deployed (status.desiredTaskDefinition): while

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from typing import Any
 
 from fargate_operator.reconcile.ownership import Owner, merge_tags
+from fargate_operator.reconcile.placement import launch_default
 from fargate_operator.reconcile.requests import ecs_members
 
 PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED = "Pending", "Running", "Succeeded", "Failed", "Stopped"
@@ -18,8 +19,10 @@ def started_by(uid: str) -> str:
     return STARTED_BY_PREFIX + uid
 
 
-def run_request(spec: dict[str, Any], owner: Owner, cluster: str, task_definition: str) -> dict[str, Any]:
-    req = ecs_members(spec, "RunTask")
+def run_request(
+    spec: dict[str, Any], owner: Owner, cluster: str, task_definition: str, cluster_has_default_strategy: bool = False
+) -> dict[str, Any]:
+    req = ecs_members(spec, "RunTask") | launch_default(spec, cluster_has_default_strategy)
     req["cluster"] = cluster
     req["taskDefinition"] = task_definition
     req["startedBy"] = started_by(owner.uid)

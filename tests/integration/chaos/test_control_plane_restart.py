@@ -25,7 +25,6 @@ def test_operator_survives_a_control_plane_restart(world: World, network: Networ
     cp = world.control_plane
     cp.kubectl("create", "namespace", ns)
     kube = Kube(cp, ns)
-    world.ecs.set_task_transition({"progression": "time", "seconds": 3600})
     op = OperatorProcess(cp, world.ecs.endpoint, ns, tmp_path / "operator.log").start()
     net = awsvpc(network.subnet_id, network.security_group_id)
     cluster = f"restart-{ns}"
@@ -66,4 +65,3 @@ def test_operator_survives_a_control_plane_restart(world: World, network: Networ
         for n in [f"{p}-{i}" for p in ("before", "after") for i in range(10)]:
             kube.delete("fargatetask", n)
         op.stop()
-        world.ecs.set_task_transition({"progression": "manual", "times": 1})

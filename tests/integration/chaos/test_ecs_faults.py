@@ -51,7 +51,6 @@ def test_throttling_and_server_errors_converge_without_duplicates(
     world: World, faulty: tuple[OperatorProcess, EcsProxy, Kube], network: Network, unique: str
 ) -> None:
     op, proxy, kube = faulty
-    world.ecs.set_task_transition({"progression": "time", "seconds": 3600})
     try:
         cluster = f"chaos-{unique}"
         kube.apply(manifest("FargateCluster", "c", {"clusterName": cluster}))
@@ -90,4 +89,3 @@ def test_throttling_and_server_errors_converge_without_duplicates(
             kube.delete("fargatetask", f"t{i}")
         for i in range(SERVICES):
             kube.delete("fargateservice", f"s{i}")
-        world.ecs.set_task_transition({"progression": "manual", "times": 1})

@@ -42,7 +42,6 @@ def test_sigkill_rounds_start_nothing_twice_and_lose_nothing(world: World, netwo
     cp.kubectl("create", "namespace", ns)
     kube = Kube(cp, ns)
     proxy = EcsProxy(world.ecs.endpoint).start()
-    world.ecs.set_task_transition({"progression": "time", "seconds": 3600})
     op = OperatorProcess(cp, proxy.endpoint, ns, tmp_path / "operator.log").start()
     cluster = f"kill-{ns}"
     net = awsvpc(network.subnet_id, network.security_group_id)
@@ -134,7 +133,6 @@ def test_sigkill_rounds_start_nothing_twice_and_lose_nothing(world: World, netwo
     finally:
         op.stop()
         proxy.stop()
-        world.ecs.set_task_transition({"progression": "manual", "times": 1})
 
 
 def _items(cp: Any, ns: str, plural: str) -> list[dict[str, Any]]:

@@ -46,15 +46,14 @@ def test_item11_one_failing_cluster_does_not_stop_status_of_the_others(
     denied, fine = f"denied-{unique}", f"fine-{unique}"
     _cluster(kube, "a", denied)
     _cluster(kube, "b", fine)
-    world.ecs.set_task_transition({"progression": "time", "seconds": 3600})  # stays RUNNING
     refuse = RefuseCluster("DescribeTasks", denied)
     try:
         # Created first, so the loop meets cluster A before cluster B.
         kube.apply(task_manifest(f"ta-{unique}", net, cluster="a", td="job"))
         wait_for("task in A Running", lambda: kube.status("fargatetask", f"ta-{unique}").get("phase") == "Running")
         ecs_proxy.intercept("DescribeTasks", refuse)
-        world.ecs.set_task_transition({"progression": "manual", "times": 1})  # each describe moves a step
-        kube.apply(task_manifest(f"tb-{unique}", net, cluster="b", td="job"))
+        done = {"containerOverrides": [{"name": "app", "command": ["true"]}]}  # exits 0 at once
+        kube.apply(task_manifest(f"tb-{unique}", net, cluster="b", td="job", overrides=done))
         wait_for(
             "task in B Succeeded through the status loop",
             lambda: kube.status("fargatetask", f"tb-{unique}").get("phase") == "Succeeded",
@@ -64,7 +63,6 @@ def test_item11_one_failing_cluster_does_not_stop_status_of_the_others(
         assert kube.status("fargatetask", f"ta-{unique}").get("phase") == "Running"
     finally:
         ecs_proxy.intercept("DescribeTasks", None)
-        world.ecs.set_task_transition({"progression": "manual", "times": 1})
     for name in (f"ta-{unique}", f"tb-{unique}"):
         kube.delete("fargatetask", name, wait=True)
     kube.delete("fargatecluster", "a", wait=True)

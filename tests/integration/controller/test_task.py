@@ -68,21 +68,17 @@ def test_run_to_completion(
 def test_delete_stops_a_running_task(
     td_arn: str, world: World, kube: Kube, ecs_client: Any, network: Network, unique: str
 ) -> None:
-    world.ecs.set_task_transition({"progression": "time", "seconds": 3600})  # tasks stay RUNNING
-    try:
-        name = f"stop-{unique}"
-        kube.apply(_task(name, network))
-        arn = wait_for(
-            "Running",
-            lambda: (s := kube.status("fargatetask", name)).get("phase") == "Running" and s["tasks"][0]["taskArn"],
-        )
-        kube.delete("fargatetask", name, wait=True)
-        cluster = f"tasks-{kube.namespace}"
-        task = ecs_client.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
-        assert task["desiredStatus"] == "STOPPED"
-        assert "deleted" in task.get("stoppedReason", "")
-    finally:
-        world.ecs.set_task_transition({"progression": "manual", "times": 1})
+    name = f"stop-{unique}"
+    kube.apply(_task(name, network))
+    arn = wait_for(
+        "Running",
+        lambda: (s := kube.status("fargatetask", name)).get("phase") == "Running" and s["tasks"][0]["taskArn"],
+    )
+    kube.delete("fargatetask", name, wait=True)
+    cluster = f"tasks-{kube.namespace}"
+    task = ecs_client.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+    assert task["desiredStatus"] == "STOPPED"
+    assert "deleted" in task.get("stoppedReason", "")
 
 
 def test_sigkill_after_runtask_never_starts_a_second_task(
@@ -141,7 +137,8 @@ def test_ecs_rejection_is_permanent_without_hot_loop(
 
 def test_ttl_after_finished_deletes_the_object(td_arn: str, kube: Kube, network: Network, unique: str) -> None:
     name = f"ttl-{unique}"
-    kube.apply(_task(name, network, ttlSecondsAfterFinished=1))
+    done = {"containerOverrides": [{"name": "app", "command": ["true"]}]}  # exits 0 at once
+    kube.apply(_task(name, network, ttlSecondsAfterFinished=1, overrides=done))
     wait_for("object deleted after its TTL", lambda: kube.get("fargatetask", name) is None, timeout=60)
 
 
@@ -167,16 +164,24 @@ STOPPING_STATES = ("DEACTIVATING", "STOPPING", "DEPROVISIONING")
 
 
 def test_item6_a_stopping_task_stays_running_until_it_stopped(
-    td_arn: str, world: World, kube: Kube, network: Network, unique: str
+    td_arn: str, kube: Kube, network: Network, unique: str
 ) -> None:
     """Issue 12 item 6: DEACTIVATING / STOPPING / DEPROVISIONING are the way down, not Pending.
 
-    The emulator walks a task RUNNING -> DEACTIVATING -> STOPPING -> DEPROVISIONING -> STOPPED
-    (moto's state manager, here one step per 2 s; the status loop looks every second), as ECS's
-    task lifecycle does (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html).
-    Each observed stopping state must keep phase Running and Ready True until STOPPED.
+    ECS's task lifecycle (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html)
+    goes RUNNING -> DEACTIVATING -> STOPPING -> DEPROVISIONING -> STOPPED. Here the essential
+    container exits after 2 s; its sidecar, `sleep` as PID 1, ignores SIGTERM, so the task stays
+    STOPPING for the sidecar's stopTimeout (6 s) until SIGKILL -- long enough for the status loop
+    (every second) to see it. Each observed stopping state must keep phase Running and Ready True.
     """
-    name = f"down-{unique}"
+    name, family = f"down-{unique}", f"down-{unique}"
+    spec = task_definition_spec(family)
+    spec["containerDefinitions"] = [
+        {**spec["containerDefinitions"][0], "command": ["sh", "-c", "sleep 2"]},
+        {"name": "sidecar", "image": "busybox", "essential": False, "command": ["sleep", "600"], "stopTimeout": 6},
+    ]
+    kube.apply(manifest("FargateTaskDefinition", family, spec))
+    wait_for("revision", lambda: kube.status("fargatetaskdefinition", family).get("taskDefinitionArn"))
     seen: list[tuple[str | None, str | None, str | None]] = []
 
     def finished() -> bool:
@@ -184,16 +189,13 @@ def test_item6_a_stopping_task_stays_running_until_it_stopped(
         seen.append((s.get("lastStatus"), s.get("phase"), condition(s, "Ready").get("status")))
         return s.get("phase") in ("Succeeded", "Failed", "Stopped")
 
-    world.ecs.set_task_transition({"progression": "time", "seconds": 2})
-    try:
-        kube.apply(_task(name, network))
-        wait_for("task finished", finished, timeout=90, interval=0.2)
-    finally:
-        world.ecs.set_task_transition({"progression": "manual", "times": 1})
+    kube.apply(task_manifest(name, awsvpc(network.subnet_id, network.security_group_id), cluster="tasks", td=family))
+    wait_for("task finished", finished, timeout=90, interval=0.2)
     stopping = [s for s in seen if s[0] in STOPPING_STATES]
-    assert {s[0] for s in stopping} == set(STOPPING_STATES), seen
+    assert "STOPPING" in {s[0] for s in stopping}, seen
     assert all(phase == "Running" and ready == "True" for _, phase, ready in stopping), stopping
     assert seen[-1][1] == "Succeeded", seen[-1]
     # Read from the FargateTaskDefinition at RunTask, kept by the CRD's status schema.
     assert kube.status("fargatetask", name).get("essentialContainers") == ["app"]
     kube.delete("fargatetask", name, wait=True)
+    kube.delete("fargatetaskdefinition", family, wait=True)

@@ -21,7 +21,6 @@ from ecs_behaviours import (
 )
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
 from fargate_operator.reconcile.task import started_by
 from operator_support import (
     Kube,
@@ -48,20 +47,12 @@ def cluster(operator_process: OperatorProcess, kube: Kube) -> Iterator[str]:
     kube.delete("fargatecluster", "c", wait=True)
 
 
-@pytest.fixture
-def long_running(world: World) -> Iterator[None]:
-    """Tasks stay RUNNING (moto otherwise moves a task one step per DescribeTasks)."""
-    world.ecs.set_task_transition({"progression": "time", "seconds": 3600})
-    yield
-    world.ecs.set_task_transition({"progression": "manual", "times": 1})
-
-
 def _task(name: str, network: Network, **extra: Any) -> dict[str, Any]:
     return task_manifest(name, awsvpc(network.subnet_id, network.security_group_id), cluster="c", td="td", **extra)
 
 
 def test_item4_transient_missing_after_runtask_is_not_a_failure(
-    cluster: str, long_running: None, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
+    cluster: str, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """DescribeTasks answers MISSING for 8 s after RunTask; the task stays Running, TTL never fires, ECS's task runs."""
     missing = MissingAfterRunTask(seconds=8)
@@ -97,7 +88,6 @@ def _ecs_tasks(ecs: Any, cluster: str, uid: str) -> list[str]:
 
 def test_item8_adoption_after_sigkill_lists_by_startedby_alone(
     cluster: str,
-    long_running: None,
     operator_process: OperatorProcess,
     kube: Kube,
     ecs_client: Any,
@@ -133,7 +123,7 @@ def test_item8_adoption_after_sigkill_lists_by_startedby_alone(
 
 
 def test_item7_capacity_unavailable_keeps_the_task_pending_and_retries_exactly_once(
-    cluster: str, long_running: None, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
+    cluster: str, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """Two RunTask answers with only a capacity failure: Pending with status.failures, then Running, one task."""
     capacity = RunTaskFailures(times=2, failure={"reason": CAPACITY_UNAVAILABLE})
@@ -187,7 +177,7 @@ def test_item7_a_permanent_runtask_failure_is_failed_with_its_failures_recorded(
 
 
 def test_item7_partial_runtask_failure_is_surfaced(
-    cluster: str, long_running: None, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
+    cluster: str, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """count 2, one task started and one capacity failure: the task runs; the failure is in status, condition, Event."""
     ecs_proxy.intercept("RunTask", PartialRunTask({"reason": CAPACITY_UNAVAILABLE}))

@@ -48,30 +48,26 @@ def test_item10_waiting_objects_do_not_hold_every_worker_slot(
     """The issue's repro: two FargateTasks wait for a cluster that does not exist, then a valid one must start."""
     _, kube = two_slots
     net = awsvpc(network.subnet_id, network.security_group_id)
-    world.ecs.set_task_transition({"progression": "time", "seconds": 3600})
-    try:
-        kube.apply(manifest("FargateCluster", "c", {"clusterName": f"slots-{unique}"}))
-        kube.apply(manifest("FargateTaskDefinition", "td", task_definition_spec(f"slots-{unique}")))
-        wait_for("cluster", lambda: kube.status("fargatecluster", "c").get("clusterArn"))
-        wait_for("task definition", lambda: kube.status("fargatetaskdefinition", "td").get("taskDefinitionArn"))
-        stuck = [f"stuck{i}-{unique}" for i in range(MAX_WORKERS)]
-        for name in stuck:
-            kube.apply(task_manifest(name, net, cluster="nope", td="td"))
-        for name in stuck:
-            wait_for(
-                f"{name} waiting",
-                lambda n=name: condition(kube.status("fargatetask", n), "Progressing").get("reason") == "Waiting",
-            )
-        kube.apply(task_manifest(f"valid-{unique}", net, cluster="c", td="td"))
+    kube.apply(manifest("FargateCluster", "c", {"clusterName": f"slots-{unique}"}))
+    kube.apply(manifest("FargateTaskDefinition", "td", task_definition_spec(f"slots-{unique}")))
+    wait_for("cluster", lambda: kube.status("fargatecluster", "c").get("clusterArn"))
+    wait_for("task definition", lambda: kube.status("fargatetaskdefinition", "td").get("taskDefinitionArn"))
+    stuck = [f"stuck{i}-{unique}" for i in range(MAX_WORKERS)]
+    for name in stuck:
+        kube.apply(task_manifest(name, net, cluster="nope", td="td"))
+    for name in stuck:
         wait_for(
-            "the valid FargateTask Running",
-            lambda: kube.status("fargatetask", f"valid-{unique}").get("phase") == "Running",
-            timeout=45,
+            f"{name} waiting",
+            lambda n=name: condition(kube.status("fargatetask", n), "Progressing").get("reason") == "Waiting",
         )
-        for name in stuck:  # still waiting, still retried: nothing gave up on them
-            assert condition(kube.status("fargatetask", name), "Progressing").get("reason") == "Waiting"
-    finally:
-        world.ecs.set_task_transition({"progression": "manual", "times": 1})
+    kube.apply(task_manifest(f"valid-{unique}", net, cluster="c", td="td"))
+    wait_for(
+        "the valid FargateTask Running",
+        lambda: kube.status("fargatetask", f"valid-{unique}").get("phase") == "Running",
+        timeout=45,
+    )
+    for name in stuck:  # still waiting, still retried: nothing gave up on them
+        assert condition(kube.status("fargatetask", name), "Progressing").get("reason") == "Waiting"
     for name in [*stuck, f"valid-{unique}"]:
         kube.delete("fargatetask", name, wait=True)
     kube.delete("fargatetaskdefinition", "td", wait=True)
