@@ -35,6 +35,10 @@ class EcsEmulator:
     port: int = 0
     log: Path | None = None
     startup_timeout: float = 60.0
+    # The node tier runs the emulator inside its network namespace (pods reach it at the node address;
+    # the host through a loopback forward of the same port): where to bind, and a prefix such as nsenter.
+    bind_host: str = "127.0.0.1"
+    command_prefix: tuple[str, ...] = ()
     _proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -46,7 +50,8 @@ class EcsEmulator:
         if self.log is None:
             self.log = Path(tempfile.mkdtemp(prefix="fargate-moto-")) / "moto.log"
         self._proc = processes.start(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)], self.log
+            [*self.command_prefix, sys.executable, "-m", "moto.server", "-H", self.bind_host, "-p", str(self.port)],
+            self.log,
         )
 
         def ready() -> bool:
