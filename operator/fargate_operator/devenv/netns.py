@@ -182,8 +182,6 @@ class NodeNamespace:
         processes.stop(self._holder)
         self._holder = None
         for mountpoint in reversed(self._created_mountpoints):
-            try:
-                mountpoint.rmdir()  # empty on the host: everything went to the bind mount
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # empty on the host: everything went to the bind mount
+                mountpoint.rmdir()
         self._created_mountpoints.clear()
