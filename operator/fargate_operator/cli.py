@@ -124,6 +124,10 @@ def _dev(args: argparse.Namespace) -> int:
 
     run_dir: Path = args.run_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
+    if args.node:  # the node tier: a real node, the image, the chart (devenv/node_dev.py)
+        from fargate_operator.devenv import node_dev
+
+        return node_dev.run(run_dir, repo_root())
     world = World.start(repo_root() / "crds", workdir=run_dir / "state")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -239,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--run-dir", type=Path, default=Path(".run"), help="where kubeconfig, env and state go")
     dev.add_argument("--rest-port", type=int, default=8080, help="REST adapter port on 127.0.0.1 (default 8080)")
     dev.add_argument("--mcp-port", type=int, default=9090, help="MCP endpoint port on 127.0.0.1 (default 9090)")
+    dev.add_argument(
+        "--node", action="store_true", help="a real node (kubelet, containerd, DNS) with the operator installed by Helm"
+    )
     args, rest = parser.parse_known_args(argv)
     if args.command == "codegen":
         from fargate_operator.codegen.generate import main as codegen_main
