@@ -76,7 +76,8 @@ def _pod(node: NodeWorld, namespace: str) -> dict[str, Any]:
     pods = json.loads(
         node.kubectl("get", "pods", "-n", namespace, "-l", f"app.kubernetes.io/instance={RELEASE}", "-o", "json").stdout
     )["items"]
-    live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    # The Deployment's pods (not the `helm test` pod, which has no owner), not those on their way out.
+    live = [p for p in pods if p["metadata"].get("ownerReferences") and not p["metadata"].get("deletionTimestamp")]
     assert len(live) == 1, [p["metadata"]["name"] for p in pods]
     return live[0]
 
@@ -280,9 +281,12 @@ def test_aws_cli_pod_calls_the_rest_adapter_by_the_service_dns_name(
 
 
 def test_helm_test_passes(node: NodeWorld, release: str) -> None:
-    res = node.helm("test", RELEASE, "-n", release, "--logs", "--timeout=3m", check=False)
+    """The chart's test hook: another pod reaches both front doors by the Service's DNS name."""
+    res = node.helm("test", RELEASE, "-n", release, "--timeout=3m", check=False)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "REST adapter ready; MCP endpoint requires a token" in res.stdout
+    assert f"{FULLNAME}-test-endpoints" in res.stdout and "Succeeded" in res.stdout, res.stdout
+    # hook-succeeded: the test pod is gone again, so `helm uninstall` leaves no pod behind.
+    assert get(node, "pod", f"{FULLNAME}-test-endpoints", release) is None
 
 
 def _ecs_counts(node: NodeWorld, state: dict[str, Any]) -> dict[str, Any]:

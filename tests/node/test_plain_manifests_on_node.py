@@ -1,7 +1,8 @@
 """deploy/fargate-operator.yaml for real: `kubectl apply --server-side` of a kustomization over it (the
 local image, the emulator as ECS, its credentials from a Secret), the pod Ready through its probes,
 and one FargateTask reconciled end to end. Runs after test_helm_on_node.py (file order): that
-release is gone, its CRDs stay, and these manifests apply over them without a conflict."""
+release is gone and its CRDs stay, so the apply takes them over from Helm (--force-conflicts), and
+the Fargate objects that release left behind are picked up by this operator."""
 
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ def test_plain_manifests_run_the_operator_on_the_node(node: NodeWorld, node_imag
     (overlay / "kustomization.yaml").write_text(
         yaml.safe_dump(kustomization(node_images.operator.ref, node.ecs_inside_endpoint))
     )
-    res = node.kubectl("apply", "--server-side", "-k", str(overlay), check=False)
+    # The CRDs are Helm's (the release before this left them, as uninstall does): taking them over from
+    # Helm's field manager is what --force-conflicts is for (README "Install").
+    res = node.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(overlay), check=False)
     assert res.returncode == 0, res.stderr
     apply(
         node,
