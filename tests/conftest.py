@@ -14,7 +14,10 @@ import pytest
 
 from fargate_operator.devenv.control_plane import ControlPlane
 from fargate_operator.devenv.ecs_emulator import EcsEmulator, Network
+from fargate_operator.devenv.image import ensure_clients_image, ensure_operator_image
+from fargate_operator.devenv.node import NodeWorld
 from fargate_operator.devenv.world import World
+from node_support import NodeImages
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,6 +47,31 @@ def ecs(world: World) -> EcsEmulator:
 def network(world: World) -> Network:
     """A VPC, subnet and security group in the emulator, for awsvpc tasks and services."""
     return world.ecs.create_network()
+
+
+@pytest.fixture(scope="session")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeWorld]:
+    """The node tier: one real node (kubelet, containerd, kube-proxy, CoreDNS) in a network namespace.
+
+    Started once (~12 s) for the session; its teardown checks that nothing was left outside its run
+    directory. Host packages, node binaries and images are provisioned on first use and cached.
+    """
+    world = NodeWorld(tmp_path_factory.mktemp("node")).start()
+    try:
+        yield world
+    finally:
+        world.stop()
+    leftovers = world.leftovers()
+    assert not leftovers, f"the node left these outside its run directory: {leftovers}"
+
+
+@pytest.fixture(scope="session")
+def node_images(node: NodeWorld) -> NodeImages:
+    """The operator image from the project's Dockerfile and the clients image, imported into the node."""
+    images = NodeImages(operator=ensure_operator_image(REPO), clients=ensure_clients_image(REPO))
+    for built in (images.operator, images.clients):
+        node.load_image(built.archive)
+    return images
 
 
 @pytest.fixture

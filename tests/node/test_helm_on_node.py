@@ -109,6 +109,8 @@ def release(node: NodeWorld, node_images: NodeImages) -> Iterator[str]:
         namespace=ns,
     )
     args = helm_install_args(node_images.operator.ref, node.ecs_inside_endpoint, CHART, namespace=ns)
+    if node.kubectl("get", "crd", "fargatetasks.ecs.fargate.dev", check=False).returncode == 0:
+        args.insert(3, "--skip-crds")  # installed with kubectl before (the e2e tests): README "Install"
     node.helm(*args[:-2], "--set", "statusInterval=2", *args[-2:])  # the README's command, faster status
     yield ns
     node.helm("uninstall", RELEASE, "-n", ns, "--wait", check=False)
