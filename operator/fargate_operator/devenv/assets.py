@@ -232,10 +232,26 @@ def ensure_assets() -> Assets:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Provision the test world's binaries and print where they are.")
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--node",
+        action="store_true",
+        help="also the node tier: Debian packages (as root), kubelet & co., CoreDNS, pause, and the images",
+    )
+    args = parser.parse_args(argv)
     assets = ensure_assets()
     for name in ("etcd", "kube_apiserver", "kubectl", "helm"):
         print(f"{name}={getattr(assets, name)}")
+    if args.node:
+        from fargate_operator.codegen.generate import repo_root
+        from fargate_operator.devenv import image, node_assets
+        from fargate_operator.devenv.host_packages import ensure_host_packages
+
+        ensure_host_packages()
+        for name, path in node_assets.ensure_node_assets().__dict__.items():
+            print(f"{name}={path}")
+        for built in (image.ensure_operator_image(repo_root()), image.ensure_clients_image(repo_root())):
+            how = "cached" if built.cached else f"built in {built.build_seconds:.0f} s"
+            print(f"image {built.ref} ({built.size_bytes / 1e6:.0f} MB, {how})={built.archive}")
     return 0
 
 
