@@ -54,6 +54,7 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
         "ClusterRole",
         "ClusterRoleBinding",
         "Deployment",
+        "Pod",  # the `helm test` hook (deploy/ renders with --skip-tests)
         "Role",
         "RoleBinding",
         "Service",
@@ -99,6 +100,8 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
         ("aws.region=Mars", "region"),
         ("imageTag=latest", "imageTag"),
         ("watchNamespaces[0]=Bad_Name", "watchNamespaces"),
+        ("envFrom[0].secretReff.name=x", "envFrom"),
+        ("env[0].value=x", "env"),
     ],
 )
 def test_invalid_values_are_rejected_by_the_schema(world: World, value: str, complaint: str) -> None:
