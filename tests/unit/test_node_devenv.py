@@ -39,7 +39,8 @@ def _paths(value: object) -> list[str]:
 def test_kubelet_and_proxy_configuration_stay_in_the_run_directory() -> None:
     kubelet = yaml.safe_load(node_config.kubelet_config(RUN, RUN / "pki" / "ca.crt", RUN / "containerd.sock"))
     paths = _paths(kubelet)
-    assert paths and all(p.startswith(str(RUN)) for p in paths if p != node_config.CGROUP_ROOT), paths
+    assert paths and all(p.startswith(str(RUN)) for p in paths if p != node_config.cgroup_root(RUN)), paths
+    assert node_config.cgroup_root(RUN) != node_config.cgroup_root(RUN / "other"), "one cgroup root per node"
     assert kubelet["failCgroupV1"] is False and kubelet["cgroupDriver"] == "cgroupfs"
     assert kubelet["authentication"]["anonymous"]["enabled"] is False
     assert kubelet["imageGCHighThresholdPercent"] == 100, "imported images can never be pulled again"
@@ -128,3 +129,17 @@ def test_helm_install_is_the_documented_command() -> None:
     ):
         assert value in joined
     assert args[-2:] == ["--wait", "--timeout=5m"]
+
+
+def test_mountpoints_are_removed_by_the_last_user_only(tmp_path: Path) -> None:
+    from fargate_operator.devenv.host_mounts import SharedMountpoints
+
+    paths = (str(tmp_path / "run" / "containerd"), str(tmp_path / "var" / "lib" / "kubelet"))
+    first, second = SharedMountpoints(paths, tmp_path / "state"), SharedMountpoints(paths, tmp_path / "state")
+    first.acquire()
+    second.acquire()
+    assert all(Path(p).is_dir() for p in paths)
+    first.release()
+    assert all(Path(p).is_dir() for p in paths), "still a mountpoint of the second user's namespace"
+    second.release()
+    assert not any(Path(p).exists() for p in paths)

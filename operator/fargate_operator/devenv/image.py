@@ -34,6 +34,7 @@ from pathlib import Path
 
 from fargate_operator.devenv import processes, versions
 from fargate_operator.devenv.assets import _locked, cache_root
+from fargate_operator.devenv.host_mounts import SharedMountpoints
 from fargate_operator.devenv.host_packages import ensure_host_packages, which
 
 BASE_REF = f"fargate-operator.local/python:3.11-{versions.DEBIAN_SUITE}-debootstrap"
@@ -150,9 +151,8 @@ class DockerEngine:
         run_containerd = self.root / "run-containerd"
         for d in (self.root / "data", self.root / "exec", run_containerd, self.root / "cli"):
             d.mkdir(parents=True, exist_ok=True)
-        created = not Path("/run/containerd").exists()
-        Path("/run/containerd").mkdir(exist_ok=True)
-        self._created_mountpoint = created
+        self._mountpoints = SharedMountpoints(("/run/containerd",))
+        self._mountpoints.acquire()
         self.socket.unlink(missing_ok=True)
         script = (
             "set -eu\n"
@@ -195,9 +195,8 @@ class DockerEngine:
         processes.stop(self._proc, timeout=30)
         self._proc = None
         _remove_empty_tree(Path("/sys/fs/cgroup"), CGROUP_PARENT)
-        if getattr(self, "_created_mountpoint", False):
-            with suppress(OSError):
-                Path("/run/containerd").rmdir()
+        if hasattr(self, "_mountpoints"):
+            self._mountpoints.release()
 
 
 def _remove_empty_tree(cgroup_fs: Path, parent: str) -> None:

@@ -12,7 +12,7 @@ both namespaces; every node component is started inside them with
 - the host paths that kubelet, containerd and CNI hard-code (/var/lib/kubelet,
   /var/log/containers, /var/lib/cni, /run/containerd, /run/netns) bind-mounted
   from the run directory, so what they write stays there. Only the empty
-  mountpoints exist on the host, and the ones this created are removed again.
+  mountpoints exist on the host, removed again by the last user (devenv/host_mounts.py).
 
 No ``ip netns add``: the namespaces live exactly as long as their processes,
 and stop() ends every process that is in them (found by namespace identity).
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fargate_operator.devenv import processes
+from fargate_operator.devenv.host_mounts import SharedMountpoints
 from fargate_operator.devenv.host_packages import which
 
 NODE_IP = "10.200.0.1"
@@ -85,7 +86,7 @@ class NodeNamespace:
     run_dir: Path
     startup_timeout: float = 30.0
     _holder: subprocess.Popen[bytes] | None = None
-    _created_mountpoints: list[Path] = field(default_factory=list)
+    _mountpoints: SharedMountpoints = field(default_factory=lambda: SharedMountpoints(HARD_CODED_PATHS))
     _net_ns: str | None = None
 
     @property
@@ -100,11 +101,8 @@ class NodeNamespace:
         for dst in HARD_CODED_PATHS:
             src = self.run_dir / "host" / dst.strip("/").replace("/", "_")
             src.mkdir(parents=True, exist_ok=True)
-            mountpoint = Path(dst)
-            if not mountpoint.exists():
-                mountpoint.mkdir(parents=True)
-                self._created_mountpoints.append(mountpoint)
             binds[dst] = src
+        self._mountpoints.acquire()
         script = self.run_dir / "netns-holder.sh"
         script.write_text(holder_script(self.run_dir, binds))
         log = self.run_dir / "netns-holder.log"
@@ -181,7 +179,4 @@ class NodeNamespace:
         self.kill_members()
         processes.stop(self._holder)
         self._holder = None
-        for mountpoint in reversed(self._created_mountpoints):
-            with contextlib.suppress(OSError):  # empty on the host: everything went to the bind mount
-                mountpoint.rmdir()
-        self._created_mountpoints.clear()
+        self._mountpoints.release()  # the last user removes the mountpoints (empty on the host)

@@ -106,7 +106,7 @@ class NodeWorld:
         if self.ns is not None:
             self.ns.stop()  # shims, containers, anything still in the namespace
             self.ns = None
-        _remove_cgroups(cfg.CGROUP_ROOT)
+        _remove_cgroups(cfg.cgroup_root(self.run_dir))
 
     def __enter__(self) -> NodeWorld:
         return self.start()
@@ -191,7 +191,7 @@ class NodeWorld:
     def leftovers(self) -> list[str]:
         """What the node left outside its run directory (must be nothing after stop())."""
         found = [p for p in LEFT_OUTSIDE if Path(p).exists() and any(Path(p).iterdir())]
-        found += [f"cgroup {c}" for c in _cgroup_dirs(cfg.CGROUP_ROOT) if Path(c).exists()]
+        found += [f"cgroup {c}" for c in _cgroup_dirs(cfg.cgroup_root(self.run_dir)) if Path(c).exists()]
         return found
 
     # --- parts -------------------------------------------------------------------------------------
@@ -366,7 +366,7 @@ class NodeWorld:
             cfg.kubelet_config(self.run_dir, self._pki_dir / "ca.crt", self.run_dir / "containerd" / "containerd.sock")
         )
         kubeconfigs = self.run_dir / "kubeconfigs"
-        _make_cgroups(cfg.CGROUP_ROOT)
+        _make_cgroups(cfg.cgroup_root(self.run_dir))
         self._spawn(
             "kubelet",
             [

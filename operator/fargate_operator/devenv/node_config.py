@@ -8,6 +8,7 @@ why each setting is here (cgroup v1 on this VM, no CAP_SYS_RESOURCE, conntrack s
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,13 @@ CNI_NETWORK = "fargate-node"
 # Local images: a tag other than `latest`, so kubelet never tries to pull them.
 PAUSE_IMAGE = "fargate-node.local/pause:1"
 COREDNS_IMAGE = "fargate-node.local/coredns:1"
-# cgroup parent of every pod (removed with the node): nothing lands in the hierarchy's root.
-CGROUP_ROOT = "/fargate-node"
+# cgroup parent of every pod (removed with the node): nothing lands in the hierarchy's root, and
+# nodes running at once (two test runs on one machine) never share one.
+CGROUP_ROOT_PREFIX = "/fargate-node-"
+
+
+def cgroup_root(run_dir: Path) -> str:
+    return CGROUP_ROOT_PREFIX + hashlib.sha256(str(run_dir).encode()).hexdigest()[:10]
 
 
 def kubeconfig(server: str, ca_cert: Path, user: str, token: str) -> dict[str, Any]:
@@ -117,7 +123,7 @@ def kubelet_config(run_dir: Path, ca_cert: Path, containerd_socket: Path) -> str
         "authorization": {"mode": "AlwaysAllow"},
         "containerRuntimeEndpoint": f"unix://{containerd_socket}",
         "cgroupDriver": "cgroupfs",
-        "cgroupRoot": CGROUP_ROOT,
+        "cgroupRoot": cgroup_root(run_dir),
         "failCgroupV1": False,
         "failSwapOn": False,
         "clusterDNS": [DNS_SERVICE_IP],
