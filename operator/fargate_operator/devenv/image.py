@@ -266,7 +266,22 @@ def _build(engine: DockerEngine, ref: str, context: Path, archive: Path, dockerf
     engine.check("save", "-o", str(tmp), ref)
     tmp.replace(archive)
     archive.with_suffix(".json").write_text(json.dumps({"ref": ref, "size_bytes": size, "build_seconds": seconds}))
+    _forget_older(engine, ref, archive)
     return BuiltImage(ref, archive, size, seconds, cached=False)
+
+
+def _forget_older(engine: DockerEngine, ref: str, archive: Path) -> None:
+    """Keep the cache bounded: only the newest build of each image (its layers stay for warm builds)."""
+    repository = ref.rsplit(":", 1)[0]
+    tags = engine.check("image", "ls", repository, "--format", "{{.Repository}}:{{.Tag}}").split()
+    old = [t for t in tags if t != ref]
+    if old:
+        engine.docker("rmi", *old)
+    engine.docker("image", "prune", "--force")
+    prefix = archive.name.rsplit("-", 1)[0]
+    for other in archive.parent.glob(f"{prefix}-*"):
+        if other.suffix in (".tar", ".json") and other.with_suffix("") != archive.with_suffix(""):
+            other.unlink(missing_ok=True)
 
 
 def _cached(archive: Path) -> BuiltImage | None:
