@@ -25,6 +25,7 @@ NODE_HOST_PROGRAMS = {
     "conntrack": "conntrack",
     "iptables": "iptables",
     "dockerd": "docker.io",
+    "docker": "docker.io",
     "debootstrap": "debootstrap",
     "nsenter": "util-linux",
     "ip": "iproute2",
