@@ -86,3 +86,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     mode = config.stash.get(E2E_MODE, None)
     terminalreporter.write_sep("-", "end-to-end cluster")
     terminalreporter.write_line(f"e2e tests ran against: {mode}" if mode else "e2e tests: not run in this session")
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests on the node tier (and the e2e tests, which may run on it) go last, in their own order:
+    the node then starts once, after the timing-sensitive suites, instead of idling beside them."""
+    late_fixtures = {"node", "e2e_cluster"}
+    late = [item for item in items if late_fixtures & set(getattr(item, "fixturenames", ()))]
+    late_ids = {id(item) for item in late}
+    items[:] = [item for item in items if id(item) not in late_ids] + late
