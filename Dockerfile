@@ -6,11 +6,17 @@ ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY requirements.lock pyproject.toml README.md ./
-COPY operator ./operator
-# Versions come from the lock file; only runtime dependencies are installed.
-RUN python -m venv /opt/venv \
+# Versions come from the lock file; only runtime dependencies are installed. They get a layer of
+# their own (the project installed once without its package and README), so a change to the
+# sources rebuilds only the last step.
+COPY requirements.lock pyproject.toml ./
+RUN touch README.md && mkdir operator \
+ && python -m venv /opt/venv \
  && /opt/venv/bin/pip install -c requirements.lock .
+COPY README.md ./
+COPY operator ./operator
+RUN /opt/venv/bin/pip install --no-deps --force-reinstall . \
+ && /opt/venv/bin/python -c "import fargate_operator.cli"
 
 FROM ${BASE_IMAGE}
 ARG VERSION=0.1.0

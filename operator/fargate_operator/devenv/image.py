@@ -277,7 +277,8 @@ def _forget_older(engine: DockerEngine, ref: str, archive: Path) -> None:
     old = [t for t in tags if t != ref]
     if old:
         engine.docker("rmi", *old)
-    engine.docker("image", "prune", "--force")
+    # Dangling images include the build stage that warm builds start from: only old ones go.
+    engine.docker("image", "prune", "--force", "--filter", "until=24h")
     prefix = archive.name.rsplit("-", 1)[0]
     for other in archive.parent.glob(f"{prefix}-*"):
         if other.suffix in (".tar", ".json") and other.with_suffix("") != archive.with_suffix(""):
