@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 AWSCLI_VENV := .venv-awscli
 AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 
-.PHONY: help venv assets generate lint test test-unit test-integration test-e2e chaos fuzz long bench run lock clean
+.PHONY: help venv assets node-assets generate lint test test-unit test-integration test-e2e test-node chaos fuzz long bench run run-node lock clean
 
 help:
 	@echo "make run    local control plane + ECS emulator (writes .run/kubeconfig and .run/env)"
+	@echo "make run-node  a real node with the operator image installed by Helm (root; writes .run/node-env)"
 	@echo "make test   install, provision, lint, and run the whole suite"
 	@echo "make generate | lint | assets | chaos | fuzz | long (= chaos + fuzz) | bench | lock | clean"
 
@@ -32,6 +33,10 @@ venv: $(STAMP) $(AWSCLI_STAMP)
 assets: venv
 	$(BIN)/fargate-operator assets
 
+# The node tier (root): Debian packages, kubelet & co., CoreDNS, and the images built from the Dockerfile.
+node-assets: assets
+	$(BIN)/fargate-operator assets --node
+
 generate: venv
 	$(BIN)/fargate-operator codegen
 
@@ -40,7 +45,7 @@ lint: venv
 	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
 
-test: venv assets lint
+test: venv assets node-assets lint
 	$(BIN)/pytest tests
 
 test-unit: venv
@@ -51,6 +56,9 @@ test-integration: venv assets
 
 test-e2e: venv assets
 	$(BIN)/pytest tests/e2e
+
+test-node: venv node-assets
+	$(BIN)/pytest tests/node
 
 # The long chaos variant: 1,000 FargateTasks, 100 services, 10 SIGKILL rounds (make test runs 200/20/5).
 chaos: venv assets
@@ -73,6 +81,9 @@ bench: venv assets
 
 run: venv assets
 	$(BIN)/fargate-operator dev --run-dir .run
+
+run-node: venv node-assets
+	$(BIN)/fargate-operator dev --node --run-dir .run
 
 # Re-resolve the pinned versions of every dependency (the lower bounds stay in pyproject.toml).
 lock:

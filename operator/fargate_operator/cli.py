@@ -163,6 +163,10 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
     from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, DEV_STEP_SECONDS, REGION, SECRET_KEY
     from fargate_operator.devenv.world import World
 
+    if args.node:  # the node tier: a real node, the image, the chart (devenv/node_dev.py)
+        from fargate_operator.devenv import node_dev
+
+        return node_dev.run(run_dir, repo_root())
     world = World.start(repo_root() / "crds", workdir=run_dir / "state", ecs_step_seconds=DEV_STEP_SECONDS)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -313,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--mcp-port", type=int, default=9090, help="MCP endpoint port on 127.0.0.1 (default 9090)")
     dev.add_argument(
         "--ready-timeout", type=float, default=120.0, help="seconds to wait for the operator to be ready (default 120)"
+    )
+    dev.add_argument(
+        "--node", action="store_true", help="a real node (kubelet, containerd, DNS) with the operator installed by Helm"
     )
     args, rest = parser.parse_known_args(argv)
     if args.command == "codegen":

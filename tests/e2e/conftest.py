@@ -1,6 +1,7 @@
-"""End-to-end clusters: pytest-kind's kind cluster where a Docker engine runs, else the local control plane.
+"""End-to-end clusters: kind via pytest-kind where it can run, else the local node, else the control plane.
 
-The tests are written once against `E2ECluster`; the pytest summary says which ran.
+The tests are written once against `E2ECluster`; the pytest summary says which ran and why
+(e2e_support.choose_cluster).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from e2e_support import E2E_MODE, E2ECluster, docker_engine
+from e2e_support import E2E_MODE, E2ECluster, choose_cluster, facts
+from fargate_operator.devenv.node import NodeWorld
 from fargate_operator.devenv.world import World, install_crds
 
 REPO = Path(__file__).resolve().parents[2]
@@ -18,14 +20,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def e2e_cluster(request: pytest.FixtureRequest) -> Iterator[E2ECluster]:
-    has_docker, why = docker_engine()
-    if has_docker:
+    found = facts()
+    mode, why = choose_cluster(found)
+    request.config.stash[E2E_MODE] = f"{mode} ({why})"
+    if mode == "kind":
         from pytest_kind import KindCluster
 
         world: World = request.getfixturevalue("world")
-        kind = KindCluster("fargate-operator-e2e", kubectl_path=world.assets.kubectl)
+        kind = KindCluster(
+            "fargate-operator-e2e",
+            image=found.kind_images[0],
+            kind_path=Path(found.kind_binary or "kind"),
+            kubectl_path=world.assets.kubectl,
+        )
         kind.create()
-        request.config.stash[E2E_MODE] = f"kind cluster via pytest-kind ({why})"
         cluster = E2ECluster("kind", kind.kubeconfig_path, world.assets.kubectl)
         try:
             install_crds(cluster.kubectl, REPO / "crds")
@@ -33,11 +41,12 @@ def e2e_cluster(request: pytest.FixtureRequest) -> Iterator[E2ECluster]:
         finally:
             kind.delete()
         return
-    world = request.getfixturevalue("world")
-    cp = world.control_plane
-    request.config.stash[E2E_MODE] = (
-        f"local control plane: kube-apiserver + etcd processes, no nodes ({why}; pytest-kind needs Docker)"
-    )
-    cluster = E2ECluster("local", cp.kubeconfig, world.assets.kubectl)
+    if mode == "node":
+        node: NodeWorld = request.getfixturevalue("node")
+        assert node.assets is not None
+        cluster = E2ECluster("node", node.kubeconfig, node.assets.kubectl)
+    else:
+        world = request.getfixturevalue("world")
+        cluster = E2ECluster("local", world.control_plane.kubeconfig, world.assets.kubectl)
     install_crds(cluster.kubectl, REPO / "crds")
     yield cluster

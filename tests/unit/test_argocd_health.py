@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from argocd_health import SCRIPT, health
@@ -58,3 +59,21 @@ def test_item6_a_task_stopped_on_request_is_suspended_not_progressing() -> None:
         },
     }
     assert health(obj) == ("Suspended", "stopped before it finished: bye")
+
+
+def test_item14_health_checks_run_on_lua_51_semantics() -> None:
+    """Argo CD's gopher-lua is Lua 5.1, where every number is a double (JSON's numbers arrive so):
+    tostring(3.0) is "3" there, while newer Lua (lupa's default runtime) says "3.0"."""
+    status = {"observedGeneration": 2.0, "conditions": [{"type": "Ready", "status": "True"}]}
+    assert health({"metadata": {"generation": 3.0}, "status": status}) == (
+        "Progressing",
+        "The operator has not seen generation 3 yet",
+    )
+    # What only newer Lua accepts (floor division, bitwise operators) fails here too, as in Argo CD.
+    import lupa.lua51
+
+    import argocd_health
+
+    for newer_only in ("return {status = tostring(7 // 2)}", "return {status = tostring(3 & 1)}"):
+        with pytest.raises(lupa.lua51.LuaSyntaxError):
+            argocd_health.run(newer_only, {})

@@ -71,3 +71,32 @@ def test_item2_pass_role_matches_the_default_tenancy_rule() -> None:
     for outside in ("ecsTaskExecutionRole", "admin", "service-role/x", "fargate-admin"):
         role = f"arn:aws:iam::123456789012:role/{outside}"
         assert not passable(role) and not role_allowed(DEFAULT_POLICY, "team-a", role)
+
+
+def _accounts_the_dockerfile_creates(dockerfile: str) -> tuple[set[str], set[str]]:
+    """(users, groups) that the Dockerfile's useradd/groupadd create; useradd without -g/-N also makes a group."""
+    users: set[str] = set()
+    groups: set[str] = set()
+    for command in re.split(r"&&|;|\n(?!\s)", dockerfile.replace("\\\n", " ")):
+        words = command.split()
+        for tool in ("useradd", "groupadd"):
+            if tool in words:
+                name = words[-1]
+                (users if tool == "useradd" else groups).add(name)
+                rest = words[words.index(tool) + 1 :]
+                if tool == "useradd" and not {"-g", "--gid", "-N", "--no-user-group"} & set(rest):
+                    groups.add(name)
+    return users, groups
+
+
+def test_item14_dockerfile_accounts_do_not_clash_with_debian_base_passwd() -> None:
+    """The image is Debian-based (python:3.11-slim, or the debootstrap base the node tier uses). Debian's
+    base-passwd already defines group "operator" (gid 37), so `useradd ... operator` failed the build
+    ("useradd: group operator exists", exit 9) the first time the image was built (tests/node)."""
+    master = Path("/usr/share/base-passwd")
+    assert (master / "group.master").exists(), "base-passwd's master files are on every Debian machine"
+    debian_users = {line.split(":")[0] for line in (master / "passwd.master").read_text().splitlines()}
+    debian_groups = {line.split(":")[0] for line in (master / "group.master").read_text().splitlines()}
+    users, groups = _accounts_the_dockerfile_creates((REPO / "Dockerfile").read_text())
+    assert users and groups, "the image runs as a user of its own"
+    assert not users & debian_users and not groups & debian_groups, (users & debian_users, groups & debian_groups)

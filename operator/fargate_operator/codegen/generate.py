@@ -81,6 +81,7 @@ def render_deploy(root: Path) -> str:
             "--namespace",
             "fargate-system",
             "--include-crds",
+            "--skip-tests",
         ],
         capture_output=True,
         text=True,

@@ -156,45 +156,55 @@ def _go(args: list[str], cwd: Path) -> str:
     return res.stdout
 
 
-def _provision_kube_apiserver(root: Path) -> Path:
-    target_dir = root / f"kube-apiserver-{versions.KUBERNETES_VERSION}"
-    target = target_dir / "kube-apiserver"
-    if target.exists():
-        return target
+def _version_ldflags() -> str:
+    major, minor = versions.KUBERNETES_VERSION.lstrip("v").split(".")[:2]
+    return " ".join(
+        f"-X {pkg}.{k}={v}"
+        for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+        for k, v in (("gitVersion", versions.KUBERNETES_VERSION), ("gitMajor", major), ("gitMinor", minor))
+    )
+
+
+def _build_kubernetes(target_dir: Path, commands: tuple[str, ...]) -> None:
+    """Build k8s.io/kubernetes/cmd/<command> for each command into target_dir, through the wrapper module."""
     if shutil.which("go") is None:
-        raise RuntimeError("kube-apiserver must be built with Go, and `go` is not on PATH (or set KUBEBUILDER_ASSETS)")
-    _log(f"building kube-apiserver {versions.KUBERNETES_VERSION} with Go (a cold build takes several minutes)")
+        raise RuntimeError(f"{', '.join(commands)} must be built with Go, and `go` is not on PATH")
+    _log(f"building {', '.join(commands)} {versions.KUBERNETES_VERSION} with Go (a cold build takes minutes)")
     target_dir.mkdir(parents=True, exist_ok=True)
     work = target_dir / "build"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     info = json.loads(_go(["mod", "download", "-json", f"k8s.io/kubernetes@{versions.KUBERNETES_VERSION}"], work))
     (work / "go.mod").write_text(wrapper_gomod(Path(info["GoMod"]).read_text()))
-    (work / "tools.go").write_text(
-        '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n'
-    )
+    imports = "\n".join(f'\t_ "k8s.io/kubernetes/cmd/{c}"' for c in commands)
+    (work / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
     _go(["mod", "tidy", "-e"], work)
-    major, minor = versions.KUBERNETES_VERSION.lstrip("v").split(".")[:2]
-    ldflags = " ".join(
-        f"-X {pkg}.{k}={v}"
-        for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
-        for k, v in (("gitVersion", versions.KUBERNETES_VERSION), ("gitMajor", major), ("gitMinor", minor))
-    )
-    tmp_bin = target_dir / "kube-apiserver.tmp"
+    out = target_dir / "build-out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
     _go(
         [
             "build",
             "-trimpath",
             "-ldflags",
-            f"-s -w {ldflags}",
+            f"-s -w {_version_ldflags()}",
             "-o",
-            str(tmp_bin),
-            "k8s.io/kubernetes/cmd/kube-apiserver",
+            f"{out}/",
+            *(f"k8s.io/kubernetes/cmd/{c}" for c in commands),
         ],
         work,
     )
-    tmp_bin.replace(target)
+    for c in commands:  # each binary appears only once the whole build succeeded
+        (out / c).replace(target_dir / c)
+    shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _provision_kube_apiserver(root: Path) -> Path:
+    target_dir = root / f"kube-apiserver-{versions.KUBERNETES_VERSION}"
+    target = target_dir / "kube-apiserver"
+    if not target.exists():
+        _build_kubernetes(target_dir, ("kube-apiserver",))
     return target
 
 
@@ -222,10 +232,26 @@ def ensure_assets() -> Assets:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Provision the test world's binaries and print where they are.")
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--node",
+        action="store_true",
+        help="also the node tier: Debian packages (as root), kubelet & co., CoreDNS, pause, and the images",
+    )
+    args = parser.parse_args(argv)
     assets = ensure_assets()
     for name in ("etcd", "kube_apiserver", "kubectl", "helm"):
         print(f"{name}={getattr(assets, name)}")
+    if args.node:
+        from fargate_operator.codegen.generate import repo_root
+        from fargate_operator.devenv import image, node_assets
+        from fargate_operator.devenv.host_packages import ensure_host_packages
+
+        ensure_host_packages()
+        for name, path in node_assets.ensure_node_assets().__dict__.items():
+            print(f"{name}={path}")
+        for built in (image.ensure_operator_image(repo_root()), image.ensure_clients_image(repo_root())):
+            how = "cached" if built.cached else f"built in {built.build_seconds:.0f} s"
+            print(f"image {built.ref} ({built.size_bytes / 1e6:.0f} MB, {how})={built.archive}")
     return 0
 
 

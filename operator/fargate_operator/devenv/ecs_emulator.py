@@ -47,6 +47,10 @@ class EcsEmulator:
     log: Path | None = None
     step_seconds: float = FAST_STEP_SECONDS
     startup_timeout: float = 60.0
+    # The node tier runs the emulator inside its network namespace (pods reach it at the node address;
+    # the host through a loopback forward of the same port): where to bind, and a prefix such as nsenter.
+    bind_host: str = "127.0.0.1"
+    command_prefix: tuple[str, ...] = ()
     _proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -58,11 +62,12 @@ class EcsEmulator:
         if self.log is None:
             self.log = Path(tempfile.mkdtemp(prefix="fargate-ecs-sim-")) / "ecs-sim.log"
         cmd = [
+            *self.command_prefix,
             sys.executable,
             "-m",
             "fargate_operator.devenv.ecs_sim",
             "--host",
-            "127.0.0.1",
+            self.bind_host,
             "--port",
             str(self.port),
             "--step-seconds",

@@ -57,6 +57,7 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
         "ClusterRoleBinding",
         "ConfigMap",
         "Deployment",
+        "Pod",  # the `helm test` hook (deploy/ renders with --skip-tests)
         "Role",
         "RoleBinding",
         "Service",
@@ -104,6 +105,8 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
         ("watchNamespaces[0]=Bad_Name", "watchNamespaces"),
         ("tenancy.roles[0].arns[0]=ecsTaskExecutionRole", "arns"),
         ("tenancy.cluster=x", "cluster"),
+        ("envFrom[0].secretReff.name=x", "envFrom"),
+        ("env[0].value=x", "env"),
     ],
 )
 def test_invalid_values_are_rejected_by_the_schema(world: World, value: str, complaint: str) -> None:

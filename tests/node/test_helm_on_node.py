@@ -1,0 +1,355 @@
+"""Helm for real: the chart installed on the node with the image built from the Dockerfile.
+
+One release for the whole module, in the order a user meets it: install -> the pod is Ready
+through its own probes under the chart's securityContext -> it reconciles the three kinds ->
+agents and CLIs in other pods call MCP and the REST adapter by the Service's DNS name ->
+`helm test` -> `helm upgrade` with a changed value rolls the pod, losing and duplicating
+nothing -> `helm uninstall` leaves what the README says. ECS is the emulator, inside the
+node's namespace; the operator reaches it with credentials from a Secret (chart value envFrom).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY, Network
+from fargate_operator.devenv.node import NodeWorld
+from fargate_operator.devenv.node_dev import RELEASE, helm_install_args
+from fargate_operator.models.kinds import FINALIZER
+from fargate_operator.web.auth import CREDENTIAL_LABEL
+from node_support import NodeImages, apply, get, run_pod, wait_for
+from operator_support import awsvpc, condition, manifest, service_manifest, task_definition_spec, task_manifest
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "helm" / "fargate-operator"
+FULLNAME = RELEASE  # the release name contains the chart name
+READ_TOOLS = 7
+ALL_TOOLS = 16
+
+AGENT = """
+import anyio, json, os, httpx2
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+args = json.load(open("/config/args.json"))
+
+async def main():
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": "Bearer " + os.environ["MCP_TOKEN"]}, timeout=60) as http,
+        streamable_http_client(args["url"], http_client=http) as (read, write, *_),
+        ClientSession(read, write) as s,
+    ):
+        await s.initialize()
+        tools = sorted(t.name for t in (await s.list_tools()).tools)
+
+        async def call(name, **kw):
+            res = await s.call_tool(name, kw)
+            assert not res.is_error, (name, res.content)
+            return res.structured_content
+
+        await call("createcluster", clusterName=args["cluster"])
+        await call("registertaskdefinition", **args["taskDefinition"])
+        run = await call("runtask", cluster=args["cluster"], taskDefinition=args["taskDefinition"]["family"],
+                         launchType="FARGATE", networkConfiguration=args["network"])
+        print(json.dumps({"tools": tools, "taskArn": run["tasks"][0]["taskArn"]}))
+
+anyio.run(main)
+"""
+
+AWS_CLI = """set -eu
+aws ecs create-cluster --cluster-name "$CLUSTER" --output json > /tmp/cluster.json
+aws ecs register-task-definition --cli-input-json file:///config/td.json --output json > /tmp/td.json
+aws ecs run-task --cluster "$CLUSTER" --task-definition "$FAMILY" --launch-type FARGATE \\
+  --network-configuration file:///config/network.json --output json > /tmp/run.json
+python -c 'import json; print(json.dumps({"revision": json.load(open("/tmp/td.json"))["taskDefinition"]["revision"], "taskArn": json.load(open("/tmp/run.json"))["tasks"][0]["taskArn"]}))'
+"""
+
+
+def _pod(node: NodeWorld, namespace: str) -> dict[str, Any]:
+    pods = json.loads(
+        node.kubectl("get", "pods", "-n", namespace, "-l", f"app.kubernetes.io/instance={RELEASE}", "-o", "json").stdout
+    )["items"]
+    # The Deployment's pods (not the `helm test` pod, which has no owner), not those on their way out.
+    live = [p for p in pods if p["metadata"].get("ownerReferences") and not p["metadata"].get("deletionTimestamp")]
+    assert len(live) == 1, [p["metadata"]["name"] for p in pods]
+    return live[0]
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
+
+
+@pytest.fixture(scope="module")
+def network(node: NodeWorld) -> Network:
+    assert node.ecs is not None
+    return node.ecs.create_network()
+
+
+@pytest.fixture(scope="module")
+def release(node: NodeWorld, node_images: NodeImages) -> Iterator[str]:
+    """`helm install` into a fresh namespace; yields the namespace. Uninstalled by the last test."""
+    ns = f"fo-helm-{uuid.uuid4().hex[:6]}"
+    node.kubectl("create", "namespace", ns)
+    # How ECS is reached when not with IRSA / Pod Identity: credentials in a Secret, as envFrom.
+    apply(
+        node,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "ecs-credentials"},
+            "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
+        },
+        namespace=ns,
+    )
+    args = helm_install_args(node_images.operator.ref, node.ecs_inside_endpoint, CHART, namespace=ns)
+    if node.kubectl("get", "crd", "fargatetasks.ecs.fargate.dev", check=False).returncode == 0:
+        args.insert(3, "--skip-crds")  # installed with kubectl before (the e2e tests): README "Install"
+    node.helm(*args[:-2], "--set", "statusInterval=2", *args[-2:])  # the README's command, faster status
+    yield ns
+    node.helm("uninstall", RELEASE, "-n", ns, "--wait", check=False)
+
+
+@pytest.fixture(scope="module")
+def team(node: NodeWorld) -> str:
+    ns = f"team-{uuid.uuid4().hex[:6]}"
+    node.kubectl("create", "namespace", ns)
+    return ns
+
+
+@pytest.fixture(scope="module")
+def state() -> dict[str, Any]:
+    """What earlier steps made, for the upgrade and uninstall checks."""
+    return {}
+
+
+def test_pod_is_ready_through_its_probes_as_non_root_with_a_read_only_root(node: NodeWorld, release: str) -> None:
+    pod = _pod(node, release)
+    assert _ready(pod), pod["status"]
+    container = pod["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "rest", "scheme": "HTTP"}
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    name = pod["metadata"]["name"]
+    ids = node.kubectl("exec", "-n", release, name, "--", "python", "-c", "import os; print(os.getuid(), os.getgid())")
+    assert ids.stdout.split() == ["10001", "10001"]
+    write = node.kubectl("exec", "-n", release, name, "--", "python", "-c", "open('/probe', 'w')", check=False)
+    assert write.returncode != 0 and "Read-only file system" in write.stderr, write.stderr
+    # In-cluster config: the pod's ServiceAccount token, no kubeconfig anywhere.
+    log = node.kubectl("logs", "-n", release, name).stdout
+    assert "Traceback" not in log, log[-3000:]
+    notes = node.helm("status", RELEASE, "-n", release).stdout
+    assert f"http://{FULLNAME}.{release}.svc:9090/mcp" in notes and f"http://{FULLNAME}.{release}.svc:8080" in notes
+
+
+def test_reconciles_task_definition_service_and_task(
+    node: NodeWorld, release: str, team: str, network: Network, state: dict[str, Any]
+) -> None:
+    assert node.ecs is not None
+    suffix = uuid.uuid4().hex[:6]
+    cluster, family = f"helm-{suffix}", f"helm-{suffix}"
+    net = awsvpc(network.subnet_id, network.security_group_id)
+    apply(
+        node,
+        manifest("FargateCluster", "c", {"clusterName": cluster}),
+        manifest("FargateTaskDefinition", "td", task_definition_spec(family)),
+        service_manifest("svc", net),
+        task_manifest("job", net),
+        namespace=team,
+    )
+
+    def status(kind: str, name: str) -> dict[str, Any]:
+        return (get(node, kind, name, team) or {}).get("status", {})
+
+    wait_for("cluster Ready", lambda: condition(status("fargatecluster", "c"), "Ready").get("status") == "True")
+    wait_for("service created", lambda: status("fargateservice", "svc").get("serviceArn"))
+    tasks = wait_for("task started", lambda: status("fargatetask", "job").get("tasks"))
+    ecs = node.ecs.client()
+    assert ecs.describe_services(cluster=cluster, services=["svc"])["services"][0]["status"] == "ACTIVE"
+    uid = get(node, "fargatetask", "job", team)["metadata"]["uid"]  # type: ignore[index]
+    started = ecs.list_tasks(cluster=cluster, startedBy=f"fargate-operator/{uid}")["taskArns"]
+    assert started == [tasks[0]["taskArn"]]
+    state.update(cluster=cluster, family=family, task_uid=uid, task_arn=tasks[0]["taskArn"])
+
+
+def _credential(node: NodeWorld, release: str, name: str, data: dict[str, str]) -> None:
+    """A credential Secret as the README documents it: labelled, in the operator's credentials namespace."""
+    apply(
+        node,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "labels": {CREDENTIAL_LABEL: "true"}},
+            "stringData": data,
+        },
+        namespace=release,
+    )
+
+
+def test_agent_pod_calls_mcp_by_the_service_dns_name(
+    node: NodeWorld, node_images: NodeImages, release: str, team: str, network: Network, state: dict[str, Any]
+) -> None:
+    assert node.ecs is not None
+    token = uuid.uuid4().hex
+    _credential(node, release, "agent", {"token": token, "namespace": team})
+    suffix = uuid.uuid4().hex[:6]
+    args = {
+        "url": f"http://{FULLNAME}.{release}.svc:9090/mcp",
+        "cluster": f"agent-{suffix}",
+        "taskDefinition": {
+            "family": f"agent-{suffix}",
+            "networkMode": "awsvpc",
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256",
+            "memory": "512",
+            "containerDefinitions": [{"name": "app", "image": "busybox:1.36", "memory": 256}],
+        },
+        "network": awsvpc(network.subnet_id, network.security_group_id),
+    }
+    agents = f"agents-{suffix}"
+    node.kubectl("create", "namespace", agents)
+    phase, logs = run_pod(
+        node,
+        agents,
+        "agent",
+        node_images.clients.ref,
+        ["python", "/config/agent.py"],
+        config={"agent.py": AGENT, "args.json": json.dumps(args)},
+        secret_env={"MCP_TOKEN": token},
+    )
+    assert phase == "Succeeded", logs
+    out = json.loads(logs.strip().splitlines()[-1])
+    assert len(out["tools"]) == ALL_TOOLS and "runtask" in out["tools"]
+    # The objects are custom resources in the credential's namespace, and they reached ECS.
+    tasks = json.loads(node.kubectl("get", "fargatetasks", "-n", team, "-o", "json").stdout)["items"]
+    mine = [t for t in tasks if any(x.get("taskArn") == out["taskArn"] for x in t.get("status", {}).get("tasks", []))]
+    assert len(mine) == 1
+    ecs = node.ecs.client()
+    assert ecs.describe_tasks(cluster=args["cluster"], tasks=[out["taskArn"]])["tasks"][0]["taskArn"] == out["taskArn"]
+    assert ecs.describe_task_definition(taskDefinition=f"agent-{suffix}")["taskDefinition"]["revision"] == 1
+    state["agent_task"] = (args["cluster"], out["taskArn"])
+
+
+def test_aws_cli_pod_calls_the_rest_adapter_by_the_service_dns_name(
+    node: NodeWorld, node_images: NodeImages, release: str, team: str, network: Network, state: dict[str, Any]
+) -> None:
+    assert node.ecs is not None
+    key, secret = f"AKCLI{uuid.uuid4().hex[:10].upper()}", uuid.uuid4().hex
+    _credential(node, release, "cli", {"accessKeyId": key, "secretAccessKey": secret, "namespace": team})
+    suffix = uuid.uuid4().hex[:6]
+    cluster, family = f"cli-{suffix}", f"cli-{suffix}"
+    td = {
+        "family": family,
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "busybox:1.36", "memory": 256, "essential": True}],
+    }
+    clis = f"clis-{suffix}"
+    node.kubectl("create", "namespace", clis)
+    phase, logs = run_pod(
+        node,
+        clis,
+        "aws",
+        node_images.clients.ref,
+        ["sh", "/config/run.sh"],
+        env={
+            "AWS_ENDPOINT_URL": f"http://{FULLNAME}.{release}.svc:8080",
+            "AWS_DEFAULT_REGION": REGION,
+            "CLUSTER": cluster,
+            "FAMILY": family,
+        },
+        config={
+            "run.sh": AWS_CLI,
+            "td.json": json.dumps(td),
+            "network.json": json.dumps(awsvpc(network.subnet_id, network.security_group_id)),
+        },
+        secret_env={"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret},
+    )
+    assert phase == "Succeeded", logs
+    out = json.loads(logs.strip().splitlines()[-1])
+    assert out["revision"] == 1
+    tds = json.loads(node.kubectl("get", "fargatetaskdefinitions", "-n", team, "-o", "json").stdout)["items"]
+    assert [t["spec"]["family"] for t in tds if t["spec"]["family"] == family] == [family]
+    ecs = node.ecs.client()
+    assert ecs.describe_tasks(cluster=cluster, tasks=[out["taskArn"]])["tasks"][0]["taskArn"] == out["taskArn"]
+    assert ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]["revision"] == 1
+
+
+def test_helm_test_passes(node: NodeWorld, release: str) -> None:
+    """The chart's test hook: another pod reaches both front doors by the Service's DNS name."""
+    res = node.helm("test", RELEASE, "-n", release, "--timeout=3m", check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"{FULLNAME}-test-endpoints" in res.stdout and "Succeeded" in res.stdout, res.stdout
+    # hook-succeeded: the test pod is gone again, so `helm uninstall` leaves no pod behind.
+    assert get(node, "pod", f"{FULLNAME}-test-endpoints", release) is None
+
+
+def _ecs_counts(node: NodeWorld, state: dict[str, Any]) -> dict[str, Any]:
+    assert node.ecs is not None
+    ecs = node.ecs.client()
+    clusters = ecs.list_clusters()["clusterArns"]
+    return {
+        "clusters": sorted(clusters),
+        "tasks": sorted(a for c in clusters for a in ecs.list_tasks(cluster=c)["taskArns"]),
+        "services": sorted(a for c in clusters for a in ecs.list_services(cluster=c)["serviceArns"]),
+        "revisions": sorted(ecs.list_task_definitions()["taskDefinitionArns"]),
+        "job": ecs.list_tasks(cluster=state["cluster"], startedBy=f"fargate-operator/{state['task_uid']}")["taskArns"],
+    }
+
+
+def test_helm_upgrade_with_a_changed_value_rolls_the_pod_and_loses_or_duplicates_nothing(
+    node: NodeWorld, release: str, team: str, state: dict[str, Any]
+) -> None:
+    before_pod = _pod(node, release)
+    before = _ecs_counts(node, state)
+    assert before["job"] == [state["task_arn"]]
+    objects_before = node.kubectl("get", "fargate", "-n", team, "-o", "name").stdout.split()
+    node.helm("upgrade", RELEASE, str(CHART), "-n", release, "--reuse-values", "--set", "statusInterval=3", "--wait")
+    after_pod = wait_for("the new pod Ready", lambda: (p := _pod(node, release)) and _ready(p) and p)
+    assert after_pod["metadata"]["uid"] != before_pod["metadata"]["uid"]
+    assert "--status-interval=3" in after_pod["spec"]["containers"][0]["args"]
+    time.sleep(8)  # a few status cycles of the new pod: anything it would redo, it has done by now
+    assert _ecs_counts(node, state) == before, "the upgrade must not run, register or create anything again"
+    assert node.kubectl("get", "fargate", "-n", team, "-o", "name").stdout.split() == objects_before
+    job = get(node, "fargatetask", "job", team) or {}
+    assert [t["taskArn"] for t in job["status"]["tasks"]] == [state["task_arn"]]
+    for kind, name in (("fargatecluster", "c"), ("fargatetaskdefinition", "td"), ("fargateservice", "svc")):
+        assert condition((get(node, kind, name, team) or {}).get("status", {}), "Degraded").get("status") != "True"
+    log = node.kubectl("logs", "-n", release, after_pod["metadata"]["name"]).stdout
+    assert "Traceback" not in log, log[-3000:]
+
+
+def test_helm_uninstall_leaves_what_the_readme_says(
+    node: NodeWorld, release: str, team: str, state: dict[str, Any]
+) -> None:
+    """README "Install": uninstall removes the operator's workload, Service, ServiceAccount and RBAC; it
+    leaves the CRDs, the Fargate objects (with their finalizer) and their ECS resources, and Secrets users made."""
+    assert node.ecs is not None
+    before = _ecs_counts(node, state)
+    node.helm("uninstall", RELEASE, "-n", release, "--wait")
+    for kind, name in (
+        ("deployment", FULLNAME),
+        ("service", FULLNAME),
+        ("serviceaccount", FULLNAME),
+        ("role", FULLNAME),
+        ("rolebinding", FULLNAME),
+    ):
+        assert get(node, kind, name, release) is None, (kind, name)
+    for kind in ("clusterrole", "clusterrolebinding"):
+        assert node.kubectl("get", kind, FULLNAME, check=False).returncode != 0, kind
+    wait_for(
+        "the operator pod gone", lambda: not node.kubectl("get", "pods", "-n", release, "-o", "name").stdout.strip()
+    )
+    crds = node.kubectl("get", "crd", "-l", "app.kubernetes.io/part-of=fargate-operator", "-o", "name").stdout.split()
+    assert len(crds) == 4
+    job = get(node, "fargatetask", "job", team) or {}
+    assert FINALIZER in job["metadata"].get("finalizers", []), job["metadata"]
+    assert get(node, "secret", "agent", release) is not None and get(node, "secret", "ecs-credentials", release)
+    assert _ecs_counts(node, state) == before

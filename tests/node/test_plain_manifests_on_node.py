@@ -1,0 +1,118 @@
+"""deploy/fargate-operator.yaml for real: `kubectl apply --server-side` of a kustomization over it (the
+local image, the emulator as ECS, its credentials from a Secret), the pod Ready through its probes,
+and one FargateTask reconciled end to end. Runs after test_helm_on_node.py (file order): that
+release is gone and its CRDs stay, so the apply takes them over from Helm (--force-conflicts), and
+the Fargate objects that release left behind are picked up by this operator."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
+from fargate_operator.devenv.node import NodeWorld
+from node_support import NodeImages, apply, get, wait_for
+from operator_support import awsvpc, condition, manifest, task_definition_spec, task_manifest
+
+REPO = Path(__file__).resolve().parents[2]
+NAMESPACE = "fargate-system"
+NAME = "fargate-operator"
+
+
+def kustomization(image_ref: str, ecs_endpoint: str) -> dict[str, Any]:
+    repository, tag = image_ref.rsplit(":", 1)
+    container = "/spec/template/spec/containers/0"
+    ops = [
+        {"op": "replace", "path": f"{container}/imagePullPolicy", "value": "Never"},
+        {"op": "add", "path": f"{container}/args/-", "value": f"--ecs-endpoint={ecs_endpoint}"},
+        {"op": "add", "path": f"{container}/args/-", "value": f"--region={REGION}"},
+        {"op": "add", "path": f"{container}/envFrom", "value": [{"secretRef": {"name": "ecs-credentials"}}]},
+    ]
+    return {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": ["fargate-operator.yaml"],
+        "images": [{"name": "ghcr.io/fargate-operator/fargate-operator", "newName": repository, "newTag": tag}],
+        "patches": [{"target": {"kind": "Deployment", "name": NAME}, "patch": yaml.safe_dump(ops)}],
+    }
+
+
+def test_plain_manifests_run_the_operator_on_the_node(node: NodeWorld, node_images: NodeImages, tmp_path: Path) -> None:
+    assert node.ecs is not None
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    shutil.copy(REPO / "deploy" / "fargate-operator.yaml", overlay / "fargate-operator.yaml")
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(kustomization(node_images.operator.ref, node.ecs_inside_endpoint))
+    )
+    # The CRDs are Helm's (the release before this left them, as uninstall does): taking them over from
+    # Helm's field manager is what --force-conflicts is for (README "Install").
+    res = node.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(overlay), check=False)
+    assert res.returncode == 0, res.stderr
+    apply(
+        node,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "ecs-credentials"},
+            "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
+        },
+        namespace=NAMESPACE,
+    )
+    try:
+        rollout = node.kubectl(
+            "rollout", "status", "-n", NAMESPACE, f"deployment/{NAME}", "--timeout=300s", check=False
+        )
+        assert rollout.returncode == 0, (
+            rollout.stderr + node.kubectl("describe", "pods", "-n", NAMESPACE).stdout[-3000:]
+        )
+
+        team = f"plain-{uuid.uuid4().hex[:6]}"
+        node.kubectl("create", "namespace", team)
+        network = node.ecs.create_network()
+        net = awsvpc(network.subnet_id, network.security_group_id)
+        suffix = uuid.uuid4().hex[:6]
+        apply(
+            node,
+            manifest("FargateCluster", "c", {"clusterName": f"plain-{suffix}"}),
+            manifest("FargateTaskDefinition", "td", task_definition_spec(f"plain-{suffix}")),
+            task_manifest("job", net),
+            namespace=team,
+        )
+        tasks = wait_for(
+            "task started", lambda: (get(node, "fargatetask", "job", team) or {}).get("status", {}).get("tasks")
+        )
+        assert node.ecs.client().describe_tasks(cluster=f"plain-{suffix}", tasks=[tasks[0]["taskArn"]])["tasks"]
+        td = get(node, "fargatetaskdefinition", "td", team) or {}
+        assert condition(td.get("status", {}), "Ready").get("status") == "True"
+        for kind in ("fargatetask", "fargatetaskdefinition", "fargatecluster"):
+            node.kubectl("delete", kind, "--all", "-n", team, "--timeout=120s")
+        pods = json.loads(node.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json").stdout)["items"]
+        log = node.kubectl("logs", "-n", NAMESPACE, pods[0]["metadata"]["name"]).stdout
+        assert "Traceback" not in log, log[-3000:]
+    finally:
+        # Everything the manifests made but the CRDs (other objects may still use them).
+        node.kubectl(
+            "delete",
+            "-n",
+            NAMESPACE,
+            "deployment,service,serviceaccount,role,rolebinding",
+            "-l",
+            "app.kubernetes.io/instance=fargate-operator",
+            "--ignore-not-found",
+            "--wait",
+            check=False,
+        )
+        node.kubectl(
+            "delete",
+            "clusterrole,clusterrolebinding",
+            "-l",
+            "app.kubernetes.io/instance=fargate-operator",
+            "--ignore-not-found",
+            check=False,
+        )
