@@ -22,9 +22,18 @@ def local_credential_secret() -> dict[str, Any]:
     """The development credential of `make run`: access key test / secret test (and bearer token test)."""
     import base64
 
+    from fargate_operator.devenv.control_plane import ADMIN_USER
     from fargate_operator.web.auth import CREDENTIAL_LABEL
 
-    data = {"accessKeyId": "test", "secretAccessKey": "test", "token": "test", "namespace": "default"}
+    # The local world's admin (kubeconfig .run/kubeconfig is admin too): what RBAC lets it do, it may.
+    data = {
+        "accessKeyId": "test",
+        "secretAccessKey": "test",
+        "token": "test",
+        "namespace": "default",
+        "user": ADMIN_USER,
+        "groups": "system:masters",
+    }
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -90,13 +99,15 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
 
     from fargate_operator import diagnostics
     from fargate_operator.service.api import EcsApi
-    from fargate_operator.web.app import SecretCredentials, build_app
+    from fargate_operator.web.app import Identities, SecretCredentials, build_app
     from fargate_operator.web.mcp import McpSettings, build_mcp_app
+    from fargate_operator.web.tokens import TokenReviewer
 
     diagnostics.install(asyncio.get_running_loop())
     memo = kopf.Memo(runtime=runtime, started=False)
     api = EcsApi(runtime, wait_timeout=args.adapter_wait)
-    credentials = SecretCredentials(args.credentials_namespace)
+    audiences = tuple(args.token_audience or ["fargate-operator"])
+    credentials = Identities(SecretCredentials(args.credentials_namespace), TokenReviewer(audiences))
     # Ready once Kopf runs and the watch cache holds every object that existed at start:
     # before that, reads through the adapters could miss objects.
     app = build_app(api, credentials, ready=lambda: bool(memo.started) and runtime.registry.synced())
@@ -111,6 +122,7 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
             allowed_hosts=tuple(args.mcp_allowed_host or [f"127.0.0.1:{args.mcp_port}", f"localhost:{args.mcp_port}"]),
             allowed_origins=tuple(args.mcp_allowed_origin or ["http://127.0.0.1:*", "http://localhost:*"]),
             public_url=args.mcp_public_url or f"http://127.0.0.1:{args.mcp_port}/mcp",
+            audiences=audiences,
         ),
     )
     mcp_server = uvicorn.Server(
@@ -310,6 +322,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--mcp-allowed-origin", action="append", help="Origin the MCP endpoint accepts (repeatable)")
     run.add_argument("--mcp-public-url", help="the endpoint's URL as clients see it (OAuth resource metadata)")
+    run.add_argument(
+        "--token-audience",
+        action="append",
+        help="audience a Kubernetes bearer token must be made for (repeatable; default fargate-operator)",
+    )
     run.add_argument("--verbose", action="store_true")
     dev = sub.add_parser("dev", help="start the local control plane and ECS emulator")
     dev.add_argument("--run-dir", type=Path, default=Path(".run"), help="where kubeconfig, env and state go")

@@ -15,6 +15,7 @@ import secrets
 from typing import Any
 
 import kubernetes
+import urllib3
 from prometheus_client import Counter
 
 from fargate_operator.models.kinds import GROUP, VERSION, plural_of
@@ -286,3 +287,44 @@ async def list_names(kind: str, namespaces: tuple[str, ...], page_size: int = 50
             if not token:
                 break
     return names
+
+
+async def request_json(
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    headers: list[tuple[str, str]] | None = None,
+    content_type: str = "application/json",
+) -> tuple[int, dict[str, Any]]:
+    """One API call with extra headers, which may repeat; (HTTP status, the answer as JSON, {} if none).
+
+    Impersonation needs this: `Impersonate-Group` is sent once per group, and the generated client
+    folds header parameters into a dict. The call goes through the client's own connection pool,
+    TLS settings and credentials (auth_settings), like every other call of the operator.
+    """
+
+    def run() -> tuple[int, dict[str, Any]]:
+        client = api()
+        method_, url, header_params, serialized, _ = client.param_serialize(
+            method,
+            path,
+            header_params={"Accept": "application/json", "Content-Type": content_type},
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        all_headers = urllib3.HTTPHeaderDict(header_params)
+        for name, value in headers or []:
+            all_headers.add(name, value)
+        response: Any = client.rest_client.request(  # type: ignore[no-untyped-call]
+            method_, url, headers=all_headers, body=serialized
+        )
+        data = response.read()
+        response.response.release_conn()
+        try:
+            answer = json.loads(data) if data else {}
+        except ValueError:
+            answer = {"message": data[:200].decode("utf-8", "replace")}
+        return int(response.status), answer if isinstance(answer, dict) else {}
+
+    return await asyncio.to_thread(run)

@@ -28,7 +28,7 @@ def secret(name: str, **data: bytes) -> dict[str, Any]:
 
 
 def creds(*tokens: str) -> list[Credential]:
-    return [Credential(f"c{i}", "ns", False, token=t) for i, t in enumerate(tokens)]
+    return [Credential(f"c{i}", "u", (), "ns", False, token=t) for i, t in enumerate(tokens)]
 
 
 def test_item18_every_candidate_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,22 +47,24 @@ def test_item18_every_candidate_is_compared_in_constant_time(monkeypatch: pytest
 
 @pytest.mark.parametrize("given", ["", " ", "\xa0"])
 def test_item18_an_empty_or_blank_token_matches_no_credential(given: str) -> None:
-    holders = [Credential("empty", "ns", False, token=None), *creds("real")]
+    holders = [Credential("empty", "u", (), "ns", False, token=None), *creds("real")]
     assert token_matches(holders, given) is None
 
 
 def test_item18_an_empty_token_in_a_secret_is_no_token() -> None:
-    cred = credential_from_secret(secret("s", token=b"", namespace=b"team", accessKeyId=b"AK", secretAccessKey=b"x"))
+    cred = credential_from_secret(
+        secret("s", token=b"", namespace=b"team", user=b"u", accessKeyId=b"AK", secretAccessKey=b"x")
+    )
     assert cred.token is None and cred.access_key_id == "AK"
 
 
 @pytest.mark.parametrize(
     ("data", "complaint"),
     [
-        ({"token": b"\xff\xfe", "namespace": b"team"}, "'token' is not UTF-8"),
-        ({"token": b"t"}, "'namespace'"),
-        ({"token": b"", "namespace": b"team"}, "neither a non-empty 'token'"),
-        ({"accessKeyId": b"AK", "namespace": b"team"}, "neither a non-empty 'token'"),
+        ({"token": b"\xff\xfe", "namespace": b"team", "user": b"u"}, "'token' is not UTF-8"),
+        ({"token": b"t", "user": b"u", "namespace": b"Not_A_Namespace"}, "'namespace'"),
+        ({"token": b"", "namespace": b"team", "user": b"u"}, "neither a non-empty 'token'"),
+        ({"accessKeyId": b"AK", "namespace": b"team", "user": b"u"}, "neither a non-empty 'token'"),
     ],
 )
 def test_item18_a_malformed_secret_is_refused_naming_the_key(data: dict[str, bytes], complaint: str) -> None:
@@ -73,7 +75,10 @@ def test_item18_a_malformed_secret_is_refused_naming_the_key(data: dict[str, byt
 
 
 def test_item18_secret_credentials_skip_a_malformed_secret_and_report_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    secrets = [secret("bad", token=b"\xff", namespace=b"team"), secret("good", token=b"tok", namespace=b"team")]
+    secrets = [
+        secret("bad", token=b"\xff", namespace=b"team", user=b"u"),
+        secret("good", token=b"tok", namespace=b"team", user=b"u"),
+    ]
     events: list[tuple[str, str, str]] = []
 
     async def list_secrets(namespace: str, selector: str) -> list[dict[str, Any]]:

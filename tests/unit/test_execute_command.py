@@ -2,7 +2,9 @@
 
 The Stubber checks the request against the real ECS model; the answer is one
 ECS sends (session fields shortened). The Event write is captured instead of
-sent, since no API server runs in unit tests.
+sent, and the authorization decision comes from a table (`create fargatetasks/exec`
+in team-a for user "dev"), since no API server runs in unit tests; the decisions
+themselves are held by tests/integration/adapter/test_issue15_identity.py.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from fargate_operator import k8s
 from fargate_operator.config import OperatorConfig
 from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
 from fargate_operator.runtime import Runtime
+from fargate_operator.service.access import Access, Permission
 from fargate_operator.service.api import EcsApi
 from fargate_operator.service.errors import ApiError
+from fargate_operator.service.identity import Principal
 from fargate_operator.store.registry import Registry
-from fargate_operator.web.auth import Principal
 
 TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/prod/0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"
 RECORDED = {
@@ -69,7 +72,15 @@ def api(monkeypatch: pytest.MonkeyPatch) -> tuple[EcsApi, Stubber, list[tuple[st
 
     monkeypatch.setattr(k8s, "post_event", record)
     rt = Runtime(OperatorConfig(), EcsGateway(GatewaySettings(), client=client), registry)
-    return EcsApi(rt), stubber, events
+
+    async def rbac(principal: Principal, namespace: str, permission: Permission) -> bool:
+        return principal.user == "dev" and permission.resource == "fargatetasks/exec"
+
+    return EcsApi(rt, access=Access(review=rbac)), stubber, events
+
+
+def caller(namespace: str, user: str = "dev", read_only: bool = False) -> Principal:
+    return Principal(user, ("system:authenticated",), namespace, read_only, via="key cred")
 
 
 def test_execute_command_forwards_to_ecs_and_records_an_event(
@@ -79,10 +90,10 @@ def test_execute_command_forwards_to_ecs_and_records_an_event(
     request = {"cluster": "prod", "container": "app", "command": "/bin/sh", "interactive": True, "task": TASK_ARN}
     stubber.add_response("execute_command", RECORDED, {**request})
     with stubber:
-        answer = asyncio.run(ecs_api.call("ExecuteCommand", request, Principal("cred", "team-a", False)))
+        answer = asyncio.run(ecs_api.call("ExecuteCommand", request, caller("team-a")))
     assert answer["session"]["sessionId"] == RECORDED["session"]["sessionId"]
     assert events == [
-        ("ExecuteCommand", "ExecuteCommand in container app: session ecs-execute-command-0a1b2c3d4e5f60718")
+        ("ExecuteCommand", "ExecuteCommand by dev in container app: session ecs-execute-command-0a1b2c3d4e5f60718")
     ]
     stubber.assert_no_pending_responses()
 
@@ -91,14 +102,14 @@ def test_execute_command_refuses_tasks_of_other_namespaces(api: tuple[EcsApi, St
     ecs_api, _stubber, events = api
     request = {"cluster": "prod", "container": "app", "command": "/bin/sh", "interactive": True, "task": TASK_ARN}
     with pytest.raises(ApiError) as err:
-        asyncio.run(ecs_api.call("ExecuteCommand", request, Principal("cred", "team-b", False)))
+        asyncio.run(ecs_api.call("ExecuteCommand", request, caller("team-b")))
     assert err.value.code == "ClusterNotFoundException" and not events
 
 
 def test_execute_command_needs_write_scope(api: tuple[EcsApi, Stubber, list[tuple[str, str]]]) -> None:
     ecs_api, _stubber, _events = api
     with pytest.raises(ApiError) as err:
-        asyncio.run(ecs_api.call("ExecuteCommand", {"task": TASK_ARN}, Principal("ro", "team-a", True)))
+        asyncio.run(ecs_api.call("ExecuteCommand", {"task": TASK_ARN}, caller("team-a", read_only=True)))
     assert (err.value.code, err.value.status) == ("AccessDeniedException", 403)
 
 
@@ -107,5 +118,18 @@ def test_ecs_error_comes_back_as_the_same_error(api: tuple[EcsApi, Stubber, list
     request = {"cluster": "prod", "container": "app", "command": "ls", "interactive": True, "task": TASK_ARN}
     stubber.add_client_error("execute_command", "TargetNotConnectedException", "The execute command failed", 400)
     with stubber, pytest.raises(ApiError) as err:
-        asyncio.run(ecs_api.call("ExecuteCommand", request, Principal("cred", "team-a", False)))
+        asyncio.run(ecs_api.call("ExecuteCommand", request, caller("team-a")))
     assert err.value.code == "TargetNotConnectedException" and err.value.status == 400
+
+
+def test_item15_execute_command_needs_its_own_verb_not_read_access(
+    api: tuple[EcsApi, Stubber, list[tuple[str, str]]],
+) -> None:
+    """A user RBAC lets read tasks but not `create fargatetasks/exec` reaches neither ECS nor the task."""
+    ecs_api, stubber, events = api
+    request = {"cluster": "prod", "container": "app", "command": "/bin/sh", "interactive": True, "task": TASK_ARN}
+    with stubber, pytest.raises(ApiError) as err:  # no response queued: an ECS call would fail the test
+        asyncio.run(ecs_api.call("ExecuteCommand", request, caller("team-a", user="reader")))
+    assert (err.value.code, err.value.status) == ("AccessDeniedException", 403)
+    assert 'User "reader" cannot create resource "fargatetasks/exec"' in err.value.message
+    assert 'in the namespace "team-a"' in err.value.message and not events

@@ -1,16 +1,17 @@
-"""The 16 ECS operations over the custom resources, for one caller's namespace.
+"""The 16 ECS operations over the custom resources, as the caller, in the namespace the call addresses.
 
-Reads answer from the watch cache (no Kubernetes or ECS call). Writes create,
-patch or delete custom resources and then wait, bounded, for the operator's
-reconciled result, answering as ECS would; an error ECS reported comes back as
-that ECS error. Exceptions, each documented in the README:
+Every call is first authorized for the caller (access.py: the operation's verb on its kind, asked
+of the API server and kept briefly). Reads then answer from the watch cache (no further Kubernetes
+or ECS call). Writes create, patch or delete custom resources as the caller (acting.py:
+impersonation) and then wait, bounded, for the operator's reconciled result, answering as ECS
+would; an error ECS reported comes back as that ECS error. Exceptions, each documented in the README:
 - a task definition revision's content is asked of ECS once per ARN and remembered
   (revisions are immutable), so answers show what ECS registered, never the spec;
 - ExecuteCommand is an action forwarded to ECS and recorded as a Kubernetes Event.
 
 The operations live per resource (clusters.py, task_definitions.py, tasks.py,
 services.py) over one Store (lookups.py); this module is the table, the
-read-only check and the dispatch.
+authorization check and the dispatch.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fargate_operator.runtime import Runtime
+from fargate_operator.service.access import OPERATIONS, Access, Caller
 from fargate_operator.service.clusters import Clusters
-from fargate_operator.service.errors import ApiError, access_denied
+from fargate_operator.service.errors import ApiError, client
+from fargate_operator.service.identity import Principal
 from fargate_operator.service.lookups import Store
 from fargate_operator.service.services import Services
 from fargate_operator.service.task_definitions import TaskDefinitions
 from fargate_operator.service.tasks import Tasks
-from fargate_operator.web.auth import Principal
 
 WRITE_OPERATIONS = frozenset(
     {
@@ -41,12 +43,13 @@ WRITE_OPERATIONS = frozenset(
     }
 )
 
-Operation = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+Operation = Callable[[Caller, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 class EcsApi:
-    def __init__(self, rt: Runtime, wait_timeout: float = 30.0) -> None:
+    def __init__(self, rt: Runtime, wait_timeout: float = 30.0, access: Access | None = None) -> None:
         self.rt = rt
+        self.access = access or Access()
         self.store = Store(rt, wait_timeout)
         clusters, task_definitions = Clusters(self.store), TaskDefinitions(self.store)
         tasks, services = Tasks(self.store), Services(self.store)
@@ -73,10 +76,20 @@ class EcsApi:
     def operations(self) -> list[str]:
         return sorted(self._ops)
 
+    def caller(self, principal: Principal) -> Caller:
+        """The caller bound to the namespace it addresses; ClientException when it names none."""
+        if not principal.namespace:
+            raise client(
+                f"user {principal.user} is not a ServiceAccount and its credential names no namespace: "
+                "name one with the X-Fargate-Namespace header"
+            )
+        return Caller(principal, principal.namespace, self.access)
+
     async def call(self, operation: str, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
         handler = self._ops.get(operation)
         if handler is None:
             raise ApiError("UnknownOperationException", f"{operation} is not an operation of this endpoint")
-        if operation in WRITE_OPERATIONS and principal.read_only:
-            raise access_denied(f"credential {principal.name} is read-only and may not call {operation}")
-        return await handler(principal.namespace, params)
+        caller = self.caller(principal)
+        # Before anything is looked up: a caller who may not do this learns nothing else.
+        await self.access.require(principal, caller.ns, *OPERATIONS[operation])
+        return await handler(caller, params)

@@ -1,26 +1,25 @@
 """What every operation needs: a namespace's objects from the watch cache, bounded waits, CR writes, paging.
 
-Reads never call Kubernetes or ECS; writes go to the API server and the operation
+Reads never call Kubernetes or ECS (the operation has asked the API server whether the caller
+may read, access.py); writes go to the API server as the caller (acting.py) and the operation
 then waits (up to `wait_timeout`) for the operator's reconciled result in the cache.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import kubernetes
-
 from fargate_operator import k8s
 from fargate_operator.models.kinds import CLUSTER, GROUP, SERVICE, TASK, TASK_DEFINITION, VERSION
 from fargate_operator.reconcile.cluster import cluster_name
 from fargate_operator.runtime import Runtime
-from fargate_operator.service import naming
-from fargate_operator.service.errors import ApiError, access_denied, client, invalid
+from fargate_operator.service import acting, naming
+from fargate_operator.service.access import Caller
+from fargate_operator.service.errors import ApiError, client, invalid
 
 MAX_RESULTS = 100
 CONFLICT_RETRIES = 5
@@ -67,19 +66,6 @@ def ecs_failure(obj: dict[str, Any]) -> ApiError | None:
     if reason in ("AdoptionRefused",):
         return invalid(message)
     return ApiError("InvalidParameterException" if "." in reason else "ClientException", message)
-
-
-def kube_error(exc: kubernetes.client.ApiException) -> ApiError:
-    """The API server's answer to a write, as ECS would phrase a client mistake."""
-    try:
-        message = json.loads(exc.body or "{}").get("message", exc.reason)
-    except (TypeError, ValueError):
-        message = str(exc.reason)
-    if exc.status in (400, 409, 422):
-        return invalid(message)
-    if exc.status == 403:
-        return access_denied(message)
-    return ApiError("ServerException", message, 500)
 
 
 @dataclass(frozen=True)
@@ -184,10 +170,11 @@ class Store:
                 )
             await self.rt.registry.wait_changed(min(remaining, 1.0))
 
-    # -- custom resource writes ----------------------------------------------------------------
+    # -- custom resource writes, made as the caller -------------------------------------------
 
-    async def create(self, kind: str, ns: str, ecs_name: str, spec: dict[str, Any], **meta: Any) -> str:
+    async def create(self, kind: str, caller: Caller, ecs_name: str, spec: dict[str, Any], **meta: Any) -> str:
         """Create an object under the first free name for `ecs_name` (see naming.py)."""
+        ns = caller.ns
         taken = {o["metadata"]["name"] for o in self.objects(kind, ns)}
         for name in naming.candidate_names(ecs_name):
             if name in taken:
@@ -198,31 +185,33 @@ class Store:
                 "metadata": {"name": name, "namespace": ns, **meta},
                 "spec": spec,
             }
-            try:
-                await k8s.create_object(kind, ns, body)
-            except kubernetes.client.ApiException as exc:
-                raise kube_error(exc) from exc
+            await acting.create(kind, ns, body, caller.principal)
             return name
         raise client(f"no free Kubernetes name for {kind} {ecs_name!r} in namespace {ns}")
 
-    async def patch_spec(self, kind: str, obj: dict[str, Any], spec_patch: dict[str, Any], **meta: Any) -> int:
+    async def patch_spec(
+        self, kind: str, caller: Caller, obj: dict[str, Any], spec_patch: dict[str, Any], **meta: Any
+    ) -> int:
         patch: dict[str, Any] = {"spec": spec_patch}
         if meta:
             patch["metadata"] = meta
-        try:
-            result = await k8s.patch_object(kind, obj["metadata"]["namespace"], obj["metadata"]["name"], patch)
-        except kubernetes.client.ApiException as exc:
-            raise kube_error(exc) from exc
+        result = await acting.patch(
+            kind, obj["metadata"]["namespace"], obj["metadata"]["name"], patch, caller.principal
+        )
         generation: int = result["metadata"]["generation"]
         return generation
 
+    async def delete(self, kind: str, caller: Caller, obj: dict[str, Any]) -> None:
+        await acting.delete(kind, obj["metadata"]["namespace"], obj["metadata"]["name"], caller.principal)
+
     async def update_annotation(
-        self, kind: str, obj: dict[str, Any], key: str, compute: Callable[[dict[str, Any]], str]
+        self, kind: str, caller: Caller, obj: dict[str, Any], key: str, compute: Callable[[dict[str, Any]], str]
     ) -> dict[str, Any]:
         """Set annotation `key` to compute(object), conditionally on the object's resourceVersion.
 
         Read-modify-write: concurrent callers (two StopTasks of sibling tasks) must not drop each
-        other's entries, so a 409 re-reads the object from the API server and computes again.
+        other's entries, so a 409 re-reads the object from the API server and computes again. The
+        write is the caller's; the re-read is the operator's (what it reads goes into that write only).
         """
         meta = obj["metadata"]
         ns, name = meta["namespace"], meta["name"]
@@ -237,9 +226,7 @@ class Store:
                 }
             }
             try:
-                return await k8s.patch_object(kind, ns, name, patch)
-            except kubernetes.client.ApiException as exc:
-                if exc.status != 409:
-                    raise kube_error(exc) from exc
-            current = await k8s.get_object(kind, ns, name)
+                return await acting.patch(kind, ns, name, patch, caller.principal, conditional=True)
+            except acting.Conflict:
+                current = await k8s.get_object(kind, ns, name)
         raise ApiError("ServerException", f"{kind} {ns}/{name} kept changing; try again", 500)

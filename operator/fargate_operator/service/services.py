@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fargate_operator import k8s
 from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, SERVICE
 from fargate_operator.reconcile.requests import ecs_members
 from fargate_operator.service import views
+from fargate_operator.service.access import Caller
 from fargate_operator.service.errors import ApiError, invalid
 from fargate_operator.service.lookups import Store, condition, page
 
@@ -17,17 +17,19 @@ class Services:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def create_service(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def create_service(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         cluster = self.store.require_cluster(ns, p.get("cluster")).name
         if self.store.find_service(ns, cluster, p["serviceName"]) is not None:
             raise invalid("Creation of service was not idempotent.")
         spec = {k: v for k, v in ecs_members(p, "CreateService").items() if k != "clientToken"}
         spec["cluster"] = cluster
-        name = await self.store.create(SERVICE, ns, p["serviceName"], spec)
+        name = await self.store.create(SERVICE, caller, p["serviceName"], spec)
         done = await self.store.wait(SERVICE, ns, name, lambda o: bool(o.get("status", {}).get("serviceArn")))
         return {"service": views.service_view(done, ["TAGS"])}
 
-    async def update_service(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def update_service(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         cluster = self.store.require_cluster(ns, p.get("cluster")).name
         obj = self.store.find_service(ns, cluster, p["service"])
         if obj is None:
@@ -43,7 +45,7 @@ class Services:
             spec_patch["taskDefinitionRef"] = None  # an explicit revision replaces the reference
         force = str(time.time_ns()) if p.get("forceNewDeployment") else ""
         meta = {"annotations": {FORCE_DEPLOYMENT_ANNOTATION: force}} if force else {}
-        generation = await self.store.patch_spec(SERVICE, obj, spec_patch, **meta)
+        generation = await self.store.patch_spec(SERVICE, caller, obj, spec_patch, **meta)
 
         def applied(o: dict[str, Any]) -> bool:
             """This generation was reconciled (and the forced deployment, if asked, was made)."""
@@ -53,7 +55,8 @@ class Services:
         done = await self.store.wait(SERVICE, ns, obj["metadata"]["name"], applied, generation)
         return {"service": views.service_view(done)}
 
-    async def delete_service(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def delete_service(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         cluster = self.store.require_cluster(ns, p.get("cluster")).name
         obj = self.store.find_service(ns, cluster, p["service"])
         if obj is None:
@@ -61,10 +64,11 @@ class Services:
         view = views.service_view(obj)
         if view.get("desiredCount", 0) > 0 and not p.get("force"):
             raise invalid("The service cannot be stopped while it is scaled above 0.")
-        await k8s.delete_object(SERVICE, ns, obj["metadata"]["name"])
+        await self.store.delete(SERVICE, caller, obj)
         return {"service": {**view, "status": "DRAINING"}}
 
-    async def describe_services(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def describe_services(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         cluster = self.store.require_cluster(ns, p.get("cluster")).name
         services, failures = [], []
         for ref in p["services"]:
@@ -75,7 +79,8 @@ class Services:
                 failures.append({"arn": ref, "reason": "MISSING"})
         return {"services": services, "failures": failures}
 
-    async def list_services(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def list_services(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         cluster = self.store.require_cluster(ns, p.get("cluster")).name
         arns = []
         for obj in self.store.objects(SERVICE, ns):

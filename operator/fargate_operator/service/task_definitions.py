@@ -17,6 +17,7 @@ from fargate_operator.models.kinds import DEREGISTER_ANNOTATION, TASK_DEFINITION
 from fargate_operator.reconcile import deregistration
 from fargate_operator.reconcile.requests import ecs_members
 from fargate_operator.service import views
+from fargate_operator.service.access import Caller
 from fargate_operator.service.errors import client, from_ecs
 from fargate_operator.service.lookups import Store, condition, page, short_name
 
@@ -81,18 +82,19 @@ class TaskDefinitions:
         registered, tags = await self.registered(arn)
         return {**registered, "status": state}, tags
 
-    async def register_task_definition(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def register_task_definition(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         family = p["family"]
         request = ecs_members(p, "RegisterTaskDefinition")
         obj = self.store.find_family(ns, family)
         if obj is None:
-            obj_name = await self.store.create(TASK_DEFINITION, ns, family, request)
+            obj_name = await self.store.create(TASK_DEFINITION, caller, family, request)
             generation = 1
         else:
             obj_name = obj["metadata"]["name"]
             # Replace every ECS member (null removes what the new request leaves out); keep ours.
             spec_patch = {k: None for k in ecs_members(obj["spec"], "RegisterTaskDefinition")} | request
-            generation = await self.store.patch_spec(TASK_DEFINITION, obj, spec_patch)
+            generation = await self.store.patch_spec(TASK_DEFINITION, caller, obj, spec_patch)
         # Wait for the operator's verdict on exactly this write's generation. (A hash of the request
         # cannot say what to wait for: the API server adds CRD defaults, and the watch cache may not
         # show this write yet.) An identical request changes nothing, so its generation is done at once.
@@ -100,7 +102,8 @@ class TaskDefinitions:
         view, tags = await self._view(done["status"]["taskDefinitionArn"], "ACTIVE")
         return {"taskDefinition": view, "tags": tags}
 
-    async def describe_task_definition(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def describe_task_definition(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         obj, _, revision = parse_task_definition(self.store, ns, p["taskDefinition"])
         known = revisions((obj or {}).get("status", {}))
         if revision is None:
@@ -113,7 +116,8 @@ class TaskDefinitions:
         include_tags = "TAGS" in (p.get("include") or [])
         return {"taskDefinition": view, **({"tags": tags} if include_tags else {})}
 
-    async def list_task_definitions(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def list_task_definitions(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         want = p.get("status", "ACTIVE")
         prefix = p.get("familyPrefix")
         entries = []
@@ -128,7 +132,8 @@ class TaskDefinitions:
         arns, token = page([arn for _, _, arn in entries], p)
         return {"taskDefinitionArns": arns, **({"nextToken": token} if token else {})}
 
-    async def deregister_task_definition(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def deregister_task_definition(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         """Exactly the revision named; the object (the family) stays. The operator makes the ECS call."""
         obj, _, revision = parse_task_definition(self.store, ns, p["taskDefinition"])
         if revision is None:
@@ -143,7 +148,7 @@ class TaskDefinitions:
                 value = (current["metadata"].get("annotations") or {}).get(DEREGISTER_ANNOTATION)
                 return deregistration.adding(value, arn)
 
-            await self.store.update_annotation(TASK_DEFINITION, obj, DEREGISTER_ANNOTATION, with_this_revision)
+            await self.store.update_annotation(TASK_DEFINITION, caller, obj, DEREGISTER_ANNOTATION, with_this_revision)
             await self.store.wait(
                 TASK_DEFINITION,
                 ns,

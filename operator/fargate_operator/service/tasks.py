@@ -1,7 +1,8 @@
 """RunTask, StopTask, DescribeTasks, ListTasks, ExecuteCommand over FargateTask objects.
 
 Tasks a FargateService started are not objects: they come from the status loop's
-in-memory index (Runtime.service_tasks) and are listed next to the one-off tasks.
+in-memory index (Runtime.service_tasks) and are listed next to the one-off tasks, for
+callers who may read FargateServices too (they are those services' tasks).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fargate_operator.reconcile import stop_request
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.reconcile.requests import ecs_members
 from fargate_operator.service import naming, views
+from fargate_operator.service.access import Caller
 from fargate_operator.service.errors import from_ecs, invalid
 from fargate_operator.service.lookups import Cluster, Store, page
 from fargate_operator.service.task_definitions import parse_task_definition
@@ -43,7 +45,8 @@ class Tasks:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def run_task(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def run_task(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         cluster = self.store.require_cluster(ns, p.get("cluster")).name
         spec = {k: v for k, v in ecs_members(p, "RunTask").items() if k not in ("clientToken", "startedBy")}
         spec["cluster"] = cluster
@@ -54,12 +57,14 @@ class Tasks:
             base = f"run-{hashlib.sha256(f'{cluster}/{token}'.encode()).hexdigest()[:16]}"
             existing = self.store.rt.registry.get(TASK, ns, base)
             name = (
-                base if existing is not None else await self.store.create(TASK, ns, base, spec, annotations=annotations)
+                base
+                if existing is not None
+                else await self.store.create(TASK, caller, base, spec, annotations=annotations)
             )
         else:
             suffix = hashlib.sha256(f"{time.time_ns()}".encode()).hexdigest()[:8]
             name = await self.store.create(
-                TASK, ns, f"{naming.hashed_name(family)[:40]}-{suffix}", spec, annotations=annotations
+                TASK, caller, f"{naming.hashed_name(family)[:40]}-{suffix}", spec, annotations=annotations
             )
 
         done = await self.store.wait(TASK, ns, name, lambda o: run_task_answer(o) is not None)
@@ -67,7 +72,8 @@ class Tasks:
         assert answer is not None
         return answer
 
-    async def stop_task(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def stop_task(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         cluster = self.store.require_cluster(ns, p.get("cluster")).name
         obj = self.store.find_task(ns, cluster, p["task"])
         if obj is None:
@@ -82,7 +88,7 @@ class Tasks:
             return stop_request.adding(value, arns, task["taskArn"], reason)
 
         # Only this task: the operator stops exactly the ARNs the annotation names.
-        await self.store.update_annotation(TASK, obj, STOP_ANNOTATION, with_this_task)
+        await self.store.update_annotation(TASK, caller, obj, STOP_ANNOTATION, with_this_task)
         return {"task": {**task, "desiredStatus": "STOPPED", "stoppedReason": reason}}
 
     def _service_tasks(self, ns: str, cluster: Cluster) -> list[dict[str, Any]]:
@@ -99,7 +105,9 @@ class Tasks:
         ]
         return [t for arn in owned for t in self.store.rt.service_tasks.get(arn, {}).values()]
 
-    def _all_tasks(self, ns: str, cluster: Cluster, include: list[str] | None = None) -> list[dict[str, Any]]:
+    def _all_tasks(
+        self, ns: str, cluster: Cluster, include: list[str] | None = None, *, with_services: bool = True
+    ) -> list[dict[str, Any]]:
         one_off = [
             t
             for obj in self.store.objects(TASK, ns)
@@ -108,13 +116,18 @@ class Tasks:
         ]
         service = [
             t if include and "TAGS" in include else {k: v for k, v in t.items() if k != "tags"}
-            for t in self._service_tasks(ns, cluster)
+            for t in (self._service_tasks(ns, cluster) if with_services else [])
         ]
         return one_off + service
 
-    async def describe_tasks(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def describe_tasks(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         cluster = self.store.require_cluster(ns, p.get("cluster"))
-        by_id = {t["taskArn"].rsplit("/", 1)[-1]: t for t in self._all_tasks(ns, cluster, p.get("include"))}
+        services = await caller.may("get", SERVICE)
+        by_id = {
+            t["taskArn"].rsplit("/", 1)[-1]: t
+            for t in self._all_tasks(ns, cluster, p.get("include"), with_services=services)
+        }
         tasks, failures = [], []
         for ref in p["tasks"]:
             found = by_id.get(ref.rsplit("/", 1)[-1])
@@ -124,11 +137,12 @@ class Tasks:
                 failures.append({"arn": ref, "reason": "MISSING"})
         return {"tasks": tasks, "failures": failures}
 
-    async def list_tasks(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def list_tasks(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         cluster = self.store.require_cluster(ns, p.get("cluster"))
         desired = p.get("desiredStatus", "RUNNING")
         arns = []
-        for t in self._all_tasks(ns, cluster):
+        for t in self._all_tasks(ns, cluster, with_services=await caller.may("list", SERVICE)):
             family = str(t.get("taskDefinitionArn", "")).rsplit("/", 1)[-1].split(":")[0]
             if p.get("family") and family != p["family"]:
                 continue
@@ -144,7 +158,8 @@ class Tasks:
         listed, token = page(sorted(arns), p)
         return {"taskArns": listed, **({"nextToken": token} if token else {})}
 
-    async def execute_command(self, ns: str, p: dict[str, Any]) -> dict[str, Any]:
+    async def execute_command(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        ns = caller.ns
         cluster = self.store.require_cluster(ns, p.get("cluster")).name
         obj = self.store.find_task(ns, cluster, p["task"])
         if obj is None:
@@ -158,6 +173,7 @@ class Tasks:
         await k8s.post_event(
             obj,
             "ExecuteCommand",
-            f"ExecuteCommand in container {container}: session {resp.get('session', {}).get('sessionId', '')}",
+            f"ExecuteCommand by {caller.principal.user} in container {container}: "
+            f"session {resp.get('session', {}).get('sessionId', '')}",
         )
         return resp

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from fargate_operator import k8s
 from fargate_operator.service.api import EcsApi
+from fargate_operator.service.identity import Principal
 from fargate_operator.web.auth import (
     CREDENTIAL_LABEL,
     Credential,
@@ -24,6 +25,7 @@ from fargate_operator.web.auth import (
     token_matches,
 )
 from fargate_operator.web.rest import RestAdapter
+from fargate_operator.web.tokens import TokenReviewer
 
 log = logging.getLogger(__name__)
 # Health answers name the serving process, so `fargate-operator dev` can tell that the operator it
@@ -69,9 +71,11 @@ class SecretCredentials:
         regarding = {"apiVersion": "v1", "kind": "Secret", "name": meta.get("name"), "uid": meta.get("uid")}
         await k8s.post_event_regarding(regarding, self.namespace, "InvalidCredential", message, warning=True)
 
-    async def _find(self, match: Callable[[list[Credential]], Credential | None]) -> Credential | None:
+    async def _find(
+        self, match: Callable[[list[Credential]], Credential | None], refresh: bool = True
+    ) -> Credential | None:
         found = match(await self._all())
-        if found is None and time.monotonic() - self._loaded > 1.0:
+        if found is None and refresh and time.monotonic() - self._loaded > 1.0:
             # A Secret created a moment ago works at once; unknown keys re-read at most once a second.
             found = match(await self._all(force=True))
         return found
@@ -79,10 +83,31 @@ class SecretCredentials:
     async def by_access_key(self, key: str) -> Credential | None:
         return await self._find(lambda creds: next((c for c in creds if c.access_key_id == key), None))
 
-    async def by_token(self, token: str) -> Credential | None:
+    async def by_token(self, token: str, refresh: bool = True) -> Credential | None:
         if not token:
             return None
-        return await self._find(lambda creds: token_matches(creds, token))
+        return await self._find(lambda creds: token_matches(creds, token), refresh)
+
+
+class Identities:
+    """Both ways a caller authenticates: key credentials in Secrets, and Kubernetes tokens (TokenReview)."""
+
+    def __init__(self, secrets: SecretCredentials, tokens: TokenReviewer) -> None:
+        self.secrets = secrets
+        self.tokens = tokens
+
+    async def by_access_key(self, key: str) -> Credential | None:
+        return await self.secrets.by_access_key(key)
+
+    async def by_bearer(self, token: str) -> Principal | None:
+        """A Secret's bearer token, else a Kubernetes token; a Secret made a moment ago is looked for last,
+        so a Kubernetes token never makes the Secrets be listed again."""
+        if cred := await self.secrets.by_token(token, refresh=False):
+            return cred.principal()
+        if principal := await self.tokens.principal(token):
+            return principal
+        cred = await self.secrets.by_token(token)
+        return cred.principal() if cred else None
 
 
 def build_app(api: EcsApi, credentials: Any, ready: Any) -> Starlette:

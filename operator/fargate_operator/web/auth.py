@@ -1,11 +1,14 @@
-"""Who is calling: AWS Signature Version 4 or a bearer token, checked against Kubernetes Secrets.
+"""Who is calling: a Kubernetes token (tokens.py), or AWS Signature Version 4 or a bearer token from a Secret.
 
-A credential is a Secret labelled `ecs.fargate.dev/credential: "true"` in the
-operator's credentials namespace, with data keys:
+Either way the answer is a Principal: the Kubernetes user and groups the call acts as, which the
+service layer authorizes (service/access.py). A key credential is a Secret labelled
+`ecs.fargate.dev/credential: "true"` in the operator's credentials namespace, with data keys:
 - `accessKeyId` + `secretAccessKey` (SigV4, what the AWS CLI and SDKs send), and/or
 - `token` (`Authorization: Bearer <token>`);
-- `namespace`: the one Kubernetes namespace it may read and write;
-- `readOnly`: "true" to refuse writes.
+- `user`: the Kubernetes user the key acts as (e.g. `system:serviceaccount:team-a:ci`), required;
+- `groups`: its groups, comma-separated (default: a ServiceAccount's own groups; none otherwise);
+- `namespace`: the namespace calls address unless they name one (default: the ServiceAccount's);
+- `readOnly`: "true" to refuse writes whatever RBAC allows the user (a narrowing, never a grant).
 
 SigV4 is verified with botocore's own signer, over exactly the headers the client
 listed and a hash of the body as received (VerifyingSigV4). As AWS does, a signature more than
@@ -31,6 +34,7 @@ from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
 from fargate_operator.service.errors import ApiError
+from fargate_operator.service.identity import Principal, effective_groups, service_account, valid_namespace
 
 CREDENTIAL_LABEL = "ecs.fargate.dev/credential"
 MAX_SKEW = datetime.timedelta(minutes=5)
@@ -41,28 +45,27 @@ _AUTH = re.compile(
 
 
 @dataclass(frozen=True)
-class Principal:
-    name: str  # the Secret that authenticated the call
-    namespace: str
-    read_only: bool
-
-
-@dataclass(frozen=True)
 class Credential:
-    name: str
-    namespace: str
+    name: str  # the Secret's name
+    user: str
+    groups: tuple[str, ...]
+    namespace: str | None
     read_only: bool
     access_key_id: str | None = None
     secret_access_key: str | None = None
     token: str | None = None
 
     def principal(self) -> Principal:
-        return Principal(self.name, self.namespace, self.read_only)
+        sa = service_account(self.user)
+        namespace = self.namespace or (sa[0] if sa else None)
+        return Principal(
+            self.user, effective_groups(self.user, self.groups), namespace, self.read_only, via=f"key {self.name}"
+        )
 
 
 class CredentialSource(Protocol):
     async def by_access_key(self, key: str) -> Credential | None: ...
-    async def by_token(self, token: str) -> Credential | None: ...
+    async def by_bearer(self, token: str) -> Principal | None: ...
 
 
 class InvalidCredential(Exception):
@@ -73,7 +76,8 @@ def credential_from_secret(secret: Any) -> Credential:
     """A Credential from a V1Secret-like dict (data base64-encoded); InvalidCredential when unusable.
 
     An empty `token` is no token (bearer authentication off for this credential): it must never
-    match an empty `Authorization: Bearer` value.
+    match an empty `Authorization: Bearer` value. A key without `user` would act as nobody the API
+    server knows: it is refused (README "Acting as the caller", migration).
     """
     data: dict[str, str] = {}
     for key, value in (secret.get("data") or {}).items():
@@ -81,14 +85,22 @@ def credential_from_secret(secret: Any) -> Credential:
             data[key] = base64.b64decode(value).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
             raise InvalidCredential(f"data key {key!r} is not UTF-8 text") from None
-    namespace = data.get("namespace")
-    if not namespace:
-        raise InvalidCredential("data key 'namespace' is missing or empty")
+    user = data.get("user", "").strip()
+    if not user:
+        raise InvalidCredential(
+            "data key 'user' is missing or empty: a key acts as a Kubernetes user (e.g. "
+            "system:serviceaccount:<namespace>:<name>), whose RBAC decides what it may do"
+        )
+    namespace = data.get("namespace", "").strip() or None
+    if namespace is not None and not valid_namespace(namespace):
+        raise InvalidCredential("data key 'namespace' is not a namespace name (a DNS-1123 label)")
     token = data.get("token") or None
     if token is None and not (data.get("accessKeyId") and data.get("secretAccessKey")):
         raise InvalidCredential("neither a non-empty 'token' nor both 'accessKeyId' and 'secretAccessKey'")
     return Credential(
         name=secret["metadata"]["name"],
+        user=user,
+        groups=tuple(g.strip() for g in data.get("groups", "").replace("\n", ",").split(",") if g.strip()),
         namespace=namespace,
         read_only=data.get("readOnly", "false").lower() == "true" or data.get("scope", "write") == "read",
         access_key_id=data.get("accessKeyId"),
@@ -137,6 +149,24 @@ class VerifyingSigV4(SigV4Auth):  # type: ignore[misc]  # botocore ships no type
         return self._body_hash
 
 
+NAMESPACE_HEADER = "x-fargate-namespace"
+
+
+def addressing(principal: Principal, namespace: str | None) -> Principal:
+    """The principal addressing the namespace a request names (X-Fargate-Namespace), else its own.
+
+    Naming a namespace grants nothing: the service layer asks RBAC about that namespace.
+    """
+    if namespace is None:
+        return principal
+    if not valid_namespace(namespace):
+        raise ApiError(
+            "InvalidParameterException",
+            f"X-Fargate-Namespace must be a namespace name (a DNS-1123 label), got {namespace[:80]!r}",
+        )
+    return principal.addressing(namespace)
+
+
 def _denied(code: str, message: str) -> ApiError:
     return ApiError(code, message, 403)
 
@@ -169,18 +199,23 @@ async def authenticate(
     *,
     replay_sensitive: bool,
     replay: ReplayGuard,
+    must_sign: tuple[str, ...] = (),
     now: datetime.datetime | None = None,
 ) -> Principal:
-    """The caller behind a request, or an ApiError with ECS's code and HTTP 403."""
+    """The caller behind a request, or an ApiError with ECS's code and HTTP 403.
+
+    `must_sign`: headers (lower case) that, when a SigV4 request carries them, it must have signed
+    -- they change what the call does (the namespace it addresses), so they must not be replaceable.
+    """
     lower = {k.lower(): v for k, v in headers.items()}
     auth = lower.get("authorization", "")
     if auth.startswith("Bearer "):
         # RFC 6750 tokens hold no whitespace: strip only HTTP's own (space, tab); an empty token matches nothing.
         token = auth[len("Bearer ") :].strip(" \t")
-        cred = await source.by_token(token) if token else None
-        if cred is None:
+        principal = await source.by_bearer(token) if token else None
+        if principal is None:
             raise _denied("UnrecognizedClientException", "The security token included in the request is invalid.")
-        return cred.principal()
+        return principal
     if not auth:
         raise _denied("MissingAuthenticationTokenException", "Missing Authentication Token")
     m = _AUTH.match(auth)
@@ -210,6 +245,8 @@ async def authenticate(
     signed = m["headers"].split(";")
     if "host" not in signed:
         raise _denied("InvalidSignatureException", "The Host header must be signed")
+    if unsigned := [h for h in must_sign if h in lower and h not in signed]:
+        raise _denied("InvalidSignatureException", f"The {', '.join(unsigned)} header must be signed")
     body_hash = hashlib.sha256(body).hexdigest()
     if lower.get("x-amz-content-sha256", body_hash) != body_hash:
         # botocore would take this header's word for the body's hash: check it against the body.

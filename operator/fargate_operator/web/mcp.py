@@ -5,34 +5,47 @@ shapes: input and output schemas are generated from botocore's ECS model (the
 same source as the CRDs), arguments are checked with botocore's validator (as
 the REST adapter does), and every call goes through the same service layer.
 
-Auth: bearer tokens from the same labelled Secrets as the REST adapter (`token`,
-`namespace`, and `readOnly: "true"` or `scope: read` for read scope). Read-only
-mode hides the write tools and refuses them.
+Authorization as the MCP specification describes it for an OAuth protected resource: the
+endpoint serves its protected-resource metadata (RFC 9728) at
+/.well-known/oauth-protected-resource/mcp, naming the token audiences it accepts; a request
+without a valid bearer token gets 401 with `WWW-Authenticate: Bearer ... resource_metadata=...`.
+Tokens: a Kubernetes token for one of those audiences (TokenReview), or a key Secret's `token`.
+What the caller may do is RBAC's, asked per call by the service layer; tools/list shows only the
+tools the caller may use in the namespace it addresses. Read-only mode (no --mcp-write) hides and
+refuses the write tools for everybody.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from mcp import types
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.routes import build_resource_metadata_url
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.lowlevel import Server
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
+from fargate_operator import k8s
 from fargate_operator.codegen.botocore_schema import doc_text, ecs_model, shape_schema
 from fargate_operator.models.kinds import CLUSTER, PLURALS, SERVICE, TASK, TASK_DEFINITION
+from fargate_operator.service.access import OPERATIONS, Permission
 from fargate_operator.service.api import WRITE_OPERATIONS, EcsApi
 from fargate_operator.service.errors import ApiError
-from fargate_operator.web.auth import Principal
+from fargate_operator.service.identity import Principal
+from fargate_operator.web.auth import NAMESPACE_HEADER, CredentialSource, addressing
 from fargate_operator.web.rest import validate
 
-READ_SCOPE, WRITE_SCOPE = "ecs:read", "ecs:write"
+log = logging.getLogger(__name__)
 DESTRUCTIVE = frozenset({"StopTask", "DeleteService", "DeregisterTaskDefinition"})
 # Repeating the call with the same arguments leaves the same state behind.
 IDEMPOTENT = frozenset(
@@ -109,27 +122,45 @@ class McpSettings:
     allowed_hosts: tuple[str, ...] = ("127.0.0.1:*", "localhost:*")
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:*", "http://localhost:*")
     public_url: str = "http://127.0.0.1:9090/mcp"
+    audiences: tuple[str, ...] = ("fargate-operator",)  # what a Kubernetes token must be made for
 
 
-class SecretTokenVerifier:
-    """Bearer tokens from the credential Secrets; scope from readOnly / scope."""
+class IdentityTokenVerifier:
+    """Bearer tokens: a key Secret's token, or a Kubernetes token for this service (TokenReview)."""
 
-    def __init__(self, credentials: Any) -> None:
-        self.credentials = credentials
+    def __init__(self, identities: CredentialSource) -> None:
+        self.identities = identities
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        cred = await self.credentials.by_token(token)
-        if cred is None:
+        try:
+            principal = await self.identities.by_bearer(token)
+        except ApiError as err:  # the API server did not answer the review: no caller we can name
+            log.warning("MCP bearer token not verified: %s", err.message)
             return None
-        scopes = [READ_SCOPE] if cred.read_only else [READ_SCOPE, WRITE_SCOPE]
-        return AccessToken(token=token, client_id=cred.name, scopes=scopes, claims={"namespace": cred.namespace})
+        if principal is None:
+            return None
+        claims = {
+            "user": principal.user,
+            "groups": list(principal.groups),
+            "namespace": principal.namespace,
+            "read_only": principal.read_only,
+            "via": principal.via,
+        }
+        return AccessToken(token=token, client_id=principal.user, scopes=[], claims=claims)
 
 
-def _principal() -> Principal:
+def _principal(ctx: Any) -> Principal:
+    """The caller of this MCP request, addressing X-Fargate-Namespace when the request names one."""
     token = get_access_token()
     if token is None or not token.claims:
         raise ApiError("AccessDeniedException", "no credential", 403)
-    return Principal(token.client_id, str(token.claims["namespace"]), WRITE_SCOPE not in token.scopes)
+    c = token.claims
+    principal = Principal(
+        str(c["user"]), tuple(c["groups"]), c.get("namespace"), bool(c.get("read_only")), str(c.get("via", "token"))
+    )
+    request = getattr(ctx, "request", None)
+    headers = getattr(request, "headers", None)
+    return addressing(principal, headers.get(NAMESPACE_HEADER) if headers is not None else None)
 
 
 def _error(message: str) -> types.CallToolResult:
@@ -140,10 +171,22 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
     operations = {tool_name(op): op for op in api.operations}
     if settings.read_only:
         operations = {name: op for name, op in operations.items() if op not in WRITE_OPERATIONS}
-    tools = [tool_for(op) for op in operations.values()]
+    tools = {name: tool_for(op) for name, op in operations.items()}
+
+    async def may(principal: Principal, namespace: str, *wanted: Permission) -> bool:
+        for permission in wanted:
+            if await api.access.allowed(principal, namespace, permission):
+                return True
+        return False
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=tools)
+        """The tools this caller may use in the namespace it addresses (every namespace if it names none)."""
+        principal = _principal(ctx)
+        namespace = principal.namespace or ""
+        usable = [
+            tool for name, tool in tools.items() if await may(principal, namespace, *OPERATIONS[operations[name]])
+        ]
+        return types.ListToolsResult(tools=usable)
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         operation = operations.get(params.name)
@@ -152,9 +195,7 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
             return _error(f"unknown tool {params.name!r}{hidden}")
         arguments = dict(params.arguments or {})
         try:
-            principal = _principal()
-            if operation in WRITE_OPERATIONS and principal.read_only:
-                raise ApiError("AccessDeniedException", f"{params.name} needs the {WRITE_SCOPE} scope", 403)
+            principal = _principal(ctx)
             validate(operation, arguments)
             result = await api.call(operation, arguments, principal)
         except ApiError as err:
@@ -165,14 +206,17 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
         )
 
     async def list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
-        ns = _principal().namespace
+        """The kinds (and their objects) the caller may list in the namespace it addresses."""
+        principal = _principal(ctx)
+        ns = api.caller(principal).ns
+        listable = [kind for kind in KINDS if await may(principal, ns, Permission("list", kind))]
         resources = [
             types.Resource(
                 uri=f"fargate://{ns}/{PLURALS[kind]}", name=f"{PLURALS[kind]} in {ns}", mime_type="application/json"
             )
-            for kind in KINDS
+            for kind in listable
         ]
-        for kind in KINDS:
+        for kind in listable:
             for obj in api.rt.registry.in_namespace(kind, ns):
                 name = obj["metadata"]["name"]
                 resources.append(
@@ -186,13 +230,19 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
         return types.ListResourcesResult(resources=resources)
 
     async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
-        ns = _principal().namespace
+        """One object (`get`) or a kind's listing (`list`) in the URI's namespace, if RBAC lets the caller."""
+        principal = _principal(ctx)
         uri = str(params.uri)
         parts = uri.removeprefix("fargate://").split("/")
         kinds = {PLURALS[k]: k for k in KINDS}
-        if len(parts) not in (2, 3) or parts[0] != ns or parts[1] not in kinds:
-            raise ValueError(f"no resource {uri} in namespace {ns}; URIs look like fargate://{ns}/<plural>[/<name>]")
-        kind = kinds[parts[1]]
+        if not uri.startswith("fargate://") or len(parts) not in (2, 3) or parts[1] not in kinds:
+            raise ValueError(f"no resource {uri}; URIs look like fargate://<namespace>/<plural>[/<name>]")
+        ns, kind = parts[0], kinds[parts[1]]
+        verb = "get" if len(parts) == 3 else "list"
+        try:
+            await api.access.require(addressing(principal, ns), ns, Permission(verb, kind))
+        except ApiError as err:
+            raise ValueError(f"{err.code}: {err.message}") from None
         if len(parts) == 2:
             body: Any = [
                 {"name": o["metadata"]["name"], "spec": o.get("spec", {}), "status": o.get("status", {})}
@@ -220,10 +270,46 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
     )
 
 
-def build_mcp_app(api: EcsApi, credentials: Any, settings: McpSettings) -> Starlette:
+class ResourceMetadata:
+    """RFC 9728 protected-resource metadata: this endpoint, who issues its tokens, the audiences it accepts.
+
+    The authorization server named is the issuer of the Kubernetes ServiceAccount tokens (the API
+    server's OIDC discovery document says which), asked once; the API server's URL if it does not say.
+    """
+
+    def __init__(self, settings: McpSettings) -> None:
+        self.settings = settings
+        self._issuer: str | None = None
+
+    async def issuer(self) -> str:
+        if self._issuer is None:
+            try:
+                status, answer = await k8s.request_json("GET", "/.well-known/openid-configuration")
+                issuer = str(answer.get("issuer") or "") if status < 300 else ""
+            except Exception as exc:  # discovery is optional: fall back, do not fail the metadata
+                log.warning("service account issuer discovery failed: %s", exc)
+                issuer = ""
+            self._issuer = issuer or str(k8s.api().configuration.host)
+        return self._issuer
+
+    async def handle(self, request: Request) -> Response:
+        body = {
+            "resource": self.settings.public_url,
+            "authorization_servers": [await self.issuer()],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "fargate-operator MCP endpoint (ECS on Kubernetes)",
+            # Extension (RFC 9728 section 2 allows more parameters): what a Kubernetes token must be made for,
+            # e.g. a projected ServiceAccount token with `audience:` one of these.
+            "token_audiences": list(self.settings.audiences),
+            "token_types_supported": ["kubernetes-serviceaccount", "kubernetes-user", "fargate-operator-key"],
+        }
+        return JSONResponse(body, headers={"Cache-Control": "public, max-age=300"})
+
+
+def build_mcp_app(api: EcsApi, identities: CredentialSource, settings: McpSettings) -> Starlette:
     server = build_server(api, settings)
     base = settings.public_url.rsplit("/mcp", 1)[0]
-    return server.streamable_http_app(
+    app = server.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=True,
         json_response=True,
@@ -235,7 +321,12 @@ def build_mcp_app(api: EcsApi, credentials: Any, settings: McpSettings) -> Starl
         auth=AuthSettings(
             issuer_url=AnyHttpUrl(base),
             resource_server_url=AnyHttpUrl(settings.public_url),
-            required_scopes=[READ_SCOPE],
+            validate_token_resource=False,  # the verifier checks the audience itself (TokenReview)
         ),
-        token_verifier=SecretTokenVerifier(credentials),
+        token_verifier=IdentityTokenVerifier(identities),
     )
+    # Ours first: the SDK's own metadata route would name neither the token issuer nor the audiences.
+    path = str(build_resource_metadata_url(AnyHttpUrl(settings.public_url))).split("://", 1)[1]
+    path = "/" + path.split("/", 1)[1]
+    app.router.routes.insert(0, Route(path, ResourceMetadata(settings).handle, methods=["GET"]))
+    return app

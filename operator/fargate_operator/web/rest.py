@@ -1,8 +1,9 @@
 """The ECS JSON 1.1 protocol on `POST /`: what unmodified AWS CLIs and SDKs speak.
 
 Request handling, in order: size limit, content type, X-Amz-Target, JSON body,
-authentication (SigV4 or bearer), botocore's own validation of the body against
-the operation's input shape, then the shared service layer. Every failure is an
+authentication (SigV4, a Secret's bearer token or a Kubernetes token) and the namespace
+addressed (X-Fargate-Namespace, else the caller's own), botocore's own validation of the
+body against the operation's input shape, then the shared service layer, which authorizes. Every failure is an
 ECS error body `{"__type": ..., "message": ...}` with the status ECS uses; client
 mistakes are never a 5xx.
 """
@@ -22,7 +23,7 @@ from starlette.responses import Response
 from fargate_operator.ecs import model
 from fargate_operator.service.api import EcsApi
 from fargate_operator.service.errors import ApiError
-from fargate_operator.web.auth import CredentialSource, ReplayGuard, authenticate
+from fargate_operator.web.auth import NAMESPACE_HEADER, CredentialSource, ReplayGuard, addressing, authenticate
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,8 @@ class RestAdapter:
             body,
             replay_sensitive=operation in REPLAY_SENSITIVE and not params.get("clientToken"),
             replay=self.replay,
+            must_sign=(NAMESPACE_HEADER,),
         )
+        principal = addressing(principal, request.headers.get(NAMESPACE_HEADER))
         validate(operation, params)
         return operation, _json(await self.api.call(operation, params, principal))

@@ -1,0 +1,144 @@
+"""What a caller may do: each ECS operation as a verb on one of the four kinds, decided by the API server.
+
+The front doors read from the operator's watch cache and write custom resources. Writes are made
+as the caller (impersonation, acting.py), so the API server's RBAC, admission and audit log see the
+caller. Reads never reach the API server, so before answering from the cache the service layer asks
+it: one SubjectAccessReview per (user, groups, namespace, verb, resource), kept a few seconds
+(cache.py). Every operation is checked the same way before it touches anything, writes included,
+so a refusal comes first and names the missing verb and resource in the API server's own words.
+The table is README "Acting as the caller".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fargate_operator import k8s
+from fargate_operator.models.kinds import CLUSTER, GROUP, PLURALS, SERVICE, TASK, TASK_DEFINITION
+from fargate_operator.service.cache import TtlCache
+from fargate_operator.service.errors import ApiError, access_denied
+from fargate_operator.service.identity import Principal
+
+log = logging.getLogger(__name__)
+
+# How long an answer is kept: a changed RoleBinding takes effect within this time.
+DEFAULT_TTL = float(os.environ.get("FARGATE_OPERATOR_AUTH_CACHE_TTL", "5"))
+WRITE_VERBS = frozenset({"create", "patch", "update", "delete"})
+
+
+@dataclass(frozen=True)
+class Permission:
+    verb: str
+    kind: str
+    subresource: str = ""
+
+    @property
+    def resource(self) -> str:
+        return PLURALS[self.kind] + (f"/{self.subresource}" if self.subresource else "")
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.resource}"
+
+
+def _p(verb: str, kind: str, subresource: str = "") -> tuple[Permission, ...]:
+    return (Permission(verb, kind, subresource),)
+
+
+# Operation -> the permissions it needs (any one of them). RegisterTaskDefinition creates the
+# family's object or patches it (the write itself, made as the caller, needs the one it makes).
+# ExecuteCommand opens a shell in a task, more than reading it: a verb on a subresource of its own,
+# as `create pods/exec` is for pods (SubjectAccessReview checks any subresource name).
+OPERATIONS: dict[str, tuple[Permission, ...]] = {
+    "CreateCluster": _p("create", CLUSTER),
+    "DescribeClusters": _p("get", CLUSTER),
+    "RegisterTaskDefinition": (Permission("create", TASK_DEFINITION), Permission("patch", TASK_DEFINITION)),
+    "DescribeTaskDefinition": _p("get", TASK_DEFINITION),
+    "ListTaskDefinitions": _p("list", TASK_DEFINITION),
+    "DeregisterTaskDefinition": _p("patch", TASK_DEFINITION),
+    "RunTask": _p("create", TASK),
+    "StopTask": _p("patch", TASK),
+    "DescribeTasks": _p("get", TASK),
+    "ListTasks": _p("list", TASK),
+    "CreateService": _p("create", SERVICE),
+    "UpdateService": _p("patch", SERVICE),
+    "DeleteService": _p("delete", SERVICE),
+    "DescribeServices": _p("get", SERVICE),
+    "ListServices": _p("list", SERVICE),
+    "ExecuteCommand": _p("create", TASK, "exec"),
+}
+
+Review = Callable[[Principal, str, Permission], Awaitable[bool]]
+CacheKey = tuple[str, tuple[str, ...], str, str, str]
+
+
+def refusal(principal: Principal, namespace: str, wanted: tuple[Permission, ...]) -> ApiError:
+    """AccessDeniedException in the API server's words, naming the user, the verb and the resource."""
+    what = " or ".join(f'{p.verb} resource "{p.resource}"' for p in wanted)
+    message = f'User "{principal.user}" cannot {what} in API group "{GROUP}" in the namespace "{namespace}"'
+    if principal.read_only and any(p.verb in WRITE_VERBS or p.subresource for p in wanted):
+        message += f" (its credential {principal.via} is read-only)"
+    return access_denied(message)
+
+
+async def subject_access_review(principal: Principal, namespace: str, permission: Permission) -> bool:
+    """The API server's answer: may this user (with these groups) do this in this namespace?"""
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {
+            "user": principal.user,
+            "groups": list(principal.groups),
+            "resourceAttributes": {
+                "namespace": namespace,
+                "verb": permission.verb,
+                "group": GROUP,
+                "resource": PLURALS[permission.kind],
+                "subresource": permission.subresource,
+            },
+        },
+    }
+    status, answer = await k8s.request_json("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body)
+    if status >= 300:
+        log.warning("SubjectAccessReview failed: HTTP %s %s", status, answer.get("message", ""))
+        raise ApiError("ServerException", "could not ask the Kubernetes API server for authorization", 503)
+    return bool((answer.get("status") or {}).get("allowed"))
+
+
+class Access:
+    """Authorization decisions for callers, asked of the API server and kept briefly."""
+
+    def __init__(self, ttl: float = DEFAULT_TTL, limit: int = 10_000, review: Review = subject_access_review) -> None:
+        self._review = review
+        self._cache: TtlCache[CacheKey, bool] = TtlCache("subjectaccessreview", ttl, limit)
+
+    async def allowed(self, principal: Principal, namespace: str, permission: Permission) -> bool:
+        if principal.read_only and (permission.verb in WRITE_VERBS or permission.subresource):
+            return False  # a read-only key narrows RBAC: no write, no exec, whatever its user may do
+        key = (principal.user, principal.groups, namespace, permission.verb, permission.resource)
+
+        async def ask() -> tuple[bool, float | None]:
+            return await self._review(principal, namespace, permission), None
+
+        return await self._cache.get(key, ask)
+
+    async def require(self, principal: Principal, namespace: str, *wanted: Permission) -> None:
+        """Return if any of `wanted` is allowed, else raise AccessDeniedException naming them."""
+        for permission in wanted:
+            if await self.allowed(principal, namespace, permission):
+                return
+        raise refusal(principal, namespace, wanted)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """One call's caller and the namespace it addresses, with the decisions bound (what operations see)."""
+
+    principal: Principal
+    ns: str
+    access: Access
+
+    async def may(self, verb: str, kind: str, subresource: str = "") -> bool:
+        return await self.access.allowed(self.principal, self.ns, Permission(verb, kind, subresource))
