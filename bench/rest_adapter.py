@@ -6,8 +6,13 @@ Starts its own world on loopback (kube-apiserver + etcd, moto, the operator with
 adapter), seeds a cluster, a task definition, a service and a task through the
 adapter, then for each client kind:
 - `boto3`: unmodified boto3 clients signing SigV4, as the AWS CLI and SDKs call;
-- `bearer`: plain HTTP/1.1 keep-alive requests with `Authorization: Bearer`,
-  which costs the client almost nothing, so the figure is the adapter's;
+- `bearer`: plain HTTP/1.1 keep-alive requests with `Authorization: Bearer` and a key
+  Secret's token, which costs the client almost nothing, so the figure is the adapter's;
+- `kubernetes`: the same with a Kubernetes token (TokenRequest, audience fargate-operator),
+  validated with TokenReview;
+every caller acts as a ServiceAccount with the chart's read-only role, so every read is
+authorized by a SubjectAccessReview (issue 15); both reviews are cached a few seconds, and the
+hit rates of those caches over each run are reported from the operator's /metrics;
 offers `--rate` reads per second for `--seconds` (open loop: each request has a
 scheduled send time and its latency counts from then, so a stall is not hidden by
 the client waiting), spread over `--processes` processes x `--threads` threads,
@@ -42,6 +47,7 @@ from support import (
     Profiler,
     Sampler,
     awsvpc,
+    identity_support,
     pyplot,
     report,
     save_chart,
@@ -51,6 +57,7 @@ from support import (
 
 TARGET = "AmazonEC2ContainerServiceV20141113"
 ACCESS_KEY, SECRET_KEY, TOKEN = "BENCH", "bench-secret", "bench-token"
+SEED_KEY = "BENCHSEED"  # the key that seeds the world (full access); the reads use the read-only ones
 READS: list[tuple[str, dict[str, Any]]] = [
     ("DescribeClusters", {"clusters": ["bench"]}),
     ("DescribeServices", {"cluster": "bench", "services": ["web"]}),
@@ -87,7 +94,7 @@ def _boto3_caller(endpoint: str) -> Callable[[int], None]:
     return call
 
 
-def _bearer_caller(endpoint: str) -> Callable[[int], None]:
+def _bearer_caller(endpoint: str, token: str = TOKEN) -> Callable[[int], None]:
     url = urlparse(endpoint)
     conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10)
     bodies = [(action, json.dumps(params).encode()) for action, params in READS]
@@ -101,7 +108,7 @@ def _bearer_caller(endpoint: str) -> Callable[[int], None]:
             {
                 "X-Amz-Target": f"{TARGET}.{action}",
                 "Content-Type": "application/x-amz-json-1.1",
-                "Authorization": f"Bearer {TOKEN}",
+                "Authorization": f"Bearer {token}",
             },
         )
         resp = conn.getresponse()
@@ -112,9 +119,47 @@ def _bearer_caller(endpoint: str) -> Callable[[int], None]:
     return call
 
 
+def _caller(kind: str, endpoint: str, k8s_token: str) -> Callable[[int], None]:
+    if kind == "boto3":
+        return _boto3_caller(endpoint)
+    return _bearer_caller(endpoint, k8s_token if kind == "kubernetes" else TOKEN)
+
+
+def cache_counts(endpoint: str) -> dict[str, dict[str, float]]:
+    """fargate_operator_auth_cache_total by cache and outcome (hit, miss, joined), from the operator's /metrics."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{endpoint}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    counts: dict[str, dict[str, float]] = {}
+    for line in text.splitlines():
+        if line.startswith("fargate_operator_auth_cache_total{"):
+            labels, value = line.rsplit(" ", 1)
+            fields = dict(item.split("=") for item in labels[labels.index("{") + 1 : -1].split(","))
+            cache, outcome = fields["cache"].strip('"'), fields["outcome"].strip('"')
+            counts.setdefault(cache, {})[outcome] = float(value)
+    return counts
+
+
+def hit_rates(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Per cache: lookups during the run and the share answered without asking the API server."""
+    out: dict[str, Any] = {}
+    for cache, outcomes in after.items():
+        delta = {k: v - before.get(cache, {}).get(k, 0.0) for k, v in outcomes.items()}
+        total = sum(delta.values())
+        if total:
+            out[cache] = {
+                "lookups": int(total),
+                "api_calls": int(delta.get("miss", 0)),
+                "hit_rate": round(1 - delta.get("miss", 0) / total, 5),
+            }
+    return out
+
+
 def _load_process(
     kind: str,
     endpoint: str,
+    k8s_token: str,
     reads: list[tuple[str, dict[str, Any]]],
     rate: float,
     threads: int,
@@ -130,7 +175,7 @@ def _load_process(
     lock = threading.Lock()
 
     def worker(t: int) -> None:
-        call = (_boto3_caller if kind == "boto3" else _bearer_caller)(endpoint)
+        call = _caller(kind, endpoint, k8s_token)
         mine = []
         n = 0
         while True:
@@ -157,14 +202,16 @@ def _load_process(
     out.put(results)
 
 
-def offer_load(kind: str, endpoint: str, rate: float, seconds: float, processes: int, threads: int) -> dict[str, Any]:
+def offer_load(
+    kind: str, endpoint: str, k8s_token: str, rate: float, seconds: float, processes: int, threads: int
+) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     start_at = time.time() + 3.0  # every process has started and built its clients by then
     procs = [
         ctx.Process(
             target=_load_process,
-            args=(kind, endpoint, READS, rate / processes, threads, start_at, seconds, p * threads, queue),
+            args=(kind, endpoint, k8s_token, READS, rate / processes, threads, start_at, seconds, p * threads, queue),
         )
         for p in range(processes)
     ]
@@ -197,12 +244,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--processes", type=int, default=2, help="load processes per client kind")
     parser.add_argument("--threads", type=int, default=8, help="threads per load process")
-    parser.add_argument("--clients", default="bearer,boto3", help="client kinds, comma-separated")
+    parser.add_argument("--clients", default="bearer,kubernetes,boto3", help="client kinds, comma-separated")
     parser.add_argument("--runs", type=int, default=20, help="RunTask calls through the adapter and direct")
     parser.add_argument("--profile", action="store_true", help="attach py-spy to the operator during the reads")
     args = parser.parse_args()
 
     with BenchWorld.start(extra_args=("--credentials-namespace", "bench")) as bw:
+        # Every caller is a ServiceAccount with the chart's read-only role; the seeding key's has full access.
+        identity_support.install_roles(bw.cp)
+        reader = identity_support.service_account(bw.cp, bw.namespace, "reader", identity_support.READ_ONLY)
+        seeder = identity_support.service_account(bw.cp, bw.namespace, "seeder", identity_support.FULL)
+        k8s_token = identity_support.token(bw.cp, bw.namespace, "reader")
         secret = {
             "apiVersion": "v1",
             "kind": "Secret",
@@ -214,16 +266,23 @@ def main() -> int:
                     "secretAccessKey": SECRET_KEY,
                     "token": TOKEN,
                     "namespace": bw.namespace,
+                    "user": reader,
                 }.items()
             },
         }
-        bw.cp.kubectl("apply", "-n", bw.namespace, "-f", "-", input=yaml.safe_dump(secret))
+        seed_secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "bench-seed", "labels": {CREDENTIAL_LABEL: "true"}},
+            "stringData": {"accessKeyId": SEED_KEY, "secretAccessKey": SECRET_KEY, "user": seeder},
+        }
+        bw.cp.kubectl("apply", "-n", bw.namespace, "-f", "-", input=yaml.safe_dump_all([secret, seed_secret]))
         op = bw.start_operator().wait_ready()
         ecs = boto3.client(
             "ecs",
             endpoint_url=op.rest_endpoint,
             region_name=REGION,
-            aws_access_key_id=ACCESS_KEY,
+            aws_access_key_id=SEED_KEY,
             aws_secret_access_key=SECRET_KEY,
             config=Config(retries={"max_attempts": 1}),
         )
@@ -252,10 +311,13 @@ def main() -> int:
         reads: dict[str, dict[str, Any]] = {}
         for kind in args.clients.split(","):
             profiler = Profiler(op.proc.pid, f"rest_adapter-{kind}") if args.profile else None
-            before = sampler.take()
-            reads[kind] = offer_load(kind, op.rest_endpoint, args.rate, args.seconds, args.processes, args.threads)
+            before, counts = sampler.take(), cache_counts(op.rest_endpoint)
+            reads[kind] = offer_load(
+                kind, op.rest_endpoint, k8s_token, args.rate, args.seconds, args.processes, args.threads
+            )
             after = sampler.take()
             reads[kind]["operator_cpu_seconds"] = round(after.cpu_s["operator"] - before.cpu_s["operator"], 1)
+            reads[kind]["auth_caches"] = hit_rates(counts, cache_counts(op.rest_endpoint))
             if profiler:
                 profiler.stop()
                 reads[kind]["profile"] = profiler.summary()
@@ -298,6 +360,10 @@ def main() -> int:
             (f"{kind}: p99 ms", r["p99_ms"], "<= 20"),
             (f"{kind}: errors", r["errors"], "0"),
             (f"{kind}: operator CPU s", r["operator_cpu_seconds"], ""),
+        ]
+        rows += [
+            (f"{kind}: {cache} cache hit rate ({c['api_calls']} calls / {c['lookups']} lookups)", c["hit_rate"], "")
+            for cache, c in r["auth_caches"].items()
         ]
     rows.append(("RunTask p50 added by the adapter, ms", result["runtask_added_p50_ms"], ""))
     for r in reads.values():

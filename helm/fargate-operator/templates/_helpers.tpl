@@ -27,11 +27,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default .Release.Namespace .Values.credentialsNamespace -}}
 {{- end -}}
 
-{{/* What the operator does with its own resources: watch, reconcile, write status, and (adapters) create/patch/delete. */}}
+{{/* What the operator does with its own resources: watch, reconcile (finalizers and its annotations), write
+     status, delete finished FargateTasks (ttlSecondsAfterFinished). The adapters' writes are the callers'
+     (impersonation, identity-rbac.yaml), so the operator itself creates nothing. */}}
 {{- define "fargate-operator.rules" -}}
 - apiGroups: ["ecs.fargate.dev"]
   resources: [fargateclusters, fargatetaskdefinitions, fargateservices, fargatetasks]
-  verbs: [get, list, watch, create, patch, delete]
+  verbs: [get, list, watch, patch]
+- apiGroups: ["ecs.fargate.dev"]
+  resources: [fargatetasks]
+  verbs: [delete]
 - apiGroups: ["ecs.fargate.dev"]
   resources: [fargateclusters/status, fargatetaskdefinitions/status, fargateservices/status, fargatetasks/status]
   verbs: [get, patch]

@@ -26,6 +26,34 @@ from fargate_operator.devenv.assets import Assets
 from fargate_operator.devenv.pki import ControlPlanePKI, write_pki
 
 ADMIN_USER = "fargate-operator-dev-admin"
+# What the audit log records (at Metadata level: who, what, the decision; never a request body, so
+# no TokenReview's token): writes of the four kinds (not their status), and the reviews the adapters
+# ask for. Everything else is left out, to keep the log small on a busy test world.
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [
+        {
+            "level": "Metadata",
+            "verbs": ["create", "update", "patch", "delete"],
+            "resources": [
+                {
+                    "group": "ecs.fargate.dev",
+                    "resources": ["fargateclusters", "fargatetaskdefinitions", "fargateservices", "fargatetasks"],
+                }
+            ],
+        },
+        {
+            "level": "Metadata",
+            "resources": [
+                {"group": "authentication.k8s.io", "resources": ["tokenreviews"]},
+                {"group": "authorization.k8s.io", "resources": ["subjectaccessreviews"]},
+            ],
+        },
+        {"level": "None"},
+    ],
+}
 
 
 @dataclass
@@ -43,6 +71,7 @@ class ControlPlane:
     etcd_url: str = ""
     _ports: dict[str, int] = field(default_factory=dict)
     _pki: ControlPlanePKI | None = None
+    audit_log: Path = field(default_factory=Path)  # JSON lines, one audit event each (AUDIT_POLICY)
 
     def start(self) -> ControlPlane:
         if self.workdir is None:
@@ -109,6 +138,9 @@ class ControlPlane:
         port = self._ports["apiserver"]
         self.url = f"https://127.0.0.1:{port}"
         log = self.workdir / "kube-apiserver.log"
+        policy = self.workdir / "audit-policy.yaml"
+        policy.write_text(yaml.safe_dump(AUDIT_POLICY))
+        self.audit_log = self.workdir / "audit.log"
         self._apiserver = processes.start(
             [
                 str(self.assets.kube_apiserver),
@@ -129,6 +161,9 @@ class ControlPlane:
                 "--disable-admission-plugins=ServiceAccount",
                 "--allow-privileged=true",
                 "--enable-priority-and-fairness=false",
+                f"--audit-policy-file={policy}",
+                f"--audit-log-path={self.audit_log}",
+                "--audit-log-mode=blocking",  # an event is on disk before the answer: tests read it at once
                 "--v=0",
             ],
             log,

@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from mcp import types
+from mcp import MCPError, types
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.routes import build_resource_metadata_url
@@ -46,6 +46,9 @@ from fargate_operator.web.auth import NAMESPACE_HEADER, CredentialSource, addres
 from fargate_operator.web.rest import validate
 
 log = logging.getLogger(__name__)
+# JSON-RPC error codes of resources/read: the MCP specification's "Resource not found" (-32002) and
+# invalid params; a refusal gets a code of its own from the range JSON-RPC leaves to servers.
+RESOURCE_NOT_FOUND, INVALID_PARAMS, FORBIDDEN = -32002, -32602, -32003
 DESTRUCTIVE = frozenset({"StopTask", "DeleteService", "DeregisterTaskDefinition"})
 # Repeating the call with the same arguments leaves the same state behind.
 IDEMPOTENT = frozenset(
@@ -179,9 +182,16 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
                 return True
         return False
 
+    def principal_of(ctx: Any) -> Principal:
+        """The caller, for handlers whose errors are JSON-RPC errors (not tool results)."""
+        try:
+            return _principal(ctx)
+        except ApiError as err:
+            raise MCPError(INVALID_PARAMS, f"{err.code}: {err.message}") from None
+
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         """The tools this caller may use in the namespace it addresses (every namespace if it names none)."""
-        principal = _principal(ctx)
+        principal = principal_of(ctx)
         namespace = principal.namespace or ""
         usable = [
             tool for name, tool in tools.items() if await may(principal, namespace, *OPERATIONS[operations[name]])
@@ -207,8 +217,10 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
 
     async def list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
         """The kinds (and their objects) the caller may list in the namespace it addresses."""
-        principal = _principal(ctx)
-        ns = api.caller(principal).ns
+        principal = principal_of(ctx)
+        if not principal.namespace:
+            raise MCPError(INVALID_PARAMS, "no namespace: name one with the X-Fargate-Namespace header")
+        ns = principal.namespace
         listable = [kind for kind in KINDS if await may(principal, ns, Permission("list", kind))]
         resources = [
             types.Resource(
@@ -231,18 +243,18 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
 
     async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
         """One object (`get`) or a kind's listing (`list`) in the URI's namespace, if RBAC lets the caller."""
-        principal = _principal(ctx)
+        principal = principal_of(ctx)
         uri = str(params.uri)
         parts = uri.removeprefix("fargate://").split("/")
         kinds = {PLURALS[k]: k for k in KINDS}
         if not uri.startswith("fargate://") or len(parts) not in (2, 3) or parts[1] not in kinds:
-            raise ValueError(f"no resource {uri}; URIs look like fargate://<namespace>/<plural>[/<name>]")
+            raise MCPError(INVALID_PARAMS, f"no resource {uri}; URIs look like fargate://<namespace>/<plural>[/<name>]")
         ns, kind = parts[0], kinds[parts[1]]
         verb = "get" if len(parts) == 3 else "list"
         try:
-            await api.access.require(addressing(principal, ns), ns, Permission(verb, kind))
+            await api.access.require(principal, ns, Permission(verb, kind))
         except ApiError as err:
-            raise ValueError(f"{err.code}: {err.message}") from None
+            raise MCPError(FORBIDDEN, f"{err.code}: {err.message}") from None
         if len(parts) == 2:
             body: Any = [
                 {"name": o["metadata"]["name"], "spec": o.get("spec", {}), "status": o.get("status", {})}
@@ -251,7 +263,7 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
         else:
             obj = api.rt.registry.get(kind, ns, parts[2])
             if obj is None:
-                raise ValueError(f"no {kind} {ns}/{parts[2]}")
+                raise MCPError(RESOURCE_NOT_FOUND, f"no {kind} {ns}/{parts[2]}")
             body = {"name": parts[2], "spec": obj.get("spec", {}), "status": obj.get("status", {})}
         text = json.dumps(body, default=str)
         return types.ReadResourceResult(

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
+import identity_support
 from fargate_operator.devenv.ecs_emulator import REGION
 from fargate_operator.devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
@@ -41,15 +42,26 @@ def other_namespace(world: World) -> str:
 
 @pytest.fixture(scope="module")
 def credentials(world: World, namespace: str, other_namespace: str) -> dict[str, dict[str, str]]:
-    """Access keys and tokens kept as Secrets in the adapter's credentials namespace (= `namespace`)."""
+    """Access keys and tokens kept as Secrets in the adapter's credentials namespace (= `namespace`).
+
+    Each key acts as a ServiceAccount (issue 15) whose RBAC decides: writer and other may do
+    everything in their namespace (exec included), reader has the chart's read-only role and
+    its key is readOnly too.
+    """
     import yaml
 
+    cp = world.control_plane
+    identity_support.install_roles(cp)
+    writer = identity_support.service_account(cp, namespace, "writer", identity_support.FULL)
+    reader = identity_support.service_account(cp, namespace, "reader", identity_support.READ_ONLY)
+    other = identity_support.service_account(cp, other_namespace, "other", identity_support.FULL)
     creds = {
         "writer": {
             "accessKeyId": f"AKW{uuid.uuid4().hex[:12].upper()}",
             "secretAccessKey": uuid.uuid4().hex,
             "token": uuid.uuid4().hex,
             "namespace": namespace,
+            "user": writer,
         },
         "reader": {
             "accessKeyId": f"AKR{uuid.uuid4().hex[:12].upper()}",
@@ -57,12 +69,14 @@ def credentials(world: World, namespace: str, other_namespace: str) -> dict[str,
             "token": uuid.uuid4().hex,
             "namespace": namespace,
             "readOnly": "true",
+            "user": reader,
         },
         "other": {
             "accessKeyId": f"AKO{uuid.uuid4().hex[:12].upper()}",
             "secretAccessKey": uuid.uuid4().hex,
             "token": uuid.uuid4().hex,
             "namespace": other_namespace,
+            "user": other,
         },
     }
     docs = [_secret(f"cred-{name}", data) for name, data in creds.items()]

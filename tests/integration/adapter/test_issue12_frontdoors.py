@@ -318,7 +318,9 @@ def test_item18_an_empty_token_authenticates_nobody(
     in header values by RFC 9110) survives the wire and was stripped as whitespace afterwards.
     """
     name = f"cred-empty-{unique}"
-    credential_secret(world, namespace, name, {"token": b"", "namespace": namespace.encode()})
+    # A user, so that the empty token (not a missing user, issue 15) is what makes this Secret no key.
+    data = {"token": b"", "namespace": namespace.encode(), "user": f"system:serviceaccount:{namespace}:x".encode()}
+    credential_secret(world, namespace, name, data)
     try:
         time.sleep(1.2)  # an unknown token re-reads the Secrets at most once a second
         for authorization in (b"Bearer ", b"Bearer \xa0", b"Bearer \t\xa0"):
@@ -333,7 +335,8 @@ def test_item18_a_malformed_credential_secret_is_skipped_and_reported(
 ) -> None:
     """One labelled Secret with non-UTF-8 data: every other credential keeps working; an Event names it."""
     name = f"cred-binary-{unique}"
-    credential_secret(world, namespace, name, {"token": b"\xff\xfe\xfd", "namespace": namespace.encode()})
+    data = {"token": b"\xff\xfe\xfd", "namespace": namespace.encode(), "user": b"system:serviceaccount:x:y"}
+    credential_secret(world, namespace, name, data)
     kube = Kube(world.control_plane, namespace)
     writer = f"Bearer {credentials['writer']['token']}".encode()
     try:

@@ -1,15 +1,18 @@
 """Hostile input over MCP: tool arguments generated from botocore's model, valid and mutated, through the official client.
 
-Read scope, so generated writes are refused after validation. Property: every
-call answers (a result or `isError` with a reason), never a protocol failure,
-and structured results fit the tool's output schema (the client checks that).
+Three callers take turns (issue 15): a read-only key Secret's token, a Kubernetes token
+(TokenRequest) of a ServiceAccount with the chart's read-only role, and the same token addressing
+a namespace it has no rights in. Generated writes are refused after validation. Property: every
+call answers (a result or `isError` with a reason), never a protocol failure, and structured
+results fit the tool's output schema (the client checks that). Garbage bearer tokens get 401
+with the WWW-Authenticate challenge, never anything else.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from typing import Any
 
 import httpx2
@@ -19,26 +22,29 @@ from hypothesis import strategies as st
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+import identity_support as ids
 from botocore_strategies import MODEL, mutate, shape_strategy
+from fargate_operator.devenv.world import World
 from fargate_operator.service.api import EcsApi
 from operator_support import OperatorProcess
 
 OPERATIONS = sorted(EcsApi(None, 1).operations)  # type: ignore[arg-type]
 EXAMPLES = int(os.environ.get("FARGATE_FUZZ_EXAMPLES", "1000"))
+CALLERS = ("key", "kubernetes", "kubernetes in B")
 
 
 @st.composite
-def tool_calls(draw: st.DrawFn) -> tuple[str, dict[str, Any], str]:
+def tool_calls(draw: st.DrawFn) -> tuple[str, dict[str, Any], str, str]:
     operation = draw(st.sampled_from(OPERATIONS))
     mutation = draw(st.sampled_from(["none", "none", "wrong-type", "drop-required", "unknown-member"]))
     args = mutate(draw, draw(shape_strategy(MODEL.operation_model(operation).input_shape)), mutation)
-    return operation.lower(), args, mutation
+    return operation.lower(), args, mutation, draw(st.sampled_from(CALLERS))
 
 
 @asynccontextmanager
-async def session_for(url: str, token: str) -> AsyncIterator[ClientSession]:
+async def session_for(url: str, headers: dict[str, str]) -> AsyncIterator[ClientSession]:
     async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http,
+        httpx2.AsyncClient(headers=headers, timeout=60) as http,
         streamable_http_client(url, http_client=http) as (read, write, *_),
         ClientSession(read, write) as session,
     ):
@@ -47,26 +53,63 @@ async def session_for(url: str, token: str) -> AsyncIterator[ClientSession]:
 
 
 def test_no_protocol_failure_for_generated_tool_calls(
-    adapter: OperatorProcess, credentials: dict[str, dict[str, str]]
+    world: World,
+    adapter: OperatorProcess,
+    namespace: str,
+    other_namespace: str,
+    credentials: dict[str, dict[str, str]],
 ) -> None:
+    ids.service_account(world.control_plane, namespace, "fuzz-mcp-ro", ids.READ_ONLY)
+    token = ids.token(world.control_plane, namespace, "fuzz-mcp-ro")
+    headers = {
+        "key": {"Authorization": f"Bearer {credentials['reader']['token']}"},
+        "kubernetes": {"Authorization": f"Bearer {token}"},
+        "kubernetes in B": {"Authorization": f"Bearer {token}", "X-Fargate-Namespace": other_namespace},
+    }
     outcomes = {"ok": 0, "isError": 0}
-    with (
-        start_blocking_portal() as portal,
-        portal.wrap_async_context_manager(session_for(adapter.mcp_endpoint, credentials["reader"]["token"])) as session,
-    ):
+    callers = dict.fromkeys(CALLERS, 0)
+    with start_blocking_portal() as portal, ExitStack() as stack:
+        sessions = {
+            who: stack.enter_context(portal.wrap_async_context_manager(session_for(adapter.mcp_endpoint, h)))
+            for who, h in headers.items()
+        }
 
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(tool_calls())
-        def check(case: tuple[str, dict[str, Any], str]) -> None:
-            name, args, mutation = case
-            result = portal.call(session.call_tool, name, args)
+        def check(case: tuple[str, dict[str, Any], str, str]) -> None:
+            name, args, mutation, who = case
+            result = portal.call(sessions[who].call_tool, name, args)
+            callers[who] += 1
             if result.is_error:
                 assert result.content and result.content[0].text.strip(), (name, mutation, args)
                 outcomes["isError"] += 1
             else:
+                assert who != "kubernetes in B", ("no tool works where the caller has no rights", name)
                 assert isinstance(result.structured_content, dict), (name, args)
                 outcomes["ok"] += 1
 
         check()
     assert sum(outcomes.values()) >= EXAMPLES and outcomes["ok"] and outcomes["isError"], outcomes
-    print(f"MCP fuzz: {sum(outcomes.values())} tool calls: {outcomes}")
+    assert all(callers.values()), callers
+    print(f"MCP fuzz: {sum(outcomes.values())} tool calls: {outcomes}, by caller: {callers}")
+
+
+def test_garbage_bearer_tokens_get_the_401_challenge(adapter: OperatorProcess) -> None:
+    metadata = adapter.mcp_endpoint.replace("/mcp", "/.well-known/oauth-protected-resource/mcp")
+    statuses: dict[int, int] = {}
+
+    @settings(max_examples=max(50, EXAMPLES // 10), deadline=None, database=None)
+    @given(st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=400))
+    def check(token: str) -> None:
+        answer = httpx2.post(
+            adapter.mcp_endpoint,
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"},
+            timeout=30,
+        )
+        statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+        assert answer.status_code == 401, (token[:40], answer.text[:200])
+        assert f'resource_metadata="{metadata}"' in answer.headers["www-authenticate"]
+
+    check()
+    print(f"MCP garbage tokens: {statuses}")

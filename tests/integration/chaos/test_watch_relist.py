@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from fargate_operator.devenv.control_plane import ADMIN_USER
 from fargate_operator.devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import Kube, OperatorProcess, condition, manifest, wait_for
@@ -54,7 +55,11 @@ def test_item13_relist_drops_objects_deleted_while_the_watch_was_away(world: Wor
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": "cred", "labels": {CREDENTIAL_LABEL: "true"}},
-        "data": {k: base64.b64encode(v.encode()).decode() for k, v in {"token": token, "namespace": ns}.items()},
+        "data": {
+            k: base64.b64encode(v.encode()).decode()
+            # The world's admin: what this test reads is the watch cache, not anybody's permissions.
+            for k, v in {"token": token, "namespace": ns, "user": ADMIN_USER, "groups": "system:masters"}.items()
+        },
     }
     cp.kubectl("apply", "-n", ns, "-f", "-", input=yaml.safe_dump(secret))
     kube = Kube(cp, ns)

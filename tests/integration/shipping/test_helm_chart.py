@@ -7,6 +7,7 @@ ServiceAccount, so every call it makes is checked against the chart's RBAC.
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -53,8 +54,8 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
     default = list(yaml.safe_load_all(helm(world, "template", "fo", str(CHART), "-n", "fargate-system").stdout))
     kinds = sorted(d["kind"] for d in default if d)
     assert kinds == [
-        "ClusterRole",
-        "ClusterRoleBinding",
+        *["ClusterRole"] * 5,  # the operator's, its identity checks (issue 15), three example roles for callers
+        *["ClusterRoleBinding"] * 2,
         "ConfigMap",
         "Deployment",
         "Pod",  # the `helm test` hook (deploy/ renders with --skip-tests)
@@ -179,16 +180,27 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
 ) -> None:
     system, team = release
     cp = world.control_plane
+    agent = f"system:serviceaccount:{team}:agent"
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": "agent", "labels": {CREDENTIAL_LABEL: "true"}},
         "data": {
             k: base64.b64encode(v.encode()).decode()
-            for k, v in {"accessKeyId": f"AK{unique}", "secretAccessKey": "s3cret", "namespace": team}.items()
+            for k, v in {"accessKeyId": f"AK{unique}", "secretAccessKey": "s3cret", "user": agent}.items()
         },
     }
     cp.kubectl("apply", "-n", system, "-f", "-", input=yaml.safe_dump(secret))
+    # The key acts as team's ServiceAccount "agent", bound to the chart's example role for running tasks.
+    cp.kubectl(
+        "create",
+        "rolebinding",
+        "agent",
+        "-n",
+        team,
+        "--clusterrole=fo-fargate-operator-agent-run-tasks",
+        f"--serviceaccount={team}:agent",
+    )
     sa_cp = type(cp)(cp.assets)  # same API server, the ServiceAccount's credentials
     sa_cp.kubeconfig = _sa_kubeconfig(world, system, tmp_path / "sa-kubeconfig")
     # The tenancy file exactly as the installed release's ConfigMap holds it.
@@ -231,6 +243,14 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
             "adapter answers with a credential read through the chart's Role",
             lambda: ecs.describe_clusters(clusters=[cluster])["clusters"],
         )
+        # A write as the caller: the chart lets the operator impersonate the team's ServiceAccount (issue 15).
+        run = ecs.run_task(cluster=cluster, taskDefinition=family, launchType="FARGATE", networkConfiguration=net)
+        (made,) = [
+            t["metadata"]["name"]
+            for t in json.loads(cp.kubectl("get", "fargatetasks", "-n", team, "-o", "json").stdout)["items"]
+            if any(x.get("taskArn") == run["tasks"][0]["taskArn"] for x in t.get("status", {}).get("tasks", []))
+        ]
+        kube.delete("fargatetask", made, wait=True)
         for kind, name in (
             ("fargatetask", "job"),
             ("fargateservice", "svc"),
@@ -249,7 +269,20 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
     ("verb", "what", "where", "allowed"),
     [
         ("patch", "fargatetasks.ecs.fargate.dev/status", "team", True),
-        ("create", "fargateclusters.ecs.fargate.dev", "team", True),
+        ("patch", "fargateclusters.ecs.fargate.dev", "team", True),
+        # Issue 15: the adapters' writes are the callers' (impersonation): the operator creates nothing and
+        # deletes only finished FargateTasks (ttlSecondsAfterFinished).
+        ("create", "fargateclusters.ecs.fargate.dev", "team", False),
+        ("create", "fargatetasks.ecs.fargate.dev", "team", False),
+        ("delete", "fargatetasks.ecs.fargate.dev", "team", True),
+        ("delete", "fargateservices.ecs.fargate.dev", "team", False),
+        ("create", "tokenreviews.authentication.k8s.io", "all", True),
+        ("create", "subjectaccessreviews.authorization.k8s.io", "all", True),
+        ("impersonate", "serviceaccounts", "team", True),  # callers that are ServiceAccounts of a watched namespace
+        ("impersonate", "serviceaccounts", "system", False),
+        ("impersonate", "users", "all", False),  # none unless identity.impersonateUsers names them
+        ("impersonate", "groups", "all", False),
+        ("impersonate", "userextras/scopes", "all", False),
         ("create", "events.events.k8s.io", "team", True),
         ("create", "events", "team", False),  # core/v1 Events: the operator writes events.k8s.io/v1
         ("list", "secrets", "system", True),
