@@ -10,11 +10,19 @@ from __future__ import annotations
 import datetime
 import json
 from pathlib import Path
-from typing import Any
+from subprocess import CompletedProcess
+from typing import Any, Protocol
 
 import yaml
 
 from fargate_operator.devenv.control_plane import ControlPlane
+
+
+class Cluster(Protocol):
+    """The test world's control plane or the node tier's cluster: anything with kubectl."""
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> CompletedProcess[str]: ...
+
 
 REPO = Path(__file__).resolve().parents[1]
 AUDIENCE = "fargate-operator"
@@ -44,11 +52,12 @@ def example_roles() -> list[dict[str, Any]]:
     return [d for d in docs if d and d["kind"] == "ClusterRole" and d["metadata"]["name"] in names]
 
 
-def install_roles(cp: ControlPlane) -> None:
-    cp.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([*example_roles(), _FULL_ROLE]))
+def install_roles(cp: Cluster, examples: bool = True) -> None:
+    """The full-access test role, and the chart's example roles unless a Helm release installed them."""
+    cp.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([*(example_roles() if examples else []), _FULL_ROLE]))
 
 
-def service_account(cp: ControlPlane, namespace: str, name: str, clusterrole: str | None = None) -> str:
+def service_account(cp: Cluster, namespace: str, name: str, clusterrole: str | None = None) -> str:
     """A ServiceAccount bound (if `clusterrole`) in its own namespace; returns its user name."""
     docs: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": namespace}}
@@ -69,7 +78,7 @@ def rolebinding(namespace: str, sa: str, clusterrole: str, sa_namespace: str) ->
     }
 
 
-def token(cp: ControlPlane, namespace: str, name: str, audience: str = AUDIENCE, duration: str = "1h") -> str:
+def token(cp: Cluster, namespace: str, name: str, audience: str = AUDIENCE, duration: str = "1h") -> str:
     """A token from the TokenRequest API (what a projected ServiceAccount token volume holds)."""
     return cp.kubectl(
         "create", "token", name, "-n", namespace, f"--audience={audience}", f"--duration={duration}"

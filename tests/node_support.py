@@ -30,6 +30,9 @@ def get(node: NodeWorld, kind: str, name: str, namespace: str) -> dict[str, Any]
     return json.loads(res.stdout) if res.returncode == 0 else None
 
 
+TOKEN_PATH = "/var/run/secrets/fargate-operator/token"  # where run_pod projects a caller's token
+
+
 def run_pod(
     node: NodeWorld,
     namespace: str,
@@ -40,14 +43,26 @@ def run_pod(
     config: dict[str, str] | None = None,
     secret_env: dict[str, str] | None = None,
     timeout: float = 180,
+    service_account: str | None = None,
+    token_audience: str | None = None,
 ) -> tuple[str, str]:
     """Run a one-shot pod to completion; returns (phase, logs).
 
     `config` files appear under /config; `secret_env` comes from a Secret of the pod's namespace (envFrom),
-    as a client's credential would; /tmp is the only writable path (HOME)."""
+    as a client's credential would; /tmp is the only writable path (HOME). With `token_audience`, the pod
+    (as `service_account`) gets a projected ServiceAccount token for that audience at TOKEN_PATH, and no
+    token for the API server."""
     docs: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
+    identity: dict[str, Any] = {}
+    if service_account:
+        identity["serviceAccountName"] = service_account
+    if token_audience:
+        identity["automountServiceAccountToken"] = False
+        source = {"serviceAccountToken": {"audience": token_audience, "expirationSeconds": 3600, "path": "token"}}
+        volumes.append({"name": "caller-token", "projected": {"sources": [source]}})
+        mounts.append({"name": "caller-token", "mountPath": TOKEN_PATH.rsplit("/", 1)[0], "readOnly": True})
     env_from: list[dict[str, Any]] = []
     if config:
         docs.append(
@@ -77,6 +92,7 @@ def run_pod(
             "metadata": {"name": name, "namespace": namespace},
             "spec": {
                 "restartPolicy": "Never",
+                **identity,
                 "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
                 "containers": [
                     {

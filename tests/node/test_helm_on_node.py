@@ -19,12 +19,13 @@ from typing import Any
 
 import pytest
 
+import identity_support
 from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY, Network
 from fargate_operator.devenv.node import NodeWorld
 from fargate_operator.devenv.node_dev import RELEASE, helm_install_args
 from fargate_operator.models.kinds import FINALIZER
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from node_support import NodeImages, apply, get, run_pod, wait_for
+from node_support import TOKEN_PATH, NodeImages, apply, get, run_pod, wait_for
 from operator_support import awsvpc, condition, manifest, service_manifest, task_definition_spec, task_manifest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,10 +40,12 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 args = json.load(open("/config/args.json"))
+token = open(args["tokenPath"]).read().strip()  # the pod's own projected token, audience fargate-operator
+headers = {"Authorization": "Bearer " + token, "X-Fargate-Namespace": args["namespace"]}
 
 async def main():
     async with (
-        httpx2.AsyncClient(headers={"Authorization": "Bearer " + os.environ["MCP_TOKEN"]}, timeout=60) as http,
+        httpx2.AsyncClient(headers=headers, timeout=60) as http,
         streamable_http_client(args["url"], http_client=http) as (read, write, *_),
         ClientSession(read, write) as s,
     ):
@@ -194,12 +197,19 @@ def _credential(node: NodeWorld, release: str, name: str, data: dict[str, str]) 
 def test_agent_pod_calls_mcp_by_the_service_dns_name(
     node: NodeWorld, node_images: NodeImages, release: str, team: str, network: Network, state: dict[str, Any]
 ) -> None:
+    """Issue 15: the agent authenticates with its own projected ServiceAccount token (audience fargate-operator),
+    no shared secret; a RoleBinding in the team's namespace decides what it may do there."""
     assert node.ecs is not None
-    token = uuid.uuid4().hex
-    _credential(node, release, "agent", {"token": token, "namespace": team})
     suffix = uuid.uuid4().hex[:6]
+    agents = f"agents-{suffix}"
+    node.kubectl("create", "namespace", agents)
+    identity_support.install_roles(node, examples=False)  # the release has them
+    identity_support.service_account(node, agents, "agent")
+    apply(node, identity_support.rolebinding(team, "agent", identity_support.FULL, agents))
     args = {
         "url": f"http://{FULLNAME}.{release}.svc:9090/mcp",
+        "tokenPath": TOKEN_PATH,
+        "namespace": team,
         "cluster": f"agent-{suffix}",
         "taskDefinition": {
             "family": f"agent-{suffix}",
@@ -211,8 +221,6 @@ def test_agent_pod_calls_mcp_by_the_service_dns_name(
         },
         "network": awsvpc(network.subnet_id, network.security_group_id),
     }
-    agents = f"agents-{suffix}"
-    node.kubectl("create", "namespace", agents)
     phase, logs = run_pod(
         node,
         agents,
@@ -220,7 +228,8 @@ def test_agent_pod_calls_mcp_by_the_service_dns_name(
         node_images.clients.ref,
         ["python", "/config/agent.py"],
         config={"agent.py": AGENT, "args.json": json.dumps(args)},
-        secret_env={"MCP_TOKEN": token},
+        service_account="agent",
+        token_audience="fargate-operator",
     )
     assert phase == "Succeeded", logs
     out = json.loads(logs.strip().splitlines()[-1])
@@ -240,7 +249,10 @@ def test_aws_cli_pod_calls_the_rest_adapter_by_the_service_dns_name(
 ) -> None:
     assert node.ecs is not None
     key, secret = f"AKCLI{uuid.uuid4().hex[:10].upper()}", uuid.uuid4().hex
-    _credential(node, release, "cli", {"accessKeyId": key, "secretAccessKey": secret, "namespace": team})
+    # From outside a pod's identity: a key that acts as the team's ServiceAccount "cli" (its RBAC decides).
+    identity_support.install_roles(node, examples=False)  # the release has them
+    cli = identity_support.service_account(node, team, "cli", identity_support.FULL)
+    _credential(node, release, "cli", {"accessKeyId": key, "secretAccessKey": secret, "user": cli})
     suffix = uuid.uuid4().hex[:6]
     cluster, family = f"cli-{suffix}", f"cli-{suffix}"
     td = {
@@ -344,6 +356,8 @@ def test_helm_uninstall_leaves_what_the_readme_says(
         assert get(node, kind, name, release) is None, (kind, name)
     for kind in ("clusterrole", "clusterrolebinding"):
         assert node.kubectl("get", kind, FULLNAME, check=False).returncode != 0, kind
+        assert node.kubectl("get", kind, f"{FULLNAME}-identity", check=False).returncode != 0, kind
+    assert node.kubectl("get", "clusterrole", f"{FULLNAME}-agent-read-only", check=False).returncode != 0
     wait_for(
         "the operator pod gone", lambda: not node.kubectl("get", "pods", "-n", release, "-o", "name").stdout.strip()
     )
@@ -351,5 +365,5 @@ def test_helm_uninstall_leaves_what_the_readme_says(
     assert len(crds) == 4
     job = get(node, "fargatetask", "job", team) or {}
     assert FINALIZER in job["metadata"].get("finalizers", []), job["metadata"]
-    assert get(node, "secret", "agent", release) is not None and get(node, "secret", "ecs-credentials", release)
+    assert get(node, "secret", "cli", release) is not None and get(node, "secret", "ecs-credentials", release)
     assert _ecs_counts(node, state) == before
