@@ -84,7 +84,8 @@ def test_no_5xx_for_generated_and_mutated_requests(
             err = json.loads(payload)
             assert err["__type"] and err["message"], (operation, payload)
         if how in ("other audience", "garbage"):
-            assert (resp.status, json.loads(payload)["__type"]) == (403, "UnrecognizedClientException"), how
+            # Never authenticated: refused as unknown, unless the request fails the protocol checks first.
+            assert resp.status != 200 and json.loads(payload)["__type"] != "AccessDeniedException", (how, payload)
         seen[f"{resp.status}"] = seen.get(f"{resp.status}", 0) + 1
         ways[how] = ways.get(how, 0) + 1
 
