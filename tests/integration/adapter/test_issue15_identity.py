@@ -436,33 +436,24 @@ def test_item15_cross_namespace_a_caller_of_a_sees_nothing_of_b_over_both_front_
     assert call.is_error and "AccessDeniedException" in call.content[0].text and b.namespace in call.content[0].text
 
     # A key (SigV4) naming B signs the header; one that adds it unsigned is refused, not redirected.
-    writer = credentials["writer"]
-    client = boto3.client(
+    for event, code in (("before-sign", "AccessDeniedException"), ("before-send", "InvalidSignatureException")):
+        client = _key_client(adapter, credentials["writer"])
+        client.meta.events.register(
+            f"{event}.ecs.*", lambda request, **_: request.headers.__setitem__("X-Fargate-Namespace", b.namespace)
+        )
+        with pytest.raises(ClientError) as err:
+            client.describe_clusters(clusters=[b.cluster])
+        assert err.value.response["Error"]["Code"] == code, (event, err.value.response)
+
+
+def _key_client(adapter: OperatorProcess, key: dict[str, str]) -> Any:
+    return boto3.client(
         "ecs",
         endpoint_url=adapter.rest_endpoint,
         region_name=REGION,
-        aws_access_key_id=writer["accessKeyId"],
-        aws_secret_access_key=writer["secretAccessKey"],
+        aws_access_key_id=key["accessKeyId"],
+        aws_secret_access_key=key["secretAccessKey"],
     )
-    client.meta.events.register(
-        "before-sign.ecs.*", lambda request, **_: request.headers.__setitem__("X-Fargate-Namespace", b.namespace)
-    )
-    with pytest.raises(ClientError) as err:
-        client.describe_clusters(clusters=[b.cluster])
-    assert err.value.response["Error"]["Code"] == "AccessDeniedException", err.value.response
-    unsigned = boto3.client(
-        "ecs",
-        endpoint_url=adapter.rest_endpoint,
-        region_name=REGION,
-        aws_access_key_id=writer["accessKeyId"],
-        aws_secret_access_key=writer["secretAccessKey"],
-    )
-    unsigned.meta.events.register(
-        "before-send.ecs.*", lambda request, **_: request.headers.__setitem__("X-Fargate-Namespace", b.namespace)
-    )
-    with pytest.raises(ClientError) as err:
-        unsigned.describe_clusters(clusters=[b.cluster])
-    assert err.value.response["Error"]["Code"] == "InvalidSignatureException", err.value.response
 
 
 def test_item15_mcp_serves_protected_resource_metadata_naming_the_audience(adapter: OperatorProcess) -> None:
@@ -491,7 +482,6 @@ def test_item15_keys_act_as_their_user_and_read_only_only_narrows(
     world: World, adapter: OperatorProcess, namespace: str, tenants: Tenants, unique: str
 ) -> None:
     """A Secret-bound key acts as the user it names: RBAC decides, `readOnly` can only take away."""
-    tokens = {f"as-runner-{unique}": tenants.users["runner"], f"narrowed-{unique}": tenants.users["runner"]}
     _key(world, namespace, f"as-runner-{unique}", {"token": f"as-runner-{unique}", "user": tenants.users["runner"]})
     _key(
         world,
@@ -503,7 +493,6 @@ def test_item15_keys_act_as_their_user_and_read_only_only_narrows(
     a = tenants.a
     run = {"cluster": a.cluster, "taskDefinition": a.family, "launchType": "FARGATE", "networkConfiguration": a.net}
     time.sleep(1.2)  # an unknown token re-reads the Secrets at most once a second
-    assert tokens
     status, answer = rest(adapter, "RunTask", {**run, "clientToken": f"key-{unique}"}, f"as-runner-{unique}")
     assert status == 200, answer
     status, answer = rest(adapter, "CreateCluster", {"clusterName": f"k-{unique}"}, f"as-runner-{unique}")
