@@ -162,7 +162,8 @@ def redact(value: Any, path: str = "") -> Any:
 
 SERVICE_RULES = Rules(
     defaults={
-        # model: AwsVpcConfiguration.assignPublicIp: "When you use create-service or update-service, the default is DISABLED."
+        # model: AwsVpcConfiguration.assignPublicIp: "When you use create-service or update-service, the
+        # default is DISABLED."
         "networkConfiguration.awsvpcConfiguration.assignPublicIp": "DISABLED",
         # model: CapacityProviderStrategyItem.base / .weight: "The default value is 0 if not specified"
         "capacityProviderStrategy[].base": 0,

@@ -92,5 +92,7 @@ def verdict(
         )
     else:
         message = f"ECS differs from spec: {texts}; not corrected while ECS rolls the service back"
-    event = (reason, message) if new or previous.get("reason") != reason else None
+    # Backing off between corrections is said in the condition only: the corrections have their Events.
+    due = action is not Action.BACKING_OFF and (new or previous.get("reason") != reason)
+    event = (reason, message) if due else None
     return Verdict(drift, (True, reason, message), new, event)
