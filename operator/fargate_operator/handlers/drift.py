@@ -77,6 +77,18 @@ def _budget(rt: Runtime) -> policy.Budget:
     return policy.Budget(base_delay=rt.config.status_interval)
 
 
+def _still_current(rt: Runtime, obj: dict[str, Any]) -> bool:
+    """Whether the watch cache still holds the version the loop described against.
+
+    The loop's snapshot is taken before its (paced) describes; a spec change, a new revision
+    announced to a service, or a handler's write may have come since, and ECS may already show
+    it. Drift judged on the old snapshot would undo the user's newest change, so it waits a cycle.
+    """
+    meta = obj["metadata"]
+    current = rt.registry.get(obj["kind"], meta["namespace"], meta["name"])
+    return current is not None and current["metadata"].get("resourceVersion") == meta.get("resourceVersion")
+
+
 def _with_verdict(obj: dict[str, Any], status: dict[str, Any], found: verdict.Verdict) -> dict[str, Any]:
     """`status` (what the loop will patch) plus status.drift and the Drifted condition."""
     ok, reason, message = found.condition
@@ -114,6 +126,8 @@ async def _judge(
     chosen = policy.drift_policy(spec)
     decision = None
     error = None
+    if diffs and not _still_current(rt, obj):
+        return status  # spec, annotations or status moved since the loop's snapshot: judge next cycle
     if diffs:
         record = policy.Corrections.of(previous)
         decision = policy.decide(chosen, record, generation, now, _budget(rt))
