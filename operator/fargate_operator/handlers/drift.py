@@ -26,7 +26,7 @@ from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.handlers import common
 from fargate_operator.handlers.taskdefinition import roll_dependents
-from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK_DEFINITION
+from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVICE, TASK_DEFINITION
 from fargate_operator.reconcile import cluster as cluster_logic
 from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile import service as service_logic
@@ -276,6 +276,8 @@ async def task_definitions(rt: Runtime, write: Any) -> None:
     active = set(await rt.gateway.list_all("ListTaskDefinitions", "taskDefinitionArns", status="ACTIVE"))
     for obj in objs:
         current = obj["status"]["taskDefinitionArn"]
+        if current in (obj["metadata"].get("annotations") or {}).get(DEREGISTER_ANNOTATION, ""):
+            continue  # deregistered on request (the ECS API adapter): the handler says so, it is no drift
         state = "ACTIVE" if current in active else await _revision_state(rt, current)
         seen = f"{td_logic.family_revision(current)} {state}"
         diffs = [] if state == "ACTIVE" else [Difference(STATUS, "ACTIVE", seen)]
