@@ -24,7 +24,7 @@ from prometheus_client import Counter
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
-from fargate_operator.handlers import common
+from fargate_operator.handlers import common, tenancy
 from fargate_operator.handlers.taskdefinition import roll_dependents
 from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVICE, TASK_DEFINITION
 from fargate_operator.reconcile import cluster as cluster_logic
@@ -47,10 +47,6 @@ CORRECTED = Counter(
     "fargate_operator_drift_corrected_total", "Drifted members the operator set back", ["kind", "field"]
 )
 
-# Degraded reasons the status loop derives from ECS itself (refresh.OBSERVED_REASONS): any other
-# Degraded is a handler's verdict on the spec, and drift is not judged against a spec not applied.
-_LOOP_REASONS = frozenset({"RolloutFailed", "RolledBack", "Failed"})
-
 
 def converged(obj: dict[str, Any]) -> bool:
     """The handler has applied this generation and holds no verdict of its own against it."""
@@ -59,8 +55,9 @@ def converged(obj: dict[str, Any]) -> bool:
         return False
     if (status.get("kopf") or {}).get("progress"):
         return False  # a handler is mid-way (retrying): it owns the object now
+    # A handler's Degraded is its verdict on the spec: drift is not judged against a spec not applied.
     held: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == conditions.DEGRADED), {})
-    return not (held.get("status") == "True" and held.get("reason") not in _LOOP_REASONS)
+    return not (held.get("status") == "True" and held.get("reason") not in conditions.OBSERVED_DEGRADED_REASONS)
 
 
 def enabled(rt: Runtime, obj: dict[str, Any]) -> bool:
@@ -93,9 +90,8 @@ def _with_verdict(obj: dict[str, Any], status: dict[str, Any], found: verdict.Ve
     """`status` (what the loop will patch) plus status.drift and the Drifted condition."""
     ok, reason, message = found.condition
     base = status.get("conditions", (obj.get("status") or {}).get("conditions"))
-    status["conditions"] = conditions.set_condition(
-        base, verdict.DRIFTED, ok, reason, message, obj["metadata"].get("generation")
-    )
+    generation = (obj.get("status") or {}).get("observedGeneration")
+    status["conditions"] = conditions.set_condition(base, verdict.DRIFTED, ok, reason, message, generation)
     status["drift"] = found.drift
     return status
 
@@ -198,8 +194,8 @@ async def _recreate_service(rt: Runtime, obj: dict[str, Any], spec: dict[str, An
     ns = obj["metadata"]["namespace"]
     try:
         task_definition = await common.resolve_task_definition(rt, ns, spec)
-    except common.Waiting as why:
-        raise EcsError("CreateService", "Waiting", str(why), None) from None
+    except (common.Waiting, tenancy.TenancyRefused) as why:
+        raise EcsError("CreateService", type(why).__name__, str(why), None) from None
     owner = Owner.of(obj)
     request = service_logic.create_request(
         spec, owner, cluster, task_definition, common.cluster_has_default_strategy(rt, ns, spec, cluster)

@@ -53,9 +53,7 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return False
 
 
-# Degraded reasons this loop derives from ECS; any other Degraded was set by a handler
-# (an ECS error applying the spec) and stands until a handler clears it.
-OBSERVED_REASONS = frozenset({"RolloutFailed", "RolledBack", "Failed"})
+OBSERVED_REASONS = conditions.OBSERVED_DEGRADED_REASONS
 
 
 def _with_conditions(

@@ -7,6 +7,10 @@ from typing import Any
 
 READY, PROGRESSING, DEGRADED = "Ready", "Progressing", "Degraded"
 
+# Degraded reasons the status loop derives from ECS itself (handlers/refresh.py); any other Degraded
+# was set by a handler (an ECS error applying the spec) and stands until a handler clears it.
+OBSERVED_DEGRADED_REASONS = frozenset({"RolloutFailed", "RolledBack", "Failed", "ServiceMissing", "ClusterMissing"})
+
 
 def now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -477,8 +477,7 @@ def test_item4_a_human_flipping_a_value_gets_a_bounded_number_of_corrections_the
     time.sleep(60)
     stop.set()
     flipper.join()
-    corrections = ecs_proxy.count("UpdateService")
-    assert 3 <= corrections <= 5, corrections
+    assert ecs_proxy.count("UpdateService") == 5  # the bound, reached
     suspended = wait_for("reported", _drifted(kube, "fargateservice", name, "CorrectionSuspended"), timeout=30)
     assert suspended["drift"]["corrections"] == 5
     assert _events(kube, name, "CorrectionSuspended")
@@ -742,7 +741,7 @@ def test_item1_zero_false_drift_for_examples_and_generated_specs(
     time.sleep(10 * INTERVAL)
     calls = ecs_proxy.reset()
     assert _writes(calls) == {}, f"writes to ECS with nothing changed: {calls}"
-    assert calls.get("DescribeServices", 0) >= 9 and calls.get("DescribeClusters", 0) >= 9, calls  # the loop looked
+    assert calls.get("DescribeServices", 0) >= 5 and calls.get("DescribeClusters", 0) >= 5, calls  # the loop looked
     assert calls.get("ListTaskDefinitions", 0) >= 4, calls  # and checked the revisions
     for kind, name in names:
         status = kube.status(kind, name)
