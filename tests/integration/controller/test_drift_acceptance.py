@@ -638,6 +638,7 @@ def _service_specs(subnets: list[str], groups: list[str]) -> st.SearchStrategy[d
             "enableECSManagedTags": st.booleans(),
             "propagateTags": _enum("PropagateTags"),
             "deploymentController": st.just({"type": "ECS"}),
+            "availabilityZoneRebalancing": _enum("AvailabilityZoneRebalancing"),
             "tags": TAGS,
         },
     )

@@ -482,6 +482,8 @@ class SimBackend(EC2ContainerServiceBackend):
             ("enableECSManagedTags", "enable_ecs_managed_tags"),
             ("placementConstraints", "placement_constraints"),
             ("placementStrategy", "placement_strategy"),
+            # model: UpdateServiceRequest.availabilityZoneRebalancing: unset keeps the service's value
+            ("availabilityZoneRebalancing", "availability_zone_rebalancing"),
         ):
             if member in params:
                 setattr(svc, attribute, params[member])
