@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 from prometheus_client import Counter
+from pydantic import ValidationError
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
@@ -152,7 +153,13 @@ async def service(
     """`status` with the drift verdict on `svc` (None: ECS reports the service MISSING); corrects."""
     obj_status = obj.get("status") or {}
     deployed = obj_status.get("desiredTaskDefinition")
-    diffs = service_differences(dict(obj.get("spec") or {}), deployed, svc)
+    try:
+        diffs = service_differences(dict(obj.get("spec") or {}), deployed, svc)
+    except ValidationError as err:  # an answer not in botocore's shape: say so, judge nothing
+        log.warning(
+            "drift: %s/%s: ECS's answer does not parse: %s", obj["metadata"]["namespace"], obj["metadata"]["name"], err
+        )
+        return status
     # A circuit-breaker rollback is ECS's own doing: RolledBack / RolloutFailed say so, and nothing
     # is corrected meanwhile (the deployment's revision would be pushed back onto the failed one).
     rolling_back = health[3] in service_logic.FAILED_ROLLOUT_REASONS
@@ -223,7 +230,13 @@ async def cluster(
 ) -> dict[str, Any]:
     """`status` with the drift verdict on the ECS cluster `found` (None: MISSING); corrects."""
     spec = dict(obj.get("spec") or {})
-    diffs = cluster_differences(spec, found)
+    try:
+        diffs = cluster_differences(spec, found)
+    except ValidationError as err:  # an answer not in botocore's shape: say so, judge nothing
+        log.warning(
+            "drift: %s/%s: ECS's answer does not parse: %s", obj["metadata"]["namespace"], obj["metadata"]["name"], err
+        )
+        return status
 
     async def correct(drifted: list[Difference]) -> dict[str, Any]:
         fields = {d.field for d in drifted}
