@@ -269,3 +269,29 @@ def test_item3_argocd_stays_healthy_for_reported_drift_and_says_so() -> None:
     }
     status, message = argocd_health(obj)
     assert status == "Healthy" and "Drifted (DriftReported): desiredCount: spec 2, ECS 5" in message
+
+
+def test_item4_a_revision_changed_by_hand_is_drift_not_a_rollback() -> None:
+    """Unit test of pure logic (the emulator test shows it too): UpdateService to another family, made
+    in the console, left the service Degraded "RolledBack" -- so drift was deferred as ECS's own doing."""
+    from fargate_operator.reconcile import service as service_logic
+
+    family = f"{ARN}:task-definition/web"
+    by_hand = {
+        "status": "ACTIVE",
+        "taskDefinition": f"{ARN}:task-definition/other:1",
+        "desiredCount": 1,
+        "runningCount": 1,
+        "deployments": [
+            {"status": "PRIMARY", "taskDefinition": f"{ARN}:task-definition/other:1", "rolloutState": "COMPLETED"}
+        ],
+        "events": [{"message": "(service web) has reached a steady state."}],
+    }
+    assert service_logic.health(by_hand, f"{family}:2")[3] == "Steady"
+    assert service_logic.health({**by_hand, "taskDefinition": f"{family}:3"}, f"{family}:2")[3] == "Steady"
+    # ECS's own rollback: an earlier revision of the family, ECS's words, or the object already said so
+    rolled = {**by_hand, "taskDefinition": f"{family}:1"}
+    assert service_logic.health(rolled, f"{family}:2")[3] == "RolledBack"
+    assert service_logic.health(by_hand, f"{family}:2", held="RolledBack")[3] == "RolledBack"
+    said = {**by_hand, "events": [{"message": "(service web) rolling back to deployment ecs-svc/1."}]}
+    assert service_logic.health(said, f"{family}:2")[3] == "RolledBack"

@@ -281,7 +281,7 @@ KINDS: list[Kind] = [
             cel_rules.immutable("clusterRef", "a service cannot move between clusters"),
             cel_rules.at_most_one("cluster", "clusterRef"),
             cel_rules.at_most_one("taskDefinition", "taskDefinitionRef"),
-            *cel_rules.fargate_launch(),
+            *cel_rules.fargate_launch(observable=True),
         ],
         status=_status(
             {

@@ -33,7 +33,17 @@ from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import taskdefinition as td_logic
 from fargate_operator.reconcile.drift import policy, verdict
-from fargate_operator.reconcile.drift.compare import STATUS, TAGS, Difference, cluster_differences, service_differences
+from fargate_operator.reconcile.drift.compare import (
+    STATUS,
+    TAGS,
+    Difference,
+    cluster_desired,
+    cluster_differences,
+    corrective,
+    service_desired,
+    service_differences,
+)
+from fargate_operator.reconcile.drift.normalize import CLUSTER_RULES, SERVICE_RULES
 from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime
 
@@ -182,8 +192,8 @@ async def _correct_service(
         return await _recreate_service(rt, obj, spec, cluster)
     assert svc is not None
     fields = {d.field for d in diffs}
-    full = service_logic.update_request(spec, cluster, st.get("desiredTaskDefinition"))
-    request = {"cluster": cluster, "service": name} | {k: v for k, v in full.items() if k in fields}
+    desired = service_desired(spec, st.get("desiredTaskDefinition"))
+    request = {"cluster": cluster, "service": name} | corrective(desired, fields, SERVICE_RULES)
     calls = []
     if len(request) > 2:
         await rt.gateway.call("UpdateService", **request)
@@ -248,7 +258,7 @@ async def cluster(
         for operation, params in cluster_logic.update_calls(spec, found["clusterArn"], found.get("tags")):
             if operation == "UpdateCluster":
                 drifted_here = fields & set(_UPDATE_CLUSTER)
-                params = {"cluster": params["cluster"]} | {k: params[k] for k in drifted_here}
+                params = {"cluster": params["cluster"]} | corrective(cluster_desired(spec), drifted_here, CLUSTER_RULES)
             elif operation == "PutClusterCapacityProviders":
                 drifted_here = fields & set(_CAPACITY)
             else:  # TagResource / UntagResource

@@ -209,7 +209,8 @@ async def _refresh_service(rt: Runtime, cluster: str, obj: dict[str, Any], svc: 
     if svc is None and not detect:
         return
     if svc is not None:
-        health = service_logic.health(svc, status.get("desiredTaskDefinition"))
+        held = conditions.held_degraded(status.get("conditions"))
+        health = service_logic.health(svc, status.get("desiredTaskDefinition"), held)
         health = await _with_failed_task(rt, cluster, obj, svc, health)
         observed = service_logic.status_from(svc)
     else:

@@ -98,6 +98,8 @@ def _service(name: str, network: Network, **extra: Any) -> dict[str, Any]:
         "taskDefinitionRef": {"name": "app"},
         "desiredCount": 1,
         "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
+        # set, so compared (ECS's defaults fill in the rest: maximumPercent 200, minimumHealthyPercent 100)
+        "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": False, "rollback": False}},
         "tags": [{"key": "team", "value": "drift"}],
         **extra,
     }
@@ -192,15 +194,18 @@ def test_item1_out_of_band_change_is_detected_and_corrected(
     updates = ecs_proxy.count("UpdateService")
     changed_at = time.time()
     CHANGES[member](ecs_client, cluster, name, ctx)
-    corrected = wait_for(
-        f"{member} corrected",
-        lambda: (
-            (s := kube.status("fargateservice", name)).get("drift", {}).get("lastCorrected", {}).get("fields")
-            == [member]
-            and s
-        ),
-        timeout=60,
-    )
+    try:
+        corrected = wait_for(
+            f"{member} corrected",
+            lambda: (
+                (s := kube.status("fargateservice", name)).get("drift", {}).get("lastCorrected", {}).get("fields")
+                == [member]
+                and s
+            ),
+            timeout=60,
+        )
+    except AssertionError as err:
+        raise AssertionError(f"{err}; status: {kube.status('fargateservice', name)}") from None
     latency = _epoch(corrected["drift"]["lastCorrected"]["at"]) - changed_at
     assert latency <= DETECTION_BOUND, f"{member} corrected {latency:.1f}s after the change"
     svc = ecs_client.describe_services(cluster=cluster, services=[name], include=["TAGS"])["services"][0]
@@ -289,7 +294,7 @@ def test_item1_cluster_settings_changed_out_of_band_are_corrected(
     spec = {"clusterName": name, "settings": [{"name": "containerInsights", "value": "enabled"}]}
     kube.apply(manifest("FargateCluster", name, spec))
     wait_for("cluster judged", _ready(kube, "fargatecluster", name))
-    ecs_client.update_cluster_settings(cluster=name, settings=[{"name": "containerInsights", "value": "disabled"}])
+    ecs_client.update_cluster(cluster=name, settings=[{"name": "containerInsights", "value": "disabled"}])
     wait_for("corrected", lambda: _events(kube, name, "DriftCorrected"), timeout=30)
     found = ecs_client.describe_clusters(clusters=[name], include=["SETTINGS"])["clusters"][0]
     assert found["settings"] == spec["settings"]

@@ -171,8 +171,23 @@ def cluster_differences(spec: dict[str, Any], cluster: dict[str, Any] | None) ->
     if status != "ACTIVE" or cluster is None:
         return [Difference(STATUS, "ACTIVE", status)]
     form = forms.request_form("CreateCluster", cluster_members())
+    observed = forms.parse(form, {m: cluster[m] for m in cluster_members() if cluster.get(m) is not None})
+    observed[TAGS] = user_tags(cluster.get("tags"))
+    return differences(cluster_desired(spec), observed, CLUSTER_RULES)
+
+
+def cluster_desired(spec: dict[str, Any]) -> dict[str, Any]:
+    """The members of a FargateCluster spec drift compares, parsed."""
+    form = forms.request_form("CreateCluster", cluster_members())
     wanted = {k: v for k, v in ecs_members(spec, "CreateCluster").items() if k in cluster_members()}
     desired = forms.parse(form, wanted)
-    observed = forms.parse(form, {m: cluster[m] for m in cluster_members() if cluster.get(m) is not None})
-    desired[TAGS], observed[TAGS] = user_tags(spec.get("tags")), user_tags(cluster.get("tags"))
-    return differences(desired, observed, CLUSTER_RULES)
+    desired[TAGS] = user_tags(spec.get("tags"))
+    return desired
+
+
+def corrective(desired: dict[str, Any], fields: set[str], rules: Rules) -> dict[str, Any]:
+    """The drifted members as a request sends them: the spec's values with ECS's defaults spelled out,
+    so that a request merging into what ECS has (as UpdateService's deploymentConfiguration may)
+    sets back what was changed even where the spec relied on a default."""
+    normalised = normalize(desired, "", rules)
+    return {k: normalised[k] for k in sorted(fields) if k in desired and k not in (TAGS, STATUS)}
