@@ -8,6 +8,7 @@ proxy, so its calls -- and its writes -- are counted. The status interval is INT
 from __future__ import annotations
 
 import datetime
+import os
 import random
 import re
 import threading
@@ -32,6 +33,9 @@ from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest,
 
 REPO = Path(__file__).resolve().parents[3]
 INTERVAL = 2.0  # status interval of this module's operator
+# The "human in the console" flips a value at least this long (`make drift-soak`: the issue's full
+# minute). make test stops as soon as the bound is reached and shown to hold for 3 more intervals.
+HUMAN_SECONDS = float(os.environ.get("FARGATE_DRIFT_HUMAN_SECONDS", "0"))
 # "Detected within two status intervals": two intervals, plus one for a cycle's own work on a
 # loaded 2-core machine (the describes are paced, the kubectl polling of the test adds its own).
 DETECTION_BOUND = 3 * INTERVAL
@@ -76,15 +80,21 @@ def cluster(operator_process: OperatorProcess, kube: Kube) -> Iterator[str]:
     kube.delete("fargatecluster", "drift", wait=True)
 
 
-@pytest.fixture(scope="module")
-def task_definition(operator_process: OperatorProcess, kube: Kube) -> Iterator[str]:
-    family = f"drift-{kube.namespace}"
-    spec = {
+def _td_spec(family: str, **extra: Any) -> dict[str, Any]:
+    image = "public.ecr.aws/docker/library/busybox:1.36"
+    return {
         "family": family,
         "cpu": "256",
         "memory": "512",
-        "containerDefinitions": [{"name": "app", "image": "public.ecr.aws/docker/library/busybox:1.36"}],
+        "containerDefinitions": [{"name": "app", "image": image}],
+        **extra,
     }
+
+
+@pytest.fixture(scope="module")
+def task_definition(operator_process: OperatorProcess, kube: Kube) -> Iterator[str]:
+    family = f"drift-{kube.namespace}"
+    spec = _td_spec(family)
     kube.apply(manifest("FargateTaskDefinition", "app", spec))
     wait_for("revision", lambda: kube.status("fargatetaskdefinition", "app").get("taskDefinitionArn"))
     yield family
@@ -166,9 +176,7 @@ CHANGES: dict[str, Callable[[Any, str, str, dict[str, Any]], None]] = {
 }
 
 
-@pytest.mark.parametrize("member", list(CHANGES))
-def test_item1_out_of_band_change_is_detected_and_corrected(
-    member: str,
+def test_item1_each_out_of_band_change_is_detected_and_corrected(
     cluster: str,
     task_definition: str,
     kube: Kube,
@@ -178,10 +186,15 @@ def test_item1_out_of_band_change_is_detected_and_corrected(
     example_network: tuple[Network, str, str],
     unique: str,
 ) -> None:
+    """One service per member of CHANGES, all at once (they are independent; one at a time took ~40 s).
+
+    Each service sees one change made with boto3 straight to the emulator; each is corrected within
+    DETECTION_BOUND, with only the drifted member, and says so (condition, Event, metrics)."""
     network, subnet, group = example_network
-    name = f"oob-{member.lower()[:10]}-{unique}"
-    kube.apply(_service(name, network))
-    before = _converged_service(kube, name)
+    names = {member: f"oob-{member.lower()[:10]}-{unique}" for member in CHANGES}
+    for name in names.values():
+        kube.apply(_service(name, network))
+    before = {member: _converged_service(kube, name) for member, name in names.items()}
     other = ecs_client.register_task_definition(
         family=f"{task_definition}-other",
         networkMode="awsvpc",
@@ -190,42 +203,47 @@ def test_item1_out_of_band_change_is_detected_and_corrected(
         memory="512",
         containerDefinitions=[{"name": "app", "image": "public.ecr.aws/docker/library/busybox:1.36"}],
     )["taskDefinition"]["taskDefinitionArn"]
-    ctx = {"other": other, "subnet": subnet, "group": group, "arn": before["serviceArn"]}
     updates = ecs_proxy.count("UpdateService")
-    changed_at = time.time()
-    CHANGES[member](ecs_client, cluster, name, ctx)
-    try:
-        corrected = wait_for(
-            f"{member} corrected",
-            lambda: (
-                (s := kube.status("fargateservice", name)).get("drift", {}).get("lastCorrected", {}).get("fields")
-                == [member]
-                and s
-            ),
-            timeout=60,
-        )
-    except AssertionError as err:
-        raise AssertionError(f"{err}; status: {kube.status('fargateservice', name)}") from None
-    latency = _epoch(corrected["drift"]["lastCorrected"]["at"]) - changed_at
-    assert latency <= DETECTION_BOUND, f"{member} corrected {latency:.1f}s after the change"
-    svc = ecs_client.describe_services(cluster=cluster, services=[name], include=["TAGS"])["services"][0]
-    assert svc["desiredCount"] == 1
-    assert svc["taskDefinition"] == before["desiredTaskDefinition"]
-    assert svc["networkConfiguration"] == awsvpc(network.subnet_id, network.security_group_id)
-    assert svc["deploymentConfiguration"]["maximumPercent"] == 200
-    user_tags = {t["key"]: t["value"] for t in svc["tags"] if not t["key"].startswith("ecs.fargate.dev/")}
-    assert user_tags == {"team": "drift"}
-    event = _events(kube, name, "DriftCorrected")
-    assert event and member in event[0]["message"], event
-    if member != "tags":
-        assert ecs_proxy.count("UpdateService") == updates + 1  # one correction, only the drifted member
-    # back in sync on the next look, and it says what was corrected
-    synced = wait_for("in sync", _drifted(kube, "fargateservice", name, "InSync"), timeout=30)
-    assert member in condition(synced, "Drifted")["message"]
+    changed_at: dict[str, float] = {}
+    for member, name in names.items():
+        ctx = {"other": other, "subnet": subnet, "group": group, "arn": before[member]["serviceArn"]}
+        changed_at[member] = time.time()
+        CHANGES[member](ecs_client, cluster, name, ctx)
+
+    def corrected(member: str) -> dict[str, Any] | None:
+        s = kube.status("fargateservice", names[member])
+        return s if s.get("drift", {}).get("lastCorrected", {}).get("fields") == [member] else None
+
+    for member, name in names.items():
+        try:
+            done = wait_for(f"{member} corrected", lambda m=member: corrected(m), timeout=60)
+        except AssertionError as err:
+            raise AssertionError(f"{err}; status: {kube.status('fargateservice', name)}") from None
+        latency = _epoch(done["drift"]["lastCorrected"]["at"]) - changed_at[member]
+        assert latency <= DETECTION_BOUND, f"{member} corrected {latency:.1f}s after the change"
+        svc = ecs_client.describe_services(cluster=cluster, services=[name], include=["TAGS"])["services"][0]
+        assert svc["desiredCount"] == 1
+        assert svc["taskDefinition"] == before[member]["desiredTaskDefinition"]
+        assert svc["networkConfiguration"] == awsvpc(network.subnet_id, network.security_group_id)
+        assert svc["deploymentConfiguration"]["maximumPercent"] == 200
+        user_tags = {t["key"]: t["value"] for t in svc["tags"] if not t["key"].startswith("ecs.fargate.dev/")}
+        assert user_tags == {"team": "drift"}
+        event = _events(kube, name, "DriftCorrected")
+        assert event and member in event[0]["message"], event
+    # one UpdateService per correction, each with only its drifted member (tags: Tag/UntagResource)
+    assert ecs_proxy.count("UpdateService") == updates + len(CHANGES) - 1
+    for member, name in names.items():
+        # back in sync on the next look, and it says what was corrected
+        synced = wait_for("in sync", _drifted(kube, "fargateservice", name, "InSync"), timeout=30)
+        assert member in condition(synced, "Drifted")["message"]
     counted = _metrics(operator_process)
-    assert counted.get(("fargate_operator_drift_detected_total", "FargateService", member), 0) >= 1
-    assert counted.get(("fargate_operator_drift_corrected_total", "FargateService", member), 0) >= 1
-    kube.delete("fargateservice", name, wait=True)
+    for member in CHANGES:
+        assert counted.get(("fargate_operator_drift_detected_total", "FargateService", member), 0) >= 1
+        assert counted.get(("fargate_operator_drift_corrected_total", "FargateService", member), 0) >= 1
+    for name in names.values():
+        kube.delete("fargateservice", name)
+    for name in names.values():
+        kube.delete("fargateservice", name, wait=True)
 
 
 def test_item1_deleted_service_is_recreated(
@@ -310,12 +328,7 @@ def test_item1_deregistered_current_revision_is_registered_again_and_services_ro
     example_network: tuple[Network, str, str],
 ) -> None:
     family = f"dereg-{unique}"
-    spec = {
-        "family": family,
-        "cpu": "256",
-        "memory": "512",
-        "containerDefinitions": [{"name": "app", "image": "public.ecr.aws/docker/library/busybox:1.36"}],
-    }
+    spec = _td_spec(family)
     kube.apply(manifest("FargateTaskDefinition", family, spec))
     first = wait_for("revision", lambda: kube.status("fargatetaskdefinition", family).get("taskDefinitionArn"))
     name = f"rolls-{unique}"
@@ -348,6 +361,36 @@ def test_item1_deregistered_current_revision_is_registered_again_and_services_ro
 
 
 # --- report only, autoscaling, rollbacks: detected, never written --------------------------------
+
+
+def test_item2_deleted_current_revision_with_report_policy_is_reported_not_registered(
+    kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, operator_process: OperatorProcess, unique: str
+) -> None:
+    """DeregisterTaskDefinition then DeleteTaskDefinitions behind the operator's back, driftPolicy Report.
+
+    ECS: a revision must be INACTIVE before DeleteTaskDefinitions (model: DeleteTaskDefinitions,
+    "You must deregister a task definition revision before you delete it"); once deleted it can no
+    longer be described, which the operator tells from a revision the list does not show yet."""
+    family = f"td-report-{unique}"
+    spec = _td_spec(family, driftPolicy="Report")
+    kube.apply(manifest("FargateTaskDefinition", family, spec))
+    first = wait_for("revision", lambda: kube.status("fargatetaskdefinition", family).get("taskDefinitionArn"))
+    ecs_proxy.reset()
+    changed_at = time.time()
+    ecs_client.deregister_task_definition(taskDefinition=first)
+    ecs_client.delete_task_definitions(taskDefinitions=[first])
+    reported = wait_for("reported", _drifted(kube, "fargatetaskdefinition", family, "DriftReported"), timeout=30)
+    assert _epoch(reported["drift"]["since"]) - changed_at <= DETECTION_BOUND
+    [found] = reported["drift"]["fields"]  # values as shown: JSON
+    assert found["field"] == "status" and found["desired"] == '"ACTIVE"'
+    assert found["actual"] in (f'"{family}:1 DELETED"', f'"{family}:1 DELETE_IN_PROGRESS"'), found
+    assert _events(kube, family, "DriftReported")
+    time.sleep(2 * INTERVAL)
+    assert _writes(ecs_proxy.reset()) == {}, "report only: nothing registered"
+    assert kube.status("fargatetaskdefinition", family)["taskDefinitionArn"] == first
+    counted = _metrics(operator_process)
+    assert counted.get(("fargate_operator_drift_detected_total", "FargateTaskDefinition", "status"), 0) >= 1
+    kube.delete("fargatetaskdefinition", family)
 
 
 def test_item2_report_policy_reports_with_condition_event_metric_and_writes_nothing(
@@ -419,12 +462,7 @@ def test_item4_a_circuit_breaker_rollback_is_reported_not_fought(
     unique: str,
 ) -> None:
     family = f"breaker-{unique}"
-    good = {
-        "family": family,
-        "cpu": "256",
-        "memory": "512",
-        "containerDefinitions": [{"name": "app", "image": "public.ecr.aws/docker/library/busybox:1.36"}],
-    }
+    good = _td_spec(family)
     kube.apply(manifest("FargateTaskDefinition", family, good))
     wait_for("revision", lambda: kube.status("fargatetaskdefinition", family).get("taskDefinitionArn"))
     name = f"breaker-{unique}"
@@ -463,8 +501,11 @@ def test_item4_a_human_flipping_a_value_gets_a_bounded_number_of_corrections_the
     example_network: tuple[Network, str, str],
     unique: str,
 ) -> None:
-    """desiredCount flipped every second for a minute. Bound: 5 corrections (policy.MAX_CORRECTIONS per
-    10 minutes, the n-th waiting 2^(n-1) status intervals after the one before), then reported only."""
+    """desiredCount flipped every second. Bound: 5 corrections (policy.MAX_CORRECTIONS per 10 minutes,
+    the n-th waiting 2^(n-1) status intervals after the one before: reached ~31 intervals after the
+    first flip), then reported only while the human goes on flipping. make test flips until the bound
+    is reached plus 3 intervals (~45 s); FARGATE_DRIFT_HUMAN_SECONDS=60 (`make drift-soak`) for the
+    issue's full minute. The count is the proxy's: every UpdateService the operator sent."""
     name = f"human-{unique}"
     kube.apply(_service(name, example_network[0]))
     _converged_service(kube, name)
@@ -477,18 +518,20 @@ def test_item4_a_human_flipping_a_value_gets_a_bounded_number_of_corrections_the
             value = 5 - value  # 2, 3, 2, 3 ... never the spec's 1
             ecs_client.update_service(cluster=cluster, service=name, desiredCount=value)
 
+    started = time.monotonic()
     flipper = threading.Thread(target=human, daemon=True)
     flipper.start()
-    time.sleep(60)
-    stop.set()
-    flipper.join()
-    assert ecs_proxy.count("UpdateService") == 5  # the bound, reached
-    suspended = wait_for("reported", _drifted(kube, "fargateservice", name, "CorrectionSuspended"), timeout=30)
-    assert suspended["drift"]["corrections"] == 5
+    try:
+        suspended = wait_for("reported", _drifted(kube, "fargateservice", name, "CorrectionSuspended"), timeout=90)
+        assert suspended["drift"]["corrections"] == 5
+        assert ecs_proxy.count("UpdateService") == 5  # the bound, reached (the human's calls bypass the proxy)
+        time.sleep(max(3 * INTERVAL, HUMAN_SECONDS - (time.monotonic() - started)))
+        assert ecs_proxy.count("UpdateService") == 5  # and held while the human goes on
+    finally:
+        stop.set()
+        flipper.join()
     assert _events(kube, name, "CorrectionSuspended")
-    ecs_proxy.reset()
-    time.sleep(3 * INTERVAL)
-    assert "UpdateService" not in ecs_proxy.reset()
+    assert condition(kube.status("fargateservice", name), "Drifted")["reason"] == "CorrectionSuspended"
     kube.delete("fargateservice", name, wait=True)
 
 
@@ -699,6 +742,7 @@ def test_item1_zero_false_drift_for_examples_and_generated_specs(
     cluster: str,
     task_definition: str,
     kube: Kube,
+    ecs_client: Any,
     ecs_proxy: EcsProxy,
     operator_process: OperatorProcess,
     example_network: tuple[Network, str, str],
@@ -752,5 +796,18 @@ def test_item1_zero_false_drift_for_examples_and_generated_specs(
     for kind, name in names:
         status = kube.status(kind, name)
         assert condition(status, "Drifted").get("status") == "False", (kind, name, status.get("drift"))
+    # Services first, drained in ECS before their clusters go: a cluster's deletion is refused while
+    # a service drains (ClusterContainsServicesException) and retried only every 15 s.
+    made = [kube.status(kind, name) for kind, name in names if kind == "fargateservice"]
+    for kind, name in names:
+        if kind == "fargateservice":
+            kube.delete(kind, name)
+    wait_for("services drained", lambda: all(_gone(ecs_client, s["clusterArn"], s["serviceArn"]) for s in made), 120)
     for kind, name in reversed(names):
-        kube.delete(kind, name)
+        if kind != "fargateservice":
+            kube.delete(kind, name)
+
+
+def _gone(ecs_client: Any, cluster: str, service: str) -> bool:
+    found = ecs_client.describe_services(cluster=cluster, services=[service])["services"]
+    return not found or found[0]["status"] == "INACTIVE"
