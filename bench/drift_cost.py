@@ -116,6 +116,11 @@ def main() -> int:
 
     total_on, total_off = sum(on.values()), sum(off.values())
     operations = sorted(set(on) | set(off))
+    # One DescribeClusters per status cycle (one cluster): cycles per minute, so that a slower cycle
+    # (a loaded machine, the first judgement's writes) is not mistaken for fewer calls.
+    cycles_on, cycles_off = on.get("DescribeClusters", 0.0), off.get("DescribeClusters", 0.0)
+    per_cycle_on = round(total_on / cycles_on, 1) if cycles_on else None
+    per_cycle_off = round(total_off / cycles_off, 1) if cycles_off else None
     result = {
         "services": n,
         "task_definitions": n,
@@ -128,6 +133,10 @@ def main() -> int:
         "total_per_minute_on": round(total_on, 1),
         "total_per_minute_off": round(total_off, 1),
         "extra_per_minute": round(total_on - total_off, 1),
+        "status_cycles_per_minute_on": cycles_on,
+        "status_cycles_per_minute_off": cycles_off,
+        "calls_per_cycle_on": per_cycle_on,
+        "calls_per_cycle_off": per_cycle_off,
         "writes_per_minute_on": {k: v for k, v in on.items() if not k.startswith(("Describe", "List"))},
     }
     rows = [(f"{op} / min (on | off)", f"{on.get(op, 0)} | {off.get(op, 0)}", "") for op in operations]
@@ -135,6 +144,8 @@ def main() -> int:
         ("all ECS calls / min, detection on", round(total_on, 1), ""),
         ("all ECS calls / min, detection off", round(total_off, 1), ""),
         ("cost of drift detection / min", round(total_on - total_off, 1), "ListTaskDefinitions pages only"),
+        ("status cycles / min (on | off)", f"{cycles_on} | {cycles_off}", ""),
+        ("ECS calls / status cycle (on | off)", f"{per_cycle_on} | {per_cycle_off}", ""),
         ("ECS writes / min with detection on", sum(result["writes_per_minute_on"].values()), "0"),
     ]
     report("drift_cost", result, rows)
