@@ -8,13 +8,13 @@ STAMP := $(VENV)/.installed
 AWSCLI_VENV := .venv-awscli
 AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 
-.PHONY: help venv assets node-assets generate lint test test-unit test-integration test-e2e test-node chaos fuzz long bench run run-node lock clean
+.PHONY: help venv assets node-assets generate lint test test-unit test-integration test-e2e test-node chaos fuzz drift-soak long bench run run-node lock clean
 
 help:
 	@echo "make run    local control plane + ECS emulator (writes .run/kubeconfig and .run/env)"
 	@echo "make run-node  a real node with the operator image installed by Helm (root; writes .run/node-env)"
 	@echo "make test   install, provision, lint, and run the whole suite"
-	@echo "make generate | lint | assets | chaos | fuzz | long (= chaos + fuzz) | bench | lock | clean"
+	@echo "make generate | lint | assets | chaos | fuzz | drift-soak | long (= chaos + fuzz + drift-soak) | bench | lock | clean"
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,15 +69,22 @@ fuzz: venv assets
 	FARGATE_FUZZ_EXAMPLES=10000 $(BIN)/pytest -s tests/integration/adapter/test_rest_fuzz.py \
 		tests/integration/adapter/test_mcp_fuzz.py tests/integration/test_crd_fuzz.py
 
-# The long variants of the chaos and hostile-input suites, in one command.
-long: chaos fuzz
+# Drift, long variant: the "human in the console" flips a value for the issue's full minute
+# (make test stops once the correction bound is reached and held for 3 status intervals).
+drift-soak: venv assets
+	FARGATE_DRIFT_HUMAN_SECONDS=60 $(BIN)/pytest -s tests/integration/controller/test_drift_acceptance.py \
+		-k human_flipping
+
+# The long variants of the chaos, hostile-input and drift suites, in one command.
+long: chaos fuzz drift-soak
 
 # The scale benchmarks (README "Scale and speed"): tables on stdout, JSON in bench/results/,
-# charts in docs/bench/. About 15 minutes together; each takes --help.
+# charts in docs/bench/. About 25 minutes together; each takes --help.
 bench: venv assets
 	$(BIN)/python bench/create_to_running.py --count 1000 --repeat 3
 	$(BIN)/python bench/memory_restart.py --each 1000 --tasks 10000
 	$(BIN)/python bench/rest_adapter.py --rate 500
+	$(BIN)/python bench/drift_cost.py --count 1000
 
 run: venv assets
 	$(BIN)/fargate-operator dev --run-dir .run

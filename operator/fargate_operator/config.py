@@ -33,5 +33,15 @@ class OperatorConfig:
     cache_resync_interval: float = field(
         default_factory=lambda: _env_float("FARGATE_OPERATOR_CACHE_RESYNC_INTERVAL", 600.0)
     )
+    # Drift detection (handlers/drift.py): off only to measure what it costs (bench/drift_cost.py).
+    drift_detection: bool = field(
+        default_factory=lambda: (
+            os.environ.get("FARGATE_OPERATOR_DRIFT_DETECTION", "on").lower() not in ("off", "false", "0")
+        )
+    )
+    # Task definitions are checked every this many status cycles (ListTaskDefinitions pages): see README "Drift".
+    drift_task_definition_every: int = field(
+        default_factory=lambda: max(1, int(_env_float("FARGATE_OPERATOR_DRIFT_TASK_DEFINITION_EVERY", 2)))
+    )
     standalone: bool = True  # one replica; see README "Kopf settings"
     kubeconfig: str | None = None

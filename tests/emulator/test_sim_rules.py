@@ -300,3 +300,21 @@ def test_item4_unknown_subnet_is_refused_with_ecs_wording(ecs: Any, cluster: str
     assert err.value.response["Error"]["Message"].startswith(
         "Error retrieving subnet information for [subnet-0badbadbadbadbad0]"
     )
+
+
+def test_item17_list_task_definitions_pages_by_100_in_family_and_revision_order(ecs: Any) -> None:
+    """ListTaskDefinitions: "If this parameter isn't used, then ListTaskDefinitions returns up to 100
+    results and a nextToken value if applicable"; ASC is "lexicographically by family name and in
+    ascending numerical order by revision" (botocore model: ListTaskDefinitionsRequest.maxResults,
+    .sort). Drift detection walks these pages: one page for everything would undercount its cost."""
+    for i in range(105):
+        _register(ecs, family=f"page-{i % 3}")
+    first = ecs.list_task_definitions()
+    assert len(first["taskDefinitionArns"]) == 100 and first.get("nextToken")
+    second = ecs.list_task_definitions(nextToken=first["nextToken"])
+    assert len(second["taskDefinitionArns"]) == 5 and not second.get("nextToken")
+    names = [a.rsplit("/", 1)[-1] for a in first["taskDefinitionArns"] + second["taskDefinitionArns"]]
+    order = [(n.split(":")[0], int(n.split(":")[1])) for n in names]
+    assert order == sorted(order)
+    newest = ecs.list_task_definitions(sort="DESC", maxResults=2)["taskDefinitionArns"]
+    assert [a.rsplit("/", 1)[-1] for a in newest] == ["page-2:35", "page-2:34"]

@@ -237,3 +237,25 @@ def test_item3_service_reports_the_network_configuration_it_was_given(ecs: Any, 
     )  # fmt: skip
     svc = _wait_steady(ecs, cluster, 1)
     assert svc["networkConfiguration"] == given and svc["deployments"][0]["networkConfiguration"] == given
+
+
+def test_item17_service_reports_availability_zone_rebalancing(ecs: Any, cluster: str, network: Network) -> None:
+    """Issue 17: a member UpdateService sets must come back in DescribeServices, or drift detection sees
+    a difference that never goes away. model: CreateServiceRequest.availabilityZoneRebalancing ("For
+    create service requests, when no value is specified ... Amazon ECS defaults the value to ENABLED";
+    on update, "defaults to the existing service's AvailabilityZoneRebalancing value")."""
+    td = register(ecs, "web")
+    nc = {"awsvpcConfiguration": {"subnets": [network.subnet_id]}}
+    for name, given in (("plain", {}), ("off", {"availabilityZoneRebalancing": "DISABLED"})):
+        ecs.create_service(
+            cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=0, launchType="FARGATE",
+            networkConfiguration=nc, **given,
+        )  # fmt: skip
+    found = {s["serviceName"]: s for s in ecs.describe_services(cluster=cluster, services=["plain", "off"])["services"]}
+    assert found["plain"]["availabilityZoneRebalancing"] == "ENABLED"
+    assert found["off"]["availabilityZoneRebalancing"] == "DISABLED"
+    ecs.update_service(cluster=cluster, service="plain", availabilityZoneRebalancing="DISABLED")
+    ecs.update_service(cluster=cluster, service="off", desiredCount=0)  # unset: kept
+    found = {s["serviceName"]: s for s in ecs.describe_services(cluster=cluster, services=["plain", "off"])["services"]}
+    assert found["plain"]["availabilityZoneRebalancing"] == "DISABLED"
+    assert found["off"]["availabilityZoneRebalancing"] == "DISABLED"

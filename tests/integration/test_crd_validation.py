@@ -194,6 +194,18 @@ CREATE_CASES = [
         ("spec.networkConfiguration", "awsvpcConfiguration is required"),
     ),
     Case(
+        "unknown-drift-policy",
+        "service",
+        _set("spec.driftPolicy", "Ignore"),
+        ("spec.driftPolicy", 'supported values: "Correct", "Report"'),
+    ),
+    Case(
+        "unknown-management-policy",
+        "cluster",
+        _set("spec.managementPolicy", "ReadOnly"),
+        ("spec.managementPolicy", 'supported values: "Manage", "Observe"'),
+    ),
+    Case(
         "reserved-tag-prefix",
         "cluster",
         _set("spec.tags", [{"key": "aws:team", "value": "x"}]),
@@ -212,6 +224,16 @@ CREATE_CASES = [
         ("spec.capacityProviderStrategy", "FARGATE or FARGATE_SPOT"),
     ),
 ]
+
+
+def test_item2_an_observe_only_service_needs_no_network(control_plane: ControlPlane, unique: str) -> None:
+    """Issue 17: managementPolicy Observe creates nothing, so it need not say how to place tasks."""
+    doc = _named(example("service"), unique, Case("observe-no-network", "service", _drop("x"), ()))
+    del doc["spec"]["networkConfiguration"]
+    doc["spec"]["managementPolicy"] = "Observe"
+    res = apply(control_plane, doc)
+    assert res.returncode == 0, res.stderr
+
 
 UPDATE_CASES = [
     Case("family-immutable", "taskdefinition", _set("spec.family", "web-renamed"), ("spec.family", "immutable")),

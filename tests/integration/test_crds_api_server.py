@@ -17,7 +17,7 @@ EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 
 # Members the CRD schema fills in when omitted (defaults), per kind.
 SCHEMA_DEFAULTS = {
-    "FargateCluster": {"deletionPolicy", "adoptionPolicy"},
+    "FargateCluster": {"deletionPolicy", "adoptionPolicy", "managementPolicy", "driftPolicy"},
     "FargateTaskDefinition": {
         "networkMode",
         "requiresCompatibilities",
@@ -25,8 +25,9 @@ SCHEMA_DEFAULTS = {
         "deleteDeregisteredRevisions",
         "deletionPolicy",
         "adoptionPolicy",
+        "driftPolicy",
     },
-    "FargateService": {"deletionPolicy", "adoptionPolicy"},
+    "FargateService": {"deletionPolicy", "adoptionPolicy", "managementPolicy", "driftPolicy"},
     "FargateTask": set(),
 }
 

@@ -1,7 +1,8 @@
 -- Argo CD health for the ecs.fargate.dev kinds, from the operator's conditions.
 -- Progressing until the operator has seen this generation; then Degraded, Healthy
 -- or Progressing from the Degraded / Ready / Progressing conditions (Suspended for a
--- FargateTask stopped on request: Ready False with reason Stopped).
+-- FargateTask stopped on request: Ready False with reason Stopped). Drift ECS has not been set back
+-- (driftPolicy Report, or corrections suspended) leaves a Healthy object Healthy, and says so.
 local hs = {status = "Progressing", message = "Waiting for the operator"}
 if obj.status == nil or obj.status.conditions == nil then
   return hs
@@ -15,7 +16,7 @@ local conditions = {}
 for _, c in ipairs(obj.status.conditions) do
   conditions[c.type] = c
 end
-local degraded, ready = conditions["Degraded"], conditions["Ready"]
+local degraded, ready, drifted = conditions["Degraded"], conditions["Ready"], conditions["Drifted"]
 if degraded ~= nil and degraded.status == "True" then
   hs.status = "Degraded"
   hs.message = degraded.message or degraded.reason or "Degraded"
@@ -24,6 +25,9 @@ end
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = ready.message or "Ready"
+  if drifted ~= nil and drifted.status == "True" then
+    hs.message = "Drifted (" .. (drifted.reason or "Drifted") .. "): " .. (drifted.message or "") .. "; " .. hs.message
+  end
   return hs
 end
 -- A FargateTask stopped on request (StopTask) before it finished: halted on purpose, not failed.

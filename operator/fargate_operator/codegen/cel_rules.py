@@ -48,8 +48,15 @@ def at_most_one(a: str, b: str) -> Rule:
     return rule(f"!(has(self.{a}) && has(self.{b}))", f"spec.{a} and spec.{b} are mutually exclusive: set one", a)
 
 
-def fargate_launch() -> list[Rule]:
-    """RunTask / CreateService: Fargate only, and awsvpc needs a network configuration."""
+def fargate_launch(observable: bool = False) -> list[Rule]:
+    """RunTask / CreateService: Fargate only, and awsvpc needs a network configuration.
+
+    `observable`: the kind has spec.managementPolicy, and an observe-only object (which creates
+    nothing) need not say how to place what it only mirrors.
+    """
+    network = "has(self.networkConfiguration) && has(self.networkConfiguration.awsvpcConfiguration)"
+    if observable:
+        network = f"self.managementPolicy == 'Observe' || ({network})"
     return [
         rule(
             "!has(self.launchType) || self.launchType == 'FARGATE'",
@@ -64,7 +71,7 @@ def fargate_launch() -> list[Rule]:
             "capacityProviderStrategy",
         ),
         rule(
-            "has(self.networkConfiguration) && has(self.networkConfiguration.awsvpcConfiguration)",
+            network,
             "spec.networkConfiguration.awsvpcConfiguration is required: Fargate tasks use the awsvpc network mode "
             "and need subnets (and securityGroups)",
             "networkConfiguration",

@@ -63,6 +63,22 @@ ADOPTION_POLICY: JSONSchema = {
     "over: CreateOnly never adopts (a clear condition names the conflict), Adopt requires it to exist, "
     "AdoptOrCreate adopts it or creates it.",
 }
+MANAGEMENT_POLICY: JSONSchema = {
+    "type": "string",
+    "enum": ["Manage", "Observe"],
+    "default": "Manage",
+    "description": "Manage creates, updates, corrects and deletes the ECS resource. Observe only mirrors an "
+    "existing one into status and never writes to ECS (not on create, spec change or deletion): the way to "
+    "bring an account's resources into view before managing them (then Manage with adoptionPolicy Adopt).",
+}
+DRIFT_POLICY: JSONSchema = {
+    "type": "string",
+    "enum": ["Correct", "Report"],
+    "default": "Correct",
+    "description": "What to do when ECS no longer matches the spec because of a change made outside the "
+    "operator: Correct sets it back (at most 5 corrections in 10 minutes, backing off between them, then "
+    'report only), Report only says so (condition Drifted, an Event, a metric). README "Drift".',
+}
 
 _TIME = {"type": "string", "format": "date-time"}
 CONDITIONS: JSONSchema = {
@@ -85,16 +101,42 @@ CONDITIONS: JSONSchema = {
 }
 _FREE_OBJECT: JSONSchema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 _FREE_LIST: JSONSchema = {"type": "array", "items": _FREE_OBJECT}
+_STR: JSONSchema = {"type": "string"}
+_NULLABLE_TIME: JSONSchema = {"type": "string", "format": "date-time", "nullable": True}
+DRIFT_STATUS: JSONSchema = {
+    "type": "object",
+    "description": "Drift: what in ECS differs from the spec (values rendered, secrets hashed), since when, and "
+    'the corrections made in the current window (README "Drift").',
+    "properties": {
+        "policy": _STR,
+        "reason": _STR,
+        "since": _NULLABLE_TIME,
+        "fields": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"field": _STR, "desired": _STR, "actual": _STR}},
+        },
+        "corrections": {"type": "integer"},
+        "windowStart": _NULLABLE_TIME,
+        "lastCorrection": _NULLABLE_TIME,
+        "generation": {"type": "integer", "format": "int64", "nullable": True},
+        "lastCorrected": {
+            "type": "object",
+            "properties": {"at": _STR, "fields": {"type": "array", "items": _STR}},
+        },
+    },
+}
+DRIFTED_COL_PATH = '.status.conditions[?(@.type=="Drifted")].status'
 
 
-def _status(properties: dict[str, JSONSchema]) -> JSONSchema:
-    return {
+def _status(properties: dict[str, JSONSchema], drift: bool = True) -> JSONSchema:
+    schema: JSONSchema = {
         "type": "object",
         "description": "What ECS reports, written only by the operator.",
         "properties": {
             "observedGeneration": {"type": "integer", "format": "int64"},
             "conditions": CONDITIONS,
             "specHash": {"type": "string", "description": "Hash of the ECS request last applied from spec."},
+            "drift": DRIFT_STATUS,
             "kopf": {
                 **_FREE_OBJECT,
                 "description": "The operator framework's bookkeeping: last handled spec and handler progress.",
@@ -102,6 +144,9 @@ def _status(properties: dict[str, JSONSchema]) -> JSONSchema:
             **properties,
         },
     }
+    if not drift:  # a FargateTask runs once: nothing to drift from
+        del schema["properties"]["drift"]
+    return schema
 
 
 def _col(name: str, path: str, type_: str = "string", priority: int = 0, description: str = "") -> dict[str, Any]:
@@ -114,6 +159,8 @@ def _col(name: str, path: str, type_: str = "string", priority: int = 0, descrip
 
 
 READY_COL = _col("Ready", '.status.conditions[?(@.type=="Ready")].status')
+DRIFTED_COL = _col("Drifted", DRIFTED_COL_PATH, description="True while ECS differs from the spec (see status.drift)")
+POLICY_COL = _col("Management", ".spec.managementPolicy", priority=1)
 AGE_COL = _col("Age", ".metadata.creationTimestamp", "date")
 
 S = {"type": "string"}
@@ -126,7 +173,12 @@ KINDS: list[Kind] = [
         short_names=["fcl", "fcluster"],
         operations=["CreateCluster"],
         operator_owned={},
-        extra_properties={"deletionPolicy": DELETION_POLICY, "adoptionPolicy": ADOPTION_POLICY},
+        extra_properties={
+            "deletionPolicy": DELETION_POLICY,
+            "adoptionPolicy": ADOPTION_POLICY,
+            "managementPolicy": MANAGEMENT_POLICY,
+            "driftPolicy": DRIFT_POLICY,
+        },
         rules=[cel_rules.immutable("clusterName", "it is the ECS identity of this cluster")],
         status=_status(
             {
@@ -145,6 +197,8 @@ KINDS: list[Kind] = [
             _col("Running", ".status.runningTasksCount", "integer"),
             _col("Services", ".status.activeServicesCount", "integer"),
             READY_COL,
+            DRIFTED_COL,
+            POLICY_COL,
             _col("ARN", ".status.clusterArn", priority=1),
             AGE_COL,
         ],
@@ -173,6 +227,7 @@ KINDS: list[Kind] = [
             },
             "deletionPolicy": DELETION_POLICY,
             "adoptionPolicy": ADOPTION_POLICY,
+            "driftPolicy": DRIFT_POLICY,
         },
         rules=cel_rules.task_definition_rules(),
         defaults={"networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"]},
@@ -194,6 +249,7 @@ KINDS: list[Kind] = [
             _col("Family", ".spec.family"),
             _col("Revision", ".status.revision", "integer"),
             READY_COL,
+            DRIFTED_COL,
             _col("ARN", ".status.taskDefinitionArn", priority=1),
             AGE_COL,
         ],
@@ -216,6 +272,8 @@ KINDS: list[Kind] = [
             "taskDefinitionRef": _ref("FargateTaskDefinition, whose current revision the service runs"),
             "deletionPolicy": DELETION_POLICY,
             "adoptionPolicy": ADOPTION_POLICY,
+            "managementPolicy": MANAGEMENT_POLICY,
+            "driftPolicy": DRIFT_POLICY,
         },
         rules=[
             cel_rules.immutable("serviceName", "it is the ECS identity of this service"),
@@ -223,7 +281,7 @@ KINDS: list[Kind] = [
             cel_rules.immutable("clusterRef", "a service cannot move between clusters"),
             cel_rules.at_most_one("cluster", "clusterRef"),
             cel_rules.at_most_one("taskDefinition", "taskDefinitionRef"),
-            *cel_rules.fargate_launch(),
+            *cel_rules.fargate_launch(observable=True),
         ],
         status=_status(
             {
@@ -251,6 +309,8 @@ KINDS: list[Kind] = [
             _col("Desired", ".status.desiredCount", "integer"),
             _col("Rollout", ".status.rolloutState"),
             READY_COL,
+            DRIFTED_COL,
+            POLICY_COL,
             _col("ARN", ".status.serviceArn", priority=1),
             AGE_COL,
         ],
@@ -335,7 +395,8 @@ KINDS: list[Kind] = [
                 "stoppedReason": S,
                 "startedAt": _TIME,
                 "stoppedAt": _TIME,
-            }
+            },
+            drift=False,
         ),
         printer_columns=[
             _col("Phase", ".status.phase"),

@@ -8,12 +8,14 @@ import kopf
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import apply_health, fail, set_conditions, up_to_date
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import cluster as logic
+from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
 from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Claim, Owner, check_claim, claim
-from fargate_operator.runtime import runtime_of
+from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateCluster"]
 BLOCKING_CODES = {"ClusterContainsServicesException", "ClusterContainsTasksException", "UpdateInProgressException"}
@@ -32,6 +34,9 @@ async def reconcile_cluster(
 ) -> None:
     rt = runtime_of(memo)
     owner, name = Owner.of(body), logic.cluster_name(body)
+    if management_policy(spec) == OBSERVE:
+        await _observe(rt, body, name, status, patch, retry)
+        return
     want = logic.desired_hash(spec)
     if status.get("specHash") == want and status.get("clusterArn"):
         up_to_date(body, patch, status)
@@ -87,10 +92,42 @@ async def reconcile_cluster(
     )
 
 
+async def _observe(rt: Runtime, body: Any, name: str, status: Any, patch: kopf.Patch, retry: int) -> None:
+    """managementPolicy Observe: never a write to ECS; the status loop mirrors the cluster by name.
+
+    The namespace must be allowed to use the cluster (owned through one of its FargateClusters, or
+    shared by the tenancy config): observing is reading, and another team's cluster is not ours
+    to read. An observe-only object never makes a cluster usable for the namespace's services.
+    """
+    try:
+        await tenancy.require_cluster(rt, body["metadata"]["namespace"], name)
+    except (tenancy.TenancyRefused, tenancy.NotYetAccepted) as err:
+        await fail(body, patch, status, err, retry, permanent=True)
+    except EcsError as err:
+        await fail(body, patch, status, err, retry)
+    if status.get("conditions") and status.get("clusterName") == name:
+        up_to_date(body, patch, status)
+        return
+    patch.status["clusterName"] = name
+    message = f"observing ECS cluster {name}; the operator writes nothing to ECS"
+    set_conditions(
+        patch,
+        status,
+        body["metadata"].get("generation"),
+        ready=False,
+        progressing=True,
+        degraded=False,
+        reason="Observing",
+        message=message,
+    )
+
+
 @kopf.on.delete(GROUP, VERSION, PLURAL)
 @bounded
 async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     rt = runtime_of(memo)
+    if management_policy(spec) == OBSERVE:
+        return  # never created, never changed: nothing to remove
     arn = status.get("clusterArn")
     try:
         # Ours by its owner tags, or nothing to do: never delete (or untag) another object's cluster,

@@ -4,8 +4,11 @@ Every `status_interval` seconds:
 - FargateTasks not yet finished: DescribeTasks, 100 per call, per cluster;
 - FargateServices: DescribeServices, 10 per call, per cluster;
 - FargateClusters: DescribeClusters, 100 per call;
-then a status patch for each object whose observed state changed (conditions
-compared without timestamps), and deletion of finished FargateTasks past
+- every `drift_task_definition_every` cycles, the current revisions of FargateTaskDefinitions:
+  ListTaskDefinitions (ACTIVE), 100 per page;
+then drift detection on what was described (handlers/drift.py: no call of its own, a
+correction where the object's policy asks for one), a status patch for each object whose
+observed state changed (conditions compared without timestamps), and deletion of finished FargateTasks past
 ttlSecondsAfterFinished. Each cluster is handled on its own: one that fails
 (AccessDenied, ClusterNotFound, a refused write) is logged and retried next
 cycle while the others go on.
@@ -27,12 +30,14 @@ import kubernetes
 from fargate_operator import heap, k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH
+from fargate_operator.handlers import drift
 from fargate_operator.handlers.task import read_mark
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
 from fargate_operator.reconcile import conditions, missing, runtask
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
+from fargate_operator.reconcile.drift import policy as drift_policy
 from fargate_operator.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -48,9 +53,7 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return False
 
 
-# Degraded reasons this loop derives from ECS; any other Degraded was set by a handler
-# (an ECS error applying the spec) and stands until a handler clears it.
-OBSERVED_REASONS = frozenset({"RolloutFailed", "RolledBack", "Failed"})
+OBSERVED_REASONS = conditions.OBSERVED_DEGRADED_REASONS
 
 
 def _with_conditions(
@@ -158,24 +161,65 @@ async def expire_finished_tasks(rt: Runtime, now: datetime.datetime) -> None:
             await k8s.delete_object(TASK, obj["metadata"]["namespace"], obj["metadata"]["name"])
 
 
+def _observing(obj: dict[str, Any]) -> bool:
+    return drift_policy.management_policy(obj.get("spec") or {}) == drift_policy.OBSERVE
+
+
+def _not_found(kind: str, name: str, where: str) -> tuple[bool, bool, bool, str, str]:
+    message = f"no ECS {kind} {name}{where} to observe (managementPolicy Observe: the operator creates nothing)"
+    return False, False, False, "NotFound", message
+
+
 async def refresh_services(rt: Runtime) -> None:
+    """Status (and drift) of every FargateService with an ECS service, and of the observe-only ones.
+
+    Observe-only objects are described by name (they may never have had an ARN in status):
+    DescribeServices takes names and ARNs alike, in the same batches.
+    """
     by_cluster: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for obj in rt.registry.items(SERVICE):
         status = obj.get("status", {})
-        if status.get("serviceArn") and status.get("clusterArn") and not obj["metadata"].get("deletionTimestamp"):
+        if obj["metadata"].get("deletionTimestamp") or not status.get("clusterArn"):
+            continue
+        if status.get("serviceArn") or (_observing(obj) and drift.converged(obj)):
             by_cluster[status["clusterArn"]].append(obj)
     for cluster, objs in by_cluster.items():
         with _per_cluster("services", cluster):
-            found = {
-                s["serviceArn"]: s
-                for s in await rt.gateway.describe_services(cluster, [o["status"]["serviceArn"] for o in objs])
-            }
+            keys = [o["status"].get("serviceArn") or o["spec"]["serviceName"] for o in objs]
+            described = await rt.gateway.describe_services(cluster, keys)
+            by_arn = {s["serviceArn"]: s for s in described}
+            by_name = {s["serviceName"]: s for s in described}
             for obj in objs:
-                svc = found.get(obj["status"]["serviceArn"])
-                if svc is not None:
-                    health = service_logic.health(svc, obj["status"].get("desiredTaskDefinition"))
-                    health = await _with_failed_task(rt, cluster, obj, svc, health)
-                    await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), health))
+                arn = obj["status"].get("serviceArn")
+                svc = by_arn.get(arn) if arn else by_name.get(obj["spec"]["serviceName"])
+                await _refresh_service(rt, cluster, obj, svc)
+
+
+async def _refresh_service(rt: Runtime, cluster: str, obj: dict[str, Any], svc: dict[str, Any] | None) -> None:
+    status = obj["status"]
+    if _observing(obj):
+        if svc is None or svc.get("status") == "INACTIVE":
+            name = obj["spec"]["serviceName"]
+            observed: dict[str, Any] = {"status": svc.get("status") if svc else "MISSING"}
+            await _write(rt, obj, _with_conditions(obj, observed, _not_found("service", name, f" in {cluster}")))
+        else:
+            await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), service_logic.health(svc)))
+        return
+    detect = drift.enabled(rt, obj)
+    if svc is None and not detect:
+        return
+    if svc is not None:
+        held = conditions.held_degraded(status.get("conditions"))
+        health = service_logic.health(svc, status.get("desiredTaskDefinition"), held)
+        health = await _with_failed_task(rt, cluster, obj, svc, health)
+        observed = service_logic.status_from(svc)
+    else:
+        health = (False, False, True, "ServiceMissing", "ECS no longer knows the service (DescribeServices: MISSING)")
+        observed = {"status": "MISSING"}
+    patch = _with_conditions(obj, observed, health)
+    if detect:
+        patch = await drift.service(rt, obj, svc, health, patch)
+    await _write(rt, obj, patch)
 
 
 async def _with_failed_task(
@@ -272,40 +316,72 @@ async def refresh_clusters(rt: Runtime) -> None:
     objs = [
         o
         for o in rt.registry.items(CLUSTER)
-        if o.get("status", {}).get("clusterArn") and not o["metadata"].get("deletionTimestamp")
+        if not o["metadata"].get("deletionTimestamp")
+        and (o.get("status", {}).get("clusterArn") or (_observing(o) and drift.converged(o)))
     ]
     if not objs:
         return
-    arns = [o["status"]["clusterArn"] for o in objs]
+    keys = [o.get("status", {}).get("clusterArn") or cluster_logic.cluster_name(o) for o in objs]
     try:
-        described = await rt.gateway.describe_clusters(arns)
+        described = await rt.gateway.describe_clusters(keys)
     except EcsError as err:
         if err.transient:
             raise
         # One cluster these credentials may not read refuses the whole batch: ask one by one.
         described = []
-        for arn in dict.fromkeys(arns):
-            with _per_cluster("clusters", arn):
-                described += await rt.gateway.describe_clusters([arn])
-    found = {c["clusterArn"]: c for c in described}
-    for obj in objs:
-        cl = found.get(obj["status"]["clusterArn"])
-        if cl is not None:
-            active = cl.get("status") == "ACTIVE"
-            health = (
-                active,
-                not active,
-                False,
-                "Active" if active else str(cl.get("status")).title(),
-                f"ECS cluster {cl.get('status')}",
-            )
-            with _per_cluster("clusters", obj["status"]["clusterArn"]):
-                await _write(rt, obj, _with_conditions(obj, cluster_logic.status_from(cl), health))
+        for key in dict.fromkeys(keys):
+            with _per_cluster("clusters", key):
+                described += await rt.gateway.describe_clusters([key])
+    by_arn = {c["clusterArn"]: c for c in described}
+    by_name = {c["clusterName"]: c for c in described}
+    for obj, key in zip(objs, keys, strict=True):
+        with _per_cluster("clusters", key):
+            await _refresh_cluster(rt, obj, by_arn.get(key) or by_name.get(key))
+
+
+async def _refresh_cluster(rt: Runtime, obj: dict[str, Any], cl: dict[str, Any] | None) -> None:
+    observing, detect = _observing(obj), drift.enabled(rt, obj)
+    if cl is None or (observing and cl.get("status") == "INACTIVE"):
+        if observing:
+            observed: dict[str, Any] = {"status": cl.get("status") if cl else "MISSING"}
+            health = _not_found("cluster", cluster_logic.cluster_name(obj), "")
+            await _write(rt, obj, _with_conditions(obj, observed, health))
+            return
+        if not detect:
+            return
+    if cl is not None:
+        active = cl.get("status") == "ACTIVE"
+        state = "Active" if active else str(cl.get("status")).title()
+        health = (active, not active, False, state, f"ECS cluster {cl.get('status')}")
+        observed = cluster_logic.status_from(cl)
+    else:
+        health = (False, False, True, "ClusterMissing", "ECS no longer knows the cluster (DescribeClusters: MISSING)")
+        observed = {"status": "MISSING"}
+    patch = _with_conditions(obj, observed, health)
+    if detect:
+        patch = await drift.cluster(rt, obj, cl, patch)
+    await _write(rt, obj, patch)
+
+
+async def refresh_task_definitions(rt: Runtime) -> None:
+    """Drift of the current revisions, every `drift_task_definition_every` cycles (see handlers/drift.py)."""
+    if not rt.config.drift_detection:
+        return
+
+    async def write(obj: dict[str, Any], status: dict[str, Any]) -> None:
+        await _write(rt, obj, status)
+
+    await drift.task_definitions(rt, write)
 
 
 async def refresh_forever(rt: Runtime) -> None:
+    cycle = 0
     while True:
-        for step in (refresh_tasks, refresh_services, refresh_service_tasks, refresh_clusters):
+        steps = [refresh_tasks, refresh_services, refresh_service_tasks, refresh_clusters]
+        if cycle % rt.config.drift_task_definition_every == 0:
+            steps.append(refresh_task_definitions)
+        cycle += 1
+        for step in steps:
             try:
                 await step(rt)
             except EcsError as err:

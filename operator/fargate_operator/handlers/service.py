@@ -23,9 +23,10 @@ from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import service as logic
 from fargate_operator.reconcile.cluster import tag_sync_calls
+from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
 from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Claim, Owner, check_claim, claim
 from fargate_operator.reconcile.taskdefinition import newer_revision
-from fargate_operator.runtime import runtime_of
+from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateService"]
 ROLL_ANNOTATION = f"{GROUP}/task-definition"  # set by the FargateTaskDefinition handler
@@ -38,7 +39,7 @@ def _live(services: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 # No field filter on update: a changed annotation from a FargateTaskDefinition's
-# new revision (see taskdefinition._roll_dependents), or the tenancy recheck
+# new revision (see taskdefinition.roll_dependents), or the tenancy recheck
 # (handlers/tenancy.py), must reconcile too.
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
@@ -49,6 +50,9 @@ async def reconcile_service(
 ) -> None:
     rt = runtime_of(memo)
     owner, ns, name = Owner.of(body), body["metadata"]["namespace"], spec["serviceName"]
+    if management_policy(spec) == OBSERVE:
+        await _observe(rt, body, spec, status, patch, retry)
+        return
     try:
         cluster = await resolve_cluster(rt, ns, spec)
         task_definition = await resolve_task_definition(rt, ns, spec)
@@ -114,10 +118,34 @@ async def reconcile_service(
     apply_health(body, patch, status, logic.health(service, desired))
 
 
+async def _observe(rt: Runtime, body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int) -> None:
+    """managementPolicy Observe: no ECS call at all; the status loop mirrors the service by name.
+
+    Only the cluster is resolved (a clusterRef from the watch cache; a named cluster must pass the
+    tenancy check like any other, so a namespace observes only what it may use).
+    """
+    try:
+        cluster = await resolve_cluster(rt, body["metadata"]["namespace"], spec)
+    except Waiting as why:
+        await wait(body, patch, status, why)
+    except tenancy.TenancyRefused as err:
+        await fail(body, patch, status, err, retry, permanent=True)
+    except EcsError as err:  # looking up the owner of a named cluster
+        await fail(body, patch, status, err, retry)
+    patch.status["clusterArn"] = cluster
+    if status.get("clusterArn") == cluster and status.get("conditions"):
+        up_to_date(body, patch, status)  # already mirrored: the status loop keeps it fresh
+        return
+    message = f"observing ECS service {spec['serviceName']} in {cluster}; the operator writes nothing to ECS"
+    apply_health(body, patch, status, (False, True, False, "Observing", message))
+
+
 @kopf.on.delete(GROUP, VERSION, PLURAL)
 @bounded
 async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     rt = runtime_of(memo)
+    if management_policy(spec) == OBSERVE:
+        return  # never created, never changed: nothing to remove
     arn, cluster = status.get("serviceArn"), status.get("clusterArn")
     try:
         if not arn:

@@ -92,7 +92,7 @@ async def _retire(rt: Runtime, body: Any, arns: list[str], delete: bool) -> None
         await k8s.post_event(body, "DeletedRevisions", f"DeleteTaskDefinitions {', '.join(arns)}")
 
 
-async def _roll_dependents(rt: Runtime, body: Any, arn: str) -> None:
+async def roll_dependents(rt: Runtime, body: Any, arn: str) -> None:
     """Touch every FargateService that references this object, so it rolls to `arn`."""
     ns, name = body["metadata"]["namespace"], body["metadata"]["name"]
     for svc in rt.registry.items(SERVICE):
@@ -179,7 +179,7 @@ async def reconcile_task_definition(
         reason="Registered",
         message=f"revision {registered['revision']}",
     )
-    await _roll_dependents(rt, body, arn)
+    await roll_dependents(rt, body, arn)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

@@ -24,6 +24,7 @@ from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK, TASK_DEFINITIO
 from fargate_operator.reconcile import taskdefinition as td_logic
 from fargate_operator.reconcile import tenancy as logic
 from fargate_operator.reconcile.cluster import cluster_name
+from fargate_operator.reconcile.drift.policy import MANAGE, management_policy
 from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime
 
@@ -62,7 +63,13 @@ async def require_cluster(rt: Runtime, namespace: str, ref: str, *, implicit: bo
     policy = rt.tenancy.policy
     name = logic.cluster_short_name(ref)
     arn = ref if ref.startswith("arn:") else None
-    claimed = [o for o in _objects(rt, CLUSTER, namespace) if cluster_name(o) == name]
+    # Objects that manage the cluster: an observe-only one mirrors any cluster it may read, and
+    # makes none usable (reconcile/drift/policy.py).
+    claimed = [
+        o
+        for o in _objects(rt, CLUSTER, namespace)
+        if cluster_name(o) == name and management_policy(o.get("spec") or {}) == MANAGE
+    ]
     for obj in claimed:
         accepted = obj.get("status", {}).get("clusterArn")
         if accepted and (arn is None or arn == accepted):

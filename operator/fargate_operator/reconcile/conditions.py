@@ -7,6 +7,10 @@ from typing import Any
 
 READY, PROGRESSING, DEGRADED = "Ready", "Progressing", "Degraded"
 
+# Degraded reasons the status loop derives from ECS itself (handlers/refresh.py); any other Degraded
+# was set by a handler (an ECS error applying the spec) and stands until a handler clears it.
+OBSERVED_DEGRADED_REASONS = frozenset({"RolloutFailed", "RolledBack", "Failed", "ServiceMissing", "ClusterMissing"})
+
 
 def now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -65,3 +69,9 @@ def same_conditions(a: list[dict[str, Any]] | None, b: list[dict[str, Any]] | No
         return [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in cs or []]
 
     return strip(a) == strip(b)
+
+
+def held_degraded(conditions: list[dict[str, Any]] | None) -> str | None:
+    """The reason of a Degraded condition that is True, else None."""
+    held = next((c for c in conditions or [] if c.get("type") == DEGRADED), None)
+    return str(held.get("reason")) if held and held.get("status") == "True" else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from fargate_operator.reconcile.ownership import Owner, merge_tags
@@ -104,7 +105,7 @@ def desired_revision(answer: dict[str, Any], requested: str | None) -> str | Non
     return str(resolved) if resolved else requested
 
 
-def _rolled_back(service: dict[str, Any], desired: str) -> dict[str, Any] | None:
+def _rolled_back(service: dict[str, Any], desired: str, held: str | None = None) -> dict[str, Any] | None:
     """The FAILED deployment of the desired revision, or {} when ECS otherwise shows a rollback; None if not.
 
     A circuit-breaker rollback (DeploymentCircuitBreaker.rollback: "rolled back to the last
@@ -128,7 +129,45 @@ def _rolled_back(service: dict[str, Any], desired: str) -> dict[str, Any] | None
     )
     if failed is not None:
         return failed
-    return None if same_revision(service.get("taskDefinition"), desired) else {}
+    if same_revision(service.get("taskDefinition"), desired):
+        return None
+    return {} if _rollback_evidence(service, desired, held) else None
+
+
+ROLLBACK_EVENT_WINDOW = datetime.timedelta(seconds=60)
+
+
+def _stamp(value: Any) -> datetime.datetime | None:
+    if isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, str) and value:
+        return datetime.datetime.fromisoformat(value)
+    return None
+
+
+def _rollback_evidence(service: dict[str, Any], desired: str, held: str | None) -> bool:
+    """Whether ECS (not a person, issue 17) put the service on another revision than the one deployed.
+
+    A completed rollback and an UpdateService made behind the operator's back look alike: the
+    failed deployment is gone, another revision is PRIMARY. Taken for a rollback when this object
+    already said so (`held`, a verdict made while the failed deployment was visible), when ECS's
+    events around the PRIMARY deployment's start tell of a failed deployment or a rollback, or when
+    ECS runs an earlier revision of the same family (where a rollback goes) and nothing says
+    otherwise. Anything else -- another family, a later revision -- is drift (handlers/drift.py).
+    """
+    if held in FAILED_ROLLOUT_REASONS:
+        return True
+    started = _stamp(_primary(service).get("createdAt"))
+    for event in service.get("events") or []:
+        at = _stamp(event.get("createdAt"))
+        recent = started is None or at is None or at >= started - ROLLBACK_EVENT_WINDOW
+        if recent and _about_failure(str(event.get("message") or "")):
+            return True
+    running = family_revision(str(service.get("taskDefinition") or _primary(service).get("taskDefinition") or ""))
+    wanted = family_revision(desired)
+    if ":" not in running or ":" not in wanted or running.split(":")[0] != wanted.split(":")[0]:
+        return False
+    return int(running.rsplit(":", 1)[1]) < int(wanted.rsplit(":", 1)[1])
 
 
 _BREAKER = "circuit breaker"  # in ECS's rolloutStateReason and event texts about it
@@ -174,12 +213,13 @@ def failed_task_note(tasks: list[dict[str, Any]], revision: str | None) -> str:
     return f"last failed task {str(task.get('taskArn', '')).rsplit('/', 1)[-1]}: " + ": ".join(p for p in parts if p)
 
 
-def health(service: dict[str, Any], desired: str | None = None) -> Health:
+def health(service: dict[str, Any], desired: str | None = None, held: str | None = None) -> Health:
     """(ready, progressing, degraded, reason, message) from an observed ECS service.
 
     `desired` is the revision this object last deployed (status.desiredTaskDefinition): while
     ECS runs another one after a rollback, the service is Degraded (RolledBack), and stays so
-    until a spec change deploys again (or ECS runs the desired revision after all).
+    until a spec change deploys again (or ECS runs the desired revision after all). `held` is the
+    object's current Degraded reason (see _rollback_evidence).
     """
     status = service.get("status")
     primary = _primary(service)
@@ -187,7 +227,7 @@ def health(service: dict[str, Any], desired: str | None = None) -> Health:
     running, wanted = service.get("runningCount", 0), service.get("desiredCount", 0)
     if status != "ACTIVE":
         return False, status == "DRAINING", False, f"Service{str(status).title()}", f"ECS service is {status}"
-    failed = _rolled_back(service, desired) if desired else None
+    failed = _rolled_back(service, desired, held) if desired else None
     if desired and failed is not None:
         return False, False, True, "RolledBack", _rollback_message(service, failed, desired)
     if rollout == "FAILED":

@@ -36,6 +36,9 @@ from fargate_operator.devenv.ecs_sim.scheduler import Deployment, SimService
 RUN_TOKEN_TTL = 24 * 3600.0
 LIST_TASKS_PAGE = 100  # ListTasks.maxResults: "If this parameter isn't used, then ListTasks returns up to 100 results"
 LIST_SERVICES_PAGE = 10  # ListServices.maxResults: "... returns up to 10 results"
+# ListTaskDefinitions.maxResults: "If this parameter isn't used, then ListTaskDefinitions returns up to
+# 100 results and a nextToken value if applicable" (moto returns every revision on one page).
+LIST_TASK_DEFINITIONS_PAGE = 100
 NO_INSTANCES = "No Container Instances were found in your cluster."
 log = logging.getLogger("ecs_sim")
 
@@ -482,6 +485,8 @@ class SimBackend(EC2ContainerServiceBackend):
             ("enableECSManagedTags", "enable_ecs_managed_tags"),
             ("placementConstraints", "placement_constraints"),
             ("placementStrategy", "placement_strategy"),
+            # model: UpdateServiceRequest.availabilityZoneRebalancing: unset keeps the service's value
+            ("availabilityZoneRebalancing", "availability_zone_rebalancing"),
         ):
             if member in params:
                 setattr(svc, attribute, params[member])
@@ -522,6 +527,19 @@ class SimBackend(EC2ContainerServiceBackend):
             and (params.get("schedulingStrategy") in (None, s.scheduling_strategy))
         )
         return _page(arns, params, LIST_SERVICES_PAGE)
+
+    def sim_list_task_definitions(self, params: dict[str, Any]) -> tuple[list[str], str | None]:
+        """ListTaskDefinitions in pages, "lexicographically by family name and in ascending numerical order
+        by revision" (model: ListTaskDefinitionsRequest.sort; DESC reverses both)."""
+        family = cast(str, params.get("familyPrefix"))  # moto: None lists every family (its hint says str)
+        arns = self.list_task_definitions(family, params.get("status") or "ACTIVE")
+
+        def key(arn: str) -> tuple[str, int]:
+            family, revision = arn.rsplit("/", 1)[-1].rsplit(":", 1)
+            return family, int(revision)
+
+        arns.sort(key=key, reverse=params.get("sort") == "DESC")
+        return _page(arns, params, LIST_TASK_DEFINITIONS_PAGE)
 
     def sim_list_service_deployments(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
         cluster = self._get_cluster(params.get("cluster") or "default")

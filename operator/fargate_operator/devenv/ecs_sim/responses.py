@@ -79,6 +79,10 @@ class SimResponse(EC2ContainerServiceResponse):
         arns, token = self.sim.sim_list_services(self._params())
         return ActionResult({"serviceArns": arns, "nextToken": token})
 
+    def list_task_definitions(self) -> ActionResult:
+        arns, token = self.sim.sim_list_task_definitions(self._params())
+        return ActionResult({"taskDefinitionArns": arns, "nextToken": token})
+
     def list_service_deployments(self) -> ActionResult:
         found, token = self.sim.sim_list_service_deployments(self._params())
         return ActionResult({"serviceDeployments": found, "nextToken": token})

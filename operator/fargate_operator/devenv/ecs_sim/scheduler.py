@@ -144,6 +144,9 @@ class SimService(Service):
         self.placement_strategy = params.get("placementStrategy") or []
         self.service_connect_configuration = params.get("serviceConnectConfiguration")
         self.volume_configurations = params.get("volumeConfigurations")
+        # model: CreateServiceRequest.availabilityZoneRebalancing: "For create service requests, when no
+        # value is specified ... Amazon ECS defaults the value to ENABLED."
+        self.availability_zone_rebalancing = params.get("availabilityZoneRebalancing") or "ENABLED"
         self.platform_family = "Linux"
         self.created_at = stamp
         self.events: list[dict[str, Any]] = []
