@@ -85,7 +85,8 @@ class SecretCredentials:
         return await self._find(lambda creds: token_matches(creds, token))
 
 
-def build_app(api: EcsApi, credentials: Any, ready: Any) -> Starlette:
+def build_app(api: EcsApi, credentials: Any, ready: Any, describe: Callable[[], str] | None = None) -> Starlette:
+    """`describe`: a status line for /readyz's body (which replica leads), after "ready" / "starting"."""
     adapter = RestAdapter(api, credentials)
 
     pid = {PID_HEADER: str(os.getpid())}
@@ -94,9 +95,10 @@ def build_app(api: EcsApi, credentials: Any, ready: Any) -> Starlette:
         return PlainTextResponse("ok", headers=pid)
 
     async def readyz(_: Request) -> Response:
+        line = f"; {describe()}" if describe is not None else ""
         if ready():
-            return PlainTextResponse("ready", headers=pid)
-        return PlainTextResponse("starting", status_code=503, headers=pid)
+            return PlainTextResponse(f"ready{line}", headers=pid)
+        return PlainTextResponse(f"starting{line}", status_code=503, headers=pid)
 
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
