@@ -102,6 +102,11 @@ def _run(args: argparse.Namespace) -> int:
     )
     if not args.verbose:  # Kopf reports every watch-cache update at INFO
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    if election is not None:
+        from fargate_operator.ecs.gateway import GatewaySettings
+
+        if note := election.margin_note(GatewaySettings().connect_timeout):
+            logging.getLogger(__name__).warning("leader election: %s", note)
     from fargate_operator.handlers import lifecycle
     from fargate_operator.reconcile.tenancy import TenancyConfigError
 

@@ -126,3 +126,12 @@ def test_item18_bad_election_settings_name_the_flag_and_what_is_allowed(changes:
 def test_item18_micro_time_round_trips() -> None:
     assert logic.parse_micro_time(logic.micro_time(WALL)) == WALL
     assert logic.parse_micro_time(None) is None
+
+
+def test_item18_a_fencing_margin_shorter_than_the_ecs_connect_timeout_is_named() -> None:
+    assert SETTINGS.margin_note(connect_timeout=5.0) is None  # 15 - 10 = 5 s
+    import dataclasses
+
+    short = dataclasses.replace(SETTINGS, lease_duration=6, renew_deadline=4.0)
+    note = short.margin_note(connect_timeout=5.0)
+    assert note is not None and "lease duration - renew deadline = 2s" in note and "5s" in note

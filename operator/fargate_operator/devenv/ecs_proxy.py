@@ -52,6 +52,16 @@ class Faults:
     actions: frozenset[str] = frozenset()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that vanishes mid-request (a SIGKILLed operator) is expected here, not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class EcsProxy:
     def __init__(self, upstream: str, seed: int = 7, journal: bool = False) -> None:
         self.upstream = urlsplit(upstream)
@@ -62,7 +72,7 @@ class EcsProxy:
         self.faults = Faults()
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="ecs-proxy", daemon=True)
         self._hold_action: str | None = None

@@ -71,6 +71,22 @@ class ElectionSettings:
             )
         return found
 
+    def margin_note(self, connect_timeout: float) -> str | None:
+        """A warning when the fencing margin is shorter than an ECS request can take to reach ECS.
+
+        The fence is checked before a request is sent; opening its connection may take up to the
+        gateway's connect timeout, so a write let through just before the deadline can reach ECS
+        that much later. RunTask and CreateService stay idempotent (clientToken) even then.
+        """
+        margin = self.lease_duration - self.renew_deadline
+        if margin >= connect_timeout:
+            return None
+        return (
+            f"fencing margin (lease duration - renew deadline = {margin:g}s) is shorter than the ECS connect "
+            f"timeout ({connect_timeout:g}s): a write let through just before the deadline could reach ECS after "
+            "another replica took over"
+        )
+
 
 @dataclass(frozen=True)
 class LeaseRecord:
