@@ -204,7 +204,7 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
         leadership.failed,
     ]
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    await leadership.shutdown(elector.release if elector is not None else None)
+    await leadership.shutdown(elector)
     server.should_exit = mcp_server.should_exit = True
     await asyncio.wait([t for t in tasks[:2] if not t.done()], timeout=5)
     feed.stop()

@@ -35,6 +35,7 @@ from fargate_operator.config import OperatorConfig
 from fargate_operator.ecs.owners import OwnerLookups
 from fargate_operator.handlers.refresh import refresh_forever, refresh_service_tasks
 from fargate_operator.handlers.tenancy import watch_config
+from fargate_operator.leader.elector import LeaseElector
 from fargate_operator.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ class Leadership:
         await _cancel(self._leader_tasks)
         self._leader_tasks = []
 
-    async def shutdown(self, release: Callable[[], bool] | None) -> None:
+    async def shutdown(self, elector: LeaseElector | None) -> None:
         """Graceful stop (SIGTERM): handlers end, ECS writes stop and drain, then the Lease is handed over."""
         started = time.monotonic()
         async with self._switch:
@@ -238,14 +239,16 @@ class Leadership:
             was_leading = self.leading
             if self.leading:
                 await self._stop_leading(HANDOVER_GRACE)
+            if elector is not None:
+                await asyncio.to_thread(elector.stop_renewing)  # a renewal must not reopen the fence below
             fence = self.rt.gateway.fence
             fence.close()
-            if not await asyncio.to_thread(fence.drain, DRAIN_TIMEOUT):
+            drained = await asyncio.to_thread(fence.drain, DRAIN_TIMEOUT)
+            if not drained:  # releasing now could let another replica act while they land
                 log.warning("ECS writes still in flight after %.0fs; the Lease is left to expire", DRAIN_TIMEOUT)
-                release = None
-            released = await asyncio.to_thread(release) if release is not None else False
+            released = await asyncio.to_thread(elector.release) if elector is not None and drained else False
             if was_leading:
-                how = "Lease released" if released else "Lease not released" if release else "no Lease"
+                how = "no Lease" if elector is None else "Lease released" if released else "Lease left to expire"
                 log.info("stepped down in %.2fs (%s)", time.monotonic() - started, how)
             if self._follower_task is not None:
                 await _cancel([self._follower_task])

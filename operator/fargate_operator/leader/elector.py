@@ -240,15 +240,20 @@ class LeaseElector:
         if may_lead and logic.may_acquire(self._obs, self.settings.identity, self._clock()):
             record = logic.acquired(self._obs.record, self.settings, self._wall())
             sent = self._clock()
-            with self._lock:
+            with self._lock:  # the fence opens under the lock too: never after stop_renewing()
                 if self._released:
                     return
                 if lease is None:
                     taken = self._api.create(record.to_spec(), timeout)
                 else:
                     taken = self._api.replace(lease, record.to_spec(), timeout)
+                if taken is not None:
+                    self._see(taken)
+                    self._last_sent = self._last_attempt = sent
+                    self._fence.open_until(logic.fence_deadline(sent, self.settings))
+                    self._leading = True
             if taken is not None:
-                self._became_leader(taken, sent)
+                self._became_leader()
             return  # taken, or somebody else wrote first: read again at once
         if lease is None:  # nothing to watch yet (we may not lead now): look again soon
             self._stop.wait(self.settings.retry_period)
@@ -258,11 +263,7 @@ class LeaseElector:
             wait = self.settings.retry_period  # our last term is still stopping
         self._api.wait_for_change(lease["metadata"]["resourceVersion"], min(max(wait, 0.05), 60.0))
 
-    def _became_leader(self, lease: dict[str, Any], sent: float) -> None:
-        self._see(lease)
-        self._last_sent = self._last_attempt = sent
-        self._fence.open_until(logic.fence_deadline(sent, self.settings))
-        self._leading = True
+    def _became_leader(self) -> None:
         IS_LEADER.set(1)
         ACQUIRED.inc()
         log.info(
@@ -298,11 +299,11 @@ class LeaseElector:
                 left = logic.fence_deadline(self._last_sent, self.settings) - self._clock()
                 log.warning("leader election: renewal failed (%.1fs left before fencing): %s", left, exc)
                 return
-        if renewed is not None:
-            self._see(renewed)
-            self._last_sent = sent
-            self._fence.open_until(logic.fence_deadline(sent, self.settings))
-            return
+            if renewed is not None:
+                self._see(renewed)
+                self._last_sent = sent
+                self._fence.open_until(logic.fence_deadline(sent, self.settings))
+                return
         current = self._api.get(logic.renewal_timeout(self._last_sent, self._clock(), self.settings))
         self._see(current)
         holder = self.holder()
@@ -319,15 +320,24 @@ class LeaseElector:
 
     # -- stepping down on purpose ----------------------------------------------------------------
 
-    def release(self) -> bool:
-        """Stop campaigning; if leading, hand the Lease over (holder empty) so a follower takes it at once.
+    def stop_renewing(self) -> None:
+        """No more Lease writes from the loop: the fence is never opened again (blocking, brief).
 
-        Call after every ECS write stopped (fence closed and drained): a follower may act the
-        moment this returns. Blocking; True when the Lease was released.
+        The first step of stepping down: then close the fence, wait for the writes already
+        sent, and release() -- or, if they do not finish, let the Lease expire by itself.
         """
         self._stop.set()
         with self._lock:
             self._released = True
+
+    def release(self) -> bool:
+        """Hand the Lease over (holder empty) so a follower takes it at once; after stop_renewing().
+
+        Call after every ECS write stopped (fence closed and drained): a follower may act the
+        moment this returns. Blocking; True when the Lease was released.
+        """
+        self.stop_renewing()
+        with self._lock:
             if not self._leading:
                 return False
             self._leading = False

@@ -144,3 +144,21 @@ def test_item18_a_partitioned_leader_is_fenced_before_anyone_else_leads(
     time.sleep(LEASE_SECONDS + 1)
     assert b.elector.leading and not a.elector.leading, "a healed follower does not take the Lease back"
     b.elector.release()
+
+
+def test_item18_once_stepping_down_began_no_renewal_reopens_the_fence(world: World, lease_name: str) -> None:
+    """SIGTERM's order: stop renewing, close the fence, drain, release; a renewal in between must not undo the close."""
+    cp = world.control_plane
+    a = candidate(cp, "default", lease_name, "a")
+    b = candidate(cp, "default", lease_name, "b")
+    a.elector.start()
+    wait_for("a leads", lambda: a.elector.leading, timeout=10, interval=0.05)
+    b.elector.start()
+    a.elector.stop_renewing()
+    a.fence.close()
+    time.sleep(3 * RETRY)  # several renewal periods
+    assert not a.fence.is_open(), "a renewal reopened the fence"
+    assert not b.elector.leading, "the Lease is still a's until it is released or expires"
+    assert a.elector.release()
+    wait_for("b leads", lambda: b.elector.leading, timeout=5, interval=0.01)
+    b.elector.release()
