@@ -46,7 +46,7 @@ lint: venv
 	$(BIN)/mypy
 
 test: venv assets node-assets lint
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests --durations=15
 
 test-unit: venv
 	$(BIN)/pytest tests/unit

@@ -130,22 +130,25 @@ class ChaosWorkload:
             if len(found["taskArns"]) != 1:
                 duplicates.append((name, len(found["taskArns"])))
         assert not duplicates, duplicates
-        running = set(_all_running(ecs, self.cluster))
         expected = {t["taskArn"] for o in items.values() for t in o.get("status", {}).get("tasks", [])}
-        service_tasks = {
-            t["taskArn"] for t in _describe_running(ecs, self.cluster) if t.get("group", "").startswith("service:")
-        }
-        orphans = running - expected - service_tasks
-        assert not orphans, f"{len(orphans)} ECS tasks run for no FargateTask and no service"
+        live_services = set(self.live_services)
+
+        def orphans() -> list[str]:
+            """Running tasks that neither a FargateTask nor a live FargateService's scheduler accounts for."""
+            return [
+                t["taskArn"]
+                for t in _describe_running(ecs, self.cluster)
+                if t["taskArn"] not in expected and t.get("group", "").removeprefix("service:") not in live_services
+            ]
+
+        try:  # a deleted service's tasks are stopped by ECS's scheduler as the service drains
+            wait_for("no orphan tasks", lambda: not orphans() or None, timeout=60, interval=2)
+        except AssertionError:
+            raise AssertionError(f"ECS tasks run for no FargateTask or live FargateService: {orphans()}") from None
         names = [s["metadata"]["name"] for s in self.service_docs]
         ecs_services = {s["serviceName"]: s["status"] for s in _describe_services(ecs, self.cluster, names)}
         assert all(ecs_services[n] == "ACTIVE" for n in self.live_services)
         assert all(ecs_services.get(n) in (None, "INACTIVE", "DRAINING") for n in self.deleted_services)
-        return None
-
-
-def _all_running(ecs: Any, cluster: str) -> list[str]:
-    return [t["taskArn"] for t in _describe_running(ecs, cluster)]
 
 
 def _describe_running(ecs: Any, cluster: str) -> list[dict[str, Any]]:

@@ -7,11 +7,11 @@ wall time, so a loaded 2-core machine slows them down instead of failing them.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import operator_support
 from fargate_operator.devenv.ecs_emulator import Network
 
 T = TypeVar("T")
@@ -38,14 +38,7 @@ def name(prefix: str) -> str:
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = DEADLINE, interval: float = 0.1) -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+    return operator_support.wait_for(what, probe, timeout, interval)
 
 
 def wait_until(what: str, fetch: Callable[[], T], pred: Callable[[T], bool], timeout: float = DEADLINE) -> T:

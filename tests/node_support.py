@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+import operator_support
 from fargate_operator.devenv.image import BuiltImage
 from fargate_operator.devenv.node import NodeWorld
 
@@ -112,11 +113,4 @@ def run_pod(
 
 
 def wait_for(what: str, probe: Any, timeout: float = 120, interval: float = 1.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+    return operator_support.wait_for(what, probe, timeout, interval)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import signal
 import sys
 import threading
@@ -244,8 +243,8 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
     import yaml
 
     from fargate_operator.codegen.generate import repo_root
-    from fargate_operator.devenv import processes
-    from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, DEV_STEP_SECONDS, REGION, SECRET_KEY
+    from fargate_operator.devenv import processes, run_env
+    from fargate_operator.devenv.ecs_emulator import DEV_STEP_SECONDS
     from fargate_operator.devenv.world import World
 
     if args.node:  # the node tier: a real node, the image, the chart (devenv/node_dev.py)
@@ -262,21 +261,8 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
         network = world.ecs.create_example_network()  # the ids examples/ names
         # kubectl and helm matching the API server; the AWS CLI of `make venv` when it is there.
         awscli = repo_root() / ".venv-awscli" / "bin"
-        tools = ":".join(str(d) for d in (*world.assets.bin_dirs, *([awscli] if (awscli / "aws").exists() else [])))
-        env = {
-            "KUBECONFIG": str(kubeconfig),
-            "PATH": f"{tools}:$PATH",
-            "AWS_ENDPOINT_URL_ECS": world.ecs.endpoint,
-            "AWS_ENDPOINT_URL_EC2": world.ecs.endpoint,
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-            "FARGATE_SUBNET": network.subnet_id,
-            "FARGATE_SECURITY_GROUP": network.security_group_id,
-        }
-        lines = [f"export {k}={v if k == 'PATH' else shlex.quote(v)}" for k, v in env.items()]
-        (run_dir / "env").write_text("\n".join(lines) + "\n")
+        env = run_env.variables(kubeconfig, world.ecs.endpoint, network)
+        run_env.write(run_dir / "env", [*world.assets.bin_dirs, *([awscli] if (awscli / "aws").exists() else [])], env)
         world.control_plane.kubectl(
             "apply", "-n", "default", "-f", "-", input=yaml.safe_dump(local_credential_secret())
         )
@@ -303,7 +289,7 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
                 "--mcp-write",
             ],
             operator_log,
-            env={**os.environ, **{k: v for k, v in env.items() if k != "PATH"}},
+            env={**os.environ, **env},
         )
         try:
             processes.wait_until(

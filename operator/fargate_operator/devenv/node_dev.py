@@ -8,13 +8,13 @@ Writes ``<run-dir>/node/kubeconfig`` and ``<run-dir>/node-env``; Ctrl-C stops it
 
 from __future__ import annotations
 
-import shlex
 import signal
 import threading
 from pathlib import Path
 
 import yaml
 
+from fargate_operator.devenv import run_env
 from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
 from fargate_operator.devenv.image import ensure_operator_image
 from fargate_operator.devenv.node import NodeWorld
@@ -60,21 +60,9 @@ def run(run_dir: Path, repo: Path) -> int:
         }
         node.kubectl("apply", "-f", "-", input=yaml.safe_dump(secret))
         node.helm(*helm_install_args(image.ref, node.ecs_inside_endpoint, repo / "helm" / "fargate-operator"))
-        network = node.ecs.create_network()
-        tools = ":".join(str(d) for d in node.assets.bin_dirs)
-        env = {
-            "KUBECONFIG": str(node.kubeconfig),
-            "AWS_ENDPOINT_URL_ECS": node.ecs.endpoint,
-            "AWS_ENDPOINT_URL_EC2": node.ecs.endpoint,
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-            "FARGATE_SUBNET": network.subnet_id,
-            "FARGATE_SECURITY_GROUP": network.security_group_id,
-        }
-        lines = [f"export PATH={tools}:$PATH"] + [f"export {k}={shlex.quote(v)}" for k, v in env.items()]
-        (run_dir / "node-env").write_text("\n".join(lines) + "\n")
+        network = node.ecs.create_example_network()  # the ids examples/ names
+        env = run_env.variables(node.kubeconfig, node.ecs.endpoint, network)
+        run_env.write(run_dir / "node-env", node.assets.bin_dirs, env)
         print(
             f"""
 fargate-operator node world is up (one node, {node.timings.get("start", 0):.0f} s to start).

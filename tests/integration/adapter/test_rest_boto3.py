@@ -302,7 +302,7 @@ def test_sigv4_rejects_bad_and_expired_signatures(
 def test_tasks_a_service_started_are_listed_and_described(
     world: World, ecs_for: Callable[[str], Any], network: Network, unique: str
 ) -> None:
-    """moto's services start no tasks, so the test starts one the way ECS's scheduler tags it (group service:<name>)."""
+    """The tasks ECS's scheduler starts for a service (group service:<name>) show through the adapter."""
     ecs = ecs_for("writer")
     cluster, family = f"svc-tasks-{unique}", f"svcfam-{unique}"
     ecs.create_cluster(clusterName=cluster)
@@ -316,17 +316,21 @@ def test_tasks_a_service_started_are_listed_and_described(
     )
     net = awsvpc(network.subnet_id, network.security_group_id)
     ecs.create_service(
-        cluster=cluster, serviceName="api", taskDefinition=family, desiredCount=1, networkConfiguration=net
+        cluster=cluster, serviceName="api", taskDefinition=family, desiredCount=2, networkConfiguration=net
     )
-    scheduled = world.ecs.client().run_task(
-        cluster=cluster, taskDefinition=family, group="service:api", launchType="FARGATE", networkConfiguration=net
-    )["tasks"][0]["taskArn"]
+    in_ecs = wait_for(
+        "the scheduler's two tasks",
+        lambda: (
+            len(arns := world.ecs.client().list_tasks(cluster=cluster, serviceName="api")["taskArns"]) == 2
+            and sorted(arns)
+        ),
+    )
     listed = wait_for(
-        "service task in ListTasks", lambda: ecs.list_tasks(cluster=cluster, serviceName="api")["taskArns"]
+        "service tasks in ListTasks",
+        lambda: sorted(a := ecs.list_tasks(cluster=cluster, serviceName="api")["taskArns"]) == in_ecs and a,
     )
-    assert listed == [scheduled]
-    described = check_shape("DescribeTasks", ecs.describe_tasks(cluster=cluster, tasks=[scheduled]))
-    assert described["tasks"][0]["group"] == "service:api" and not described["failures"]
+    described = check_shape("DescribeTasks", ecs.describe_tasks(cluster=cluster, tasks=listed))
+    assert {t["group"] for t in described["tasks"]} == {"service:api"} and not described["failures"]
     assert ecs.list_tasks(cluster=cluster, serviceName="other")["taskArns"] == []
 
 

@@ -71,12 +71,20 @@ def test_revisions_roll_the_service_and_noop_registers_nothing(
         )
         ecs_service = ecs_client.describe_services(cluster=cluster, services=[svc])["services"][0]
         assert ecs_service["taskDefinition"] == arn
+        # The rollout completes (the old revision's tasks drained) before the next change, as in a
+        # GitOps flow that waits for Ready: then no deployment runs the revision before it.
+        wait_for(
+            f"rollout to revision {n} completed",
+            lambda: (
+                (s := kube.status("fargateservice", svc)).get("rolloutState") == "COMPLETED"
+                and len(s["deployments"]) == 1
+            ),
+        )
     assert any(e["reason"] == "Updated" for e in kube.events(svc))
 
-    # revisionHistoryLimit 1 keeps revision 2 (newest superseded) and 3 (current); revision 1 is
-    # retired unless a deployment of the service still runs it (moto never completes deployments).
-    in_use = {d["taskDefinition"] for d in kube.status("fargateservice", svc)["deployments"]}
-    expected = sorted({f"{first[:-2]}:2", f"{first[:-2]}:3"} | ({first} & in_use))
+    # revisionHistoryLimit 1 keeps revision 2 (newest superseded) and 3 (current); revision 1, which
+    # no deployment ran any more when revision 3 was registered, is retired.
+    expected = sorted({f"{first[:-2]}:2", f"{first[:-2]}:3"})
     assert sorted(_active(ecs_client, family)) == expected
     status = kube.status("fargatetaskdefinition", td)
     assert [r["revision"] for r in status["retainedRevisions"]] == [
@@ -92,7 +100,11 @@ def test_revisions_roll_the_service_and_noop_registers_nothing(
         lambda: ecs_client.describe_services(cluster=cluster, services=[svc])["services"][0]["desiredCount"] == 3,
     )
     kube.delete("fargateservice", svc, wait=True)
-    assert ecs_client.describe_services(cluster=cluster, services=[svc])["services"][0]["status"] == "INACTIVE"
+    # The object goes once DeleteService is accepted; ECS drains the tasks, then the service is INACTIVE.
+    wait_for(
+        "service INACTIVE in ECS",
+        lambda: ecs_client.describe_services(cluster=cluster, services=[svc])["services"][0]["status"] == "INACTIVE",
+    )
     kube.delete("fargatetaskdefinition", td, wait=True)
     assert _active(ecs_client, family) == []
     kube.delete("fargatecluster", cluster, wait=True)
