@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 import kubernetes
@@ -35,6 +36,17 @@ UNREAD: dict[str, Any] = {"_preload_content": False}
 def _drain(response: Any) -> None:
     response.read()
     response.release_conn()
+
+
+def watch_lines(response: Any) -> Iterator[bytes]:
+    """Newline-separated JSON documents (watch events) from a streamed answer (`_preload_content=False`)."""
+    buffer = b""
+    for chunk in response.stream(amt=None, decode_content=False):
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                yield line
 
 
 def configure(kubeconfig: str | None = None) -> None:

@@ -22,12 +22,13 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import kubernetes
 from prometheus_client import Counter, Gauge
 
+from fargate_operator import k8s
 from fargate_operator.ecs.fence import WriteFence
 from fargate_operator.leader import lease as logic
 
@@ -125,7 +126,7 @@ class LeaseApi:
         try:
             if response.status >= 400:
                 raise LeaseApiError(f"watch Lease {self.namespace}/{self.name}: HTTP {response.status}")
-            for _ in _lines(response.response):
+            for _ in k8s.watch_lines(response.response):
                 return  # any event (a renewal, a release, an error such as 410): look again
         except Exception as exc:
             if not _is_read_timeout(exc):
@@ -143,17 +144,6 @@ def _is_read_timeout(exc: BaseException) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return False
-
-
-def _lines(response: Any) -> Iterator[bytes]:
-    """Newline-separated watch events from a streamed answer."""
-    buffer = b""
-    for chunk in response.stream(amt=None, decode_content=False):
-        buffer += chunk
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            if line.strip():
-                yield line
 
 
 def _now() -> datetime.datetime:

@@ -21,11 +21,12 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import kubernetes
 
+from fargate_operator import k8s
 from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
 from fargate_operator.store.registry import Key, Registry
 
@@ -44,17 +45,6 @@ class Gone(Exception):
 
 def path_of(kind: str, namespace: str | None) -> str:
     return f"/apis/{GROUP}/{VERSION}/" + (f"namespaces/{namespace}/" if namespace else "") + PLURALS[kind]
-
-
-def lines(response: Any) -> Iterator[bytes]:
-    """Newline-separated JSON documents from a streamed answer."""
-    buffer = b""
-    for chunk in response.stream(amt=None, decode_content=False):
-        buffer += chunk
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            if line.strip():
-                yield line
 
 
 class CacheFeed:
@@ -170,7 +160,7 @@ class CacheFeed:
         ]
         response = self._get(client, path_of(kind, namespace), query, CLIENT_TIMEOUT)
         try:
-            for line in lines(response.response):
+            for line in k8s.watch_lines(response.response):
                 if self._stop.is_set():
                     break
                 event = json.loads(line)
