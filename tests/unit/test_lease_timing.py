@@ -135,3 +135,27 @@ def test_item18_a_fencing_margin_shorter_than_the_ecs_connect_timeout_is_named()
     short = dataclasses.replace(SETTINGS, lease_duration=6, renew_deadline=4.0)
     note = short.margin_note(connect_timeout=5.0)
     assert note is not None and "lease duration - renew deadline = 2s" in note and "5s" in note
+
+
+def test_item18_single_replica_mode_unless_leader_election_is_asked_for(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run` alone and `--leader-elect=false` elect nothing (make run, small installs); `--leader-elect` does."""
+    import argparse
+
+    from fargate_operator import cli
+
+    seen: list[argparse.Namespace] = []
+    monkeypatch.setattr(cli, "_run", lambda args: seen.append(args) or 0)
+    monkeypatch.setenv("POD_NAME", "fo-7d9-abcde")
+    for argv in (["run"], ["run", "--leader-elect=false"], ["run", "--leader-elect", "false"]):
+        assert cli.main(argv) == 0
+        assert cli._election(seen[-1]) is None, argv
+    for argv in (["run", "--leader-elect"], ["run", "--leader-elect=true"]):
+        assert cli.main(argv) == 0
+        settings = cli._election(seen[-1])
+        assert settings is not None and settings.identity == "fo-7d9-abcde", argv
+        assert (settings.lease_duration, settings.renew_deadline, settings.retry_period) == (15, 10, 2)
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--leader-elect=maybe"])
+    assert "expected true or false, not 'maybe'" in capsys.readouterr().err
