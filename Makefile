@@ -8,13 +8,13 @@ STAMP := $(VENV)/.installed
 AWSCLI_VENV := .venv-awscli
 AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 
-.PHONY: help venv assets node-assets generate lint test test-unit test-integration test-e2e test-node chaos fuzz drift-soak long bench run run-node lock clean
+.PHONY: help venv assets node-assets generate lint test test-unit test-integration test-e2e test-node chaos ha fuzz drift-soak long bench run run-node lock clean
 
 help:
 	@echo "make run    local control plane + ECS emulator (writes .run/kubeconfig and .run/env)"
 	@echo "make run-node  a real node with the operator image installed by Helm (root; writes .run/node-env)"
 	@echo "make test   install, provision, lint, and run the whole suite"
-	@echo "make generate | lint | assets | chaos | fuzz | drift-soak | long (= chaos + fuzz + drift-soak) | bench | lock | clean"
+	@echo "make generate | lint | assets | chaos | ha | fuzz | drift-soak | long (= chaos + ha + fuzz + drift-soak) | bench | lock | clean"
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ test-node: venv node-assets
 chaos: venv assets
 	FARGATE_CHAOS_SCALE=5 FARGATE_CHAOS_WAIT=900 $(BIN)/pytest -s tests/integration/chaos
 
+# High availability: 20 leader SIGKILLs with the chart's election durations (lease 15 s, renew
+# deadline 10 s, retry 2 s) for the takeover distribution; make test runs 4 with 6 / 4 / 1.
+ha: venv assets
+	FARGATE_HA_KILLS=20 FARGATE_HA_LEASE=15,10,2 $(BIN)/pytest -s tests/integration/ha/test_ha_failover.py
+
 # Hostile input, long variant: 10,000 cases each for the REST adapter, MCP tools and CRD specs.
 fuzz: venv assets
 	FARGATE_FUZZ_EXAMPLES=10000 $(BIN)/pytest -s tests/integration/adapter/test_rest_fuzz.py \
@@ -75,8 +80,8 @@ drift-soak: venv assets
 	FARGATE_DRIFT_HUMAN_SECONDS=60 $(BIN)/pytest -s tests/integration/controller/test_drift_acceptance.py \
 		-k human_flipping
 
-# The long variants of the chaos, hostile-input and drift suites, in one command.
-long: chaos fuzz drift-soak
+# The long variants of the chaos, HA, hostile-input and drift suites, in one command.
+long: chaos ha fuzz drift-soak
 
 # The scale benchmarks (README "Scale and speed"): tables on stdout, JSON in bench/results/,
 # charts in docs/bench/. About 25 minutes together; each takes --help.

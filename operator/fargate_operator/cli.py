@@ -1,6 +1,7 @@
 """The ``fargate-operator`` command.
 
-- ``run``: the operator (Kopf handlers + status loops), in or out of a cluster.
+- ``run``: the operator (watch cache, REST + MCP front doors; Kopf handlers + status loops while it
+  leads), in or out of a cluster; ``--leader-elect`` for several replicas.
 - ``codegen [--check]``: regenerate (or check) the files derived from botocore's ECS model.
 - ``assets``: provision etcd, kube-apiserver, kubectl and helm for the local test world.
 - ``dev``: start the local test world (control plane + ECS emulator) for `make run`.
@@ -15,6 +16,16 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+
+
+def _boolean(value: str) -> bool:
+    """true/false (and 1/0, yes/no), as Kubernetes components take `--flag=false`."""
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {value!r}")
 
 
 def local_credential_secret() -> dict[str, Any]:
@@ -41,6 +52,26 @@ def local_credential_secret() -> dict[str, Any]:
     }
 
 
+def _election(args: argparse.Namespace) -> Any:
+    """The Lease election's settings from the flags, or None when leader election is off."""
+    import socket
+
+    from fargate_operator.leader.lease import ElectionSettings
+
+    if not args.leader_elect:
+        return None
+    return ElectionSettings(
+        name=args.leader_elect_resource_name,
+        namespace=args.leader_elect_resource_namespace,
+        # The pod's name in a cluster (the chart sets POD_NAME); outside one, host and pid, so two
+        # processes on one machine never share an identity (they would both think they lead).
+        identity=args.leader_elect_identity or os.environ.get("POD_NAME") or f"{socket.gethostname()}_{os.getpid()}",
+        lease_duration=args.leader_elect_lease_duration,
+        renew_deadline=args.leader_elect_renew_deadline,
+        retry_period=args.leader_elect_retry_period,
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     import asyncio
     import dataclasses
@@ -50,6 +81,10 @@ def _run(args: argparse.Namespace) -> int:
     from fargate_operator.config import OperatorConfig
     from fargate_operator.web.listeners import PortInUse, bind_listener
 
+    election = _election(args)
+    if election is not None and (problems := election.problems()):
+        print("fargate-operator: " + "; ".join(problems), file=sys.stderr)
+        return 2
     try:  # first: a port in use is a start-up error naming it, before anything else starts
         listeners = (
             bind_listener(args.rest_host, args.rest_port, "--rest-port (the ECS REST adapter)"),
@@ -75,6 +110,11 @@ def _run(args: argparse.Namespace) -> int:
     )
     if not args.verbose:  # Kopf reports every watch-cache update at INFO
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    if election is not None:
+        from fargate_operator.ecs.gateway import GatewaySettings
+
+        if note := election.margin_note(GatewaySettings().connect_timeout):
+            logging.getLogger(__name__).warning("leader election: %s", note)
     from fargate_operator.handlers import lifecycle
     from fargate_operator.reconcile.tenancy import TenancyConfigError
 
@@ -83,33 +123,63 @@ def _run(args: argparse.Namespace) -> int:
     except TenancyConfigError as exc:
         print(f"fargate-operator: --tenancy-config {exc}", file=sys.stderr)
         return 2
+    if election is not None:
+        runtime.gateway.fence.close()  # no ECS write before this replica holds the Lease
     k8s.configure(config.kubeconfig)
     lifecycle.use_config(config)
-    asyncio.run(_serve(args, config, runtime, listeners))
-    return 0
+    return asyncio.run(_serve(args, config, runtime, listeners, election))
 
 
-async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners: tuple[Any, Any]) -> None:
-    """Kopf and the REST adapter in one event loop, sharing the runtime (watch cache, gateway)."""
+async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners: tuple[Any, Any], election: Any) -> int:
+    """The watch cache, the REST adapter and the MCP endpoint on every replica; Kopf and the loops on the leader."""
     import asyncio
+    import contextlib
+    import logging
 
-    import kopf
     import uvicorn
 
-    from fargate_operator import diagnostics
+    from fargate_operator import diagnostics, k8s
+    from fargate_operator.handlers.leadership import Leadership
     from fargate_operator.service.api import EcsApi
+    from fargate_operator.store.feed import CacheFeed
     from fargate_operator.web.app import Identities, SecretCredentials, build_app
     from fargate_operator.web.mcp import McpSettings, build_mcp_app
     from fargate_operator.web.tokens import TokenReviewer
 
-    diagnostics.install(asyncio.get_running_loop())
-    memo = kopf.Memo(runtime=runtime, started=False)
+    loop = asyncio.get_running_loop()
+    diagnostics.install(loop)
+    feed = CacheFeed(runtime.registry, config.namespaces, k8s.new_client).start(loop)
+    leadership = Leadership(runtime, config)
+    elector = None
+    if election is not None:
+        from fargate_operator.leader.elector import LeaseApi, LeaseElector
+
+        elector = LeaseElector(
+            election,
+            LeaseApi(k8s.new_client(), election.namespace, election.name),
+            runtime.gateway.fence,
+            on_lead=leadership.elected,
+            on_follow=leadership.deposed,
+            may_lead=leadership.may_lead,
+        )
+
+    def ready() -> bool:
+        # Reads through the adapters could miss objects before the cache has listed everything. Without
+        # leader election, also Kopf running (as before); a follower is ready with its cache alone.
+        return bool(runtime.registry.synced()) and (elector is not None or leadership.started())
+
+    def leader_line() -> str:
+        if elector is None:
+            return "leader: this replica (leader election off)"
+        holder = elector.holder()
+        if elector.leading:
+            return f"leader: {holder} (this replica)"
+        return f"follower of {holder or 'nobody yet'} (this replica: {election.identity})"
+
     api = EcsApi(runtime, wait_timeout=args.adapter_wait)
     audiences = tuple(args.token_audience or ["fargate-operator"])
     credentials = Identities(SecretCredentials(args.credentials_namespace), TokenReviewer(audiences))
-    # Ready once Kopf runs and the watch cache holds every object that existed at start:
-    # before that, reads through the adapters could miss objects.
-    app = build_app(api, credentials, ready=lambda: bool(memo.started) and runtime.registry.synced())
+    app = build_app(api, credentials, ready=ready, describe=leader_line)
     server = uvicorn.Server(
         uvicorn.Config(app, host=args.rest_host, port=args.rest_port, log_level="warning", lifespan="off")
     )
@@ -127,20 +197,35 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
     mcp_server = uvicorn.Server(
         uvicorn.Config(mcp_app, host=args.mcp_host, port=args.mcp_port, log_level="warning", lifespan="on")
     )
-    operator = kopf.operator(
-        standalone=config.standalone, namespaces=list(config.namespaces), clusterwide=not config.namespaces, memo=memo
-    )
-    tasks = [
-        asyncio.create_task(operator, name="kopf"),
+    # uvicorn must not take SIGTERM over: stopping starts with handing the Lease over, then the servers.
+    for each in (server, mcp_server):
+        each.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    stopping = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    if elector is not None:
+        await leadership.follow(grace=0.0)  # the service-task index, until the Lease says otherwise
+        elector.start()
+    else:
+        await leadership.lead()
+    tasks: list[asyncio.Future[Any]] = [
         asyncio.create_task(server.serve(sockets=[listeners[0]]), name="rest"),
         asyncio.create_task(mcp_server.serve(sockets=[listeners[1]]), name="mcp"),
+        asyncio.create_task(stopping.wait(), name="signal"),
+        leadership.failed,
     ]
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    await leadership.shutdown(elector)
     server.should_exit = mcp_server.should_exit = True
+    await asyncio.wait([t for t in tasks[:2] if not t.done()], timeout=5)
+    feed.stop()
+    runtime.gateway.close()
     for task in pending:
         task.cancel()
-    for task in done:
-        task.result()
+    failed = [t for t in done if t is not tasks[2] and not t.cancelled() and t.exception() is not None]
+    for task in failed:
+        logging.getLogger(__name__).error("stopping: %s", task.exception())
+    return 1 if failed else 0
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -312,6 +397,41 @@ def main(argv: list[str] | None = None) -> int:
         "--token-audience",
         action="append",
         help="audience a Kubernetes bearer token must be made for (repeatable; default fargate-operator)",
+    )
+    run.add_argument(
+        "--leader-elect",
+        nargs="?",
+        const=True,
+        default=False,
+        type=_boolean,
+        help="run as one of several replicas: only the holder of a coordination.k8s.io Lease reconciles and "
+        "writes to ECS; every replica serves REST and MCP (default false: one replica, as `make run`)",
+    )
+    run.add_argument(
+        "--leader-elect-lease-duration",
+        type=float,
+        default=15.0,
+        help="seconds a follower waits, after it last saw the leader renew, before taking over (default 15)",
+    )
+    run.add_argument(
+        "--leader-elect-renew-deadline",
+        type=float,
+        default=10.0,
+        help="seconds the leader keeps leading (and writing to ECS) without a successful renewal (default 10)",
+    )
+    run.add_argument(
+        "--leader-elect-retry-period", type=float, default=2.0, help="seconds between renewals (default 2)"
+    )
+    run.add_argument(
+        "--leader-elect-resource-name", default="fargate-operator", help="the Lease's name (default fargate-operator)"
+    )
+    run.add_argument(
+        "--leader-elect-resource-namespace",
+        default=os.environ.get("POD_NAMESPACE", "default"),
+        help="the Lease's namespace (default: POD_NAMESPACE or 'default')",
+    )
+    run.add_argument(
+        "--leader-elect-identity", help="this replica's name in the Lease (default: POD_NAME, else host name and pid)"
     )
     run.add_argument("--verbose", action="store_true")
     dev = sub.add_parser("dev", help="start the local control plane and ECS emulator")

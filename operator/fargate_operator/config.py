@@ -28,11 +28,6 @@ class OperatorConfig:
     tenancy_config: str | None = field(
         default_factory=lambda: os.environ.get("FARGATE_OPERATOR_TENANCY_CONFIG") or None
     )
-    # How often the watch cache is compared with a full metadata-only LIST even without a relist
-    # seen (handlers/watch_cache.py): a relist that lists nothing shows no event.
-    cache_resync_interval: float = field(
-        default_factory=lambda: _env_float("FARGATE_OPERATOR_CACHE_RESYNC_INTERVAL", 600.0)
-    )
     # Drift detection (handlers/drift.py): off only to measure what it costs (bench/drift_cost.py).
     drift_detection: bool = field(
         default_factory=lambda: (
@@ -43,5 +38,6 @@ class OperatorConfig:
     drift_task_definition_every: int = field(
         default_factory=lambda: max(1, int(_env_float("FARGATE_OPERATOR_DRIFT_TASK_DEFINITION_EVERY", 2)))
     )
-    standalone: bool = True  # one replica; see README "Kopf settings"
+    # Kopf's own peering stays off: which replica runs Kopf is decided by the Lease (leader/).
+    standalone: bool = True
     kubeconfig: str | None = None

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 import kubernetes
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 K8S_WRITES = Counter("fargate_operator_k8s_writes_total", "Kubernetes writes made outside Kopf", ["verb"])
 
 _api: kubernetes.client.ApiClient | None = None
+_config: kubernetes.client.Configuration | None = None
 REPORTING_CONTROLLER = f"{GROUP}/fargate-operator"
 REPORTING_INSTANCE = os.environ.get("HOSTNAME") or "fargate-operator"  # the pod's name in a cluster
 # For writes whose answer nobody reads: the client then skips building model objects from it,
@@ -37,8 +39,19 @@ def _drain(response: Any) -> None:
     response.release_conn()
 
 
+def watch_lines(response: Any) -> Iterator[bytes]:
+    """Newline-separated JSON documents (watch events) from a streamed answer (`_preload_content=False`)."""
+    buffer = b""
+    for chunk in response.stream(amt=None, decode_content=False):
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                yield line
+
+
 def configure(kubeconfig: str | None = None) -> None:
-    global _api
+    global _api, _config
     if kubeconfig:
         cfg = kubernetes.client.Configuration()
         kubernetes.config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)  # type: ignore[no-untyped-call]
@@ -48,7 +61,15 @@ def configure(kubeconfig: str | None = None) -> None:
         except kubernetes.config.ConfigException:
             kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
         cfg = kubernetes.client.Configuration.get_default_copy()
+    _config = cfg
     _api = kubernetes.client.ApiClient(cfg)
+
+
+def new_client() -> kubernetes.client.ApiClient:
+    """A client of the same configuration with a connection pool of its own (watch streams, the elector)."""
+    if _config is None:
+        configure()
+    return kubernetes.client.ApiClient(_config)
 
 
 def api() -> kubernetes.client.ApiClient:
@@ -219,20 +240,6 @@ async def patch_object(kind: str, namespace: str, name: str, patch: dict[str, An
     return await asyncio.to_thread(run)
 
 
-async def count_objects(kind: str, namespaces: tuple[str, ...]) -> int:
-    """How many objects of `kind` exist (all namespaces when none given), from one small LIST each."""
-
-    def one(namespace: str | None) -> int:
-        custom = _custom()
-        if namespace is None:
-            page: Any = custom.list_cluster_custom_object(GROUP, VERSION, plural_of(kind), limit=1)
-        else:
-            page = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural_of(kind), limit=1)
-        return len(page.get("items", [])) + int(page.get("metadata", {}).get("remainingItemCount") or 0)
-
-    return sum([await asyncio.to_thread(one, ns) for ns in (namespaces or (None,))])
-
-
 async def list_secrets(namespace: str, label_selector: str) -> list[dict[str, Any]]:
     """Secrets as plain dicts, through the client's low-level call (CoreV1Api costs ~20 MiB to import)."""
 
@@ -254,39 +261,6 @@ async def list_secrets(namespace: str, label_selector: str) -> list[dict[str, An
         return items
 
     return await asyncio.to_thread(run)
-
-
-# Metadata only: a list of PartialObjectMetadata is a fraction of the objects' size.
-_METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-
-
-async def list_names(kind: str, namespaces: tuple[str, ...], page_size: int = 500) -> set[tuple[str, str]]:
-    """(namespace, name) of every object of `kind` (all namespaces when none given), from a paged metadata LIST."""
-    plural = plural_of(kind)
-
-    def page(namespace: str | None, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        client = api()
-        path = f"/apis/{GROUP}/{VERSION}/" + (f"namespaces/{namespace}/" if namespace else "") + plural
-        query = [("limit", str(page_size))] + ([("continue", token)] if token else [])
-        request = client.param_serialize(
-            "GET", path, query_params=query, header_params={"Accept": _METADATA_ONLY}, auth_settings=["BearerToken"]
-        )
-        response: Any = client.call_api(*request)
-        data = response.read()
-        if response.status >= 400:
-            raise kubernetes.client.ApiException(status=response.status, reason=response.reason)
-        listed = json.loads(data)
-        return listed.get("items", []), (listed.get("metadata") or {}).get("continue") or None
-
-    names: set[tuple[str, str]] = set()
-    for namespace in namespaces or (None,):
-        token: str | None = None
-        while True:
-            items, token = await asyncio.to_thread(page, namespace, token)
-            names.update((i["metadata"]["namespace"], i["metadata"]["name"]) for i in items)
-            if not token:
-                break
-    return names
 
 
 async def request_json(

@@ -51,7 +51,7 @@ def test_dev_node_installs_the_operator_and_stops_leaving_the_other_node_intact(
                 check=True,
             ).stdout
         )
-        assert deployment["status"].get("readyReplicas") == 1
+        assert deployment["status"].get("readyReplicas") == 2, "the chart's two replicas (one leads)"
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == node_images.operator.ref
         assert env["AWS_ENDPOINT_URL_ECS"].startswith("http://127.0.0.1:"), "the host uses loopback only"
     finally:

@@ -3,14 +3,16 @@
 One release for the whole module, in the order a user meets it: install -> the pod is Ready
 through its own probes under the chart's securityContext -> it reconciles the three kinds ->
 agents and CLIs in other pods call MCP and the REST adapter by the Service's DNS name ->
-`helm test` -> `helm upgrade` with a changed value rolls the pod, losing and duplicating
-nothing -> `helm uninstall` leaves what the README says. ECS is the emulator, inside the
+`helm test` -> `helm upgrade` with a changed value rolls the two replicas one at a time (the
+Lease handed over to a new pod), losing and duplicating nothing -> `helm uninstall` leaves
+what the README says. ECS is the emulator, inside the
 node's namespace; the operator reaches it with credentials from a Secret (chart value envFrom).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -75,14 +77,26 @@ python -c 'import json; print(json.dumps({"revision": json.load(open("/tmp/td.js
 """
 
 
-def _pod(node: NodeWorld, namespace: str) -> dict[str, Any]:
+REPLICAS = 2  # the chart's default
+
+
+def _pods(node: NodeWorld, namespace: str) -> list[dict[str, Any]]:
+    """The Deployment's pods (not the `helm test` pod, which has no owner), not those on their way out."""
     pods = json.loads(
         node.kubectl("get", "pods", "-n", namespace, "-l", f"app.kubernetes.io/instance={RELEASE}", "-o", "json").stdout
     )["items"]
-    # The Deployment's pods (not the `helm test` pod, which has no owner), not those on their way out.
-    live = [p for p in pods if p["metadata"].get("ownerReferences") and not p["metadata"].get("deletionTimestamp")]
-    assert len(live) == 1, [p["metadata"]["name"] for p in pods]
-    return live[0]
+    return [p for p in pods if p["metadata"].get("ownerReferences") and not p["metadata"].get("deletionTimestamp")]
+
+
+def _holder(node: NodeWorld, namespace: str) -> str:
+    return node.kubectl(
+        "get", "lease", FULLNAME, "-n", namespace, "-o", "jsonpath={.spec.holderIdentity}", check=False
+    ).stdout.strip()
+
+
+def _readyz(node: NodeWorld, namespace: str, pod: str) -> str:
+    probe = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080/readyz').read().decode())"
+    return node.kubectl("exec", "-n", namespace, pod, "--", "python", "-c", probe).stdout.strip()
 
 
 def _ready(pod: dict[str, Any]) -> bool:
@@ -132,15 +146,23 @@ def state() -> dict[str, Any]:
     return {}
 
 
-def test_pod_is_ready_through_its_probes_as_non_root_with_a_read_only_root(node: NodeWorld, release: str) -> None:
-    pod = _pod(node, release)
-    assert _ready(pod), pod["status"]
-    container = pod["spec"]["containers"][0]
-    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "rest", "scheme": "HTTP"}
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    name = pod["metadata"]["name"]
-    ids = node.kubectl("exec", "-n", release, name, "--", "python", "-c", "import os; print(os.getuid(), os.getgid())")
-    assert ids.stdout.split() == ["10001", "10001"]
+def test_pods_are_ready_through_their_probes_as_non_root_with_a_read_only_root(node: NodeWorld, release: str) -> None:
+    pods = _pods(node, release)
+    assert len(pods) == REPLICAS and all(_ready(p) for p in pods), [p["status"] for p in pods]
+    for pod in pods:
+        container = pod["spec"]["containers"][0]
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "rest", "scheme": "HTTP"}
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        name = pod["metadata"]["name"]
+        probe = "import os; print(os.getuid(), os.getgid())"
+        ids = node.kubectl("exec", "-n", release, name, "--", "python", "-c", probe)
+        assert ids.stdout.split() == ["10001", "10001"]
+    # One leader (the Lease names its pod), the other follows and says so; both are ready.
+    names = sorted(p["metadata"]["name"] for p in pods)
+    leader = wait_for("a leader among the pods", lambda: _holder(node, release) in names and _holder(node, release))
+    (follower,) = [n for n in names if n != leader]
+    assert _readyz(node, release, leader) == f"ready; leader: {leader} (this replica)"
+    assert _readyz(node, release, follower) == f"ready; follower of {leader} (this replica: {follower})"
     write = node.kubectl("exec", "-n", release, name, "--", "python", "-c", "open('/probe', 'w')", check=False)
     assert write.returncode != 0 and "Read-only file system" in write.stderr, write.stderr
     # In-cluster config: the pod's ServiceAccount token, no kubeconfig anywhere.
@@ -316,17 +338,44 @@ def _ecs_counts(node: NodeWorld, state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_helm_upgrade_with_a_changed_value_rolls_the_pod_and_loses_or_duplicates_nothing(
+def test_helm_upgrade_with_a_changed_value_rolls_the_pods_and_loses_or_duplicates_nothing(
     node: NodeWorld, release: str, team: str, state: dict[str, Any]
 ) -> None:
-    before_pod = _pod(node, release)
+    before_pods = {p["metadata"]["uid"] for p in _pods(node, release)}
     before = _ecs_counts(node, state)
     assert before["job"] == [state["task_arn"]]
     objects_before = node.kubectl("get", "fargate", "-n", team, "-o", "name").stdout.split()
-    node.helm("upgrade", RELEASE, str(CHART), "-n", release, "--reuse-values", "--set", "statusInterval=3", "--wait")
-    after_pod = wait_for("the new pod Ready", lambda: (p := _pod(node, release)) and _ready(p) and p)
-    assert after_pod["metadata"]["uid"] != before_pod["metadata"]["uid"]
-    assert "--status-interval=3" in after_pod["spec"]["containers"][0]["args"]
+    # While it rolls: how many replicas are available (RollingUpdate, maxUnavailable 0: never fewer than 2).
+    available: list[int] = []
+    rolling = threading.Event()
+
+    def sample() -> None:
+        while not rolling.is_set():
+            out = node.kubectl(
+                "get", "deployment", FULLNAME, "-n", release, "-o", "jsonpath={.status.availableReplicas}", check=False
+            ).stdout.strip()
+            available.append(int(out or 0))
+            rolling.wait(0.3)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        node.helm(
+            "upgrade", RELEASE, str(CHART), "-n", release, "--reuse-values", "--set", "statusInterval=3", "--wait"
+        )
+        pods = wait_for(
+            "the new pods Ready",
+            lambda: (ps := _pods(node, release)) and len(ps) == REPLICAS and all(_ready(p) for p in ps) and ps,
+        )
+    finally:
+        rolling.set()
+        sampler.join()
+    assert not before_pods & {p["metadata"]["uid"] for p in pods}, "every pod was replaced"
+    assert min(available) >= REPLICAS, f"replicas available while rolling: {available}"
+    names = [p["metadata"]["name"] for p in pods]
+    wait_for("a new pod holds the Lease", lambda: _holder(node, release) in names)
+    after_pod = next(p for p in pods if p["metadata"]["name"] == _holder(node, release))
+    assert all("--status-interval=3" in p["spec"]["containers"][0]["args"] for p in pods)
     time.sleep(8)  # a few status cycles of the new pod: anything it would redo, it has done by now
     assert _ecs_counts(node, state) == before, "the upgrade must not run, register or create anything again"
     assert node.kubectl("get", "fargate", "-n", team, "-o", "name").stdout.split() == objects_before
@@ -334,8 +383,10 @@ def test_helm_upgrade_with_a_changed_value_rolls_the_pod_and_loses_or_duplicates
     assert [t["taskArn"] for t in job["status"]["tasks"]] == [state["task_arn"]]
     for kind, name in (("fargatecluster", "c"), ("fargatetaskdefinition", "td"), ("fargateservice", "svc")):
         assert condition((get(node, kind, name, team) or {}).get("status", {}), "Degraded").get("status") != "True"
-    log = node.kubectl("logs", "-n", release, after_pod["metadata"]["name"]).stdout
-    assert "Traceback" not in log, log[-3000:]
+    for pod in pods:
+        log = node.kubectl("logs", "-n", release, pod["metadata"]["name"]).stdout
+        assert "Traceback" not in log, log[-3000:]
+    assert "leading: took Lease" in node.kubectl("logs", "-n", release, after_pod["metadata"]["name"]).stdout
 
 
 def test_helm_uninstall_leaves_what_the_readme_says(
@@ -352,6 +403,10 @@ def test_helm_uninstall_leaves_what_the_readme_says(
         ("serviceaccount", FULLNAME),
         ("role", FULLNAME),
         ("rolebinding", FULLNAME),
+        ("role", f"{FULLNAME}-leader-election"),
+        ("rolebinding", f"{FULLNAME}-leader-election"),
+        ("lease", FULLNAME),
+        ("poddisruptionbudget", FULLNAME),
     ):
         assert get(node, kind, name, release) is None, (kind, name)
     for kind in ("clusterrole", "clusterrolebinding"):

@@ -93,15 +93,17 @@ def test_plain_manifests_run_the_operator_on_the_node(node: NodeWorld, node_imag
         for kind in ("fargatetask", "fargatetaskdefinition", "fargatecluster"):
             node.kubectl("delete", kind, "--all", "-n", team, "--timeout=120s")
         pods = json.loads(node.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json").stdout)["items"]
-        log = node.kubectl("logs", "-n", NAMESPACE, pods[0]["metadata"]["name"]).stdout
-        assert "Traceback" not in log, log[-3000:]
+        assert len(pods) == 2, "the chart's two replicas"
+        for pod in pods:
+            log = node.kubectl("logs", "-n", NAMESPACE, pod["metadata"]["name"]).stdout
+            assert "Traceback" not in log, log[-3000:]
     finally:
         # Everything the manifests made but the CRDs (other objects may still use them).
         node.kubectl(
             "delete",
             "-n",
             NAMESPACE,
-            "deployment,service,serviceaccount,role,rolebinding",
+            "deployment,service,serviceaccount,role,rolebinding,lease,poddisruptionbudget",
             "-l",
             "app.kubernetes.io/instance=fargate-operator",
             "--ignore-not-found",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fargate_operator.store.registry import LAST_APPLIED, Registry
@@ -34,17 +33,12 @@ def test_snapshot_drops_bookkeeping_and_keeps_the_rest() -> None:
     assert got["spec"] == {"count": 1}
 
 
-def test_synced_once_it_holds_what_the_api_server_holds() -> None:
+def test_synced_once_marked_and_for_good() -> None:
     reg = Registry()
-    assert not reg.synced()  # nothing compared yet
-    assert not reg.catches_up_with({"FargateTask": 2, "FargateService": 0})
-    reg.upsert(body("a"))
-    reg.upsert(body("a", phase="Running"))  # updates of one object count once
-    assert not reg.catches_up_with({"FargateTask": 2, "FargateService": 0})
-    # "b" was deleted before its listing arrived: the fresh count says 1, and that is enough.
-    assert reg.catches_up_with({"FargateTask": 1, "FargateService": 0})
+    assert not reg.synced()  # the feed (store/feed.py) marks it once every kind was listed
+    reg.mark_synced()
     reg.remove("FargateTask", "ns", "a")
-    assert reg.synced()  # synced for good: the watch keeps it current from here
+    assert reg.synced()  # synced for good: the watches keep it current from here
 
 
 def test_item13_a_full_list_drops_what_it_lacks_but_not_what_came_after_it_began() -> None:
@@ -69,15 +63,12 @@ def test_item13_an_update_after_the_list_began_keeps_an_object() -> None:
     assert reg.retain("FargateTask", set(), reg.mark()) == [("ns", "a")]
 
 
-def test_item13_list_events_after_the_first_sync_mean_a_relist() -> None:
-    async def scenario() -> None:
-        reg = Registry()
-        reg.note_listed("FargateTask")  # the first listing: not a relist
-        assert await reg.relisted(0.01) == set()
-        reg.catches_up_with({"FargateTask": 0})
-        reg.note_listed("FargateTask")
-        reg.note_listed("FargateService")
-        assert await reg.relisted(0.01) == {"FargateTask", "FargateService"}
-        assert await reg.relisted(0.01) == set()
-
-    asyncio.run(scenario())
+def test_item18_a_namespaces_relist_drops_only_that_namespaces_objects() -> None:
+    """One feed stream per watched namespace: its list says nothing about the other namespaces."""
+    reg = Registry()
+    reg.upsert(body("a"))
+    other = body("b")
+    other["metadata"]["namespace"] = "other"
+    reg.upsert(other)
+    assert reg.retain("FargateTask", set(), reg.mark(), namespace="ns") == [("ns", "a")]
+    assert reg.get("FargateTask", "other", "b") is not None

@@ -44,3 +44,22 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   resources: [events]
   verbs: [create]
 {{- end -}}
+
+{{/* The Lease the replicas elect a leader with: named after the release, in its namespace. */}}
+{{- define "fargate-operator.leaseName" -}}
+{{- include "fargate-operator.fullname" . -}}
+{{- end -}}
+
+{{/* Refuse combinations that would run two reconcilers at once, or fence too late. */}}
+{{- define "fargate-operator.validate" -}}
+{{- $le := .Values.leaderElection -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not $le.enabled) -}}
+{{- fail "replicaCount > 1 needs leaderElection.enabled=true: without the Lease every replica would reconcile and write to ECS" -}}
+{{- end -}}
+{{- if and $le.enabled (not (lt (float64 $le.renewDeadline) (float64 $le.leaseDuration))) -}}
+{{- fail "leaderElection.renewDeadline must be less than leaderElection.leaseDuration (the difference is the fencing margin)" -}}
+{{- end -}}
+{{- if and $le.enabled (not (gt (float64 $le.renewDeadline) (mulf 1.2 (float64 $le.retryPeriod)))) -}}
+{{- fail "leaderElection.renewDeadline must exceed 1.2 x leaderElection.retryPeriod" -}}
+{{- end -}}
+{{- end -}}

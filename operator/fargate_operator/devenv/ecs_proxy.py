@@ -32,6 +32,15 @@ Interceptor = Callable[[dict[str, Any], Forward], Answer]  # (request, forward) 
 
 
 @dataclass(frozen=True)
+class Call:
+    """One request as the proxy forwarded it (journal=True): when, what, and the request's clientToken."""
+
+    at: float  # time.time() when it was forwarded (after any injected latency)
+    action: str
+    client_token: str | None
+
+
+@dataclass(frozen=True)
 class Faults:
     """Rates in 0..1, per request; `actions` limits them to some ECS actions (empty: all)."""
 
@@ -43,15 +52,27 @@ class Faults:
     actions: frozenset[str] = frozenset()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that vanishes mid-request (a SIGKILLed operator) is expected here, not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class EcsProxy:
-    def __init__(self, upstream: str, seed: int = 7) -> None:
+    def __init__(self, upstream: str, seed: int = 7, journal: bool = False) -> None:
         self.upstream = urlsplit(upstream)
         self.calls: Counter[str] = Counter()
+        # Every forwarded request, in order, when `journal` (tests that ask who wrote what, and when).
+        self.journal: list[Call] | None = [] if journal else None
         self.injected: Counter[str] = Counter()
         self.faults = Faults()
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="ecs-proxy", daemon=True)
         self._hold_action: str | None = None
@@ -151,6 +172,10 @@ class EcsProxy:
                         self._send_fault(fault)
                         return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
+                if action and proxy.journal is not None:
+                    token = json.loads(body or b"{}").get("clientToken") if body else None
+                    with proxy._lock:
+                        proxy.journal.append(Call(time.time(), action, token))
                 interceptor = proxy._interceptors.get(action)
                 if interceptor is not None:
                     status, answer = interceptor(json.loads(body or b"{}"), self._forwarder(headers))

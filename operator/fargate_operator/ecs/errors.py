@@ -7,6 +7,8 @@ import re
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
+from fargate_operator.ecs.fence import Fenced
+
 # Codes a retry can fix: throttling (HTTP 400 in ECS's JSON protocol) and server-side failures.
 TRANSIENT_CODES = frozenset(
     {
@@ -21,6 +23,8 @@ TRANSIENT_CODES = frozenset(
         "RequestTimeoutException",
     }
 )
+# A write the write fence refused (ecs/fence.py): never sent; the Lease holder will do it.
+FENCED_CODE = "NotLeader"
 # A quota was hit: retrying soon won't help, retrying later may.
 SLOW_RETRY_CODES = frozenset({"LimitExceededException"})
 
@@ -68,6 +72,8 @@ def one_line(message: str) -> str:
 
 
 def from_botocore(operation: str, exc: Exception) -> EcsError:
+    if isinstance(exc, Fenced):  # not sent at all; transient: whoever holds the Lease acts
+        return EcsError(operation, FENCED_CODE, str(exc), None)
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")

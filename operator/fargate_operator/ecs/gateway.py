@@ -9,6 +9,8 @@
   is shaped, so large status sweeps spread out instead of draining the account's budget.
 - Every call is counted (Prometheus) by operation and outcome.
 - Batched describes honour ECS's per-call limits.
+- Every HTTP attempt of a write passes the write fence first (fence.py): with leader
+  election, only the Lease holder's writes go out, and none after its renew deadline.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from botocore.config import Config
 from prometheus_client import Counter, Histogram
 
 from fargate_operator.ecs import model
-from fargate_operator.ecs.errors import EcsError, from_botocore
+from fargate_operator.ecs.errors import FENCED_CODE, EcsError, from_botocore
+from fargate_operator.ecs.fence import WriteFence
 from fargate_operator.ecs.ratelimit import ReadPacer
 
 ECS_CALLS = Counter("fargate_operator_ecs_calls_total", "ECS API calls", ["operation", "outcome"])
@@ -55,8 +58,9 @@ def chunks(items: list[str], size: int) -> Iterator[list[str]]:
 
 
 class EcsGateway:
-    def __init__(self, settings: GatewaySettings, client: Any | None = None) -> None:
+    def __init__(self, settings: GatewaySettings, client: Any | None = None, fence: WriteFence | None = None) -> None:
         self.settings = settings
+        self.fence = fence if fence is not None else WriteFence()
         self._pool = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="ecs")
         self._reads = ReadPacer()
         self._client = client or boto3.session.Session(botocore_session=model.session()).client(
@@ -73,6 +77,11 @@ class EcsGateway:
         self._method_names = {
             self._client.meta.method_to_api_mapping[name]: name for name in self._client.meta.method_to_api_mapping
         }
+        # Per HTTP attempt, so a retry botocore makes after the renew deadline is refused as well.
+        self._client.meta.events.register("before-send.ecs", self._before_send)
+
+    def _before_send(self, event_name: str, **_: Any) -> None:
+        self.fence.check(event_name.rsplit(".", 1)[-1])
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -80,13 +89,18 @@ class EcsGateway:
     def _call_sync(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         method = getattr(self._client, self._method_names[operation])
         started = time.perf_counter()
+        counted = self.fence.enter(operation)  # before the fence check: drain() then waits for it
         try:
             response: dict[str, Any] = method(**params)
         except Exception as exc:
             ECS_LATENCY.labels(operation).observe(time.perf_counter() - started)
             err = from_botocore(operation, exc)
-            ECS_CALLS.labels(operation, "transient_error" if err.transient else "error").inc()
+            outcome = "fenced" if err.code == FENCED_CODE else "transient_error" if err.transient else "error"
+            ECS_CALLS.labels(operation, outcome).inc()
             raise err from exc
+        finally:
+            if counted:
+                self.fence.leave()
         ECS_LATENCY.labels(operation).observe(time.perf_counter() - started)
         ECS_CALLS.labels(operation, "ok").inc()
         retries = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)

@@ -1,4 +1,8 @@
-"""Operator start and stop: Kopf settings chosen on purpose, the runtime, the status loops.
+"""Kopf's start: settings chosen on purpose, and the runtime every handler shares.
+
+Kopf runs only while this replica leads (handlers/leadership.py starts it for each term,
+in a thread and event loop of its own); the status loop, the tenancy-config watcher and the
+watch cache (store/feed.py) are not Kopf's and run beside it.
 
 Kopf settings (see README "Kopf settings"):
 - finalizer `ecs.fargate.dev/finalizer`, so deletion reaches ECS first (on a FargateTask
@@ -13,25 +17,22 @@ Kopf settings (see README "Kopf settings"):
 - 30 s to wait for the watch event of Kopf's own patch before acting on an older one;
 - watch requests time out server-side after 5 minutes (client after 5.5) to recover quietly
   from silently dropped connections;
-- peering: standalone, one replica. A hot standby is not offered yet: Kopf peering would
-  pause a standby's handlers but not the status loop this module starts.
+- peering: standalone. Which replica runs Kopf at all is decided by the Lease (leader/):
+  Kopf's peering pauses lower-priority replicas, but not loops outside Kopf, and it takes
+  over only after a 60 s keep-alive;
+- no "ultimate exiting" SIGKILL: a term is stopped on purpose when leadership ends, and the
+  process (with its REST and MCP servers) must outlive it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from typing import Any
 
 import kopf
 
-from fargate_operator import k8s
 from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
-from fargate_operator.handlers.refresh import refresh_forever
-from fargate_operator.handlers.tenancy import watch_config
-from fargate_operator.handlers.watch_cache import resync_forever
-from fargate_operator.models.kinds import FINALIZER, PLURALS, RUN_MARK
+from fargate_operator.models.kinds import FINALIZER, RUN_MARK
 from fargate_operator.runtime import Runtime
 from fargate_operator.store.registry import Registry
 from fargate_operator.tenancy_config import PolicySource
@@ -84,49 +85,15 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     # Under a burst, the watch event of Kopf's own status patch can take seconds to come back;
     # processing the older event instead re-runs handlers (harmless, but calls and writes).
     settings.persistence.consistency_timeout = 30
-    if getattr(memo, "runtime", None) is None:
-        memo.runtime = build_runtime(config)
-    memo.refresher = asyncio.create_task(refresh_forever(memo.runtime), name="status-refresh")
-    memo.syncer = asyncio.create_task(wait_until_synced(memo.runtime, config.namespaces), name="cache-sync")
-    memo.tenancy = asyncio.create_task(watch_config(memo.runtime), name="tenancy-config")
-    memo.resyncer = asyncio.create_task(
-        resync_forever(memo.runtime, config.namespaces, config.cache_resync_interval), name="cache-resync"
-    )
+    settings.process.ultimate_exiting_timeout = None
+    rt: Runtime = memo.runtime
+    # This term's event loop: the handler-body bound must be a semaphore of this loop.
+    rt.work_slots = asyncio.Semaphore(config.max_workers)
     memo.started = True
-    source = memo.runtime.tenancy
+    source = rt.tenancy
     logger.info(
-        "fargate-operator started (status interval %.1fs, tenancy config %s %s)",
+        "fargate-operator handlers started (status interval %.1fs, tenancy config %s %s)",
         config.status_interval,
         source.policy.digest,
         f"from {source.path}" if source.path else "built in",
     )
-
-
-async def wait_until_synced(rt: Runtime, namespaces: tuple[str, ...]) -> None:
-    """Mark the watch cache synced once it holds as many objects as the API server does.
-
-    Compared with a fresh count each time (one `limit=1` LIST per kind), so objects deleted
-    before Kopf's first listing reached them cannot keep it unsynced.
-    """
-    while True:
-        try:
-            counts = {kind: await k8s.count_objects(kind, namespaces) for kind in PLURALS}
-            if rt.registry.catches_up_with(counts):
-                return
-        except Exception as exc:  # the API server away for a moment: try again
-            logging.getLogger(__name__).warning("watch cache sync check failed: %s", exc)
-        await asyncio.sleep(0.5)
-
-
-@kopf.on.cleanup()
-async def cleanup(memo: Any, **_: Any) -> None:
-    for name in ("refresher", "syncer", "tenancy", "resyncer"):
-        task = getattr(memo, name, None)
-        if task is None:
-            continue
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    rt = getattr(memo, "runtime", None)
-    if rt is not None:
-        rt.gateway.close()

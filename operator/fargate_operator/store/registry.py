@@ -1,4 +1,4 @@
-"""A watch cache of the four kinds, fed by Kopf's watch events (no API call per read)."""
+"""A watch cache of the four kinds, fed by the LIST+WATCH streams of store/feed.py (no API call per read)."""
 
 from __future__ import annotations
 
@@ -20,18 +20,10 @@ class Registry:
         # When each object was last upserted, as a running count (see retain()).
         self._seq = 0
         self._stamps: dict[str, dict[Key, int]] = {}
-        # Kinds whose watch listed again after the first sync (a relist, see note_listed()).
-        self._relisted: set[str] = set()
-        self._relist = asyncio.Event()
 
-    def catches_up_with(self, counts: dict[str, int]) -> bool:
-        """Whether the cache holds at least `counts` (the API server's, taken now) of each kind.
-
-        Once it has, it counts as synced for good: the watch keeps it current from then on.
-        """
-        if not self._synced and all(self.count(kind) >= n for kind, n in counts.items()):
-            self._synced = True
-        return self._synced
+    def mark_synced(self) -> None:
+        """Every kind (and watched namespace) has been listed once: the watches keep it current from here."""
+        self._synced = True
 
     def synced(self) -> bool:
         """Whether the cache has once held everything the API server had (and so can be trusted whole)."""
@@ -75,33 +67,23 @@ class Registry:
         """A point in the cache's history: take it just before a full LIST starts (see retain())."""
         return self._seq
 
-    def retain(self, kind: str, listed: set[Key], since: int) -> list[Key]:
-        """Drop objects of `kind` that a full LIST, begun at mark `since`, no longer has; returns them.
+    def retain(self, kind: str, listed: set[Key], since: int, namespace: str | None = None) -> list[Key]:
+        """Drop objects of `kind` (in `namespace`, or all) that a full LIST, begun at mark `since`, lacks.
 
-        A relist (the watch's resourceVersion expired: 410 Gone) brings list events and no
-        DELETED for objects deleted meanwhile, so only a full list shows they are gone. An
-        object upserted after `since` is kept even when missing from the list: it may have
-        been created after the list was taken (its deletion, if any, comes as a DELETED event).
+        A relist (the watch's resourceVersion expired: 410 Gone) brings no DELETED for objects
+        deleted meanwhile, so only the full list shows they are gone. An object upserted after
+        `since` is kept even when missing from the list: it may have been created after the
+        list was taken (its deletion, if any, comes as a DELETED event). Returns what went.
         """
         stamps = self._stamps.get(kind, {})
-        gone = [key for key in self._objects.get(kind, {}) if key not in listed and stamps.get(key, 0) <= since]
-        for namespace, name in gone:
-            self.remove(kind, namespace, name)
+        gone = [
+            key
+            for key in self._objects.get(kind, {})
+            if key not in listed and stamps.get(key, 0) <= since and namespace in (None, key[0])
+        ]
+        for ns, name in gone:
+            self.remove(kind, ns, name)
         return gone
-
-    def note_listed(self, kind: str) -> None:
-        """A list event (type None) arrived: after the first sync, that means the watch listed again."""
-        if self._synced:
-            self._relisted.add(kind)
-            self._relist.set()
-
-    async def relisted(self, timeout: float) -> set[str]:
-        """The kinds listed again since the last call; waits up to `timeout` (empty set: none)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._relist.wait(), timeout)
-        kinds, self._relisted = self._relisted, set()
-        self._relist.clear()
-        return kinds
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self._objects.get(kind, {}).get((namespace, name))

@@ -110,7 +110,8 @@ class Identities:
         return cred.principal() if cred else None
 
 
-def build_app(api: EcsApi, credentials: Any, ready: Any) -> Starlette:
+def build_app(api: EcsApi, credentials: Any, ready: Any, describe: Callable[[], str] | None = None) -> Starlette:
+    """`describe`: a status line for /readyz's body (which replica leads), after "ready" / "starting"."""
     adapter = RestAdapter(api, credentials)
 
     pid = {PID_HEADER: str(os.getpid())}
@@ -119,9 +120,10 @@ def build_app(api: EcsApi, credentials: Any, ready: Any) -> Starlette:
         return PlainTextResponse("ok", headers=pid)
 
     async def readyz(_: Request) -> Response:
+        line = f"; {describe()}" if describe is not None else ""
         if ready():
-            return PlainTextResponse("ready", headers=pid)
-        return PlainTextResponse("starting", status_code=503, headers=pid)
+            return PlainTextResponse(f"ready{line}", headers=pid)
+        return PlainTextResponse(f"starting{line}", status_code=503, headers=pid)
 
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -58,8 +58,12 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
         *["ClusterRoleBinding"] * 2,
         "ConfigMap",
         "Deployment",
+        "Lease",  # the leader Lease, so the replicas need no right to create Leases
         "Pod",  # the `helm test` hook (deploy/ renders with --skip-tests)
-        "Role",
+        "PodDisruptionBudget",
+        "Role",  # credentials
+        "Role",  # the Lease
+        "RoleBinding",
         "RoleBinding",
         "Service",
         "ServiceAccount",
@@ -125,6 +129,71 @@ def _tenancy_of(docs: list[dict[str, Any]]) -> Policy:
     assert "subPath" not in mount, "a subPath mount never sees ConfigMap updates"
     assert f"--tenancy-config={mount['mountPath']}/tenancy.yaml" in pod["containers"][0]["args"]
     return parse_policy(yaml.safe_load(cm["data"]["tenancy.yaml"]))
+
+
+def test_item18_chart_renders_two_replicas_that_elect_a_leader(world: World) -> None:
+    docs = [d for d in yaml.safe_load_all(helm(world, "template", "fo", str(CHART), "-n", "sys").stdout) if d]
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    spec, pod = deployment["spec"], deployment["spec"]["template"]["spec"]
+    assert spec["replicas"] == 2
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    container = pod["containers"][0]
+    assert {
+        "--leader-elect",
+        "--leader-elect-resource-name=fo-fargate-operator",
+        "--leader-elect-resource-namespace=sys",
+        "--leader-elect-lease-duration=15",
+        "--leader-elect-renew-deadline=10",
+        "--leader-elect-retry-period=2",
+    } <= set(container["args"])
+    env = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in container["env"]}
+    assert env["POD_NAME"] == "metadata.name", "the Lease's holder identity is the pod's name"
+    assert container["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
+    assert pod["terminationGracePeriodSeconds"] == 30
+    selector = spec["selector"]["matchLabels"]
+    (preferred,) = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert preferred["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert preferred["podAffinityTerm"]["labelSelector"]["matchLabels"] == selector
+    (spread,) = pod["topologySpreadConstraints"]
+    assert spread["topologyKey"] == "topology.kubernetes.io/zone" and spread["whenUnsatisfiable"] == "ScheduleAnyway"
+    (pdb,) = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+    assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
+    (lease,) = [d for d in docs if d["kind"] == "Lease"]
+    assert lease["metadata"]["name"] == "fo-fargate-operator" and "spec" not in lease
+    (role,) = [d for d in docs if d["kind"] == "Role" and d["metadata"]["name"].endswith("-leader-election")]
+    assert role["rules"] == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["fo-fargate-operator"],
+            "verbs": ["get", "list", "watch", "update"],
+        }
+    ]
+
+    single = helm(
+        world, "template", "fo", str(CHART), "--set", "replicaCount=1", "--set", "leaderElection.enabled=false"
+    )
+    one = [d for d in yaml.safe_load_all(single.stdout) if d]
+    deployment = next(d for d in one if d["kind"] == "Deployment")
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert not any("--leader-elect" in a for a in deployment["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert not [d for d in one if d["kind"] in ("Lease", "PodDisruptionBudget")]
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        (["replicaCount=2", "leaderElection.enabled=false"], "replicaCount > 1 needs leaderElection.enabled=true"),
+        (["leaderElection.renewDeadline=15"], "renewDeadline must be less than leaderElection.leaseDuration"),
+        (["leaderElection.retryPeriod=9"], "renewDeadline must exceed 1.2 x leaderElection.retryPeriod"),
+        (["podAntiAffinity=sometimes"], "podAntiAffinity"),
+    ],
+)
+def test_item18_chart_refuses_values_that_would_run_two_reconcilers_or_fence_late(
+    world: World, values: list[str], complaint: str
+) -> None:
+    res = helm(world, "template", "fo", str(CHART), *[a for v in values for a in ("--set", v)], check=False)
+    assert res.returncode != 0 and complaint in res.stderr, res.stderr
 
 
 def test_item2_chart_renders_the_tenancy_config_the_operator_reads(world: World, tmp_path: Path) -> None:
@@ -215,9 +284,28 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
         world.ecs.endpoint,
         team,
         tmp_path / "operator.log",
-        extra_args=("--credentials-namespace", system, "--tenancy-config", str(tenancy)),
+        extra_args=(
+            "--credentials-namespace",
+            system,
+            "--tenancy-config",
+            str(tenancy),
+            # As the chart runs it: electing on the chart's Lease, with the chart's Role for it.
+            "--leader-elect",
+            "--leader-elect-resource-name=fo-fargate-operator",
+            f"--leader-elect-resource-namespace={system}",
+            "--leader-elect-identity=fo-pod-0",
+        ),
     ).start()
     try:
+        wait_for(
+            "the operator holds the chart's Lease",
+            lambda: (
+                cp.kubectl(
+                    "get", "lease", "fo-fargate-operator", "-n", system, "-o", "jsonpath={.spec.holderIdentity}"
+                ).stdout
+                == "fo-pod-0"
+            ),
+        )
         kube = Kube(cp, team)
         cluster, family = f"helm-{unique}", f"helm-{unique}"
         kube.apply(manifest("FargateCluster", "c", {"clusterName": cluster}))
@@ -293,6 +381,15 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
         ("create", "fargateclusters.ecs.fargate.dev", "default", False),
         ("create", "pods", "team", False),
         ("update", "customresourcedefinitions.apiextensions.k8s.io", "all", False),
+        # The Lease: its own, by name, read, watched and renewed; no other Lease, no create or delete.
+        ("get", "leases.coordination.k8s.io/fo-fargate-operator", "system", True),
+        ("watch", "leases.coordination.k8s.io/fo-fargate-operator", "system", True),
+        ("update", "leases.coordination.k8s.io/fo-fargate-operator", "system", True),
+        ("update", "leases.coordination.k8s.io/kube-controller-manager", "system", False),
+        ("update", "leases.coordination.k8s.io/fo-fargate-operator", "team", False),
+        ("create", "leases.coordination.k8s.io", "system", False),
+        ("delete", "leases.coordination.k8s.io/fo-fargate-operator", "system", False),
+        ("list", "leases.coordination.k8s.io", "system", False),
     ],
 )
 def test_rbac_grants_only_what_the_operator_uses(

@@ -1,0 +1,178 @@
+"""The watch cache's feed: a LIST, then a WATCH, per kind (and watched namespace), on threads of its own.
+
+Every replica runs it, leader or follower, so the REST and MCP front doors answer from a
+warm cache everywhere and a replica that takes the Lease over starts with one. Kopf runs
+only on the leader (handlers/leadership.py) and keeps its own watch for its handlers.
+
+The informer's contract: list (paged), then watch from the list's resourceVersion, with
+bookmarks. When that resourceVersion has expired (410 Gone: the watch was away longer than
+etcd keeps history), list again; the new list *replaces* what the cache held of that kind
+and namespace, so objects deleted while the watch was away leave too (no DELETED event will
+ever come for them). The cache counts as synced once every kind and namespace was listed.
+
+Threads rather than coroutines: the kubernetes client blocks, and a stream held open for
+five minutes must not occupy one of the event loop's few executor threads. Events reach the
+Registry on the event loop, in order, through call_soon_threadsafe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import kubernetes
+
+from fargate_operator import k8s
+from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
+from fargate_operator.store.registry import Key, Registry
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 500
+SERVER_TIMEOUT = 300  # seconds a watch request lasts (then it is made again from where it was)
+CLIENT_TIMEOUT = 330  # a silently dropped connection is noticed within this
+CONNECT_TIMEOUT = 30
+MAX_BACKOFF = 10.0
+
+
+class Gone(Exception):
+    """410: the resourceVersion (or continue token) expired; list again."""
+
+
+def path_of(kind: str, namespace: str | None) -> str:
+    return f"/apis/{GROUP}/{VERSION}/" + (f"namespaces/{namespace}/" if namespace else "") + PLURALS[kind]
+
+
+class CacheFeed:
+    def __init__(
+        self,
+        registry: Registry,
+        namespaces: tuple[str, ...],
+        client_factory: Callable[[], kubernetes.client.ApiClient],
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.registry = registry
+        self._streams: list[tuple[str, str | None]] = [(k, ns) for k in PLURALS for ns in (namespaces or (None,))]
+        self._client_factory = client_factory
+        self._page_size = page_size
+        self._stop = threading.Event()
+        self._unlisted = set(self._streams)  # (kind, namespace) not listed even once yet
+        self._since: dict[tuple[str, str | None], int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> CacheFeed:
+        self._loop = loop
+        client = self._client_factory()
+        for kind, namespace in self._streams:
+            name = f"watch-{PLURALS[kind]}" + (f"-{namespace}" if namespace else "")
+            threading.Thread(target=self._run, args=(client, kind, namespace), name=name, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()  # the threads are daemons: a read blocked on a quiet stream ends with the process
+
+    # -- on the event loop ------------------------------------------------------------------
+
+    def _post(self, fn: Callable[..., None], *args: Any) -> None:
+        assert self._loop is not None
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(fn, *args)
+
+    def _page(self, kind: str, namespace: str | None, items: list[dict[str, Any]], first: bool) -> None:
+        if first:
+            self._since[(kind, namespace)] = self.registry.mark()
+        for item in items:
+            self.registry.upsert(item)
+
+    def _listed(self, kind: str, namespace: str | None, listed: set[Key]) -> None:
+        gone = self.registry.retain(kind, listed, self._since.pop((kind, namespace)), namespace=namespace)
+        if gone and (kind, namespace) not in self._unlisted:
+            names = ", ".join(f"{ns}/{name}" for ns, name in gone[:10])
+            log.info("watch cache: dropped %d %s deleted while the watch was away: %s", len(gone), kind, names)
+        self._unlisted.discard((kind, namespace))
+        if not self._unlisted:
+            self.registry.mark_synced()
+
+    def _event(self, kind: str, type_: str, obj: dict[str, Any]) -> None:
+        if type_ == "DELETED":
+            self.registry.remove(kind, obj["metadata"]["namespace"], obj["metadata"]["name"])
+        else:
+            self.registry.upsert({**obj, "kind": kind})
+
+    # -- on the stream's thread -----------------------------------------------------------------
+
+    def _run(self, client: kubernetes.client.ApiClient, kind: str, namespace: str | None) -> None:
+        version: str | None = None
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                if version is None:
+                    version = self._list(client, kind, namespace)
+                version = self._watch(client, kind, namespace, version)
+                backoff = 0.5
+            except Gone:
+                version = None  # list again, at once
+            except Exception as exc:  # the API server away, a dropped connection: the same version again
+                log.warning("watch cache: %s%s: %s", kind, f" in {namespace}" if namespace else "", exc)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _get(self, client: kubernetes.client.ApiClient, path: str, query: list[tuple[str, str]], read: float) -> Any:
+        request = client.param_serialize(
+            "GET", path, query_params=query, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
+        )
+        response: Any = client.call_api(*request, _request_timeout=(CONNECT_TIMEOUT, read))
+        if response.status == 410:
+            response.read()
+            raise Gone()
+        if response.status >= 400:
+            raise kubernetes.client.ApiException(status=response.status, reason=response.reason)
+        return response
+
+    def _list(self, client: kubernetes.client.ApiClient, kind: str, namespace: str | None) -> str:
+        """List every object (paged) into the cache; returns the list's resourceVersion."""
+        path, token, first = path_of(kind, namespace), None, True
+        listed: set[Key] = set()
+        while True:
+            query = [("limit", str(self._page_size))] + ([("continue", token)] if token else [])
+            page = json.loads(self._get(client, path, query, CLIENT_TIMEOUT).read())
+            items = [{**item, "kind": kind, "apiVersion": f"{GROUP}/{VERSION}"} for item in page.get("items", [])]
+            listed.update((i["metadata"]["namespace"], i["metadata"]["name"]) for i in items)
+            self._post(self._page, kind, namespace, items, first)
+            first = False
+            meta = page.get("metadata") or {}
+            token = meta.get("continue") or None
+            if not token:
+                self._post(self._listed, kind, namespace, listed)
+                return str(meta["resourceVersion"])
+
+    def _watch(self, client: kubernetes.client.ApiClient, kind: str, namespace: str | None, version: str) -> str:
+        """Apply watch events until the server ends the stream; returns the last resourceVersion seen."""
+        query = [
+            ("watch", "true"),
+            ("resourceVersion", version),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", str(SERVER_TIMEOUT)),
+        ]
+        response = self._get(client, path_of(kind, namespace), query, CLIENT_TIMEOUT)
+        try:
+            for line in k8s.watch_lines(response.response):
+                if self._stop.is_set():
+                    break
+                event = json.loads(line)
+                type_, obj = event.get("type"), event.get("object") or {}
+                if type_ == "ERROR":
+                    if obj.get("code") == 410:
+                        raise Gone()
+                    raise kubernetes.client.ApiException(status=obj.get("code"), reason=obj.get("message"))
+                version = str(obj.get("metadata", {}).get("resourceVersion") or version)
+                if type_ in ("ADDED", "MODIFIED", "DELETED"):
+                    self._post(self._event, kind, type_, obj)
+        finally:
+            response.response.close()
+            response.response.release_conn()
+        return version
