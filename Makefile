@@ -65,7 +65,7 @@ chaos: venv assets
 	FARGATE_CHAOS_SCALE=5 FARGATE_CHAOS_WAIT=900 $(BIN)/pytest -s tests/integration/chaos
 
 # High availability: 20 leader SIGKILLs with the chart's election durations (lease 15 s, renew
-# deadline 10 s, retry 2 s) for the takeover distribution; make test runs 4 with 6 / 4 / 1.
+# deadline 10 s, retry 2 s) for the takeover distribution; make test runs 3 with 6 / 4 / 1.
 ha: venv assets
 	FARGATE_HA_KILLS=20 FARGATE_HA_LEASE=15,10,2 $(BIN)/pytest -s tests/integration/ha/test_ha_failover.py
 

@@ -1,7 +1,7 @@
 """Issue 18 acceptance: two replicas; the leader SIGKILLed at random moments while the chaos workload runs.
 
 Real kube-apiserver, the ECS emulator behind one counting proxy per replica, two
-`fargate-operator run --leader-elect` processes. FARGATE_HA_KILLS rounds (make test: 4, with a
+`fargate-operator run --leader-elect` processes. FARGATE_HA_KILLS rounds (make test: 3, with a
 6 s lease; `make ha`: 20, with the chart's 15 s lease, for the takeover distribution). Each round: the chaos suite's batch (200
 FargateTasks and 20 FargateServices over the rounds, created, scaled and deleted), a random
 pause, SIGKILL of whichever replica holds the Lease, the other takes over, the killed one
@@ -33,7 +33,7 @@ from fargate_operator.devenv.world import World
 from ha_support import Durations, ReadLoad, Replica, Replicas, credential_secret, distribution, rest_call
 from operator_support import condition, wait_for
 
-KILLS = int(os.environ.get("FARGATE_HA_KILLS", "4"))  # `make ha`: 20, with the chart's 15 s lease
+KILLS = int(os.environ.get("FARGATE_HA_KILLS", "3"))  # `make ha`: 20, with the chart's 15 s lease
 TASKS, SERVICES = 200, 20
 _lease, _renew, _retry = os.environ.get("FARGATE_HA_LEASE", "6,4,1").split(",")
 LEASE = Durations(int(_lease), float(_renew), float(_retry))

@@ -21,7 +21,7 @@ from fargate_operator.reconcile.task import started_by
 from ha_support import Durations, ReadLoad, Replica, Replicas, credential_secret, distribution
 from operator_support import Kube, awsvpc, condition, manifest, task_definition_spec, task_manifest, wait_for
 
-ROUNDS = 5
+ROUNDS = 3
 TASKS_PER_ROUND = 8
 HANDOVER_LIMIT = 2.0
 

@@ -26,7 +26,8 @@ from operator_support import Kube, awsvpc, condition, manifest, task_definition_
 
 LEASE = Durations(6, 4.0, 1.0)
 LATENCY = 1.5  # seconds the leader's ECS proxy holds each request: a backlog, and writes still in flight
-TASKS = 60
+TASKS = 120  # a backlog: the fenced leader must still have RunTasks to send
+IN_FLIGHT = 0.5  # seconds after a frozen leader wakes in which requests already past the fence go out
 
 
 def _setup(world: World, network: Network, tmp_path: Path, partitionable: bool) -> tuple[Replicas, Kube, str, dict]:
@@ -75,9 +76,13 @@ def _converged_once_each(world: World, kube: Kube, cluster: str, names: list[str
     assert replicas.duplicate_run_tasks() == {}, "a RunTask sent twice (counted at the ECS proxies)"
 
 
-def _check_no_write_after_fencing(old: Replica, new: Replica, acquired: float) -> None:
-    """The old leader's writes all reached ECS before the new leader could act; the new one's all after."""
-    old_writes = [c.at for c in old.writes()]
+def _check_no_write_after_fencing(old: Replica, new: Replica, acquired: float, woke: float | None = None) -> None:
+    """The old leader's writes all reached ECS before the new leader could act; the new one's all after.
+
+    `woke`: when a frozen old leader was resumed; requests that had passed the fence's check when it
+    froze go out in the IN_FLIGHT seconds after that (README "Limits"), and are left to the caller.
+    """
+    old_writes = [c.at for c in old.writes() if woke is None or not woke <= c.at <= woke + IN_FLIGHT]
     # Fenced at (last renewal sent) + renew deadline <= acquired - (lease - renew deadline); anything sent
     # before that reaches ECS at most LATENCY later (plus scheduling).
     latest_allowed = acquired - (LEASE.lease - LEASE.renew) + LATENCY + 0.5
@@ -129,10 +134,16 @@ def test_item18_a_leader_cut_off_from_the_api_server_stops_ecs_writes_before_its
         replicas.stop()
 
 
-def test_item18_a_paused_leader_writes_nothing_when_it_wakes_after_its_lease(
+def test_item18_a_paused_leader_wakes_fenced_and_starts_nothing_twice(
     world: World, network: Network, tmp_path: Path
 ) -> None:
-    """SIGSTOP (a long GC pause, a frozen VM): on SIGCONT its fence is shut by the clock, before any renewal attempt."""
+    """SIGSTOP (a long GC pause, a frozen VM) past its lease: on SIGCONT its fence is shut by the clock.
+
+    Nothing it checks after waking goes out. A request that had passed the fence's check when the
+    process froze (in botocore between before-send and the socket write) goes out as it wakes: no
+    check can recall it (README "Limits"); such RunTasks carry the task's clientToken, so ECS starts
+    nothing twice. Seen once here (a burst of 60 tasks): 3 writes 0.00 to 0.05 s after SIGCONT.
+    """
     replicas, kube, cluster, net = _setup(world, network, tmp_path, partitionable=False)
     try:
         old = replicas.leader()
@@ -145,13 +156,17 @@ def test_item18_a_paused_leader_writes_nothing_when_it_wakes_after_its_lease(
             assert holder == new.name
             time.sleep(2)
         finally:
+            old.ecs.faults = Faults()  # what was in flight when it froze reaches ECS at once
             resumed = time.time()
             os.kill(old.process.proc.pid, signal.SIGCONT)
-        old.ecs.faults = Faults()
         wait_for("the woken replica following", lambda: f"follower of {new.name}" in old.readyz()[1], timeout=30)
-        after = [round(c.at - resumed, 2) for c in old.writes() if c.at > resumed]
-        assert not after, f"ECS writes from the paused leader after it woke: {after}"
-        _check_no_write_after_fencing(old, new, acquired_at.timestamp())
+        after = [(round(c.at - resumed, 2), c.action) for c in old.writes() if c.at > resumed]
+        late = [(at, action) for at, action in after if at > IN_FLIGHT]
+        assert not late, f"ECS writes the paused leader checked after it woke: {late} (all after the wake: {after})"
+        assert {action for _, action in after} <= {"RunTask"}, after
+        _check_no_write_after_fencing(old, new, acquired_at.timestamp(), woke=resumed)
         _converged_once_each(world, kube, cluster, names, replicas)
+        if after:
+            print(f"\npaused leader: {len(after)} RunTasks already past the fence went out as it woke: {after}")
     finally:
         replicas.stop()

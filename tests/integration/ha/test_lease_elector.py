@@ -61,6 +61,16 @@ def candidate(cp: ControlPlane, namespace: str, name: str, identity: str) -> Can
     return Candidate(identity, elector, fence, events, may)
 
 
+def a_leading_b_following(cp: ControlPlane, lease_name: str) -> tuple[Candidate, Candidate]:
+    """Two candidates on one Lease: a started first and leading, b started after."""
+    a = candidate(cp, "default", lease_name, "a")
+    b = candidate(cp, "default", lease_name, "b")
+    a.elector.start()
+    wait_for("a leads", lambda: a.elector.leading, timeout=10, interval=0.05)
+    b.elector.start()
+    return a, b
+
+
 @pytest.fixture
 def lease_name(world: World) -> str:
     return f"elect-{uuid.uuid4().hex[:8]}"
@@ -74,12 +84,7 @@ def cut_off(world: World, tmp_path: Path) -> Iterator[tuple[FaultProxy, ControlP
 
 
 def test_item18_one_candidate_leads_and_a_release_hands_over_at_once(world: World, lease_name: str) -> None:
-    cp = world.control_plane
-    a = candidate(cp, "default", lease_name, "a")
-    b = candidate(cp, "default", lease_name, "b")
-    a.elector.start()
-    wait_for("a leads", lambda: a.elector.leading, timeout=10, interval=0.05)
-    b.elector.start()
+    a, b = a_leading_b_following(world.control_plane, lease_name)
     time.sleep(LEASE_SECONDS + 1)  # longer than a lease: a keeps renewing, b must not take over
     assert a.elector.leading and not b.elector.leading
     assert a.fence.is_open() and not b.fence.is_open()
@@ -148,12 +153,7 @@ def test_item18_a_partitioned_leader_is_fenced_before_anyone_else_leads(
 
 def test_item18_once_stepping_down_began_no_renewal_reopens_the_fence(world: World, lease_name: str) -> None:
     """SIGTERM's order: stop renewing, close the fence, drain, release; a renewal in between must not undo the close."""
-    cp = world.control_plane
-    a = candidate(cp, "default", lease_name, "a")
-    b = candidate(cp, "default", lease_name, "b")
-    a.elector.start()
-    wait_for("a leads", lambda: a.elector.leading, timeout=10, interval=0.05)
-    b.elector.start()
+    a, b = a_leading_b_following(world.control_plane, lease_name)
     a.elector.stop_renewing()
     a.fence.close()
     time.sleep(3 * RETRY)  # several renewal periods
