@@ -426,14 +426,23 @@ def _make_cgroups(root: str) -> None:
                 (path / knob).write_text((path.parent / knob).read_text())
 
 
-def _remove_cgroups(root: str) -> None:
-    """Pod cgroups kubelet made under its cgroupRoot: empty once every process is gone; remove them."""
-    for top in _cgroup_dirs(root):
-        if not Path(top).exists():
-            continue
-        for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
-            with contextlib.suppress(OSError):
-                os.rmdir(dirpath)
+def _remove_cgroups(root: str, wait: float = 10.0) -> None:
+    """Pod cgroups kubelet made under its cgroupRoot: empty once every process is gone; remove them.
+
+    A killed process leaves its cgroup a moment after the kill returns (rmdir is EBUSY until then),
+    so removal is retried for a while rather than leaving empty cgroups behind.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        for top in _cgroup_dirs(root):
+            if not Path(top).exists():
+                continue
+            for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
+                with contextlib.suppress(OSError):
+                    os.rmdir(dirpath)
+        if not any(Path(top).exists() for top in _cgroup_dirs(root)) or time.monotonic() > deadline:
+            return
+        time.sleep(0.2)
 
 
 def b64(text: str) -> str:
