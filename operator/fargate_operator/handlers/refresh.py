@@ -34,7 +34,7 @@ from fargate_operator.handlers import drift
 from fargate_operator.handlers.task import read_mark
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
-from fargate_operator.reconcile import conditions, missing, runtask
+from fargate_operator.reconcile import conditions, merge_patch, missing, runtask
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.reconcile.drift import policy as drift_policy
@@ -48,7 +48,7 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
         if key == "conditions":
             if not conditions.same_conditions(old.get(key), value):
                 return True
-        elif old.get(key) != value:
+        elif merge_patch.changes(old.get(key), value):  # as stored: a null member is no member
             return True
     return False
 
