@@ -48,7 +48,14 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
         if key == "conditions":
             if not conditions.same_conditions(old.get(key), value):
                 return True
-        elif merge_patch.changes(old.get(key), value):  # as stored: a null member is no member
+        elif key == "drift":
+            # status.drift's nulls are dropped by the merge patch: compare as stored, or an unchanged
+            # verdict is written every cycle. Other members keep the plain comparison: judged this
+            # way too, test_item5_service_records_the_revision_it_deployed saw a false rollback
+            # verdict stand (not yet understood).
+            if merge_patch.changes(old.get(key), value):
+                return True
+        elif old.get(key) != value:
             return True
     return False
 

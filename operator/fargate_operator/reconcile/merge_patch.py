@@ -1,9 +1,9 @@
 """JSON merge patch (RFC 7386), the status writes' semantics: what a patch would leave stored.
 
 The status loop writes only what changed. A merge patch deletes a member sent as null, so the
-stored status never holds the nulls the computed one has (e.g. status.drift's `since` while in
-sync): comparing the two directly sees a change every cycle and writes every object every cycle.
-Comparing the stored value with the stored value after the patch does not.
+stored status never holds the nulls the computed one has (status.drift's `since` while in sync):
+comparing the two directly sees a change every cycle and writes every object every cycle.
+Comparing the stored value with the stored value after the patch does not (used for status.drift).
 """
 
 from __future__ import annotations
