@@ -34,7 +34,7 @@ from fargate_operator.handlers import drift
 from fargate_operator.handlers.task import read_mark
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
-from fargate_operator.reconcile import conditions, missing, runtask
+from fargate_operator.reconcile import conditions, merge_patch, missing, runtask
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.reconcile.drift import policy as drift_policy
@@ -47,6 +47,13 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
     for key, value in new.items():
         if key == "conditions":
             if not conditions.same_conditions(old.get(key), value):
+                return True
+        elif key == "drift":
+            # status.drift's nulls are dropped by the merge patch: compare as stored, or an unchanged
+            # verdict is written every cycle. Other members keep the plain comparison: judged this
+            # way too, test_item5_service_records_the_revision_it_deployed saw a false rollback
+            # verdict stand (not yet understood).
+            if merge_patch.changes(old.get(key), value):
                 return True
         elif old.get(key) != value:
             return True

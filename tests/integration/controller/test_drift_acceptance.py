@@ -141,6 +141,14 @@ def _metrics(op: OperatorProcess) -> dict[tuple[str, str, str], float]:
     return found
 
 
+def _status_patches(op: OperatorProcess) -> float:
+    """The operator's own status writes so far (fargate_operator_k8s_writes_total{verb="patch_status"})."""
+    with urllib.request.urlopen(f"{op.rest_endpoint}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    m = re.search(r'^fargate_operator_k8s_writes_total\{verb="patch_status"\} (\S+)$', text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
 def _events(kube: Kube, name: str, reason: str) -> list[dict[str, Any]]:
     return [e for e in kube.events(name) if e.get("reason") == reason]
 
@@ -415,6 +423,10 @@ def test_item2_report_policy_reports_with_condition_event_metric_and_writes_noth
     assert "desiredCount: spec 1, ECS 4" in message, message
     assert reported["drift"]["fields"] == [{"field": "desiredCount", "desired": "1", "actual": "4"}]
     assert _events(kube, name, "DriftReported")
+    # kubectl get shows it (the CRD's Drifted column)
+    table = kube.cp.kubectl("get", "fargateservice", name, "-n", kube.namespace).stdout.splitlines()
+    column = table[0].index("DRIFTED")  # kubectl aligns its columns; an empty cell would shift split()
+    assert table[1][column:].split()[0] == "True", table
     time.sleep(3 * INTERVAL)
     assert _writes(ecs_proxy.reset()) == {}, "report only: no ECS write"
     assert ecs_client.describe_services(cluster=cluster, services=[name])["services"][0]["desiredCount"] == 4
@@ -788,9 +800,12 @@ def test_item1_zero_false_drift_for_examples_and_generated_specs(
     for kind, name in names:
         wait_for(f"{kind}/{name} converged and judged in sync", lambda k=kind, n=name: judged(k, n), timeout=180)
     ecs_proxy.reset()
+    patches = _status_patches(operator_process)
     time.sleep(10 * INTERVAL)
     calls = ecs_proxy.reset()
     assert _writes(calls) == {}, f"writes to ECS with nothing changed: {calls}"
+    # nor to Kubernetes: a judgement that did not change is not written again (no perpetual status diff)
+    assert _status_patches(operator_process) == patches, "status patches with nothing changed"
     assert calls.get("DescribeServices", 0) >= 5 and calls.get("DescribeClusters", 0) >= 5, calls  # the loop looked
     assert calls.get("ListTaskDefinitions", 0) >= 4, calls  # and checked the revisions
     for kind, name in names:
