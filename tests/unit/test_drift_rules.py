@@ -295,3 +295,31 @@ def test_item4_a_revision_changed_by_hand_is_drift_not_a_rollback() -> None:
     assert service_logic.health(by_hand, f"{family}:2", held="RolledBack")[3] == "RolledBack"
     said = {**by_hand, "events": [{"message": "(service web) rolling back to deployment ecs-svc/1."}]}
     assert service_logic.health(said, f"{family}:2")[3] == "RolledBack"
+
+
+def test_a_correction_refused_by_the_write_fence_is_not_recorded_as_failed() -> None:
+    """A leader that lost its Lease mid-cycle gets NotLeader from its own ECS write fence: that is no
+    failed correction (which would spend the next leader's budget and post a Warning Event)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from fargate_operator.ecs.errors import FENCED_CODE, EcsError
+    from fargate_operator.handlers import drift
+    from fargate_operator.store.registry import Registry
+
+    obj = {
+        "kind": "FargateService",
+        "metadata": {"name": "web", "namespace": "team-a", "resourceVersion": "7", "generation": 1},
+        "spec": {"desiredCount": 2},
+        "status": {"observedGeneration": 1},
+    }
+    registry = Registry()
+    registry.upsert(copy.deepcopy(obj))
+    rt: Any = SimpleNamespace(registry=registry, config=SimpleNamespace(status_interval=5.0))
+    diffs = [compare.Difference("desiredCount", 2, 1)]
+
+    async def fenced(_: Any) -> dict[str, Any]:
+        raise EcsError("UpdateService", FENCED_CODE, "this replica does not hold the leader Lease", None)
+
+    status = asyncio.run(drift._judge(rt, obj, {"runningCount": 1}, diffs, fenced))
+    assert status == {"runningCount": 1}  # no verdict, no correction counted, no condition

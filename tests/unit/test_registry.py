@@ -33,6 +33,17 @@ def test_snapshot_drops_bookkeeping_and_keeps_the_rest() -> None:
     assert got["spec"] == {"count": 1}
 
 
+def test_a_handler_mid_way_is_still_seen() -> None:
+    """Kopf's bookkeeping is dropped, but not the fact that a handler is retrying: drift detection
+    (handlers/drift.py converged) must not judge an object its handler owns at the moment."""
+    reg = Registry()
+    busy = body("b", phase="Pending")
+    busy["status"]["kopf"] = {"progress": {"run_task": {"retries": 2}}, "dummy": "x" * 1000}
+    reg.upsert(busy)
+    got = reg.get("FargateTask", "ns", "b")
+    assert got is not None and got["status"]["kopf"] == {"progress": {"run_task": {"retries": 2}}}
+
+
 def test_synced_once_marked_and_for_good() -> None:
     reg = Registry()
     assert not reg.synced()  # the feed (store/feed.py) marks it once every kind was listed

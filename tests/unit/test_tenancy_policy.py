@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -365,6 +366,38 @@ def test_item2_owner_lookups_share_one_call_and_expire() -> None:
     asyncio.run(scenario())
 
 
+def test_owner_lookups_serve_two_event_loops_at_once() -> None:
+    """Under leader election Kopf's handlers and the status loop (drift's re-creations) run on loops of
+    their own threads and share one OwnerLookups: a lookup in flight on one loop must not be awaited
+    from the other ("attached to a different loop") nor removed twice (KeyError)."""
+    import threading
+
+    gateway = FakeGateway()
+    gateway.clusters["a1"] = {"clusterName": "a1", "clusterArn": CLUSTER_ARN + "a1", "status": "ACTIVE", "tags": []}
+    lookups = OwnerLookups(gateway, ttl=0, clock=time.monotonic)  # type: ignore[arg-type]
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def on_own_loop() -> None:
+        async def burst() -> None:
+            start.wait()
+            for _ in range(20):
+                found = await asyncio.gather(*(lookups.cluster("a1") for _ in range(5)))
+                assert all(f is not None for f in found)
+
+        try:
+            asyncio.run(burst())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=on_own_loop) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+
+
 # -- the handlers' checks: accepted objects answer without ECS, the rest asks ECS once ---------
 
 
@@ -452,3 +485,13 @@ def test_item2_named_resources_are_looked_up_once_and_pending_ones_wait() -> Non
             asyncio.run(guard.require_cluster(rt, B, "new"))
         asyncio.run(guard.require_task_definition(rt, B, "b-job:2"))  # an older own revision: asked, allowed
     stubber.assert_no_pending_responses()
+
+
+def test_observe_only_never_mirrors_another_namespaces_service() -> None:
+    """A cluster shared by the tenancy config does not make B's services observable from A (their
+    tasks and events would reach A through status and the front doors); untagged or own ones may be."""
+    b_tags = [{"key": NAMESPACE_TAG, "value": B}, {"key": "team", "value": "x"}]
+    assert t.observed_elsewhere(A, b_tags) == B
+    assert t.observed_elsewhere(B, b_tags) is None
+    assert t.observed_elsewhere(A, [{"key": "team", "value": "x"}]) is None  # made outside the operator
+    assert t.observed_elsewhere(A, None) is None

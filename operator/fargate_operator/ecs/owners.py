@@ -29,17 +29,21 @@ class _Cache(Generic[T]):
     def __init__(self, ttl: float, clock: Callable[[], float]) -> None:
         self._ttl, self._clock = ttl, clock
         self._kept: dict[str, tuple[float, T]] = {}
-        self._pending: dict[str, asyncio.Future[T | None]] = {}
+        # In-flight lookups per event loop: under leader election Kopf's handlers and the status loop run
+        # on loops of their own threads, and a future can only be awaited on the loop that made it.
+        self._pending: dict[tuple[int, str], asyncio.Future[T | None]] = {}
 
     async def get(self, key: str, fetch: Callable[[], Awaitable[T | None]]) -> T | None:
         now = self._clock()
         kept = self._kept.get(key)
         if kept is not None and now - kept[0] < self._ttl:
             return kept[1]
-        if key in self._pending:
-            return await asyncio.shield(self._pending[key])
-        future: asyncio.Future[T | None] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
+        loop = asyncio.get_running_loop()
+        pending = (id(loop), key)
+        if pending in self._pending:
+            return await asyncio.shield(self._pending[pending])
+        future: asyncio.Future[T | None] = loop.create_future()
+        self._pending[pending] = future
         try:
             value = await fetch()
         except asyncio.CancelledError:
@@ -50,7 +54,7 @@ class _Cache(Generic[T]):
             future.exception()  # marked retrieved: nobody else may be waiting
             raise
         finally:
-            del self._pending[key]
+            del self._pending[pending]
         future.set_result(value)
         if value is not None:
             if len(self._kept) >= MAX_ENTRIES:

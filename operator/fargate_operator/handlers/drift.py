@@ -24,7 +24,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from fargate_operator import k8s
-from fargate_operator.ecs.errors import EcsError
+from fargate_operator.ecs.errors import FENCED_CODE, EcsError
 from fargate_operator.handlers import common, tenancy
 from fargate_operator.handlers.taskdefinition import roll_dependents
 from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVICE, TASK_DEFINITION
@@ -144,6 +144,10 @@ async def _judge(
             try:
                 status |= await correct(diffs) or {}
             except EcsError as err:
+                if err.code == FENCED_CODE:
+                    # This replica lost the Lease mid-cycle: not a failed correction (that would spend
+                    # the new leader's budget and post a Warning); nothing is recorded, the leader judges.
+                    return status
                 error = f"{err.operation}: {err.code}: {err.message}"
     found = verdict.verdict(diffs, decision, previous, now, policy=chosen, error=error)
     await _announce(obj, found, diffs if decision and decision.action is policy.Action.CORRECT and not error else [])

@@ -34,7 +34,7 @@ from fargate_operator.handlers import drift
 from fargate_operator.handlers.task import read_mark
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
-from fargate_operator.reconcile import conditions, merge_patch, missing, runtask
+from fargate_operator.reconcile import conditions, merge_patch, missing, runtask, tenancy
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.reconcile.drift import policy as drift_policy
@@ -209,6 +209,12 @@ async def _refresh_service(rt: Runtime, cluster: str, obj: dict[str, Any], svc: 
             name = obj["spec"]["serviceName"]
             observed: dict[str, Any] = {"status": svc.get("status") if svc else "MISSING"}
             await _write(rt, obj, _with_conditions(obj, observed, _not_found("service", name, f" in {cluster}")))
+        elif owner := tenancy.observed_elsewhere(obj["metadata"]["namespace"], svc.get("tags")):
+            refused: dict[str, Any] = {"status": "OwnedElsewhere"} | (
+                {"serviceArn": None} if "serviceArn" in status else {}
+            )
+            why = f"ECS service {svc['serviceName']} belongs to namespace {owner}: a namespace observes only its own"
+            await _write(rt, obj, _with_conditions(obj, refused, (False, False, True, "OwnedElsewhere", why)))
         else:
             await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), service_logic.health(svc)))
         return

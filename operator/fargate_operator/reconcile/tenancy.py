@@ -445,3 +445,15 @@ def needs_recheck(obj: Mapping[str, Any], policy: Policy) -> bool:
         roles = roles_in(obj.get("spec") or {}, ["RegisterTaskDefinition"])
         return bool(role_refusals(policy, meta["namespace"], roles))
     return False
+
+
+def observed_elsewhere(namespace: str, tags: Iterable[Mapping[str, str]] | None) -> str | None:
+    """The namespace that owns an ECS resource an observe-only object of `namespace` mirrors, if another.
+
+    Observing is reading: a cluster shared by the tenancy config does not make the other namespaces'
+    services in it readable (their tasks, deployments and events would reach this namespace through
+    the object's status and the front doors). Untagged resources (made outside the operator) and the
+    namespace's own may be observed.
+    """
+    owner = next((t.get("value") for t in tags or () if t.get("key") == NAMESPACE_TAG), None)
+    return owner if owner and owner != namespace else None

@@ -52,6 +52,10 @@ class Registry:
             "spec": copy.deepcopy(dict(body.get("spec") or {})),
             "status": {k: copy.deepcopy(v) for k, v in (body.get("status") or {}).items() if k != "kopf"},
         }
+        progress = ((body.get("status") or {}).get("kopf") or {}).get("progress")
+        if progress:
+            # Only that a handler is mid-way (retrying), which drift detection must not judge against.
+            snapshot["status"]["kopf"] = {"progress": copy.deepcopy(progress)}
         key = (meta["namespace"], meta["name"])
         self._objects.setdefault(body["kind"], {})[key] = snapshot
         self._seq += 1
