@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+import identity_support
 from fargate_operator.devenv.control_plane import ControlPlane
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.fault_proxy import FaultProxy
@@ -193,8 +194,12 @@ class Replicas:
         return {t: n for t, n in tokens.items() if n > 1}
 
 
-def credential_secret(namespace: str, token: str) -> dict[str, Any]:
-    data = {"token": token, "namespace": namespace}
+def credential_secret(cp: ControlPlane, namespace: str, token: str) -> dict[str, Any]:
+    """A bearer key acting as a ServiceAccount of `namespace` that may do everything there (issue 15:
+    a key names its Kubernetes user, and RBAC decides): the read load and the RunTasks go through it."""
+    user = identity_support.service_account(cp, namespace, "ha-client", identity_support.FULL)
+    identity_support.install_roles(cp)
+    data = {"token": token, "namespace": namespace, "user": user}
     return {
         "apiVersion": "v1",
         "kind": "Secret",

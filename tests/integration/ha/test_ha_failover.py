@@ -59,7 +59,7 @@ def test_item18_sigkill_the_leader_at_random_moments_the_other_takes_over_and_no
     cp = world.control_plane
     cp.kubectl("create", "namespace", ns)
     token = uuid.uuid4().hex
-    cp.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(credential_secret(ns, token)))
+    cp.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(credential_secret(cp, ns, token)))
     replicas = Replicas(cp, world.ecs.endpoint, ns, tmp_path, durations=LEASE).start()
     workload = ChaosWorkload(cp, ns, network, TASKS, SERVICES, KILLS, rng)
     load = ReadLoad(token, workload.cluster)

@@ -41,7 +41,7 @@ def test_item18_sigterm_hands_the_lease_over_within_two_seconds(world: World, ne
     cp = world.control_plane
     cp.kubectl("create", "namespace", ns)
     token = uuid.uuid4().hex
-    cp.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(credential_secret(ns, token)))
+    cp.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(credential_secret(cp, ns, token)))
     kube = Kube(cp, ns)
     replicas = Replicas(cp, world.ecs.endpoint, ns, tmp_path, durations=Durations(15, 10.0, 2.0)).start()
     cluster = f"handover-{ns}"
