@@ -323,3 +323,22 @@ def test_a_correction_refused_by_the_write_fence_is_not_recorded_as_failed() -> 
 
     status = asyncio.run(drift._judge(rt, obj, {"runningCount": 1}, diffs, fenced))
     assert status == {"runningCount": 1}  # no verdict, no correction counted, no condition
+
+
+def test_a_service_rolling_to_a_new_revision_is_not_judged() -> None:
+    """The FargateTaskDefinition's new revision reaches a service as an annotation (no new generation);
+    from UpdateService until the handler's status lands, ECS runs a revision status does not name yet.
+    Judged then, the revision would be "corrected" back (seen in test_taskdefinition_service.py)."""
+    from fargate_operator.handlers import drift
+    from fargate_operator.handlers.taskdefinition import RESOLVED_ANNOTATION
+
+    rev = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:"
+    obj: dict[str, Any] = {
+        "kind": "FargateService",
+        "metadata": {"name": "web", "namespace": "a", "generation": 1, "annotations": {RESOLVED_ANNOTATION: rev + "2"}},
+        "spec": {"taskDefinitionRef": {"name": "web"}},
+        "status": {"observedGeneration": 1, "desiredTaskDefinition": rev + "1"},
+    }
+    assert not drift.converged(obj)
+    obj["status"]["desiredTaskDefinition"] = rev + "2"
+    assert drift.converged(obj)

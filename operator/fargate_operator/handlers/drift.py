@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError
 from fargate_operator.handlers import common, tenancy
-from fargate_operator.handlers.taskdefinition import roll_dependents
+from fargate_operator.handlers.taskdefinition import RESOLVED_ANNOTATION, roll_dependents
 from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVICE, TASK_DEFINITION
 from fargate_operator.reconcile import cluster as cluster_logic
 from fargate_operator.reconcile import conditions
@@ -66,6 +66,12 @@ def converged(obj: dict[str, Any]) -> bool:
         return False
     if (status.get("kopf") or {}).get("progress"):
         return False  # a handler is mid-way (retrying): it owns the object now
+    resolved = (obj["metadata"].get("annotations") or {}).get(RESOLVED_ANNOTATION)
+    if obj.get("kind") == SERVICE and resolved and resolved != status.get("desiredTaskDefinition"):
+        # Its FargateTaskDefinition has a new revision the service handler is rolling to (an annotation,
+        # not a new generation): ECS may already run it before the handler's status says so, and
+        # "correcting" that would roll the service back.
+        return False
     # A handler's Degraded is its verdict on the spec: drift is not judged against a spec not applied.
     held: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == conditions.DEGRADED), {})
     return not (held.get("status") == "True" and held.get("reason") not in conditions.OBSERVED_DEGRADED_REASONS)
