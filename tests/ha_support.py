@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -194,18 +195,23 @@ class Replicas:
         return {t: n for t, n in tokens.items() if n > 1}
 
 
-def credential_secret(cp: ControlPlane, namespace: str, token: str) -> dict[str, Any]:
-    """A bearer key acting as a ServiceAccount of `namespace` that may do everything there (issue 15:
-    a key names its Kubernetes user, and RBAC decides): the read load and the RunTasks go through it."""
-    user = identity_support.service_account(cp, namespace, "ha-client", identity_support.FULL)
+def tenant_namespace(cp: ControlPlane, prefix: str) -> tuple[str, str]:
+    """A fresh namespace and a bearer token for it: its key Secret acts as a ServiceAccount there that may
+    do everything (issue 15: a key names its Kubernetes user and RBAC decides); the read load and the
+    RunTasks go through it. Returns (namespace, token)."""
+    namespace, token = f"{prefix}-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    cp.kubectl("create", "namespace", namespace)
     identity_support.install_roles(cp)
+    user = identity_support.service_account(cp, namespace, "ha-client", identity_support.FULL)
     data = {"token": token, "namespace": namespace, "user": user}
-    return {
+    secret = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": "ha-reader", "labels": {CREDENTIAL_LABEL: "true"}},
         "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
     }
+    cp.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(secret))
+    return namespace, token
 
 
 def rest_call(endpoint: str, token: str, action: str, body: dict[str, Any], timeout: float = 10) -> dict[str, Any]:

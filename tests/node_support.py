@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 import operator_support
+from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, SECRET_KEY
 from fargate_operator.devenv.image import BuiltImage
 from fargate_operator.devenv.node import NodeWorld
 
@@ -24,6 +25,14 @@ def apply(node: NodeWorld, *docs: dict[str, Any], namespace: str | None = None) 
     args = ["apply", "-f", "-"] + (["-n", namespace] if namespace else [])
     res = node.kubectl(*args, input="\n---\n".join(yaml.safe_dump(d) for d in docs), check=False)
     assert res.returncode == 0, res.stderr
+
+
+def apply_ecs_credentials(node: NodeWorld, namespace: str) -> None:
+    """How the operator reaches the emulator when not with IRSA / Pod Identity: AWS keys in the Secret
+    `ecs-credentials`, which the chart and the plain manifests take as envFrom (README "Install")."""
+    keys = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ecs-credentials"}, "stringData": keys}
+    apply(node, secret, namespace=namespace)
 
 
 def get(node: NodeWorld, kind: str, name: str, namespace: str) -> dict[str, Any] | None:

@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 
 import identity_support
-from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY, Network
+from fargate_operator.devenv.ecs_emulator import REGION, Network
 from fargate_operator.devenv.node import NodeWorld
 from fargate_operator.devenv.node_dev import RELEASE, helm_install_args
 from fargate_operator.models.kinds import FINALIZER
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from node_support import TOKEN_PATH, NodeImages, apply, get, run_pod, wait_for
+from node_support import TOKEN_PATH, NodeImages, apply, apply_ecs_credentials, get, run_pod, wait_for
 from operator_support import awsvpc, condition, manifest, service_manifest, task_definition_spec, task_manifest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,17 +114,7 @@ def release(node: NodeWorld, node_images: NodeImages) -> Iterator[str]:
     """`helm install` into a fresh namespace; yields the namespace. Uninstalled by the last test."""
     ns = f"fo-helm-{uuid.uuid4().hex[:6]}"
     node.kubectl("create", "namespace", ns)
-    # How ECS is reached when not with IRSA / Pod Identity: credentials in a Secret, as envFrom.
-    apply(
-        node,
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "ecs-credentials"},
-            "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
-        },
-        namespace=ns,
-    )
+    apply_ecs_credentials(node, ns)
     args = helm_install_args(node_images.operator.ref, node.ecs_inside_endpoint, CHART, namespace=ns)
     if node.kubectl("get", "crd", "fargatetasks.ecs.fargate.dev", check=False).returncode == 0:
         args.insert(3, "--skip-crds")  # installed with kubectl before (the e2e tests): README "Install"

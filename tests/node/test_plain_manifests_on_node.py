@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
+from fargate_operator.devenv.ecs_emulator import REGION
 from fargate_operator.devenv.node import NodeWorld
-from node_support import NodeImages, apply, get, wait_for
+from node_support import NodeImages, apply, apply_ecs_credentials, get, wait_for
 from operator_support import awsvpc, condition, manifest, task_definition_spec, task_manifest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,16 +54,7 @@ def test_plain_manifests_run_the_operator_on_the_node(node: NodeWorld, node_imag
     # Helm's field manager is what --force-conflicts is for (README "Install").
     res = node.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(overlay), check=False)
     assert res.returncode == 0, res.stderr
-    apply(
-        node,
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "ecs-credentials"},
-            "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
-        },
-        namespace=NAMESPACE,
-    )
+    apply_ecs_credentials(node, NAMESPACE)
     try:
         rollout = node.kubectl(
             "rollout", "status", "-n", NAMESPACE, f"deployment/{NAME}", "--timeout=300s", check=False

@@ -30,7 +30,7 @@ from typing import Any
 from chaos_support import ChaosWorkload
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.world import World
-from ha_support import Durations, ReadLoad, Replica, Replicas, credential_secret, distribution, rest_call
+from ha_support import Durations, ReadLoad, Replica, Replicas, distribution, rest_call, tenant_namespace
 from operator_support import condition, wait_for
 
 KILLS = int(os.environ.get("FARGATE_HA_KILLS", "3"))  # `make ha`: 20, with the chart's 15 s lease
@@ -55,11 +55,8 @@ def test_item18_sigkill_the_leader_at_random_moments_the_other_takes_over_and_no
     world: World, network: Network, tmp_path: Path
 ) -> None:
     rng = random.Random(18)
-    ns = f"ha-{uuid.uuid4().hex[:8]}"
     cp = world.control_plane
-    cp.kubectl("create", "namespace", ns)
-    token = uuid.uuid4().hex
-    cp.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(credential_secret(cp, ns, token)))
+    ns, token = tenant_namespace(cp, "ha")
     replicas = Replicas(cp, world.ecs.endpoint, ns, tmp_path, durations=LEASE).start()
     workload = ChaosWorkload(cp, ns, network, TASKS, SERVICES, KILLS, rng)
     load = ReadLoad(token, workload.cluster)

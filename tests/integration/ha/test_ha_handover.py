@@ -12,13 +12,12 @@ import json
 import random
 import signal
 import time
-import uuid
 from pathlib import Path
 
 from fargate_operator.devenv.ecs_emulator import Network
 from fargate_operator.devenv.world import World
 from fargate_operator.reconcile.task import started_by
-from ha_support import Durations, ReadLoad, Replica, Replicas, credential_secret, distribution
+from ha_support import Durations, ReadLoad, Replica, Replicas, distribution, tenant_namespace
 from operator_support import Kube, awsvpc, condition, manifest, task_definition_spec, task_manifest, wait_for
 
 ROUNDS = 3
@@ -37,11 +36,8 @@ def _metrics_name(leader: Replica, follower: Replica) -> bool:
 
 def test_item18_sigterm_hands_the_lease_over_within_two_seconds(world: World, network: Network, tmp_path: Path) -> None:
     rng = random.Random(1818)
-    ns = f"handover-{uuid.uuid4().hex[:8]}"
     cp = world.control_plane
-    cp.kubectl("create", "namespace", ns)
-    token = uuid.uuid4().hex
-    cp.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(credential_secret(cp, ns, token)))
+    ns, token = tenant_namespace(cp, "handover")
     kube = Kube(cp, ns)
     replicas = Replicas(cp, world.ecs.endpoint, ns, tmp_path, durations=Durations(15, 10.0, 2.0)).start()
     cluster = f"handover-{ns}"
