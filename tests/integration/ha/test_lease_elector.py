@@ -148,6 +148,7 @@ def test_item18_a_partitioned_leader_is_fenced_before_anyone_else_leads(
     wait_for("a sees b lead after the partition heals", lambda: a.elector.holder() == "b", timeout=10)
     time.sleep(LEASE_SECONDS + 1)
     assert b.elector.leading and not a.elector.leading, "a healed follower does not take the Lease back"
+    a.elector.stop_renewing()  # its loop ends too (it would go on asking a proxy that is about to stop)
     b.elector.release()
 
 
