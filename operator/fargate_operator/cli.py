@@ -219,7 +219,7 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
     server.should_exit = mcp_server.should_exit = True
     await asyncio.wait([t for t in tasks[:2] if not t.done()], timeout=5)
     feed.stop()
-    runtime.gateway.close()
+    runtime.gateways.close()
     for task in pending:
         task.cancel()
     failed = [t for t in done if t is not tasks[2] and not t.cancelled() and t.exception() is not None]

@@ -19,7 +19,7 @@ import kubernetes
 import urllib3
 from prometheus_client import Counter
 
-from fargate_operator.models.kinds import GROUP, VERSION, plural_of
+from fargate_operator.models.kinds import ACCOUNT, ACCOUNT_PLURAL, GROUP, VERSION, plural_of
 
 log = logging.getLogger(__name__)
 K8S_WRITES = Counter("fargate_operator_k8s_writes_total", "Kubernetes writes made outside Kopf", ["verb"])
@@ -110,6 +110,28 @@ async def patch_status(
                 return False
             if exc.status == 409 and resource_version is not None:
                 K8S_WRITES.labels("patch_status_conflict").inc()
+                return False
+            raise
+
+    return await asyncio.to_thread(run)
+
+
+async def patch_cluster_status(
+    kind: str, name: str, status: dict[str, Any], resource_version: str | None = None
+) -> bool:
+    """patch_status for a cluster-scoped object (a FargateAccount)."""
+    assert kind == ACCOUNT
+    body: dict[str, Any] = {"status": status}
+    if resource_version is not None:
+        body["metadata"] = {"resourceVersion": resource_version}
+
+    def run() -> bool:
+        try:
+            _drain(_custom().patch_cluster_custom_object_status(GROUP, VERSION, ACCOUNT_PLURAL, name, body, **UNREAD))
+            K8S_WRITES.labels("patch_status").inc()
+            return True
+        except kubernetes.client.ApiException as exc:
+            if exc.status in (404, 409):  # gone, or changed meanwhile: the next pass looks again
                 return False
             raise
 

@@ -8,30 +8,58 @@ from typing import Any
 
 from fargate_operator.config import OperatorConfig
 from fargate_operator.ecs.gateway import EcsGateway
-from fargate_operator.ecs.owners import OwnerLookups
+from fargate_operator.ecs.gateways import Gateways
 from fargate_operator.models.kinds import SERVICE, TASK
+from fargate_operator.reconcile.accounts import account_of_arn, placement, region_of_arn
 from fargate_operator.reconcile.task import TERMINAL
+from fargate_operator.store.accounts import Accounts
 from fargate_operator.store.registry import Registry
 from fargate_operator.tenancy_config import PolicySource
+
+# The status members whose ARN says where an object's ECS resources are, per kind (first one set wins).
+ARN_MEMBERS = ("clusterArn", "taskDefinitionArn", "serviceArn")
 
 
 @dataclass
 class Runtime:
     config: OperatorConfig
-    gateway: EcsGateway
+    gateway: EcsGateway  # the operator's own identity, in its own region
     registry: Registry
     # Tasks that owned FargateServices started, as ECS describes them: service ARN -> task ARN -> task.
     # Kept in memory only (refreshed by the status loop), never written to Kubernetes.
     service_tasks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     # Which clusters, task definitions and roles each namespace may use (README "Tenancy").
     tenancy: PolicySource = field(default_factory=PolicySource)
-    owners: OwnerLookups = field(init=False)  # owner tags of what specs name directly, kept briefly
     # Handler bodies running at once (handlers/slots.py); sized from config in __post_init__.
     work_slots: asyncio.Semaphore = field(init=False)
+    # Which AWS account and region each namespace acts in, and a gateway for each in use.
+    accounts: Accounts = field(init=False)
+    gateways: Gateways = field(init=False)
 
     def __post_init__(self) -> None:
-        self.owners = OwnerLookups(self.gateway)
         self.work_slots = asyncio.Semaphore(self.config.max_workers)
+        self.accounts = Accounts(self.registry)
+        self.gateways = Gateways(self.gateway)
+
+    def ecs_for(self, obj: dict[str, Any]) -> EcsGateway:
+        """The gateway an object acts through: its namespace's FargateAccount, its region, and what its status
+        records. Raises reconcile.accounts.PlacementWaiting (two FargateAccounts claim the namespace) or
+        PlacementRefused (a region the namespace may not use, or resources left in another account)."""
+        status, spec = obj.get("status") or {}, obj.get("spec") or {}
+        recorded = next((status[m] for m in ARN_MEMBERS if status.get(m)), None)
+        where = placement(
+            self.accounts.resolve(obj["metadata"]["namespace"]),
+            spec.get("region"),
+            status.get("accountId") or account_of_arn(recorded),
+            status.get("region") or region_of_arn(recorded),
+            self.gateway.region,
+        )
+        return self.gateways.for_mapping(where.mapping, where.region)
+
+    def ecs_for_namespace(self, namespace: str) -> EcsGateway:
+        """The gateway of a namespace's own region (the adapters: ECS has no region in its requests)."""
+        where = placement(self.accounts.resolve(namespace), None, None, None, self.gateway.region)
+        return self.gateways.for_mapping(where.mapping, where.region)
 
     def task_definitions_in_use(self) -> set[str]:
         """Revisions a FargateService runs (any deployment) or a live FargateTask uses."""

@@ -54,3 +54,56 @@ def test_create_to_running_budget(tmp_path: Path) -> None:
     assert writes.pop("PATCH fargateclusters/status", 0) <= 5  # the cluster's running-task count moves
     assert not writes, writes
     assert (tmp_path / "create_to_running.png").stat().st_size > 10_000
+
+
+READ_PREFIXES = ("Describe", "List")
+OBJECTS = 30
+
+
+def test_item19_one_ecs_write_per_new_object_for_every_kind(tmp_path: Path) -> None:
+    """bench/create_to_ready.py, small: each new FargateTaskDefinition, FargateService and FargateCluster costs one
+    ECS call of its own (Register / CreateService / CreateCluster); what else is read is batched across objects
+    (the family walk, the shared DescribeClusters, the status loop), so far fewer reads than objects.
+    Kubernetes writes per object: the finalizer, the handler's status patch (the status loop's when it changes:
+    a service's tasks reaching RUNNING), one Event."""
+    env = {**os.environ, "FARGATE_BENCH_OUTPUT": str(tmp_path)}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "create_to_ready.py"),
+            "--count",
+            str(OBJECTS),
+            "--parallel",
+            "2",
+            "--settle",
+            "0",
+            "--timeout",
+            "180",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    kinds = json.loads((tmp_path / "create_to_ready.json").read_text())["kinds"]
+    writes_of = {"taskdefinitions": "RegisterTaskDefinition", "services": "CreateService", "clusters": "CreateCluster"}
+    plural_of = {
+        "taskdefinitions": "fargatetaskdefinitions",
+        "services": "fargateservices",
+        "clusters": "fargateclusters",
+    }
+    for kind, write in writes_of.items():
+        result = kinds[kind]
+        assert result["all_ready"], kind
+        calls = dict(result["ecs_calls"])
+        assert calls.pop(write) == OBJECTS, (kind, result["ecs_calls"])  # exactly one each
+        assert all(op.startswith(READ_PREFIXES) for op in calls), (kind, calls)  # no other write
+        assert sum(calls.values()) <= OBJECTS // 3, (kind, calls)  # batched: not one per object
+        writes = dict(result["k8s_writes"])
+        plural = plural_of[kind]
+        assert writes.pop(f"PATCH {plural}") == OBJECTS, (kind, result["k8s_writes"])  # Kopf's finalizer
+        assert writes.pop("POST events") == OBJECTS, (kind, result["k8s_writes"])
+        status = writes.pop(f"PATCH {plural}/status")
+        assert OBJECTS <= status <= (2 if kind == "services" else 1) * OBJECTS + 3, (kind, status)
+        assert all(v <= 3 for v in writes.values()), (kind, writes)  # the seeded cluster's count moving

@@ -100,3 +100,34 @@ def test_item14_dockerfile_accounts_do_not_clash_with_debian_base_passwd() -> No
     users, groups = _accounts_the_dockerfile_creates((REPO / "Dockerfile").read_text())
     assert users and groups, "the image runs as a user of its own"
     assert not users & debian_users and not groups & debian_groups, (users & debian_users, groups & debian_groups)
+
+
+def test_item16_assume_role_policy_and_trust_policy_example_match_what_the_operator_sends() -> None:
+    """The operator's identity may assume and tag sessions (it always sends session tags); the example
+    trust policy requires the External ID a FargateAccount sends and allows exactly its session tag."""
+    from fargate_operator.reconcile.accounts import ACCOUNT_TAG, assume_role_params, parse_mapping
+
+    policy = json.loads((REPO / "deploy" / "iam-policy-assume-role.json").read_text())
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert actions == {"sts:AssumeRole", "sts:TagSession"}
+    trust = json.loads((REPO / "deploy" / "trust-policy-example.json").read_text())
+    assume = next(s for s in trust["Statement"] if s["Action"] == "sts:AssumeRole")
+    tag = next(s for s in trust["Statement"] if s["Action"] == "sts:TagSession")
+    external = assume["Condition"]["StringEquals"]["sts:ExternalId"]
+    mapping = parse_mapping(
+        {
+            "metadata": {"name": "team-a-prod"},
+            "spec": {
+                "roleArn": "arn:aws:iam::111111111111:role/fargate-operator",
+                "externalId": external,
+                "region": "eu-west-1",
+                "namespaces": {"names": ["team-a"]},
+            },
+        }
+    )
+    params = assume_role_params(mapping)
+    assert params["ExternalId"] == external
+    assert {"Key": ACCOUNT_TAG, "Value": "team-a-prod"} in params["Tags"]
+    assert tag["Condition"]["StringEquals"] == {f"aws:RequestTag/{ACCOUNT_TAG}": "team-a-prod"}
+    resource = policy["Statement"][0]["Resource"][0]
+    assert re.fullmatch(resource.replace("*", "[0-9]+"), str(mapping.role_arn))

@@ -447,15 +447,15 @@ def test_item2_accepted_objects_answer_without_ecs_calls() -> None:
     allow_a_role = t.parse_policy({"roles": [{"namespaces": ["*"], "arns": [role(f"fargate/{A}/*")]}]})
     rt, stubber = _guard_runtime(allow_a_role)
     with stubber:  # no responses queued: any ECS call fails the test
-        asyncio.run(guard.require_cluster(rt, B, "b-prod"))
-        asyncio.run(guard.require_cluster(rt, B, CLUSTER_ARN + "b-prod"))
-        asyncio.run(guard.require_task_definition(rt, B, "b-job"))
-        asyncio.run(guard.require_task_definition(rt, B, TD_ARN + "b-job:4"))
-        asyncio.run(guard.require_task_definition(rt, B, "b-job:4"))
+        asyncio.run(guard.require_cluster(rt, rt.gateway, B, "b-prod"))
+        asyncio.run(guard.require_cluster(rt, rt.gateway, B, CLUSTER_ARN + "b-prod"))
+        asyncio.run(guard.require_task_definition(rt, rt.gateway, B, "b-job"))
+        asyncio.run(guard.require_task_definition(rt, rt.gateway, B, TD_ARN + "b-job:4"))
+        asyncio.run(guard.require_task_definition(rt, rt.gateway, B, "b-job:4"))
     # The same accepted revision, under a config that no longer allows its role: refused, still no call.
     rt.tenancy.policy = t.DEFAULT_POLICY
     with stubber, pytest.raises(guard.TenancyRefused) as err:
-        asyncio.run(guard.require_task_definition(rt, B, "b-job"))
+        asyncio.run(guard.require_task_definition(rt, rt.gateway, B, "b-job"))
     assert f"its taskRoleArn: IAM role {role(f'fargate/{A}/r')}" in str(err.value)
     assert f"(FargateTaskDefinition {B}/job)" in str(err.value) and t.refused_under(str(err.value))
 
@@ -480,10 +480,12 @@ def test_item2_named_resources_are_looked_up_once_and_pending_ones_wait() -> Non
     with stubber:
         for _ in range(2):  # the second answer comes from the cache
             with pytest.raises(guard.TenancyRefused, match=f"it is owned by namespace {A}"):
-                asyncio.run(guard.require_cluster(rt, B, "a-prod"))
+                asyncio.run(guard.require_cluster(rt, rt.gateway, B, "a-prod"))
         with pytest.raises(guard.NotYetAccepted, match=f"FargateCluster {B}/new has no ECS cluster yet"):
-            asyncio.run(guard.require_cluster(rt, B, "new"))
-        asyncio.run(guard.require_task_definition(rt, B, "b-job:2"))  # an older own revision: asked, allowed
+            asyncio.run(guard.require_cluster(rt, rt.gateway, B, "new"))
+        asyncio.run(
+            guard.require_task_definition(rt, rt.gateway, B, "b-job:2")
+        )  # an older own revision: asked, allowed
     stubber.assert_no_pending_responses()
 
 

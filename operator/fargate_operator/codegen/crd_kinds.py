@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fargate_operator.codegen import cel_rules
+from fargate_operator.codegen.account_crd import OBJECT_REGION
 from fargate_operator.codegen.botocore_schema import JSONSchema, request_members, required_members, shape_schema
 from fargate_operator.models.kinds import GROUP, VERSION
 from fargate_operator.reconcile.ownership import ECS_TAG_LIMIT, operator_tag_keys, user_tag_limit
@@ -141,6 +142,8 @@ def _status(properties: dict[str, JSONSchema], drift: bool = True) -> JSONSchema
                 **_FREE_OBJECT,
                 "description": "The operator framework's bookkeeping: last handled spec and handler progress.",
             },
+            "accountId": {"type": "string", "description": "The AWS account of the ECS resource (from its ARN)."},
+            "region": {"type": "string", "description": "The AWS region of the ECS resource (from its ARN)."},
             **properties,
         },
     }
@@ -422,13 +425,16 @@ def spec_schema(kind: Kind) -> JSONSchema:
     for name, default in kind.defaults.items():
         properties[name] = {**properties[name], "default": copy.deepcopy(default)}
     properties.update(copy.deepcopy(kind.extra_properties))
+    properties["region"] = copy.deepcopy(OBJECT_REGION)  # every kind: where it lives (FargateAccount)
     _mark_list_keys(properties)
     _attach_tag_rules(properties, kind.kind)
     spec: JSONSchema = {"type": "object", "description": kind.description, "properties": properties}
     if required:
         spec["required"] = required
-    if kind.rules:
-        spec["x-kubernetes-validations"] = kind.rules
+    spec["x-kubernetes-validations"] = [
+        *kind.rules,
+        cel_rules.immutable("region", "ECS resources do not move between regions; create a new object"),
+    ]
     return spec
 
 
@@ -456,6 +462,12 @@ def _attach_tag_rules(properties: dict[str, JSONSchema], kind: str) -> None:
             f"the operator adds {len(ours)} of its own ({', '.join(ours)}). Keys beginning with aws: are AWS's."
         ).strip()
         tags["x-kubernetes-validations"] = cel_rules.tag_rules()
+
+
+def _with_placement(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Account and Region (kubectl get -o wide) before Age."""
+    placement = [_col("Account", ".status.accountId", priority=1), _col("Region", ".status.region", priority=1)]
+    return [*columns[:-1], *placement, columns[-1]] if columns and columns[-1] is AGE_COL else [*columns, *placement]
 
 
 def crd(kind: Kind) -> dict[str, Any]:
@@ -495,7 +507,7 @@ def crd(kind: Kind) -> dict[str, Any]:
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": kind.printer_columns,
+                    "additionalPrinterColumns": _with_placement(kind.printer_columns),
                     "schema": {"openAPIV3Schema": schema},
                 }
             ],

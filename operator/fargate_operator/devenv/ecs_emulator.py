@@ -51,6 +51,8 @@ class EcsEmulator:
     # the host through a loopback forward of the same port): where to bind, and a prefix such as nsenter.
     bind_host: str = "127.0.0.1"
     command_prefix: tuple[str, ...] = ()
+    # At most this many seconds an AssumeRole session lasts (0: as asked), to test refreshes quickly.
+    sts_session_seconds: int = 0
     _proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -72,6 +74,8 @@ class EcsEmulator:
             str(self.port),
             "--step-seconds",
             str(self.step_seconds),
+            "--sts-session-seconds",
+            str(self.sts_session_seconds),
         ]
         self._proc = processes.start(cmd, self.log)
 
@@ -100,24 +104,42 @@ class EcsEmulator:
         """Forget all state (moto's own reset endpoint)."""
         self._post("/moto-api/reset")
 
-    def client(self, service: str = "ecs") -> Any:
+    def client(self, service: str = "ecs", region: str = REGION) -> Any:
         import boto3
 
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
-            region_name=REGION,
+            region_name=region,
             aws_access_key_id=ACCESS_KEY,
             aws_secret_access_key=SECRET_KEY,
         )
 
-    def create_network(self, subnet_id: str | None = None, security_group_id: str | None = None) -> Network:
+    def client_as(self, role_arn: str, service: str = "ecs", region: str = REGION) -> Any:
+        """A client with the credentials of a session of `role_arn` (the emulator puts its calls in the
+        role's account, as AWS does)."""
+        import boto3
+
+        creds = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=region,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
+    def create_network(
+        self, subnet_id: str | None = None, security_group_id: str | None = None, ec2: Any | None = None
+    ) -> Network:
         """A VPC, subnet and security group for awsvpc tasks; given ids are kept (the `_custom_id_` tag).
+        `ec2`: a client of another account or region (default: the emulator's default account, us-east-1).
 
         DNS hostnames are enabled because moto's RunTask fails with HTTP 500 on
         a VPC without them.
         """
-        ec2 = self.client("ec2")
+        ec2 = ec2 or self.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
         ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24", **_custom_id("subnet", subnet_id))["Subnet"][

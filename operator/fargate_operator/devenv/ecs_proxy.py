@@ -4,9 +4,10 @@ Tests and benchmarks point the operator at it to measure how many ECS calls a
 scenario costs and how it copes with ECS misbehaving: ThrottlingException,
 HTTP 500 / 503, added latency and dropped connections, by rate and by action
 (faults are decided before the request reaches ECS, so a faulted call has no
-effect there). An interceptor per action can stand in for ECS behaviour the
-emulator lacks (it sees the request and may forward any request upstream).
-It binds 127.0.0.1 only and stops with its owner.
+effect there). STS calls (the query protocol's Action) are counted too, as "sts:<Action>",
+and every AssumeRole by (role, session name): what a FargateAccount's sessions cost. An
+interceptor per action can stand in for ECS behaviour the emulator lacks (it sees the
+request and may forward any request upstream). It binds 127.0.0.1 only and stops with its owner.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import random
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ class Call:
     at: float  # time.time() when it was forwarded (after any injected latency)
     action: str
     client_token: str | None
+    user_agent: str = ""  # the operator names the object a call is made for here (ecs/gateway.py)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class EcsProxy:
     def __init__(self, upstream: str, seed: int = 7, journal: bool = False) -> None:
         self.upstream = urlsplit(upstream)
         self.calls: Counter[str] = Counter()
+        self.sessions: Counter[tuple[str, str]] = Counter()  # AssumeRole by (RoleArn, RoleSessionName)
         # Every forwarded request, in order, when `journal` (tests that ask who wrote what, and when).
         self.journal: list[Call] | None = [] if journal else None
         self.injected: Counter[str] = Counter()
@@ -159,6 +163,14 @@ class EcsProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 target = self.headers.get("X-Amz-Target", "")
                 action = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
+                if not action and "x-www-form-urlencoded" in self.headers.get("Content-Type", ""):
+                    form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+                    if form.get("Action"):  # the query protocol (STS): counted, never faulted
+                        proxy._record(f"sts:{form['Action'][0]}")
+                        if form["Action"][0] == "AssumeRole":
+                            session = (form.get("RoleArn", [""])[0], form.get("RoleSessionName", [""])[0])
+                            with proxy._lock:
+                                proxy.sessions[session] += 1
                 if action:
                     proxy._record(action)
                     if proxy.faults.latency:
@@ -175,7 +187,7 @@ class EcsProxy:
                 if action and proxy.journal is not None:
                     token = json.loads(body or b"{}").get("clientToken") if body else None
                     with proxy._lock:
-                        proxy.journal.append(Call(time.time(), action, token))
+                        proxy.journal.append(Call(time.time(), action, token, self.headers.get("User-Agent", "")))
                 interceptor = proxy._interceptors.get(action)
                 if interceptor is not None:
                     status, answer = interceptor(json.loads(body or b"{}"), self._forwarder(headers))

@@ -19,8 +19,10 @@ class Kubectl(Protocol):
     def __call__(self, *args: str, input: str | None = None, check: bool = True) -> CompletedProcess[str]: ...
 
 
-def install_crds(kubectl: Kubectl, crd_dir: Path, timeout: float = 60) -> None:
-    """Apply the CRDs the way a user does, and wait until kubectl can use them."""
+def install_crds(kubectl: Kubectl, crd_dir: Path, timeout: float = 60, admission: bool = False) -> None:
+    """Apply the CRDs the way a user does, and wait until kubectl can use them; with `admission`, then the
+    region admission policy beside them (`deploy/admission/` of the same checkout: FargateAccounts are its
+    params). Where the chart is installed later, its template makes that policy instead."""
     kubectl("apply", "-f", str(crd_dir))
     kubectl(
         "wait",
@@ -35,6 +37,8 @@ def install_crds(kubectl: Kubectl, crd_dir: Path, timeout: float = 60) -> None:
     while time.monotonic() < deadline:
         out = kubectl("api-resources", "--categories=fargate", "--no-headers", check=False).stdout
         if len(out.strip().splitlines()) >= KINDS_IN_CATEGORY:
+            if admission:
+                kubectl("apply", "-f", str(crd_dir.parent / "deploy" / "admission"))
             return
         time.sleep(0.3)
     raise TimeoutError("the fargate category did not show up in discovery")
@@ -52,7 +56,7 @@ class World:
         assets = ensure_assets()
         cp = ControlPlane(assets, workdir=workdir).start()
         try:
-            install_crds(cp.kubectl, crd_dir)
+            install_crds(cp.kubectl, crd_dir, admission=True)
             log = (workdir / "ecs-sim.log") if workdir else None
             ecs = EcsEmulator(log=log, step_seconds=ecs_step_seconds).start()
         except BaseException:

@@ -11,11 +11,17 @@
 - Batched describes honour ECS's per-call limits.
 - Every HTTP attempt of a write passes the write fence first (fence.py): with leader
   election, only the Lease holder's writes go out, and none after its renew deadline.
+- One gateway per AWS account and region in use (gateways.py): each knows where it acts
+  (`where`: account, region, assumed role), which every error it raises names, and every
+  request names the object it is made for in its User-Agent, which CloudTrail records.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,12 +30,17 @@ from functools import partial
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from prometheus_client import Counter, Histogram
 
 from fargate_operator.ecs import model
+from fargate_operator.ecs.coalesce import CoalescedClusters
+from fargate_operator.ecs.credentials import CredentialsRefused
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError, from_botocore
+from fargate_operator.ecs.families import FamilyIndex
 from fargate_operator.ecs.fence import WriteFence
+from fargate_operator.ecs.owners import OwnerLookups
 from fargate_operator.ecs.ratelimit import ReadPacer
 
 ECS_CALLS = Counter("fargate_operator_ecs_calls_total", "ECS API calls", ["operation", "outcome"])
@@ -52,18 +63,57 @@ class GatewaySettings:
     read_timeout: float = 30.0
 
 
+# The object (or caller) an ECS call is made for, e.g. "FargateTask/team-a/nightly": set by the
+# handlers (handlers/slots.py) and the service layer, carried to the calling thread, and added to the
+# request's User-Agent -- CloudTrail keeps it in each event's userAgent.
+ACTING_FOR: contextvars.ContextVar[str | None] = contextvars.ContextVar("fargate_acting_for", default=None)
+_UA_UNSAFE = re.compile(r"[^A-Za-z0-9._:/@+=-]")
+_thread = threading.local()
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a gateway acts: shown in every error it raises (Events and conditions name the account)."""
+
+    region: str | None
+    account_id: str | None = None  # None: the operator's own account, not asked of STS
+    role_arn: str | None = None  # the assumed role, if any
+    account_name: str | None = None  # the FargateAccount, if any
+
+    def __str__(self) -> str:
+        account = f"account {self.account_id}" if self.account_id else "the operator's own account"
+        parts = [account, f"region {self.region or 'default'}"]
+        if self.role_arn:
+            parts.append(f"as {self.role_arn} (FargateAccount {self.account_name})")
+        return ", ".join(parts)
+
+
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
 
 class EcsGateway:
-    def __init__(self, settings: GatewaySettings, client: Any | None = None, fence: WriteFence | None = None) -> None:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        client: Any | None = None,
+        fence: WriteFence | None = None,
+        *,
+        session: botocore.session.Session | None = None,
+        pool: ThreadPoolExecutor | None = None,
+        reads: ReadPacer | None = None,
+        where: Where | None = None,
+    ) -> None:
+        """`session`: the botocore session whose credentials sign (default: the operator's own, model.session());
+        `pool` and `reads` may be shared with the other gateways (one thread pool; one read budget per account
+        and region, as ECS throttles)."""
         self.settings = settings
         self.fence = fence if fence is not None else WriteFence()
-        self._pool = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="ecs")
-        self._reads = ReadPacer()
-        self._client = client or boto3.session.Session(botocore_session=model.session()).client(
+        self._own_pool = pool is None
+        self._pool = pool or ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="ecs")
+        self._reads = reads or ReadPacer()
+        self._client = client or boto3.session.Session(botocore_session=session or model.session()).client(
             "ecs",
             region_name=settings.region,
             endpoint_url=settings.endpoint_url,
@@ -74,31 +124,61 @@ class EcsGateway:
                 read_timeout=settings.read_timeout,
             ),
         )
+        self.where = where or Where(region=self._client.meta.region_name)
         self._method_names = {
             self._client.meta.method_to_api_mapping[name]: name for name in self._client.meta.method_to_api_mapping
         }
         # Per HTTP attempt, so a retry botocore makes after the renew deadline is refused as well.
         self._client.meta.events.register("before-send.ecs", self._before_send)
+        # What creations ask before their one write, answered in batches (families.py, coalesce.py).
+        self.families = FamilyIndex(self.call)
+        self.cluster_batch = CoalescedClusters(self.describe_clusters)
+        # Owner tags of what specs name directly, kept briefly (tenancy checks).
+        self.owners = OwnerLookups(self)
 
-    def _before_send(self, event_name: str, **_: Any) -> None:
+    @property
+    def region(self) -> str | None:
+        return self.where.region
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        return self._pool
+
+    @property
+    def reads(self) -> ReadPacer:
+        return self._reads
+
+    def _before_send(self, event_name: str, request: Any = None, **_: Any) -> None:
         self.fence.check(event_name.rsplit(".", 1)[-1])
+        acting_for = getattr(_thread, "acting_for", None)
+        if acting_for and request is not None:  # not signed (SigV4 leaves User-Agent out): added after signing
+            request.headers["User-Agent"] = f"{request.headers.get('User-Agent', '')} fargate-object/{acting_for}"
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._own_pool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _call_sync(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _call_sync(self, operation: str, params: dict[str, Any], acting_for: str | None = None) -> dict[str, Any]:
         method = getattr(self._client, self._method_names[operation])
         started = time.perf_counter()
+        _thread.acting_for = _UA_UNSAFE.sub("-", acting_for) if acting_for else None
         counted = self.fence.enter(operation)  # before the fence check: drain() then waits for it
         try:
             response: dict[str, Any] = method(**params)
         except Exception as exc:
             ECS_LATENCY.labels(operation).observe(time.perf_counter() - started)
-            err = from_botocore(operation, exc)
+            if isinstance(exc, CredentialsRefused):
+                # This account's session could not be made (or refreshed). Retried with backoff even when
+                # STS said AccessDenied: the fix is the admin's (trust policy, External ID), not the spec's.
+                err = EcsError("AssumeRole", exc.code, str(exc), None)
+            else:
+                err = from_botocore(operation, exc)
+            err.where = str(self.where)
             outcome = "fenced" if err.code == FENCED_CODE else "transient_error" if err.transient else "error"
             ECS_CALLS.labels(operation, outcome).inc()
             raise err from exc
         finally:
+            _thread.acting_for = None
             if counted:
                 self.fence.leave()
         ECS_LATENCY.labels(operation).observe(time.perf_counter() - started)
@@ -113,7 +193,7 @@ class EcsGateway:
         """Call one ECS operation by its API name (e.g. "RunTask"); raises EcsError."""
         await self._reads.before(operation)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, partial(self._call_sync, operation, params))
+        return await loop.run_in_executor(self._pool, partial(self._call_sync, operation, params, ACTING_FOR.get()))
 
     async def describe_tasks(self, cluster: str, arns: Iterable[str]) -> tuple[list[dict[str, Any]], list[str]]:
         """All tasks in batches of 100; returns (tasks, arns ECS did not know)."""
@@ -151,4 +231,4 @@ class EcsGateway:
                 return items
 
 
-__all__ = ["EcsError", "EcsGateway", "GatewaySettings"]
+__all__ = ["ACTING_FOR", "EcsError", "EcsGateway", "GatewaySettings", "Where"]

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from fargate_operator.ecs.errors import EcsError
-from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.reconcile.ownership import tag_dict
 from fargate_operator.reconcile.tenancy import ClusterFacts, TaskDefinitionFacts
+
+if TYPE_CHECKING:
+    from fargate_operator.ecs.gateway import EcsGateway
 
 T = TypeVar("T")
 TTL_SECONDS = 30.0

@@ -8,8 +8,9 @@ import kopf
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
-from fargate_operator.handlers.common import apply_health, fail, set_conditions, up_to_date
+from fargate_operator.handlers.common import apply_health, ecs_or_wait, fail, placed, set_conditions, up_to_date
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import cluster as logic
@@ -34,50 +35,25 @@ async def reconcile_cluster(
 ) -> None:
     rt = runtime_of(memo)
     owner, name = Owner.of(body), logic.cluster_name(body)
+    gw = await ecs_or_wait(rt, body, patch, status, retry)
     if management_policy(spec) == OBSERVE:
-        await _observe(rt, body, name, status, patch, retry)
+        await _observe(rt, gw, body, name, status, patch, retry)
         return
     want = logic.desired_hash(spec)
     if status.get("specHash") == want and status.get("clusterArn"):
         up_to_date(body, patch, status)
         return
     try:
-        existing = _live(await rt.gateway.describe_clusters([name]))
-        if existing:
-            if check_claim(
-                owner, existing.get("tags"), spec.get("adoptionPolicy", "CreateOnly"), f"ECS cluster {name}"
-            ):
-                await rt.gateway.call("TagResource", resourceArn=existing["clusterArn"], tags=owner.tags())
-                await k8s.post_event(body, "Adopted", f"adopted ECS cluster {existing['clusterArn']}")
-            calls = logic.update_calls(dict(spec), existing["clusterArn"], existing.get("tags"))
-            for operation, params in calls:
-                await rt.gateway.call(operation, **params)
-            if calls:
-                await k8s.post_event(body, "Updated", f"{', '.join(op for op, _ in calls)} on {existing['clusterArn']}")
-            cluster = _live(await rt.gateway.describe_clusters([name])) or existing
+        if not status.get("clusterArn") and spec.get("adoptionPolicy", "CreateOnly") == "CreateOnly":
+            cluster = await _create(gw, body, spec, owner, name)  # one ECS call (its check is batched)
         else:
-            if spec.get("adoptionPolicy") == "Adopt":
-                raise AdoptionRefused(f"ECS cluster {name} does not exist and spec.adoptionPolicy is Adopt")
-            cluster = (await rt.gateway.call("CreateCluster", **logic.create_request(dict(spec), name, owner)))[
-                "cluster"
-            ]
-            # ECS answers CreateCluster on a name that exists with that cluster, not an error, so
-            # another object may have created it since we looked: whose is it? (Its tags, read
-            # back: the answer may carry the request's tags rather than the cluster's.)
-            described = _live(await rt.gateway.describe_clusters([name])) or cluster
-            if check_claim(
-                owner, described.get("tags"), spec.get("adoptionPolicy", "CreateOnly"), f"ECS cluster {name}"
-            ):
-                await rt.gateway.call("TagResource", resourceArn=described["clusterArn"], tags=owner.tags())
-                await k8s.post_event(body, "Adopted", f"adopted ECS cluster {described['clusterArn']}")
-            else:
-                await k8s.post_event(body, "Created", f"CreateCluster {cluster['clusterArn']}")
-            cluster = described
+            cluster = await _describe_then_write(gw, body, spec, owner, name)
     except AdoptionRefused as err:
         await fail(body, patch, status, err, retry, permanent=True)
     except EcsError as err:
         await fail(body, patch, status, err, retry)
     patch.status.update(logic.status_from(cluster))
+    placed(patch, cluster.get("clusterArn"))
     patch.status["specHash"] = want
     active = cluster.get("status") == "ACTIVE"
     set_conditions(
@@ -92,7 +68,49 @@ async def reconcile_cluster(
     )
 
 
-async def _observe(rt: Runtime, body: Any, name: str, status: Any, patch: kopf.Patch, retry: int) -> None:
+async def _create(gw: EcsGateway, body: Any, spec: Any, owner: Owner, name: str) -> dict[str, Any]:
+    """CreateCluster, then whose the cluster is, from a DescribeClusters shared with other creations.
+
+    ECS answers CreateCluster on a name that exists with that cluster, unchanged, not with an
+    error -- so calling it first changes nothing that is not ours. Whether the cluster is ours is
+    read from its tags as DescribeClusters reports them (the answer may carry the request's tags
+    rather than the cluster's); that read rides in one batch with the other creations of the
+    moment (ecs/coalesce.py). Not ours and not adoptable: refused, as before.
+    """
+    adoption = spec.get("adoptionPolicy", "CreateOnly")
+    created = (await gw.call("CreateCluster", **logic.create_request(dict(spec), name, owner)))["cluster"]
+    described = await gw.cluster_batch.describe(name) or created
+    if check_claim(owner, described.get("tags"), adoption, f"ECS cluster {name}"):
+        await gw.call("TagResource", resourceArn=described["clusterArn"], tags=owner.tags())
+        await k8s.post_event(body, "Adopted", f"adopted ECS cluster {described['clusterArn']}")
+    else:
+        await k8s.post_event(body, "Created", f"CreateCluster {created['clusterArn']}")
+    return described
+
+
+async def _describe_then_write(gw: EcsGateway, body: Any, spec: Any, owner: Owner, name: str) -> dict[str, Any]:
+    """Updates and adoption: look first, adopt if asked, bring the cluster to spec (or create it)."""
+    adoption = spec.get("adoptionPolicy", "CreateOnly")
+    existing = _live(await gw.describe_clusters([name]))
+    if existing is None:
+        if adoption == "Adopt":
+            raise AdoptionRefused(f"ECS cluster {name} does not exist and spec.adoptionPolicy is Adopt")
+        return await _create(gw, body, spec, owner, name)
+    if check_claim(owner, existing.get("tags"), adoption, f"ECS cluster {name}"):
+        await gw.call("TagResource", resourceArn=existing["clusterArn"], tags=owner.tags())
+        await k8s.post_event(body, "Adopted", f"adopted ECS cluster {existing['clusterArn']}")
+    calls = logic.update_calls(dict(spec), existing["clusterArn"], existing.get("tags"))
+    for operation, params in calls:
+        await gw.call(operation, **params)
+    if calls:
+        await k8s.post_event(body, "Updated", f"{', '.join(op for op, _ in calls)} on {existing['clusterArn']}")
+        return _live(await gw.describe_clusters([name])) or existing
+    return existing
+
+
+async def _observe(
+    rt: Runtime, gw: EcsGateway, body: Any, name: str, status: Any, patch: kopf.Patch, retry: int
+) -> None:
     """managementPolicy Observe: never a write to ECS; the status loop mirrors the cluster by name.
 
     The namespace must be allowed to use the cluster (owned through one of its FargateClusters, or
@@ -100,7 +118,7 @@ async def _observe(rt: Runtime, body: Any, name: str, status: Any, patch: kopf.P
     to read. An observe-only object never makes a cluster usable for the namespace's services.
     """
     try:
-        await tenancy.require_cluster(rt, body["metadata"]["namespace"], name)
+        await tenancy.require_cluster(rt, gw, body["metadata"]["namespace"], name)
     except (tenancy.TenancyRefused, tenancy.NotYetAccepted) as err:
         await fail(body, patch, status, err, retry, permanent=True)
     except EcsError as err:
@@ -128,23 +146,24 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
     rt = runtime_of(memo)
     if management_policy(spec) == OBSERVE:
         return  # never created, never changed: nothing to remove
+    gw = await ecs_or_wait(rt, body, patch, status, retry, deleting=True)
     arn = status.get("clusterArn")
     try:
         # Ours by its owner tags, or nothing to do: never delete (or untag) another object's cluster,
         # even one this object recorded before ownership was checked on create.
-        found = _live(await rt.gateway.describe_clusters([arn or logic.cluster_name(body)]))
+        found = _live(await gw.describe_clusters([arn or logic.cluster_name(body)]))
         if found is None or claim(Owner.of(body), found.get("tags")) is not Claim.OURS:
             return
         arn = found["clusterArn"]
         if spec.get("deletionPolicy") == "Retain":
-            await rt.gateway.call("UntagResource", resourceArn=arn, tagKeys=list(OWNER_TAG_KEYS))
+            await gw.call("UntagResource", resourceArn=arn, tagKeys=list(OWNER_TAG_KEYS))
             await k8s.post_event(body, "Retained", f"left ECS cluster {arn} in place (deletionPolicy Retain)")
             return
-        listed = await rt.gateway.list_all("ListServices", "serviceArns", cluster=arn)
+        listed = await gw.list_all("ListServices", "serviceArns", cluster=arn)
         # Only services that still exist block deletion (moto also lists INACTIVE ones).
         services = [
             s["serviceArn"]
-            for s in await rt.gateway.describe_services(arn, listed)
+            for s in await gw.describe_services(arn, listed)
             if s.get("status") in ("ACTIVE", "DRAINING")
         ]
         if services:
@@ -152,7 +171,7 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
             raise EcsError(
                 "DeleteCluster", "ClusterContainsServicesException", f"{len(services)} services remain: {names}", 400
             )
-        await rt.gateway.call("DeleteCluster", cluster=arn)
+        await gw.call("DeleteCluster", cluster=arn)
         await k8s.post_event(body, "Deleted", f"DeleteCluster {arn}")
     except EcsError as err:
         if err.code == "ClusterNotFoundException":

@@ -9,9 +9,16 @@ import kopf
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.models.kinds import CLUSTER, TASK_DEFINITION
 from fargate_operator.reconcile import conditions
+from fargate_operator.reconcile.accounts import (
+    PlacementRefused,
+    PlacementWaiting,
+    account_of_arn,
+    region_of_arn,
+)
 from fargate_operator.reconcile.cluster import cluster_name
 from fargate_operator.reconcile.tenancy import DEFAULT_CLUSTER
 from fargate_operator.runtime import Runtime
@@ -84,7 +91,7 @@ async def fail(
     message = err.message if isinstance(err, EcsError) else str(err)
     reason = err.code if isinstance(err, EcsError) else type(err).__name__
     if isinstance(err, EcsError):
-        message = f"{err.operation}: {err.code}: {err.message}"
+        message = f"{err.operation}: {err.code}: {err.message}" + (f" [{err.where}]" if err.where else "")
     set_conditions(
         patch,
         status,
@@ -122,7 +129,7 @@ def _why_not_yet(obj: dict[str, Any]) -> str:
     return f" ({degraded.get('reason')}: {degraded.get('message')})" if degraded.get("status") == "True" else ""
 
 
-async def resolve_cluster(rt: Runtime, namespace: str, spec: Any, *, check: bool = True) -> str:
+async def resolve_cluster(rt: Runtime, gw: EcsGateway, namespace: str, spec: Any, *, check: bool = True) -> str:
     """spec.cluster as written, or the ARN of the FargateCluster named by spec.clusterRef.
 
     A cluster named by spec.cluster (or by nothing: ECS's default) must be one the namespace
@@ -133,7 +140,7 @@ async def resolve_cluster(rt: Runtime, namespace: str, spec: Any, *, check: bool
         cluster = str(spec.get("cluster") or DEFAULT_CLUSTER)
         if check:
             try:
-                await tenancy.require_cluster(rt, namespace, cluster, implicit=not spec.get("cluster"))
+                await tenancy.require_cluster(rt, gw, namespace, cluster, implicit=not spec.get("cluster"))
             except tenancy.NotYetAccepted as why:
                 raise Waiting(str(why)) from None
         return cluster
@@ -144,6 +151,8 @@ async def resolve_cluster(rt: Runtime, namespace: str, spec: Any, *, check: bool
     arn = obj.get("status", {}).get("clusterArn")
     if not arn:
         raise Waiting(f"FargateCluster {namespace}/{ref['name']} has no ECS cluster yet{_why_not_yet(obj)}")
+    if check:
+        same_place(gw, f"FargateCluster {namespace}/{ref['name']}", str(arn))
     return str(arn)
 
 
@@ -165,7 +174,9 @@ def cluster_has_default_strategy(rt: Runtime, namespace: str, spec: Any, cluster
     return False
 
 
-async def resolve_task_definition(rt: Runtime, namespace: str, spec: Any, *, check: bool = True) -> str | None:
+async def resolve_task_definition(
+    rt: Runtime, gw: EcsGateway, namespace: str, spec: Any, *, check: bool = True
+) -> str | None:
     """spec.taskDefinition as written, or the current revision ARN of spec.taskDefinitionRef.
 
     Either way the namespace must be allowed to run it (handlers/tenancy.py): a named one is
@@ -176,7 +187,7 @@ async def resolve_task_definition(rt: Runtime, namespace: str, spec: Any, *, che
         task_definition = str(spec["taskDefinition"])
         if check:
             try:
-                await tenancy.require_task_definition(rt, namespace, task_definition)
+                await tenancy.require_task_definition(rt, gw, namespace, task_definition)
             except tenancy.NotYetAccepted as why:
                 raise Waiting(str(why)) from None
         return task_definition
@@ -192,5 +203,55 @@ async def resolve_task_definition(rt: Runtime, namespace: str, spec: Any, *, che
             f"FargateTaskDefinition {namespace}/{ref['name']} has no registered revision yet{_why_not_yet(obj)}"
         )
     if check:
-        await tenancy.require_revision_roles(rt, namespace, obj)
+        same_place(gw, f"FargateTaskDefinition {namespace}/{ref['name']}", str(arn))
+        await tenancy.require_revision_roles(rt, gw, namespace, obj)
     return str(arn)
+
+
+def same_place(gw: EcsGateway, what: str, arn: str) -> None:
+    """Refuse a reference to an ECS resource in another account or region than the one this object acts in."""
+    account, region = account_of_arn(arn), region_of_arn(arn)
+    if (region and gw.region and region != gw.region) or (
+        account and gw.where.account_id and account != gw.where.account_id
+    ):
+        raise tenancy.TenancyRefused(
+            f"{what} is in account {account}, region {region}, but this object acts in {gw.where}: a reference "
+            "must be to the same account and region (set spec.region on both, or neither)"
+        )
+
+
+def ecs_of(rt: Runtime, body: Any) -> EcsGateway:
+    """The object's gateway (Runtime.ecs_for), with PlacementWaiting as Waiting."""
+    try:
+        return rt.ecs_for(body)
+    except PlacementWaiting as why:
+        raise Waiting(str(why)) from None
+
+
+def gateway_if_placed(rt: Runtime, obj: dict[str, Any]) -> EcsGateway | None:
+    """The object's gateway, or None while its namespace waits for (or is refused) an account: the status
+    loop then leaves it alone (its handler's condition says why)."""
+    try:
+        return rt.ecs_for(obj)
+    except (PlacementWaiting, PlacementRefused):
+        return None
+
+
+def placed(patch: kopf.Patch, arn: str | None) -> None:
+    """status.accountId and status.region, as the ECS resource's ARN says."""
+    if arn:
+        patch.status["accountId"] = account_of_arn(arn)
+        patch.status["region"] = region_of_arn(arn)
+
+
+async def ecs_or_wait(
+    rt: Runtime, body: Any, patch: kopf.Patch, status: Any, retry: int, *, deleting: bool = False
+) -> EcsGateway:
+    """The object's gateway; else its condition says why (waiting for an account, or refused) and Kopf
+    retries -- a deletion never stops retrying (nothing is orphaned)."""
+    try:
+        return ecs_of(rt, body)
+    except Waiting as why:
+        await wait(body, patch, status, why)
+    except PlacementRefused as err:
+        await fail(body, patch, status, err, retry, permanent=not deleting)

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError
+from fargate_operator.ecs.gateway import ACTING_FOR, EcsGateway
 from fargate_operator.handlers import common, tenancy
 from fargate_operator.handlers.taskdefinition import RESOLVED_ANNOTATION, roll_dependents
 from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVICE, TASK_DEFINITION
@@ -32,6 +33,7 @@ from fargate_operator.reconcile import cluster as cluster_logic
 from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import taskdefinition as td_logic
+from fargate_operator.reconcile import tenancy as tenancy_logic
 from fargate_operator.reconcile.drift import policy, verdict
 from fargate_operator.reconcile.drift.compare import (
     STATUS,
@@ -46,6 +48,8 @@ from fargate_operator.reconcile.drift.compare import (
 from fargate_operator.reconcile.drift.normalize import CLUSTER_RULES, SERVICE_RULES
 from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime
+
+LIST_PAGE_SIZE = 100  # ListTaskDefinitions.maxResults: up to 100 a page when not given
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +169,7 @@ async def _judge(
 
 async def service(
     rt: Runtime,
+    gw: EcsGateway,
     obj: dict[str, Any],
     svc: dict[str, Any] | None,
     health: service_logic.Health,
@@ -188,39 +193,41 @@ async def service(
     draining = svc is not None and svc.get("status") == "DRAINING"
 
     async def correct(found: list[Difference]) -> dict[str, Any]:
-        return await _correct_service(rt, obj, svc, found)
+        return await _correct_service(rt, gw, obj, svc, found)
 
     return await _judge(rt, obj, status, diffs, correct, defer=rolling_back or draining)
 
 
 async def _correct_service(
-    rt: Runtime, obj: dict[str, Any], svc: dict[str, Any] | None, diffs: list[Difference]
+    rt: Runtime, gw: EcsGateway, obj: dict[str, Any], svc: dict[str, Any] | None, diffs: list[Difference]
 ) -> dict[str, Any]:
     spec, st = dict(obj.get("spec") or {}), obj.get("status") or {}
     cluster, name = st["clusterArn"], spec["serviceName"]
     if any(d.field == STATUS for d in diffs):
-        return await _recreate_service(rt, obj, spec, cluster)
+        return await _recreate_service(rt, gw, obj, spec, cluster)
     assert svc is not None
     fields = {d.field for d in diffs}
     desired = service_desired(spec, st.get("desiredTaskDefinition"))
     request = {"cluster": cluster, "service": name} | corrective(desired, fields, SERVICE_RULES)
     calls = []
     if len(request) > 2:
-        await rt.gateway.call("UpdateService", **request)
+        await gw.call("UpdateService", **request)
         calls.append("UpdateService")
     if TAGS in fields:
         for operation, params in cluster_logic.tag_sync_calls(svc["serviceArn"], spec.get("tags"), svc.get("tags")):
-            await rt.gateway.call(operation, **params)
+            await gw.call(operation, **params)
             calls.append(operation)
     log.info("drift corrected on %s/%s: %s (%s)", obj["metadata"]["namespace"], name, sorted(fields), calls)
     return {}
 
 
-async def _recreate_service(rt: Runtime, obj: dict[str, Any], spec: dict[str, Any], cluster: str) -> dict[str, Any]:
+async def _recreate_service(
+    rt: Runtime, gw: EcsGateway, obj: dict[str, Any], spec: dict[str, Any], cluster: str
+) -> dict[str, Any]:
     """CreateService again, with the revision the spec resolves to now (the handler's own request)."""
     ns = obj["metadata"]["namespace"]
     try:
-        task_definition = await common.resolve_task_definition(rt, ns, spec)
+        task_definition = await common.resolve_task_definition(rt, gw, ns, spec)
     except (common.Waiting, tenancy.TenancyRefused) as why:
         raise EcsError("CreateService", type(why).__name__, str(why), None) from None
     owner = Owner.of(obj)
@@ -231,7 +238,7 @@ async def _recreate_service(rt: Runtime, obj: dict[str, Any], spec: dict[str, An
     # answers a repeated token with what it made then (model: CreateServiceRequest.clientToken).
     count = policy.Corrections.of((obj.get("status") or {}).get("drift")).count
     request["clientToken"] = str(uuid.uuid5(uuid.UUID(owner.uid), f"recreate/{time.time_ns()}/{count}"))
-    created = (await rt.gateway.call("CreateService", **request))["service"]
+    created = (await gw.call("CreateService", **request))["service"]
     observed = service_logic.status_from(created)
     desired = service_logic.desired_revision(created, task_definition)
     if desired:
@@ -246,7 +253,7 @@ _CAPACITY = ("capacityProviders", "defaultCapacityProviderStrategy")
 
 
 async def cluster(
-    rt: Runtime, obj: dict[str, Any], found: dict[str, Any] | None, status: dict[str, Any]
+    rt: Runtime, gw: EcsGateway, obj: dict[str, Any], found: dict[str, Any] | None, status: dict[str, Any]
 ) -> dict[str, Any]:
     """`status` with the drift verdict on the ECS cluster `found` (None: MISSING); corrects."""
     spec = dict(obj.get("spec") or {})
@@ -262,7 +269,7 @@ async def cluster(
         fields = {d.field for d in drifted}
         if STATUS in fields:
             name = cluster_logic.cluster_name(obj)
-            created = await rt.gateway.call("CreateCluster", **cluster_logic.create_request(spec, name, Owner.of(obj)))
+            created = await gw.call("CreateCluster", **cluster_logic.create_request(spec, name, Owner.of(obj)))
             return cluster_logic.status_from(created["cluster"])
         assert found is not None
         for operation, params in cluster_logic.update_calls(spec, found["clusterArn"], found.get("tags")):
@@ -274,7 +281,7 @@ async def cluster(
             else:  # TagResource / UntagResource
                 drifted_here = fields & {TAGS}
             if drifted_here:
-                await rt.gateway.call(operation, **params)
+                await gw.call(operation, **params)
         return {}
 
     # A cluster ECS is still making or removing is left alone until it settles.
@@ -295,31 +302,47 @@ async def task_definitions(rt: Runtime, write: Any) -> None:
     (DELETE_IN_PROGRESS, or no longer describable) and from one the list does not show yet (ECS
     is eventually consistent). `write(obj, status)` is the status loop's conditional patch.
     """
-    objs = [
-        o
-        for o in rt.registry.items(TASK_DEFINITION)
-        if enabled(rt, o) and (o.get("status") or {}).get("taskDefinitionArn")
-    ]
-    if not objs:
-        return
-    active = set(await rt.gateway.list_all("ListTaskDefinitions", "taskDefinitionArns", status="ACTIVE"))
+    by_gateway: dict[EcsGateway, list[dict[str, Any]]] = {}
+    for o in rt.registry.items(TASK_DEFINITION):
+        if (
+            enabled(rt, o)
+            and (o.get("status") or {}).get("taskDefinitionArn")
+            and (gw := common.gateway_if_placed(rt, o))
+        ):
+            by_gateway.setdefault(gw, []).append(o)
+    for gw, objs in by_gateway.items():
+        try:
+            await _task_definitions_of(rt, gw, objs, write)
+        except EcsError as err:  # this account and region only: the others go on
+            log.warning("drift: task definitions in %s: %s", gw.where, err)
+
+
+async def _task_definitions_of(rt: Runtime, gw: EcsGateway, objs: list[dict[str, Any]], write: Any) -> None:
+    ACTING_FOR.set(None)
+    started = time.monotonic()
+    active = set(await gw.list_all("ListTaskDefinitions", "taskDefinitionArns", status="ACTIVE"))
+    # The same walk tells which families are taken: new FargateTaskDefinitions need not walk again.
+    pages = -(-len(active) // LIST_PAGE_SIZE) or 1
+    gw.families.note_walk((tenancy_logic.family_of(a) for a in active), started, pages)
     for obj in objs:
         current = obj["status"]["taskDefinitionArn"]
         if current in (obj["metadata"].get("annotations") or {}).get(DEREGISTER_ANNOTATION, ""):
             continue  # deregistered on request (the ECS API adapter): the handler says so, it is no drift
-        state = "ACTIVE" if current in active else await _revision_state(rt, current)
+        meta = obj["metadata"]
+        ACTING_FOR.set(f"{obj['kind']}/{meta['namespace']}/{meta['name']}")
+        state = "ACTIVE" if current in active else await _revision_state(gw, current)
         seen = f"{td_logic.family_revision(current)} {state}"
         diffs = [] if state == "ACTIVE" else [Difference(STATUS, "ACTIVE", seen)]
 
         async def correct(_: list[Difference], obj: dict[str, Any] = obj) -> dict[str, Any]:
-            return await _reregister(rt, obj)
+            return await _reregister(rt, gw, obj)
 
         await write(obj, await _judge(rt, obj, {}, diffs, correct))
 
 
-async def _revision_state(rt: Runtime, arn: str) -> str:
+async def _revision_state(gw: EcsGateway, arn: str) -> str:
     try:
-        resp = await rt.gateway.call("DescribeTaskDefinition", taskDefinition=arn)
+        resp = await gw.call("DescribeTaskDefinition", taskDefinition=arn)
     except EcsError as err:
         if err.code == "ClientException" and not err.transient:
             return "DELETED"  # ECS: "Unable to describe task definition."
@@ -327,11 +350,11 @@ async def _revision_state(rt: Runtime, arn: str) -> str:
     return str((resp.get("taskDefinition") or {}).get("status") or "DELETED")
 
 
-async def _reregister(rt: Runtime, obj: dict[str, Any]) -> dict[str, Any]:
+async def _reregister(rt: Runtime, gw: EcsGateway, obj: dict[str, Any]) -> dict[str, Any]:
     """RegisterTaskDefinition from the spec (revision N+1), then roll the services that reference it."""
     spec, st = dict(obj.get("spec") or {}), obj.get("status") or {}
     request, _digest = td_logic.register_request(spec, Owner.of(obj))
-    registered = (await rt.gateway.call("RegisterTaskDefinition", **request))["taskDefinition"]
+    registered = (await gw.call("RegisterTaskDefinition", **request))["taskDefinition"]
     arn, gone = registered["taskDefinitionArn"], st.get("taskDefinitionArn")
     kept = [r for r in st.get("retainedRevisions") or [] if r.get("taskDefinitionArn") != gone]
     await roll_dependents(rt, obj, arn)

@@ -8,6 +8,7 @@
   alone, with ECS reads only and no Kubernetes write.
 - The tenancy config's re-checks (annotations on refused objects): leader only; the config
   is re-read when a replica starts to lead.
+- FargateAccount status (served namespaces, conflicts, whether the role can be assumed): leader only.
 - The watch cache (store/feed.py), the REST adapter, the MCP endpoint: every replica.
 
 Without leader election the replica leads from the start and never stops (one replica, as before).
@@ -32,7 +33,7 @@ from typing import Any
 import kopf
 
 from fargate_operator.config import OperatorConfig
-from fargate_operator.ecs.owners import OwnerLookups
+from fargate_operator.handlers.accounts import watch_accounts
 from fargate_operator.handlers.refresh import refresh_forever, refresh_service_tasks
 from fargate_operator.handlers.tenancy import watch_config
 from fargate_operator.leader.elector import LeaseElector
@@ -208,11 +209,11 @@ class Leadership:
                 self._follower_task = None
             rt = self.rt
             rt.tenancy.reload()  # handlers judge by the config as it is now, not as it was at start
-            rt.owners = OwnerLookups(rt.gateway)  # its pending lookups belong to one event loop
             self.term = KopfTerm(rt, self.config, self._term_ended).start()
             self._leader_tasks = [
                 asyncio.create_task(refresh_forever(rt), name="status-refresh"),
                 asyncio.create_task(watch_config(rt), name="tenancy-config"),
+                asyncio.create_task(watch_accounts(rt), name="fargate-accounts"),
             ]
 
     async def follow(self, grace: float) -> None:
@@ -241,7 +242,7 @@ class Leadership:
                 await self._stop_leading(HANDOVER_GRACE)
             if elector is not None:
                 await asyncio.to_thread(elector.stop_renewing)  # a renewal must not reopen the fence below
-            fence = self.rt.gateway.fence
+            fence = self.rt.gateways.fence
             fence.close()
             drained = await asyncio.to_thread(fence.drain, DRAIN_TIMEOUT)
             if not drained:  # releasing now could let another replica act while they land

@@ -1,6 +1,8 @@
 """Fresh status without a timer per object: a few loops that batch describes and patch only changes.
 
-Every `status_interval` seconds:
+Every `status_interval` seconds, per AWS account and region (each object through its gateway:
+Runtime.ecs_for; objects whose namespace waits for its FargateAccount, or is refused one, are
+left to their handler's condition):
 - FargateTasks not yet finished: DescribeTasks, 100 per call, per cluster;
 - FargateServices: DescribeServices, 10 per call, per cluster;
 - FargateClusters: DescribeClusters, 100 per call;
@@ -29,8 +31,9 @@ import kubernetes
 
 from fargate_operator import heap, k8s
 from fargate_operator.ecs.errors import EcsError
-from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH
+from fargate_operator.ecs.gateway import ACTING_FOR, DESCRIBE_TASKS_BATCH, EcsGateway
 from fargate_operator.handlers import drift
+from fargate_operator.handlers.common import gateway_if_placed
 from fargate_operator.handlers.task import read_mark
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
@@ -83,6 +86,12 @@ def _with_conditions(
     return observed
 
 
+def acting_for(obj: dict[str, Any]) -> None:
+    """ECS calls made from here on (in this task) name `obj` (a correction, a per-object lookup)."""
+    meta = obj["metadata"]
+    ACTING_FOR.set(f"{obj['kind']}/{meta['namespace']}/{meta['name']}")
+
+
 @contextlib.contextmanager
 def _per_cluster(step: str, cluster: str) -> Iterator[None]:
     """An error boundary around one cluster's share of a step: log it, go on with the next cluster."""
@@ -117,19 +126,20 @@ async def _write(rt: Runtime, obj: dict[str, Any], observed: dict[str, Any]) -> 
 
 
 async def refresh_tasks(rt: Runtime) -> None:
-    by_cluster: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_cluster: dict[tuple[EcsGateway, str], list[dict[str, Any]]] = defaultdict(list)
     for obj in rt.registry.items(TASK):
         status = obj.get("status", {})
-        if status.get("tasks") and status.get("phase") not in task_logic.TERMINAL and status.get("clusterArn"):
-            by_cluster[status["clusterArn"]].append(obj)
-    for cluster, objs in by_cluster.items():
+        live = status.get("tasks") and status.get("phase") not in task_logic.TERMINAL and status.get("clusterArn")
+        if live and (gw := gateway_if_placed(rt, obj)):
+            by_cluster[(gw, status["clusterArn"])].append(obj)
+    for (gw, cluster), objs in by_cluster.items():
         with _per_cluster("tasks", cluster):
-            await _refresh_cluster_tasks(rt, cluster, objs)
+            await _refresh_cluster_tasks(rt, gw, cluster, objs)
 
 
-async def _refresh_cluster_tasks(rt: Runtime, cluster: str, objs: list[dict[str, Any]]) -> None:
+async def _refresh_cluster_tasks(rt: Runtime, gw: EcsGateway, cluster: str, objs: list[dict[str, Any]]) -> None:
     arns = [t["taskArn"] for o in objs for t in o["status"]["tasks"]]
-    found, _missing = await rt.gateway.describe_tasks(cluster, arns)
+    found, _missing = await gw.describe_tasks(cluster, arns)
     by_arn = {t["taskArn"]: t for t in found}
     now = time.time()
     for obj in objs:
@@ -183,26 +193,31 @@ async def refresh_services(rt: Runtime) -> None:
     Observe-only objects are described by name (they may never have had an ARN in status):
     DescribeServices takes names and ARNs alike, in the same batches.
     """
-    by_cluster: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_cluster: dict[tuple[EcsGateway, str], list[dict[str, Any]]] = defaultdict(list)
     for obj in rt.registry.items(SERVICE):
         status = obj.get("status", {})
         if obj["metadata"].get("deletionTimestamp") or not status.get("clusterArn"):
             continue
-        if status.get("serviceArn") or (_observing(obj) and drift.converged(obj)):
-            by_cluster[status["clusterArn"]].append(obj)
-    for cluster, objs in by_cluster.items():
+        known = status.get("serviceArn") or (_observing(obj) and drift.converged(obj))
+        if known and (gw := gateway_if_placed(rt, obj)):
+            by_cluster[(gw, status["clusterArn"])].append(obj)
+    for (gw, cluster), objs in by_cluster.items():
         with _per_cluster("services", cluster):
+            ACTING_FOR.set(None)  # a batched read is made for no object in particular
             keys = [o["status"].get("serviceArn") or o["spec"]["serviceName"] for o in objs]
-            described = await rt.gateway.describe_services(cluster, keys)
+            described = await gw.describe_services(cluster, keys)
             by_arn = {s["serviceArn"]: s for s in described}
             by_name = {s["serviceName"]: s for s in described}
             for obj in objs:
                 arn = obj["status"].get("serviceArn")
                 svc = by_arn.get(arn) if arn else by_name.get(obj["spec"]["serviceName"])
-                await _refresh_service(rt, cluster, obj, svc)
+                await _refresh_service(rt, gw, cluster, obj, svc)
 
 
-async def _refresh_service(rt: Runtime, cluster: str, obj: dict[str, Any], svc: dict[str, Any] | None) -> None:
+async def _refresh_service(
+    rt: Runtime, gw: EcsGateway, cluster: str, obj: dict[str, Any], svc: dict[str, Any] | None
+) -> None:
+    acting_for(obj)
     status = obj["status"]
     if _observing(obj):
         if svc is None or svc.get("status") == "INACTIVE":
@@ -224,19 +239,19 @@ async def _refresh_service(rt: Runtime, cluster: str, obj: dict[str, Any], svc: 
     if svc is not None:
         held = conditions.held_degraded(status.get("conditions"))
         health = service_logic.health(svc, status.get("desiredTaskDefinition"), held)
-        health = await _with_failed_task(rt, cluster, obj, svc, health)
+        health = await _with_failed_task(gw, cluster, obj, svc, health)
         observed = service_logic.status_from(svc)
     else:
         health = (False, False, True, "ServiceMissing", "ECS no longer knows the service (DescribeServices: MISSING)")
         observed = {"status": "MISSING"}
     patch = _with_conditions(obj, observed, health)
     if detect:
-        patch = await drift.service(rt, obj, svc, health, patch)
+        patch = await drift.service(rt, gw, obj, svc, health, patch)
     await _write(rt, obj, patch)
 
 
 async def _with_failed_task(
-    rt: Runtime, cluster: str, obj: dict[str, Any], svc: dict[str, Any], health: service_logic.Health
+    gw: EcsGateway, cluster: str, obj: dict[str, Any], svc: dict[str, Any], health: service_logic.Health
 ) -> service_logic.Health:
     """A failed rollout's verdict, naming how its newest task ended (stop code, exit codes, reasons).
 
@@ -252,10 +267,10 @@ async def _with_failed_task(
     )
     if held.get("status") == "True" and held.get("reason") == reason:
         return ready, progressing, degraded, reason, str(held.get("message") or message)
-    stopped = await rt.gateway.list_all(
+    stopped = await gw.list_all(
         "ListTasks", "taskArns", cluster=cluster, serviceName=svc["serviceName"], desiredStatus="STOPPED"
     )
-    tasks, _missing = await rt.gateway.describe_tasks(cluster, stopped[-DESCRIBE_TASKS_BATCH:])
+    tasks, _missing = await gw.describe_tasks(cluster, stopped[-DESCRIBE_TASKS_BATCH:])
     note = service_logic.failed_task_note(tasks, obj["status"].get("desiredTaskDefinition"))
     return ready, progressing, degraded, reason, f"{message}; {note}" if note else message
 
@@ -275,17 +290,18 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def owned_services(rt: Runtime) -> dict[str, dict[str, str]]:
-    """cluster ARN -> service name -> service ARN, for the FargateServices the operator accepted as owners.
+def owned_services(rt: Runtime) -> dict[tuple[EcsGateway, str], dict[str, str]]:
+    """(gateway, cluster ARN) -> service name -> service ARN, for the FargateServices the operator accepted
+    as owners.
 
     status.serviceArn is written only after the ECS service's owner tags were checked (or it was
     created with them), so these are exactly the services tagged with the object's namespace.
     """
-    owned: dict[str, dict[str, str]] = defaultdict(dict)
+    owned: dict[tuple[EcsGateway, str], dict[str, str]] = defaultdict(dict)
     for obj in rt.registry.items(SERVICE):
         status = obj.get("status", {})
-        if status.get("serviceArn") and status.get("clusterArn"):
-            owned[status["clusterArn"]][status["serviceArn"].rsplit("/", 1)[-1]] = status["serviceArn"]
+        if status.get("serviceArn") and status.get("clusterArn") and (gw := gateway_if_placed(rt, obj)):
+            owned[(gw, status["clusterArn"])][status["serviceArn"].rsplit("/", 1)[-1]] = status["serviceArn"]
     return owned
 
 
@@ -301,14 +317,15 @@ async def refresh_service_tasks(rt: Runtime, now: float | None = None) -> None:
     now = now if now is not None else datetime.datetime.now(datetime.UTC).timestamp()
     owned = owned_services(rt)
     one_off = {t["taskArn"] for o in rt.registry.items(TASK) for t in o.get("status", {}).get("tasks", [])}
-    for cluster, services in owned.items():
+    ACTING_FOR.set(None)
+    for (gw, cluster), services in owned.items():
         with _per_cluster("service tasks", cluster):
             previous = {a: t for arn in services.values() for a, t in rt.service_tasks.get(arn, {}).items()}
-            listed = await rt.gateway.list_all("ListTasks", "taskArns", cluster=cluster, desiredStatus="RUNNING")
+            listed = await gw.list_all("ListTasks", "taskArns", cluster=cluster, desiredStatus="RUNNING")
             wanted = {a for a in listed if a not in one_off} | {
                 a for a, t in previous.items() if t.get("lastStatus") != "STOPPED"
             }
-            found, _missing = await rt.gateway.describe_tasks(cluster, sorted(wanted))
+            found, _missing = await gw.describe_tasks(cluster, sorted(wanted))
             kept = [
                 t
                 for t in previous.values()
@@ -326,17 +343,22 @@ async def refresh_service_tasks(rt: Runtime, now: float | None = None) -> None:
 
 
 async def refresh_clusters(rt: Runtime) -> None:
-    objs = [
-        o
-        for o in rt.registry.items(CLUSTER)
-        if not o["metadata"].get("deletionTimestamp")
-        and (o.get("status", {}).get("clusterArn") or (_observing(o) and drift.converged(o)))
-    ]
-    if not objs:
-        return
+    by_gateway: dict[EcsGateway, list[dict[str, Any]]] = defaultdict(list)
+    for o in rt.registry.items(CLUSTER):
+        known = o.get("status", {}).get("clusterArn") or (_observing(o) and drift.converged(o))
+        if known and not o["metadata"].get("deletionTimestamp") and (gw := gateway_if_placed(rt, o)):
+            by_gateway[gw].append(o)
+    for gw, objs in by_gateway.items():
+        with _per_cluster("clusters", str(gw.where)):
+            await _refresh_clusters_of(rt, gw, objs)
+
+
+async def _refresh_clusters_of(rt: Runtime, gw: EcsGateway, objs: list[dict[str, Any]]) -> None:
+    """The FargateClusters of one account and region: DescribeClusters, 100 a call."""
+    ACTING_FOR.set(None)
     keys = [o.get("status", {}).get("clusterArn") or cluster_logic.cluster_name(o) for o in objs]
     try:
-        described = await rt.gateway.describe_clusters(keys)
+        described = await gw.describe_clusters(keys)
     except EcsError as err:
         if err.transient:
             raise
@@ -344,15 +366,16 @@ async def refresh_clusters(rt: Runtime) -> None:
         described = []
         for key in dict.fromkeys(keys):
             with _per_cluster("clusters", key):
-                described += await rt.gateway.describe_clusters([key])
+                described += await gw.describe_clusters([key])
     by_arn = {c["clusterArn"]: c for c in described}
     by_name = {c["clusterName"]: c for c in described}
     for obj, key in zip(objs, keys, strict=True):
         with _per_cluster("clusters", key):
-            await _refresh_cluster(rt, obj, by_arn.get(key) or by_name.get(key))
+            await _refresh_cluster(rt, gw, obj, by_arn.get(key) or by_name.get(key))
 
 
-async def _refresh_cluster(rt: Runtime, obj: dict[str, Any], cl: dict[str, Any] | None) -> None:
+async def _refresh_cluster(rt: Runtime, gw: EcsGateway, obj: dict[str, Any], cl: dict[str, Any] | None) -> None:
+    acting_for(obj)
     observing, detect = _observing(obj), drift.enabled(rt, obj)
     if cl is None or (observing and cl.get("status") == "INACTIVE"):
         if observing:
@@ -372,7 +395,7 @@ async def _refresh_cluster(rt: Runtime, obj: dict[str, Any], cl: dict[str, Any] 
         observed = {"status": "MISSING"}
     patch = _with_conditions(obj, observed, health)
     if detect:
-        patch = await drift.cluster(rt, obj, cl, patch)
+        patch = await drift.cluster(rt, gw, obj, cl, patch)
     await _write(rt, obj, patch)
 
 

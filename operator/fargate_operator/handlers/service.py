@@ -8,12 +8,15 @@ import kopf
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     Waiting,
     apply_health,
     cluster_has_default_strategy,
+    ecs_or_wait,
     fail,
+    placed,
     resolve_cluster,
     resolve_task_definition,
     up_to_date,
@@ -49,13 +52,14 @@ async def reconcile_service(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
     rt = runtime_of(memo)
-    owner, ns, name = Owner.of(body), body["metadata"]["namespace"], spec["serviceName"]
+    owner, ns = Owner.of(body), body["metadata"]["namespace"]
+    gw = await ecs_or_wait(rt, body, patch, status, retry)
     if management_policy(spec) == OBSERVE:
-        await _observe(rt, body, spec, status, patch, retry)
+        await _observe(rt, gw, body, spec, status, patch, retry)
         return
     try:
-        cluster = await resolve_cluster(rt, ns, spec)
-        task_definition = await resolve_task_definition(rt, ns, spec)
+        cluster = await resolve_cluster(rt, gw, ns, spec)
+        task_definition = await resolve_task_definition(rt, gw, ns, spec)
         tenancy.require_roles(rt, ns, spec, ["CreateService", "UpdateService"])
         rolled_to = (body["metadata"].get("annotations") or {}).get(ROLL_ANNOTATION)
         if (
@@ -66,7 +70,7 @@ async def reconcile_service(
         ):
             # The FargateTaskDefinition announced a revision the watch cache does not show yet
             # (an annotation anyone may write: checked like a named one).
-            await tenancy.require_task_definition(rt, ns, rolled_to)
+            await tenancy.require_task_definition(rt, gw, ns, rolled_to)
             task_definition = rolled_to
     except Waiting as why:
         await wait(body, patch, status, why)
@@ -80,30 +84,11 @@ async def reconcile_service(
         up_to_date(body, patch, status)
         return
     try:
-        existing = _live(await rt.gateway.describe_services(cluster, [name]))
-        if existing and existing.get("status") == "DRAINING":
-            raise EcsError("CreateService", "ServiceDraining", f"ECS service {name} is still draining", None)
-        if existing:
-            if check_claim(
-                owner, existing.get("tags"), spec.get("adoptionPolicy", "CreateOnly"), f"ECS service {name}"
-            ):
-                await rt.gateway.call("TagResource", resourceArn=existing["serviceArn"], tags=owner.tags())
-                await k8s.post_event(body, "Adopted", f"adopted ECS service {existing['serviceArn']}")
-            request = logic.update_request(dict(spec), cluster, task_definition)
-            if force and status.get("specHash", "").split("/", 1)[-1] != force:
-                request["forceNewDeployment"] = True
-            service = (await rt.gateway.call("UpdateService", **request))["service"]
-            for operation, params in tag_sync_calls(service["serviceArn"], spec.get("tags"), existing.get("tags")):
-                await rt.gateway.call(operation, **params)
-            await k8s.post_event(body, "Updated", f"UpdateService {service['serviceArn']} ({task_definition})")
-        else:
-            if spec.get("adoptionPolicy") == "Adopt":
-                raise AdoptionRefused(f"ECS service {name} does not exist and spec.adoptionPolicy is Adopt")
-            request = logic.create_request(
-                dict(spec), owner, cluster, task_definition, cluster_has_default_strategy(rt, ns, spec, cluster)
-            )
-            service = (await rt.gateway.call("CreateService", **request))["service"]
-            await k8s.post_event(body, "Created", f"CreateService {service['serviceArn']} ({task_definition})")
+        service = None
+        if not status.get("serviceArn") and spec.get("adoptionPolicy", "CreateOnly") == "CreateOnly":
+            service = await _create(rt, gw, body, spec, owner, cluster, task_definition, first=True)  # one ECS call
+        if service is None:
+            service = await _describe_then_write(rt, gw, body, spec, status, owner, cluster, task_definition, force)
     except AdoptionRefused as err:
         await fail(body, patch, status, err, retry, permanent=True)
     except EcsError as err:
@@ -114,18 +99,84 @@ async def reconcile_service(
     if desired:
         observed["desiredTaskDefinition"] = desired
     patch.status.update(observed)
+    placed(patch, service.get("serviceArn"))
     patch.status["specHash"] = want
     apply_health(body, patch, status, logic.health(service, desired))
 
 
-async def _observe(rt: Runtime, body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int) -> None:
+async def _create(
+    rt: Runtime,
+    gw: EcsGateway,
+    body: Any,
+    spec: Any,
+    owner: Owner,
+    cluster: str,
+    task_definition: str | None,
+    *,
+    first: bool,
+) -> dict[str, Any] | None:
+    """CreateService with clientToken = the object's uid. `first`: tried before anything is looked up,
+    so a name in use answers None (then the careful path looks at whose it is). The token makes a
+    retry after a crash or a lost answer return the same service rather than a second one."""
+    ns = body["metadata"]["namespace"]
+    request = logic.create_request(
+        dict(spec), owner, cluster, task_definition, cluster_has_default_strategy(rt, ns, spec, cluster)
+    )
+    try:
+        service: dict[str, Any] = (await gw.call("CreateService", **request))["service"]
+    except EcsError as err:
+        if first and logic.name_taken(err.code, err.message):
+            return None
+        raise
+    await k8s.post_event(body, "Created", f"CreateService {service['serviceArn']} ({task_definition})")
+    return service
+
+
+async def _describe_then_write(
+    rt: Runtime,
+    gw: EcsGateway,
+    body: Any,
+    spec: Any,
+    status: Any,
+    owner: Owner,
+    cluster: str,
+    task_definition: str | None,
+    force: str | None,
+) -> dict[str, Any]:
+    """The careful path (updates, adoption, a name in use): whose is the ECS service, then update or create."""
+    name = spec["serviceName"]
+    existing = _live(await gw.describe_services(cluster, [name]))
+    if existing is None:
+        if spec.get("adoptionPolicy") == "Adopt":
+            raise AdoptionRefused(f"ECS service {name} does not exist and spec.adoptionPolicy is Adopt")
+        created = await _create(rt, gw, body, spec, owner, cluster, task_definition, first=False)
+        assert created is not None  # first=False: an error is raised, never None
+        return created
+    if existing.get("status") == "DRAINING":
+        raise EcsError("CreateService", "ServiceDraining", f"ECS service {name} is still draining", None)
+    if check_claim(owner, existing.get("tags"), spec.get("adoptionPolicy", "CreateOnly"), f"ECS service {name}"):
+        await gw.call("TagResource", resourceArn=existing["serviceArn"], tags=owner.tags())
+        await k8s.post_event(body, "Adopted", f"adopted ECS service {existing['serviceArn']}")
+    request = logic.update_request(dict(spec), cluster, task_definition)
+    if force and status.get("specHash", "").split("/", 1)[-1] != force:
+        request["forceNewDeployment"] = True
+    service: dict[str, Any] = (await gw.call("UpdateService", **request))["service"]
+    for operation, params in tag_sync_calls(service["serviceArn"], spec.get("tags"), existing.get("tags")):
+        await gw.call(operation, **params)
+    await k8s.post_event(body, "Updated", f"UpdateService {service['serviceArn']} ({task_definition})")
+    return service
+
+
+async def _observe(
+    rt: Runtime, gw: EcsGateway, body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int
+) -> None:
     """managementPolicy Observe: no ECS call at all; the status loop mirrors the service by name.
 
     Only the cluster is resolved (a clusterRef from the watch cache; a named cluster must pass the
     tenancy check like any other, so a namespace observes only what it may use).
     """
     try:
-        cluster = await resolve_cluster(rt, body["metadata"]["namespace"], spec)
+        cluster = await resolve_cluster(rt, gw, body["metadata"]["namespace"], spec)
     except Waiting as why:
         await wait(body, patch, status, why)
     except tenancy.TenancyRefused as err:
@@ -146,24 +197,25 @@ async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
     rt = runtime_of(memo)
     if management_policy(spec) == OBSERVE:
         return  # never created, never changed: nothing to remove
+    gw = await ecs_or_wait(rt, body, patch, status, retry, deleting=True)
     arn, cluster = status.get("serviceArn"), status.get("clusterArn")
     try:
         if not arn:
             # Created in ECS but never recorded (a crash, a lost answer)? Find it by name and owner tag.
             try:
-                cluster = await resolve_cluster(rt, body["metadata"]["namespace"], spec, check=False)
+                cluster = await resolve_cluster(rt, gw, body["metadata"]["namespace"], spec, check=False)
             except Waiting:
                 return  # no cluster was ever resolved, so no service was created
-            found = _live(await rt.gateway.describe_services(cluster, [spec["serviceName"]]))
+            found = _live(await gw.describe_services(cluster, [spec["serviceName"]]))
             if found is None or claim(Owner.of(body), found.get("tags")) is not Claim.OURS:
                 return
             arn = found["serviceArn"]
         if spec.get("deletionPolicy") == "Retain":
-            await rt.gateway.call("UntagResource", resourceArn=arn, tagKeys=list(OWNER_TAG_KEYS))
+            await gw.call("UntagResource", resourceArn=arn, tagKeys=list(OWNER_TAG_KEYS))
             await k8s.post_event(body, "Retained", f"left ECS service {arn} running (deletionPolicy Retain)")
             return
-        await rt.gateway.call("UpdateService", cluster=cluster, service=arn, desiredCount=0)
-        await rt.gateway.call("DeleteService", cluster=cluster, service=arn, force=True)
+        await gw.call("UpdateService", cluster=cluster, service=arn, desiredCount=0)
+        await gw.call("DeleteService", cluster=cluster, service=arn, force=True)
         await k8s.post_event(body, "Deleted", f"scaled to 0 and DeleteService {arn}")
     except EcsError as err:
         if err.code in GONE_CODES:

@@ -19,16 +19,20 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from fargate_operator.ecs.gateway import ACTING_FOR
 from fargate_operator.runtime import runtime_of
 
 T = TypeVar("T")
 
 
 def bounded(handler: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-    """Run the handler body under the runtime's work slots (`--max-workers`); Kopf's retry waits stay outside."""
+    """Run the handler body under the runtime's work slots (`--max-workers`); Kopf's retry waits stay outside.
+    Its ECS calls name the object in their User-Agent (ecs/gateway.py ACTING_FOR)."""
 
     @functools.wraps(handler)  # the same name and qualname: Kopf's handler ids (and stored progress) stay
     async def run(*args: Any, **kwargs: Any) -> T:
+        meta = kwargs["body"]["metadata"]
+        ACTING_FOR.set(f"{kwargs['body']['kind']}/{meta['namespace']}/{meta['name']}")  # this handler's task only
         async with runtime_of(kwargs["memo"]).work_slots:
             return await handler(*args, **kwargs)
 

@@ -30,12 +30,15 @@ import kubernetes
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     Waiting,
     apply_health,
     cluster_has_default_strategy,
+    ecs_or_wait,
     fail,
+    placed,
     resolve_cluster,
     resolve_task_definition,
     wait,
@@ -54,6 +57,7 @@ from fargate_operator.models.kinds import (
 from fargate_operator.reconcile import runtask, stop_request
 from fargate_operator.reconcile import task as logic
 from fargate_operator.reconcile import taskdefinition as td_logic
+from fargate_operator.reconcile.accounts import PlacementRefused
 from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime, runtime_of
 
@@ -73,16 +77,14 @@ def read_mark(meta: Any) -> dict[str, Any] | None:
     return mark if isinstance(mark, dict) else {"at": 0}
 
 
-async def find_started(rt: Runtime, cluster: str, started_by: str) -> list[str]:
+async def find_started(gw: EcsGateway, cluster: str, started_by: str) -> list[str]:
     """Tasks started with `started_by` whose desired status is RUNNING (ListTasks' default).
 
     startedBy alone: botocore's ECS model, ListTasksRequest.startedBy, "When you specify
     startedBy as the filter, it must be the only filter that you use." Stopped tasks are not
     listed; see the module docstring for why exactly-once still holds.
     """
-    return list(
-        dict.fromkeys(await rt.gateway.list_all("ListTasks", "taskArns", cluster=cluster, startedBy=started_by))
-    )
+    return list(dict.fromkeys(await gw.list_all("ListTasks", "taskArns", cluster=cluster, startedBy=started_by)))
 
 
 def essentials(rt: Runtime, namespace: str, spec: Any, task_definition: str) -> list[str] | None:
@@ -117,10 +119,15 @@ async def run_task(
         return  # started before: the status loop follows it
     owner, ns = Owner.of(body), meta["namespace"]
     mark = read_mark(meta)
+    gw = await ecs_or_wait(rt, body, patch, status, retry)
     try:
+        if mark and (moved := _moved(mark, gw)):
+            raise PlacementRefused(moved)
         # A retry reuses what the first attempt resolved: the same request under the same token.
-        cluster = mark["cluster"] if mark else await resolve_cluster(rt, ns, spec)
-        task_definition = mark["taskDefinition"] if mark else await resolve_task_definition(rt, ns, spec)
+        cluster = mark["cluster"] if mark else await resolve_cluster(rt, gw, ns, spec)
+        task_definition = mark["taskDefinition"] if mark else await resolve_task_definition(rt, gw, ns, spec)
+    except PlacementRefused as err:
+        await refuse(body, patch, status, err, retry)
     except Waiting as why:
         await wait(body, patch, status, why)
     except tenancy.TenancyRefused as err:
@@ -132,9 +139,9 @@ async def run_task(
     started_by = logic.started_by(owner.uid)
     failures: list[dict[str, str]] = []
     try:
-        found = await find_started(rt, cluster, started_by) if mark else []
+        found = await find_started(gw, cluster, started_by) if mark else []
         if found:
-            tasks, not_yet = await rt.gateway.describe_tasks(cluster, found)
+            tasks, not_yet = await gw.describe_tasks(cluster, found)
             if not_yet:  # listed but MISSING: ECS is eventually consistent, describe again soon
                 raise kopf.TemporaryError(f"ECS lists {len(not_yet)} task(s) it does not describe yet", delay=5)
             await k8s.post_event(
@@ -147,13 +154,13 @@ async def run_task(
             if mark:
                 # The mark is an annotation, which whoever may write the object may write too:
                 # what it names passes the same tenancy checks as spec before any RunTask.
-                await tenancy.require_cluster(rt, ns, cluster)
-                await tenancy.require_task_definition(rt, ns, task_definition)
+                await tenancy.require_cluster(rt, gw, ns, cluster)
+                await tenancy.require_task_definition(rt, gw, ns, task_definition)
             tenancy.require_roles(rt, ns, spec, ["RunTask"])
-            await write_mark(body, cluster, task_definition)
-            placed = cluster_has_default_strategy(rt, ns, spec, cluster)
-            request = logic.run_request(dict(spec), owner, cluster, task_definition, placed)
-            resp = await rt.gateway.call("RunTask", **request)
+            await write_mark(body, cluster, task_definition, gw)
+            default_strategy = cluster_has_default_strategy(rt, ns, spec, cluster)
+            request = logic.run_request(dict(spec), owner, cluster, task_definition, default_strategy)
+            resp = await gw.call("RunTask", **request)
             tasks = resp.get("tasks", [])
             failures = runtask.failures_of(resp)
             if not tasks:
@@ -180,6 +187,7 @@ async def run_task(
     if failures or status.get("failures"):
         observed["failures"] = failures or None  # None: a retry started everything, clear the record
     patch.status.update(observed)
+    placed(patch, next((t.get("taskArn") for t in tasks), None))
     note = runtask.not_started_note(observed.get("failures") or [], expected)
     apply_health(body, patch, status, runtask.with_note(health, note))
 
@@ -205,9 +213,25 @@ async def _nothing_started(
     await fail(body, patch, status, EcsError("RunTask", "RunTaskFailure", message, 200), retry, permanent=not retryable)
 
 
-async def write_mark(body: Any, cluster: str, task_definition: str) -> None:
+def _moved(mark: dict[str, Any], gw: EcsGateway) -> str | None:
+    """Why a retry may not RunTask where `gw` acts: the first attempt went to another account or region."""
+    region, account = mark.get("region"), mark.get("account")
+    if (region and gw.region and region != gw.region) or (
+        account and gw.where.account_id and account != gw.where.account_id
+    ):
+        return (
+            f"RunTask was first requested in account {account or 'of the operator'}, region {region} (the "
+            f"{RUN_MARK} annotation), but the namespace now acts in {gw.where}: not run elsewhere, which could "
+            "start it twice"
+        )
+    return None
+
+
+async def write_mark(body: Any, cluster: str, task_definition: str, gw: EcsGateway) -> None:
     meta = body["metadata"]
-    mark = {"cluster": cluster, "taskDefinition": task_definition, "at": time.time()}
+    mark = {"cluster": cluster, "taskDefinition": task_definition, "at": time.time(), "region": gw.region}
+    if gw.where.account_id:
+        mark["account"] = gw.where.account_id
     finalizers = list(meta.get("finalizers") or [])
     if FINALIZER not in finalizers:
         finalizers.append(FINALIZER)
@@ -238,16 +262,19 @@ async def stop_task(
     cluster = status.get("clusterArn") or (mark or {}).get("cluster")
     if not cluster:
         return  # RunTask was never requested: nothing can be running
+    gw = await ecs_or_wait(rt, body, patch, status, retry, deleting=True)
+    if mark and (moved := _moved(mark, gw)):
+        await fail(body, patch, status, PlacementRefused(moved), retry, permanent=False)
     arns = [t["taskArn"] for t in status.get("tasks", []) if t.get("lastStatus") != "STOPPED"]
     reason = f"FargateTask {meta['namespace']}/{meta['name']} deleted"
     try:
         if not status.get("tasks") and mark:
             # RunTask may have run without its result reaching status: look before leaving.
-            arns = await find_started(rt, cluster, logic.started_by(meta["uid"]))
+            arns = await find_started(gw, cluster, logic.started_by(meta["uid"]))
         stopped = []
         for arn in arns:
             try:
-                await rt.gateway.call("StopTask", cluster=cluster, task=arn, reason=reason)
+                await gw.call("StopTask", cluster=cluster, task=arn, reason=reason)
                 stopped.append(arn)
             except EcsError as err:
                 if err.transient or "not found" not in err.message.lower():
@@ -267,13 +294,14 @@ async def stop_requested(
 ) -> None:
     """StopTask asked through the ECS API adapter: stop exactly the tasks named, keep the object and its record."""
     rt = runtime_of(memo)
+    gw = await ecs_or_wait(rt, body, patch, status, retry)
     cluster = status.get("clusterArn")
     todo = stop_request.to_stop(
         (old or {}).get(STOP_ANNOTATION), (new or {}).get(STOP_ANNOTATION), list(status.get("tasks", []))
     )
     try:
         for arn, reason in todo.items():
-            await rt.gateway.call("StopTask", cluster=cluster, task=arn, reason=reason)
+            await gw.call("StopTask", cluster=cluster, task=arn, reason=reason)
     except EcsError as err:
         await fail(body, patch, status, err, retry)
     if todo:

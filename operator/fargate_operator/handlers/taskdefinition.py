@@ -9,9 +9,9 @@ import kopf
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
-from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH, chunks
+from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH, EcsGateway, chunks
 from fargate_operator.handlers import tenancy
-from fargate_operator.handlers.common import backoff, fail, set_conditions, up_to_date
+from fargate_operator.handlers.common import backoff, ecs_or_wait, fail, placed, set_conditions, up_to_date
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import (
     DEREGISTER_ANNOTATION,
@@ -41,10 +41,10 @@ PLURAL = PLURALS["FargateTaskDefinition"]
 RESOLVED_ANNOTATION = f"{GROUP}/task-definition"
 
 
-async def _latest(rt: Runtime, family: str) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
+async def _latest(gw: EcsGateway, family: str) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """The family's latest ACTIVE revision and its tags, or None when the family has none."""
     try:
-        resp = await rt.gateway.call("DescribeTaskDefinition", taskDefinition=family, include=["TAGS"])
+        resp = await gw.call("DescribeTaskDefinition", taskDefinition=family, include=["TAGS"])
     except EcsError as err:
         if err.code == "ClientException" and not err.transient:
             return None, []  # ECS: "Unable to describe task definition."
@@ -55,8 +55,8 @@ async def _latest(rt: Runtime, family: str) -> tuple[dict[str, Any] | None, list
     return latest, resp.get("tags", [])
 
 
-async def _active_revisions(rt: Runtime, family: str) -> list[str]:
-    arns = await rt.gateway.list_all("ListTaskDefinitions", "taskDefinitionArns", familyPrefix=family, status="ACTIVE")
+async def _active_revisions(gw: EcsGateway, family: str) -> list[str]:
+    arns = await gw.list_all("ListTaskDefinitions", "taskDefinitionArns", familyPrefix=family, status="ACTIVE")
     return [a for a in arns if a.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
 
 
@@ -67,12 +67,12 @@ class _Verdict:
     tags: list[dict[str, str]] | None
 
 
-async def _family_verdict(rt: Runtime, owner: Owner, active: list[str], ours: set[str]) -> _Verdict:
+async def _family_verdict(gw: EcsGateway, owner: Owner, active: list[str], ours: set[str]) -> _Verdict:
     """ownership.family_claim, asking ECS for the tags of each revision it needs (lowest first)."""
     tags_of: dict[str, list[dict[str, str]] | None] = {}
     while isinstance(step := family_claim(owner, active, ours, tags_of), str):
         try:
-            resp = await rt.gateway.call("DescribeTaskDefinition", taskDefinition=step, include=["TAGS"])
+            resp = await gw.call("DescribeTaskDefinition", taskDefinition=step, include=["TAGS"])
             tags_of[step] = resp.get("tags") or []
         except EcsError as err:
             if err.transient:
@@ -81,14 +81,14 @@ async def _family_verdict(rt: Runtime, owner: Owner, active: list[str], ours: se
     return _Verdict(step.claim, step.revision, tags_of.get(step.revision) if step.revision else None)
 
 
-async def _retire(rt: Runtime, body: Any, arns: list[str], delete: bool) -> None:
+async def _retire(gw: EcsGateway, body: Any, arns: list[str], delete: bool) -> None:
     for arn in arns:
-        await rt.gateway.call("DeregisterTaskDefinition", taskDefinition=arn)
+        await gw.call("DeregisterTaskDefinition", taskDefinition=arn)
     if arns:
         await k8s.post_event(body, "Deregistered", f"DeregisterTaskDefinition {', '.join(arns)}")
     if delete and arns:
         for batch in chunks(arns, DELETE_TASK_DEFINITIONS_BATCH):
-            await rt.gateway.call("DeleteTaskDefinitions", taskDefinitions=batch)
+            await gw.call("DeleteTaskDefinitions", taskDefinitions=batch)
         await k8s.post_event(body, "DeletedRevisions", f"DeleteTaskDefinitions {', '.join(arns)}")
 
 
@@ -103,6 +103,56 @@ async def roll_dependents(rt: Runtime, body: Any, arn: str) -> None:
             await k8s.patch_annotations(SERVICE, ns, meta["name"], {RESOLVED_ANNOTATION: arn})
 
 
+def _first_attempt(spec: Any, status: Any, retry: int) -> bool:
+    """A new object's first try, creating only: nothing says an earlier attempt may have registered
+    (a retry, or an operator that restarted, finds the family in ECS's list: families.py)."""
+    creating = not status.get("taskDefinitionArn") and spec.get("adoptionPolicy", "CreateOnly") == "CreateOnly"
+    return retry == 0 and creating
+
+
+async def _register(gw: EcsGateway, body: Any, request: dict[str, Any], family: str) -> dict[str, Any]:
+    registered: dict[str, Any] = (await gw.call("RegisterTaskDefinition", **request))["taskDefinition"]
+    gw.families.note_registered(family)
+    await k8s.post_event(body, "Registered", f"RegisterTaskDefinition {registered['taskDefinitionArn']}")
+    return registered
+
+
+async def _undo_if_family_appeared(gw: EcsGateway, body: Any, spec: Any, arn: str, active: list[str]) -> None:
+    """Registered first into a family the index had not seen, and ECS made revision N+1 > 1.
+
+    Only INACTIVE revisions before it: the family was free, and is now this object's. Another
+    ACTIVE revision: the family appeared after the walk (another object, or someone outside the
+    operator). Whose it is, and whether this object may adopt it, is the careful path's question:
+    take this revision back and let the retry ask it.
+    """
+    others = [a for a in active if a != arn]
+    if others:
+        await _retire(gw, body, [arn], bool(spec.get("deleteDeregisteredRevisions")))
+        raise EcsError(
+            "RegisterTaskDefinition",
+            "FamilyAppeared",
+            f"family {spec['family']} has other ACTIVE revisions ({', '.join(others[:3])}) that were not there a "
+            f"moment ago; {arn} was deregistered and ownership is checked again",
+            None,  # no HTTP status: transient, so Kopf retries -- the careful way (retry > 0)
+        )
+
+
+async def _reuse_or_register(
+    gw: EcsGateway, body: Any, spec: Any, owner: Owner, request: dict[str, Any], digest: str
+) -> dict[str, Any]:
+    """The careful path: look at the family's latest revision first (adoption, or a revision an
+    earlier attempt registered before a crash), then register only if it is not already there."""
+    family = spec["family"]
+    latest, tags = await _latest(gw, family)
+    if latest is None and spec.get("adoptionPolicy") == "Adopt":
+        raise AdoptionRefused(f"task definition family {family} has no ACTIVE revision and adoptionPolicy is Adopt")
+    if latest is not None and check_claim(owner, tags, spec.get("adoptionPolicy", "CreateOnly"), f"family {family}"):
+        await k8s.post_event(body, "Adopted", f"adopting task definition family {family}")
+    if latest is not None and claim(owner, tags) is Claim.OURS and tag_dict(tags).get(SPEC_HASH_TAG) == digest:
+        return latest  # registered before a crash or restart: reuse, don't add a revision
+    return await _register(gw, body, request, family)
+
+
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
@@ -113,6 +163,7 @@ async def reconcile_task_definition(
 ) -> None:
     rt = runtime_of(memo)
     owner, family = Owner.of(body), spec["family"]
+    gw = await ecs_or_wait(rt, body, patch, status, retry)
     try:
         # Before the up-to-date shortcut: a config that no longer allows the roles shows here.
         tenancy.require_roles(rt, owner.namespace, spec, ["RegisterTaskDefinition"])
@@ -126,33 +177,33 @@ async def reconcile_task_definition(
         # Which revisions services and tasks use is read from the cache: never judge it half-filled.
         raise kopf.TemporaryError("waiting for the watch cache to load (revisions in use)", delay=1)
     try:
-        latest, tags = await _latest(rt, family)
-        if latest is None and spec.get("adoptionPolicy") == "Adopt":
-            raise AdoptionRefused(f"task definition family {family} has no ACTIVE revision and adoptionPolicy is Adopt")
-        if latest is not None and check_claim(
-            owner, tags, spec.get("adoptionPolicy", "CreateOnly"), f"family {family}"
-        ):
-            await k8s.post_event(body, "Adopted", f"adopting task definition family {family}")
-        if latest is not None and claim(owner, tags) is Claim.OURS and tag_dict(tags).get(SPEC_HASH_TAG) == digest:
-            registered = latest  # registered before a crash or restart: reuse, don't add a revision
+        registered = None
+        if _first_attempt(spec, status, retry) and await gw.families.is_new(family):
+            registered = await _register(gw, body, request, family)  # the common path: one ECS call
+        if registered is not None and registered["revision"] == 1:
+            # The family began with this revision: it is this object's, and holds nothing else.
+            arn, active, retire = registered["taskDefinitionArn"], [registered["taskDefinitionArn"]], []
         else:
-            registered = (await rt.gateway.call("RegisterTaskDefinition", **request))["taskDefinition"]
-            await k8s.post_event(body, "Registered", f"RegisterTaskDefinition {registered['taskDefinitionArn']}")
-        arn = registered["taskDefinitionArn"]
-        active = await _active_revisions(rt, family)
-        known = {arn, *(r.get("taskDefinitionArn") for r in status.get("retainedRevisions") or [])}
-        verdict = await _family_verdict(rt, owner, active, {a for a in known if a})
-        if verdict.claim is Claim.OTHER:
-            # Lost a race for the family: take back what we registered, leave the family to its owner.
-            await _retire(rt, body, [arn], bool(spec.get("deleteDeregisteredRevisions")))
-            raise AdoptionRefused(
-                f"family {family} is owned by {owner_named_in(verdict.tags)} (its lowest revision, "
-                f"{verdict.revision}); two objects cannot manage one family, so {arn} was deregistered"
+            registered_first = registered is not None
+            if registered is None:
+                registered = await _reuse_or_register(gw, body, spec, owner, request, digest)
+            arn = registered["taskDefinitionArn"]
+            active = await _active_revisions(gw, family)
+            if registered_first:
+                await _undo_if_family_appeared(gw, body, spec, arn, active)
+            known = {arn, *(r.get("taskDefinitionArn") for r in status.get("retainedRevisions") or [])}
+            verdict = await _family_verdict(gw, owner, active, {a for a in known if a})
+            if verdict.claim is Claim.OTHER:
+                # Lost a race for the family: take back what we registered, leave the family to its owner.
+                await _retire(gw, body, [arn], bool(spec.get("deleteDeregisteredRevisions")))
+                raise AdoptionRefused(
+                    f"family {family} is owned by {owner_named_in(verdict.tags)} (its lowest revision, "
+                    f"{verdict.revision}); two objects cannot manage one family, so {arn} was deregistered"
+                )
+            retire = logic.revisions_to_retire(
+                active, arn, spec.get("revisionHistoryLimit", 10), rt.task_definitions_in_use()
             )
-        retire = logic.revisions_to_retire(
-            active, arn, spec.get("revisionHistoryLimit", 10), rt.task_definitions_in_use()
-        )
-        await _retire(rt, body, retire, bool(spec.get("deleteDeregisteredRevisions")))
+            await _retire(gw, body, retire, bool(spec.get("deleteDeregisteredRevisions")))
     except AdoptionRefused as err:
         await fail(body, patch, status, err, retry, permanent=True)
     except EcsError as err:
@@ -169,6 +220,7 @@ async def reconcile_task_definition(
             ],
         }
     )
+    placed(patch, arn)
     set_conditions(
         patch,
         status,
@@ -190,34 +242,37 @@ async def delete_task_definition(
     rt = runtime_of(memo)
     if not status.get("taskDefinitionArn"):
         return
+    gw = await ecs_or_wait(rt, body, patch, status, retry, deleting=True)
     family = spec["family"]
     try:
-        active = await _active_revisions(rt, family)
+        active = await _active_revisions(gw, family)
         if spec.get("deletionPolicy") == "Retain":
             for arn in active:
-                await rt.gateway.call("UntagResource", resourceArn=arn, tagKeys=[*OWNER_TAG_KEYS, SPEC_HASH_TAG])
+                await gw.call("UntagResource", resourceArn=arn, tagKeys=[*OWNER_TAG_KEYS, SPEC_HASH_TAG])
             await k8s.post_event(body, "Retained", f"left family {family} registered (deletionPolicy Retain)")
             return
         # Deregistered revisions keep running where services use them; only deletion must spare them.
         for arn in active:
-            await rt.gateway.call("DeregisterTaskDefinition", taskDefinition=arn)
+            await gw.call("DeregisterTaskDefinition", taskDefinition=arn)
         if active:
             await k8s.post_event(body, "Deregistered", f"DeregisterTaskDefinition {', '.join(active)}")
         if spec.get("deleteDeregisteredRevisions"):
             in_use = rt.task_definitions_in_use()
             deletable = [a for a in active if a not in in_use]
             for batch in chunks(deletable, DELETE_TASK_DEFINITIONS_BATCH):
-                await rt.gateway.call("DeleteTaskDefinitions", taskDefinitions=batch)
+                await gw.call("DeleteTaskDefinitions", taskDefinitions=batch)
     except EcsError as err:
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
 
 
 @kopf.on.update(GROUP, VERSION, PLURAL, field="metadata.annotations", annotations={DEREGISTER_ANNOTATION: kopf.PRESENT})
+@bounded
 async def deregister_requested(
     body: Any, status: Any, old: Any, new: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
     """DeregisterTaskDefinition asked through the ECS API adapter: exactly the revisions named; the object stays."""
     rt = runtime_of(memo)
+    gw = await ecs_or_wait(rt, body, patch, status, retry)
     current = dict(status)
     todo = deregistration.to_deregister(
         (old or {}).get(DEREGISTER_ANNOTATION), (new or {}).get(DEREGISTER_ANNOTATION), current
@@ -225,7 +280,7 @@ async def deregister_requested(
     done: list[str] = []
     try:
         for arn in todo:
-            await rt.gateway.call("DeregisterTaskDefinition", taskDefinition=arn)
+            await gw.call("DeregisterTaskDefinition", taskDefinition=arn)
             done.append(arn)
     except EcsError as err:
         await k8s.post_event(body, "DeregisterFailed", str(err), warning=True)

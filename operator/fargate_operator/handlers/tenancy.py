@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any, NoReturn
 
 from fargate_operator import k8s
+from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK, TASK_DEFINITION, TENANCY_RECHECK_ANNOTATION
 from fargate_operator.reconcile import taskdefinition as td_logic
 from fargate_operator.reconcile import tenancy as logic
@@ -58,8 +59,9 @@ def _pending(obj: dict[str, Any]) -> bool:
     return not any(c.get("type") == "Degraded" and c.get("status") == "True" for c in conds)
 
 
-async def require_cluster(rt: Runtime, namespace: str, ref: str, *, implicit: bool = False) -> None:
-    """Refuse unless `namespace` may use the cluster `ref` (a name or ARN; `implicit`: spec named none)."""
+async def require_cluster(rt: Runtime, gw: EcsGateway, namespace: str, ref: str, *, implicit: bool = False) -> None:
+    """Refuse unless `namespace` may use the cluster `ref` (a name or ARN; `implicit`: spec named none),
+    looked up, when it must be, in the account and region of `gw`."""
     policy = rt.tenancy.policy
     name = logic.cluster_short_name(ref)
     arn = ref if ref.startswith("arn:") else None
@@ -76,7 +78,7 @@ async def require_cluster(rt: Runtime, namespace: str, ref: str, *, implicit: bo
             return  # a FargateCluster of this namespace manages it
     if logic.cluster_shared(policy, namespace, name, arn):
         return
-    facts = await rt.owners.cluster(ref)
+    facts = await gw.owners.cluster(ref)
     if facts is None and any(_pending(o) for o in claimed):
         raise NotYetAccepted(f"FargateCluster {namespace}/{claimed[0]['metadata']['name']} has no ECS cluster yet")
     if message := logic.cluster_refusal(policy, namespace, ref, facts, implicit=implicit):
@@ -92,7 +94,7 @@ def _names_revision(ref: str, family: str, arn: str) -> bool:
     return ref in (arn, family) or (ref.startswith(f"{family}:") and arn.endswith(f"/{ref}"))
 
 
-async def require_task_definition(rt: Runtime, namespace: str, ref: str) -> None:
+async def require_task_definition(rt: Runtime, gw: EcsGateway, namespace: str, ref: str) -> None:
     """Refuse unless `namespace` may run the task definition `ref` (family, family:revision or ARN)."""
     policy = rt.tenancy.policy
     family = logic.family_of(ref)
@@ -102,9 +104,9 @@ async def require_task_definition(rt: Runtime, namespace: str, ref: str) -> None
     for obj in claimed:
         accepted = obj.get("status", {}).get("taskDefinitionArn")
         if accepted and _names_revision(ref, family, accepted):
-            await require_revision_roles(rt, namespace, obj)
+            await require_revision_roles(rt, gw, namespace, obj)
             return
-    facts = await rt.owners.task_definition(ref)
+    facts = await gw.owners.task_definition(ref)
     if facts is None and any(_pending(o) for o in claimed):
         name = claimed[0]["metadata"]["name"]
         raise NotYetAccepted(f"FargateTaskDefinition {namespace}/{name} has no registered revision yet")
@@ -112,7 +114,7 @@ async def require_task_definition(rt: Runtime, namespace: str, ref: str) -> None
         _refuse(rt, message)
 
 
-async def require_revision_roles(rt: Runtime, namespace: str, obj: dict[str, Any]) -> None:
+async def require_revision_roles(rt: Runtime, gw: EcsGateway, namespace: str, obj: dict[str, Any]) -> None:
     """Refuse a FargateTaskDefinition's current revision if it passes roles the config no longer allows.
 
     Its roles are its spec's when the spec is what was registered (status.specHash), else
@@ -121,7 +123,7 @@ async def require_revision_roles(rt: Runtime, namespace: str, obj: dict[str, Any
     arn: str = obj["status"]["taskDefinitionArn"]
     roles = _registered_roles(obj)
     if roles is None:
-        facts = await rt.owners.task_definition(arn)
+        facts = await gw.owners.task_definition(arn)
         roles = facts.roles if facts else ()
     problems = logic.role_refusals(rt.tenancy.policy, namespace, [(f"its {m}", r) for m, r in roles])
     if problems:

@@ -10,6 +10,12 @@ TASK_DEFINITION = "FargateTaskDefinition"
 SERVICE = "FargateService"
 TASK = "FargateTask"
 
+# Cluster-scoped, the admin's: which AWS account and region namespaces act in (reconcile/accounts.py).
+ACCOUNT = "FargateAccount"
+ACCOUNT_PLURAL = "fargateaccounts"
+# Core Namespaces, watched for the labels a FargateAccount's selector reads.
+NAMESPACE = "Namespace"
+
 PLURALS = {
     CLUSTER: "fargateclusters",
     TASK_DEFINITION: "fargatetaskdefinitions",

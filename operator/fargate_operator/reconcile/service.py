@@ -35,6 +35,18 @@ def create_request(
     return req
 
 
+# What CreateService answers for a name in use (model: DeleteService, "If you attempt to create a new
+# service with the same name as an existing service in either ACTIVE or DRAINING status, you receive
+# an error"): InvalidParameterException, "Creation of service was not idempotent." (ACTIVE, another
+# request or client token) or "Unable to Start a service that is still Draining." (DRAINING).
+_NAME_TAKEN_WORDS = ("not idempotent", "still draining")
+
+
+def name_taken(code: str, message: str) -> bool:
+    """Whether a CreateService error says the service name is in use (so: look at who holds it)."""
+    return code == "InvalidParameterException" and any(w in message.lower() for w in _NAME_TAKEN_WORDS)
+
+
 def update_request(spec: dict[str, Any], cluster: str, task_definition: str | None) -> dict[str, Any]:
     req = ecs_members(spec, "UpdateService")
     req["cluster"] = cluster

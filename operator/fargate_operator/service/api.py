@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from fargate_operator.ecs.gateway import ACTING_FOR
 from fargate_operator.runtime import Runtime
 from fargate_operator.service.access import OPERATIONS, Access, Caller
 from fargate_operator.service.clusters import Clusters
@@ -92,4 +93,5 @@ class EcsApi:
         caller = self.caller(principal)
         # Before anything is looked up: a caller who may not do this learns nothing else.
         await self.access.require(principal, caller.ns, *OPERATIONS[operation])
+        ACTING_FOR.set(f"caller/{caller.ns}/{principal.user}")  # the few ECS calls made here name the caller
         return await handler(caller, params)

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from fargate_operator import k8s
+from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.models.kinds import CLUSTER, GROUP, SERVICE, TASK, TASK_DEFINITION, VERSION
+from fargate_operator.reconcile.accounts import (
+    PlacementRefused,
+    PlacementWaiting,
+    account_of_arn,
+    placement,
+    region_of_arn,
+)
 from fargate_operator.reconcile.cluster import cluster_name
 from fargate_operator.runtime import Runtime
 from fargate_operator.service import acting, naming
@@ -82,6 +90,25 @@ class Store:
     def __init__(self, rt: Runtime, wait_timeout: float) -> None:
         self.rt = rt
         self.wait_timeout = wait_timeout
+
+    # -- where ECS is asked (the few operations that reach it) ----------------------------------
+
+    def gateway_for(self, obj: dict[str, Any]) -> EcsGateway:
+        """The gateway an object acts through (its namespace's account, its region)."""
+        try:
+            return self.rt.ecs_for(obj)
+        except (PlacementWaiting, PlacementRefused) as why:
+            raise client(str(why)) from None
+
+    def gateway_for_arn(self, ns: str, arn: str) -> EcsGateway:
+        """The gateway of namespace `ns` in the account and region an ARN names (another account: refused)."""
+        try:
+            where = placement(
+                self.rt.accounts.resolve(ns), None, account_of_arn(arn), region_of_arn(arn), self.rt.gateway.region
+            )
+        except (PlacementWaiting, PlacementRefused) as why:
+            raise client(str(why)) from None
+        return self.rt.gateways.for_mapping(where.mapping, where.region)
 
     # -- lookups in the watch cache ------------------------------------------------------------
 

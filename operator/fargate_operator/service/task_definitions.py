@@ -63,13 +63,15 @@ class TaskDefinitions:
         self.store = store
         self._registered: OrderedDict[str, tuple[dict[str, Any], list[dict[str, str]]]] = OrderedDict()
 
-    async def registered(self, arn: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
-        """(taskDefinition, user tags) of one revision as ECS registered it; asked of ECS once."""
+    async def registered(self, ns: str, arn: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        """(taskDefinition, user tags) of one revision as ECS registered it; asked of ECS once, in the
+        namespace's account and the ARN's region."""
         if arn in self._registered:
             self._registered.move_to_end(arn)
             return self._registered[arn]
+        gateway = self.store.gateway_for_arn(ns, arn)
         try:
-            resp = await self.store.rt.gateway.call("DescribeTaskDefinition", taskDefinition=arn, include=["TAGS"])
+            resp = await gateway.call("DescribeTaskDefinition", taskDefinition=arn, include=["TAGS"])
         except EcsError as err:
             raise from_ecs(err) from err
         found = (views.jsonable(resp["taskDefinition"]), views.without_owner_tags(resp.get("tags")))
@@ -78,8 +80,8 @@ class TaskDefinitions:
             self._registered.popitem(last=False)
         return found
 
-    async def _view(self, arn: str, state: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
-        registered, tags = await self.registered(arn)
+    async def _view(self, ns: str, arn: str, state: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        registered, tags = await self.registered(ns, arn)
         return {**registered, "status": state}, tags
 
     async def register_task_definition(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +101,7 @@ class TaskDefinitions:
         # cannot say what to wait for: the API server adds CRD defaults, and the watch cache may not
         # show this write yet.) An identical request changes nothing, so its generation is done at once.
         done = await self.store.wait(TASK_DEFINITION, ns, obj_name, reconciled(generation), generation)
-        view, tags = await self._view(done["status"]["taskDefinitionArn"], "ACTIVE")
+        view, tags = await self._view(ns, done["status"]["taskDefinitionArn"], "ACTIVE")
         return {"taskDefinition": view, "tags": tags}
 
     async def describe_task_definition(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
@@ -112,7 +114,7 @@ class TaskDefinitions:
             revision = max(active) if active else None
         if obj is None or revision not in known:
             raise client("Unable to describe task definition.")
-        view, tags = await self._view(*known[revision])
+        view, tags = await self._view(ns, *known[revision])
         include_tags = "TAGS" in (p.get("include") or [])
         return {"taskDefinition": view, **({"tags": tags} if include_tags else {})}
 
@@ -156,5 +158,5 @@ class TaskDefinitions:
                 lambda o: deregistration.status_of(o.get("status", {}), arn) == deregistration.INACTIVE,
                 failures=False,  # the object's conditions speak of its spec, not of this action
             )
-        view, _ = await self._view(arn, deregistration.INACTIVE)
+        view, _ = await self._view(ns, arn, deregistration.INACTIVE)
         return {"taskDefinition": view}

@@ -166,7 +166,7 @@ class Tasks:
             raise invalid("The specified task was not found.")
         params = {k: v for k, v in p.items() if k in ("container", "command", "interactive", "task")}
         try:
-            resp = await self.store.rt.gateway.call("ExecuteCommand", cluster=cluster, **params)
+            resp = await self.store.gateway_for(obj).call("ExecuteCommand", cluster=cluster, **params)
         except EcsError as err:
             raise from_ecs(err) from err
         container = resp.get("containerName", p.get("container", ""))

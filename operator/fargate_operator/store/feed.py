@@ -27,8 +27,8 @@ from typing import Any
 import kubernetes
 
 from fargate_operator import k8s
-from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
-from fargate_operator.store.registry import Key, Registry
+from fargate_operator.models.kinds import ACCOUNT, ACCOUNT_PLURAL, GROUP, NAMESPACE, PLURALS, VERSION
+from fargate_operator.store.registry import Key, Registry, key_of
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,19 @@ class Gone(Exception):
 
 
 def path_of(kind: str, namespace: str | None) -> str:
+    if kind == NAMESPACE:  # one watched namespace: a field selector on the list (see _selector)
+        return "/api/v1/namespaces"
+    if kind == ACCOUNT:  # cluster-scoped
+        return f"/apis/{GROUP}/{VERSION}/{ACCOUNT_PLURAL}"
     return f"/apis/{GROUP}/{VERSION}/" + (f"namespaces/{namespace}/" if namespace else "") + PLURALS[kind]
+
+
+def _selector(kind: str, namespace: str | None) -> list[tuple[str, str]]:
+    return [("fieldSelector", f"metadata.name={namespace}")] if kind == NAMESPACE and namespace else []
+
+
+def _api_version(kind: str) -> str:
+    return "v1" if kind == NAMESPACE else f"{GROUP}/{VERSION}"
 
 
 class CacheFeed:
@@ -56,7 +68,15 @@ class CacheFeed:
         page_size: int = PAGE_SIZE,
     ) -> None:
         self.registry = registry
-        self._streams: list[tuple[str, str | None]] = [(k, ns) for k in PLURALS for ns in (namespaces or (None,))]
+        scopes: tuple[str | None, ...] = namespaces or (None,)
+        # The four kinds per watched namespace (or all). FargateAccounts and Namespaces cluster-wide, even
+        # with watched namespaces: which FargateAccount serves a namespace depends on every FargateAccount
+        # and every namespace's labels, and operators watching different namespaces must agree on it.
+        self._streams: list[tuple[str, str | None]] = [
+            *((k, ns) for k in PLURALS for ns in scopes),
+            (NAMESPACE, None),
+            (ACCOUNT, None),
+        ]
         self._client_factory = client_factory
         self._page_size = page_size
         self._stop = threading.Event()
@@ -68,7 +88,7 @@ class CacheFeed:
         self._loop = loop
         client = self._client_factory()
         for kind, namespace in self._streams:
-            name = f"watch-{PLURALS[kind]}" + (f"-{namespace}" if namespace else "")
+            name = f"watch-{kind.lower()}" + (f"-{namespace}" if namespace else "")
             threading.Thread(target=self._run, args=(client, kind, namespace), name=name, daemon=True).start()
         return self
 
@@ -99,7 +119,7 @@ class CacheFeed:
 
     def _event(self, kind: str, type_: str, obj: dict[str, Any]) -> None:
         if type_ == "DELETED":
-            self.registry.remove(kind, obj["metadata"]["namespace"], obj["metadata"]["name"])
+            self.registry.remove(kind, *key_of(kind, obj["metadata"]))
         else:
             self.registry.upsert({**obj, "kind": kind})
 
@@ -138,10 +158,11 @@ class CacheFeed:
         path, token, first = path_of(kind, namespace), None, True
         listed: set[Key] = set()
         while True:
-            query = [("limit", str(self._page_size))] + ([("continue", token)] if token else [])
+            query = [("limit", str(self._page_size)), *_selector(kind, namespace)]
+            query += [("continue", token)] if token else []
             page = json.loads(self._get(client, path, query, CLIENT_TIMEOUT).read())
-            items = [{**item, "kind": kind, "apiVersion": f"{GROUP}/{VERSION}"} for item in page.get("items", [])]
-            listed.update((i["metadata"]["namespace"], i["metadata"]["name"]) for i in items)
+            items = [{**item, "kind": kind, "apiVersion": _api_version(kind)} for item in page.get("items", [])]
+            listed.update(key_of(kind, i["metadata"]) for i in items)
             self._post(self._page, kind, namespace, items, first)
             first = False
             meta = page.get("metadata") or {}
@@ -157,6 +178,7 @@ class CacheFeed:
             ("resourceVersion", version),
             ("allowWatchBookmarks", "true"),
             ("timeoutSeconds", str(SERVER_TIMEOUT)),
+            *_selector(kind, namespace),
         ]
         response = self._get(client, path_of(kind, namespace), query, CLIENT_TIMEOUT)
         try:

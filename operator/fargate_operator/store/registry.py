@@ -1,4 +1,8 @@
-"""A watch cache of the four kinds, fed by the LIST+WATCH streams of store/feed.py (no API call per read)."""
+"""A watch cache of the four kinds, FargateAccounts and Namespaces, fed by store/feed.py (no API call per read).
+
+Objects are keyed (namespace, name); a FargateAccount (cluster-scoped) by ("", name), and a
+Namespace by (its name, its name), so that a watch of one namespace keeps and drops its own.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,12 @@ from typing import Any
 
 Key = tuple[str, str]  # (namespace, name)
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+NAMESPACE_KIND = "Namespace"
+
+
+def key_of(kind: str, meta: Any) -> Key:
+    name = str(meta["name"])
+    return (name if kind == NAMESPACE_KIND else str(meta.get("namespace") or "")), name
 
 
 class Registry:
@@ -56,7 +66,7 @@ class Registry:
         if progress:
             # Only that a handler is mid-way (retrying), which drift detection must not judge against.
             snapshot["status"]["kopf"] = {"progress": copy.deepcopy(progress)}
-        key = (meta["namespace"], meta["name"])
+        key = key_of(body["kind"], meta)
         self._objects.setdefault(body["kind"], {})[key] = snapshot
         self._seq += 1
         self._stamps.setdefault(body["kind"], {})[key] = self._seq

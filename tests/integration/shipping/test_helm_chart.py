@@ -54,8 +54,9 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
     default = list(yaml.safe_load_all(helm(world, "template", "fo", str(CHART), "-n", "fargate-system").stdout))
     kinds = sorted(d["kind"] for d in default if d)
     assert kinds == [
-        *["ClusterRole"] * 5,  # the operator's, its identity checks (issue 15), three example roles for callers
-        *["ClusterRoleBinding"] * 2,
+        # the operator's, its identity checks (issue 15), FargateAccounts (issue 16), three example roles for callers
+        *["ClusterRole"] * 6,
+        *["ClusterRoleBinding"] * 3,
         "ConfigMap",
         "Deployment",
         "Lease",  # the leader Lease, so the replicas need no right to create Leases
@@ -67,6 +68,8 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
         "RoleBinding",
         "Service",
         "ServiceAccount",
+        "ValidatingAdmissionPolicy",  # spec.region within the namespace's FargateAccount (issue 16)
+        "ValidatingAdmissionPolicyBinding",
     ]
     deployment = next(d for d in default if d and d["kind"] == "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
@@ -110,6 +113,8 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
         ("watchNamespaces[0]=Bad_Name", "watchNamespaces"),
         ("tenancy.roles[0].arns[0]=ecsTaskExecutionRole", "arns"),
         ("tenancy.cluster=x", "cluster"),
+        ("accounts[0].name=Team_A", "accounts"),
+        ("regionPolicy.enable=false", "regionPolicy"),
         ("envFrom[0].secretReff.name=x", "envFrom"),
         ("env[0].value=x", "env"),
     ],
@@ -227,8 +232,21 @@ def release(world: World) -> Iterator[tuple[str, str]]:
     system, team = f"fo-system-{suffix}", f"fo-team-{suffix}"
     for ns in (system, team):
         world.control_plane.kubectl("create", "namespace", ns)
-    # The session installed the CRDs with kubectl already (as a user may have); Helm skips its copies.
-    helm(world, "install", "fo", str(CHART), "-n", system, "--skip-crds", "--set", f"watchNamespaces[0]={team}")
+    # The session installed the CRDs and the region policy with kubectl already (as a user may have): Helm
+    # skips its copies of the CRDs, and is told the policy is there (README "Install").
+    helm(
+        world,
+        "install",
+        "fo",
+        str(CHART),
+        "-n",
+        system,
+        "--skip-crds",
+        "--set",
+        f"watchNamespaces[0]={team}",
+        "--set",
+        "regionPolicy.enabled=false",
+    )
     yield system, team
     helm(world, "uninstall", "fo", "-n", system, check=False)
 
@@ -390,6 +408,13 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
         ("create", "leases.coordination.k8s.io", "system", False),
         ("delete", "leases.coordination.k8s.io/fo-fargate-operator", "system", False),
         ("list", "leases.coordination.k8s.io", "system", False),
+        # FargateAccounts (issue 16): read everywhere, status written, never their spec; Namespaces read only.
+        ("watch", "fargateaccounts.ecs.fargate.dev", "all", True),
+        ("patch", "fargateaccounts.ecs.fargate.dev --subresource=status", "all", True),
+        ("patch", "fargateaccounts.ecs.fargate.dev", "all", False),
+        ("create", "fargateaccounts.ecs.fargate.dev", "all", False),
+        ("watch", "namespaces", "all", True),
+        ("patch", "namespaces", "all", False),
     ],
 )
 def test_rbac_grants_only_what_the_operator_uses(
@@ -398,6 +423,41 @@ def test_rbac_grants_only_what_the_operator_uses(
     system, team = release
     scope = {"team": ["-n", team], "system": ["-n", system], "default": ["-n", "default"], "all": ["-A"]}[where]
     res = world.control_plane.kubectl(
-        "auth", "can-i", verb, what, *scope, f"--as=system:serviceaccount:{system}:fo-fargate-operator", check=False
+        "auth",
+        "can-i",
+        verb,
+        *what.split(),
+        *scope,
+        f"--as=system:serviceaccount:{system}:fo-fargate-operator",
+        check=False,
     )
     assert res.stdout.strip() == ("yes" if allowed else "no"), (verb, what, where, res.stdout, res.stderr)
+
+
+def test_item16_chart_renders_fargate_accounts_and_the_region_policy(world: World, tmp_path: Path) -> None:
+    """The `accounts` value becomes FargateAccounts the API server accepts; the region policy can be turned off."""
+    values = tmp_path / "values.yaml"
+    spec = {
+        "roleArn": "arn:aws:iam::111111111111:role/fargate-operator",
+        "externalId": "4b1d2c9e",
+        "region": "eu-west-1",
+        "allowedRegions": ["eu-central-1"],
+        "namespaces": {"names": ["team-a"], "selector": {"matchLabels": {"aws-account": "a"}}},
+    }
+    values.write_text(yaml.safe_dump({"accounts": [{"name": f"chart-{uuid.uuid4().hex[:6]}", "spec": spec}]}))
+    docs = [d for d in yaml.safe_load_all(helm(world, "template", "fo", str(CHART), "-f", str(values)).stdout) if d]
+    (account,) = [d for d in docs if d["kind"] == "FargateAccount"]
+    assert account["spec"] == spec
+    res = world.control_plane.kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(account))
+    assert res.returncode == 0, res.stderr
+    off = helm(world, "template", "fo", str(CHART), "--set", "regionPolicy.enabled=false").stdout
+    assert "ValidatingAdmissionPolicy" not in off
+    bad = {
+        **account,
+        "spec": {**spec, "externalId": None, "sessionTags": [{"key": "fargate-operator/account", "value": "x"}]},
+    }
+    del bad["spec"]["externalId"]
+    refused = world.control_plane.kubectl(
+        "apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(bad), check=False
+    )
+    assert refused.returncode != 0 and "is the operator's own" in refused.stderr, refused.stderr

@@ -541,6 +541,26 @@ class SimBackend(EC2ContainerServiceBackend):
         arns.sort(key=key, reverse=params.get("sort") == "DESC")
         return _page(arns, params, LIST_TASK_DEFINITIONS_PAGE)
 
+    def sim_list_task_definition_families(self, params: dict[str, Any]) -> tuple[list[str], str | None]:
+        """ListTaskDefinitionFamilies with its status filter and paging (moto ignores both).
+
+        model: ListTaskDefinitionFamiliesRequest.status ("By default, both ACTIVE and INACTIVE task
+        definition families are listed ... ACTIVE, only task definition families that have an ACTIVE
+        task definition revision"), .familyPrefix ("names that begin with the familyPrefix string"),
+        .maxResults (up to 100 a page, with a nextToken). Families whose revisions were all deleted
+        are no longer registered and not listed.
+        """
+        prefix, status = str(params.get("familyPrefix") or ""), params.get("status") or "ALL"
+        families = []
+        for family, revisions in self.task_definitions.items():
+            states = {td.status for td in revisions.values()}
+            active = "ACTIVE" in states
+            if not family.startswith(prefix) or not states & {"ACTIVE", "INACTIVE"}:
+                continue
+            if status == "ALL" or (status == "ACTIVE") == active:
+                families.append(family)
+        return _page(sorted(families), params, LIST_TASK_DEFINITIONS_PAGE)
+
     def sim_list_service_deployments(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
         cluster = self._get_cluster(params.get("cluster") or "default")
         svc = self._service(cluster, params["service"])

@@ -83,6 +83,10 @@ class SimResponse(EC2ContainerServiceResponse):
         arns, token = self.sim.sim_list_task_definitions(self._params())
         return ActionResult({"taskDefinitionArns": arns, "nextToken": token})
 
+    def list_task_definition_families(self) -> ActionResult:
+        families, token = self.sim.sim_list_task_definition_families(self._params())
+        return ActionResult({"families": families, "nextToken": token})
+
     def list_service_deployments(self) -> ActionResult:
         found, token = self.sim.sim_list_service_deployments(self._params())
         return ActionResult({"serviceDeployments": found, "nextToken": token})

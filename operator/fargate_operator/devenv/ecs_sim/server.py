@@ -23,19 +23,22 @@ from moto.moto_api._internal.models import MotoAPIBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
-from fargate_operator.devenv.ecs_sim import ec2_ext
+from fargate_operator.devenv.ecs_sim import ec2_ext, sts_ext
 from fargate_operator.devenv.ecs_sim.backend import SimBackend
 from fargate_operator.devenv.ecs_sim.clock import LOCK, PACE, mono, wall
 from fargate_operator.devenv.ecs_sim.responses import SimResponse
 
 STEP_ENV = "FARGATE_ECS_SIM_STEP_SECONDS"
+STS_SESSION_ENV = "FARGATE_ECS_SIM_STS_SESSION_SECONDS"
 DEFAULT_STEP_SECONDS = 0.2
 log = logging.getLogger("ecs_sim")
 
 
-def install(step_seconds: float) -> None:
+def install(step_seconds: float, sts_session_seconds: int = 0) -> None:
     """Swap moto's ECS backend class and response handler for ours, before any request arrives."""
     PACE.step_seconds = step_seconds
+    sts_ext.SETTINGS.session_seconds = sts_session_seconds
+    sts_ext.install()
     moto.ecs.models.ecs_backends.backend = SimBackend
     moto.ecs.urls.url_paths = {"{0}/$": SimResponse.dispatch}
     ec2_ext.install()
@@ -44,7 +47,8 @@ def install(step_seconds: float) -> None:
 
         def locked_call_action(self: BaseResponse) -> Any:
             with LOCK:  # EC2 and the other services too: the ticker reads subnets and ENIs
-                return call_action(self)
+                expired = sts_ext.expired_answer(self.headers)
+                return expired if expired is not None else call_action(self)
 
         locked_call_action.__sim_locked__ = True  # type: ignore[attr-defined]
         BaseResponse.call_action = locked_call_action  # type: ignore[method-assign]
@@ -86,11 +90,17 @@ def main(argv: list[str] | None = None) -> None:
         default=float(os.environ.get(STEP_ENV, DEFAULT_STEP_SECONDS)),
         help=f"seconds per task lifecycle transition (env {STEP_ENV}; default {DEFAULT_STEP_SECONDS})",
     )
+    parser.add_argument(
+        "--sts-session-seconds",
+        type=int,
+        default=int(os.environ.get(STS_SESSION_ENV) or 0),
+        help=f"at most this long an AssumeRole session lasts (env {STS_SESSION_ENV}; default 0: as asked)",
+    )
     args = parser.parse_args(argv)
     if args.step_seconds <= 0:
         parser.error("--step-seconds must be positive")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    install(args.step_seconds)
+    install(args.step_seconds, args.sts_session_seconds)
     threading.Thread(target=_ticker, name="ecs-sim-ticker", daemon=True).start()
 
     def stop(*_: Any) -> None:

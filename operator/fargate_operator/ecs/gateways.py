@@ -1,0 +1,144 @@
+"""The ECS gateways in use: one per FargateAccount and region, and the operator's own per region.
+
+Created on first use and kept while used, at most MAX_GATEWAYS (the least recently used one
+goes first; a later use makes it again). Every gateway shares the one write fence (only the
+Lease holder writes, whatever the account) and the one thread pool (a bound on ECS calls in
+flight for the whole process); reads take tokens from one bucket per account and region,
+because that is how ECS throttles. A FargateAccount whose credential settings change gets a
+new gateway (new sessions); the old one is left to age out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+
+from prometheus_client import Counter, Gauge
+
+from fargate_operator.ecs import model
+from fargate_operator.ecs.credentials import AssumedRoleCredentials, CredentialsRefused, assumed_role_session
+from fargate_operator.ecs.gateway import EcsGateway, Where
+from fargate_operator.ecs.ratelimit import ReadPacer
+from fargate_operator.reconcile.accounts import AccountMapping
+
+MAX_GATEWAYS = 64
+GATEWAYS = Gauge("fargate_operator_ecs_gateways", "ECS gateways (account and region pairs) in use")
+SESSIONS = Counter(
+    "fargate_operator_assume_role_total", "sts:AssumeRole sessions made for FargateAccounts", ["account"]
+)
+
+
+def credential_key(mapping: AccountMapping) -> Hashable:
+    """What decides a session: a selector or allowed-regions change keeps it, a role or tag change does not."""
+    return (
+        mapping.name,
+        mapping.role_arn,
+        mapping.external_id,
+        mapping.session_tags,
+        mapping.transitive_tag_keys,
+        mapping.session_duration,
+        mapping.source_identity,
+        mapping.endpoint,
+    )
+
+
+class Gateways:
+    def __init__(self, default: EcsGateway, max_gateways: int = MAX_GATEWAYS) -> None:
+        self.default = default
+        self.fence = default.fence
+        self._settings = default.settings
+        self._max = max_gateways
+        self._pool: ThreadPoolExecutor = default.pool
+        self._lock = threading.Lock()  # handlers, the status loop and the adapters look up from several threads
+        self._gateways: OrderedDict[Hashable, EcsGateway] = OrderedDict()
+        self._pacers: dict[tuple[str, str | None], ReadPacer] = {("", default.region): default.reads}
+        self._credentials: dict[Hashable, tuple[str, AssumedRoleCredentials]] = {}  # key -> (FargateAccount, ...)
+
+    def own(self, region: str | None = None) -> EcsGateway:
+        """The operator's own identity, in `region` (None or the operator's region: the default gateway)."""
+        if region is None or region == self.default.region:
+            return self.default
+        return self._get(("own", region), lambda: self._make(None, region))
+
+    def for_mapping(self, mapping: AccountMapping | None, region: str | None) -> EcsGateway:
+        if mapping is None:
+            return self.own(region)
+        if mapping.role_arn is None and mapping.endpoint is None:
+            return self.own(region)  # the operator's own identity, a region the mapping allows
+        return self._get((credential_key(mapping), region), lambda: self._make(mapping, region))
+
+    def credential_key(self, mapping: AccountMapping) -> Hashable:
+        return credential_key(mapping)
+
+    def check_credentials(self, mapping: AccountMapping) -> str | None:
+        """Blocking: make (or reuse) the mapping's session in its own region; None when it works, else why not."""
+        self.for_mapping(mapping, mapping.region)
+        with self._lock:
+            found = self._credentials.get((credential_key(mapping), mapping.region))
+        if found is None:
+            return None
+        try:
+            found[1].get_frozen_credentials()
+        except CredentialsRefused as exc:
+            return str(exc)
+        return None
+
+    def all(self) -> list[EcsGateway]:
+        with self._lock:
+            return [self.default, *self._gateways.values()]
+
+    def sessions_made(self) -> dict[str, int]:
+        """AssumeRole sessions made so far, per FargateAccount (a figure the tests bound)."""
+        with self._lock:
+            made: dict[str, int] = {}
+            for name, creds in self._credentials.values():
+                made[name] = made.get(name, 0) + creds.assumed
+            return made
+
+    def close(self) -> None:
+        for gateway in self.all():
+            gateway.close()
+
+    def _get(self, key: Hashable, make: Callable[[], EcsGateway]) -> EcsGateway:
+        with self._lock:
+            gateway = self._gateways.get(key)
+            if gateway is not None:
+                self._gateways.move_to_end(key)
+                return gateway
+            gateway = make()
+            self._gateways[key] = gateway
+            while len(self._gateways) > self._max:
+                old_key, _ = self._gateways.popitem(last=False)
+                self._credentials.pop(old_key, None)
+            GATEWAYS.set(len(self._gateways) + 1)
+            return gateway
+
+    def _pacer(self, account: str | None, region: str | None) -> ReadPacer:
+        return self._pacers.setdefault((account or "", region), ReadPacer())
+
+    def _make(self, mapping: AccountMapping | None, region: str | None) -> EcsGateway:
+        """Called under the lock: builds clients only (no network call; credentials come on first use)."""
+        settings = dataclasses.replace(
+            self._settings,
+            region=region or self._settings.region,
+            endpoint_url=(mapping.endpoint if mapping and mapping.endpoint else self._settings.endpoint_url),
+        )
+        if mapping is None or mapping.role_arn is None:
+            where = Where(region=settings.region, account_name=mapping.name if mapping else None)
+            reads = self._pacer(None, settings.region)
+            return EcsGateway(settings, fence=self.fence, pool=self._pool, reads=reads, where=where)
+        session, credentials = assumed_role_session(model.session(), mapping, settings.region or "us-east-1")
+        credentials.on_assumed = SESSIONS.labels(mapping.account_id or "").inc
+        self._credentials[(credential_key(mapping), region)] = (mapping.name, credentials)
+        where = Where(settings.region, mapping.account_id, mapping.role_arn, mapping.name)
+        return EcsGateway(
+            settings,
+            fence=self.fence,
+            session=session,
+            pool=self._pool,
+            reads=self._pacer(mapping.account_id, settings.region),
+            where=where,
+        )

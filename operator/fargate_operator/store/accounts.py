@@ -1,0 +1,61 @@
+"""Which FargateAccount serves a namespace, read from the watch cache (FargateAccounts and Namespace labels).
+
+Every replica answers from its own cache (the handlers, the status loop and both adapters ask);
+the parsed FargateAccounts are kept until one of them changes (resourceVersion).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fargate_operator.models.kinds import ACCOUNT, NAMESPACE
+from fargate_operator.reconcile.accounts import AccountMapping, MappingInvalid, Resolution, parse_mapping, resolve
+from fargate_operator.store.registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+class Accounts:
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._versions: tuple[tuple[str, str], ...] = ()
+        self._mappings: list[AccountMapping] = []
+        self._invalid: dict[str, str] = {}
+
+    def _refresh(self) -> None:
+        objs = list(self._registry.items(ACCOUNT))
+        versions = tuple(sorted((o["metadata"]["name"], str(o["metadata"].get("resourceVersion"))) for o in objs))
+        if versions == self._versions:
+            return
+        mappings, invalid = [], {}
+        for obj in objs:
+            try:
+                mappings.append(parse_mapping(obj))
+            except MappingInvalid as exc:
+                invalid[obj["metadata"]["name"]] = str(exc)
+                log.warning("%s", exc)
+        self._versions, self._mappings, self._invalid = versions, mappings, invalid
+
+    def mappings(self) -> list[AccountMapping]:
+        self._refresh()
+        return list(self._mappings)
+
+    def invalid(self) -> dict[str, str]:
+        """FargateAccount name -> why the operator cannot use it (it serves nobody meanwhile)."""
+        self._refresh()
+        return dict(self._invalid)
+
+    def labels(self, namespace: str) -> dict[str, str] | None:
+        """The namespace's labels, None when the cache does not hold the Namespace."""
+        obj: dict[str, Any] | None = self._registry.get(NAMESPACE, namespace, namespace)
+        if obj is None:
+            return None
+        return dict(obj["metadata"].get("labels") or {})
+
+    def namespaces(self) -> dict[str, dict[str, str]]:
+        """Every Namespace the cache holds, with its labels."""
+        return {o["metadata"]["name"]: dict(o["metadata"].get("labels") or {}) for o in self._registry.items(NAMESPACE)}
+
+    def resolve(self, namespace: str) -> Resolution:
+        return resolve(namespace, self.labels(namespace), self.mappings())

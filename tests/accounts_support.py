@@ -1,0 +1,50 @@
+"""Many AWS accounts in the test world (issue 16): account and role names, FargateAccount manifests, networks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fargate_operator.devenv.ecs_emulator import Network
+from fargate_operator.devenv.ecs_proxy import EcsProxy
+from fargate_operator.devenv.world import World
+from operator_support import Kube, OperatorProcess, awsvpc
+
+ACCOUNT_A, ACCOUNT_B = "111111111111", "222222222222"
+ROLE_A = f"arn:aws:iam::{ACCOUNT_A}:role/fargate-operator"
+ROLE_B = f"arn:aws:iam::{ACCOUNT_B}:role/fargate-operator"
+DEFAULT_ACCOUNT = "123456789012"  # the emulator's, for the operator's own (static) credentials
+REGION_B = "us-west-2"
+OTHER_REGION = "eu-west-1"  # namespace A may use it besides its own
+
+
+@dataclass
+class Accounts:
+    """The three namespaces of the module, their networks, the proxy and the operator."""
+
+    a: str  # mapped to ACCOUNT_A by name, region us-east-1 (and eu-west-1 allowed)
+    b: str  # mapped to ACCOUNT_B by label selector, region us-west-2
+    unmapped: str
+    c: str  # for tests that map it themselves (conflicts, a role that refuses)
+    suffix: str
+    nets: dict[tuple[str, str], dict[str, Any]]  # (account, region) -> awsvpc network configuration
+    proxy: EcsProxy
+    operator: OperatorProcess
+
+    def kube(self, world: World, namespace: str) -> Kube:
+        return Kube(world.control_plane, namespace)
+
+
+def fargate_account(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "ecs.fargate.dev/v1alpha1",
+        "kind": "FargateAccount",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def network_in(world: World, role: str | None, region: str) -> dict[str, Any]:
+    ec2 = world.ecs.client_as(role, "ec2", region) if role else world.ecs.client("ec2", region)
+    net: Network = world.ecs.create_network(ec2=ec2)
+    return awsvpc(net.subnet_id, net.security_group_id)

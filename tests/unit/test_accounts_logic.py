@@ -1,0 +1,149 @@
+"""Issue 16, pure logic: which FargateAccount serves a namespace, regions, placement, sessions."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+
+from fargate_operator.reconcile import accounts as a
+
+
+def mapping_obj(name: str, **spec: Any) -> dict[str, Any]:
+    return {"metadata": {"name": name, "generation": 1}, "spec": {"region": "us-east-1", **spec}}
+
+
+A = a.parse_mapping(
+    mapping_obj(
+        "team-a",
+        roleArn="arn:aws:iam::111111111111:role/fo",
+        externalId="x-1",
+        sessionTags=[{"key": "team", "value": "a"}],
+        transitiveTagKeys=["team"],
+        allowedRegions=["eu-west-1"],
+        namespaces={"names": ["a"]},
+    )
+)
+B = a.parse_mapping(
+    mapping_obj(
+        "team-b",
+        roleArn="arn:aws:iam::222222222222:role/fo",
+        region="us-west-2",
+        namespaces={
+            "selector": {
+                "matchLabels": {"team": "b"},
+                "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["dev"]}],
+            }
+        },
+    )
+)
+
+
+def test_parse_keeps_every_member_and_names_what_is_missing() -> None:
+    assert A.account_id == "111111111111" and A.regions() == ("us-east-1", "eu-west-1")
+    assert A.session_tags == (("team", "a"),) and A.transitive_tag_keys == ("team",)
+    with pytest.raises(a.MappingInvalid, match=r"spec\.region is required"):
+        a.parse_mapping({"metadata": {"name": "x"}, "spec": {}})
+    with pytest.raises(a.MappingInvalid, match=r"spec\.roleArn 'arn:aws:s3:::b' is not an IAM role ARN"):
+        a.parse_mapping(mapping_obj("x", roleArn="arn:aws:s3:::b"))
+
+
+def test_namespaces_by_name_and_by_selector() -> None:
+    assert a.resolve("a", {}, [A, B]).mapping == A
+    assert a.resolve("b1", {"team": "b"}, [A, B]).mapping == B
+    assert a.resolve("b2", {"team": "b", "tier": "dev"}, [A, B]).mapping is None  # NotIn dev
+    assert a.resolve("b3", None, [A, B]).mapping is None  # labels unknown: not selected
+    exists = a.Selector(expressions=(a.Requirement("x", "Exists"),))
+    assert exists.matches({"x": ""}) and not exists.matches({})
+    assert a.Selector(expressions=(a.Requirement("x", "DoesNotExist"),)).matches({})
+    assert a.Selector(expressions=(a.Requirement("x", "In", ("1", "2")),)).matches({"x": "2"})
+
+
+def test_two_mappings_for_one_namespace_are_a_conflict_on_both() -> None:
+    both = a.parse_mapping(
+        mapping_obj("other", namespaces={"names": ["a"], "selector": {"matchLabels": {"team": "b"}}})
+    )
+    res = a.resolve("a", {}, [A, both])
+    assert res.mapping is None and res.conflict == ("other", "team-a")
+    assert "claimed by FargateAccounts other and team-a" in str(res.waiting_message)
+    table = a.served_table([A, B, both], {"a": {}, "b1": {"team": "b"}, "c": {}})
+    assert table["team-a"].conflicts == {"a": ["other"]} and table["other"].conflicts == {
+        "a": ["team-a"],
+        "b1": ["team-b"],
+    }
+    assert table["team-b"].namespaces == [] and table["team-b"].conflicts == {"b1": ["other"]}
+    # A named namespace that does not exist yet is served once it does (listed already).
+    assert a.served_table([A], {})["team-a"].namespaces == ["a"]
+
+
+def test_regions_allowed_and_refused() -> None:
+    mapped = a.Resolution("a", A)
+    assert a.region_verdict(mapped, None, "us-east-1") == ("us-east-1", None)
+    assert a.region_verdict(mapped, "eu-west-1", "us-east-1") == ("eu-west-1", None)
+    region, why = a.region_verdict(mapped, "ap-south-1", "us-east-1")
+    assert region is None and why and "allows us-east-1, eu-west-1" in why
+    plain = a.Resolution("u")
+    assert a.region_verdict(plain, None, "us-east-1") == ("us-east-1", None)
+    assert a.region_verdict(plain, "us-east-1", "us-east-1") == ("us-east-1", None)
+    assert "operator's own region us-east-1 only" in str(a.region_verdict(plain, "eu-west-1", "us-east-1")[1])
+
+
+def test_objects_stay_where_their_resources_are() -> None:
+    mapped = a.Resolution("a", A)
+    assert a.placement(mapped, None, "111111111111", "eu-west-1", "us-east-1") == a.Placement(A, "eu-west-1")
+    with pytest.raises(a.PlacementRefused, match=r"in account 999999999999 .* now acts in account 111111111111"):
+        a.placement(mapped, None, "999999999999", "us-east-1", "us-east-1")
+    with pytest.raises(a.PlacementRefused, match=r"in region ap-south-1 \(status\.region\)"):
+        a.placement(mapped, None, None, "ap-south-1", "us-east-1")
+    with pytest.raises(a.PlacementWaiting, match="claimed by FargateAccounts"):
+        a.placement(a.Resolution("a", conflict=("x", "y")), None, None, None, "us-east-1")
+
+
+def test_assume_role_request_names_the_mapping() -> None:
+    params = a.assume_role_params(A)
+    assert params["RoleArn"] == A.role_arn and params["ExternalId"] == "x-1" and params["DurationSeconds"] == 3600
+    assert params["RoleSessionName"] == "fargate-operator.team-a"
+    assert params["Tags"] == [{"Key": a.ACCOUNT_TAG, "Value": "team-a"}, {"Key": "team", "Value": "a"}]
+    assert params["TransitiveTagKeys"] == ["team"] and "SourceIdentity" not in params
+    long = a.parse_mapping(mapping_obj("x" * 80 + "/y", roleArn="arn:aws:iam::111111111111:role/fo", namespaces={}))
+    name = a.session_name(long)
+    assert len(name) == 64 and "/" not in name
+
+
+def test_arn_parts() -> None:
+    arn = "arn:aws:ecs:eu-west-1:111111111111:cluster/c"
+    assert (a.account_of_arn(arn), a.region_of_arn(arn)) == ("111111111111", "eu-west-1")
+    assert (a.account_of_arn("c"), a.region_of_arn(None)) == (None, None)
+
+
+class _Sts:
+    def __init__(self, lifetime: float) -> None:
+        self.lifetime, self.calls = lifetime, 0
+
+    def assume_role(self, **params: Any) -> dict[str, Any]:
+        self.calls += 1
+        expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=self.lifetime)
+        return {
+            "Credentials": {
+                "AccessKeyId": f"AK{self.calls}",
+                "SecretAccessKey": "s",
+                "SessionToken": "t",
+                "Expiration": expires,
+            }
+        }
+
+
+def test_refresh_windows_scale_with_the_session_lifetime() -> None:
+    from fargate_operator.ecs.credentials import AssumedRoleCredentials
+
+    hour = AssumedRoleCredentials(A, _Sts(3600))
+    assert hour.get_frozen_credentials().access_key == "AK1"
+    assert hour._advisory_refresh_timeout == pytest.approx(900, abs=1)  # botocore's own windows for an hour
+    assert hour._mandatory_refresh_timeout == pytest.approx(600, abs=1)
+    short_sts = _Sts(20)
+    short = AssumedRoleCredentials(A, short_sts)
+    for _ in range(50):  # many calls within one lifetime: one session
+        short.get_frozen_credentials()
+    assert short_sts.calls == 1 and short.assumed == 1
+    assert short._advisory_refresh_timeout == pytest.approx(5, abs=0.2)

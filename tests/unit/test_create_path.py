@@ -1,0 +1,116 @@
+"""Issue 19, pure logic of the lean create path: the family index and the shared DescribeClusters."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from fargate_operator.ecs.coalesce import CoalescedClusters
+from fargate_operator.ecs.errors import EcsError
+from fargate_operator.ecs.families import FamilyIndex
+from fargate_operator.reconcile.service import name_taken
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Pages:
+    """ListTaskDefinitionFamilies answered from a list, `size` a page; counts the calls."""
+
+    def __init__(self, families: list[str], size: int = 2) -> None:
+        self.families, self.size, self.calls = families, size, 0
+        self.fail = False
+
+    async def __call__(self, operation: str, **params: Any) -> dict[str, Any]:
+        assert operation == "ListTaskDefinitionFamilies" and params["status"] == "ACTIVE"
+        self.calls += 1
+        if self.fail:
+            raise EcsError(operation, "AccessDeniedException", "no", 400)
+        await asyncio.sleep(0)
+        start = int(params.get("nextToken") or 0)
+        page = self.families[start : start + self.size]
+        token = str(start + self.size) if start + self.size < len(self.families) else None
+        return {"families": page, **({"nextToken": token} if token else {})}
+
+
+def test_a_family_is_new_only_when_a_fresh_walk_did_not_list_it() -> None:
+    pages, clock = Pages(["a", "b", "c"]), Clock()
+    index = FamilyIndex(pages, clock=clock, fresh_seconds=15, max_pages=10)
+
+    async def run() -> list[bool]:
+        # Ten creations at once share one walk (two pages).
+        found = await asyncio.gather(*(index.is_new(f) for f in ["a", "x", *["y"] * 8]))
+        return list(found)
+
+    assert asyncio.run(run()) == [False, True, *[True] * 8]
+    assert pages.calls == 2
+    index.note_registered("x")
+    assert asyncio.run(index.is_new("x")) is False  # registered here since the walk
+    clock.now += 10
+    assert asyncio.run(index.is_new("z")) is True and pages.calls == 2  # still fresh: no walk
+    clock.now += 10
+    assert asyncio.run(index.is_new("z")) is True and pages.calls == 4  # stale: walked again
+
+
+def test_unsure_means_not_new() -> None:
+    pages, clock = Pages([f"f{i}" for i in range(30)], size=2), Clock()
+    index = FamilyIndex(pages, clock=clock, fresh_seconds=15, max_pages=10)
+    assert asyncio.run(index.is_new("new")) is True and pages.calls == 15  # the first walk is made anyway
+    clock.now += 20
+    assert asyncio.run(index.is_new("new")) is False and pages.calls == 15  # too long to walk per creation
+    index.note_walk(["f1"], started=clock.now, pages=1)  # the drift check's walk keeps it usable
+    assert asyncio.run(index.is_new("new")) is True
+    failing = Pages([])
+    failing.fail = True
+    assert asyncio.run(FamilyIndex(failing, clock=Clock()).is_new("new")) is False
+
+
+def test_creations_share_describe_clusters() -> None:
+    calls: list[list[str]] = []
+
+    async def describe(names: list[str]) -> list[dict[str, Any]]:
+        calls.append(names)
+        return [{"clusterName": n, "clusterArn": f"arn:aws:ecs:r:1:cluster/{n}", "status": "ACTIVE"} for n in names]
+
+    batcher = CoalescedClusters(describe, window=0.05, limit=100)
+
+    async def run() -> list[dict[str, Any] | None]:
+        first = await asyncio.gather(*(batcher.describe(f"c{i}") for i in range(150)))
+        lone = await batcher.describe("late")
+        return [*first, lone]
+
+    found = asyncio.run(run())
+    assert [f["clusterName"] for f in found if f] == [*(f"c{i}" for i in range(150)), "late"]
+    assert sorted(len(c) for c in calls) == [1, 50, 100]  # 100 a call (ECS's limit), then the rest, then alone
+
+
+def test_a_failed_shared_describe_fails_each_caller() -> None:
+    async def describe(names: list[str]) -> list[dict[str, Any]]:
+        raise EcsError("DescribeClusters", "ThrottlingException", "slow down", 400)
+
+    batcher = CoalescedClusters(describe, window=0.01)
+
+    async def run() -> list[Any]:
+        return list(await asyncio.gather(batcher.describe("a"), batcher.describe("b"), return_exceptions=True))
+
+    assert all(isinstance(r, EcsError) for r in asyncio.run(run()))
+
+
+@pytest.mark.parametrize(
+    ("message", "taken"),
+    [
+        ("Creation of service was not idempotent.", True),
+        ("Unable to Start a service that is still Draining.", True),
+        ("Task definition does not support launch_type FARGATE.", False),
+    ],
+)
+def test_create_service_errors_that_mean_the_name_is_in_use(message: str, taken: bool) -> None:
+    assert name_taken("InvalidParameterException", message) is taken
+    assert name_taken("ClientException", message) is False
