@@ -16,7 +16,8 @@ ECS calls per object (from the proxy, by action; writes and reads apart), Kubern
 per object (kube-apiserver's own counter: the operator's PATCHes and Events), the operator's
 CPU per object and its RSS (peak during the burst, and steady: the highest of 10 s of samples
 taken `--settle` seconds, default 20, after the last object was Ready). `--repeat` runs each kind in that many fresh
-worlds and reports the median run. Prints a table, writes bench/results/create_to_ready.json.
+worlds and reports the median run. Prints a table, writes bench/results/create_to_ready.json
+(create_to_ready-<kind>.json for one kind).
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ def main() -> int:
                 "",
             ),
         ]
-    report("create_to_ready", {"kinds": results}, rows)
+    report("create_to_ready" if args.kind == "all" else f"create_to_ready-{args.kind}", {"kinds": results}, rows)
     for kind, r in results.items():
         print(f"{kind}: ECS calls {r['ecs_calls']}; Kubernetes writes {r['k8s_writes']}; CPU s {r['cpu_seconds']}")
         if r["profile"]:

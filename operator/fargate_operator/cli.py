@@ -95,6 +95,9 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = str(args.kubeconfig)  # Kopf's login reads it too
+    from fargate_operator.kubeclient import keep_kopf_from_other_clients
+
+    keep_kopf_from_other_clients(str(args.kubeconfig) if args.kubeconfig else None)  # before Kopf is imported
     config = OperatorConfig(
         **{k: v for k, v in (("region", args.region), ("ecs_endpoint", args.ecs_endpoint)) if v},
         namespaces=tuple(args.namespace),
@@ -143,7 +146,7 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
     from fargate_operator.service.api import EcsApi
     from fargate_operator.store.feed import CacheFeed
     from fargate_operator.web.app import Identities, SecretCredentials, build_app
-    from fargate_operator.web.mcp import McpSettings, build_mcp_app
+    from fargate_operator.web.mcp_lazy import LazyApp, McpSettings
     from fargate_operator.web.tokens import TokenReviewer
 
     loop = asyncio.get_running_loop()
@@ -183,17 +186,20 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
     server = uvicorn.Server(
         uvicorn.Config(app, host=args.rest_host, port=args.rest_port, log_level="warning", lifespan="off")
     )
-    mcp_app = build_mcp_app(
-        api,
-        credentials,
-        McpSettings(
-            read_only=not args.mcp_write,
-            allowed_hosts=tuple(args.mcp_allowed_host or [f"127.0.0.1:{args.mcp_port}", f"localhost:{args.mcp_port}"]),
-            allowed_origins=tuple(args.mcp_allowed_origin or ["http://127.0.0.1:*", "http://localhost:*"]),
-            public_url=args.mcp_public_url or f"http://127.0.0.1:{args.mcp_port}/mcp",
-            audiences=audiences,
-        ),
+    mcp_settings = McpSettings(
+        read_only=not args.mcp_write,
+        allowed_hosts=tuple(args.mcp_allowed_host or [f"127.0.0.1:{args.mcp_port}", f"localhost:{args.mcp_port}"]),
+        allowed_origins=tuple(args.mcp_allowed_origin or ["http://127.0.0.1:*", "http://localhost:*"]),
+        public_url=args.mcp_public_url or f"http://127.0.0.1:{args.mcp_port}/mcp",
+        audiences=audiences,
     )
+
+    def build_mcp() -> Any:
+        from fargate_operator.web.mcp import build_mcp_app  # the MCP SDK: imported on the first MCP request
+
+        return build_mcp_app(api, credentials, mcp_settings)
+
+    mcp_app = LazyApp(build_mcp)
     mcp_server = uvicorn.Server(
         uvicorn.Config(mcp_app, host=args.mcp_host, port=args.mcp_port, log_level="warning", lifespan="on")
     )

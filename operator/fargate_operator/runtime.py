@@ -10,7 +10,13 @@ from fargate_operator.config import OperatorConfig
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.ecs.gateways import Gateways
 from fargate_operator.models.kinds import SERVICE, TASK
-from fargate_operator.reconcile.accounts import account_of_arn, placement, region_of_arn
+from fargate_operator.reconcile.accounts import (
+    PlacementWaiting,
+    Resolution,
+    account_of_arn,
+    placement,
+    region_of_arn,
+)
 from fargate_operator.reconcile.task import TERMINAL
 from fargate_operator.store.accounts import Accounts
 from fargate_operator.store.registry import Registry
@@ -48,18 +54,21 @@ class Runtime:
         status, spec = obj.get("status") or {}, obj.get("spec") or {}
         recorded = next((status[m] for m in ARN_MEMBERS if status.get(m)), None)
         where = placement(
-            self.accounts.resolve(obj["metadata"]["namespace"]),
+            self.resolve(obj["metadata"]["namespace"]),
             spec.get("region"),
             status.get("accountId") or account_of_arn(recorded),
             status.get("region") or region_of_arn(recorded),
             self.gateway.region,
+            status.get("fargateAccount"),
         )
         return self.gateways.for_mapping(where.mapping, where.region)
 
-    def ecs_for_namespace(self, namespace: str) -> EcsGateway:
-        """The gateway of a namespace's own region (the adapters: ECS has no region in its requests)."""
-        where = placement(self.accounts.resolve(namespace), None, None, None, self.gateway.region)
-        return self.gateways.for_mapping(where.mapping, where.region)
+    def resolve(self, namespace: str) -> Resolution:
+        """The namespace's FargateAccount; PlacementWaiting until the watch cache has listed them all (until
+        then an unmapped-looking namespace might be a mapped one, and act in the wrong account)."""
+        if not self.registry.synced():
+            raise PlacementWaiting("waiting for the watch cache to list FargateAccounts and Namespaces")
+        return self.accounts.resolve(namespace)
 
     def task_definitions_in_use(self) -> set[str]:
         """Revisions a FargateService runs (any deployment) or a live FargateTask uses."""

@@ -36,7 +36,7 @@ def test_kubectl_apply_of_crds_is_clean_and_idempotent(control_plane: ControlPla
     # The session fixture applied them once already; a second client-side apply must also
     # succeed (it stores the whole CRD in the last-applied annotation, limited to 256 KiB).
     out = control_plane.kubectl("apply", "-f", str(REPO / "crds")).stdout
-    assert out.count("customresourcedefinition.apiextensions.k8s.io/") == 4, out
+    assert out.count("customresourcedefinition.apiextensions.k8s.io/") == 5, out  # the four kinds and FargateAccount
 
 
 def test_kubectl_explain_shows_ecs_documentation(control_plane: ControlPlane) -> None:

@@ -402,12 +402,19 @@ def test_helm_uninstall_leaves_what_the_readme_says(
     for kind in ("clusterrole", "clusterrolebinding"):
         assert node.kubectl("get", kind, FULLNAME, check=False).returncode != 0, kind
         assert node.kubectl("get", kind, f"{FULLNAME}-identity", check=False).returncode != 0, kind
+        assert node.kubectl("get", kind, f"{FULLNAME}-accounts", check=False).returncode != 0, kind
     assert node.kubectl("get", "clusterrole", f"{FULLNAME}-agent-read-only", check=False).returncode != 0
+    assert (
+        node.kubectl(
+            "get", "validatingadmissionpolicy", "-l", "app.kubernetes.io/part-of=fargate-operator", "-o", "name"
+        ).stdout.strip()
+        == ""
+    )
     wait_for(
         "the operator pod gone", lambda: not node.kubectl("get", "pods", "-n", release, "-o", "name").stdout.strip()
     )
     crds = node.kubectl("get", "crd", "-l", "app.kubernetes.io/part-of=fargate-operator", "-o", "name").stdout.split()
-    assert len(crds) == 4
+    assert len(crds) == 5  # the four kinds and FargateAccount: Helm never deletes CRDs
     job = get(node, "fargatetask", "job", team) or {}
     assert FINALIZER in job["metadata"].get("finalizers", []), job["metadata"]
     assert get(node, "secret", "cli", release) is not None and get(node, "secret", "ecs-credentials", release)

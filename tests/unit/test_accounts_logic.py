@@ -96,6 +96,13 @@ def test_objects_stay_where_their_resources_are() -> None:
         a.placement(mapped, None, "999999999999", "us-east-1", "us-east-1")
     with pytest.raises(a.PlacementRefused, match=r"in region ap-south-1 \(status\.region\)"):
         a.placement(mapped, None, None, "ap-south-1", "us-east-1")
+    # Made through a FargateAccount that no longer serves the namespace: not acted on with the operator's own identity.
+    with pytest.raises(a.PlacementRefused, match=r"made through FargateAccount team-a"):
+        a.placement(a.Resolution("a"), None, "111111111111", "us-east-1", "us-east-1", "team-a")
+    # Made with the operator's own identity, now served by a FargateAccount of another account: refused too.
+    with pytest.raises(a.PlacementRefused, match=r"in account 123456789012"):
+        a.placement(mapped, None, "123456789012", "us-east-1", "us-east-1", None)
+    assert a.placement(a.Resolution("u"), None, "123456789012", "us-east-1", "us-east-1", None).mapping is None
     with pytest.raises(a.PlacementWaiting, match="claimed by FargateAccounts"):
         a.placement(a.Resolution("a", conflict=("x", "y")), None, None, None, "us-east-1")
 

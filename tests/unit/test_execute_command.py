@@ -71,6 +71,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> tuple[EcsApi, Stubber, list[tuple[st
         events.append((reason, message))
 
     monkeypatch.setattr(k8s, "post_event", record)
+    registry.mark_synced()  # listed whole: which FargateAccount serves the namespace is known (none here)
     rt = Runtime(OperatorConfig(), EcsGateway(GatewaySettings(), client=client), registry)
 
     async def rbac(principal: Principal, namespace: str, permission: Permission) -> bool:

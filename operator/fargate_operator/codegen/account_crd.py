@@ -270,7 +270,11 @@ def region_policy() -> list[dict[str, Any]]:
         "kind": "ValidatingAdmissionPolicy",
         "metadata": {"name": POLICY_NAME, "labels": {"app.kubernetes.io/part-of": "fargate-operator"}},
         "spec": {
-            "failurePolicy": "Fail",
+            # Ignore, not Fail: kube-apiserver (1.34) resolves a CRD paramKind through discovery, and after it
+            # restarts it may keep failing to find it ("failed to find resource referenced by paramKind",
+            # kubernetes/kubernetes#122658, #124237) -- with Fail, every create of the four kinds would then be
+            # refused. The operator checks the region again before it acts (reconcile/accounts.py).
+            "failurePolicy": "Ignore",
             "paramKind": {"apiVersion": f"{GROUP}/{VERSION}", "kind": ACCOUNT},
             "matchConstraints": {
                 "resourceRules": [

@@ -144,6 +144,11 @@ def _status(properties: dict[str, JSONSchema], drift: bool = True) -> JSONSchema
             },
             "accountId": {"type": "string", "description": "The AWS account of the ECS resource (from its ARN)."},
             "region": {"type": "string", "description": "The AWS region of the ECS resource (from its ARN)."},
+            "fargateAccount": {
+                "type": "string",
+                "description": "The FargateAccount the ECS resource was made through (absent: the operator's own "
+                "identity). The object keeps acting there: a namespace moved to another account refuses it.",
+            },
             **properties,
         },
     }

@@ -53,7 +53,7 @@ async def reconcile_cluster(
     except EcsError as err:
         await fail(body, patch, status, err, retry)
     patch.status.update(logic.status_from(cluster))
-    placed(patch, cluster.get("clusterArn"))
+    placed(patch, cluster.get("clusterArn"), gw)
     patch.status["specHash"] = want
     active = cluster.get("status") == "ACTIVE"
     set_conditions(

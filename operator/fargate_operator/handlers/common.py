@@ -237,11 +237,13 @@ def gateway_if_placed(rt: Runtime, obj: dict[str, Any]) -> EcsGateway | None:
         return None
 
 
-def placed(patch: kopf.Patch, arn: str | None) -> None:
-    """status.accountId and status.region, as the ECS resource's ARN says."""
+def placed(patch: kopf.Patch, arn: str | None, gw: EcsGateway) -> None:
+    """status.accountId and status.region, as the ECS resource's ARN says, and the FargateAccount (if any)
+    it was made through: where the object's ECS resources are, which later placements must match."""
     if arn:
         patch.status["accountId"] = account_of_arn(arn)
         patch.status["region"] = region_of_arn(arn)
+        patch.status["fargateAccount"] = gw.where.account_name
 
 
 async def ecs_or_wait(

@@ -10,7 +10,7 @@ Kopf settings (see README "Kopf settings"):
 - progress and diff-base in `status.kopf` (spec is never written): a handler's status and
   Kopf's bookkeeping go out as one status patch instead of a body patch plus a status patch;
 - Kopf's own log-to-Event posting off: the handlers post one Event per ECS write or failure;
-- login through the kubernetes client's configuration only (in-cluster, then kubeconfig);
+- login with the identity of the operator's own client (kubeclient.py: in-cluster, then kubeconfig);
 - at most `max_workers` (default 128) handler bodies at once (our semaphore, handlers/slots.py;
   Kopf's own worker limit is off, since a worker keeps its slot while it sleeps out a retry),
   idle workers gone after 0.1 s;
@@ -54,11 +54,12 @@ def build_runtime(config: Any) -> Runtime:
 
 @kopf.on.login()
 def login(**kwargs: Any) -> Any:
-    """Kopf's credentials from the same kubernetes-client configuration k8s.py uses (in-cluster or kubeconfig).
+    """Kopf's credentials: the same identity k8s.py's client uses (kubeclient.py: the in-cluster
+    ServiceAccount, else the kubeconfig), so both clients agree. Registering it turns off Kopf's
+    other login handlers."""
+    from fargate_operator import k8s, kubeclient
 
-    Registering it turns off Kopf's other login handlers (pykube, where installed), so both clients agree.
-    """
-    return kopf.login_via_client(**kwargs)
+    return kubeclient.kopf_login(k8s.api().conn)
 
 
 @kopf.on.startup()

@@ -27,14 +27,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-import kubernetes
-
 from fargate_operator import heap, k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import ACTING_FOR, DESCRIBE_TASKS_BATCH, EcsGateway
 from fargate_operator.handlers import drift
 from fargate_operator.handlers.common import gateway_if_placed
 from fargate_operator.handlers.task import read_mark
+from fargate_operator.kubeclient import ApiError
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
 from fargate_operator.reconcile import conditions, merge_patch, missing, runtask, tenancy
@@ -118,7 +117,7 @@ async def _write(rt: Runtime, obj: dict[str, Any], observed: dict[str, Any]) -> 
         return await k8s.patch_status(
             obj["kind"], meta["namespace"], meta["name"], observed, meta.get("resourceVersion")
         )
-    except kubernetes.client.ApiException as exc:  # this object's write only: the others go on
+    except ApiError as exc:  # this object's write only: the others go on
         log.warning(
             "status refresh: %s %s/%s: %s %s", obj["kind"], meta["namespace"], meta["name"], exc.status, exc.reason
         )

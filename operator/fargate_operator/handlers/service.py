@@ -99,7 +99,7 @@ async def reconcile_service(
     if desired:
         observed["desiredTaskDefinition"] = desired
     patch.status.update(observed)
-    placed(patch, service.get("serviceArn"))
+    placed(patch, service.get("serviceArn"), gw)
     patch.status["specHash"] = want
     apply_health(body, patch, status, logic.health(service, desired))
 

@@ -26,7 +26,6 @@ import time
 from typing import Any, NoReturn
 
 import kopf
-import kubernetes
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
@@ -44,6 +43,7 @@ from fargate_operator.handlers.common import (
     wait,
 )
 from fargate_operator.handlers.slots import bounded
+from fargate_operator.kubeclient import ApiError
 from fargate_operator.models.kinds import (
     FINALIZER,
     GROUP,
@@ -187,7 +187,7 @@ async def run_task(
     if failures or status.get("failures"):
         observed["failures"] = failures or None  # None: a retry started everything, clear the record
     patch.status.update(observed)
-    placed(patch, next((t.get("taskArn") for t in tasks), None))
+    placed(patch, next((t.get("taskArn") for t in tasks), None), gw)
     note = runtask.not_started_note(observed.get("failures") or [], expected)
     apply_health(body, patch, status, runtask.with_note(health, note))
 
@@ -244,7 +244,7 @@ async def write_mark(body: Any, cluster: str, task_definition: str, gw: EcsGatew
             finalizers,
             {RUN_MARK: json.dumps(mark)},
         )
-    except kubernetes.client.ApiException as exc:
+    except ApiError as exc:
         # Changed meanwhile (409), or being deleted (no new finalizers then): no RunTask this time.
         raise kopf.TemporaryError(
             f"could not mark the object before RunTask: {exc.status} {exc.reason}", delay=1

@@ -220,7 +220,7 @@ async def reconcile_task_definition(
             ],
         }
     )
-    placed(patch, arn)
+    placed(patch, arn, gw)
     set_conditions(
         patch,
         status,

@@ -25,11 +25,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import kubernetes
 from prometheus_client import Counter, Gauge
 
-from fargate_operator import k8s
+from fargate_operator import kubeclient
 from fargate_operator.ecs.fence import WriteFence
+from fargate_operator.kubeclient import KubeClient
 from fargate_operator.leader import lease as logic
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class LeaseApiError(Exception):
 class LeaseApi:
     """GET / POST / PUT / watch of one Lease, with timeouts, through a client of its own."""
 
-    def __init__(self, client: kubernetes.client.ApiClient, namespace: str, name: str) -> None:
+    def __init__(self, client: KubeClient, namespace: str, name: str) -> None:
         self._client = client
         self.namespace, self.name = namespace, name
         self._collection = LEASES.format(namespace=namespace)
@@ -63,21 +63,15 @@ class LeaseApi:
         body: dict[str, Any] | None = None,
         query: list[tuple[str, str]] | None = None,
     ) -> Any:
-        request = self._client.param_serialize(
-            method,
-            path,
-            query_params=query or [],
-            header_params={"Accept": "application/json", "Content-Type": "application/json"},
-            body=body,
-            auth_settings=["BearerToken"],
-        )
         try:
-            return self._client.call_api(*request, _request_timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
-        except Exception as exc:  # urllib3's timeouts and connection errors, the client's ApiException
+            return self._client.request(
+                method, path, query=query, body=body, timeout=(min(CONNECT_TIMEOUT, timeout), timeout)
+            )
+        except Exception as exc:  # no answer: urllib3's timeouts and connection errors (ApiError status 0)
             raise LeaseApiError(f"{method} Lease {self.namespace}/{self.name}: {exc}") from exc
 
     def _answer(self, response: Any, method: str, allowed: tuple[int, ...] = ()) -> dict[str, Any] | None:
-        data = response.read()
+        data = response.data
         if response.status in allowed:
             return None
         if response.status >= 400:
@@ -113,12 +107,10 @@ class LeaseApi:
             ("resourceVersion", resource_version),
             ("timeoutSeconds", str(max(1, math.ceil(seconds)))),
         ]
-        request = self._client.param_serialize(
-            "GET", self._collection, query_params=query, header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )  # fmt: skip
         try:
-            response = self._client.call_api(*request, _request_timeout=(CONNECT_TIMEOUT, max(0.05, seconds)))
+            response = self._client.request(
+                "GET", self._collection, query=query, timeout=(CONNECT_TIMEOUT, max(0.05, seconds)), stream=True
+            )
         except Exception as exc:
             if _is_read_timeout(exc):
                 return
@@ -126,14 +118,14 @@ class LeaseApi:
         try:
             if response.status >= 400:
                 raise LeaseApiError(f"watch Lease {self.namespace}/{self.name}: HTTP {response.status}")
-            for _ in k8s.watch_lines(response.response):
+            for _ in kubeclient.lines(response):
                 return  # any event (a renewal, a release, an error such as 410): look again
         except Exception as exc:
             if not _is_read_timeout(exc):
                 raise LeaseApiError(f"watch Lease {self.namespace}/{self.name}: {exc}") from exc
         finally:  # closed, not returned to the pool: the rest of the stream must not meet the next request
-            response.response.close()
-            response.response.release_conn()
+            response.close()
+            response.release_conn()
 
 
 def _is_read_timeout(exc: BaseException) -> bool:

@@ -281,6 +281,7 @@ def placement(
     recorded_account: str | None,
     recorded_region: str | None,
     own_region: str | None,
+    recorded_mapping: str | None = None,
 ) -> Placement:
     """Where an object acts, given its namespace's resolution and what its status records.
 
@@ -293,6 +294,14 @@ def placement(
         raise PlacementWaiting(resolution.waiting_message)
     mapping = resolution.mapping
     account = mapping.account_id if mapping else None
+    if recorded_account and recorded_mapping and mapping is None:
+        # Made through a FargateAccount; the operator's own account is not known without asking STS.
+        raise PlacementRefused(
+            f"this object's ECS resources are in account {recorded_account} (made through FargateAccount "
+            f"{recorded_mapping}), but no FargateAccount serves namespace {resolution.namespace} now: the operator "
+            "would act with its own identity elsewhere; restore the FargateAccount, or remove the object's "
+            "finalizer and clean up in that account by hand"
+        )
     if recorded_account and account and recorded_account != account:
         raise PlacementRefused(
             f"this object's ECS resources are in account {recorded_account} (status.accountId), but namespace "

@@ -104,7 +104,7 @@ class Store:
         """The gateway of namespace `ns` in the account and region an ARN names (another account: refused)."""
         try:
             where = placement(
-                self.rt.accounts.resolve(ns), None, account_of_arn(arn), region_of_arn(arn), self.rt.gateway.region
+                self.rt.resolve(ns), None, account_of_arn(arn), region_of_arn(arn), self.rt.gateway.region
             )
         except (PlacementWaiting, PlacementRefused) as why:
             raise client(str(why)) from None

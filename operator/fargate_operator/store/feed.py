@@ -10,7 +10,7 @@ etcd keeps history), list again; the new list *replaces* what the cache held of 
 and namespace, so objects deleted while the watch was away leave too (no DELETED event will
 ever come for them). The cache counts as synced once every kind and namespace was listed.
 
-Threads rather than coroutines: the kubernetes client blocks, and a stream held open for
+Threads rather than coroutines: the client (kubeclient.py, urllib3) blocks, and a stream held open for
 five minutes must not occupy one of the event loop's few executor threads. Events reach the
 Registry on the event loop, in order, through call_soon_threadsafe.
 """
@@ -24,9 +24,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import kubernetes
-
-from fargate_operator import k8s
+from fargate_operator import kubeclient
+from fargate_operator.kubeclient import ApiError, KubeClient
 from fargate_operator.models.kinds import ACCOUNT, ACCOUNT_PLURAL, GROUP, NAMESPACE, PLURALS, VERSION
 from fargate_operator.store.registry import Key, Registry, key_of
 
@@ -64,7 +63,7 @@ class CacheFeed:
         self,
         registry: Registry,
         namespaces: tuple[str, ...],
-        client_factory: Callable[[], kubernetes.client.ApiClient],
+        client_factory: Callable[[], KubeClient],
         page_size: int = PAGE_SIZE,
     ) -> None:
         self.registry = registry
@@ -125,7 +124,7 @@ class CacheFeed:
 
     # -- on the stream's thread -----------------------------------------------------------------
 
-    def _run(self, client: kubernetes.client.ApiClient, kind: str, namespace: str | None) -> None:
+    def _run(self, client: KubeClient, kind: str, namespace: str | None) -> None:
         version: str | None = None
         backoff = 0.5
         while not self._stop.is_set():
@@ -141,26 +140,26 @@ class CacheFeed:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
 
-    def _get(self, client: kubernetes.client.ApiClient, path: str, query: list[tuple[str, str]], read: float) -> Any:
-        request = client.param_serialize(
-            "GET", path, query_params=query, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
-        )
-        response: Any = client.call_api(*request, _request_timeout=(CONNECT_TIMEOUT, read))
-        if response.status == 410:
-            response.read()
-            raise Gone()
+    def _get(self, client: KubeClient, path: str, query: list[tuple[str, str]], read: float) -> Any:
+        response = client.request("GET", path, query=query, timeout=(CONNECT_TIMEOUT, read), stream=True)
         if response.status >= 400:
-            raise kubernetes.client.ApiException(status=response.status, reason=response.reason)
+            response.read()
+            response.release_conn()
+            if response.status == 410:
+                raise Gone()
+            raise ApiError(response.status, str(response.reason))
         return response
 
-    def _list(self, client: kubernetes.client.ApiClient, kind: str, namespace: str | None) -> str:
+    def _list(self, client: KubeClient, kind: str, namespace: str | None) -> str:
         """List every object (paged) into the cache; returns the list's resourceVersion."""
         path, token, first = path_of(kind, namespace), None, True
         listed: set[Key] = set()
         while True:
             query = [("limit", str(self._page_size)), *_selector(kind, namespace)]
             query += [("continue", token)] if token else []
-            page = json.loads(self._get(client, path, query, CLIENT_TIMEOUT).read())
+            response = self._get(client, path, query, CLIENT_TIMEOUT)
+            page = json.loads(response.read())
+            response.release_conn()
             items = [{**item, "kind": kind, "apiVersion": _api_version(kind)} for item in page.get("items", [])]
             listed.update(key_of(kind, i["metadata"]) for i in items)
             self._post(self._page, kind, namespace, items, first)
@@ -171,7 +170,7 @@ class CacheFeed:
                 self._post(self._listed, kind, namespace, listed)
                 return str(meta["resourceVersion"])
 
-    def _watch(self, client: kubernetes.client.ApiClient, kind: str, namespace: str | None, version: str) -> str:
+    def _watch(self, client: KubeClient, kind: str, namespace: str | None, version: str) -> str:
         """Apply watch events until the server ends the stream; returns the last resourceVersion seen."""
         query = [
             ("watch", "true"),
@@ -182,7 +181,7 @@ class CacheFeed:
         ]
         response = self._get(client, path_of(kind, namespace), query, CLIENT_TIMEOUT)
         try:
-            for line in k8s.watch_lines(response.response):
+            for line in kubeclient.lines(response):
                 if self._stop.is_set():
                     break
                 event = json.loads(line)
@@ -190,11 +189,11 @@ class CacheFeed:
                 if type_ == "ERROR":
                     if obj.get("code") == 410:
                         raise Gone()
-                    raise kubernetes.client.ApiException(status=obj.get("code"), reason=obj.get("message"))
+                    raise ApiError(int(obj.get("code") or 0), str(obj.get("message")))
                 version = str(obj.get("metadata", {}).get("resourceVersion") or version)
                 if type_ in ("ADDED", "MODIFIED", "DELETED"):
                     self._post(self._event, kind, type_, obj)
         finally:
-            response.response.close()
-            response.response.release_conn()
+            response.close()
+            response.release_conn()
         return version

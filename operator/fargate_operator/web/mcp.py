@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from mcp import MCPError, types
@@ -43,6 +42,7 @@ from fargate_operator.service.api import WRITE_OPERATIONS, EcsApi
 from fargate_operator.service.errors import ApiError
 from fargate_operator.service.identity import Principal
 from fargate_operator.web.auth import NAMESPACE_HEADER, CredentialSource, addressing
+from fargate_operator.web.mcp_lazy import McpSettings
 from fargate_operator.web.rest import validate
 
 log = logging.getLogger(__name__)
@@ -117,15 +117,6 @@ def tool_for(operation: str) -> types.Tool:
             open_world_hint=not read,  # writes reach AWS through the operator; reads answer from Kubernetes
         ),
     )
-
-
-@dataclass
-class McpSettings:
-    read_only: bool = True
-    allowed_hosts: tuple[str, ...] = ("127.0.0.1:*", "localhost:*")
-    allowed_origins: tuple[str, ...] = ("http://127.0.0.1:*", "http://localhost:*")
-    public_url: str = "http://127.0.0.1:9090/mcp"
-    audiences: tuple[str, ...] = ("fargate-operator",)  # what a Kubernetes token must be made for
 
 
 class IdentityTokenVerifier:
@@ -301,7 +292,7 @@ class ResourceMetadata:
             except Exception as exc:  # discovery is optional: fall back, do not fail the metadata
                 log.warning("service account issuer discovery failed: %s", exc)
                 issuer = ""
-            self._issuer = issuer or str(k8s.api().configuration.host)
+            self._issuer = issuer or k8s.api().host
         return self._issuer
 
     async def handle(self, request: Request) -> Response:
