@@ -14,11 +14,24 @@ import ctypes.util
 import os
 
 _trim = None
+_mallopt = None
 if os.environ.get("FARGATE_OPERATOR_MALLOC_TRIM", "1") != "0":
     try:
-        _trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        _trim, _mallopt = _libc.malloc_trim, _libc.mallopt
     except (OSError, AttributeError):
-        _trim = None
+        _trim = _mallopt = None
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+ARENAS = 2
+
+
+def limit_arenas() -> None:
+    """At most ARENAS malloc arenas (glibc makes up to 8 per core, one for each thread that meets a locked
+    one): the ECS thread pool, the watch streams and the servers then share two heaps instead of
+    fragmenting a dozen. Called first thing, before the threads start (MALLOC_ARENA_MAX does the same)."""
+    if _mallopt is not None and "MALLOC_ARENA_MAX" not in os.environ:
+        _mallopt(M_ARENA_MAX, ARENAS)
 
 
 def release_free_memory() -> None:

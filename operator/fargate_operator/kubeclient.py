@@ -99,12 +99,22 @@ def connection(kubeconfig: str | None = None) -> Connection:
     import kopf
 
     settings = kopf.OperatorSettings()
-    if kubeconfig:
-        os.environ["KUBECONFIG"] = kubeconfig
     in_cluster = os.path.exists(f"{SERVICE_ACCOUNT}/token") and not kubeconfig
-    if not in_cluster and needs_official_client(os.environ.get("KUBECONFIG") or "~/.kube/config"):
-        return _official_connection()
-    info = (kopf.login_with_service_account if in_cluster else kopf.login_with_kubeconfig)(settings=settings)
+    path = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    if not in_cluster and needs_official_client(path):
+        return _official_connection(path)
+    if in_cluster:
+        info = kopf.login_with_service_account(settings=settings)
+    else:
+        saved = os.environ.get("KUBECONFIG")
+        os.environ["KUBECONFIG"] = os.path.expanduser(path)  # Kopf's kubeconfig login reads only this
+        try:
+            info = kopf.login_with_kubeconfig(settings=settings)
+        finally:
+            if saved is None:
+                del os.environ["KUBECONFIG"]
+            else:
+                os.environ["KUBECONFIG"] = saved
     if info is None:
         raise ApiError(0, "no Kubernetes credentials: not in a pod, and no kubeconfig (KUBECONFIG, ~/.kube/config)")
     token_path, server = (f"{SERVICE_ACCOUNT}/token" if in_cluster else None), info.server
@@ -127,11 +137,13 @@ def connection(kubeconfig: str | None = None) -> Connection:
     )
 
 
-def _official_connection() -> Connection:
+def _official_connection(path: str) -> Connection:
     import kubernetes
 
     cfg = kubernetes.client.Configuration()
-    kubernetes.config.load_kube_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+    kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+        config_file=os.path.expanduser(path), client_configuration=cfg
+    )
     return Connection(
         server=cfg.host.rstrip("/"),
         ca_path=cfg.ssl_ca_cert,

@@ -1,6 +1,6 @@
 """Issue 18: the elector (leader/elector.py) against the real API server, two candidates in one process.
 
-Real kube-apiserver, real Lease, real kubernetes client; one candidate can be cut off from the
+Real kube-apiserver, real Lease, the operator's own client (kubeclient.py); one candidate can be cut off from the
 API server by a TCP fault proxy. Fast durations (lease 3 s, renew deadline 2 s, retry 0.5 s):
 this is about the election's rules, the two-process tests (test_ha_*.py) about the operator.
 """
@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import kubernetes
 import pytest
 
+from fargate_operator import kubeclient
 from fargate_operator.devenv.control_plane import ControlPlane
 from fargate_operator.devenv.fault_proxy import FaultProxy
 from fargate_operator.devenv.world import World
 from fargate_operator.ecs.fence import WriteFence
+from fargate_operator.kubeclient import KubeClient
 from fargate_operator.leader.elector import LeaseApi, LeaseElector
 from fargate_operator.leader.lease import ElectionSettings
 from ha_support import api_server_address, proxied_control_plane
@@ -29,10 +30,8 @@ from operator_support import wait_for
 LEASE_SECONDS, RENEW, RETRY = 3, 2.0, 0.5
 
 
-def client_for(kubeconfig: Path) -> kubernetes.client.ApiClient:
-    cfg = kubernetes.client.Configuration()
-    kubernetes.config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)  # type: ignore[no-untyped-call]
-    return kubernetes.client.ApiClient(cfg)
+def client_for(kubeconfig: Path) -> KubeClient:
+    return KubeClient(kubeclient.connection(str(kubeconfig)))
 
 
 @dataclass
