@@ -15,7 +15,7 @@ Reports per kind: the rate (N / seconds from the first create until the last is 
 ECS calls per object (from the proxy, by action; writes and reads apart), Kubernetes writes
 per object (kube-apiserver's own counter: the operator's PATCHes and Events), the operator's
 CPU per object and its RSS (peak during the burst, and steady: the highest of 10 s of samples
-taken `--settle` seconds, default 20, after the last object was Ready). `--repeat` runs each kind in that many fresh
+taken `--settle` seconds, default 60, after the last object was Ready). `--repeat` runs each kind in that many fresh
 worlds and reports the median run. Prints a table, writes bench/results/create_to_ready.json
 (create_to_ready-<kind>.json for one kind).
 """
@@ -42,7 +42,7 @@ from support import (
 
 READS = ("Describe", "List", "Get")
 PLURALS = {"taskdefinitions": "fargatetaskdefinitions", "services": "fargateservices", "clusters": "fargateclusters"}
-SETTLE_SECONDS = 20.0
+SETTLE_SECONDS = 60.0  # a dozen status cycles: Kopf's idle workers gone, freed heap handed back (heap.py)
 
 
 def ready(status: dict[str, Any]) -> bool:

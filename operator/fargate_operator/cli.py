@@ -73,6 +73,9 @@ def _election(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from fargate_operator import heap
+
+    heap.limit_arenas()  # before any thread starts (heap.py)
     import asyncio
     import dataclasses
     import logging

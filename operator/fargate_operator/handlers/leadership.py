@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 HANDOVER_GRACE = 1.0  # seconds handlers get to finish before a graceful hand-over fences them
 DRAIN_TIMEOUT = 5.0  # seconds to wait for ECS writes already sent when stepping down
 TERM_EXIT_TIMEOUT = 10.0  # at exit, seconds to wait for the last term's thread
+CACHE_POLL_SECONDS = 0.1  # a term waits for the watch cache's first full listing this often
 
 
 class _SignalNote(logging.Filter):
@@ -91,6 +92,9 @@ class KopfTerm:
         config = self._config
         error: BaseException | None = None
         try:
+            # Handlers judge by the watch cache (which FargateAccount serves a namespace, revisions in use):
+            # Kopf starts once it has listed everything, so a restart's resumed objects neither wait nor write.
+            loop.run_until_complete(self._cache_synced())
             loop.run_until_complete(
                 kopf.operator(
                     standalone=config.standalone,
@@ -112,6 +116,12 @@ class KopfTerm:
                 loop.run_until_complete(loop.shutdown_default_executor())
             with self._lock:
                 loop.close()
+
+    async def _cache_synced(self) -> None:
+        rt: Runtime = self.memo.runtime
+        assert self._stop is not None
+        while not rt.registry.synced() and not self._stop.is_set():
+            await asyncio.sleep(CACHE_POLL_SECONDS)
 
     def request_stop(self) -> None:
         with self._lock:
