@@ -36,6 +36,7 @@ from support import (
     manifest,
     operator_writes,
     report,
+    steady_rss,
     task_definition_spec,
     world_processes,
 )
@@ -64,15 +65,6 @@ def docs_for(kind: str, n: int, seeded: dict[str, Any]) -> list[dict[str, Any]]:
         "networkConfiguration": seeded["networkConfiguration"],
     }
     return [manifest("FargateService", f"svc-{i:05d}", {"serviceName": f"svc-{i:05d}", **service}) for i in range(n)]
-
-
-def steady_rss(sampler: Sampler, seconds: float = 10.0) -> float:
-    peak = 0.0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        peak = max(peak, sampler.take().rss_mib.get("operator", 0.0))
-        time.sleep(0.5)
-    return round(peak, 1)
 
 
 def one_run(kind: str, args: argparse.Namespace) -> dict[str, Any]:

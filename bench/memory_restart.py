@@ -32,6 +32,7 @@ from support import (
     pyplot,
     report,
     save_chart,
+    steady_rss,
     task_definition_spec,
     world_processes,
 )
@@ -67,16 +68,6 @@ def docs_for(plural: str, start: int, stop: int, task_spec: dict[str, Any]) -> l
             spec = task_spec
         out.append(manifest(kind, name, spec))
     return out
-
-
-def steady_rss(sampler: Sampler, seconds: float = 10.0) -> float:
-    """The highest operator RSS over `seconds` of samples."""
-    peak = 0.0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        peak = max(peak, sampler.take().rss_mib.get("operator", 0.0))
-        time.sleep(0.5)
-    return round(peak, 1)
 
 
 def main() -> int:

@@ -268,6 +268,16 @@ class Sampler:
         return max((s.rss_mib.get(name, 0.0) for s in self.samples), default=0.0)
 
 
+def steady_rss(sampler: Sampler, seconds: float = 10.0) -> float:
+    """The highest operator RSS over `seconds` of samples."""
+    peak = 0.0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        peak = max(peak, sampler.take().rss_mib.get("operator", 0.0))
+        time.sleep(0.5)
+    return round(peak, 1)
+
+
 def world_processes(bw: BenchWorld) -> dict[str, int]:
     """The pids a benchmark watches: the operator, and what shares the machine with it."""
     procs: dict[str, int] = {}

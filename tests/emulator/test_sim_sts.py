@@ -7,24 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from fargate_operator.devenv.ecs_emulator import REGION, EcsEmulator
+from fargate_operator.devenv.ecs_emulator import EcsEmulator
 
 ACCOUNT = "777777777777"
-
-
-def _client_with(emulator: EcsEmulator, creds: dict[str, Any], service: str = "ecs") -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=emulator.endpoint,
-        region_name=REGION,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
 
 
 def test_item16_expired_sessions_are_refused_and_lifetimes_can_be_compressed(tmp_path: Path) -> None:
@@ -36,7 +24,7 @@ def test_item16_expired_sessions_are_refused_and_lifetimes_can_be_compressed(tmp
         )
         lifetime = creds["Credentials"]["Expiration"].timestamp() - time.time()
         assert 0 < lifetime <= 3, lifetime  # capped to the emulator's setting
-        ecs = _client_with(emulator, creds["Credentials"])
+        ecs = emulator.client_with(creds["Credentials"])
         ecs.create_cluster(clusterName="in-time")
         assert ecs.describe_clusters(clusters=["in-time"])["clusters"][0]["clusterArn"].split(":")[4] == ACCOUNT
         time.sleep(lifetime + 0.5)

@@ -21,25 +21,17 @@ REPO = Path(__file__).resolve().parents[2]
 COUNT = 60
 
 
-def test_create_to_running_budget(tmp_path: Path) -> None:
-    env = {**os.environ, "FARGATE_BENCH_OUTPUT": str(tmp_path)}
+def run_bench(script: str, args: list[str], output: Path, timeout: float) -> None:
+    """One benchmark script, its JSON into `output`; fails with the end of its output when it fails."""
+    env = {**os.environ, "FARGATE_BENCH_OUTPUT": str(output)}
     proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "create_to_running.py"),
-            "--count",
-            str(COUNT),
-            "--parallel",
-            "2",
-            "--timeout",
-            "180",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=400,
+        [sys.executable, str(REPO / "bench" / script), *args], env=env, capture_output=True, text=True, timeout=timeout
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def test_create_to_running_budget(tmp_path: Path) -> None:
+    run_bench("create_to_running.py", ["--count", str(COUNT), "--parallel", "2", "--timeout", "180"], tmp_path, 400)
     result = json.loads((tmp_path / "create_to_running.json").read_text())
     assert result["all_running"]
     calls = result["ecs_calls"]
@@ -66,26 +58,8 @@ def test_item19_one_ecs_write_per_new_object_for_every_kind(tmp_path: Path) -> N
     (the family walk, the shared DescribeClusters, the status loop), so far fewer reads than objects.
     Kubernetes writes per object: the finalizer, the handler's status patch (the status loop's when it changes:
     a service's tasks reaching RUNNING), one Event."""
-    env = {**os.environ, "FARGATE_BENCH_OUTPUT": str(tmp_path)}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "create_to_ready.py"),
-            "--count",
-            str(OBJECTS),
-            "--parallel",
-            "2",
-            "--settle",
-            "0",
-            "--timeout",
-            "180",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    args = ["--count", str(OBJECTS), "--parallel", "2", "--settle", "0", "--timeout", "180"]
+    run_bench("create_to_ready.py", args, tmp_path, 600)
     kinds = json.loads((tmp_path / "create_to_ready.json").read_text())["kinds"]
     writes_of = {"taskdefinitions": "RegisterTaskDefinition", "services": "CreateService", "clusters": "CreateCluster"}
     plural_of = {

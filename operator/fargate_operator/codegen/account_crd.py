@@ -9,21 +9,10 @@ from typing import Any
 
 from fargate_operator.codegen.botocore_schema import JSONSchema
 from fargate_operator.codegen.cel_rules import rule
+from fargate_operator.codegen.shared_schema import CONDITIONS, REGION
 from fargate_operator.models.kinds import ACCOUNT, ACCOUNT_PLURAL, GROUP, PLURALS, VERSION
 from fargate_operator.reconcile.accounts import ACCOUNT_TAG, STS_TAG_LIMIT
 
-# AWS region names: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1 ...
-REGION: JSONSchema = {
-    "type": "string",
-    "maxLength": 32,
-    "pattern": "^[a-z]{2}(-[a-z0-9]+)+-[0-9]{1,2}$",
-}
-OBJECT_REGION: JSONSchema = {
-    **REGION,
-    "description": "The AWS region this object's ECS resources live in. Default: the region of the FargateAccount "
-    "serving the namespace (without one, the operator's). Allowed: that FargateAccount's spec.region and "
-    "spec.allowedRegions, checked at apply time; immutable.",
-}
 _LABEL = {"type": "string", "maxLength": 63, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}
 _SELECTOR: JSONSchema = {
     "type": "object",
@@ -45,24 +34,6 @@ _SELECTOR: JSONSchema = {
     },
     "x-kubernetes-map-type": "atomic",
 }
-_CONDITIONS: JSONSchema = {
-    "type": "array",
-    "x-kubernetes-list-type": "map",
-    "x-kubernetes-list-map-keys": ["type"],
-    "items": {
-        "type": "object",
-        "required": ["type", "status"],
-        "properties": {
-            "type": {"type": "string"},
-            "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
-            "reason": {"type": "string"},
-            "message": {"type": "string"},
-            "observedGeneration": {"type": "integer", "format": "int64"},
-            "lastTransitionTime": {"type": "string", "format": "date-time"},
-        },
-    },
-}
-
 SPEC: JSONSchema = {
     "type": "object",
     "description": "Which namespaces act in which AWS account and region, and how the operator gets there.",
@@ -190,7 +161,7 @@ STATUS: JSONSchema = {
                 "properties": {"namespace": {"type": "string"}, "with": {"type": "array", "items": {"type": "string"}}},
             },
         },
-        "conditions": _CONDITIONS,
+        "conditions": CONDITIONS,
     },
 }
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fargate_operator.codegen import cel_rules
-from fargate_operator.codegen.account_crd import OBJECT_REGION
 from fargate_operator.codegen.botocore_schema import JSONSchema, request_members, required_members, shape_schema
+from fargate_operator.codegen.shared_schema import CONDITIONS, OBJECT_REGION, TIME
 from fargate_operator.models.kinds import GROUP, VERSION
 from fargate_operator.reconcile.ownership import ECS_TAG_LIMIT, operator_tag_keys, user_tag_limit
 
@@ -81,25 +81,7 @@ DRIFT_POLICY: JSONSchema = {
     'report only), Report only says so (condition Drifted, an Event, a metric). README "Drift".',
 }
 
-_TIME = {"type": "string", "format": "date-time"}
-CONDITIONS: JSONSchema = {
-    "type": "array",
-    "description": "Ready, Progressing and Degraded, each with the generation it was computed for.",
-    "x-kubernetes-list-type": "map",
-    "x-kubernetes-list-map-keys": ["type"],
-    "items": {
-        "type": "object",
-        "required": ["type", "status"],
-        "properties": {
-            "type": {"type": "string"},
-            "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
-            "reason": {"type": "string"},
-            "message": {"type": "string"},
-            "observedGeneration": {"type": "integer", "format": "int64"},
-            "lastTransitionTime": _TIME,
-        },
-    },
-}
+_TIME = TIME
 _FREE_OBJECT: JSONSchema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 _FREE_LIST: JSONSchema = {"type": "array", "items": _FREE_OBJECT}
 _STR: JSONSchema = {"type": "string"}

@@ -118,9 +118,13 @@ class EcsEmulator:
     def client_as(self, role_arn: str, service: str = "ecs", region: str = REGION) -> Any:
         """A client with the credentials of a session of `role_arn` (the emulator puts its calls in the
         role's account, as AWS does)."""
+        creds = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
+        return self.client_with(creds, service, region)
+
+    def client_with(self, creds: dict[str, Any], service: str = "ecs", region: str = REGION) -> Any:
+        """A client signing with STS `Credentials` (AccessKeyId, SecretAccessKey, SessionToken)."""
         import boto3
 
-        creds = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
