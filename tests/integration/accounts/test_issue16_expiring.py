@@ -66,6 +66,8 @@ def test_item16_short_sessions_are_refreshed_before_they_expire(world: World, tm
     # Refreshed at least twice (the run outlived two sessions), and about once per lifetime less the window
     # botocore refreshes ahead by (a quarter of a lifetime here): no refresh per call.
     bound = math.ceil(elapsed / (SESSION * 3 / 4)) + 2
-    print(f"\nAssumeRole sessions: {count} in {elapsed:.0f} s of {SESSION} s sessions (bound {bound}); {dict(proxy.calls)}")
+    print(
+        f"\nAssumeRole sessions: {count} in {elapsed:.0f} s of {SESSION} s sessions (bound {bound}); {dict(proxy.calls)}"
+    )
     assert 3 <= count <= bound, (count, bound, elapsed, proxy.calls)
     assert proxy.calls["DescribeClusters"] >= elapsed * 0.5  # the status loop kept reading all along
