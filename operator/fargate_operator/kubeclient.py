@@ -176,7 +176,9 @@ class _Auth:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._token, self._read_at = conn.token, time.monotonic()
+        # A ServiceAccount token is read from its file at first use (Kopf's re-login after a 401 must not get
+        # the token the process started with), then every TOKEN_REREAD_SECONDS.
+        self._token, self._read_at = conn.token, float("-inf") if conn.token_path else time.monotonic()
         self._lock = threading.Lock()
 
     def token(self) -> str | None:

@@ -103,6 +103,11 @@ def test_objects_stay_where_their_resources_are() -> None:
     with pytest.raises(a.PlacementRefused, match=r"in account 123456789012"):
         a.placement(mapped, None, "123456789012", "us-east-1", "us-east-1", None)
     assert a.placement(a.Resolution("u"), None, "123456789012", "us-east-1", "us-east-1", None).mapping is None
+    # ... and a FargateAccount without a role is the operator's own identity too.
+    own = a.parse_mapping(mapping_obj("own", namespaces={"names": ["a"]}))
+    with pytest.raises(a.PlacementRefused, match=r"made through FargateAccount team-a's role"):
+        a.placement(a.Resolution("a", own), None, "111111111111", "us-east-1", "us-east-1", "team-a")
+    assert a.placement(a.Resolution("a", own), None, "123456789012", "us-east-1", "us-east-1", None).mapping == own
     with pytest.raises(a.PlacementWaiting, match="claimed by FargateAccounts"):
         a.placement(a.Resolution("a", conflict=("x", "y")), None, None, None, "us-east-1")
 
@@ -154,3 +159,25 @@ def test_refresh_windows_scale_with_the_session_lifetime() -> None:
         short.get_frozen_credentials()
     assert short_sts.calls == 1 and short.assumed == 1
     assert short._advisory_refresh_timeout == pytest.approx(5, abs=0.2)
+
+
+def test_a_run_task_retry_stays_where_the_first_attempt_went() -> None:
+    """The RunTask mark names the account ("own" for the operator's identity) and region before RunTask: a retry
+    (or the deletion's ListTasks) never goes elsewhere, where it would find nothing and start a second task."""
+    from types import SimpleNamespace
+
+    from fargate_operator.ecs.gateway import Where
+    from fargate_operator.handlers.task import _moved
+
+    def gw(where: Where) -> Any:
+        return SimpleNamespace(region=where.region, where=where)
+
+    own = gw(Where("us-east-1"))
+    role = gw(Where("us-east-1", "111111111111", "arn:aws:iam::111111111111:role/fo", "team-a"))
+    mark = {"cluster": "c", "taskDefinition": "td", "at": 1.0, "region": "us-east-1", "account": "own"}
+    assert _moved(mark, own) is None
+    assert "account own" in str(_moved(mark, role))
+    assert _moved({**mark, "account": "111111111111"}, role) is None
+    assert _moved({**mark, "account": "111111111111"}, own) is not None
+    assert _moved({**mark, "region": "eu-west-1"}, own) is not None
+    assert _moved({"cluster": "c", "taskDefinition": "td", "at": 1.0}, role) is None  # a mark from before accounts

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fargate_operator.ecs.acting import ACTING_FOR
+
 WINDOW_SECONDS = 0.25
 BATCH_LIMIT = 100  # DescribeClusters: "A list of up to 100 cluster names or full cluster ARN entries"
 
@@ -53,6 +55,7 @@ class CoalescedClusters:
         return found.get(name)
 
     async def _flush(self, key: int, batch: _Batch) -> None:
+        ACTING_FOR.set(None)  # made for every object in the batch: CloudTrail names none of them
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(batch.full.wait(), self._window)
         if self._open.get(key) is batch:

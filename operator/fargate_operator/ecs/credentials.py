@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ from fargate_operator.reconcile.accounts import AccountMapping, assume_role_para
 
 ADVISORY_SECONDS = 15 * 60  # botocore's own windows (RefreshableCredentials)
 MANDATORY_SECONDS = 10 * 60
+FAILURE_HOLD_SECONDS = 30.0  # a refused AssumeRole is not asked again sooner (the calls it would cost)
 STS_TRANSIENT = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable", "InternalFailure"}
 
 
@@ -49,19 +51,26 @@ class AssumedRoleCredentials(DeferredRefreshableCredentials):  # type: ignore[mi
         self._mapping, self._sts = mapping, sts
         self.assumed = 0  # sessions made so far (the figure the acceptance asks to keep bounded)
         self.on_assumed: Callable[[], None] = lambda: None  # e.g. a metric
+        self._failed: tuple[float, CredentialsRefused] | None = None
         self._count_lock = threading.Lock()
 
     def _assume(self) -> dict[str, Any]:
+        failed = self._failed
+        if failed is not None and time.monotonic() - failed[0] < FAILURE_HOLD_SECONDS:
+            raise failed[1]  # STS said no moments ago: the account's every ECS call must not ask it again
         try:
             answer = self._sts.assume_role(**assume_role_params(self._mapping))
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code = str(error.get("Code") or "Unknown")
-            raise CredentialsRefused(
-                self._mapping, code, str(error.get("Message") or exc), code in STS_TRANSIENT
-            ) from exc
+            refused = CredentialsRefused(self._mapping, code, str(error.get("Message") or exc), code in STS_TRANSIENT)
+            self._failed = (time.monotonic(), refused)
+            raise refused from exc
         except BotoCoreError as exc:  # STS unreachable: try again later
-            raise CredentialsRefused(self._mapping, type(exc).__name__, str(exc), True) from exc
+            refused = CredentialsRefused(self._mapping, type(exc).__name__, str(exc), True)
+            self._failed = (time.monotonic(), refused)
+            raise refused from exc
+        self._failed = None
         with self._count_lock:
             self.assumed += 1
         self.on_assumed()

@@ -118,6 +118,12 @@ class FamilyIndex:
                 token = page.get("nextToken")
                 if not token:
                     break
+                if pages > self._max_pages:  # too many families to walk per creation: say so, stop here
+                    self._walk = Walk(started, frozenset(), pages)
+                    log.info(
+                        "over %d pages of task definition families: new ones looked up one by one", self._max_pages
+                    )
+                    return None
         except EcsError as err:
             log.info("task definition families not listed (new families take the careful path): %s", err)
             return None

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import re
 import threading
 import time
@@ -35,6 +34,7 @@ from botocore.config import Config
 from prometheus_client import Counter, Histogram
 
 from fargate_operator.ecs import model
+from fargate_operator.ecs.acting import ACTING_FOR
 from fargate_operator.ecs.coalesce import CoalescedClusters
 from fargate_operator.ecs.credentials import CredentialsRefused
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError, from_botocore
@@ -63,12 +63,11 @@ class GatewaySettings:
     read_timeout: float = 30.0
 
 
-# The object (or caller) an ECS call is made for, e.g. "FargateTask/team-a/nightly": set by the
-# handlers (handlers/slots.py) and the service layer, carried to the calling thread, and added to the
-# request's User-Agent -- CloudTrail keeps it in each event's userAgent.
-ACTING_FOR: contextvars.ContextVar[str | None] = contextvars.ContextVar("fargate_acting_for", default=None)
 _UA_UNSAFE = re.compile(r"[^A-Za-z0-9._:/@+=-]")
 _thread = threading.local()
+
+
+OWN_IDENTITY = "own"
 
 
 @dataclass(frozen=True)
@@ -79,6 +78,11 @@ class Where:
     account_id: str | None = None  # None: the operator's own account, not asked of STS
     role_arn: str | None = None  # the assumed role, if any
     account_name: str | None = None  # the FargateAccount, if any
+
+    @property
+    def identity(self) -> str:
+        """Whose account: an assumed role's account id, or "own" (the operator's identity, account unasked)."""
+        return self.account_id if self.role_arn and self.account_id else OWN_IDENTITY
 
     def __str__(self) -> str:
         account = f"account {self.account_id}" if self.account_id else "the operator's own account"

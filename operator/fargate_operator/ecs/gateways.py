@@ -1,11 +1,12 @@
 """The ECS gateways in use: one per FargateAccount and region, and the operator's own per region.
 
 Created on first use and kept while used, at most MAX_GATEWAYS (the least recently used one
-goes first; a later use makes it again). Every gateway shares the one write fence (only the
-Lease holder writes, whatever the account) and the one thread pool (a bound on ECS calls in
-flight for the whole process); reads take tokens from one bucket per account and region,
-because that is how ECS throttles. A FargateAccount whose credential settings change gets a
-new gateway (new sessions); the old one is left to age out.
+goes first; a later use makes it again, with the same AssumeRole session: sessions are kept
+apart). Every gateway shares the one write fence (only the Lease holder writes, whatever the
+account) and the one thread pool (a bound on ECS calls in flight for the whole process); reads
+take tokens from one bucket per account and region, because that is how ECS throttles. A
+FargateAccount whose credential settings change gets a new gateway (new sessions); the old one
+is left to age out.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from prometheus_client import Counter, Gauge
 
@@ -24,7 +26,10 @@ from fargate_operator.ecs.gateway import EcsGateway, Where
 from fargate_operator.ecs.ratelimit import ReadPacer
 from fargate_operator.reconcile.accounts import AccountMapping
 
-MAX_GATEWAYS = 64
+MAX_GATEWAYS = 256
+# Sessions outlive the gateways made from them: a gateway made again (it was the least recently used one)
+# reuses its session instead of assuming the role again. Bounded too.
+MAX_SESSIONS = 4 * MAX_GATEWAYS
 GATEWAYS = Gauge("fargate_operator_ecs_gateways", "ECS gateways (account and region pairs) in use")
 SESSIONS = Counter(
     "fargate_operator_assume_role_total", "sts:AssumeRole sessions made for FargateAccounts", ["account"]
@@ -55,7 +60,8 @@ class Gateways:
         self._lock = threading.Lock()  # handlers, the status loop and the adapters look up from several threads
         self._gateways: OrderedDict[Hashable, EcsGateway] = OrderedDict()
         self._pacers: dict[tuple[str, str | None], ReadPacer] = {("", default.region): default.reads}
-        self._credentials: dict[Hashable, tuple[str, AssumedRoleCredentials]] = {}  # key -> (FargateAccount, ...)
+        # (credential key, region) -> (FargateAccount, the session acting as its role, its credentials)
+        self._sessions: OrderedDict[Hashable, tuple[str, Any, AssumedRoleCredentials]] = OrderedDict()
 
     def own(self, region: str | None = None) -> EcsGateway:
         """The operator's own identity, in `region` (None or the operator's region: the default gateway)."""
@@ -77,11 +83,11 @@ class Gateways:
         """Blocking: make (or reuse) the mapping's session in its own region; None when it works, else why not."""
         self.for_mapping(mapping, mapping.region)
         with self._lock:
-            found = self._credentials.get((credential_key(mapping), mapping.region))
+            found = self._sessions.get((credential_key(mapping), mapping.region))
         if found is None:
             return None
         try:
-            found[1].get_frozen_credentials()
+            found[2].get_frozen_credentials()
         except CredentialsRefused as exc:
             return str(exc)
         return None
@@ -94,7 +100,7 @@ class Gateways:
         """AssumeRole sessions made so far, per FargateAccount (a figure the tests bound)."""
         with self._lock:
             made: dict[str, int] = {}
-            for name, creds in self._credentials.values():
+            for name, _session, creds in self._sessions.values():
                 made[name] = made.get(name, 0) + creds.assumed
             return made
 
@@ -111,8 +117,7 @@ class Gateways:
             gateway = make()
             self._gateways[key] = gateway
             while len(self._gateways) > self._max:
-                old_key, _ = self._gateways.popitem(last=False)
-                self._credentials.pop(old_key, None)
+                self._gateways.popitem(last=False)
             GATEWAYS.set(len(self._gateways) + 1)
             return gateway
 
@@ -130,9 +135,16 @@ class Gateways:
             where = Where(region=settings.region, account_name=mapping.name if mapping else None)
             reads = self._pacer(None, settings.region)
             return EcsGateway(settings, fence=self.fence, pool=self._pool, reads=reads, where=where)
-        session, credentials = assumed_role_session(model.session(), mapping, settings.region or "us-east-1")
-        credentials.on_assumed = SESSIONS.labels(mapping.account_id or "").inc
-        self._credentials[(credential_key(mapping), region)] = (mapping.name, credentials)
+        key = (credential_key(mapping), region)
+        if key in self._sessions:
+            self._sessions.move_to_end(key)
+            _, session, credentials = self._sessions[key]
+        else:
+            session, credentials = assumed_role_session(model.session(), mapping, settings.region or "us-east-1")
+            credentials.on_assumed = SESSIONS.labels(mapping.account_id or "").inc
+            self._sessions[key] = (mapping.name, session, credentials)
+            while len(self._sessions) > MAX_SESSIONS:
+                self._sessions.popitem(last=False)
         where = Where(settings.region, mapping.account_id, mapping.role_arn, mapping.name)
         return EcsGateway(
             settings,

@@ -10,7 +10,15 @@ from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
-from fargate_operator.handlers.common import apply_health, ecs_or_wait, fail, placed, set_conditions, up_to_date
+from fargate_operator.handlers.common import (
+    apply_health,
+    ecs_for_deletion,
+    ecs_or_wait,
+    fail,
+    placed,
+    set_conditions,
+    up_to_date,
+)
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import cluster as logic
@@ -146,7 +154,9 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
     rt = runtime_of(memo)
     if management_policy(spec) == OBSERVE:
         return  # never created, never changed: nothing to remove
-    gw = await ecs_or_wait(rt, body, patch, status, retry, deleting=True)
+    gw = await ecs_for_deletion(rt, body, patch, status, retry)
+    if gw is None:
+        return
     arn = status.get("clusterArn")
     try:
         # Ours by its owner tags, or nothing to do: never delete (or untag) another object's cluster,

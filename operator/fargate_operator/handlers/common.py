@@ -238,22 +238,45 @@ def gateway_if_placed(rt: Runtime, obj: dict[str, Any]) -> EcsGateway | None:
 
 
 def placed(patch: kopf.Patch, arn: str | None, gw: EcsGateway) -> None:
-    """status.accountId and status.region, as the ECS resource's ARN says, and the FargateAccount (if any)
-    it was made through: where the object's ECS resources are, which later placements must match."""
+    """status.accountId and status.region, as the ECS resource's ARN says, and the FargateAccount whose role
+    made it (none for the operator's own identity): where the object's resources are, which later placements
+    must match (reconcile/accounts.py placement)."""
     if arn:
         patch.status["accountId"] = account_of_arn(arn)
         patch.status["region"] = region_of_arn(arn)
-        patch.status["fargateAccount"] = gw.where.account_name
+        patch.status["fargateAccount"] = gw.where.account_name if gw.where.role_arn else None
 
 
-async def ecs_or_wait(
-    rt: Runtime, body: Any, patch: kopf.Patch, status: Any, retry: int, *, deleting: bool = False
-) -> EcsGateway:
+async def ecs_or_wait(rt: Runtime, body: Any, patch: kopf.Patch, status: Any, retry: int) -> EcsGateway:
     """The object's gateway; else its condition says why (waiting for an account, or refused) and Kopf
-    retries -- a deletion never stops retrying (nothing is orphaned)."""
+    retries a wait (a refusal stands until the spec or the FargateAccount changes)."""
     try:
         return ecs_of(rt, body)
     except Waiting as why:
         await wait(body, patch, status, why)
     except PlacementRefused as err:
-        await fail(body, patch, status, err, retry, permanent=not deleting)
+        await fail(body, patch, status, err, retry, permanent=True)
+
+
+def made_something(status: Any) -> bool:
+    """Whether the object ever recorded an ECS resource (an ARN, an account) -- or may have (a RunTask mark is
+    the task handler's own concern)."""
+    return any(status.get(m) for m in ("clusterArn", "taskDefinitionArn", "serviceArn", "accountId", "tasks"))
+
+
+async def ecs_for_deletion(
+    rt: Runtime, body: Any, patch: kopf.Patch, status: Any, retry: int, *, maybe_made: bool = False
+) -> EcsGateway | None:
+    """The gateway a deletion acts through; None when there is nothing to delete: the object was refused a
+    placement and never recorded a resource, nor (`maybe_made`) may have made one unrecorded (then a Warning
+    Event says the finalizer goes). A deletion of something that may exist never gives up: a refusal then
+    retries (nothing is orphaned)."""
+    try:
+        return ecs_of(rt, body)
+    except Waiting as why:
+        await wait(body, patch, status, why)
+    except PlacementRefused as err:
+        if not maybe_made and not made_something(status):
+            await k8s.post_event(body, "NothingToDelete", f"no ECS resource was made: {err}", warning=True)
+            return None
+        await fail(body, patch, status, err, retry, permanent=False)

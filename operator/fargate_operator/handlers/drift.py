@@ -321,9 +321,10 @@ async def _task_definitions_of(rt: Runtime, gw: EcsGateway, objs: list[dict[str,
     ACTING_FOR.set(None)
     started = time.monotonic()
     active = set(await gw.list_all("ListTaskDefinitions", "taskDefinitionArns", status="ACTIVE"))
-    # The same walk tells which families are taken: new FargateTaskDefinitions need not walk again.
-    pages = -(-len(active) // LIST_PAGE_SIZE) or 1
-    gw.families.note_walk((tenancy_logic.family_of(a) for a in active), started, pages)
+    # The same walk tells which families are taken: new FargateTaskDefinitions need not walk again (counted in
+    # pages of families, as a ListTaskDefinitionFamilies walk would be).
+    families = {tenancy_logic.family_of(a) for a in active}
+    gw.families.note_walk(families, started, -(-len(families) // LIST_PAGE_SIZE) or 1)
     for obj in objs:
         current = obj["status"]["taskDefinitionArn"]
         if current in (obj["metadata"].get("annotations") or {}).get(DEREGISTER_ANNOTATION, ""):

@@ -14,6 +14,7 @@ from fargate_operator.handlers.common import (
     Waiting,
     apply_health,
     cluster_has_default_strategy,
+    ecs_for_deletion,
     ecs_or_wait,
     fail,
     placed,
@@ -197,7 +198,9 @@ async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
     rt = runtime_of(memo)
     if management_policy(spec) == OBSERVE:
         return  # never created, never changed: nothing to remove
-    gw = await ecs_or_wait(rt, body, patch, status, retry, deleting=True)
+    gw = await ecs_for_deletion(rt, body, patch, status, retry)
+    if gw is None:
+        return
     arn, cluster = status.get("serviceArn"), status.get("clusterArn")
     try:
         if not arn:

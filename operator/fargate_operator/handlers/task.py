@@ -35,6 +35,7 @@ from fargate_operator.handlers.common import (
     Waiting,
     apply_health,
     cluster_has_default_strategy,
+    ecs_for_deletion,
     ecs_or_wait,
     fail,
     placed,
@@ -214,24 +215,28 @@ async def _nothing_started(
 
 
 def _moved(mark: dict[str, Any], gw: EcsGateway) -> str | None:
-    """Why a retry may not RunTask where `gw` acts: the first attempt went to another account or region."""
+    """Why a retry may not RunTask (or look for its tasks) where `gw` acts: the first attempt went to another
+    account or region. Marks older than FargateAccounts name neither and are taken as they are."""
     region, account = mark.get("region"), mark.get("account")
-    if (region and gw.region and region != gw.region) or (
-        account and gw.where.account_id and account != gw.where.account_id
-    ):
+    other_region = region and gw.region and region != gw.region
+    if other_region or (account and account != gw.where.identity):
         return (
-            f"RunTask was first requested in account {account or 'of the operator'}, region {region} (the "
-            f"{RUN_MARK} annotation), but the namespace now acts in {gw.where}: not run elsewhere, which could "
-            "start it twice"
+            f"RunTask was first requested in account {account}, region {region} (the {RUN_MARK} annotation), "
+            f"but the namespace now acts in {gw.where}: not run (nor looked for) elsewhere, which could start it "
+            "twice"
         )
     return None
 
 
 async def write_mark(body: Any, cluster: str, task_definition: str, gw: EcsGateway) -> None:
     meta = body["metadata"]
-    mark = {"cluster": cluster, "taskDefinition": task_definition, "at": time.time(), "region": gw.region}
-    if gw.where.account_id:
-        mark["account"] = gw.where.account_id
+    mark = {
+        "cluster": cluster,
+        "taskDefinition": task_definition,
+        "at": time.time(),
+        "region": gw.region,
+        "account": gw.where.identity,  # an account id, or "own" (the operator's identity): checked by _moved
+    }
     finalizers = list(meta.get("finalizers") or [])
     if FINALIZER not in finalizers:
         finalizers.append(FINALIZER)
@@ -262,7 +267,9 @@ async def stop_task(
     cluster = status.get("clusterArn") or (mark or {}).get("cluster")
     if not cluster:
         return  # RunTask was never requested: nothing can be running
-    gw = await ecs_or_wait(rt, body, patch, status, retry, deleting=True)
+    gw = await ecs_for_deletion(rt, body, patch, status, retry, maybe_made=True)  # marked: RunTask may have run
+    if gw is None:
+        return
     if mark and (moved := _moved(mark, gw)):
         await fail(body, patch, status, PlacementRefused(moved), retry, permanent=False)
     arns = [t["taskArn"] for t in status.get("tasks", []) if t.get("lastStatus") != "STOPPED"]

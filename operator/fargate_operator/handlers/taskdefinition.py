@@ -11,7 +11,15 @@ from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH, EcsGateway, chunks
 from fargate_operator.handlers import tenancy
-from fargate_operator.handlers.common import backoff, ecs_or_wait, fail, placed, set_conditions, up_to_date
+from fargate_operator.handlers.common import (
+    backoff,
+    ecs_for_deletion,
+    ecs_or_wait,
+    fail,
+    placed,
+    set_conditions,
+    up_to_date,
+)
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import (
     DEREGISTER_ANNOTATION,
@@ -242,7 +250,9 @@ async def delete_task_definition(
     rt = runtime_of(memo)
     if not status.get("taskDefinitionArn"):
         return
-    gw = await ecs_or_wait(rt, body, patch, status, retry, deleting=True)
+    gw = await ecs_for_deletion(rt, body, patch, status, retry)
+    if gw is None:
+        return
     family = spec["family"]
     try:
         active = await _active_revisions(gw, family)

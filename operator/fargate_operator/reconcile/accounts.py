@@ -294,12 +294,13 @@ def placement(
         raise PlacementWaiting(resolution.waiting_message)
     mapping = resolution.mapping
     account = mapping.account_id if mapping else None
-    if recorded_account and recorded_mapping and mapping is None:
-        # Made through a FargateAccount; the operator's own account is not known without asking STS.
+    if recorded_account and recorded_mapping and account is None:
+        # Made through an assumed role (status.fargateAccount is recorded for those only), now the operator's own
+        # identity -- no FargateAccount, or one without a role -- whose account is not known without asking STS.
         raise PlacementRefused(
             f"this object's ECS resources are in account {recorded_account} (made through FargateAccount "
-            f"{recorded_mapping}), but no FargateAccount serves namespace {resolution.namespace} now: the operator "
-            "would act with its own identity elsewhere; restore the FargateAccount, or remove the object's "
+            f"{recorded_mapping}'s role), but namespace {resolution.namespace} now acts with the operator's own "
+            "identity: the operator does not act elsewhere; restore the FargateAccount, or remove the object's "
             "finalizer and clean up in that account by hand"
         )
     if recorded_account and account and recorded_account != account:

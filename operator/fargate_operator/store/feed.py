@@ -36,6 +36,7 @@ SERVER_TIMEOUT = 300  # seconds a watch request lasts (then it is made again fro
 CLIENT_TIMEOUT = 330  # a silently dropped connection is noticed within this
 CONNECT_TIMEOUT = 30
 MAX_BACKOFF = 10.0
+CRD_RECHECK_SECONDS = 60.0  # a missing FargateAccount CRD is looked for again this often
 
 
 class Gone(Exception):
@@ -116,6 +117,10 @@ class CacheFeed:
         if not self._unlisted:
             self.registry.mark_synced()
 
+    def _listed_empty(self, kind: str, namespace: str | None) -> None:
+        self._since[(kind, namespace)] = self.registry.mark()
+        self._listed(kind, namespace, set())
+
     def _event(self, kind: str, type_: str, obj: dict[str, Any]) -> None:
         if type_ == "DELETED":
             self.registry.remove(kind, *key_of(kind, obj["metadata"]))
@@ -136,6 +141,15 @@ class CacheFeed:
             except Gone:
                 version = None  # list again, at once
             except Exception as exc:  # the API server away, a dropped connection: the same version again
+                if isinstance(exc, ApiError) and exc.status == 404 and kind == ACCOUNT:
+                    # No FargateAccount CRD (`helm upgrade` installs no new CRD): none, until it exists.
+                    log.warning(
+                        "watch cache: the API server has no FargateAccount kind (apply the chart's crds/): "
+                        "every namespace acts with the operator's own identity until it has"
+                    )
+                    self._post(self._listed_empty, kind, namespace)
+                    self._stop.wait(CRD_RECHECK_SECONDS)
+                    continue
                 log.warning("watch cache: %s%s: %s", kind, f" in {namespace}" if namespace else "", exc)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)

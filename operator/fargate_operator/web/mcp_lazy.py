@@ -31,23 +31,40 @@ class McpSettings:
 
 
 class LazyApp:
-    """An ASGI app made by `build` (a Starlette app) the first time a request arrives."""
+    """An ASGI app made by `build` (a Starlette app) the first time a request arrives.
+
+    Its lifespan (the SDK's session manager, an anyio task group) is entered and left by one task of
+    its own: a task group must be exited by the task that entered it.
+    """
 
     def __init__(self, build: Callable[[], Any]) -> None:
         self._build = build
         self._app: Any = None
         self._lock = asyncio.Lock()
-        self._stack = contextlib.AsyncExitStack()
+        self._stop = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
 
     @property
     def built(self) -> bool:
         return self._app is not None
 
+    async def _run_lifespan(self, app: Any, started: asyncio.Future[None]) -> None:
+        try:
+            async with app.router.lifespan_context(app):
+                started.set_result(None)
+                await self._stop.wait()
+        except BaseException as exc:
+            if not started.done():
+                started.set_exception(exc)
+            raise
+
     async def _ready(self) -> Any:
         async with self._lock:
             if self._app is None:
                 app = await asyncio.to_thread(self._build)
-                await self._stack.enter_async_context(app.router.lifespan_context(app))
+                started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._runner = asyncio.create_task(self._run_lifespan(app, started), name="mcp-lifespan")
+                await started
                 self._app = app
         return self._app
 
@@ -65,6 +82,9 @@ class LazyApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await self._stack.aclose()
+                self._stop.set()
+                if self._runner is not None:
+                    with contextlib.suppress(Exception):
+                        await self._runner
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -155,6 +155,9 @@ def test_item16_region_override_runs_there_and_the_allow_list_is_enforced_at_app
             in condition(plain.status("fargatecluster", "eu"), "Degraded").get("message", "")
         ),
     )
+    # It made nothing: its deletion is not held by the refusal (a Warning Event says so).
+    plain.delete("fargatecluster", "eu", wait=True)
+    assert plain.get("fargatecluster", "eu") is None
 
 
 def _role_in(account: str, name: str = "fargate-operator") -> str:
