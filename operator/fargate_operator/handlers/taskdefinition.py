@@ -46,6 +46,8 @@ from fargate_operator.reconcile.ownership import (
 from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateTaskDefinition"]
+# An unrecorded revision is the family's newest but one or two (a racing writer): this many are looked at.
+UNRECORDED_LOOKUP_MAX = 5
 RESOLVED_ANNOTATION = f"{GROUP}/task-definition"
 
 
@@ -242,20 +244,43 @@ async def reconcile_task_definition(
     await roll_dependents(rt, body, arn)
 
 
+async def _unrecorded_revisions(gw: EcsGateway, owner: Owner, family: str) -> list[str]:
+    """Revisions of this object that status never recorded: RegisterTaskDefinition reached ECS and the
+    operator stopped before the status patch (a crash, a lost answer), and the object was deleted
+    before a retry. Found by owner tag among the family's newest ACTIVE revisions; none without a
+    lookup when the family index knows the family has no ACTIVE revision (a create that never
+    registered, the usual case)."""
+    if await gw.families.is_new(family):
+        return []
+    newest = sorted(await _active_revisions(gw, family), key=logic.revision_of, reverse=True)
+    ours = []
+    for arn in newest[:UNRECORDED_LOOKUP_MAX]:
+        try:
+            resp = await gw.call("DescribeTaskDefinition", taskDefinition=arn, include=["TAGS"])
+        except EcsError as err:
+            if err.transient:
+                raise
+            continue  # gone meanwhile
+        if claim(owner, resp.get("tags")) is Claim.OURS:
+            ours.append(arn)
+    return ours
+
+
 @kopf.on.delete(GROUP, VERSION, PLURAL)
 @bounded
 async def delete_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
     rt = runtime_of(memo)
-    if not status.get("taskDefinitionArn"):
-        return
     gw = await ecs_for_deletion(rt, body, patch, status, retry)
     if gw is None:
         return
     family = spec["family"]
     try:
-        active = await _active_revisions(gw, family)
+        if status.get("taskDefinitionArn"):
+            active = await _active_revisions(gw, family)  # the family is this object's: all of it goes
+        else:
+            active = await _unrecorded_revisions(gw, Owner.of(body), family)
         if spec.get("deletionPolicy") == "Retain":
             for arn in active:
                 await gw.call("UntagResource", resourceArn=arn, tagKeys=[*OWNER_TAG_KEYS, SPEC_HASH_TAG])

@@ -232,3 +232,27 @@ def test_item9_adopted_service_keeps_its_aws_tags(
     kube.delete("fargateservice", svc, wait=True)
     kube.delete("fargatetaskdefinition", td, wait=True)
     kube.delete("fargatecluster", cluster, wait=True)
+
+
+def test_a_revision_registered_before_a_crash_goes_with_an_object_deleted_meanwhile(
+    operator_process: OperatorProcess, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, unique: str
+) -> None:
+    """RegisterTaskDefinition reached ECS, the operator was SIGKILLed before it recorded the revision, and
+    the object was deleted while it was down: the restarted operator finds the revision by its owner tag
+    and deregisters it (nothing is left that no object owns)."""
+    name = family = f"crashtd-{unique}"
+    ecs_proxy.hold_response("RegisterTaskDefinition")
+    try:
+        kube.apply(manifest("FargateTaskDefinition", name, task_definition_spec(family)))
+        assert ecs_proxy.held.wait(60), "RegisterTaskDefinition never reached ECS"
+        operator_process.kill()
+    finally:
+        ecs_proxy.release()
+    registered = _active(ecs_client, family)
+    assert len(registered) == 1, registered
+    assert not kube.status("fargatetaskdefinition", name).get("taskDefinitionArn"), "recorded before the kill"
+    kube.delete("fargatetaskdefinition", name)  # the finalizer keeps it until the operator is back
+
+    operator_process.start()
+    wait_for("the object gone", lambda: kube.get("fargatetaskdefinition", name) is None, timeout=90)
+    assert _active(ecs_client, family) == [], "the unrecorded revision outlived its object"
