@@ -15,12 +15,13 @@ import os
 
 _trim = None
 _mallopt = None
-if os.environ.get("FARGATE_OPERATOR_MALLOC_TRIM", "1") != "0":
-    try:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        _trim, _mallopt = _libc.malloc_trim, _libc.mallopt
-    except (OSError, AttributeError):
-        _trim = _mallopt = None
+try:
+    _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    _mallopt = _libc.mallopt  # the arena limit, whatever the trim switch says
+    if os.environ.get("FARGATE_OPERATOR_MALLOC_TRIM", "1") != "0":
+        _trim = _libc.malloc_trim
+except (OSError, AttributeError):
+    _trim = _mallopt = None
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 ARENAS = 2

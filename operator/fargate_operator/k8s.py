@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import Counter
@@ -27,11 +26,6 @@ K8S_WRITES = Counter("fargate_operator_k8s_writes_total", "Kubernetes writes mad
 _api: KubeClient | None = None
 REPORTING_CONTROLLER = f"{GROUP}/fargate-operator"
 REPORTING_INSTANCE = os.environ.get("HOSTNAME") or "fargate-operator"  # the pod's name in a cluster
-
-
-def watch_lines(response: Any) -> Iterator[bytes]:
-    """Newline-separated JSON documents (watch events) from a streamed answer."""
-    return kubeclient.lines(response)
 
 
 def configure(kubeconfig: str | None = None) -> None:
@@ -51,14 +45,18 @@ def api() -> KubeClient:
     return _api
 
 
-def _object_path(kind: str, namespace: str, name: str | None = None, subresource: str = "") -> str:
-    path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural_of(kind)}"
+def object_path(kind: str, namespace: str, name: str | None = None, subresource: str = "") -> str:
+    """The REST path of one of the operator's kinds (namespace "" for the cluster-scoped FargateAccount)."""
+    plural = ACCOUNT_PLURAL if kind == ACCOUNT else plural_of(kind)
+    path = f"/apis/{GROUP}/{VERSION}/" + (f"namespaces/{namespace}/" if namespace else "") + plural
     return path + (f"/{name}" if name else "") + (f"/{subresource}" if subresource else "")
 
 
-def _write(method: str, path: str, body: Any = None, content_type: str = MERGE_PATCH) -> dict[str, Any]:
-    """A write whose answer is read only for errors (ApiError)."""
-    return api().json(method, path, body=body, content_type=content_type)
+def _write(method: str, path: str, body: Any = None, content_type: str = MERGE_PATCH) -> None:
+    """A write whose answer is read only for errors (ApiError): not decoded (a patch answers the whole object)."""
+    response = api().request(method, path, body=body, content_type=content_type)
+    if response.status >= 400:
+        raise kubeclient.error_of(response)
 
 
 async def patch_status(
@@ -76,7 +74,7 @@ async def patch_status(
 
     def run() -> bool:
         try:
-            _write("PATCH", _object_path(kind, namespace, name, "status"), body)
+            _write("PATCH", object_path(kind, namespace, name, "status"), body)
             K8S_WRITES.labels("patch_status").inc()
             return True
         except ApiError as exc:
@@ -90,32 +88,10 @@ async def patch_status(
     return await asyncio.to_thread(run)
 
 
-async def patch_cluster_status(
-    kind: str, name: str, status: dict[str, Any], resource_version: str | None = None
-) -> bool:
-    """patch_status for a cluster-scoped object (a FargateAccount)."""
-    assert kind == ACCOUNT
-    body: dict[str, Any] = {"status": status}
-    if resource_version is not None:
-        body["metadata"] = {"resourceVersion": resource_version}
-
-    def run() -> bool:
-        try:
-            _write("PATCH", f"/apis/{GROUP}/{VERSION}/{ACCOUNT_PLURAL}/{name}/status", body)
-            K8S_WRITES.labels("patch_status").inc()
-            return True
-        except ApiError as exc:
-            if exc.status in (404, 409):  # gone, or changed meanwhile: the next pass looks again
-                return False
-            raise
-
-    return await asyncio.to_thread(run)
-
-
 async def patch_annotations(kind: str, namespace: str, name: str, annotations: dict[str, str]) -> None:
     def run() -> None:
         try:
-            _write("PATCH", _object_path(kind, namespace, name), {"metadata": {"annotations": annotations}})
+            _write("PATCH", object_path(kind, namespace, name), {"metadata": {"annotations": annotations}})
             K8S_WRITES.labels("patch_annotations").inc()
         except ApiError as exc:
             if exc.status != 404:
@@ -135,7 +111,7 @@ async def guard_and_annotate(
     metadata = {"resourceVersion": resource_version, "finalizers": finalizers, "annotations": annotations}
 
     def run() -> None:
-        _write("PATCH", _object_path(kind, namespace, name), {"metadata": metadata})
+        _write("PATCH", object_path(kind, namespace, name), {"metadata": metadata})
         K8S_WRITES.labels("patch_metadata").inc()
 
     await asyncio.to_thread(run)
@@ -143,7 +119,7 @@ async def guard_and_annotate(
 
 async def get_object(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
     def run() -> dict[str, Any] | None:
-        return api().json("GET", _object_path(kind, namespace, name), ok=(404,)) or None
+        return api().json("GET", object_path(kind, namespace, name), ok=(404,)) or None
 
     return await asyncio.to_thread(run)
 
@@ -151,7 +127,7 @@ async def get_object(kind: str, namespace: str, name: str) -> dict[str, Any] | N
 async def delete_object(kind: str, namespace: str, name: str) -> None:
     def run() -> None:
         try:
-            _write("DELETE", _object_path(kind, namespace, name))
+            _write("DELETE", object_path(kind, namespace, name))
             K8S_WRITES.labels("delete").inc()
         except ApiError as exc:
             if exc.status != 404:
@@ -200,7 +176,7 @@ async def post_event_regarding(
 
 async def create_object(kind: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
     def run() -> dict[str, Any]:
-        obj = _write("POST", _object_path(kind, namespace), body, "application/json")
+        obj = api().json("POST", object_path(kind, namespace), body=body, content_type="application/json")
         K8S_WRITES.labels("create").inc()
         return obj
 
@@ -211,7 +187,7 @@ async def patch_object(kind: str, namespace: str, name: str, patch: dict[str, An
     """A JSON merge patch (null deletes a member)."""
 
     def run() -> dict[str, Any]:
-        obj = _write("PATCH", _object_path(kind, namespace, name), patch)
+        obj = api().json("PATCH", object_path(kind, namespace, name), body=patch, content_type=MERGE_PATCH)
         K8S_WRITES.labels("patch").inc()
         return obj
 

@@ -15,7 +15,9 @@ only to offer logins we replace. So:
 
 from __future__ import annotations
 
+import atexit
 import base64
+import contextlib
 import json
 import os
 import ssl
@@ -73,7 +75,7 @@ def _kubeconfig_user(path: str) -> dict[str, Any]:
 def needs_official_client(kubeconfig: str | None) -> bool:
     """Whether the kubeconfig's user authenticates through a plugin (exec, auth-provider): Kopf's minimal
     kubeconfig login does not run those, the official client does."""
-    if kubeconfig is None or os.path.exists(f"{SERVICE_ACCOUNT}/token"):
+    if kubeconfig is None:
         return False
     try:
         user = _kubeconfig_user(kubeconfig)
@@ -83,10 +85,17 @@ def needs_official_client(kubeconfig: str | None) -> bool:
 
 
 def _write_temp(data: bytes, suffix: str) -> str:
+    """A file ssl can load (a kubeconfig's inline client certificate and key), removed when the process exits."""
     fd, path = tempfile.mkstemp(prefix="fargate-operator-", suffix=suffix)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+    atexit.register(_remove, path)
     return path
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def _pem(value: str | bytes) -> bytes:
@@ -184,10 +193,8 @@ class _Auth:
     def token(self) -> str | None:
         conn = self._conn
         if conn.official is not None:
-            cfg = conn.official
-            if cfg.refresh_api_key_hook is not None:
-                cfg.refresh_api_key_hook(cfg)
-            value = str(cfg.get_api_key_with_prefix("authorization") or "")
+            # get_api_key_with_prefix runs the configuration's refresh hook (an exec plugin's token) itself
+            value = str(conn.official.get_api_key_with_prefix("authorization") or "")
             return value.removeprefix("Bearer ") or None
         if conn.token_path and time.monotonic() - self._read_at > TOKEN_REREAD_SECONDS:
             with self._lock, open(conn.token_path, encoding="utf-8") as f:
@@ -316,7 +323,8 @@ def keep_kopf_from_other_clients(kubeconfig: str | None) -> bool:
     """
     import sys
 
-    if needs_official_client(kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"):
+    in_cluster = os.path.exists(f"{SERVICE_ACCOUNT}/token") and not kubeconfig  # as connection() decides
+    if not in_cluster and needs_official_client(kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"):
         return False
     for name in OTHER_CLIENTS:
         if name not in sys.modules:

@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from fargate_operator.reconcile import accounts as a
 
@@ -159,6 +160,31 @@ def test_refresh_windows_scale_with_the_session_lifetime() -> None:
         short.get_frozen_credentials()
     assert short_sts.calls == 1 and short.assumed == 1
     assert short._advisory_refresh_timeout == pytest.approx(5, abs=0.2)
+
+
+class _RefusingSts:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def assume_role(self, **params: Any) -> dict[str, Any]:
+        self.calls += 1
+        error = {"Error": {"Code": "AccessDenied", "Message": "not authorized to perform sts:AssumeRole"}}
+        raise ClientError(error, "AssumeRole")
+
+
+def test_a_refused_assume_role_is_held_and_each_caller_gets_its_own_error() -> None:
+    from fargate_operator.ecs.credentials import AssumedRoleCredentials, CredentialsRefused
+
+    sts = _RefusingSts()
+    creds = AssumedRoleCredentials(A, sts)
+    raised = []
+    for _ in range(3):
+        with pytest.raises(CredentialsRefused) as err:
+            creds.get_frozen_credentials()
+        raised.append(err.value)
+    assert sts.calls == 1  # held: the account's ECS calls do not ask STS again within FAILURE_HOLD_SECONDS
+    assert len({id(e) for e in raised}) == 3  # a fresh exception each time (no shared, growing traceback)
+    assert all(e.code == "AccessDenied" and A.role_arn in str(e) for e in raised)
 
 
 def test_a_run_task_retry_stays_where_the_first_attempt_went() -> None:

@@ -63,6 +63,9 @@ def test_unsure_means_not_new() -> None:
     pages, clock = Pages([f"f{i}" for i in range(30)], size=2), Clock()
     index = FamilyIndex(pages, clock=clock, fresh_seconds=15, max_pages=10)
     assert asyncio.run(index.is_new("new")) is False and pages.calls == 11  # the first walk stops past the cap
+    clock.now += 1
+    assert asyncio.run(index.is_new("f29")) is False  # the cut-short walk knows no family to be new
+    assert asyncio.run(index.is_new("new")) is False and pages.calls == 11
     clock.now += 20
     assert asyncio.run(index.is_new("new")) is False and pages.calls == 11  # too long to walk per creation
     index.note_walk(["f1"], started=clock.now, pages=1)  # the drift check's walk keeps it usable

@@ -28,19 +28,19 @@ from fargate_operator.reconcile.accounts import AccountMapping, assume_role_para
 ADVISORY_SECONDS = 15 * 60  # botocore's own windows (RefreshableCredentials)
 MANDATORY_SECONDS = 10 * 60
 FAILURE_HOLD_SECONDS = 30.0  # a refused AssumeRole is not asked again sooner (the calls it would cost)
-STS_TRANSIENT = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable", "InternalFailure"}
 
 
 class CredentialsRefused(Exception):
-    """sts:AssumeRole failed: the message names the role (and whether an External ID was sent)."""
+    """sts:AssumeRole failed: the message names the role (and whether an External ID was sent). Always
+    retried (gateway.py): even an AccessDenied is fixed by the admin (trust policy, External ID), not the spec."""
 
-    def __init__(self, mapping: AccountMapping, code: str, message: str, transient: bool) -> None:
+    def __init__(self, mapping: AccountMapping, code: str, message: str) -> None:
         external = "with" if mapping.external_id else "without"
         super().__init__(
             f"sts:AssumeRole of {mapping.role_arn} ({external} External ID) for FargateAccount {mapping.name}: "
             f"{code}: {message}"
         )
-        self.code, self.transient = code, transient
+        self.code = code
 
 
 class AssumedRoleCredentials(DeferredRefreshableCredentials):  # type: ignore[misc]
@@ -51,25 +51,28 @@ class AssumedRoleCredentials(DeferredRefreshableCredentials):  # type: ignore[mi
         self._mapping, self._sts = mapping, sts
         self.assumed = 0  # sessions made so far (the figure the acceptance asks to keep bounded)
         self.on_assumed: Callable[[], None] = lambda: None  # e.g. a metric
-        self._failed: tuple[float, CredentialsRefused] | None = None
+        self._failed: tuple[float, str, str] | None = None  # when STS last said no, and what
         self._count_lock = threading.Lock()
 
     def _assume(self) -> dict[str, Any]:
         failed = self._failed
         if failed is not None and time.monotonic() - failed[0] < FAILURE_HOLD_SECONDS:
-            raise failed[1]  # STS said no moments ago: the account's every ECS call must not ask it again
+            # STS said no moments ago: the account's every ECS call must not ask it again (a new exception
+            # each time: one raised from many threads would share, and grow, one traceback).
+            raise CredentialsRefused(self._mapping, failed[1], failed[2])
         try:
             answer = self._sts.assume_role(**assume_role_params(self._mapping))
         except ClientError as exc:
             error = exc.response.get("Error", {})
-            code = str(error.get("Code") or "Unknown")
-            refused = CredentialsRefused(self._mapping, code, str(error.get("Message") or exc), code in STS_TRANSIENT)
-            self._failed = (time.monotonic(), refused)
-            raise refused from exc
-        except BotoCoreError as exc:  # STS unreachable: try again later
-            refused = CredentialsRefused(self._mapping, type(exc).__name__, str(exc), True)
-            self._failed = (time.monotonic(), refused)
-            raise refused from exc
+            code, message = str(error.get("Code") or "Unknown"), str(error.get("Message") or exc)
+        except BotoCoreError as exc:  # STS unreachable
+            code, message = type(exc).__name__, str(exc)
+        else:
+            return self._credentials_of(answer)
+        self._failed = (time.monotonic(), code, message)
+        raise CredentialsRefused(self._mapping, code, message)
+
+    def _credentials_of(self, answer: dict[str, Any]) -> dict[str, Any]:
         self._failed = None
         with self._count_lock:
             self.assumed += 1

@@ -41,7 +41,7 @@ Call = Callable[..., Awaitable[dict[str, Any]]]
 @dataclass(frozen=True)
 class Walk:
     started: float
-    families: frozenset[str]
+    families: frozenset[str] | None  # None: cut short (too many pages), so it knows of no family that it is new
     pages: int
 
 
@@ -82,8 +82,9 @@ class FamilyIndex:
             walk = await self._walk_shared()
             if walk is None:
                 return False
-        seen = self._registered.get(family)
-        return family not in walk.families and seen is None
+        if walk.families is None:
+            return False
+        return family not in walk.families and family not in self._registered
 
     async def _walk_shared(self) -> Walk | None:
         loop = asyncio.get_running_loop()
@@ -119,7 +120,7 @@ class FamilyIndex:
                 if not token:
                     break
                 if pages > self._max_pages:  # too many families to walk per creation: say so, stop here
-                    self._walk = Walk(started, frozenset(), pages)
+                    self._walk = Walk(started, None, pages)
                     log.info(
                         "over %d pages of task definition families: new ones looked up one by one", self._max_pages
                     )

@@ -60,8 +60,9 @@ class Gateways:
         self._lock = threading.Lock()  # handlers, the status loop and the adapters look up from several threads
         self._gateways: OrderedDict[Hashable, EcsGateway] = OrderedDict()
         self._pacers: dict[tuple[str, str | None], ReadPacer] = {("", default.region): default.reads}
-        # (credential key, region) -> (FargateAccount, the session acting as its role, its credentials)
-        self._sessions: OrderedDict[Hashable, tuple[str, Any, AssumedRoleCredentials]] = OrderedDict()
+        # credential key -> the session acting as the FargateAccount's role, and its credentials: one for every
+        # region (temporary credentials are not regional)
+        self._sessions: OrderedDict[Hashable, tuple[Any, AssumedRoleCredentials]] = OrderedDict()
 
     def own(self, region: str | None = None) -> EcsGateway:
         """The operator's own identity, in `region` (None or the operator's region: the default gateway)."""
@@ -76,18 +77,15 @@ class Gateways:
             return self.own(region)  # the operator's own identity, a region the mapping allows
         return self._get((credential_key(mapping), region), lambda: self._make(mapping, region))
 
-    def credential_key(self, mapping: AccountMapping) -> Hashable:
-        return credential_key(mapping)
-
     def check_credentials(self, mapping: AccountMapping) -> str | None:
-        """Blocking: make (or reuse) the mapping's session in its own region; None when it works, else why not."""
-        self.for_mapping(mapping, mapping.region)
-        with self._lock:
-            found = self._sessions.get((credential_key(mapping), mapping.region))
-        if found is None:
+        """Blocking: make (or reuse) the session the mapping's gateways sign with; None when it works, else why
+        not (a mapping without a role: nothing to check)."""
+        if mapping.role_arn is None:
             return None
+        with self._lock:
+            _, credentials = self._session(mapping)
         try:
-            found[2].get_frozen_credentials()
+            credentials.get_frozen_credentials()
         except CredentialsRefused as exc:
             return str(exc)
         return None
@@ -95,14 +93,6 @@ class Gateways:
     def all(self) -> list[EcsGateway]:
         with self._lock:
             return [self.default, *self._gateways.values()]
-
-    def sessions_made(self) -> dict[str, int]:
-        """AssumeRole sessions made so far, per FargateAccount (a figure the tests bound)."""
-        with self._lock:
-            made: dict[str, int] = {}
-            for name, _session, creds in self._sessions.values():
-                made[name] = made.get(name, 0) + creds.assumed
-            return made
 
     def close(self) -> None:
         for gateway in self.all():
@@ -135,16 +125,7 @@ class Gateways:
             where = Where(region=settings.region, account_name=mapping.name if mapping else None)
             reads = self._pacer(None, settings.region)
             return EcsGateway(settings, fence=self.fence, pool=self._pool, reads=reads, where=where)
-        key = (credential_key(mapping), region)
-        if key in self._sessions:
-            self._sessions.move_to_end(key)
-            _, session, credentials = self._sessions[key]
-        else:
-            session, credentials = assumed_role_session(model.session(), mapping, settings.region or "us-east-1")
-            credentials.on_assumed = SESSIONS.labels(mapping.account_id or "").inc
-            self._sessions[key] = (mapping.name, session, credentials)
-            while len(self._sessions) > MAX_SESSIONS:
-                self._sessions.popitem(last=False)
+        session, _ = self._session(mapping)
         where = Where(settings.region, mapping.account_id, mapping.role_arn, mapping.name)
         return EcsGateway(
             settings,
@@ -154,3 +135,18 @@ class Gateways:
             reads=self._pacer(mapping.account_id, settings.region),
             where=where,
         )
+
+    def _session(self, mapping: AccountMapping) -> tuple[Any, AssumedRoleCredentials]:
+        """Called under the lock: the mapping's session, made on first use (no network call yet); its STS
+        client in the mapping's region, else the operator's."""
+        key = credential_key(mapping)
+        if key in self._sessions:
+            self._sessions.move_to_end(key)
+            return self._sessions[key]
+        sts_region = mapping.region or self._settings.region or "us-east-1"
+        made = assumed_role_session(model.session(), mapping, sts_region)
+        made[1].on_assumed = SESSIONS.labels(mapping.account_id or "").inc
+        self._sessions[key] = made
+        while len(self._sessions) > MAX_SESSIONS:
+            self._sessions.popitem(last=False)
+        return made

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from fargate_operator import k8s
+from fargate_operator.ecs.gateways import credential_key
 from fargate_operator.models.kinds import ACCOUNT
 from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile.accounts import AccountMapping, Served, served_table
@@ -35,7 +36,7 @@ class CredentialChecks:
     async def verdict(self, rt: Runtime, mapping: AccountMapping) -> str | None:
         if mapping.role_arn is None:
             return None  # the operator's own identity: nothing to assume
-        key = rt.gateways.credential_key(mapping)
+        key = credential_key(mapping)
         kept = self._verdicts.get(key)
         if kept is not None and (kept[1] is None or time.monotonic() - kept[0] < RECHECK_SECONDS):
             return kept[1]
@@ -100,7 +101,7 @@ async def write_statuses(rt: Runtime, checks: CredentialChecks) -> int:
         problem = invalid.get(name) or (await checks.verdict(rt, mapping) if mapping else None)
         new = desired_status(obj, mapping, table.get(name), problem)
         if _changed(obj.get("status") or {}, new):
-            await k8s.patch_cluster_status(ACCOUNT, name, new, obj["metadata"].get("resourceVersion"))
+            await k8s.patch_status(ACCOUNT, "", name, new, obj["metadata"].get("resourceVersion"))
             written += 1
     return written
 

@@ -12,6 +12,7 @@ from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     apply_health,
+    creating,
     ecs_for_deletion,
     ecs_or_wait,
     fail,
@@ -52,7 +53,7 @@ async def reconcile_cluster(
         up_to_date(body, patch, status)
         return
     try:
-        if not status.get("clusterArn") and spec.get("adoptionPolicy", "CreateOnly") == "CreateOnly":
+        if creating(body, spec, status, "clusterArn"):
             cluster = await _create(gw, body, spec, owner, name)  # one ECS call (its check is batched)
         else:
             cluster = await _describe_then_write(gw, body, spec, owner, name)

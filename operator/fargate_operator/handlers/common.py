@@ -21,7 +21,7 @@ from fargate_operator.reconcile.accounts import (
 )
 from fargate_operator.reconcile.cluster import cluster_name
 from fargate_operator.reconcile.tenancy import DEFAULT_CLUSTER
-from fargate_operator.runtime import Runtime
+from fargate_operator.runtime import ARN_MEMBERS, Runtime
 
 MAX_DELAY = 300.0
 
@@ -258,10 +258,22 @@ async def ecs_or_wait(rt: Runtime, body: Any, patch: kopf.Patch, status: Any, re
         await fail(body, patch, status, err, retry, permanent=True)
 
 
+def creating(body: Any, spec: Any, status: Any, arn_member: str) -> bool:
+    """Whether a reconcile may create without looking first (one ECS call): the object recorded no resource,
+    creates rather than adopts, and still asks for the spec it was first applied with. A later generation
+    (a spec changed after a crash before the status patch) takes the describe-first path, which brings what
+    the first attempt may have created to the new spec -- a create on an existing name changes nothing."""
+    return (
+        not status.get(arn_member)
+        and spec.get("adoptionPolicy", "CreateOnly") == "CreateOnly"
+        and body["metadata"].get("generation") == 1
+    )
+
+
 def made_something(status: Any) -> bool:
     """Whether the object ever recorded an ECS resource (an ARN, an account) -- or may have (a RunTask mark is
     the task handler's own concern)."""
-    return any(status.get(m) for m in ("clusterArn", "taskDefinitionArn", "serviceArn", "accountId", "tasks"))
+    return any(status.get(m) for m in (*ARN_MEMBERS, "accountId", "tasks"))
 
 
 async def ecs_for_deletion(

@@ -24,8 +24,9 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from fargate_operator import k8s
+from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError
-from fargate_operator.ecs.gateway import ACTING_FOR, EcsGateway
+from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import common, tenancy
 from fargate_operator.handlers.taskdefinition import RESOLVED_ANNOTATION, roll_dependents
 from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVICE, TASK_DEFINITION
@@ -329,8 +330,7 @@ async def _task_definitions_of(rt: Runtime, gw: EcsGateway, objs: list[dict[str,
         current = obj["status"]["taskDefinitionArn"]
         if current in (obj["metadata"].get("annotations") or {}).get(DEREGISTER_ANNOTATION, ""):
             continue  # deregistered on request (the ECS API adapter): the handler says so, it is no drift
-        meta = obj["metadata"]
-        ACTING_FOR.set(f"{obj['kind']}/{meta['namespace']}/{meta['name']}")
+        acting_for(obj)
         state = "ACTIVE" if current in active else await _revision_state(gw, current)
         seen = f"{td_logic.family_revision(current)} {state}"
         diffs = [] if state == "ACTIVE" else [Difference(STATUS, "ACTIVE", seen)]
@@ -356,6 +356,7 @@ async def _reregister(rt: Runtime, gw: EcsGateway, obj: dict[str, Any]) -> dict[
     spec, st = dict(obj.get("spec") or {}), obj.get("status") or {}
     request, _digest = td_logic.register_request(spec, Owner.of(obj))
     registered = (await gw.call("RegisterTaskDefinition", **request))["taskDefinition"]
+    gw.families.note_registered(spec["family"])
     arn, gone = registered["taskDefinitionArn"], st.get("taskDefinitionArn")
     kept = [r for r in st.get("retainedRevisions") or [] if r.get("taskDefinitionArn") != gone]
     await roll_dependents(rt, obj, arn)

@@ -14,6 +14,7 @@ from fargate_operator.handlers.common import (
     Waiting,
     apply_health,
     cluster_has_default_strategy,
+    creating,
     ecs_for_deletion,
     ecs_or_wait,
     fail,
@@ -86,8 +87,13 @@ async def reconcile_service(
         return
     try:
         service = None
-        if not status.get("serviceArn") and spec.get("adoptionPolicy", "CreateOnly") == "CreateOnly":
-            service = await _create(rt, gw, body, spec, owner, cluster, task_definition, first=True)  # one ECS call
+        if creating(body, spec, status, "serviceArn"):
+            try:
+                service = await _create(rt, gw, body, spec, owner, cluster, task_definition)  # one ECS call
+            except EcsError as err:
+                if not logic.name_taken(err.code, err.message):
+                    raise
+                # The name is in use: whose it is, the careful path tells.
         if service is None:
             service = await _describe_then_write(rt, gw, body, spec, status, owner, cluster, task_definition, force)
     except AdoptionRefused as err:
@@ -113,22 +119,14 @@ async def _create(
     owner: Owner,
     cluster: str,
     task_definition: str | None,
-    *,
-    first: bool,
-) -> dict[str, Any] | None:
-    """CreateService with clientToken = the object's uid. `first`: tried before anything is looked up,
-    so a name in use answers None (then the careful path looks at whose it is). The token makes a
-    retry after a crash or a lost answer return the same service rather than a second one."""
+) -> dict[str, Any]:
+    """CreateService with clientToken = the object's uid: a retry after a crash or a lost answer returns
+    the same service rather than a second one."""
     ns = body["metadata"]["namespace"]
     request = logic.create_request(
         dict(spec), owner, cluster, task_definition, cluster_has_default_strategy(rt, ns, spec, cluster)
     )
-    try:
-        service: dict[str, Any] = (await gw.call("CreateService", **request))["service"]
-    except EcsError as err:
-        if first and logic.name_taken(err.code, err.message):
-            return None
-        raise
+    service: dict[str, Any] = (await gw.call("CreateService", **request))["service"]
     await k8s.post_event(body, "Created", f"CreateService {service['serviceArn']} ({task_definition})")
     return service
 
@@ -150,9 +148,7 @@ async def _describe_then_write(
     if existing is None:
         if spec.get("adoptionPolicy") == "Adopt":
             raise AdoptionRefused(f"ECS service {name} does not exist and spec.adoptionPolicy is Adopt")
-        created = await _create(rt, gw, body, spec, owner, cluster, task_definition, first=False)
-        assert created is not None  # first=False: an error is raised, never None
-        return created
+        return await _create(rt, gw, body, spec, owner, cluster, task_definition)
     if existing.get("status") == "DRAINING":
         raise EcsError("CreateService", "ServiceDraining", f"ECS service {name} is still draining", None)
     if check_claim(owner, existing.get("tags"), spec.get("adoptionPolicy", "CreateOnly"), f"ECS service {name}"):

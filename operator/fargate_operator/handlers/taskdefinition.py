@@ -13,6 +13,7 @@ from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH, EcsGatew
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     backoff,
+    creating,
     ecs_for_deletion,
     ecs_or_wait,
     fail,
@@ -113,11 +114,10 @@ async def roll_dependents(rt: Runtime, body: Any, arn: str) -> None:
             await k8s.patch_annotations(SERVICE, ns, meta["name"], {RESOLVED_ANNOTATION: arn})
 
 
-def _first_attempt(spec: Any, status: Any, retry: int) -> bool:
+def _first_attempt(body: Any, spec: Any, status: Any, retry: int) -> bool:
     """A new object's first try, creating only: nothing says an earlier attempt may have registered
     (a retry, or an operator that restarted, finds the family in ECS's list: families.py)."""
-    creating = not status.get("taskDefinitionArn") and spec.get("adoptionPolicy", "CreateOnly") == "CreateOnly"
-    return retry == 0 and creating
+    return retry == 0 and creating(body, spec, status, "taskDefinitionArn")
 
 
 async def _register(gw: EcsGateway, body: Any, request: dict[str, Any], family: str) -> dict[str, Any]:
@@ -188,7 +188,7 @@ async def reconcile_task_definition(
         raise kopf.TemporaryError("waiting for the watch cache to load (revisions in use)", delay=1)
     try:
         registered = None
-        if _first_attempt(spec, status, retry) and await gw.families.is_new(family):
+        if _first_attempt(body, spec, status, retry) and await gw.families.is_new(family):
             registered = await _register(gw, body, request, family)  # the common path: one ECS call
         if registered is not None and registered["revision"] == 1:
             # The family began with this revision: it is this object's, and holds nothing else.
@@ -247,11 +247,9 @@ async def reconcile_task_definition(
 async def _unrecorded_revisions(gw: EcsGateway, owner: Owner, family: str) -> list[str]:
     """Revisions of this object that status never recorded: RegisterTaskDefinition reached ECS and the
     operator stopped before the status patch (a crash, a lost answer), and the object was deleted
-    before a retry. Found by owner tag among the family's newest ACTIVE revisions; none without a
-    lookup when the family index knows the family has no ACTIVE revision (a create that never
-    registered, the usual case)."""
-    if await gw.families.is_new(family):
-        return []
+    before a retry. Found by owner tag among the family's newest ACTIVE revisions (ECS itself is
+    asked: the family index may not list a family registered moments ago, nor one registered before
+    a restart)."""
     newest = sorted(await _active_revisions(gw, family), key=logic.revision_of, reverse=True)
     ours = []
     for arn in newest[:UNRECORDED_LOOKUP_MAX]:

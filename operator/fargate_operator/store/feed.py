@@ -132,6 +132,7 @@ class CacheFeed:
     def _run(self, client: KubeClient, kind: str, namespace: str | None) -> None:
         version: str | None = None
         backoff = 0.5
+        said_no_crd = False
         while not self._stop.is_set():
             try:
                 if version is None:
@@ -143,10 +144,12 @@ class CacheFeed:
             except Exception as exc:  # the API server away, a dropped connection: the same version again
                 if isinstance(exc, ApiError) and exc.status == 404 and kind == ACCOUNT:
                     # No FargateAccount CRD (`helm upgrade` installs no new CRD): none, until it exists.
-                    log.warning(
-                        "watch cache: the API server has no FargateAccount kind (apply the chart's crds/): "
-                        "every namespace acts with the operator's own identity until it has"
-                    )
+                    if not said_no_crd:
+                        log.warning(
+                            "watch cache: the API server has no FargateAccount kind (apply the chart's crds/): "
+                            "every namespace acts with the operator's own identity until it has"
+                        )
+                        said_no_crd = True
                     self._post(self._listed_empty, kind, namespace)
                     self._stop.wait(CRD_RECHECK_SECONDS)
                     continue
@@ -157,11 +160,11 @@ class CacheFeed:
     def _get(self, client: KubeClient, path: str, query: list[tuple[str, str]], read: float) -> Any:
         response = client.request("GET", path, query=query, timeout=(CONNECT_TIMEOUT, read), stream=True)
         if response.status >= 400:
-            response.read()
+            error = kubeclient.error_of(response)  # reads the body: the API server's message
             response.release_conn()
             if response.status == 410:
                 raise Gone()
-            raise ApiError(response.status, str(response.reason))
+            raise error
         return response
 
     def _list(self, client: KubeClient, kind: str, namespace: str | None) -> str:

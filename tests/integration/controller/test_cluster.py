@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fargate_operator.devenv.ecs_emulator import Network
+from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.reconcile.ownership import NAMESPACE_TAG, UID_TAG
 from operator_support import (
     Kube,
@@ -96,3 +97,35 @@ def test_cluster_deletion_waits_for_its_services(
     wait_for("cluster object gone after its service", lambda: kube.get("fargatecluster", name) is None, timeout=90)
     assert _ecs_cluster(ecs_client, name).get("status") in (None, "INACTIVE")
     kube.delete("fargatetaskdefinition", f"td-{unique}", wait=True)
+
+
+def test_a_spec_changed_after_a_crash_before_the_status_patch_still_reaches_ecs(
+    operator_process: OperatorProcess, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, unique: str
+) -> None:
+    """CreateCluster reached ECS, the operator was SIGKILLed before it recorded the cluster, and the spec
+    changed while it was down: the restarted operator applies the new spec to that cluster (CreateCluster
+    again would return it unchanged)."""
+    name = f"crashcl-{unique}"
+    insights = [{"name": "containerInsights", "value": "enabled"}]
+    ecs_proxy.hold_response("CreateCluster")
+    try:
+        kube.apply(manifest("FargateCluster", name, {"settings": insights}))
+        assert ecs_proxy.held.wait(60), "CreateCluster never reached ECS"
+        operator_process.kill()
+    finally:
+        ecs_proxy.release()
+    assert _ecs_cluster(ecs_client, name).get("settings") == insights
+    assert not kube.status("fargatecluster", name).get("clusterArn"), "recorded before the kill"
+    changed = [{"name": "containerInsights", "value": "disabled"}]
+    kube.apply(manifest("FargateCluster", name, {"settings": changed, "tags": [{"key": "team", "value": "red"}]}))
+
+    operator_process.start()
+    wait_for(
+        "generation 2 Ready",
+        lambda: condition(kube.status("fargatecluster", name), "Ready").get("observedGeneration") == 2,
+        timeout=90,
+    )
+    found = _ecs_cluster(ecs_client, name)
+    assert found.get("settings") == changed
+    assert {"key": "team", "value": "red"} in found.get("tags", [])
+    kube.delete("fargatecluster", name, wait=True)
