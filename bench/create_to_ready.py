@@ -79,7 +79,8 @@ def one_run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         if args.profile:
             assert op.proc is not None
             profiler = Profiler(op.proc.pid, f"create_to_ready-{kind}")
-        time.sleep(2 * args.status_interval)  # seeded objects settled: their status writes are not counted
+        if seeded:
+            time.sleep(2 * args.status_interval)  # seeded objects settled: their status writes are not counted
         bw.proxy.reset()
         writes_before = apiserver_writes(bw.cp)
         before = sampler.take()

@@ -10,9 +10,13 @@ from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
 from operator_support import Kube, OperatorProcess, awsvpc
 
+
+def role_in(account: str, name: str = "fargate-operator") -> str:
+    return f"arn:aws:iam::{account}:role/{name}"
+
+
 ACCOUNT_A, ACCOUNT_B = "111111111111", "222222222222"
-ROLE_A = f"arn:aws:iam::{ACCOUNT_A}:role/fargate-operator"
-ROLE_B = f"arn:aws:iam::{ACCOUNT_B}:role/fargate-operator"
+ROLE_A, ROLE_B = role_in(ACCOUNT_A), role_in(ACCOUNT_B)
 DEFAULT_ACCOUNT = "123456789012"  # the emulator's, for the operator's own (static) credentials
 REGION_B = "us-west-2"
 OTHER_REGION = "eu-west-1"  # namespace A may use it besides its own
@@ -33,15 +37,6 @@ class Accounts:
 
     def kube(self, world: World, namespace: str) -> Kube:
         return Kube(world.control_plane, namespace)
-
-
-def fargate_account(name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "ecs.fargate.dev/v1alpha1",
-        "kind": "FargateAccount",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
 
 
 def network_in(world: World, role: str | None, region: str) -> dict[str, Any]:

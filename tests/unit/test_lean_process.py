@@ -85,7 +85,7 @@ def test_a_kubeconfig_with_token_and_ca_data_becomes_a_connection(tmp_path: Path
             }
         )
     )
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "elsewhere"))  # the argument wins over the environment
     conn = kubeclient.connection(str(kubeconfig))
     assert (conn.server, conn.ca_data, conn.token, conn.token_path) == (
         "https://10.0.0.1:6443",

@@ -9,7 +9,7 @@ from typing import Any
 
 from fargate_operator.codegen.botocore_schema import JSONSchema
 from fargate_operator.codegen.cel_rules import rule
-from fargate_operator.codegen.shared_schema import CONDITIONS, REGION
+from fargate_operator.codegen.shared_schema import AGE_COL, CONDITIONS, READY_COL, REGION, column
 from fargate_operator.models.kinds import ACCOUNT, ACCOUNT_PLURAL, GROUP, PLURALS, VERSION
 from fargate_operator.reconcile.accounts import ACCOUNT_TAG, STS_TAG_LIMIT
 
@@ -168,12 +168,12 @@ STATUS: JSONSchema = {
 
 def account_crd() -> dict[str, Any]:
     col = [
-        {"name": "Account", "type": "string", "jsonPath": ".status.accountId"},
-        {"name": "Region", "type": "string", "jsonPath": ".spec.region"},
-        {"name": "Ready", "type": "string", "jsonPath": '.status.conditions[?(@.type=="Ready")].status'},
-        {"name": "Role", "type": "string", "jsonPath": ".spec.roleArn", "priority": 1},
-        {"name": "Namespaces", "type": "string", "jsonPath": ".status.namespaces", "priority": 1},
-        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        column("Account", ".status.accountId"),
+        column("Region", ".spec.region"),
+        READY_COL,
+        column("Role", ".spec.roleArn", priority=1),
+        column("Namespaces", ".status.namespaces", priority=1),
+        AGE_COL,
     ]
     return {
         "apiVersion": "apiextensions.k8s.io/v1",

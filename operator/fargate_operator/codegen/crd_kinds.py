@@ -13,7 +13,7 @@ from typing import Any
 
 from fargate_operator.codegen import cel_rules
 from fargate_operator.codegen.botocore_schema import JSONSchema, request_members, required_members, shape_schema
-from fargate_operator.codegen.shared_schema import CONDITIONS, OBJECT_REGION, TIME
+from fargate_operator.codegen.shared_schema import AGE_COL, CONDITIONS, OBJECT_REGION, READY_COL, TIME, column
 from fargate_operator.models.kinds import GROUP, VERSION
 from fargate_operator.reconcile.ownership import ECS_TAG_LIMIT, operator_tag_keys, user_tag_limit
 
@@ -81,7 +81,6 @@ DRIFT_POLICY: JSONSchema = {
     'report only), Report only says so (condition Drifted, an Event, a metric). README "Drift".',
 }
 
-_TIME = TIME
 _FREE_OBJECT: JSONSchema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 _FREE_LIST: JSONSchema = {"type": "array", "items": _FREE_OBJECT}
 _STR: JSONSchema = {"type": "string"}
@@ -139,19 +138,8 @@ def _status(properties: dict[str, JSONSchema], drift: bool = True) -> JSONSchema
     return schema
 
 
-def _col(name: str, path: str, type_: str = "string", priority: int = 0, description: str = "") -> dict[str, Any]:
-    col: dict[str, Any] = {"name": name, "type": type_, "jsonPath": path}
-    if priority:
-        col["priority"] = priority
-    if description:
-        col["description"] = description
-    return col
-
-
-READY_COL = _col("Ready", '.status.conditions[?(@.type=="Ready")].status')
-DRIFTED_COL = _col("Drifted", DRIFTED_COL_PATH, description="True while ECS differs from the spec (see status.drift)")
-POLICY_COL = _col("Management", ".spec.managementPolicy", priority=1)
-AGE_COL = _col("Age", ".metadata.creationTimestamp", "date")
+DRIFTED_COL = column("Drifted", DRIFTED_COL_PATH, description="True while ECS differs from the spec (see status.drift)")
+POLICY_COL = column("Management", ".spec.managementPolicy", priority=1)
 
 S = {"type": "string"}
 I = {"type": "integer"}  # noqa: E741
@@ -182,14 +170,14 @@ KINDS: list[Kind] = [
             }
         ),
         printer_columns=[
-            _col("ECS-Name", ".status.clusterName"),
-            _col("Status", ".status.status"),
-            _col("Running", ".status.runningTasksCount", "integer"),
-            _col("Services", ".status.activeServicesCount", "integer"),
+            column("ECS-Name", ".status.clusterName"),
+            column("Status", ".status.status"),
+            column("Running", ".status.runningTasksCount", "integer"),
+            column("Services", ".status.activeServicesCount", "integer"),
             READY_COL,
             DRIFTED_COL,
             POLICY_COL,
-            _col("ARN", ".status.clusterArn", priority=1),
+            column("ARN", ".status.clusterArn", priority=1),
             AGE_COL,
         ],
         description="An ECS cluster (CreateCluster). spec.clusterName defaults to metadata.name.",
@@ -236,11 +224,11 @@ KINDS: list[Kind] = [
             }
         ),
         printer_columns=[
-            _col("Family", ".spec.family"),
-            _col("Revision", ".status.revision", "integer"),
+            column("Family", ".spec.family"),
+            column("Revision", ".status.revision", "integer"),
             READY_COL,
             DRIFTED_COL,
-            _col("ARN", ".status.taskDefinitionArn", priority=1),
+            column("ARN", ".status.taskDefinitionArn", priority=1),
             AGE_COL,
         ],
         description="An ECS task definition family (RegisterTaskDefinition); each change of spec registers "
@@ -294,14 +282,14 @@ KINDS: list[Kind] = [
             }
         ),
         printer_columns=[
-            _col("Status", ".status.status"),
-            _col("Running", ".status.runningCount", "integer"),
-            _col("Desired", ".status.desiredCount", "integer"),
-            _col("Rollout", ".status.rolloutState"),
+            column("Status", ".status.status"),
+            column("Running", ".status.runningCount", "integer"),
+            column("Desired", ".status.desiredCount", "integer"),
+            column("Rollout", ".status.rolloutState"),
             READY_COL,
             DRIFTED_COL,
             POLICY_COL,
-            _col("ARN", ".status.serviceArn", priority=1),
+            column("ARN", ".status.serviceArn", priority=1),
             AGE_COL,
         ],
         description="An ECS service (CreateService / UpdateService).",
@@ -367,9 +355,9 @@ KINDS: list[Kind] = [
                             "desiredStatus": S,
                             "stopCode": S,
                             "stoppedReason": S,
-                            "createdAt": _TIME,
-                            "startedAt": _TIME,
-                            "stoppedAt": _TIME,
+                            "createdAt": TIME,
+                            "startedAt": TIME,
+                            "stoppedAt": TIME,
                             "containers": _FREE_LIST,
                         },
                     },
@@ -383,16 +371,16 @@ KINDS: list[Kind] = [
                 "lastStatus": S,
                 "desiredStatus": S,
                 "stoppedReason": S,
-                "startedAt": _TIME,
-                "stoppedAt": _TIME,
+                "startedAt": TIME,
+                "stoppedAt": TIME,
             },
             drift=False,
         ),
         printer_columns=[
-            _col("Phase", ".status.phase"),
-            _col("Last-Status", ".status.lastStatus"),
+            column("Phase", ".status.phase"),
+            column("Last-Status", ".status.lastStatus"),
             READY_COL,
-            _col("Task-ARN", ".status.tasks[0].taskArn", priority=1),
+            column("Task-ARN", ".status.tasks[0].taskArn", priority=1),
             AGE_COL,
         ],
         description="A one-off ECS task run (RunTask). Immutable: to run again, create a new object.",
@@ -453,7 +441,7 @@ def _attach_tag_rules(properties: dict[str, JSONSchema], kind: str) -> None:
 
 def _with_placement(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Account and Region (kubectl get -o wide) before Age."""
-    placement = [_col("Account", ".status.accountId", priority=1), _col("Region", ".status.region", priority=1)]
+    placement = [column("Account", ".status.accountId", priority=1), column("Region", ".status.region", priority=1)]
     return [*columns[:-1], *placement, columns[-1]] if columns and columns[-1] is AGE_COL else [*columns, *placement]
 
 

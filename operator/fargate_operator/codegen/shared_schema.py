@@ -1,6 +1,8 @@
-"""Schema pieces every CRD of the project shares: conditions, timestamps, AWS regions."""
+"""Schema pieces every CRD of the project shares: conditions, timestamps, AWS regions, printer columns."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fargate_operator.codegen.botocore_schema import JSONSchema
 
@@ -35,3 +37,17 @@ OBJECT_REGION: JSONSchema = {
     "serving the namespace (without one, the operator's). Allowed: that FargateAccount's spec.region and "
     "spec.allowedRegions, checked at apply time; immutable.",
 }
+
+
+def column(name: str, path: str, type_: str = "string", priority: int = 0, description: str = "") -> dict[str, Any]:
+    """One additionalPrinterColumns entry (`kubectl get`; priority 1: only with -o wide)."""
+    col: dict[str, Any] = {"name": name, "type": type_, "jsonPath": path}
+    if priority:
+        col["priority"] = priority
+    if description:
+        col["description"] = description
+    return col
+
+
+READY_COL = column("Ready", '.status.conditions[?(@.type=="Ready")].status')
+AGE_COL = column("Age", ".metadata.creationTimestamp", "date")

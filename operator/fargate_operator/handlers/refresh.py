@@ -28,8 +28,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from fargate_operator import heap, k8s
+from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import EcsError
-from fargate_operator.ecs.gateway import ACTING_FOR, DESCRIBE_TASKS_BATCH, EcsGateway
+from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH, EcsGateway
 from fargate_operator.handlers import drift
 from fargate_operator.handlers.common import gateway_if_placed
 from fargate_operator.handlers.task import read_mark
@@ -83,12 +84,6 @@ def _with_conditions(
         generation=status.get("observedGeneration"),
     )
     return observed
-
-
-def acting_for(obj: dict[str, Any]) -> None:
-    """ECS calls made from here on (in this task) name `obj` (a correction, a per-object lookup)."""
-    meta = obj["metadata"]
-    ACTING_FOR.set(f"{obj['kind']}/{meta['namespace']}/{meta['name']}")
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from fargate_operator.ecs.gateway import ACTING_FOR
+from fargate_operator.ecs.acting import acting_for
 from fargate_operator.runtime import runtime_of
 
 T = TypeVar("T")
@@ -31,8 +31,7 @@ def bounded(handler: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]
 
     @functools.wraps(handler)  # the same name and qualname: Kopf's handler ids (and stored progress) stay
     async def run(*args: Any, **kwargs: Any) -> T:
-        meta = kwargs["body"]["metadata"]
-        ACTING_FOR.set(f"{kwargs['body']['kind']}/{meta['namespace']}/{meta['name']}")  # this handler's task only
+        acting_for(kwargs["body"])  # this handler's task only
         async with runtime_of(kwargs["memo"]).work_slots:
             return await handler(*args, **kwargs)
 

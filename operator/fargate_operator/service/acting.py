@@ -14,16 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from fargate_operator import k8s
-from fargate_operator.models.kinds import GROUP, VERSION, plural_of
+from fargate_operator.kubeclient import MERGE_PATCH
 from fargate_operator.service.errors import ApiError, access_denied, invalid
 from fargate_operator.service.identity import Principal
-
-MERGE_PATCH = "application/merge-patch+json"
-
-
-def _path(kind: str, namespace: str, name: str = "") -> str:
-    base = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural_of(kind)}"
-    return f"{base}/{name}" if name else base
 
 
 def answer_error(status: int, answer: dict[str, Any], principal: Principal) -> ApiError:
@@ -61,7 +54,7 @@ async def _call(
 
 async def create(kind: str, namespace: str, body: dict[str, Any], principal: Principal) -> dict[str, Any]:
     """Create as the caller."""
-    status, answer = await _call("POST", _path(kind, namespace), principal, body)
+    status, answer = await _call("POST", k8s.object_path(kind, namespace), principal, body)
     if status >= 300:
         raise answer_error(status, answer, principal)
     return answer
@@ -77,7 +70,7 @@ async def patch(
     conditional: bool = False,
 ) -> dict[str, Any]:
     """A JSON merge patch as the caller; with `conditional` (a resourceVersion in it) a 409 raises Conflict."""
-    status, answer = await _call("PATCH", _path(kind, namespace, name), principal, merge_patch, MERGE_PATCH)
+    status, answer = await _call("PATCH", k8s.object_path(kind, namespace, name), principal, merge_patch, MERGE_PATCH)
     if status == 409 and conditional:
         raise Conflict(name)
     if status >= 300:
@@ -87,6 +80,6 @@ async def patch(
 
 async def delete(kind: str, namespace: str, name: str, principal: Principal) -> None:
     """Delete as the caller; an object already gone is fine."""
-    status, answer = await _call("DELETE", _path(kind, namespace, name), principal, None)
+    status, answer = await _call("DELETE", k8s.object_path(kind, namespace, name), principal, None)
     if status >= 300 and status != 404:
         raise answer_error(status, answer, principal)

@@ -19,9 +19,6 @@ from fargate_operator.models.kinds import CLUSTER, GROUP, SERVICE, TASK, TASK_DE
 from fargate_operator.reconcile.accounts import (
     PlacementRefused,
     PlacementWaiting,
-    account_of_arn,
-    placement,
-    region_of_arn,
 )
 from fargate_operator.reconcile.cluster import cluster_name
 from fargate_operator.runtime import Runtime
@@ -101,14 +98,9 @@ class Store:
             raise client(str(why)) from None
 
     def gateway_for_arn(self, ns: str, arn: str) -> EcsGateway:
-        """The gateway of namespace `ns` in the account and region an ARN names (another account: refused)."""
-        try:
-            where = placement(
-                self.rt.resolve(ns), None, account_of_arn(arn), region_of_arn(arn), self.rt.gateway.region
-            )
-        except (PlacementWaiting, PlacementRefused) as why:
-            raise client(str(why)) from None
-        return self.rt.gateways.for_mapping(where.mapping, where.region)
+        """The gateway of namespace `ns` in the account and region an ARN names (another account: refused):
+        placed as an object of `ns` that recorded that ARN would be."""
+        return self.gateway_for({"metadata": {"namespace": ns}, "status": {"taskDefinitionArn": arn}})
 
     # -- lookups in the watch cache ------------------------------------------------------------
 

@@ -12,9 +12,10 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from fargate_operator.models.kinds import NAMESPACE
+
 Key = tuple[str, str]  # (namespace, name)
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-NAMESPACE_KIND = "Namespace"
 
 
 INTERNED_UP_TO = 40  # characters: names, enums, short values; ARNs and UIDs stay the object's own
@@ -38,7 +39,7 @@ def compact(value: Any) -> Any:
 
 def key_of(kind: str, meta: Any) -> Key:
     name = str(meta["name"])
-    return (name if kind == NAMESPACE_KIND else str(meta.get("namespace") or "")), name
+    return (name if kind == NAMESPACE else str(meta.get("namespace") or "")), name
 
 
 class Registry:

@@ -18,13 +18,12 @@ from accounts_support import (
     ROLE_A,
     ROLE_B,
     Accounts,
-    fargate_account,
     network_in,
 )
 from fargate_operator.devenv.ecs_emulator import REGION
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
-from operator_support import OperatorProcess
+from operator_support import OperatorProcess, manifest
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,8 @@ def accounts(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         cp.kubectl("create", "namespace", ns)
     cp.kubectl("label", "namespace", b, f"aws-account=b-{suffix}")
     mappings = [
-        fargate_account(
+        manifest(
+            "FargateAccount",
             f"a-{suffix}",
             {
                 "roleArn": ROLE_A,
@@ -47,7 +47,8 @@ def accounts(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                 "namespaces": {"names": [a]},
             },
         ),
-        fargate_account(
+        manifest(
+            "FargateAccount",
             f"b-{suffix}",
             {
                 "roleArn": ROLE_B,

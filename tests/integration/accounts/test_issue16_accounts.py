@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from mcp import ClientSession
 
@@ -26,15 +28,13 @@ from accounts_support import (
     ROLE_A,
     ROLE_B,
     Accounts,
-    fargate_account,
+    role_in,
 )
 from adapter_support import mcp, rest
 from fargate_operator.devenv.ecs_emulator import REGION
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
 from operator_support import OperatorProcess, condition, manifest, task_definition_spec, wait_for
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 def same_manifests(net: dict[str, Any], region: str | None = None) -> list[dict[str, Any]]:
@@ -49,12 +49,19 @@ def same_manifests(net: dict[str, Any], region: str | None = None) -> list[dict[
     ]
 
 
+REPO = Path(__file__).resolve().parents[3]
+
+
 def ready(kube: Any, kind: str, name: str) -> bool:
     return condition(kube.status(kind, name), "Ready").get("status") == "True"
 
 
-def test_item16_same_manifests_land_in_three_accounts(world: World, accounts: Accounts) -> None:
-    """Two mapped namespaces and an unmapped one, the same manifests in each: three accounts, ARNs that say so."""
+Placed = dict[str, tuple[str, str, str | None]]  # namespace -> (account, region, role)
+
+
+@pytest.fixture(scope="module")
+def placed(world: World, accounts: Accounts) -> Iterator[Placed]:
+    """The same manifests applied in the two mapped namespaces and the unmapped one, all of them made."""
     placed = {
         accounts.a: (ACCOUNT_A, REGION, ROLE_A),
         accounts.b: (ACCOUNT_B, REGION_B, ROLE_B),
@@ -64,11 +71,18 @@ def test_item16_same_manifests_land_in_three_accounts(world: World, accounts: Ac
         world.control_plane.kubectl(
             "apply", "-n", ns, "-f", "-", input=yaml.safe_dump_all(same_manifests(accounts.nets[(account, region)]))
         )
-    for ns, (account, region, role) in placed.items():
+    for ns in placed:
         kube = accounts.kube(world, ns)
         for kind, name in (("fargatecluster", "c"), ("fargatetaskdefinition", "td"), ("fargatetask", "job")):
             wait_for(f"{kind} {ns}/{name} Ready", lambda k=kind, n=name, kb=kube: ready(kb, k, n), timeout=90)
         wait_for(f"service {ns}/web created", lambda kb=kube: kb.status("fargateservice", "web").get("serviceArn"))
+    yield placed
+
+
+def test_item16_same_manifests_land_in_three_accounts(world: World, accounts: Accounts, placed: Placed) -> None:
+    """Two mapped namespaces and an unmapped one, the same manifests in each: three accounts, ARNs that say so."""
+    for ns, (account, region, role) in placed.items():
+        kube = accounts.kube(world, ns)
         cluster = kube.status("fargatecluster", "c")
         assert cluster["clusterArn"] == f"arn:aws:ecs:{region}:{account}:cluster/shared-name", cluster
         assert (cluster["accountId"], cluster["region"]) == (account, region)
@@ -90,14 +104,14 @@ def test_item16_same_manifests_land_in_three_accounts(world: World, accounts: Ac
         ecs = world.ecs.client_as(role, "ecs", region) if role else world.ecs.client("ecs", region)
         tags = ecs.describe_clusters(clusters=["shared-name"], include=["TAGS"])["clusters"][0]["tags"]
         assert {t["value"] for t in tags if t["key"] == "ecs.fargate.dev/namespace"} == {ns}
-    # One session per FargateAccount, with the session name and tags the mapping asks for.
-    sessions = {role: n for (role, _name), n in accounts.proxy.sessions.items()}
-    assert set(sessions) == {ROLE_A, ROLE_B}, accounts.proxy.sessions
-    names = {name for (_role, name) in accounts.proxy.sessions}
-    assert all(name.startswith("fargate-operator.") for name in names), names
+    # One session per FargateAccount (its status check's and its ECS calls' alike), named after it.
+    assert dict(accounts.proxy.sessions) == {
+        (ROLE_A, f"fargate-operator.a-{accounts.suffix}"): 1,
+        (ROLE_B, f"fargate-operator.b-{accounts.suffix}"): 1,
+    }
 
 
-def test_item16_every_ecs_call_names_its_object_for_cloudtrail(world: World, accounts: Accounts) -> None:
+def test_item16_every_ecs_call_names_its_object_for_cloudtrail(accounts: Accounts, placed: Placed) -> None:
     """The User-Agent of each write names the Kubernetes object it was made for (CloudTrail's userAgent)."""
     assert accounts.proxy.journal is not None
     writes = [c for c in accounts.proxy.journal if c.action in ("CreateCluster", "RunTask", "CreateService")]
@@ -160,8 +174,20 @@ def test_item16_region_override_runs_there_and_the_allow_list_is_enforced_at_app
     assert plain.get("fargatecluster", "eu") is None
 
 
-def _role_in(account: str, name: str = "fargate-operator") -> str:
-    return f"arn:aws:iam::{account}:role/{name}"
+def _c_served_by_c1(world: World, accounts: Accounts) -> None:
+    """Namespace C mapped to account 555555555555 alone (FargateAccount c1), its cluster "waiting" made there --
+    where the conflict test leaves it."""
+    sfx = accounts.suffix
+    mapping = manifest(
+        "FargateAccount",
+        f"c1-{sfx}",
+        {"roleArn": role_in("555555555555"), "region": REGION, "namespaces": {"names": [accounts.c]}},
+    )
+    world.control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(mapping))
+    kube = accounts.kube(world, accounts.c)
+    kube.apply(manifest("FargateCluster", "waiting", {"clusterName": f"waiting-{sfx}"}))
+    arn = wait_for("made in account 555555555555", lambda: kube.status("fargatecluster", "waiting").get("clusterArn"))
+    assert arn == f"arn:aws:ecs:{REGION}:555555555555:cluster/waiting-{sfx}"
 
 
 def test_item16_two_accounts_claiming_a_namespace_say_so_and_its_objects_wait(world: World, accounts: Accounts) -> None:
@@ -170,7 +196,9 @@ def test_item16_two_accounts_claiming_a_namespace_say_so_and_its_objects_wait(wo
     cp, ns, sfx = world.control_plane, accounts.c, accounts.suffix
     first, second = f"c1-{sfx}", f"c2-{sfx}"
     for name, account in ((first, "555555555555"), (second, "666666666666")):
-        mapping = fargate_account(name, {"roleArn": _role_in(account), "region": REGION, "namespaces": {"names": [ns]}})
+        mapping = manifest(
+            "FargateAccount", name, {"roleArn": role_in(account), "region": REGION, "namespaces": {"names": [ns]}}
+        )
         cp.kubectl("apply", "-f", "-", input=yaml.safe_dump(mapping))
     kube = accounts.kube(world, ns)
     kube.apply(manifest("FargateCluster", "waiting", {"clusterName": f"waiting-{sfx}"}))
@@ -197,18 +225,16 @@ def test_item16_two_accounts_claiming_a_namespace_say_so_and_its_objects_wait(wo
     assert first in waiting["message"] and second in waiting["message"], waiting
     assert not kube.status("fargatecluster", "waiting").get("clusterArn")
     cp.kubectl("delete", "fargateaccount", second)
-    arn = wait_for(
-        "created in the remaining account", lambda: kube.status("fargatecluster", "waiting").get("clusterArn")
-    )
-    assert arn == f"arn:aws:ecs:{REGION}:555555555555:cluster/waiting-{sfx}"
+    _c_served_by_c1(world, accounts)  # created in the remaining account
     assert wait_for(f"{first} serves the namespace", lambda: ns in (account_status(first).get("namespaces") or []))
 
 
 def test_item16_a_namespace_moved_to_another_account_and_a_role_that_refuses(world: World, accounts: Accounts) -> None:
-    """After the conflict test, namespace C's objects live in account 555555555555. Mapping C to another account:
-    the old objects are refused (nothing recreated or deleted elsewhere), and a role whose trust policy wants
-    another External ID fails the new ones naming the role, until the FargateAccount is fixed."""
+    """Namespace C's objects live in account 555555555555. Mapping C to another account: the old objects are
+    refused (nothing recreated or deleted elsewhere), and a role whose trust policy wants another External ID
+    fails the new ones naming the role, until the FargateAccount is fixed."""
     cp, ns, sfx = world.control_plane, accounts.c, accounts.suffix
+    _c_served_by_c1(world, accounts)
     account = "444444444444"
     trust = {
         "Version": "2012-10-17",
@@ -221,12 +247,14 @@ def test_item16_a_namespace_moved_to_another_account_and_a_role_that_refuses(wor
             }
         ],
     }
-    iam = world.ecs.client_as(_role_in(account, "admin"), "iam")
+    iam = world.ecs.client_as(role_in(account, "admin"), "iam")
     iam.create_role(RoleName=f"fo-{sfx}", AssumeRolePolicyDocument=json.dumps(trust))
-    role = _role_in(account, f"fo-{sfx}")
+    role = role_in(account, f"fo-{sfx}")
     cp.kubectl("delete", "fargateaccount", f"c1-{sfx}")
-    refused = fargate_account(
-        f"d-{sfx}", {"roleArn": role, "externalId": f"wrong-{sfx}", "region": REGION, "namespaces": {"names": [ns]}}
+    refused = manifest(
+        "FargateAccount",
+        f"d-{sfx}",
+        {"roleArn": role, "externalId": f"wrong-{sfx}", "region": REGION, "namespaces": {"names": [ns]}},
     )
     cp.kubectl("apply", "-f", "-", input=yaml.safe_dump(refused))
     kube = accounts.kube(world, ns)
@@ -276,12 +304,14 @@ def test_item16_a_namespace_moved_to_another_account_and_a_role_that_refuses(wor
         timeout=360,
     )
     assert arn == f"arn:aws:ecs:{REGION}:{account}:cluster/fresh-{sfx}"
-    in_account = world.ecs.client_as(_role_in(account, "reader"))  # the guarded role wants its External ID
+    in_account = world.ecs.client_as(role_in(account, "reader"))  # the guarded role wants its External ID
     assert in_account.describe_clusters(clusters=[f"fresh-{sfx}"])["clusters"][0]["status"] == "ACTIVE"
     assert not in_account.describe_clusters(clusters=[f"waiting-{sfx}"])["clusters"]  # not recreated here
 
 
-def test_item16_adapters_act_in_the_account_of_the_credentials_namespace(world: World, accounts: Accounts) -> None:
+def test_item16_adapters_act_in_the_account_of_the_credentials_namespace(
+    world: World, accounts: Accounts, placed: Placed
+) -> None:
     """REST and MCP with a token of a ServiceAccount of namespace A: reads and writes in account A; another
     account's resources (namespace B's) are not found."""
     cp = world.control_plane
@@ -339,6 +369,7 @@ def test_item16_tenants_cannot_change_which_account_they_act_in(world: World, ac
     assert rules and all(
         set(r["verbs"]) <= {"get", "list", "watch"} for r in rules if "fargateaccounts" in r["resources"]
     )
+    assert any("fargateaccounts/status" in r["resources"] for r in rules), rules  # the next line checks something
     assert all(set(r["verbs"]) <= {"patch"} for r in rules if "fargateaccounts/status" in r["resources"])
 
 
@@ -350,7 +381,9 @@ def test_item16_web_identity_then_assume_role(world: World, accounts: Accounts, 
     mapped, plain = f"wi-m-{sfx}", f"wi-u-{sfx}"
     for ns in (mapped, plain):
         cp.kubectl("create", "namespace", ns)
-    mapping = fargate_account(f"wi-{sfx}", {"roleArn": ROLE_A, "region": REGION, "namespaces": {"names": [mapped]}})
+    mapping = manifest(
+        "FargateAccount", f"wi-{sfx}", {"roleArn": ROLE_A, "region": REGION, "namespaces": {"names": [mapped]}}
+    )
     cp.kubectl("apply", "-f", "-", input=yaml.safe_dump(mapping))
     ids.service_account(cp, "default", f"operator-{sfx}")
     token = ids.token(cp, "default", f"operator-{sfx}", audience="sts.amazonaws.com")

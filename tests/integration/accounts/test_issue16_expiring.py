@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from accounts_support import ROLE_A, fargate_account
+from accounts_support import ROLE_A
 from fargate_operator.devenv.ecs_emulator import REGION, EcsEmulator
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
@@ -29,7 +29,9 @@ def test_item16_short_sessions_are_refreshed_before_they_expire(world: World, tm
     cp, sfx = world.control_plane, uuid.uuid4().hex[:6]
     ns = f"exp-{sfx}"
     cp.kubectl("create", "namespace", ns)
-    mapping = fargate_account(f"exp-{sfx}", {"roleArn": ROLE_A, "region": REGION, "namespaces": {"names": [ns]}})
+    mapping = manifest(
+        "FargateAccount", f"exp-{sfx}", {"roleArn": ROLE_A, "region": REGION, "namespaces": {"names": [ns]}}
+    )
     cp.kubectl("apply", "-f", "-", input=yaml.safe_dump(mapping))
     emulator = EcsEmulator(log=tmp_path / "ecs.log", sts_session_seconds=SESSION).start()
     proxy = EcsProxy(emulator.endpoint).start()

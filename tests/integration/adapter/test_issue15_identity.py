@@ -42,7 +42,6 @@ from operator_support import (
     wait_for,
 )
 
-TARGET = "AmazonEC2ContainerServiceV20141113."
 READS = {
     "DescribeClusters",
     "DescribeTaskDefinition",
