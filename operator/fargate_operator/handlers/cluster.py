@@ -78,23 +78,43 @@ async def reconcile_cluster(
 
 
 async def _create(gw: EcsGateway, body: Any, spec: Any, owner: Owner, name: str) -> dict[str, Any]:
-    """CreateCluster, then whose the cluster is, from a DescribeClusters shared with other creations.
+    """Look (batched), CreateCluster only when the name is free, then whose the cluster is (batched again).
 
-    ECS answers CreateCluster on a name that exists with that cluster, unchanged, not with an
-    error -- so calling it first changes nothing that is not ours. Whether the cluster is ours is
-    read from its tags as DescribeClusters reports them (the answer may carry the request's tags
-    rather than the cluster's); that read rides in one batch with the other creations of the
-    moment (ecs/coalesce.py). Not ours and not adoptable: refused, as before.
+    ECS's documentation does not say what CreateCluster does with its tags and settings when the
+    name is already an ACTIVE cluster: it answers with that cluster, and whether it applies the
+    request's tags is not written anywhere. Were it to, calling it first would let a namespace
+    overwrite another's owner tags. So an existing cluster is judged from a DescribeClusters first
+    and never receives a CreateCluster; the read rides in one batch with the other creations of
+    the moment (ecs/coalesce.py), so the create path stays at one ECS write per object. After the
+    create, a second batched read says whose the cluster is (a racing creation may have made it
+    meanwhile, and the answer may carry the request's tags rather than the cluster's).
     """
+    adoption = spec.get("adoptionPolicy", "CreateOnly")
+    existing = await gw.cluster_batch.describe(name)
+    if existing is not None:
+        return await _claim_existing(gw, body, owner, existing, adoption, name)
+    return await _create_absent(gw, body, spec, owner, name)
+
+
+async def _create_absent(gw: EcsGateway, body: Any, spec: Any, owner: Owner, name: str) -> dict[str, Any]:
+    """CreateCluster on a name a read just found free, then whose the cluster is."""
     adoption = spec.get("adoptionPolicy", "CreateOnly")
     created = (await gw.call("CreateCluster", **logic.create_request(dict(spec), name, owner)))["cluster"]
     described = await gw.cluster_batch.describe(name) or created
-    if check_claim(owner, described.get("tags"), adoption, f"ECS cluster {name}"):
-        await gw.call("TagResource", resourceArn=described["clusterArn"], tags=owner.tags())
-        await k8s.post_event(body, "Adopted", f"adopted ECS cluster {described['clusterArn']}")
-    else:
-        await k8s.post_event(body, "Created", f"CreateCluster {created['clusterArn']}")
+    if claim(owner, described.get("tags")) is not Claim.OURS:
+        return await _claim_existing(gw, body, owner, described, adoption, name)
+    await k8s.post_event(body, "Created", f"CreateCluster {created['clusterArn']}")
     return described
+
+
+async def _claim_existing(
+    gw: EcsGateway, body: Any, owner: Owner, cluster: dict[str, Any], adoption: str, name: str
+) -> dict[str, Any]:
+    """A cluster that was there before this object's create: ours, adopted, or refused (AdoptionRefused)."""
+    if check_claim(owner, cluster.get("tags"), adoption, f"ECS cluster {name}"):
+        await gw.call("TagResource", resourceArn=cluster["clusterArn"], tags=owner.tags())
+        await k8s.post_event(body, "Adopted", f"adopted ECS cluster {cluster['clusterArn']}")
+    return cluster
 
 
 async def _describe_then_write(gw: EcsGateway, body: Any, spec: Any, owner: Owner, name: str) -> dict[str, Any]:
@@ -104,10 +124,8 @@ async def _describe_then_write(gw: EcsGateway, body: Any, spec: Any, owner: Owne
     if existing is None:
         if adoption == "Adopt":
             raise AdoptionRefused(f"ECS cluster {name} does not exist and spec.adoptionPolicy is Adopt")
-        return await _create(gw, body, spec, owner, name)
-    if check_claim(owner, existing.get("tags"), adoption, f"ECS cluster {name}"):
-        await gw.call("TagResource", resourceArn=existing["clusterArn"], tags=owner.tags())
-        await k8s.post_event(body, "Adopted", f"adopted ECS cluster {existing['clusterArn']}")
+        return await _create_absent(gw, body, spec, owner, name)
+    await _claim_existing(gw, body, owner, existing, adoption, name)
     calls = logic.update_calls(dict(spec), existing["clusterArn"], existing.get("tags"))
     for operation, params in calls:
         await gw.call(operation, **params)
