@@ -14,6 +14,7 @@ from fargate_operator.handlers import tenancy
 from fargate_operator.models.kinds import CLUSTER, TASK_DEFINITION
 from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile.accounts import (
+    NamespaceUnseen,
     PlacementRefused,
     PlacementWaiting,
     account_of_arn,
@@ -24,6 +25,9 @@ from fargate_operator.reconcile.tenancy import DEFAULT_CLUSTER
 from fargate_operator.runtime import ARN_MEMBERS, Runtime
 
 MAX_DELAY = 300.0
+# How long a handler waits for the watch cache to see its Namespace (applied together with it, usually a
+# moment behind) before it says Waiting and lets Kopf retry.
+NAMESPACE_WAIT = 2.0
 
 
 def backoff(retry: int, base: float = 2.0) -> float:
@@ -220,10 +224,15 @@ def same_place(gw: EcsGateway, what: str, arn: str) -> None:
         )
 
 
-def ecs_of(rt: Runtime, body: Any) -> EcsGateway:
-    """The object's gateway (Runtime.ecs_for), with PlacementWaiting as Waiting."""
+async def ecs_of(rt: Runtime, body: Any) -> EcsGateway:
+    """The object's gateway (Runtime.ecs_for), with PlacementWaiting as Waiting; a Namespace the watch cache
+    has not seen yet, whose labels decide the account, is waited for a moment first."""
     try:
-        return rt.ecs_for(body)
+        try:
+            return rt.ecs_for(body)
+        except NamespaceUnseen:
+            await rt.accounts.wait_seen(body["metadata"]["namespace"], NAMESPACE_WAIT)
+            return rt.ecs_for(body)
     except PlacementWaiting as why:
         raise Waiting(str(why)) from None
 
@@ -251,7 +260,7 @@ async def ecs_or_wait(rt: Runtime, body: Any, patch: kopf.Patch, status: Any, re
     """The object's gateway; else its condition says why (waiting for an account, or refused) and Kopf
     retries a wait (a refusal stands until the spec or the FargateAccount changes)."""
     try:
-        return ecs_of(rt, body)
+        return await ecs_of(rt, body)
     except Waiting as why:
         await wait(body, patch, status, why)
     except PlacementRefused as err:
@@ -284,7 +293,7 @@ async def ecs_for_deletion(
     Event says the finalizer goes). A deletion of something that may exist never gives up: a refusal then
     retries (nothing is orphaned)."""
     try:
-        return ecs_of(rt, body)
+        return await ecs_of(rt, body)
     except Waiting as why:
         await wait(body, patch, status, why)
     except PlacementRefused as err:
