@@ -64,7 +64,7 @@ class Credential:
 
 class CredentialSource(Protocol):
     async def by_access_key(self, key: str) -> Credential | None: ...
-    async def by_bearer(self, token: str) -> Principal | None: ...
+    async def by_bearer(self, token: str, client: str = "") -> Principal | None: ...
 
 
 class InvalidCredential(Exception):
@@ -185,10 +185,13 @@ async def authenticate(
     headers: dict[str, str],
     body: bytes,
     *,
+    client: str = "",
     must_sign: tuple[str, ...] = (),
     now: datetime.datetime | None = None,
 ) -> Authenticated:
     """The caller behind a request, or an ApiError with ECS's code and HTTP 403.
+
+    `client`: the address the request came from, which bounds the token reviews it may cost (tokens.py).
 
     `must_sign`: headers (lower case) that, when a SigV4 request carries them, it must have signed
     -- they change what the call does (the namespace it addresses), so they must not be replaceable.
@@ -198,7 +201,7 @@ async def authenticate(
     if auth.startswith("Bearer "):
         # RFC 6750 tokens hold no whitespace: strip only HTTP's own (space, tab); an empty token matches nothing.
         token = auth[len("Bearer ") :].strip(" \t")
-        principal = await source.by_bearer(token) if token else None
+        principal = await source.by_bearer(token, client) if token else None
         if principal is None:
             raise _denied("UnrecognizedClientException", "The security token included in the request is invalid.")
         return Authenticated(principal)

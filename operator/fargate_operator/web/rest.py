@@ -24,6 +24,7 @@ from fargate_operator.ecs import model
 from fargate_operator.service.api import EcsApi
 from fargate_operator.service.errors import ApiError
 from fargate_operator.web.auth import NAMESPACE_HEADER, CredentialSource, addressing, authenticate
+from fargate_operator.web.review_budget import ReviewRefused
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,10 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
 
 
 def error_response(err: ApiError) -> Response:
-    return _json({"__type": err.code, "message": err.message}, err.status)
+    response = _json({"__type": err.code, "message": err.message}, err.status)
+    if isinstance(err, ReviewRefused):
+        response.headers["Retry-After"] = str(err.retry_after)
+    return response
 
 
 class RestAdapter:
@@ -121,6 +125,7 @@ class RestAdapter:
             # A header sent more than once counts with all its values, as SigV4 canonicalizes it.
             {name: ",".join(request.headers.getlist(name)) for name in request.headers},
             body,
+            client=request.client.host if request.client else "",
             must_sign=(NAMESPACE_HEADER,),
         )
         principal = addressing(caller.principal, request.headers.get(NAMESPACE_HEADER))
