@@ -93,6 +93,7 @@ bench: venv assets
 	$(BIN)/python bench/memory_restart.py --each 1000 --tasks 10000
 	$(BIN)/python bench/rest_adapter.py --rate 500
 	$(BIN)/python bench/drift_cost.py --count 1000
+	$(BIN)/python bench/token_flood.py
 
 run: venv assets
 	$(BIN)/fargate-operator dev --run-dir .run

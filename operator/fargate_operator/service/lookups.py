@@ -198,15 +198,23 @@ class Store:
         for name in naming.candidate_names(ecs_name):
             if name in taken:
                 continue
-            body = {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": kind,
-                "metadata": {"name": name, "namespace": ns, **meta},
-                "spec": spec,
-            }
-            await acting.create(kind, ns, body, caller.principal)
+            try:
+                await self.create_named(kind, caller, name, spec, **meta)
+            except acting.AlreadyExists as exists:
+                # Created meanwhile (another call, another replica): not ours to share.
+                raise invalid(str(exists)) from None
             return name
         raise client(f"no free Kubernetes name for {kind} {ecs_name!r} in namespace {ns}")
+
+    async def create_named(self, kind: str, caller: Caller, name: str, spec: dict[str, Any], **meta: Any) -> None:
+        """Create an object under exactly `name`; acting.AlreadyExists when the API server has one."""
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": kind,
+            "metadata": {"name": name, "namespace": caller.ns, **meta},
+            "spec": spec,
+        }
+        await acting.create(kind, caller.ns, body, caller.principal)
 
     async def patch_spec(
         self, kind: str, caller: Caller, obj: dict[str, Any], spec_patch: dict[str, Any], **meta: Any

@@ -100,8 +100,8 @@ def adapter(
     tmp_path_factory: pytest.TempPathFactory,
     request: pytest.FixtureRequest,
 ) -> Iterator[OperatorProcess]:
-    """The operator with both adapters; a test module may set ADAPTER_WAIT (seconds, default 20) and
-    TENANCY_CONFIG (the admin's --tenancy-config, as YAML text)."""
+    """The operator with both adapters; a test module may set ADAPTER_WAIT (seconds, default 20),
+    TENANCY_CONFIG (the admin's --tenancy-config, as YAML text) and ADAPTER_ENV (environment)."""
     tenancy: tuple[str, ...] = ()
     if config := getattr(request.module, "TENANCY_CONFIG", None):
         path = tmp_path_factory.mktemp("tenancy") / "tenancy.yaml"
@@ -112,6 +112,7 @@ def adapter(
         adapter_ecs_endpoint,
         namespace,
         tmp_path_factory.mktemp("adapter") / "operator.log",
+        env=dict(getattr(request.module, "ADAPTER_ENV", {})),
         extra_args=(
             "--namespace",
             other_namespace,
