@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 
 from fargate_operator import k8s
+from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
@@ -21,10 +22,10 @@ from fargate_operator.handlers.common import (
     up_to_date,
 )
 from fargate_operator.handlers.slots import bounded
-from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
+from fargate_operator.models.kinds import GROUP, PLURALS, TENANCY_RECHECK_ANNOTATION, VERSION
 from fargate_operator.reconcile import cluster as logic
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
-from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Claim, Owner, check_claim, claim
+from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner
 from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateCluster"]
@@ -38,6 +39,7 @@ def _live(clusters: list[dict[str, Any]]) -> dict[str, Any] | None:
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@kopf.on.update(GROUP, VERSION, PLURAL, field=("metadata", "annotations", TENANCY_RECHECK_ANNOTATION))
 @bounded
 async def reconcile_cluster(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
@@ -89,8 +91,9 @@ async def _create(gw: EcsGateway, body: Any, spec: Any, owner: Owner, name: str)
     adoption = spec.get("adoptionPolicy", "CreateOnly")
     created = (await gw.call("CreateCluster", **logic.create_request(dict(spec), name, owner)))["cluster"]
     described = await gw.cluster_batch.describe(name) or created
-    if check_claim(owner, described.get("tags"), adoption, f"ECS cluster {name}"):
-        await gw.call("TagResource", resourceArn=described["clusterArn"], tags=owner.tags())
+    target = owner_gate.claimed(owner, described, adoption, f"ECS cluster {name}")
+    if target.adopting:
+        await gw.write("TagResource", target, tags=owner.tags())
         await k8s.post_event(body, "Adopted", f"adopted ECS cluster {described['clusterArn']}")
     else:
         await k8s.post_event(body, "Created", f"CreateCluster {created['clusterArn']}")
@@ -105,12 +108,13 @@ async def _describe_then_write(gw: EcsGateway, body: Any, spec: Any, owner: Owne
         if adoption == "Adopt":
             raise AdoptionRefused(f"ECS cluster {name} does not exist and spec.adoptionPolicy is Adopt")
         return await _create(gw, body, spec, owner, name)
-    if check_claim(owner, existing.get("tags"), adoption, f"ECS cluster {name}"):
-        await gw.call("TagResource", resourceArn=existing["clusterArn"], tags=owner.tags())
+    target = owner_gate.claimed(owner, existing, adoption, f"ECS cluster {name}")
+    if target.adopting:
+        await gw.write("TagResource", target, tags=owner.tags())
         await k8s.post_event(body, "Adopted", f"adopted ECS cluster {existing['clusterArn']}")
     calls = logic.update_calls(dict(spec), existing["clusterArn"], existing.get("tags"))
     for operation, params in calls:
-        await gw.call(operation, **params)
+        await gw.write(operation, target, **params)
     if calls:
         await k8s.post_event(body, "Updated", f"{', '.join(op for op, _ in calls)} on {existing['clusterArn']}")
         return _live(await gw.describe_clusters([name])) or existing
@@ -163,11 +167,12 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
         # Ours by its owner tags, or nothing to do: never delete (or untag) another object's cluster,
         # even one this object recorded before ownership was checked on create.
         found = _live(await gw.describe_clusters([arn or logic.cluster_name(body)]))
-        if found is None or claim(Owner.of(body), found.get("tags")) is not Claim.OURS:
+        target = owner_gate.owned(Owner.of(body), found) if found else None
+        if target is None:
             return
-        arn = found["clusterArn"]
+        arn = target.arn
         if spec.get("deletionPolicy") == "Retain":
-            await gw.call("UntagResource", resourceArn=arn, tagKeys=list(OWNER_TAG_KEYS))
+            await gw.write("UntagResource", target, tagKeys=list(OWNER_TAG_KEYS))
             await k8s.post_event(body, "Retained", f"left ECS cluster {arn} in place (deletionPolicy Retain)")
             return
         listed = await gw.list_all("ListServices", "serviceArns", cluster=arn)
@@ -182,7 +187,7 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
             raise EcsError(
                 "DeleteCluster", "ClusterContainsServicesException", f"{len(services)} services remain: {names}", 400
             )
-        await gw.call("DeleteCluster", cluster=arn)
+        await gw.write("DeleteCluster", target)
         await k8s.post_event(body, "Deleted", f"DeleteCluster {arn}")
     except EcsError as err:
         if err.code == "ClusterNotFoundException":
