@@ -17,7 +17,14 @@ CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/prod"
 
 def _service(uid: str | None) -> dict[str, object]:
     tags = [{"key": "ecs.fargate.dev/uid", "value": uid}] if uid else []
-    return {"serviceArn": SERVICE, "clusterArn": CLUSTER, "serviceName": "web", "tags": tags}
+    revision = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"
+    return {
+        "serviceArn": SERVICE,
+        "clusterArn": CLUSTER,
+        "serviceName": "web",
+        "taskDefinition": revision,
+        "tags": tags,
+    }
 
 
 def _gateway() -> EcsGateway:

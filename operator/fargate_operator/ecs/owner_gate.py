@@ -64,8 +64,9 @@ class Owned:
 def _arn_and_tags(answer: Mapping[str, Any]) -> tuple[str, str | None, list[dict[str, str]] | None]:
     """The ARN, cluster and tags of an ECS answer: a service, cluster or task as described, or a
     DescribeTaskDefinition / RegisterTaskDefinition response (its tags beside the revision)."""
-    if "taskDefinition" in answer:
-        return str(answer["taskDefinition"]["taskDefinitionArn"]), None, answer.get("tags")
+    revision = answer.get("taskDefinition")
+    if isinstance(revision, Mapping):  # a service names its revision too, as a string
+        return str(revision["taskDefinitionArn"]), None, answer.get("tags")
     for member in ("serviceArn", "taskArn"):
         if answer.get(member):
             return str(answer[member]), answer.get("clusterArn"), answer.get("tags")

@@ -86,7 +86,10 @@ async def reconcile_service(
     except EcsError as err:  # looking up the owner of what spec names
         await fail(body, patch, status, err, retry)
     force = (body["metadata"].get("annotations") or {}).get(FORCE_ANNOTATION)
-    want = logic.desired_hash(dict(spec), cluster, task_definition) + (f"/{force}" if force else "")
+    # A bare family is sent as the revision the tenancy check admitted, but hashed as written: a restart
+    # does not roll the service onto a newer revision nobody asked it to deploy.
+    hashed = spec.get("taskDefinition") or task_definition
+    want = logic.desired_hash(dict(spec), cluster, hashed) + (f"/{force}" if force else "")
     if status.get("specHash") == want and status.get("serviceArn"):
         up_to_date(body, patch, status)
         return

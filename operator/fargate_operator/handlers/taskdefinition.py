@@ -275,10 +275,13 @@ async def reconcile_task_definition(
     try:
         if (holder := recorded_elsewhere(rt, owner, family, gw)) is not None:
             meta = holder["metadata"]
-            raise AdoptionRefused(
-                f"family {family} is held by FargateTaskDefinition {meta['namespace']}/{meta['name']}, which "
-                "recorded its revisions (ACTIVE or not); two objects cannot manage one family"
+            why = (
+                f"family {family} is held by FargateTaskDefinition {meta['namespace']}/{meta['name']}, which recorded "
+                "revisions of it (ACTIVE or not); two objects cannot manage one family"
             )
+            if meta.get("deletionTimestamp"):  # it is going: try again once its finalizer is done
+                raise EcsError("RegisterTaskDefinition", "FamilyHeld", f"{why} (that object is being deleted)", None)
+            raise AdoptionRefused(why)
         answer = None
         if _first_attempt(body, spec, status, retry) and await gw.families.is_new(family):
             answer = await _register(gw, body, request, family)  # the common path: one ECS call

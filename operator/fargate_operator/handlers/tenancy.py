@@ -189,17 +189,17 @@ def _in_unshared_cluster(rt: Runtime, obj: dict[str, Any], policy: logic.Policy)
     observing = management_policy(obj.get("spec") or {}) != MANAGE
     if obj.get("kind") == CLUSTER and not observing:
         return False
-    arn = status.get("clusterArn")
-    if not arn:
+    ref = status.get("clusterArn")  # a FargateService's: the cluster as resolved, a name when spec named one
+    if not ref:
         return False
-    namespace = meta["namespace"]
+    namespace, name = meta["namespace"], logic.cluster_short_name(ref)
+    arn = ref if ref.startswith("arn:") else None
     for cluster in _objects(rt, CLUSTER, namespace):
-        if (
-            management_policy(cluster.get("spec") or {}) == MANAGE
-            and cluster.get("status", {}).get("clusterArn") == arn
-        ):
+        accepted = cluster.get("status", {}).get("clusterArn")
+        managed = management_policy(cluster.get("spec") or {}) == MANAGE
+        if managed and accepted and (arn == accepted or (arn is None and cluster_name(cluster) == name)):
             return False
-    return not logic.cluster_shared(policy, namespace, logic.cluster_short_name(arn), arn)
+    return not logic.cluster_shared(policy, namespace, name, arn)
 
 
 async def recheck_refusals(rt: Runtime) -> int:

@@ -210,6 +210,9 @@ def test_a_cluster_ref_to_an_observing_cluster_is_checked_and_a_revoked_share_is
     finally:
         tenancy_file.write_text("")  # the admin revokes the share
 
+    # What was admitted under the share is checked again under the new config (which this also waits for).
+    message = _degraded(kube_b, "fargateservice", "svc", "TenancyRefused")
+    assert shared in message, message
     runs = ecs_proxy.count("RunTask")
     task = {
         "clusterRef": {"name": "obs"},
@@ -221,9 +224,6 @@ def test_a_cluster_ref_to_an_observing_cluster_is_checked_and_a_revoked_share_is
     message = _degraded(kube_b, "fargatetask", "late", "TenancyRefused")
     assert shared in message and kube_a.namespace in message, message
     assert ecs_proxy.count("RunTask") == runs, "a clusterRef to an observing FargateCluster ran in a's cluster"
-    # What was admitted under the share is checked again under the new config.
-    message = _degraded(kube_b, "fargateservice", "svc", "TenancyRefused")
-    assert shared in message, message
     kube_b.delete("fargatetask", "late", wait=True)
     kube_b.delete("fargateservice", "svc", wait=True)
     kube_b.delete("fargatecluster", "obs", wait=True)
