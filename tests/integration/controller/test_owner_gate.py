@@ -100,6 +100,13 @@ def _foreign_tags(namespace: str, name: str) -> list[dict[str, str]]:
     ]
 
 
+def _configure(operator: OperatorProcess, tenancy_file: Path, config: dict[str, Any]) -> None:
+    """Write the tenancy config and wait until the operator says it loaded it."""
+    loaded = operator.log_text().count(" loaded from ")
+    tenancy_file.write_text(yaml.safe_dump(config) if config else "")
+    wait_for("the tenancy config loaded", lambda: operator.log_text().count(" loaded from ") > loaded)
+
+
 def _register(ecs: Any, family: str, tags: list[dict[str, str]]) -> str:
     spec = task_definition_spec(family)
     arn: str = ecs.register_task_definition(
@@ -123,16 +130,17 @@ def _described(ecs: Any, arn: str) -> tuple[str, dict[str, str]]:
 def test_a_family_emptied_by_its_object_stays_claimed_and_its_deletion_spares_other_revisions(
     kube_a: Kube, kube_b: Kube, ecs_client: Any, deletion_policy: str
 ) -> None:
-    family = f"stale-{uuid.uuid4().hex[:6]}"
+    family = stale = f"stale-{uuid.uuid4().hex[:6]}"
+    taker = f"taker-{family}"
     kube_a.apply(
-        manifest("FargateTaskDefinition", "stale", {**task_definition_spec(family), "deletionPolicy": deletion_policy})
+        manifest("FargateTaskDefinition", stale, {**task_definition_spec(family), "deletionPolicy": deletion_policy})
     )
-    first = wait_for("a's revision", lambda: kube_a.status("fargatetaskdefinition", "stale").get("taskDefinitionArn"))
+    first = wait_for("a's revision", lambda: kube_a.status("fargatetaskdefinition", stale).get("taskDefinitionArn"))
     # team-a empties its family the way the ECS API adapter does (DeregisterTaskDefinition), keeping the object.
     kube_a.cp.kubectl(
         "annotate",
         "fargatetaskdefinition",
-        "stale",
+        stale,
         "-n",
         kube_a.namespace,
         f"{DEREGISTER_ANNOTATION}={json.dumps([first])}",
@@ -140,22 +148,22 @@ def test_a_family_emptied_by_its_object_stays_claimed_and_its_deletion_spares_ot
     wait_for("a's revision INACTIVE", lambda: _described(ecs_client, first)[0] == "INACTIVE")
 
     # team-b asks for the family: the stale object still holds it, so nothing is registered into it.
-    kube_b.apply(manifest("FargateTaskDefinition", "taker", task_definition_spec(family)))
-    message = _degraded(kube_b, "fargatetaskdefinition", "taker", "AdoptionRefused")
-    assert f"FargateTaskDefinition {kube_a.namespace}/stale" in message, message
+    kube_b.apply(manifest("FargateTaskDefinition", taker, task_definition_spec(family)))
+    message = _degraded(kube_b, "fargatetaskdefinition", taker, "AdoptionRefused")
+    assert f"FargateTaskDefinition {kube_a.namespace}/{stale}" in message, message
     assert ecs_client.list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"] == []
 
     # A revision of the family another writer owns (e.g. registered before this check existed) is not a's:
     # deleting a's object neither deregisters nor untags it.
-    foreign_tags = _foreign_tags(kube_b.namespace, "taker")
+    foreign_tags = _foreign_tags(kube_b.namespace, taker)
     foreign = _register(ecs_client, family, foreign_tags)
-    kube_a.delete("fargatetaskdefinition", "stale", wait=True)
+    kube_a.delete("fargatetaskdefinition", stale, wait=True)
     state, tags = _described(ecs_client, foreign)
     assert state == "ACTIVE", f"deleting a's stale object ({deletion_policy}) deregistered {foreign}"
     assert tags[UID_TAG] == foreign_tags[0]["value"], (
         f"deleting a's stale object ({deletion_policy}) untagged {foreign}"
     )
-    kube_b.delete("fargatetaskdefinition", "taker", wait=True)
+    kube_b.delete("fargatetaskdefinition", taker, wait=True)
     ecs_client.deregister_task_definition(taskDefinition=foreign)
 
 
@@ -177,14 +185,21 @@ def test_a_bare_family_runs_the_revision_the_namespace_owns(
     }
     kube_a.apply(manifest("FargateTask", "bare", spec))
     tasks = wait_for("a's task", lambda: kube_a.status("fargatetask", "bare").get("tasks"))
-    ran = ecs_client.describe_tasks(cluster=tasks[0]["clusterArn"], tasks=[tasks[0]["taskArn"]])["tasks"][0]
+    cluster = kube_a.status("fargatetask", "bare")["clusterArn"]
+    ran = ecs_client.describe_tasks(cluster=cluster, tasks=[tasks[0]["taskArn"]])["tasks"][0]
     assert ran["taskDefinitionArn"] == own, f"taskDefinition {family} ran {ran['taskDefinitionArn']}, not a's {own}"
     kube_a.delete("fargatetask", "bare", wait=True)
     ecs_client.deregister_task_definition(taskDefinition=foreign)
 
 
 def test_a_cluster_ref_to_an_observing_cluster_is_checked_and_a_revoked_share_is_rechecked(
-    kube_a: Kube, kube_b: Kube, network: Network, ecs_client: Any, ecs_proxy: EcsProxy, tenancy_file: Path
+    operator: OperatorProcess,
+    kube_a: Kube,
+    kube_b: Kube,
+    network: Network,
+    ecs_client: Any,
+    ecs_proxy: EcsProxy,
+    tenancy_file: Path,
 ) -> None:
     u = uuid.uuid4().hex[:6]
     shared = f"shared-{u}"
@@ -192,7 +207,7 @@ def test_a_cluster_ref_to_an_observing_cluster_is_checked_and_a_revoked_share_is
     shared_arn = wait_for("a's cluster", lambda: kube_a.status("fargatecluster", "shared").get("clusterArn"))
     kube_b.apply(manifest("FargateTaskDefinition", "job", task_definition_spec(f"job-{u}")))
     wait_for("b's revision", lambda: kube_b.status("fargatetaskdefinition", "job").get("taskDefinitionArn"))
-    tenancy_file.write_text(yaml.safe_dump({"clusters": [{"namespaces": [kube_b.namespace], "names": [shared]}]}))
+    _configure(operator, tenancy_file, {"clusters": [{"namespaces": [kube_b.namespace], "names": [shared]}]})
     try:
         kube_b.apply(manifest("FargateCluster", "obs", {"clusterName": shared, "managementPolicy": "Observe"}))
         wait_for(
@@ -208,11 +223,8 @@ def test_a_cluster_ref_to_an_observing_cluster_is_checked_and_a_revoked_share_is
         kube_b.apply(manifest("FargateService", "svc", service))
         wait_for("b's service while shared", lambda: kube_b.status("fargateservice", "svc").get("serviceArn"))
     finally:
-        tenancy_file.write_text("")  # the admin revokes the share
+        _configure(operator, tenancy_file, {})  # the admin revokes the share
 
-    # What was admitted under the share is checked again under the new config (which this also waits for).
-    message = _degraded(kube_b, "fargateservice", "svc", "TenancyRefused")
-    assert shared in message, message
     runs = ecs_proxy.count("RunTask")
     task = {
         "clusterRef": {"name": "obs"},
@@ -224,6 +236,9 @@ def test_a_cluster_ref_to_an_observing_cluster_is_checked_and_a_revoked_share_is
     message = _degraded(kube_b, "fargatetask", "late", "TenancyRefused")
     assert shared in message and kube_a.namespace in message, message
     assert ecs_proxy.count("RunTask") == runs, "a clusterRef to an observing FargateCluster ran in a's cluster"
+    # What was admitted under the share is checked again under the new config.
+    message = _degraded(kube_b, "fargateservice", "svc", "TenancyRefused")
+    assert shared in message, message
     kube_b.delete("fargatetask", "late", wait=True)
     kube_b.delete("fargateservice", "svc", wait=True)
     kube_b.delete("fargatecluster", "obs", wait=True)
