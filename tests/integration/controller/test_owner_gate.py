@@ -126,44 +126,46 @@ def _described(ecs: Any, arn: str) -> tuple[str, dict[str, str]]:
     return resp["taskDefinition"]["status"], {t["key"]: t["value"] for t in resp.get("tags") or []}
 
 
+def _emptied(kube: Kube, ecs: Any, name: str, family: str, deletion_policy: str = "Delete") -> str:
+    """A FargateTaskDefinition whose only revision was deregistered the way the ECS API adapter does it
+    (DeregisterTaskDefinition: the object stays); returns that revision."""
+    kube.apply(
+        manifest("FargateTaskDefinition", name, {**task_definition_spec(family), "deletionPolicy": deletion_policy})
+    )
+    first: str = wait_for("the revision", lambda: kube.status("fargatetaskdefinition", name).get("taskDefinitionArn"))
+    annotation = f"{DEREGISTER_ANNOTATION}={json.dumps([first])}"
+    kube.cp.kubectl("annotate", "fargatetaskdefinition", name, "-n", kube.namespace, annotation)
+    wait_for("the revision INACTIVE", lambda: _described(ecs, first)[0] == "INACTIVE")
+    return first
+
+
+def test_a_family_emptied_by_its_object_stays_claimed(kube_a: Kube, kube_b: Kube, ecs_client: Any) -> None:
+    family = f"held-{uuid.uuid4().hex[:6]}"
+    _emptied(kube_a, ecs_client, family, family)
+    # team-b asks for the family: a's object still holds it, so nothing is registered into it (the family's
+    # next revision would be what a's `taskDefinition: <family>` runs, and a's deletion would act on it).
+    kube_b.apply(manifest("FargateTaskDefinition", family, task_definition_spec(family)))
+    message = _degraded(kube_b, "fargatetaskdefinition", family, "AdoptionRefused")
+    assert f"FargateTaskDefinition {kube_a.namespace}/{family}" in message, message
+    assert ecs_client.list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"] == []
+    kube_b.delete("fargatetaskdefinition", family, wait=True)
+    kube_a.delete("fargatetaskdefinition", family, wait=True)
+
+
 @pytest.mark.parametrize("deletion_policy", ["Delete", "Retain"])
-def test_a_family_emptied_by_its_object_stays_claimed_and_its_deletion_spares_other_revisions(
+def test_deleting_a_stale_task_definition_spares_revisions_it_does_not_own(
     kube_a: Kube, kube_b: Kube, ecs_client: Any, deletion_policy: str
 ) -> None:
-    family = stale = f"stale-{uuid.uuid4().hex[:6]}"
-    taker = f"taker-{family}"
-    kube_a.apply(
-        manifest("FargateTaskDefinition", stale, {**task_definition_spec(family), "deletionPolicy": deletion_policy})
-    )
-    first = wait_for("a's revision", lambda: kube_a.status("fargatetaskdefinition", stale).get("taskDefinitionArn"))
-    # team-a empties its family the way the ECS API adapter does (DeregisterTaskDefinition), keeping the object.
-    kube_a.cp.kubectl(
-        "annotate",
-        "fargatetaskdefinition",
-        stale,
-        "-n",
-        kube_a.namespace,
-        f"{DEREGISTER_ANNOTATION}={json.dumps([first])}",
-    )
-    wait_for("a's revision INACTIVE", lambda: _described(ecs_client, first)[0] == "INACTIVE")
-
-    # team-b asks for the family: the stale object still holds it, so nothing is registered into it.
-    kube_b.apply(manifest("FargateTaskDefinition", taker, task_definition_spec(family)))
-    message = _degraded(kube_b, "fargatetaskdefinition", taker, "AdoptionRefused")
-    assert f"FargateTaskDefinition {kube_a.namespace}/{stale}" in message, message
-    assert ecs_client.list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"] == []
-
-    # A revision of the family another writer owns (e.g. registered before this check existed) is not a's:
-    # deleting a's object neither deregisters nor untags it.
-    foreign_tags = _foreign_tags(kube_b.namespace, taker)
+    family = f"stale-{uuid.uuid4().hex[:6]}"
+    _emptied(kube_a, ecs_client, family, family, deletion_policy)
+    # The family's ACTIVE revision is another writer's (another namespace's, registered while the family looked
+    # free): deleting a's object neither deregisters nor untags it.
+    foreign_tags = _foreign_tags(kube_b.namespace, "taker")
     foreign = _register(ecs_client, family, foreign_tags)
-    kube_a.delete("fargatetaskdefinition", stale, wait=True)
+    kube_a.delete("fargatetaskdefinition", family, wait=True)
     state, tags = _described(ecs_client, foreign)
     assert state == "ACTIVE", f"deleting a's stale object ({deletion_policy}) deregistered {foreign}"
-    assert tags[UID_TAG] == foreign_tags[0]["value"], (
-        f"deleting a's stale object ({deletion_policy}) untagged {foreign}"
-    )
-    kube_b.delete("fargatetaskdefinition", taker, wait=True)
+    assert tags.get(UID_TAG) == foreign_tags[0]["value"], f"deleting a's stale object ({deletion_policy}) untagged it"
     ecs_client.deregister_task_definition(taskDefinition=foreign)
 
 
