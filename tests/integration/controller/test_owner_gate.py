@@ -284,3 +284,40 @@ def test_an_observed_service_survives_a_switch_to_manage_and_the_objects_deletio
     assert svc["status"] == "ACTIVE" and svc["desiredCount"] == 1, f"the unowned service was changed: {svc}"
     ecs_client.update_service(cluster=cluster, service=name, desiredCount=0)
     ecs_client.delete_service(cluster=cluster, service=name, force=True)
+
+
+def test_drift_never_corrects_a_service_whose_owner_tags_are_not_the_objects(
+    kube_b: Kube, network: Network, ecs_client: Any
+) -> None:
+    u = uuid.uuid4().hex[:6]
+    kube_b.apply(manifest("FargateCluster", "drift", {"clusterName": f"drift-{u}"}))
+    kube_b.apply(manifest("FargateTaskDefinition", "drift", task_definition_spec(f"drift-{u}")))
+    spec = {
+        "serviceName": f"drift-{u}",
+        "clusterRef": {"name": "drift"},
+        "taskDefinitionRef": {"name": "drift"},
+        "desiredCount": 1,
+        "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
+    }
+    kube_b.apply(manifest("FargateService", "drift", spec))
+    wait_for("Ready", lambda: condition(kube_b.status("fargateservice", "drift"), "Ready").get("status") == "True")
+    status = kube_b.status("fargateservice", "drift")
+    cluster, arn = status["clusterArn"], status["serviceArn"]
+    # The ECS service of that name now belongs to someone else (as after a delete and another namespace's
+    # create under the same name, whose ARN is the same) and differs from the spec.
+    other = str(uuid.uuid4())
+    ecs_client.tag_resource(resourceArn=arn, tags=[{"key": UID_TAG, "value": other}])
+    ecs_client.update_service(cluster=cluster, service=arn, desiredCount=3)
+    drifted = wait_for(
+        "the drift verdict",
+        lambda: (
+            "NotOwned" in (c := condition(kube_b.status("fargateservice", "drift"), "Drifted")).get("message", "") and c
+        ),
+    )
+    svc = ecs_client.describe_services(cluster=cluster, services=[arn], include=["TAGS"])["services"][0]
+    assert svc["desiredCount"] == 3, f"drift corrected another owner's service: {svc['desiredCount']} ({drifted})"
+    assert {t["key"]: t["value"] for t in svc.get("tags") or []}[UID_TAG] == other
+    kube_b.delete("fargateservice", "drift", wait=True)
+    assert ecs_client.describe_services(cluster=cluster, services=[arn])["services"][0]["status"] == "ACTIVE"
+    ecs_client.update_service(cluster=cluster, service=arn, desiredCount=0)
+    ecs_client.delete_service(cluster=cluster, service=arn, force=True)
