@@ -41,6 +41,8 @@ from fargate_operator.ecs.credentials import CredentialsRefused
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError, from_botocore
 from fargate_operator.ecs.families import FamilyIndex
 from fargate_operator.ecs.fence import WriteFence
+from fargate_operator.ecs.owner_gate import Owned, UngatedWrite, gated
+from fargate_operator.ecs.owner_gate import request as gated_request
 from fargate_operator.ecs.owners import OwnerLookups
 from fargate_operator.ecs.ratelimit import ReadPacer
 
@@ -206,7 +208,18 @@ class EcsGateway:
         return response
 
     async def call(self, operation: str, **params: Any) -> dict[str, Any]:
-        """Call one ECS operation by its API name (e.g. "RunTask"); raises EcsError."""
+        """Call one ECS operation by its API name (e.g. "RunTask"); raises EcsError. A write on an existing
+        resource is refused here (UngatedWrite): it goes through `write`, which only takes an Owned."""
+        if gated(operation):
+            raise UngatedWrite(f"{operation} changes an existing resource: EcsGateway.write with an Owned target")
+        return await self._send(operation, params)
+
+    async def write(self, operation: str, target: Owned | list[Owned], **params: Any) -> dict[str, Any]:
+        """A write or delete on existing resources that passed the owner check (ecs/owner_gate.py): the
+        request names exactly `target` (and, for a service or task, the cluster ECS reported it in)."""
+        return await self._send(operation, gated_request(operation, target, params))
+
+    async def _send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         await self._reads.before(operation)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, partial(self._call_sync, operation, params, ACTING_FOR.get()))

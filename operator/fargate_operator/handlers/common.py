@@ -138,7 +138,9 @@ async def resolve_cluster(rt: Runtime, gw: EcsGateway, namespace: str, spec: Any
 
     A cluster named by spec.cluster (or by nothing: ECS's default) must be one the namespace
     may use (handlers/tenancy.py; `check=False` only to find what an object created before).
-    A clusterRef resolves only to a FargateCluster the operator accepted (status.clusterArn).
+    A clusterRef resolves only to a FargateCluster the operator accepted (status.clusterArn), and
+    the cluster it names passes the same check: a FargateCluster that only observes (or one whose
+    sharing the config revoked) makes no cluster usable.
     """
     if spec.get("cluster") or not spec.get("clusterRef"):
         cluster = str(spec.get("cluster") or DEFAULT_CLUSTER)
@@ -157,6 +159,10 @@ async def resolve_cluster(rt: Runtime, gw: EcsGateway, namespace: str, spec: Any
         raise Waiting(f"FargateCluster {namespace}/{ref['name']} has no ECS cluster yet{_why_not_yet(obj)}")
     if check:
         same_place(gw, f"FargateCluster {namespace}/{ref['name']}", str(arn))
+        try:
+            await tenancy.require_cluster(rt, gw, namespace, str(arn))
+        except tenancy.NotYetAccepted as why:
+            raise Waiting(str(why)) from None
     return str(arn)
 
 
@@ -181,7 +187,8 @@ def cluster_has_default_strategy(rt: Runtime, namespace: str, spec: Any, cluster
 async def resolve_task_definition(
     rt: Runtime, gw: EcsGateway, namespace: str, spec: Any, *, check: bool = True
 ) -> str | None:
-    """spec.taskDefinition as written, or the current revision ARN of spec.taskDefinitionRef.
+    """spec.taskDefinition as written (a bare family: the revision the tenancy check admitted), or the current
+    revision ARN of spec.taskDefinitionRef.
 
     Either way the namespace must be allowed to run it (handlers/tenancy.py): a named one is
     its own or shared; a referenced one is a FargateTaskDefinition the operator accepted
@@ -191,7 +198,7 @@ async def resolve_task_definition(
         task_definition = str(spec["taskDefinition"])
         if check:
             try:
-                await tenancy.require_task_definition(rt, gw, namespace, task_definition)
+                task_definition = await tenancy.require_task_definition(rt, gw, namespace, task_definition)
             except tenancy.NotYetAccepted as why:
                 raise Waiting(str(why)) from None
         return task_definition
