@@ -43,6 +43,7 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     wait,
 )
+from fargate_operator.handlers.remembered import remembered
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.kubeclient import ApiError
 from fargate_operator.models.kinds import (
@@ -259,6 +260,7 @@ async def write_mark(body: Any, cluster: str, task_definition: str, gw: EcsGatew
 # Only a marked object may have reached RunTask, so only a marked one needs the finalizer.
 @kopf.on.delete(GROUP, VERSION, PLURAL, annotations={RUN_MARK: kopf.PRESENT})
 @bounded
+@remembered
 async def stop_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
