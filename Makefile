@@ -91,7 +91,7 @@ bench: venv assets
 	$(BIN)/python bench/create_to_ready.py --count 500 --kind services
 	$(BIN)/python bench/create_to_ready.py --count 500 --kind clusters
 	$(BIN)/python bench/memory_restart.py --each 1000 --tasks 10000
-	$(BIN)/python bench/rest_adapter.py --rate 500
+	$(BIN)/python bench/rest_adapter.py
 	$(BIN)/python bench/drift_cost.py --count 1000
 
 run: venv assets
