@@ -84,7 +84,7 @@ drift-soak: venv assets
 long: chaos ha fuzz drift-soak
 
 # The scale benchmarks (README "Scale and speed"): tables on stdout, JSON in bench/results/,
-# charts in docs/bench/. About 35 minutes together; each takes --help.
+# charts in docs/bench/. About 45 minutes together; each takes --help.
 bench: venv assets
 	$(BIN)/python bench/create_to_running.py --count 1000 --repeat 3
 	$(BIN)/python bench/create_to_ready.py --count 500 --repeat 3 --kind taskdefinitions
