@@ -21,6 +21,7 @@ from fargate_operator.handlers.common import (
     set_conditions,
     up_to_date,
 )
+from fargate_operator.handlers.remembered import remembered
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import GROUP, PLURALS, TENANCY_RECHECK_ANNOTATION, VERSION
 from fargate_operator.reconcile import cluster as logic
@@ -174,6 +175,7 @@ async def _observe(
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
 @bounded
+@remembered
 async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     rt = runtime_of(memo)
     if management_policy(spec) == OBSERVE:

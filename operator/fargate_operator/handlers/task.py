@@ -44,6 +44,7 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     wait,
 )
+from fargate_operator.handlers.remembered import remembered
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.kubeclient import ApiError
 from fargate_operator.models.kinds import (
@@ -269,6 +270,7 @@ async def owned_tasks(gw: EcsGateway, owner: Owner, cluster: str, arns: list[str
 # Only a marked object may have reached RunTask, so only a marked one needs the finalizer.
 @kopf.on.delete(GROUP, VERSION, PLURAL, annotations={RUN_MARK: kopf.PRESENT})
 @bounded
+@remembered
 async def stop_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:

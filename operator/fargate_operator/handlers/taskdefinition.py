@@ -23,6 +23,7 @@ from fargate_operator.handlers.common import (
     set_conditions,
     up_to_date,
 )
+from fargate_operator.handlers.remembered import remembered
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import (
     DEREGISTER_ANNOTATION,
@@ -356,6 +357,7 @@ async def _unrecorded_revisions(gw: EcsGateway, owner: Owner, family: str) -> li
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
 @bounded
+@remembered
 async def delete_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:

@@ -25,6 +25,7 @@ from fargate_operator.runtime import Runtime
 from fargate_operator.service import acting, naming
 from fargate_operator.service.access import Caller
 from fargate_operator.service.errors import ApiError, client, invalid
+from fargate_operator.store import deleted
 
 MAX_RESULTS = 100
 CONFLICT_RETRIES = 5
@@ -156,6 +157,29 @@ class Store:
             for t in obj.get("status", {}).get("tasks", []):
                 if t.get("taskArn", "").rsplit("/", 1)[-1] == task_id and self.cluster_of(ns, obj) == cluster:
                     return obj
+        return None
+
+    # -- recently deleted objects, as ECS answers them for a while (store/deleted.py) -------------
+
+    def deleted(self, kind: str, ns: str) -> list[dict[str, Any]]:
+        """The namespace's deleted objects of `kind` still answered (newest first); each with `deletedAt`."""
+        return deleted.recent(self.rt.registry.get(deleted.CONFIGMAP, ns, deleted.NAME), kind)
+
+    def find_deleted_cluster(self, ns: str, ref: str | None) -> dict[str, Any] | None:
+        ref = ref or "default"
+        for obj in self.deleted(CLUSTER, ns):
+            arn = obj.get("status", {}).get("clusterArn")
+            if arn == ref or (not ref.startswith("arn:") and cluster_name(obj) == ref):
+                return obj
+        return None
+
+    def find_deleted_service(self, ns: str, cluster: Cluster, ref: str) -> dict[str, Any] | None:
+        name = short_name(ref, "/")
+        for obj in self.deleted(SERVICE, ns):
+            status = obj.get("status", {})
+            named = obj["spec"].get("serviceName") == name or status.get("serviceArn") == ref
+            if named and status.get("clusterArn") == cluster.arn:
+                return obj
         return None
 
     # -- waiting for the operator --------------------------------------------------------------

@@ -153,6 +153,10 @@ class Tasks:
             t["taskArn"].rsplit("/", 1)[-1]: t
             for t in self._all_tasks(ns, cluster, p.get("include"), with_services=services)
         }
+        for obj in self.store.deleted(TASK, ns):
+            if obj.get("status", {}).get("clusterArn") == cluster.arn:
+                for t in views.deleted_task_views(obj, p.get("include")):
+                    by_id.setdefault(t["taskArn"].rsplit("/", 1)[-1], t)
         tasks, failures = [], []
         for ref in p["tasks"]:
             found = by_id.get(ref.rsplit("/", 1)[-1])
