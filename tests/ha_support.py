@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 import yaml
 
 import identity_support
-from fargate_operator.devenv.control_plane import ControlPlane
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.fault_proxy import FaultProxy
+from fargate_devenv.control_plane import ControlPlane
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.fault_proxy import FaultProxy
 from fargate_operator.leader.lease import parse_micro_time
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import OperatorProcess, wait_for

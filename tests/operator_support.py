@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from fargate_operator.devenv import processes
-from fargate_operator.devenv.control_plane import ControlPlane
-from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
+from fargate_devenv import processes
+from fargate_devenv.control_plane import ControlPlane
+from fargate_devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
 
 T = TypeVar("T")
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from fargate_operator.devenv import processes
-from fargate_operator.devenv.ecs_emulator import EXAMPLE_SECURITY_GROUP, EXAMPLE_SUBNET
+from fargate_devenv import processes
+from fargate_devenv.ecs_emulator import EXAMPLE_SECURITY_GROUP, EXAMPLE_SUBNET
 from fargate_operator.web.app import PID_HEADER
 
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"

@@ -16,7 +16,7 @@ from emulator_support import (
     wait_for,
     wait_task,
 )
-from fargate_operator.devenv.ecs_emulator import Network
+from fargate_devenv.ecs_emulator import Network
 
 
 def _register(ecs: Any, **request: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from emulator_support import (
     wait_task,
     wait_until,
 )
-from fargate_operator.devenv.ecs_emulator import Network
+from fargate_devenv.ecs_emulator import Network
 
 BREAKER = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from fargate_operator.devenv.ecs_emulator import EcsEmulator
+from fargate_devenv.ecs_emulator import EcsEmulator
 
 ACCOUNT = "777777777777"
 

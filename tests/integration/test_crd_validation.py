@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fargate_operator.devenv.control_plane import ControlPlane
+from fargate_devenv.control_plane import ControlPlane
 from kubetools import apply
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from fargate_operator.devenv.node import NodeWorld
+from fargate_devenv.node import NodeWorld
 from node_support import NodeImages
 
 

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 import identity_support
-from fargate_operator.devenv.ecs_emulator import REGION, Network
-from fargate_operator.devenv.node import NodeWorld
-from fargate_operator.devenv.node_dev import RELEASE, helm_install_args
+from fargate_devenv.ecs_emulator import REGION, Network
+from fargate_devenv.node import NodeWorld
+from fargate_devenv.node_dev import RELEASE, helm_install_args
 from fargate_operator.models.kinds import FINALIZER
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from node_support import TOKEN_PATH, NodeImages, apply, apply_ecs_credentials, get, run_pod, wait_for

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from fargate_operator.devenv.ecs_sim.programs import cannot_pull, program_for
-from fargate_operator.devenv.ecs_sim.rules import RuleError, check_registration, circuit_breaker_threshold
+from fargate_ecs_sim.programs import cannot_pull, program_for
+from fargate_ecs_sim.rules import RuleError, check_registration, circuit_breaker_threshold
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from fargate_operator.devenv import image, netns, node_assets, node_config, node_dev, versions
-from fargate_operator.devenv.oci_archive import write_image
+from fargate_devenv import image, netns, node_assets, node_config, node_dev, versions
+from fargate_devenv.oci_archive import write_image
 
 RUN = Path("/tmp/run-dir")
 
@@ -132,7 +132,7 @@ def test_helm_install_is_the_documented_command() -> None:
 
 
 def test_mountpoints_are_removed_by_the_last_user_only(tmp_path: Path) -> None:
-    from fargate_operator.devenv.host_mounts import SharedMountpoints
+    from fargate_devenv.host_mounts import SharedMountpoints
 
     paths = (str(tmp_path / "run" / "containerd"), str(tmp_path / "var" / "lib" / "kubelet"))
     first, second = SharedMountpoints(paths, tmp_path / "state"), SharedMountpoints(paths, tmp_path / "state")

@@ -20,9 +20,9 @@ from accounts_support import (
     Accounts,
     network_in,
 )
-from fargate_operator.devenv.ecs_emulator import REGION
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import REGION
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from operator_support import OperatorProcess, manifest
 
 

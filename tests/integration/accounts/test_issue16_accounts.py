@@ -31,10 +31,10 @@ from accounts_support import (
     role_in,
 )
 from adapter_support import mcp, rest
-from fargate_operator.devenv.api_proxy import ApiProxy
-from fargate_operator.devenv.ecs_emulator import REGION
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.api_proxy import ApiProxy
+from fargate_devenv.ecs_emulator import REGION
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from ha_support import proxied_control_plane
 from operator_support import OperatorProcess, condition, manifest, task_definition_spec, wait_for
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import yaml
 
 from accounts_support import ROLE_A
-from fargate_operator.devenv.ecs_emulator import REGION, EcsEmulator
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import REGION, EcsEmulator
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from operator_support import Kube, OperatorProcess, condition, manifest, task_definition_spec, wait_for
 
 SESSION = 8  # seconds an AssumeRole session lasts here

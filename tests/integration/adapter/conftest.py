@@ -11,8 +11,8 @@ import boto3
 import pytest
 
 import identity_support
-from fargate_operator.devenv.ecs_emulator import REGION
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import REGION
+from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import OperatorProcess
 

@@ -27,9 +27,9 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from fargate_operator.devenv.ecs_emulator import REGION, Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import REGION, Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import Kube, OperatorProcess, awsvpc, manifest, wait_for
 

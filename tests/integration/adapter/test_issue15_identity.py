@@ -28,9 +28,9 @@ from mcp import ClientSession
 
 import identity_support as ids
 from adapter_support import mcp, rest
-from fargate_operator.devenv.control_plane import ADMIN_USER
-from fargate_operator.devenv.ecs_emulator import REGION, Network
-from fargate_operator.devenv.world import World
+from fargate_devenv.control_plane import ADMIN_USER
+from fargate_devenv.ecs_emulator import REGION, Network
+from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import (
     Kube,

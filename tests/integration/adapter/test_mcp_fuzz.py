@@ -24,7 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 import identity_support as ids
 from botocore_strategies import MODEL, mutate, shape_strategy
-from fargate_operator.devenv.world import World
+from fargate_devenv.world import World
 from fargate_operator.service.api import EcsApi
 from operator_support import OperatorProcess
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import identity_support as ids
 from botocore_strategies import EXAMPLES, requests
-from fargate_operator.devenv.world import World
+from fargate_devenv.world import World
 from fargate_operator.service.api import EcsApi
 from operator_support import OperatorProcess
 

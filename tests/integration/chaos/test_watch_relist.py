@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from fargate_operator.devenv.control_plane import ADMIN_USER
-from fargate_operator.devenv.world import World
+from fargate_devenv.control_plane import ADMIN_USER
+from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import Kube, OperatorProcess, condition, manifest, wait_for
 

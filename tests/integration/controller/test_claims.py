@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecs_behaviours import HoldOnce, idempotent_create_cluster
-from fargate_operator.devenv.ecs_proxy import EcsProxy
+from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_operator.reconcile.ownership import NAME_TAG, NAMESPACE_TAG
 from operator_support import Kube, OperatorProcess, condition, manifest, task_definition_spec, wait_for
 

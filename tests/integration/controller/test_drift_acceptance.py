@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 
 from argocd_health import health as argocd_health
 from botocore_strategies import MODEL, shape_strategy
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
 
 REPO = Path(__file__).resolve().parents[3]

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.world import World
 from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
 
 

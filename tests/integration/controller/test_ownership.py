@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fargate_operator.devenv.world import World
+from fargate_devenv.world import World
 from fargate_operator.reconcile.ownership import NAMESPACE_TAG, UID_TAG
 from operator_support import Kube, OperatorProcess, condition, manifest, wait_for
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from ecs_behaviours import HoldOnce, RefuseCluster, Reject
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from operator_support import (
     Kube,
     OperatorProcess,

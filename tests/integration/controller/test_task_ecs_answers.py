@@ -19,8 +19,8 @@ from ecs_behaviours import (
     RunTaskFailures,
     StartedByAlone,
 )
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_operator.reconcile.task import started_by
 from operator_support import (
     Kube,

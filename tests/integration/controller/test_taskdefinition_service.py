@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
 from operator_support import (
     Kube,
     OperatorProcess,

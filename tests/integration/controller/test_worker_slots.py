@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from operator_support import (
     Kube,
     OperatorProcess,

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from chaos_support import ChaosWorkload
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.world import World
 from ha_support import Durations, ReadLoad, Replica, Replicas, distribution, rest_call, tenant_namespace
 from operator_support import condition, wait_for
 

@@ -14,8 +14,8 @@ import signal
 import time
 from pathlib import Path
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.world import World
 from fargate_operator.reconcile.task import started_by
 from ha_support import Durations, ReadLoad, Replica, Replicas, distribution, tenant_namespace
 from operator_support import Kube, awsvpc, condition, manifest, task_definition_spec, task_manifest, wait_for

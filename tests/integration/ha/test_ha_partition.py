@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import Faults
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import Faults
+from fargate_devenv.world import World
 from fargate_operator.reconcile.task import started_by
 from ha_support import Durations, Replica, Replicas
 from operator_support import Kube, awsvpc, condition, manifest, task_definition_spec, task_manifest, wait_for

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from fargate_devenv.control_plane import ControlPlane
+from fargate_devenv.fault_proxy import FaultProxy
+from fargate_devenv.world import World
 from fargate_operator import kubeclient
-from fargate_operator.devenv.control_plane import ControlPlane
-from fargate_operator.devenv.fault_proxy import FaultProxy
-from fargate_operator.devenv.world import World
 from fargate_operator.ecs.fence import WriteFence
 from fargate_operator.kubeclient import KubeClient
 from fargate_operator.leader.elector import LeaseApi, LeaseElector
