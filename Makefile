@@ -48,7 +48,7 @@ lint: venv
 	$(BIN)/ruff check operator tests bench
 	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-logo
 
 test: venv assets node-assets lint
 	$(BIN)/pytest tests --durations=15

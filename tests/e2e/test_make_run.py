@@ -1,4 +1,4 @@
-"""`make run` as a newcomer meets it: `fargate-operator dev` brings up the world, prints how to use it, stops on Ctrl-C.
+"""`make run` as a newcomer meets it: `fargate-devenv run` brings up the world, prints how to use it, stops on Ctrl-C.
 
 Clients nobody here wrote talk to it: kubectl, boto3, and the MCP Inspector CLI (npm).
 """
@@ -105,8 +105,8 @@ def _dev_command(run_dir: Path, rest_port: int, mcp_port: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "fargate_operator.cli",
-        "dev",
+        "fargate_devenv.cli",
+        "run",
         "--run-dir",
         str(run_dir),
         "--rest-port",

@@ -11,7 +11,6 @@ import tarfile
 
 from node_support import NodeImages
 
-
 SITE_PACKAGES = "opt/venv/lib/python3.11/site-packages/"
 # The test world's packages (by their old and new names) and moto: none may be in the image.
 NOT_SHIPPED = ("fargate_devenv", "fargate_ecs_sim", "fargate_operator/devenv", "moto")

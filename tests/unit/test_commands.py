@@ -25,9 +25,7 @@ def test_the_development_commands_are_fargate_devenvs(capsys: pytest.CaptureFixt
 
 
 @pytest.mark.parametrize("command", ["dev", "assets", "codegen"])
-def test_the_operator_command_refuses_development_subcommands(
-    command: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_operator_command_refuses_development_subcommands(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         cli.main([command])
     assert exited.value.code == 2 and "invalid choice" in capsys.readouterr().err
