@@ -42,7 +42,7 @@ def two_slots(
     op.stop()
 
 
-def test_item10_waiting_objects_do_not_hold_every_worker_slot(
+def test_waiting_objects_do_not_hold_every_worker_slot(
     two_slots: tuple[OperatorProcess, Kube], world: World, network: Network, unique: str
 ) -> None:
     """The issue's repro: two FargateTasks wait for a cluster that does not exist, then a valid one must start."""
