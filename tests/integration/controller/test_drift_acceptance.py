@@ -33,7 +33,7 @@ from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest,
 
 REPO = Path(__file__).resolve().parents[3]
 INTERVAL = 2.0  # status interval of this module's operator
-# The "human in the console" flips a value at least this long (`make drift-soak`: the full
+# The "human in the console" flips a value at least this long (`make drift-soak`: a full
 # minute). make test stops as soon as the bound is reached and shown to hold for 3 more intervals.
 HUMAN_SECONDS = float(os.environ.get("FARGATE_DRIFT_HUMAN_SECONDS", "0"))
 # "Detected within two status intervals": two intervals, plus one for a cycle's own work on a
