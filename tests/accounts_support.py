@@ -1,4 +1,4 @@
-"""Many AWS accounts in the test world (issue 16): account and role names, FargateAccount manifests, networks."""
+"""Many AWS accounts in the test world: account and role names, FargateAccount manifests, networks."""
 
 from __future__ import annotations
 

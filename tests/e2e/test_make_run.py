@@ -205,7 +205,7 @@ def test_mcp_inspector_cli_lists_tools_and_calls_a_read_tool(dev_world: DevWorld
     assert called["isError"] is False and "failures" in called["structuredContent"]  # type: ignore[operator]
 
 
-def test_item6_quick_start_examples_apply_unchanged_and_run(dev_world: DevWorld) -> None:
+def test_quick_start_examples_apply_unchanged_and_run(dev_world: DevWorld) -> None:
     """README quick start: `kubectl apply -f examples/` in `make run`'s world, whose ECS emulator holds the
     subnet and security group examples/ names; the service reaches 2 running tasks, the task runs."""
     env = dict(

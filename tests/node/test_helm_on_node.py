@@ -209,7 +209,7 @@ def _credential(node: NodeWorld, release: str, name: str, data: dict[str, str]) 
 def test_agent_pod_calls_mcp_by_the_service_dns_name(
     node: NodeWorld, node_images: NodeImages, release: str, team: str, network: Network, state: dict[str, Any]
 ) -> None:
-    """Issue 15: the agent authenticates with its own projected ServiceAccount token (audience fargate-operator),
+    """The agent authenticates with its own projected ServiceAccount token (audience fargate-operator),
     no shared secret; a RoleBinding in the team's namespace decides what it may do there."""
     assert node.ecs is not None
     suffix = uuid.uuid4().hex[:6]

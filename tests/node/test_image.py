@@ -34,7 +34,7 @@ def _config(archive: str) -> dict[str, object]:
     return config
 
 
-def test_item14_image_builds_from_the_dockerfile_and_runs_as_its_own_user(node_images: NodeImages) -> None:
+def test_image_builds_from_the_dockerfile_and_runs_as_its_own_user(node_images: NodeImages) -> None:
     built = node_images.operator
     config = _config(str(built.archive))["config"]
     assert isinstance(config, dict)

@@ -1,4 +1,4 @@
-"""Issue 16's world: three namespaces (two mapped to AWS accounts by FargateAccounts, one not), the ECS
+"""The many-accounts world: three namespaces (two mapped to AWS accounts by FargateAccounts, one not), the ECS
 emulator behind the counting proxy for ECS and STS alike, and one operator process watching all three."""
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def other_namespace(world: World) -> str:
 def credentials(world: World, namespace: str, other_namespace: str) -> dict[str, dict[str, str]]:
     """Access keys and tokens kept as Secrets in the adapter's credentials namespace (= `namespace`).
 
-    Each key acts as a ServiceAccount (issue 15) whose RBAC decides: writer and other may do
+    Each key acts as a ServiceAccount whose RBAC decides: writer and other may do
     everything in their namespace (exec included), reader has the chart's read-only role and
     its key is readOnly too.
     """

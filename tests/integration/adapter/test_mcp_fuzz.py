@@ -1,6 +1,6 @@
 """Hostile input over MCP: tool arguments generated from botocore's model, valid and mutated, through the official client.
 
-Three callers take turns (issue 15): a read-only key Secret's token, a Kubernetes token
+Three callers take turns (each acts as itself): a read-only key Secret's token, a Kubernetes token
 (TokenRequest) of a ServiceAccount with the chart's read-only role, and the same token addressing
 a namespace it has no rights in. Generated writes are refused after validation. Property: every
 call answers (a result or `isError` with a reason), never a protocol failure, and structured

@@ -33,7 +33,7 @@ def _cluster_tags(ecs: Any, name: str) -> dict[str, str]:
     return {t["key"]: t["value"] for t in live[0].get("tags", [])} if live else {}
 
 
-def test_item3_cluster_create_race_has_one_owner(
+def test_cluster_create_race_has_one_owner(
     operator_process: OperatorProcess, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, unique: str
 ) -> None:
     shared = f"race-{unique}"
@@ -61,7 +61,7 @@ def test_item3_cluster_create_race_has_one_owner(
     assert not _cluster_tags(ecs_client, shared)
 
 
-def test_item3_task_definition_family_race_has_one_owner(
+def test_task_definition_family_race_has_one_owner(
     operator_process: OperatorProcess, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, unique: str
 ) -> None:
     family = f"race-{unique}"

@@ -1,4 +1,4 @@
-"""The operator on ECS's lifecycles (issue 13, part 2): what users see as tasks and services really run.
+"""The operator on ECS's lifecycles: what users see as tasks and services really run.
 
 The emulator (docs/ecs-emulator.md) walks tasks through PROVISIONING ... STOPPED with exit codes
 and stop codes, runs services with a scheduler, rolling deployments and the circuit breaker.

@@ -84,10 +84,10 @@ def test_adoption_is_explicit(operator_process: OperatorProcess, kube: Kube, ecs
 AWS_TAG = {"key": "aws:cloudformation:stack-name", "value": "legacy-stack"}
 
 
-def test_item9_adopted_cluster_keeps_its_aws_tags(
+def test_adopted_cluster_keeps_its_aws_tags(
     operator_process: OperatorProcess, kube: Kube, ecs_client: Any, unique: str
 ) -> None:
-    """Issue 12 item 9: tag sync never removes an `aws:` tag (e.g. CloudFormation's on an adopted cluster).
+    """Tag sync never removes an `aws:` tag (e.g. CloudFormation's on an adopted cluster).
 
     Real ECS refuses to delete such keys (botocore model, shape Tag: "You cannot edit or delete
     tag keys or values with this prefix"), which left the object Degraded for good. moto lets

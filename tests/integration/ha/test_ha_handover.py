@@ -1,4 +1,4 @@
-"""Issue 18 acceptance: SIGTERM the leader (what a rolling upgrade does): it hands the Lease over.
+"""Leader election on shutdown: SIGTERM the leader (what a rolling upgrade does): it hands the Lease over.
 
 Two replicas with client-go's default durations (lease 15 s, renew deadline 10 s, retry
 2 s): without the hand-over a takeover would take ~15 s; with it, the stopping leader ends its
@@ -34,7 +34,7 @@ def _metrics_name(leader: Replica, follower: Replica) -> bool:
     )
 
 
-def test_item18_sigterm_hands_the_lease_over_within_two_seconds(world: World, network: Network, tmp_path: Path) -> None:
+def test_sigterm_hands_the_lease_over_within_two_seconds(world: World, network: Network, tmp_path: Path) -> None:
     rng = random.Random(1818)
     cp = world.control_plane
     ns, token = tenant_namespace(cp, "handover")

@@ -1,4 +1,4 @@
-"""Issue 16: short-lived sessions keep working, and the AssumeRole calls they cost stay bounded.
+"""Short-lived AssumeRole sessions keep working, and the AssumeRole calls they cost stay bounded.
 
 An emulator of its own whose AssumeRole sessions last SESSION seconds and which refuses an expired
 session's requests (ExpiredTokenException, as AWS does: tests/emulator/test_sim_sts.py), behind the
@@ -25,7 +25,7 @@ SESSION = 8  # seconds an AssumeRole session lasts here
 RUN = 20  # seconds of work: more than two lifetimes
 
 
-def test_item16_short_sessions_are_refreshed_before_they_expire(world: World, tmp_path: Path) -> None:
+def test_short_sessions_are_refreshed_before_they_expire(world: World, tmp_path: Path) -> None:
     cp, sfx = world.control_plane, uuid.uuid4().hex[:6]
     ns = f"exp-{sfx}"
     cp.kubectl("create", "namespace", ns)

@@ -1,4 +1,4 @@
-"""Issue 15: the front doors act as the caller. Kubernetes identities and RBAC decide, the audit log names the caller.
+"""The front doors act as the caller. Kubernetes identities and RBAC decide, the audit log names the caller.
 
 Everything real: kube-apiserver with RBAC and an audit policy (devenv/control_plane.py), tokens from
 the TokenRequest API (what a projected ServiceAccount token volume holds), the operator as a
@@ -176,7 +176,7 @@ def refusal_names_verb_and_resource(message: str, operation: str, user: str, nam
     return f'User "{user}" cannot {verb} resource "{resource}"' in message and f'namespace "{namespace}"' in message
 
 
-def test_item15_three_service_accounts_get_exactly_what_their_roles_allow_over_rest(
+def test_three_service_accounts_get_exactly_what_their_roles_allow_over_rest(
     adapter: OperatorProcess, tenants: Tenants
 ) -> None:
     """Tokens from TokenRequest; every operation for each: refusals are AccessDeniedException naming verb and resource."""
@@ -207,7 +207,7 @@ def test_item15_three_service_accounts_get_exactly_what_their_roles_allow_over_r
     )
 
 
-def test_item15_three_service_accounts_get_exactly_what_their_roles_allow_over_mcp(
+def test_three_service_accounts_get_exactly_what_their_roles_allow_over_mcp(
     adapter: OperatorProcess, tenants: Tenants
 ) -> None:
     """tools/list shows exactly the permitted tools (annotations unchanged); a call of any other is isError naming
@@ -259,7 +259,7 @@ def _object_of(kube: Kube, task_arn: str) -> str:
     return name
 
 
-def test_item15_the_audit_log_names_the_caller_of_a_fargatetask_create_through_each_front_door(
+def test_the_audit_log_names_the_caller_of_a_fargatetask_create_through_each_front_door(
     world: World, adapter: OperatorProcess, tenants: Tenants, unique: str
 ) -> None:
     """The create is made by the operator impersonating the caller: the API server authorizes it by the caller's
@@ -306,7 +306,7 @@ def _bad_calls(adapter: OperatorProcess, bad: str) -> tuple[tuple[int, dict[str,
     return rest_answer, mcp_answer
 
 
-def test_item15_wrong_audience_expired_and_deleted_service_account_tokens_are_refused_and_nothing_acts_as_the_operator(
+def test_bad_service_account_tokens_are_refused_and_nothing_acts_as_the_operator(
     world: World, adapter: OperatorProcess, namespace: str, tenants: Tenants, unique: str
 ) -> None:
     cp = world.control_plane
@@ -353,7 +353,7 @@ def test_item15_wrong_audience_expired_and_deleted_service_account_tokens_are_re
     assert not acting and not authorizing, (acting, authorizing)
 
 
-def test_item15_cross_namespace_a_caller_of_a_sees_nothing_of_b_over_both_front_doors(
+def test_cross_namespace_a_caller_of_a_sees_nothing_of_b_over_both_front_doors(
     adapter: OperatorProcess, tenants: Tenants, credentials: dict[str, dict[str, str]]
 ) -> None:
     a, b, ro = tenants.a, tenants.b, tenants.tokens["ro"]
@@ -419,7 +419,7 @@ def _key_client(adapter: OperatorProcess, key: dict[str, str]) -> Any:
     )
 
 
-def test_item15_mcp_serves_protected_resource_metadata_naming_the_audience(adapter: OperatorProcess) -> None:
+def test_mcp_serves_protected_resource_metadata_naming_the_audience(adapter: OperatorProcess) -> None:
     url = adapter.mcp_endpoint.replace("/mcp", "/.well-known/oauth-protected-resource/mcp")
     with urllib.request.urlopen(url, timeout=10) as resp:
         metadata = json.loads(resp.read())
@@ -441,7 +441,7 @@ def _key(world: World, namespace: str, name: str, data: dict[str, str]) -> None:
     world.control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(secret))
 
 
-def test_item15_keys_act_as_their_user_and_read_only_only_narrows(
+def test_keys_act_as_their_user_and_read_only_only_narrows(
     world: World, adapter: OperatorProcess, namespace: str, tenants: Tenants, unique: str
 ) -> None:
     """A Secret-bound key acts as the user it names: RBAC decides, `readOnly` can only take away."""
@@ -474,7 +474,7 @@ def test_item15_keys_act_as_their_user_and_read_only_only_narrows(
     assert events[0]["reason"] == "InvalidCredential"
 
 
-def test_item15_a_changed_rolebinding_takes_effect_within_the_cache_ttl(
+def test_a_changed_rolebinding_takes_effect_within_the_cache_ttl(
     world: World, adapter: OperatorProcess, namespace: str, tenants: Tenants
 ) -> None:
     cp, a = world.control_plane, tenants.a

@@ -1,4 +1,5 @@
-"""Issue 12, front-door items (1, 7, 14, 15, 16, 17, 18): regression tests through the real adapter.
+"""Front-door regressions through the real adapter: SigV4, bearer tokens and credential Secrets,
+service tasks of another namespace, task definitions as ECS registered them, RunTask failures, StopTask.
 
 Real kube-apiserver, the operator as a process, moto over HTTP behind an ECS proxy (which
 can hold an answer back), boto3 or raw HTTP as the client. The adapter here waits at most
@@ -36,7 +37,7 @@ from operator_support import Kube, OperatorProcess, awsvpc, manifest, wait_for
 ADAPTER_WAIT = 10
 
 
-# The admin shares the tenant-b-* clusters (item 2), so team-a may run a service in team-b's cluster.
+# The admin shares the tenant-b-* clusters (tenancy config), so team-a may run a service in team-b's cluster.
 TENANCY_CONFIG = """
 clusters:
   - namespaces: ["*"]
@@ -114,7 +115,7 @@ def ecs_task(world: World, cluster: str, arn: str) -> dict[str, Any]:
     return task
 
 
-def test_item14_stoptask_stops_only_the_named_task(
+def test_stoptask_stops_only_the_named_task(
     world: World, ecs_for: Callable[[str], Any], namespace: str, network: Network, unique: str
 ) -> None:
     """RunTask count=2, StopTask of the first: only the first is stopped in ECS, with its own reason.
@@ -147,7 +148,7 @@ def test_item14_stoptask_stops_only_the_named_task(
     assert ecs_task(world, cluster, first)["stoppedReason"] == "only the first"
 
 
-def test_item15_register_waits_on_its_own_generation_not_a_stale_digest(
+def test_register_waits_on_its_own_generation_not_a_stale_digest(
     world: World, ecs_for: Callable[[str], Any], ecs_proxy: EcsProxy, namespace: str, unique: str
 ) -> None:
     """RegisterTaskDefinition omitting CRD-defaulted members answers as soon as its generation is registered.
@@ -201,7 +202,7 @@ def test_item15_register_waits_on_its_own_generation_not_a_stale_digest(
     assert not registered.get("volumes"), "the request replaced the whole definition"
 
 
-# -- item 17: SigV4 ----------------------------------------------------------------------------
+# -- SigV4 -----------------------------------------------------------------------------------------
 
 
 class SignsListedHeaders(SigV4Auth):
@@ -252,9 +253,7 @@ def post(adapter: OperatorProcess, body: bytes, headers: dict[str, Any]) -> tupl
         conn.close()
 
 
-def test_item17_sigv4_accepts_a_signed_user_agent(
-    adapter: OperatorProcess, credentials: dict[str, dict[str, str]]
-) -> None:
+def test_sigv4_accepts_a_signed_user_agent(adapter: OperatorProcess, credentials: dict[str, dict[str, str]]) -> None:
     """SignedHeaders may list user-agent: SigV4 signs whatever headers the client lists.
 
     AWS SigV4 documentation ("Create a canonical request"): SignedHeaders is "the list of headers
@@ -270,7 +269,7 @@ def test_item17_sigv4_accepts_a_signed_user_agent(
     assert "failures" in answer
 
 
-def test_item17_sigv4_refuses_a_swapped_body_under_a_signed_content_hash(
+def test_sigv4_refuses_a_swapped_body_under_a_signed_content_hash(
     adapter: OperatorProcess, credentials: dict[str, dict[str, str]]
 ) -> None:
     """A captured request's body cannot be replaced while its signed x-amz-content-sha256 stays.
@@ -286,7 +285,7 @@ def test_item17_sigv4_refuses_a_swapped_body_under_a_signed_content_hash(
     assert (status, answer.get("__type")) == (403, "InvalidSignatureException"), answer
 
 
-# -- item 18: bearer tokens and credential Secrets -------------------------------------------------
+# -- bearer tokens and credential Secrets ----------------------------------------------------------
 
 
 def credential_secret(world: World, namespace: str, name: str, data: dict[str, bytes]) -> None:
@@ -309,7 +308,7 @@ def bearer_call(adapter: OperatorProcess, authorization: bytes) -> tuple[int, di
     return post(adapter, b"{}", headers)
 
 
-def test_item18_an_empty_token_authenticates_nobody(
+def test_an_empty_token_authenticates_nobody(
     world: World, adapter: OperatorProcess, namespace: str, unique: str
 ) -> None:
     """A credential Secret whose `token` is empty must not let `Authorization: Bearer <nothing>` in.
@@ -318,7 +317,7 @@ def test_item18_an_empty_token_authenticates_nobody(
     in header values by RFC 9110) survives the wire and was stripped as whitespace afterwards.
     """
     name = f"cred-empty-{unique}"
-    # A user, so that the empty token (not a missing user, issue 15) is what makes this Secret no key.
+    # A user, so that the empty token (not a missing user) is what makes this Secret no key.
     data = {"token": b"", "namespace": namespace.encode(), "user": f"system:serviceaccount:{namespace}:x".encode()}
     credential_secret(world, namespace, name, data)
     try:
@@ -330,7 +329,7 @@ def test_item18_an_empty_token_authenticates_nobody(
         world.control_plane.kubectl("delete", "secret", name, "-n", namespace, "--ignore-not-found")
 
 
-def test_item18_a_malformed_credential_secret_is_skipped_and_reported(
+def test_a_malformed_credential_secret_is_skipped_and_reported(
     world: World, adapter: OperatorProcess, credentials: dict[str, dict[str, str]], namespace: str, unique: str
 ) -> None:
     """One labelled Secret with non-UTF-8 data: every other credential keeps working; an Event names it."""
@@ -354,7 +353,7 @@ def test_item18_a_malformed_credential_secret_is_skipped_and_reported(
         world.control_plane.kubectl("delete", "secret", name, "-n", namespace, "--ignore-not-found")
 
 
-# -- item 1: service tasks of another namespace ----------------------------------------------------
+# -- service tasks of another namespace ------------------------------------------------------------
 
 
 def service_task(world: World, cluster: str, family: str, service: str, network: Network) -> str:
@@ -398,7 +397,7 @@ def sees(ecs: Any, cluster: str, task_arn: str) -> list[str]:
     return seen
 
 
-def test_item1_refused_lookalikes_grant_no_view_of_another_namespaces_service_tasks(
+def test_refused_lookalikes_grant_no_view_of_another_namespaces_service_tasks(
     world: World,
     ecs_for: Callable[[str], Any],
     ecs_proxy: EcsProxy,
@@ -433,7 +432,7 @@ def test_item1_refused_lookalikes_grant_no_view_of_another_namespaces_service_ta
     assert sees(team_a, cluster, task) == [task, task, task], "team-a still sees its own"
 
 
-def test_item1_an_owned_cluster_shows_only_the_service_tasks_of_services_owned_in_the_namespace(
+def test_an_owned_cluster_shows_only_the_service_tasks_of_services_owned_in_the_namespace(
     world: World,
     ecs_for: Callable[[str], Any],
     ecs_proxy: EcsProxy,
@@ -445,7 +444,7 @@ def test_item1_an_owned_cluster_shows_only_the_service_tasks_of_services_owned_i
     """team-b owns a cluster in which a team-a service runs; a refused team-b lookalike of that service shows nothing.
 
     Here team-a runs its service in team-b's cluster by naming it (spec.cluster): clusters are
-    checked per tenant (issue 12, item 2), so the admin shares team-b's clusters (TENANCY_CONFIG).
+    checked per tenant (tenancy), so the admin shares team-b's clusters (TENANCY_CONFIG).
     """
     team_b = ecs_for("other")
     cluster, family = f"tenant-b-{unique}", f"tenant-fam-b-{unique}"
@@ -468,12 +467,10 @@ def test_item1_an_owned_cluster_shows_only_the_service_tasks_of_services_owned_i
     assert sees(team_b, cluster, task) == [], "team-b reads team-a's service task"
 
 
-# -- item 16: task definitions as ECS registered them ----------------------------------------------
+# -- task definitions as ECS registered them -------------------------------------------------------
 
 
-def test_item16_describe_answers_what_ecs_registered_not_a_rejected_spec(
-    ecs_for: Callable[[str], Any], unique: str
-) -> None:
+def test_describe_answers_what_ecs_registered_not_a_rejected_spec(ecs_for: Callable[[str], Any], unique: str) -> None:
     """After a change ECS refused, DescribeTaskDefinition still shows revision 1 as ECS registered it.
 
     ECS refuses pidMode "host" for Fargate (botocore model, pidMode: "On Fargate for Linux
@@ -500,7 +497,7 @@ def test_item16_describe_answers_what_ecs_registered_not_a_rejected_spec(
         assert "pidMode" not in registered, ref
 
 
-def test_item16_deregistering_the_current_revision_deregisters_exactly_that_revision(
+def test_deregistering_the_current_revision_deregisters_exactly_that_revision(
     world: World, ecs_for: Callable[[str], Any], namespace: str, unique: str
 ) -> None:
     """DeregisterTaskDefinition family:2 (the current revision) leaves revision 1 ACTIVE and the object in place.
@@ -572,10 +569,10 @@ def test_item16_deregistering_the_current_revision_deregisters_exactly_that_revi
     assert ready
 
 
-# -- item 7 (adapter part): RunTask failures -------------------------------------------------------
+# -- RunTask failures (adapter part) ---------------------------------------------------------------
 
 
-def test_item7_runtask_answers_failures_with_200_as_ecs_does(
+def test_runtask_answers_failures_with_200_as_ecs_does(
     ecs_for: Callable[[str], Any], ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """RunTask answers HTTP 200 with `failures` (botocore model, RunTaskResponse), not ClientException."""

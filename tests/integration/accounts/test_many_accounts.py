@@ -1,4 +1,4 @@
-"""Issue 16: many AWS accounts and regions from one operator.
+"""Many AWS accounts and regions from one operator.
 
 Real parts throughout: kube-apiserver + etcd (FargateAccount CRD, the region admission policy, RBAC),
 the operator as a process, the ECS emulator behind the counting proxy for ECS and STS (moto keeps a
@@ -81,7 +81,7 @@ def placed(world: World, accounts: Accounts) -> Iterator[Placed]:
     yield placed
 
 
-def test_item16_same_manifests_land_in_three_accounts(world: World, accounts: Accounts, placed: Placed) -> None:
+def test_same_manifests_land_in_three_accounts(world: World, accounts: Accounts, placed: Placed) -> None:
     """Two mapped namespaces and an unmapped one, the same manifests in each: three accounts, ARNs that say so."""
     for ns, (account, region, role) in placed.items():
         kube = accounts.kube(world, ns)
@@ -113,7 +113,7 @@ def test_item16_same_manifests_land_in_three_accounts(world: World, accounts: Ac
     }
 
 
-def test_item16_every_ecs_call_names_its_object_for_cloudtrail(accounts: Accounts, placed: Placed) -> None:
+def test_every_ecs_call_names_its_object_for_cloudtrail(accounts: Accounts, placed: Placed) -> None:
     """The User-Agent of each write names the Kubernetes object it was made for (CloudTrail's userAgent)."""
     assert accounts.proxy.journal is not None
     writes = [c for c in accounts.proxy.journal if c.action in ("CreateCluster", "RunTask", "CreateService")]
@@ -127,9 +127,7 @@ def test_item16_every_ecs_call_names_its_object_for_cloudtrail(accounts: Account
         assert any(marker in c.user_agent for c in writes if c.action == action), (action, writes[:3])
 
 
-def test_item16_region_override_runs_there_and_the_allow_list_is_enforced_at_apply(
-    world: World, accounts: Accounts
-) -> None:
+def test_region_override_runs_there_and_the_allow_list_is_enforced_at_apply(world: World, accounts: Accounts) -> None:
     kube = accounts.kube(world, accounts.a)
     net = accounts.nets[(ACCOUNT_A, OTHER_REGION)]
     refs = {"clusterRef": {"name": "eu"}, "taskDefinitionRef": {"name": "td-eu"}, "networkConfiguration": net}
@@ -192,7 +190,7 @@ def _c_served_by_c1(world: World, accounts: Accounts) -> None:
     assert arn == f"arn:aws:ecs:{REGION}:555555555555:cluster/waiting-{sfx}"
 
 
-def test_item16_two_accounts_claiming_a_namespace_say_so_and_its_objects_wait(world: World, accounts: Accounts) -> None:
+def test_two_accounts_claiming_a_namespace_say_so_and_its_objects_wait(world: World, accounts: Accounts) -> None:
     """A conflict is a condition on both FargateAccounts, and the namespace's objects wait naming them;
     once one lets go, the objects act in the other's account."""
     cp, ns, sfx = world.control_plane, accounts.c, accounts.suffix
@@ -231,7 +229,7 @@ def test_item16_two_accounts_claiming_a_namespace_say_so_and_its_objects_wait(wo
     assert wait_for(f"{first} serves the namespace", lambda: ns in (account_status(first).get("namespaces") or []))
 
 
-def test_item16_a_namespace_moved_to_another_account_and_a_role_that_refuses(world: World, accounts: Accounts) -> None:
+def test_a_namespace_moved_to_another_account_and_a_role_that_refuses(world: World, accounts: Accounts) -> None:
     """Namespace C's objects live in account 555555555555. Mapping C to another account: the old objects are
     refused (nothing recreated or deleted elsewhere), and a role whose trust policy wants another External ID
     fails the new ones naming the role, until the FargateAccount is fixed."""
@@ -311,7 +309,7 @@ def test_item16_a_namespace_moved_to_another_account_and_a_role_that_refuses(wor
     assert not in_account.describe_clusters(clusters=[f"waiting-{sfx}"])["clusters"]  # not recreated here
 
 
-def test_item16_adapters_act_in_the_account_of_the_credentials_namespace(
+def test_adapters_act_in_the_account_of_the_credentials_namespace(
     world: World, accounts: Accounts, placed: Placed
 ) -> None:
     """REST and MCP with a token of a ServiceAccount of namespace A: reads and writes in account A; another
@@ -347,7 +345,7 @@ def test_item16_adapters_act_in_the_account_of_the_credentials_namespace(
     assert not theirs.is_error and theirs.structured_content["clusters"] == []
 
 
-def test_item16_tenants_cannot_change_which_account_they_act_in(world: World, accounts: Accounts) -> None:
+def test_tenants_cannot_change_which_account_they_act_in(world: World, accounts: Accounts) -> None:
     """`kubectl auth can-i` as a tenant with edit rights and every example role of the chart in its namespace."""
     cp = world.control_plane
     ids.install_roles(cp)
@@ -375,7 +373,9 @@ def test_item16_tenants_cannot_change_which_account_they_act_in(world: World, ac
     assert all(set(r["verbs"]) <= {"patch"} for r in rules if "fargateaccounts/status" in r["resources"])
 
 
-def test_item16_web_identity_then_assume_role(world: World, accounts: Accounts, tmp_path: Path) -> None:
+def test_the_operator_uses_web_identity_then_assumes_the_mapped_role(
+    world: World, accounts: Accounts, tmp_path: Path
+) -> None:
     """The operator with AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE (a TokenRequest token from the real API
     server): AssumeRoleWithWebIdentity for its own identity, then AssumeRole for a mapped namespace."""
     cp, sfx = world.control_plane, accounts.suffix
