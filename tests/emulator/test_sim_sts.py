@@ -1,4 +1,4 @@
-"""The emulator's STS where FargateAccounts depend on it (devenv/ecs_sim/sts_ext.py), and its paging of families."""
+"""The emulator's STS where FargateAccounts depend on it (fargate_ecs_sim/sts_ext.py), and its paging of families."""
 
 from __future__ import annotations
 

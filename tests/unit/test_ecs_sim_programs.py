@@ -1,4 +1,4 @@
-"""What an emulated container does, from its definition alone (devenv/ecs_sim/programs.py; pure, no moto)."""
+"""What an emulated container does, from its definition alone (fargate_ecs_sim/programs.py; pure, no moto)."""
 
 from __future__ import annotations
 
