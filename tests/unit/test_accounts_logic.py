@@ -221,3 +221,22 @@ def test_a_run_task_retry_stays_where_the_first_attempt_went() -> None:
     assert _moved({**mark, "account": "111111111111"}, own) is not None
     assert _moved({**mark, "region": "eu-west-1"}, own) is not None
     assert _moved({"cluster": "c", "taskDefinition": "td", "at": 1.0}, role) is None  # a mark from before accounts
+
+
+def test_a_revision_is_in_the_same_place_only_in_the_same_account_and_region() -> None:
+    from fargate_operator.reconcile.accounts import same_place
+
+    arn_a = "arn:aws:ecs:us-east-1:111111111111:task-definition/shared:1"
+    through_a = {"fargateAccount": "a", "accountId": "111111111111"}
+    own = {"fargateAccount": None, "accountId": "123456789012"}
+    own_arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/shared:1"
+    # The operator's own identity (account not asked): another FargateAccount's revision is elsewhere,
+    # another own-identity object's revision is here.
+    assert not same_place(arn_a, through_a, "us-east-1", None)
+    assert same_place(own_arn, own, "us-east-1", None)
+    # A role's account is known: the ARN's account decides.
+    assert same_place(arn_a, through_a, "us-east-1", "111111111111")
+    assert not same_place(arn_a, through_a, "us-east-1", "222222222222")
+    assert not same_place(own_arn, own, "us-east-1", "222222222222")
+    # Another region is another place.
+    assert not same_place(arn_a, through_a, "eu-west-1", "111111111111")

@@ -18,7 +18,6 @@ from fargate_operator.handlers.common import (
     ecs_for_deletion,
     ecs_or_wait,
     fail,
-    gateway_if_placed,
     placed,
     set_conditions,
     up_to_date,
@@ -36,7 +35,7 @@ from fargate_operator.models.kinds import (
 )
 from fargate_operator.reconcile import deregistration
 from fargate_operator.reconcile import taskdefinition as logic
-from fargate_operator.reconcile.accounts import account_of_arn, region_of_arn
+from fargate_operator.reconcile.accounts import same_place
 from fargate_operator.reconcile.ownership import (
     OWNER_TAG_KEYS,
     SPEC_HASH_TAG,
@@ -168,13 +167,7 @@ async def family_taken(rt: Runtime, gw: EcsGateway, obj: dict[str, Any]) -> str 
 
 def _same_place(rt: Runtime, obj: dict[str, Any], arn: str, gw: EcsGateway) -> bool:
     """Whether `arn` (another object's revision) is in the account and region `gw` acts in."""
-    region, account = region_of_arn(arn), account_of_arn(arn)
-    if region and gw.region and region != gw.region:
-        return False
-    if gw.where.account_id:
-        return not account or account == gw.where.account_id
-    other = gateway_if_placed(rt, obj)
-    return other is None or other.where.account_id is None or other.where.account_id == account
+    return same_place(arn, obj.get("status") or {}, gw.region, gw.where.account_id)
 
 
 async def roll_dependents(rt: Runtime, body: Any, arn: str) -> None:

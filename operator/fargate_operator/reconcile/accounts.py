@@ -207,6 +207,22 @@ def region_verdict(
     return requested or mapping.region, None
 
 
+def same_place(arn: str, holder_status: Mapping[str, Any], region: str | None, account: str | None) -> bool:
+    """Whether another object's resource `arn` is where a gateway acting in `region` and `account` acts.
+
+    `account` None is the operator's own identity, whose account is not asked of STS: of the other
+    objects' resources, only those also made through the operator's own identity (their
+    status.fargateAccount is empty) are then known to be in the same account. A FargateAccount whose
+    role lives in the operator's own account is taken for another account.
+    """
+    arn_region, arn_account = region_of_arn(arn), account_of_arn(arn)
+    if arn_region and region and arn_region != region:
+        return False
+    if account is None:
+        return not holder_status.get("fargateAccount")
+    return not arn_account or arn_account == account
+
+
 def account_of_arn(arn: str | None) -> str | None:
     match = ARN_ACCOUNT.match(arn or "")
     return match.group(1) if match else None
