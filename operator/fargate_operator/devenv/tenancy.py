@@ -36,8 +36,14 @@ def example_sharing() -> Sharing:
 
 
 def world_sharing() -> Sharing:
-    """The test world: every subnet and security group its emulator makes (moto makes the ids up)."""
-    return {**example_sharing(), "subnets": _everyone("ids", "subnet-*"), "securityGroups": _everyone("ids", "sg-*")}
+    """The test world: every subnet and security group its emulator makes (moto makes the ids up), the
+    VPC's default group (specs that name none) and any target group (the emulator looks none up)."""
+    return {
+        **example_sharing(),
+        "subnets": _everyone("ids", "subnet-*"),
+        "securityGroups": _everyone("ids", "sg-*", "default"),
+        "loadBalancers": _everyone("arns", "arn:aws:elasticloadbalancing:*:*:targetgroup/*"),
+    }
 
 
 def with_sharing(config: Mapping[str, Any] | None, sharing: Sharing) -> dict[str, Any]:

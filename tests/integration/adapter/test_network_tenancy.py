@@ -21,10 +21,14 @@ from fargate_operator.devenv.world import World
 from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
 
 # Target groups named team-two-* are the api2-* namespaces'; the writer's namespace (api-*) has none.
+# The emulator's security groups for all, not the VPC's default one.
 TENANCY_CONFIG = """
 loadBalancers:
   - namespaces: ["api2-*"]
     arns: ["arn:aws:elasticloadbalancing:*:*:targetgroup/team-two-*"]
+securityGroups:
+  - namespaces: ["*"]
+    ids: ["sg-*"]
 """
 THEIR_TARGET_GROUP = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/team-two-web/0123456789abcdef"
 
