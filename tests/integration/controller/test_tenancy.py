@@ -448,3 +448,36 @@ def test_sharing_a_security_group_admits_the_task_it_refused(
     finally:
         tenancy_file.write_text(yaml.safe_dump(base_config))
         kube_b.delete("fargatetask", "sg-shared", wait=True)
+
+
+def test_a_service_whose_security_group_the_config_takes_back_turns_degraded_and_is_not_updated(
+    owned: dict[str, str],
+    kube_a: Kube,
+    network: Network,
+    team_a_group: str,
+    ecs_client: Any,
+    ecs_proxy: EcsProxy,
+    tenancy_file: Path,
+    base_config: dict[str, Any],
+) -> None:
+    spec = {
+        "serviceName": "sg-revoked",
+        "clusterRef": {"name": "c"},
+        "taskDefinitionRef": {"name": "job"},
+        "desiredCount": 1,
+        "networkConfiguration": awsvpc(network.subnet_id, team_a_group),
+    }
+    kube_a.apply(manifest("FargateService", "sg-revoked", spec))
+    arn = wait_for("team-a's service created", lambda: kube_a.status("fargateservice", "sg-revoked").get("serviceArn"))
+    updates = ecs_proxy.count("UpdateService")
+    groups = [r for r in base_config["securityGroups"] if kube_a.namespace not in r["namespaces"]]
+    tenancy_file.write_text(yaml.safe_dump({**base_config, "securityGroups": groups}))
+    try:
+        message = _refused(kube_a, "fargateservice", "sg-revoked")
+        assert f"security group {team_a_group} may not be used from namespace {kube_a.namespace}" in message, message
+        assert ecs_proxy.count("UpdateService") == updates, "a refused service is not updated"
+        described = ecs_client.describe_services(cluster=owned["a_cluster"], services=[arn])["services"]
+        assert described[0]["status"] == "ACTIVE", "its tasks keep running, as when iam:PassRole is revoked"
+    finally:
+        tenancy_file.write_text(yaml.safe_dump(base_config))
+        kube_a.delete("fargateservice", "sg-revoked", wait=True)
