@@ -84,15 +84,16 @@ drift-soak: venv assets
 long: chaos ha fuzz drift-soak
 
 # The scale benchmarks (README "Scale and speed"): tables on stdout, JSON in bench/results/,
-# charts in docs/bench/. About 35 minutes together; each takes --help.
+# charts in docs/bench/. About 45 minutes together; each takes --help.
 bench: venv assets
 	$(BIN)/python bench/create_to_running.py --count 1000 --repeat 3
 	$(BIN)/python bench/create_to_ready.py --count 500 --repeat 3 --kind taskdefinitions
 	$(BIN)/python bench/create_to_ready.py --count 500 --kind services
 	$(BIN)/python bench/create_to_ready.py --count 500 --kind clusters
 	$(BIN)/python bench/memory_restart.py --each 1000 --tasks 10000
-	$(BIN)/python bench/rest_adapter.py --rate 500
+	$(BIN)/python bench/rest_adapter.py
 	$(BIN)/python bench/drift_cost.py --count 1000
+	$(BIN)/python bench/token_flood.py
 
 run: venv assets
 	$(BIN)/fargate-operator dev --run-dir .run

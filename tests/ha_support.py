@@ -101,6 +101,11 @@ class Replica:
 
     def writes(self) -> list[Any]:
         """ECS writes this replica's proxy forwarded (journal), in order."""
+        return [c for c in self.arrivals() if c.fault is None]
+
+    def arrivals(self) -> list[Any]:
+        """ECS writes that reached this replica's proxy (journal), in order: forwarded, or answered with a fault
+        (a throttled write left the process all the same)."""
         from fargate_operator.ecs.fence import is_write
 
         assert self.ecs.journal is not None

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import secrets
+from concurrent.futures import Executor
 from typing import Any
 
 from prometheus_client import Counter
@@ -212,10 +213,12 @@ async def request_json(
     *,
     headers: list[tuple[str, str]] | None = None,
     content_type: str = "application/json",
+    executor: Executor | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """One API call with extra headers, which may repeat; (HTTP status, the answer as JSON, {} if none).
 
-    Impersonation needs this: `Impersonate-Group` is sent once per group.
+    Impersonation needs this: `Impersonate-Group` is sent once per group. `executor`: threads of the
+    caller's own (TokenReviews), else asyncio's default executor.
     """
 
     def run() -> tuple[int, dict[str, Any]]:
@@ -227,4 +230,6 @@ async def request_json(
             answer = {"message": data[:200].decode("utf-8", "replace")}
         return int(response.status), answer if isinstance(answer, dict) else {}
 
+    if executor is not None:
+        return await asyncio.get_running_loop().run_in_executor(executor, run)
     return await asyncio.to_thread(run)

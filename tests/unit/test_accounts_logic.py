@@ -54,11 +54,25 @@ def test_namespaces_by_name_and_by_selector() -> None:
     assert a.resolve("a", {}, [A, B]).mapping == A
     assert a.resolve("b1", {"team": "b"}, [A, B]).mapping == B
     assert a.resolve("b2", {"team": "b", "tier": "dev"}, [A, B]).mapping is None  # NotIn dev
-    assert a.resolve("b3", None, [A, B]).mapping is None  # labels unknown: not selected
+    assert a.resolve("a", None, [A]).mapping == A  # labels unknown, but no mapping reads them
     exists = a.Selector(expressions=(a.Requirement("x", "Exists"),))
     assert exists.matches({"x": ""}) and not exists.matches({})
     assert a.Selector(expressions=(a.Requirement("x", "DoesNotExist"),)).matches({})
     assert a.Selector(expressions=(a.Requirement("x", "In", ("1", "2")),)).matches({"x": "2"})
+
+
+def test_a_namespace_whose_labels_are_not_known_yet_waits_while_a_mapping_selects_by_label() -> None:
+    """A Namespace applied with its objects may reach the watch cache after them: "no FargateAccount" would
+    act in the operator's own account, and the objects would be refused for good once the labels arrive."""
+    for namespace in ("b1", "a"):  # a selector might claim it, even one a mapping names (a conflict then)
+        unseen = a.resolve(namespace, None, [A, B])
+        assert unseen.mapping is None
+        with pytest.raises(a.PlacementWaiting, match=f"namespace {namespace} is not in the operator's watch cache"):
+            a.placement(unseen, None, None, None, "us-east-1")
+        assert "FargateAccount team-b selects namespaces by label" in str(unseen.waiting_message)
+    # Names alone decide without the labels: no wait.
+    assert a.placement(a.resolve("u", None, [A]), None, None, None, "us-east-1").mapping is None
+    assert a.placement(a.resolve("a", None, [A]), None, None, None, "us-east-1").mapping == A
 
 
 def test_two_mappings_for_one_namespace_are_a_conflict_on_both() -> None:

@@ -117,3 +117,51 @@ def test_a_failed_shared_describe_fails_each_caller() -> None:
 def test_create_service_errors_that_mean_the_name_is_in_use(message: str, taken: bool) -> None:
     assert name_taken("InvalidParameterException", message) is taken
     assert name_taken("ClientException", message) is False
+
+
+class TagApplyingClusters:
+    """An ECS whose CreateCluster on an ACTIVE name applies the request's tags to that cluster.
+
+    ECS's documentation does not say whether it does; the create path must be safe if it does.
+    """
+
+    def __init__(self, existing: dict[str, dict[str, Any]]) -> None:
+        self.clusters, self.writes = existing, []
+        self.cluster_batch = CoalescedClusters(self.describe_clusters, window=0.01)
+
+    async def describe_clusters(self, names: list[str]) -> list[dict[str, Any]]:
+        return [dict(self.clusters[n]) for n in names if n in self.clusters]
+
+    async def call(self, operation: str, **params: Any) -> dict[str, Any]:
+        self.writes.append(operation)
+        assert operation == "CreateCluster"
+        name = params["clusterName"]
+        cluster = self.clusters.setdefault(
+            name, {"clusterName": name, "clusterArn": f"arn:aws:ecs:r:1:cluster/{name}", "status": "ACTIVE"}
+        )
+        cluster["tags"] = params["tags"]
+        return {"cluster": dict(cluster)}
+
+
+def test_another_namespaces_cluster_never_receives_a_create_from_a_new_object(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fargate_operator import k8s
+    from fargate_operator.handlers.cluster import _create
+    from fargate_operator.reconcile.ownership import AdoptionRefused, Owner
+
+    theirs = Owner("FargateCluster", "team-a", "prod", "uid-a")
+    existing = {"clusterName": "prod", "clusterArn": "arn:aws:ecs:r:1:cluster/prod", "status": "ACTIVE"}
+    ecs = TagApplyingClusters({"prod": {**existing, "tags": theirs.tags()}})
+    body = {"kind": "FargateCluster", "metadata": {"namespace": "team-b", "name": "prod", "uid": "uid-b"}}
+    events: list[str] = []
+
+    async def post_event(_body: Any, reason: str, *_: Any, **__: Any) -> None:
+        events.append(reason)
+
+    monkeypatch.setattr(k8s, "post_event", post_event)
+
+    with pytest.raises(AdoptionRefused, match="owned by FargateCluster team-a/prod"):
+        asyncio.run(_create(ecs, body, {"clusterName": "prod"}, Owner.of(body), "prod"))  # type: ignore[arg-type]
+    assert ecs.writes == [], "a CreateCluster on the existing name could have rewritten its owner tags"
+    assert ecs.clusters["prod"]["tags"] == theirs.tags() and events == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,6 +36,7 @@ class Ecs:
     def __init__(self) -> None:
         self.received: list[str] = []
         self.status = 200
+        self.error = "ServerException"  # the error answered when status is not 200
         self.on_request: Any = None
         ecs = self
 
@@ -47,7 +49,7 @@ class Ecs:
                 ecs.received.append(self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1])
                 if ecs.on_request is not None:
                     ecs.on_request()
-                body = json.dumps({"tasks": [], "failures": []} if ecs.status == 200 else {"__type": "ServerException"})
+                body = json.dumps({"tasks": [], "failures": []} if ecs.status == 200 else {"__type": ecs.error})
                 self.send_response(ecs.status)
                 self.send_header("Content-Type", "application/x-amz-json-1.1")
                 self.send_header("Content-Length", str(len(body)))
@@ -71,8 +73,9 @@ def ecs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ecs]:
     server.server.shutdown()
 
 
-def gateway(ecs: Ecs, fence: WriteFence) -> EcsGateway:
-    return EcsGateway(GatewaySettings(region="us-east-1", endpoint_url=ecs.endpoint, max_attempts=3), fence=fence)
+def gateway(ecs: Ecs, fence: WriteFence, max_attempts: int = 3) -> EcsGateway:
+    settings = GatewaySettings(region="us-east-1", endpoint_url=ecs.endpoint, max_attempts=max_attempts)
+    return EcsGateway(settings, fence=fence)
 
 
 def run_task(gw: EcsGateway) -> dict[str, Any]:
@@ -121,6 +124,25 @@ def test_item18_a_retry_after_the_deadline_is_not_sent(ecs: Ecs) -> None:
         run_task(gw)
     assert refused.value.code == FENCED_CODE
     assert ecs.received == ["RunTask"], "one attempt went out before the deadline, none after it"
+
+
+def test_a_write_that_waited_on_the_rate_limiter_is_checked_again_before_it_leaves(ecs: Ecs) -> None:
+    """botocore's adaptive rate limiter waits on its token bucket in a handler of the generic `before-send`,
+    which runs after `before-send.ecs`: the fence must be read again after that wait, not only before it."""
+    fence = WriteFence()  # the real monotonic clock: the limiter's wait is real time too
+    gw = gateway(ecs, fence, max_attempts=1)  # botocore's retries: one attempt, one retry
+    ecs.status, ecs.error = 400, "ThrottlingException"
+    with pytest.raises(EcsError):
+        asyncio.run(gw.call("DescribeTasks", cluster="c", tasks=["t"]))
+    # Throttled: the limiter now paces this client at 1.12 requests/s or less, from an empty bucket, so the next
+    # request waits 0.9 s or more -- past a deadline 0.3 s away.
+    ecs.status = 200
+    fence.open_until(time.monotonic() + 0.3)
+    with pytest.raises(EcsError) as refused:
+        run_task(gw)
+    assert refused.value.code == FENCED_CODE
+    assert "RunTask" not in ecs.received, "the RunTask never left the process"
+    assert fence.in_flight() == 0
 
 
 def test_item18_drain_waits_for_writes_already_sent(ecs: Ecs) -> None:

@@ -43,6 +43,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: ["events.k8s.io"]
   resources: [events]
   verbs: [create]
+# Recently deleted objects' last state, one ConfigMap per namespace (fargate-operator-deleted):
+# the front doors answer DRAINING/INACTIVE/STOPPED from it, as ECS does for a while after a delete.
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [list, watch, create]
+- apiGroups: [""]
+  resources: [configmaps]
+  resourceNames: [fargate-operator-deleted]
+  verbs: [get, patch]
 {{- end -}}
 
 {{/* The Lease the replicas elect a leader with: named after the release, in its namespace. */}}

@@ -35,12 +35,14 @@ Interceptor = Callable[[dict[str, Any], Forward], Answer]  # (request, forward) 
 
 @dataclass(frozen=True)
 class Call:
-    """One request as the proxy forwarded it (journal=True): when, what, and the request's clientToken."""
+    """One ECS request that reached the proxy (journal=True): when, what, the request's clientToken, and the
+    fault answered instead of forwarding it (None: forwarded to ECS)."""
 
-    at: float  # time.time() when it was forwarded (after any injected latency)
+    at: float  # time.time() when it was forwarded or faulted (after any injected latency)
     action: str
     client_token: str | None
     user_agent: str = ""  # the operator names the object a call is made for here (ecs/gateway.py)
+    fault: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ class EcsProxy:
         self.upstream = urlsplit(upstream)
         self.calls: Counter[str] = Counter()
         self.sessions: Counter[tuple[str, str]] = Counter()  # AssumeRole by (RoleArn, RoleSessionName)
-        # Every forwarded request, in order, when `journal` (tests that ask who wrote what, and when).
+        # Every ECS request, in order, when `journal` (tests that ask who wrote what, and when): forwarded ones,
+        # and faulted ones marked with their fault.
         self.journal: list[Call] | None = [] if journal else None
         self.injected: Counter[str] = Counter()
         self.faults = Faults()
@@ -146,6 +149,13 @@ class EcsProxy:
         with self._lock:
             return self.calls[action]
 
+    def _journal(self, action: str, body: bytes, user_agent: str, fault: str | None = None) -> None:
+        if self.journal is None:
+            return
+        token = json.loads(body or b"{}").get("clientToken") if body else None
+        with self._lock:
+            self.journal.append(Call(time.time(), action, token, user_agent, fault))
+
     def _record(self, action: str) -> None:
         with self._lock:
             self.calls[action] += 1
@@ -176,6 +186,8 @@ class EcsProxy:
                     if proxy.faults.latency:
                         time.sleep(proxy.faults.latency)
                     fault = proxy._fault_for(action)
+                    if fault:
+                        proxy._journal(action, body, self.headers.get("User-Agent", ""), fault)
                     if fault == "drop":
                         self.close_connection = True
                         self.connection.close()
@@ -184,10 +196,8 @@ class EcsProxy:
                         self._send_fault(fault)
                         return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
-                if action and proxy.journal is not None:
-                    token = json.loads(body or b"{}").get("clientToken") if body else None
-                    with proxy._lock:
-                        proxy.journal.append(Call(time.time(), action, token, self.headers.get("User-Agent", "")))
+                if action:
+                    proxy._journal(action, body, self.headers.get("User-Agent", ""))
                 interceptor = proxy._interceptors.get(action)
                 if interceptor is not None:
                     status, answer = interceptor(json.loads(body or b"{}"), self._forwarder(headers))

@@ -4,7 +4,8 @@ With leader election (leader/), only the replica holding the Lease may change an
 ECS, and it must stop before another replica can take the Lease over. The elector opens
 the fence until `renewal sent + renew deadline` after every successful renewal; the gateway
 checks it right before every HTTP attempt of a write (botocore's `before-send`, so a retry
-botocore makes after the deadline is refused too). The check reads the monotonic clock
+botocore makes after the deadline is refused too), and again after botocore's rate limiter
+waited, as the last thing before sending (ecs/gateway.py). The check reads the monotonic clock
 itself, so a leader whose event loop or elector thread stalls, or whose process was paused,
 is fenced on time even before anyone notices that the renewal failed.
 

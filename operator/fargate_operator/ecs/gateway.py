@@ -9,8 +9,9 @@
   is shaped, so large status sweeps spread out instead of draining the account's budget.
 - Every call is counted (Prometheus) by operation and outcome.
 - Batched describes honour ECS's per-call limits.
-- Every HTTP attempt of a write passes the write fence first (fence.py): with leader
-  election, only the Lease holder's writes go out, and none after its renew deadline.
+- Every HTTP attempt of a write passes the write fence (fence.py), checked again after botocore's
+  rate limiter waited: with leader election, only the Lease holder's writes go out, and none after
+  its renew deadline.
 - One gateway per AWS account and region in use (gateways.py): each knows where it acts
   (`where`: account, region, assumed role), which every error it raises names, and every
   request names the object it is made for in its User-Agent, which CloudTrail records.
@@ -40,6 +41,8 @@ from fargate_operator.ecs.credentials import CredentialsRefused
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError, from_botocore
 from fargate_operator.ecs.families import FamilyIndex
 from fargate_operator.ecs.fence import WriteFence
+from fargate_operator.ecs.owner_gate import Owned, UngatedWrite, gated
+from fargate_operator.ecs.owner_gate import request as gated_request
 from fargate_operator.ecs.owners import OwnerLookups
 from fargate_operator.ecs.ratelimit import ReadPacer
 
@@ -132,8 +135,15 @@ class EcsGateway:
         self._method_names = {
             self._client.meta.method_to_api_mapping[name]: name for name in self._client.meta.method_to_api_mapping
         }
-        # Per HTTP attempt, so a retry botocore makes after the renew deadline is refused as well.
+        # Per HTTP attempt, so a retry botocore makes after the renew deadline is refused as well; twice. First on
+        # before-send.ecs, so a fenced write does not queue on the rate limiter. Then last of all: botocore's
+        # adaptive mode waits on its token bucket in a handler of the generic `before-send` (botocore
+        # retries/adaptive.py register_retry_handler: ClientRateLimiter.on_sending_request, ~30 s once ECS
+        # throttled), and hooks.py (_PrefixTrie.prefix_search) runs the most specific node's handlers first, so
+        # that wait comes after before-send.ecs. register_last on `before-send` puts the second check after it,
+        # right before botocore sends (endpoint.py _do_get_response).
         self._client.meta.events.register("before-send.ecs", self._before_send)
+        self._client.meta.events.register_last("before-send", self._before_wire)
         # What creations ask before their one write, answered in batches (families.py, coalesce.py).
         self.families = FamilyIndex(self.call)
         self.cluster_batch = CoalescedClusters(self.describe_clusters)
@@ -157,6 +167,10 @@ class EcsGateway:
         acting_for = getattr(_thread, "acting_for", None)
         if acting_for and request is not None:  # not signed (SigV4 leaves User-Agent out): added after signing
             request.headers["User-Agent"] = f"{request.headers.get('User-Agent', '')} fargate-object/{acting_for}"
+
+    def _before_wire(self, event_name: str, **_: Any) -> None:
+        """The fence again, after every client-side wait botocore makes before sending (see __init__)."""
+        self.fence.check(event_name.rsplit(".", 1)[-1])
 
     def close(self) -> None:
         if self._own_pool:
@@ -194,7 +208,18 @@ class EcsGateway:
         return response
 
     async def call(self, operation: str, **params: Any) -> dict[str, Any]:
-        """Call one ECS operation by its API name (e.g. "RunTask"); raises EcsError."""
+        """Call one ECS operation by its API name (e.g. "RunTask"); raises EcsError. A write on an existing
+        resource is refused here (UngatedWrite): it goes through `write`, which only takes an Owned."""
+        if gated(operation):
+            raise UngatedWrite(f"{operation} changes an existing resource: EcsGateway.write with an Owned target")
+        return await self._send(operation, params)
+
+    async def write(self, operation: str, target: Owned | list[Owned], **params: Any) -> dict[str, Any]:
+        """A write or delete on existing resources that passed the owner check (ecs/owner_gate.py): the
+        request names exactly `target` (and, for a service or task, the cluster ECS reported it in)."""
+        return await self._send(operation, gated_request(operation, target, params))
+
+    async def _send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         await self._reads.before(operation)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, partial(self._call_sync, operation, params, ACTING_FOR.get()))

@@ -31,6 +31,9 @@ MAX_GATEWAYS = 256
 # reuses its session instead of assuming the role again. Bounded too.
 MAX_SESSIONS = 4 * MAX_GATEWAYS
 GATEWAYS = Gauge("fargate_operator_ecs_gateways", "ECS gateways (account and region pairs) in use")
+WRITES_IN_FLIGHT = Gauge(
+    "fargate_operator_ecs_writes_in_flight", "ECS writes started, not yet answered or refused (what the fence drains)"
+)
 SESSIONS = Counter(
     "fargate_operator_assume_role_total", "sts:AssumeRole sessions made for FargateAccounts", ["account"]
 )
@@ -54,6 +57,7 @@ class Gateways:
     def __init__(self, default: EcsGateway, max_gateways: int = MAX_GATEWAYS) -> None:
         self.default = default
         self.fence = default.fence
+        WRITES_IN_FLIGHT.set_function(self.fence.in_flight)
         self._settings = default.settings
         self._max = max_gateways
         self._pool: ThreadPoolExecutor = default.pool

@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 
 from fargate_operator import k8s
+from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
@@ -20,11 +21,12 @@ from fargate_operator.handlers.common import (
     set_conditions,
     up_to_date,
 )
+from fargate_operator.handlers.remembered import remembered
 from fargate_operator.handlers.slots import bounded
-from fargate_operator.models.kinds import GROUP, PLURALS, VERSION
+from fargate_operator.models.kinds import GROUP, PLURALS, TENANCY_RECHECK_ANNOTATION, VERSION
 from fargate_operator.reconcile import cluster as logic
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
-from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Claim, Owner, check_claim, claim
+from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner
 from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateCluster"]
@@ -38,6 +40,7 @@ def _live(clusters: list[dict[str, Any]]) -> dict[str, Any] | None:
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@kopf.on.update(GROUP, VERSION, PLURAL, field=("metadata", "annotations", TENANCY_RECHECK_ANNOTATION))
 @bounded
 async def reconcile_cluster(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
@@ -78,23 +81,46 @@ async def reconcile_cluster(
 
 
 async def _create(gw: EcsGateway, body: Any, spec: Any, owner: Owner, name: str) -> dict[str, Any]:
-    """CreateCluster, then whose the cluster is, from a DescribeClusters shared with other creations.
+    """Look (batched), CreateCluster only when the name is free, then whose the cluster is (batched again).
 
-    ECS answers CreateCluster on a name that exists with that cluster, unchanged, not with an
-    error -- so calling it first changes nothing that is not ours. Whether the cluster is ours is
-    read from its tags as DescribeClusters reports them (the answer may carry the request's tags
-    rather than the cluster's); that read rides in one batch with the other creations of the
-    moment (ecs/coalesce.py). Not ours and not adoptable: refused, as before.
+    ECS's documentation does not say what CreateCluster does with its tags and settings when the
+    name is already an ACTIVE cluster: it answers with that cluster, and whether it applies the
+    request's tags is not written anywhere. Were it to, calling it first would let a namespace
+    overwrite another's owner tags. So an existing cluster is judged from a DescribeClusters first
+    and never receives a CreateCluster; the read rides in one batch with the other creations of
+    the moment (ecs/coalesce.py), so the create path stays at one ECS write per object. After the
+    create, a second batched read says whose the cluster is (a racing creation may have made it
+    meanwhile, and the answer may carry the request's tags rather than the cluster's).
     """
+    adoption = spec.get("adoptionPolicy", "CreateOnly")
+    existing = await gw.cluster_batch.describe(name)
+    if existing is not None:
+        await _claim_existing(gw, body, owner, existing, adoption, name)
+        return existing
+    return await _create_absent(gw, body, spec, owner, name)
+
+
+async def _create_absent(gw: EcsGateway, body: Any, spec: Any, owner: Owner, name: str) -> dict[str, Any]:
+    """CreateCluster on a name a read just found free, then whose the cluster is."""
     adoption = spec.get("adoptionPolicy", "CreateOnly")
     created = (await gw.call("CreateCluster", **logic.create_request(dict(spec), name, owner)))["cluster"]
     described = await gw.cluster_batch.describe(name) or created
-    if check_claim(owner, described.get("tags"), adoption, f"ECS cluster {name}"):
-        await gw.call("TagResource", resourceArn=described["clusterArn"], tags=owner.tags())
-        await k8s.post_event(body, "Adopted", f"adopted ECS cluster {described['clusterArn']}")
-    else:
-        await k8s.post_event(body, "Created", f"CreateCluster {created['clusterArn']}")
+    if owner_gate.owned(owner, described) is None:  # a racing creation made it meanwhile
+        await _claim_existing(gw, body, owner, described, adoption, name)
+        return described
+    await k8s.post_event(body, "Created", f"CreateCluster {created['clusterArn']}")
     return described
+
+
+async def _claim_existing(
+    gw: EcsGateway, body: Any, owner: Owner, cluster: dict[str, Any], adoption: str, name: str
+) -> owner_gate.Owned:
+    """A cluster that was there before this object's create: ours, adopted, or refused (AdoptionRefused)."""
+    target = owner_gate.claimed(owner, cluster, adoption, f"ECS cluster {name}")
+    if target.adopting:
+        await gw.write("TagResource", target, tags=owner.tags())
+        await k8s.post_event(body, "Adopted", f"adopted ECS cluster {cluster['clusterArn']}")
+    return target
 
 
 async def _describe_then_write(gw: EcsGateway, body: Any, spec: Any, owner: Owner, name: str) -> dict[str, Any]:
@@ -104,13 +130,11 @@ async def _describe_then_write(gw: EcsGateway, body: Any, spec: Any, owner: Owne
     if existing is None:
         if adoption == "Adopt":
             raise AdoptionRefused(f"ECS cluster {name} does not exist and spec.adoptionPolicy is Adopt")
-        return await _create(gw, body, spec, owner, name)
-    if check_claim(owner, existing.get("tags"), adoption, f"ECS cluster {name}"):
-        await gw.call("TagResource", resourceArn=existing["clusterArn"], tags=owner.tags())
-        await k8s.post_event(body, "Adopted", f"adopted ECS cluster {existing['clusterArn']}")
+        return await _create_absent(gw, body, spec, owner, name)
+    target = await _claim_existing(gw, body, owner, existing, adoption, name)
     calls = logic.update_calls(dict(spec), existing["clusterArn"], existing.get("tags"))
     for operation, params in calls:
-        await gw.call(operation, **params)
+        await gw.write(operation, target, **params)
     if calls:
         await k8s.post_event(body, "Updated", f"{', '.join(op for op, _ in calls)} on {existing['clusterArn']}")
         return _live(await gw.describe_clusters([name])) or existing
@@ -151,6 +175,7 @@ async def _observe(
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
 @bounded
+@remembered
 async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     rt = runtime_of(memo)
     if management_policy(spec) == OBSERVE:
@@ -163,11 +188,12 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
         # Ours by its owner tags, or nothing to do: never delete (or untag) another object's cluster,
         # even one this object recorded before ownership was checked on create.
         found = _live(await gw.describe_clusters([arn or logic.cluster_name(body)]))
-        if found is None or claim(Owner.of(body), found.get("tags")) is not Claim.OURS:
+        target = owner_gate.owned(Owner.of(body), found) if found else None
+        if target is None:
             return
-        arn = found["clusterArn"]
+        arn = target.arn
         if spec.get("deletionPolicy") == "Retain":
-            await gw.call("UntagResource", resourceArn=arn, tagKeys=list(OWNER_TAG_KEYS))
+            await gw.write("UntagResource", target, tagKeys=list(OWNER_TAG_KEYS))
             await k8s.post_event(body, "Retained", f"left ECS cluster {arn} in place (deletionPolicy Retain)")
             return
         listed = await gw.list_all("ListServices", "serviceArns", cluster=arn)
@@ -182,7 +208,7 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
             raise EcsError(
                 "DeleteCluster", "ClusterContainsServicesException", f"{len(services)} services remain: {names}", 400
             )
-        await gw.call("DeleteCluster", cluster=arn)
+        await gw.write("DeleteCluster", target)
         await k8s.post_event(body, "Deleted", f"DeleteCluster {arn}")
     except EcsError as err:
         if err.code == "ClusterNotFoundException":

@@ -14,6 +14,7 @@ from fargate_operator.handlers import tenancy
 from fargate_operator.models.kinds import CLUSTER, TASK_DEFINITION
 from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile.accounts import (
+    NamespaceUnseen,
     PlacementRefused,
     PlacementWaiting,
     account_of_arn,
@@ -24,6 +25,9 @@ from fargate_operator.reconcile.tenancy import DEFAULT_CLUSTER
 from fargate_operator.runtime import ARN_MEMBERS, Runtime
 
 MAX_DELAY = 300.0
+# How long a handler waits for the watch cache to see its Namespace (applied together with it, usually a
+# moment behind) before it says Waiting and lets Kopf retry.
+NAMESPACE_WAIT = 2.0
 
 
 def backoff(retry: int, base: float = 2.0) -> float:
@@ -134,7 +138,9 @@ async def resolve_cluster(rt: Runtime, gw: EcsGateway, namespace: str, spec: Any
 
     A cluster named by spec.cluster (or by nothing: ECS's default) must be one the namespace
     may use (handlers/tenancy.py; `check=False` only to find what an object created before).
-    A clusterRef resolves only to a FargateCluster the operator accepted (status.clusterArn).
+    A clusterRef resolves only to a FargateCluster the operator accepted (status.clusterArn), and
+    the cluster it names passes the same check: a FargateCluster that only observes (or one whose
+    sharing the config revoked) makes no cluster usable.
     """
     if spec.get("cluster") or not spec.get("clusterRef"):
         cluster = str(spec.get("cluster") or DEFAULT_CLUSTER)
@@ -153,6 +159,10 @@ async def resolve_cluster(rt: Runtime, gw: EcsGateway, namespace: str, spec: Any
         raise Waiting(f"FargateCluster {namespace}/{ref['name']} has no ECS cluster yet{_why_not_yet(obj)}")
     if check:
         same_place(gw, f"FargateCluster {namespace}/{ref['name']}", str(arn))
+        try:
+            await tenancy.require_cluster(rt, gw, namespace, str(arn))
+        except tenancy.NotYetAccepted as why:
+            raise Waiting(str(why)) from None
     return str(arn)
 
 
@@ -177,7 +187,8 @@ def cluster_has_default_strategy(rt: Runtime, namespace: str, spec: Any, cluster
 async def resolve_task_definition(
     rt: Runtime, gw: EcsGateway, namespace: str, spec: Any, *, check: bool = True
 ) -> str | None:
-    """spec.taskDefinition as written, or the current revision ARN of spec.taskDefinitionRef.
+    """spec.taskDefinition as written (a bare family: the revision the tenancy check admitted), or the current
+    revision ARN of spec.taskDefinitionRef.
 
     Either way the namespace must be allowed to run it (handlers/tenancy.py): a named one is
     its own or shared; a referenced one is a FargateTaskDefinition the operator accepted
@@ -187,7 +198,7 @@ async def resolve_task_definition(
         task_definition = str(spec["taskDefinition"])
         if check:
             try:
-                await tenancy.require_task_definition(rt, gw, namespace, task_definition)
+                task_definition = await tenancy.require_task_definition(rt, gw, namespace, task_definition)
             except tenancy.NotYetAccepted as why:
                 raise Waiting(str(why)) from None
         return task_definition
@@ -220,10 +231,15 @@ def same_place(gw: EcsGateway, what: str, arn: str) -> None:
         )
 
 
-def ecs_of(rt: Runtime, body: Any) -> EcsGateway:
-    """The object's gateway (Runtime.ecs_for), with PlacementWaiting as Waiting."""
+async def ecs_of(rt: Runtime, body: Any) -> EcsGateway:
+    """The object's gateway (Runtime.ecs_for), with PlacementWaiting as Waiting; a Namespace the watch cache
+    has not seen yet, whose labels decide the account, is waited for a moment first."""
     try:
-        return rt.ecs_for(body)
+        try:
+            return rt.ecs_for(body)
+        except NamespaceUnseen:
+            await rt.accounts.wait_seen(body["metadata"]["namespace"], NAMESPACE_WAIT)
+            return rt.ecs_for(body)
     except PlacementWaiting as why:
         raise Waiting(str(why)) from None
 
@@ -251,7 +267,7 @@ async def ecs_or_wait(rt: Runtime, body: Any, patch: kopf.Patch, status: Any, re
     """The object's gateway; else its condition says why (waiting for an account, or refused) and Kopf
     retries a wait (a refusal stands until the spec or the FargateAccount changes)."""
     try:
-        return ecs_of(rt, body)
+        return await ecs_of(rt, body)
     except Waiting as why:
         await wait(body, patch, status, why)
     except PlacementRefused as err:
@@ -284,7 +300,7 @@ async def ecs_for_deletion(
     Event says the finalizer goes). A deletion of something that may exist never gives up: a refusal then
     retries (nothing is orphaned)."""
     try:
-        return ecs_of(rt, body)
+        return await ecs_of(rt, body)
     except Waiting as why:
         await wait(body, patch, status, why)
     except PlacementRefused as err:

@@ -24,11 +24,12 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from fargate_operator import k8s
+from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import common, tenancy
-from fargate_operator.handlers.taskdefinition import RESOLVED_ANNOTATION, roll_dependents
+from fargate_operator.handlers.taskdefinition import RESOLVED_ANNOTATION, family_taken, roll_dependents
 from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVICE, TASK_DEFINITION
 from fargate_operator.reconcile import cluster as cluster_logic
 from fargate_operator.reconcile import conditions
@@ -165,6 +166,14 @@ async def _judge(
     return _with_verdict(obj, status, found)
 
 
+def _ours(obj: dict[str, Any], found: dict[str, Any], operation: str, what: str) -> owner_gate.Owned:
+    """The drifted resource as the owner gate admits it; another's (its name reused since) is never corrected."""
+    target = owner_gate.owned(Owner.of(obj), found)
+    if target is None or target.adopting:
+        raise EcsError(operation, "NotOwned", f"{what} does not carry this object's owner tags: not corrected", 400)
+    return target
+
+
 # --- FargateService -------------------------------------------------------------------------------
 
 
@@ -212,16 +221,17 @@ async def _correct_service(
     if any(d.field == STATUS for d in diffs):
         return await _recreate_service(rt, gw, obj, spec, cluster)
     assert svc is not None
+    target = _ours(obj, svc, "UpdateService", f"ECS service {svc.get('serviceArn')}")
     fields = {d.field for d in diffs}
     desired = service_desired(spec, st.get("desiredTaskDefinition"))
     request = {"cluster": cluster, "service": name} | corrective(desired, fields, SERVICE_RULES)
     calls = []
     if len(request) > 2:
-        await gw.call("UpdateService", **request)
+        await gw.write("UpdateService", target, **request)
         calls.append("UpdateService")
     if TAGS in fields:
         for operation, params in cluster_logic.tag_sync_calls(svc["serviceArn"], spec.get("tags"), svc.get("tags")):
-            await gw.call(operation, **params)
+            await gw.write(operation, target, **params)
             calls.append(operation)
     log.info("drift corrected on %s/%s: %s (%s)", obj["metadata"]["namespace"], name, sorted(fields), calls)
     return {}
@@ -278,6 +288,7 @@ async def cluster(
             created = await gw.call("CreateCluster", **cluster_logic.create_request(spec, name, Owner.of(obj)))
             return cluster_logic.status_from(created["cluster"])
         assert found is not None
+        target = _ours(obj, found, "UpdateCluster", f"ECS cluster {found.get('clusterArn')}")
         for operation, params in cluster_logic.update_calls(spec, found["clusterArn"], found.get("tags")):
             if operation == "UpdateCluster":
                 drifted_here = fields & set(_UPDATE_CLUSTER)
@@ -287,7 +298,7 @@ async def cluster(
             else:  # TagResource / UntagResource
                 drifted_here = fields & {TAGS}
             if drifted_here:
-                await gw.call(operation, **params)
+                await gw.write(operation, target, **params)
         return {}
 
     # A cluster ECS is still making or removing is left alone until it settles.
@@ -359,6 +370,9 @@ async def _revision_state(gw: EcsGateway, arn: str) -> str:
 async def _reregister(rt: Runtime, gw: EcsGateway, obj: dict[str, Any]) -> dict[str, Any]:
     """RegisterTaskDefinition from the spec (revision N+1), then roll the services that reference it."""
     spec, st = dict(obj.get("spec") or {}), obj.get("status") or {}
+    if why := await family_taken(rt, gw, obj):
+        # The family's latest ACTIVE revision is what a bare family runs: never make it this object's again.
+        raise EcsError("RegisterTaskDefinition", "FamilyTaken", f"{why}: not registered again", 400)
     request, _digest = td_logic.register_request(spec, Owner.of(obj))
     registered = (await gw.call("RegisterTaskDefinition", **request))["taskDefinition"]
     gw.families.note_registered(spec["family"])

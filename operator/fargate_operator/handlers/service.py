@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 
 from fargate_operator import k8s
+from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
@@ -24,12 +25,13 @@ from fargate_operator.handlers.common import (
     up_to_date,
     wait,
 )
+from fargate_operator.handlers.remembered import remembered
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import service as logic
 from fargate_operator.reconcile.cluster import tag_sync_calls
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
-from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Claim, Owner, check_claim, claim
+from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner
 from fargate_operator.reconcile.taskdefinition import newer_revision
 from fargate_operator.reconcile.tenancy import SERVICE_OPERATIONS
 from fargate_operator.runtime import Runtime, runtime_of
@@ -60,6 +62,10 @@ async def reconcile_service(
     if management_policy(spec) == OBSERVE:
         await _observe(rt, gw, body, spec, status, patch, retry)
         return
+    if status.get("serviceArn") and not status.get("specHash"):
+        # An ARN the Observe policy mirrored: not a service this object made or adopted, so not its record.
+        patch.status["serviceArn"] = None
+        status = {k: v for k, v in status.items() if k != "serviceArn"}
     try:
         cluster = await resolve_cluster(rt, gw, ns, spec)
         task_definition = await resolve_task_definition(rt, gw, ns, spec)
@@ -82,7 +88,10 @@ async def reconcile_service(
     except EcsError as err:  # looking up the owner of what spec names
         await fail(body, patch, status, err, retry)
     force = (body["metadata"].get("annotations") or {}).get(FORCE_ANNOTATION)
-    want = logic.desired_hash(dict(spec), cluster, task_definition) + (f"/{force}" if force else "")
+    # A bare family is sent as the revision the tenancy check admitted, but hashed as written: a restart
+    # does not roll the service onto a newer revision nobody asked it to deploy.
+    hashed = spec.get("taskDefinition") or task_definition
+    want = logic.desired_hash(dict(spec), cluster, hashed) + (f"/{force}" if force else "")
     if status.get("specHash") == want and status.get("serviceArn"):
         up_to_date(body, patch, status)
         return
@@ -98,6 +107,7 @@ async def reconcile_service(
         if service is None:
             service = await _describe_then_write(rt, gw, body, spec, status, owner, cluster, task_definition, force)
     except AdoptionRefused as err:
+        patch.status["serviceArn"] = None  # whatever was recorded, the service of that name is not this object's
         await fail(body, patch, status, err, retry, permanent=True)
     except EcsError as err:
         await fail(body, patch, status, err, retry)
@@ -152,15 +162,16 @@ async def _describe_then_write(
         return await _create(rt, gw, body, spec, owner, cluster, task_definition)
     if existing.get("status") == "DRAINING":
         raise EcsError("CreateService", "ServiceDraining", f"ECS service {name} is still draining", None)
-    if check_claim(owner, existing.get("tags"), spec.get("adoptionPolicy", "CreateOnly"), f"ECS service {name}"):
-        await gw.call("TagResource", resourceArn=existing["serviceArn"], tags=owner.tags())
+    target = owner_gate.claimed(owner, existing, spec.get("adoptionPolicy", "CreateOnly"), f"ECS service {name}")
+    if target.adopting:
+        await gw.write("TagResource", target, tags=owner.tags())
         await k8s.post_event(body, "Adopted", f"adopted ECS service {existing['serviceArn']}")
     request = logic.update_request(dict(spec), cluster, task_definition)
     if force and status.get("specHash", "").split("/", 1)[-1] != force:
         request["forceNewDeployment"] = True
-    service: dict[str, Any] = (await gw.call("UpdateService", **request))["service"]
+    service: dict[str, Any] = (await gw.write("UpdateService", target, **request))["service"]
     for operation, params in tag_sync_calls(service["serviceArn"], spec.get("tags"), existing.get("tags")):
-        await gw.call(operation, **params)
+        await gw.write(operation, target, **params)
     await k8s.post_event(body, "Updated", f"UpdateService {service['serviceArn']} ({task_definition})")
     return service
 
@@ -182,6 +193,8 @@ async def _observe(
     except EcsError as err:  # looking up the owner of a named cluster
         await fail(body, patch, status, err, retry)
     patch.status["clusterArn"] = cluster
+    if status.get("specHash"):
+        patch.status["specHash"] = None  # what it managed is only mirrored now: a later Manage looks again
     if status.get("clusterArn") == cluster and status.get("conditions"):
         up_to_date(body, patch, status)  # already mirrored: the status loop keeps it fresh
         return
@@ -191,6 +204,7 @@ async def _observe(
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
 @bounded
+@remembered
 async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     rt = runtime_of(memo)
     if management_policy(spec) == OBSERVE:
@@ -200,22 +214,28 @@ async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
         return
     arn, cluster = status.get("serviceArn"), status.get("clusterArn")
     try:
-        if not arn:
-            # Created in ECS but never recorded (a crash, a lost answer)? Find it by name and owner tag.
+        if not arn or not cluster:
+            # Created in ECS but never recorded (a crash, a lost answer)? Found by name, ours by owner tag.
             try:
                 cluster = await resolve_cluster(rt, gw, body["metadata"]["namespace"], spec, check=False)
             except Waiting:
                 return  # no cluster was ever resolved, so no service was created
-            found = _live(await gw.describe_services(cluster, [spec["serviceName"]]))
-            if found is None or claim(Owner.of(body), found.get("tags")) is not Claim.OURS:
-                return
-            arn = found["serviceArn"]
+        # Ours by its owner tags, or nothing to do: a recorded ARN names whatever service now has that name
+        # (ARNs derive from names; status may hold an ARN only observed, never owned).
+        found = _live(await gw.describe_services(cluster, [arn or spec["serviceName"]]))
+        target = owner_gate.owned(Owner.of(body), found) if found else None
+        if target is None:
+            if found is not None:
+                why = f"ECS service {found['serviceArn']} is not this object's (owner tags): left alone"
+                await k8s.post_event(body, "NotOwned", why)
+            return
+        arn = target.arn
         if spec.get("deletionPolicy") == "Retain":
-            await gw.call("UntagResource", resourceArn=arn, tagKeys=list(OWNER_TAG_KEYS))
+            await gw.write("UntagResource", target, tagKeys=list(OWNER_TAG_KEYS))
             await k8s.post_event(body, "Retained", f"left ECS service {arn} running (deletionPolicy Retain)")
             return
-        await gw.call("UpdateService", cluster=cluster, service=arn, desiredCount=0)
-        await gw.call("DeleteService", cluster=cluster, service=arn, force=True)
+        await gw.write("UpdateService", target, desiredCount=0)
+        await gw.write("DeleteService", target, force=True)
         await k8s.post_event(body, "Deleted", f"scaled to 0 and DeleteService {arn}")
     except EcsError as err:
         if err.code in GONE_CODES:

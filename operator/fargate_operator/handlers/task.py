@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 import kopf
 
 from fargate_operator import k8s
+from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
@@ -43,6 +44,7 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     wait,
 )
+from fargate_operator.handlers.remembered import remembered
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.kubeclient import ApiError
 from fargate_operator.models.kinds import (
@@ -157,7 +159,7 @@ async def run_task(
                 # The mark is an annotation, which whoever may write the object may write too:
                 # what it names passes the same tenancy checks as spec before any RunTask.
                 await tenancy.require_cluster(rt, gw, ns, cluster)
-                await tenancy.require_task_definition(rt, gw, ns, task_definition)
+                task_definition = await tenancy.require_task_definition(rt, gw, ns, task_definition)
             tenancy.require_references(rt, ns, spec, TASK_OPERATIONS)
             await write_mark(body, cluster, task_definition, gw)
             default_strategy = cluster_has_default_strategy(rt, ns, spec, cluster)
@@ -257,9 +259,19 @@ async def write_mark(body: Any, cluster: str, task_definition: str, gw: EcsGatew
         ) from exc
 
 
+async def owned_tasks(gw: EcsGateway, owner: Owner, cluster: str, arns: list[str]) -> list[owner_gate.Owned]:
+    """The tasks of `arns` that carry this object's owner tags (RunTask tags them), from one DescribeTasks
+    per 100: what StopTask may name."""
+    if not arns:
+        return []
+    tasks, _gone = await gw.describe_tasks(cluster, arns)
+    return [t for t in (owner_gate.owned(owner, task) for task in tasks) if t is not None]
+
+
 # Only a marked object may have reached RunTask, so only a marked one needs the finalizer.
 @kopf.on.delete(GROUP, VERSION, PLURAL, annotations={RUN_MARK: kopf.PRESENT})
 @bounded
+@remembered
 async def stop_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -280,10 +292,10 @@ async def stop_task(
             # RunTask may have run without its result reaching status: look before leaving.
             arns = await find_started(gw, cluster, logic.started_by(meta["uid"]))
         stopped = []
-        for arn in arns:
+        for target in await owned_tasks(gw, Owner.of(body), cluster, arns):
             try:
-                await gw.call("StopTask", cluster=cluster, task=arn, reason=reason)
-                stopped.append(arn)
+                await gw.write("StopTask", target, reason=reason)
+                stopped.append(target.arn)
             except EcsError as err:
                 if err.transient or "not found" not in err.message.lower():
                     raise
@@ -308,8 +320,8 @@ async def stop_requested(
         (old or {}).get(STOP_ANNOTATION), (new or {}).get(STOP_ANNOTATION), list(status.get("tasks", []))
     )
     try:
-        for arn, reason in todo.items():
-            await gw.call("StopTask", cluster=cluster, task=arn, reason=reason)
+        for target in await owned_tasks(gw, Owner.of(body), cluster, list(todo)):
+            await gw.write("StopTask", target, reason=todo.get(target.arn, "stopped through the ECS API"))
     except EcsError as err:
         await fail(body, patch, status, err, retry)
     if todo:

@@ -8,8 +8,9 @@ from typing import Any
 import kopf
 
 from fargate_operator import k8s
+from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.errors import EcsError
-from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH, EcsGateway, chunks
+from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH, EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     backoff,
@@ -17,21 +18,25 @@ from fargate_operator.handlers.common import (
     ecs_for_deletion,
     ecs_or_wait,
     fail,
+    gateway_if_placed,
     placed,
     set_conditions,
     up_to_date,
 )
+from fargate_operator.handlers.remembered import remembered
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import (
     DEREGISTER_ANNOTATION,
     GROUP,
     PLURALS,
     SERVICE,
+    TASK_DEFINITION,
     TENANCY_RECHECK_ANNOTATION,
     VERSION,
 )
 from fargate_operator.reconcile import deregistration
 from fargate_operator.reconcile import taskdefinition as logic
+from fargate_operator.reconcile.accounts import account_of_arn, region_of_arn
 from fargate_operator.reconcile.ownership import (
     OWNER_TAG_KEYS,
     SPEC_HASH_TAG,
@@ -44,7 +49,7 @@ from fargate_operator.reconcile.ownership import (
     owner_named_in,
     tag_dict,
 )
-from fargate_operator.reconcile.tenancy import TASK_DEFINITION_OPERATIONS
+from fargate_operator.reconcile.tenancy import TASK_DEFINITION_OPERATIONS, family_of
 from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateTaskDefinition"]
@@ -93,15 +98,83 @@ async def _family_verdict(gw: EcsGateway, owner: Owner, active: list[str], ours:
     return _Verdict(step.claim, step.revision, tags_of.get(step.revision) if step.revision else None)
 
 
-async def _retire(gw: EcsGateway, body: Any, arns: list[str], delete: bool) -> None:
+async def owned_revisions(
+    gw: EcsGateway, owner: Owner, arns: list[str], adoption_policy: str
+) -> list[owner_gate.Owned]:
+    """The revisions of `arns` the owner gate admits: this object's by owner tag, or untagged ones of a family
+    it adopted (one DescribeTaskDefinition each; revisions gone meanwhile are left out)."""
+    found = []
     for arn in arns:
-        await gw.call("DeregisterTaskDefinition", taskDefinition=arn)
+        try:
+            resp = await gw.call("DescribeTaskDefinition", taskDefinition=arn, include=["TAGS"])
+        except EcsError as err:
+            if err.transient:
+                raise
+            continue  # gone meanwhile
+        if (target := owner_gate.owned(owner, resp, adoption_policy=adoption_policy)) is not None:
+            found.append(target)
+    return found
+
+
+async def _retire(gw: EcsGateway, body: Any, targets: list[owner_gate.Owned], delete: bool) -> None:
+    arns = [t.arn for t in targets]
+    for target in targets:
+        await gw.write("DeregisterTaskDefinition", target)
     if arns:
         await k8s.post_event(body, "Deregistered", f"DeregisterTaskDefinition {', '.join(arns)}")
     if delete and arns:
-        for batch in chunks(arns, DELETE_TASK_DEFINITIONS_BATCH):
-            await gw.call("DeleteTaskDefinitions", taskDefinitions=batch)
+        for start in range(0, len(targets), DELETE_TASK_DEFINITIONS_BATCH):
+            await gw.write("DeleteTaskDefinitions", targets[start : start + DELETE_TASK_DEFINITIONS_BATCH])
         await k8s.post_event(body, "DeletedRevisions", f"DeleteTaskDefinitions {', '.join(arns)}")
+
+
+def recorded_elsewhere(rt: Runtime, owner: Owner, family: str, gw: EcsGateway) -> dict[str, Any] | None:
+    """Another FargateTaskDefinition that recorded a revision of `family` where `gw` acts, from the watch cache.
+
+    ECS forgets whose a family is once it has no ACTIVE revision, but an object that emptied its family
+    (DeregisterTaskDefinition through the ECS API adapter) still holds it: registering into it would make
+    the latest ACTIVE revision -- what a bare family runs -- another object's, and its deletion would act
+    on it. So a family stays claimed while any object records a revision of it, ACTIVE or not.
+    """
+    for obj in rt.registry.items(TASK_DEFINITION):
+        if obj["metadata"].get("uid") == owner.uid:
+            continue
+        st = obj.get("status") or {}
+        recorded = [
+            st.get("taskDefinitionArn"),
+            *(r.get("taskDefinitionArn") for r in st.get("retainedRevisions") or []),
+        ]
+        for arn in (str(a) for a in recorded if a):
+            if family_of(arn) == family and _same_place(rt, obj, arn, gw):
+                return obj
+    return None
+
+
+async def family_taken(rt: Runtime, gw: EcsGateway, obj: dict[str, Any]) -> str | None:
+    """Why `obj` may not register into its family again (drift's re-register), or None: another object holds
+    it (recorded_elsewhere), or its lowest owner-tagged ACTIVE revision is another object's."""
+    owner, st = Owner.of(obj), obj.get("status") or {}
+    family = str((obj.get("spec") or {})["family"])
+    if (holder := recorded_elsewhere(rt, owner, family, gw)) is not None:
+        return f"family {family} is held by FargateTaskDefinition {holder['metadata']['namespace']}/" + str(
+            holder["metadata"]["name"]
+        )
+    known = {st.get("taskDefinitionArn"), *(r.get("taskDefinitionArn") for r in st.get("retainedRevisions") or [])}
+    verdict = await _family_verdict(gw, owner, await _active_revisions(gw, family), {a for a in known if a})
+    if verdict.claim is Claim.OTHER:
+        return f"family {family} is owned by {owner_named_in(verdict.tags)} (its lowest revision, {verdict.revision})"
+    return None
+
+
+def _same_place(rt: Runtime, obj: dict[str, Any], arn: str, gw: EcsGateway) -> bool:
+    """Whether `arn` (another object's revision) is in the account and region `gw` acts in."""
+    region, account = region_of_arn(arn), account_of_arn(arn)
+    if region and gw.region and region != gw.region:
+        return False
+    if gw.where.account_id:
+        return not account or account == gw.where.account_id
+    other = gateway_if_placed(rt, obj)
+    return other is None or other.where.account_id is None or other.where.account_id == account
 
 
 async def roll_dependents(rt: Runtime, body: Any, arn: str) -> None:
@@ -122,13 +195,24 @@ def _first_attempt(body: Any, spec: Any, status: Any, retry: int) -> bool:
 
 
 async def _register(gw: EcsGateway, body: Any, request: dict[str, Any], family: str) -> dict[str, Any]:
-    registered: dict[str, Any] = (await gw.call("RegisterTaskDefinition", **request))["taskDefinition"]
+    """RegisterTaskDefinition's answer: the revision, and its tags beside it (the owner gate reads them)."""
+    answer: dict[str, Any] = await gw.call("RegisterTaskDefinition", **request)
     gw.families.note_registered(family)
-    await k8s.post_event(body, "Registered", f"RegisterTaskDefinition {registered['taskDefinitionArn']}")
-    return registered
+    await k8s.post_event(body, "Registered", f"RegisterTaskDefinition {answer['taskDefinition']['taskDefinitionArn']}")
+    return answer
 
 
-async def _undo_if_family_appeared(gw: EcsGateway, body: Any, spec: Any, arn: str, active: list[str]) -> None:
+def _own_new(owner: Owner, answer: dict[str, Any]) -> owner_gate.Owned:
+    """The revision this object just registered (RegisterTaskDefinition's answer, tags included)."""
+    target = owner_gate.owned(owner, answer)
+    if target is None:  # ECS answered without the tags it was given: nothing may act on it blind
+        raise EcsError("RegisterTaskDefinition", "TagsMissing", "ECS's answer carries no owner tags", None)
+    return target
+
+
+async def _undo_if_family_appeared(
+    gw: EcsGateway, body: Any, spec: Any, mine: owner_gate.Owned, active: list[str]
+) -> None:
     """Registered first into a family the index had not seen, and ECS made revision N+1 > 1.
 
     Only INACTIVE revisions before it: the family was free, and is now this object's. Another
@@ -136,9 +220,10 @@ async def _undo_if_family_appeared(gw: EcsGateway, body: Any, spec: Any, arn: st
     operator). Whose it is, and whether this object may adopt it, is the careful path's question:
     take this revision back and let the retry ask it.
     """
+    arn = mine.arn
     others = [a for a in active if a != arn]
     if others:
-        await _retire(gw, body, [arn], bool(spec.get("deleteDeregisteredRevisions")))
+        await _retire(gw, body, [mine], bool(spec.get("deleteDeregisteredRevisions")))
         raise EcsError(
             "RegisterTaskDefinition",
             "FamilyAppeared",
@@ -152,7 +237,8 @@ async def _reuse_or_register(
     gw: EcsGateway, body: Any, spec: Any, owner: Owner, request: dict[str, Any], digest: str
 ) -> dict[str, Any]:
     """The careful path: look at the family's latest revision first (adoption, or a revision an
-    earlier attempt registered before a crash), then register only if it is not already there."""
+    earlier attempt registered before a crash), then register only if it is not already there.
+    Returns the answer naming the revision and its tags."""
     family = spec["family"]
     latest, tags = await _latest(gw, family)
     if latest is None and spec.get("adoptionPolicy") == "Adopt":
@@ -160,7 +246,7 @@ async def _reuse_or_register(
     if latest is not None and check_claim(owner, tags, spec.get("adoptionPolicy", "CreateOnly"), f"family {family}"):
         await k8s.post_event(body, "Adopted", f"adopting task definition family {family}")
     if latest is not None and claim(owner, tags) is Claim.OURS and tag_dict(tags).get(SPEC_HASH_TAG) == digest:
-        return latest  # registered before a crash or restart: reuse, don't add a revision
+        return {"taskDefinition": latest, "tags": tags}  # registered before a crash or restart: reuse it
     return await _register(gw, body, request, family)
 
 
@@ -188,33 +274,47 @@ async def reconcile_task_definition(
         # Which revisions services and tasks use is read from the cache: never judge it half-filled.
         raise kopf.TemporaryError("waiting for the watch cache to load (revisions in use)", delay=1)
     try:
-        registered = None
+        if (holder := recorded_elsewhere(rt, owner, family, gw)) is not None:
+            meta = holder["metadata"]
+            why = (
+                f"family {family} is held by FargateTaskDefinition {meta['namespace']}/{meta['name']}, which recorded "
+                "revisions of it (ACTIVE or not); two objects cannot manage one family"
+            )
+            if meta.get("deletionTimestamp"):  # it is going: try again once its finalizer is done
+                raise EcsError("RegisterTaskDefinition", "FamilyHeld", f"{why} (that object is being deleted)", None)
+            raise AdoptionRefused(why)
+        answer = None
         if _first_attempt(body, spec, status, retry) and await gw.families.is_new(family):
-            registered = await _register(gw, body, request, family)  # the common path: one ECS call
+            answer = await _register(gw, body, request, family)  # the common path: one ECS call
+        registered = answer["taskDefinition"] if answer is not None else None
         if registered is not None and registered["revision"] == 1:
             # The family began with this revision: it is this object's, and holds nothing else.
             arn, active, retire = registered["taskDefinitionArn"], [registered["taskDefinitionArn"]], []
         else:
-            registered_first = registered is not None
-            if registered is None:
-                registered = await _reuse_or_register(gw, body, spec, owner, request, digest)
+            registered_first = answer is not None
+            if answer is None:
+                answer = await _reuse_or_register(gw, body, spec, owner, request, digest)
+            registered, mine = answer["taskDefinition"], _own_new(owner, answer)
             arn = registered["taskDefinitionArn"]
             active = await _active_revisions(gw, family)
             if registered_first:
-                await _undo_if_family_appeared(gw, body, spec, arn, active)
+                await _undo_if_family_appeared(gw, body, spec, mine, active)
             known = {arn, *(r.get("taskDefinitionArn") for r in status.get("retainedRevisions") or [])}
             verdict = await _family_verdict(gw, owner, active, {a for a in known if a})
             if verdict.claim is Claim.OTHER:
                 # Lost a race for the family: take back what we registered, leave the family to its owner.
-                await _retire(gw, body, [arn], bool(spec.get("deleteDeregisteredRevisions")))
+                await _retire(gw, body, [mine], bool(spec.get("deleteDeregisteredRevisions")))
                 raise AdoptionRefused(
                     f"family {family} is owned by {owner_named_in(verdict.tags)} (its lowest revision, "
                     f"{verdict.revision}); two objects cannot manage one family, so {arn} was deregistered"
                 )
-            retire = logic.revisions_to_retire(
+            superseded = logic.revisions_to_retire(
                 active, arn, spec.get("revisionHistoryLimit", 10), rt.task_definitions_in_use()
             )
-            await _retire(gw, body, retire, bool(spec.get("deleteDeregisteredRevisions")))
+            adoption = spec.get("adoptionPolicy", "CreateOnly")
+            targets = await owned_revisions(gw, owner, superseded, adoption)
+            await _retire(gw, body, targets, bool(spec.get("deleteDeregisteredRevisions")))
+            retire = [t.arn for t in targets]
     except AdoptionRefused as err:
         await fail(body, patch, status, err, retry, permanent=True)
     except EcsError as err:
@@ -245,28 +345,19 @@ async def reconcile_task_definition(
     await roll_dependents(rt, body, arn)
 
 
-async def _unrecorded_revisions(gw: EcsGateway, owner: Owner, family: str) -> list[str]:
+async def _unrecorded_revisions(gw: EcsGateway, owner: Owner, family: str) -> list[owner_gate.Owned]:
     """Revisions of this object that status never recorded: RegisterTaskDefinition reached ECS and the
     operator stopped before the status patch (a crash, a lost answer), and the object was deleted
     before a retry. Found by owner tag among the family's newest ACTIVE revisions (ECS itself is
     asked: the family index may not list a family registered moments ago, nor one registered before
     a restart)."""
     newest = sorted(await _active_revisions(gw, family), key=logic.revision_of, reverse=True)
-    ours = []
-    for arn in newest[:UNRECORDED_LOOKUP_MAX]:
-        try:
-            resp = await gw.call("DescribeTaskDefinition", taskDefinition=arn, include=["TAGS"])
-        except EcsError as err:
-            if err.transient:
-                raise
-            continue  # gone meanwhile
-        if claim(owner, resp.get("tags")) is Claim.OURS:
-            ours.append(arn)
-    return ours
+    return await owned_revisions(gw, owner, newest[:UNRECORDED_LOOKUP_MAX], "CreateOnly")
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
 @bounded
+@remembered
 async def delete_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -274,27 +365,31 @@ async def delete_task_definition(
     gw = await ecs_for_deletion(rt, body, patch, status, retry)
     if gw is None:
         return
-    family = spec["family"]
+    family, owner = spec["family"], Owner.of(body)
     try:
         if status.get("taskDefinitionArn"):
-            active = await _active_revisions(gw, family)  # the family is this object's: all of it goes
+            # The family's ACTIVE revisions that are this object's by owner tag (or untagged, in a family it
+            # adopted): another object may have registered into the family since this one emptied it.
+            adoption = spec.get("adoptionPolicy", "CreateOnly")
+            active = await owned_revisions(gw, owner, await _active_revisions(gw, family), adoption)
         else:
-            active = await _unrecorded_revisions(gw, Owner.of(body), family)
+            active = await _unrecorded_revisions(gw, owner, family)
+        arns = [t.arn for t in active]
         if spec.get("deletionPolicy") == "Retain":
-            for arn in active:
-                await gw.call("UntagResource", resourceArn=arn, tagKeys=[*OWNER_TAG_KEYS, SPEC_HASH_TAG])
+            for target in active:
+                await gw.write("UntagResource", target, tagKeys=[*OWNER_TAG_KEYS, SPEC_HASH_TAG])
             await k8s.post_event(body, "Retained", f"left family {family} registered (deletionPolicy Retain)")
             return
         # Deregistered revisions keep running where services use them; only deletion must spare them.
-        for arn in active:
-            await gw.call("DeregisterTaskDefinition", taskDefinition=arn)
+        for target in active:
+            await gw.write("DeregisterTaskDefinition", target)
         if active:
-            await k8s.post_event(body, "Deregistered", f"DeregisterTaskDefinition {', '.join(active)}")
+            await k8s.post_event(body, "Deregistered", f"DeregisterTaskDefinition {', '.join(arns)}")
         if spec.get("deleteDeregisteredRevisions"):
             in_use = rt.task_definitions_in_use()
-            deletable = [a for a in active if a not in in_use]
-            for batch in chunks(deletable, DELETE_TASK_DEFINITIONS_BATCH):
-                await gw.call("DeleteTaskDefinitions", taskDefinitions=batch)
+            deletable = [t for t in active if t.arn not in in_use]
+            for start in range(0, len(deletable), DELETE_TASK_DEFINITIONS_BATCH):
+                await gw.write("DeleteTaskDefinitions", deletable[start : start + DELETE_TASK_DEFINITIONS_BATCH])
     except EcsError as err:
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
 
@@ -313,9 +408,10 @@ async def deregister_requested(
     )
     done: list[str] = []
     try:
-        for arn in todo:
-            await gw.call("DeregisterTaskDefinition", taskDefinition=arn)
-            done.append(arn)
+        adoption = (body.get("spec") or {}).get("adoptionPolicy", "CreateOnly")
+        for target in await owned_revisions(gw, Owner.of(body), todo, adoption):
+            await gw.write("DeregisterTaskDefinition", target)
+            done.append(target.arn)
     except EcsError as err:
         await k8s.post_event(body, "DeregisterFailed", str(err), warning=True)
         if err.transient:

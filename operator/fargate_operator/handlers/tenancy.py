@@ -86,32 +86,48 @@ async def require_cluster(rt: Runtime, gw: EcsGateway, namespace: str, ref: str,
 
 
 def _names_revision(ref: str, family: str, arn: str) -> bool:
-    """Whether `ref` (family, family:revision or ARN) names the revision `arn` of `family`.
+    """Whether `ref` (family:revision or ARN) names the revision `arn` of `family`.
 
-    A bare family means the latest ACTIVE revision (RunTask, CreateService: "If a revision
-    isn't specified, the latest ACTIVE revision is used"): the one this object registered last.
+    Never a bare family: that means the latest ACTIVE revision (RunTask, CreateService: "If a
+    revision isn't specified, the latest ACTIVE revision is used"), which may be another
+    object's by the time ECS runs it -- the cache cannot tell.
     """
-    return ref in (arn, family) or (ref.startswith(f"{family}:") and arn.endswith(f"/{ref}"))
+    return ref == arn or (ref.startswith(f"{family}:") and arn.endswith(f"/{ref}"))
 
 
-async def require_task_definition(rt: Runtime, gw: EcsGateway, namespace: str, ref: str) -> None:
-    """Refuse unless `namespace` may run the task definition `ref` (family, family:revision or ARN)."""
+async def require_task_definition(rt: Runtime, gw: EcsGateway, namespace: str, ref: str) -> str:
+    """Refuse unless `namespace` may run the task definition `ref` (family, family:revision or ARN); returns
+    what to send ECS: `ref`, or for a bare family not shared with the namespace, the very revision checked
+    (the current one of the namespace's FargateTaskDefinition of that family, else the latest ACTIVE one as
+    ECS described it) -- so what runs is what passed the check, whoever registers into the family later."""
     policy = rt.tenancy.policy
     family = logic.family_of(ref)
     if logic.family_shared(policy, namespace, family):
-        return
+        return ref
+    bare = ref == family
     claimed = [o for o in _objects(rt, TASK_DEFINITION, namespace) if (o.get("spec") or {}).get("family") == family]
     for obj in claimed:
         accepted = obj.get("status", {}).get("taskDefinitionArn")
-        if accepted and _names_revision(ref, family, accepted):
+        if accepted and (_names_revision(ref, family, accepted) or (bare and _current(obj))):
             await require_revision_roles(rt, gw, namespace, obj)
-            return
+            return str(accepted)
     facts = await gw.owners.task_definition(ref)
     if facts is None and any(_pending(o) for o in claimed):
         name = claimed[0]["metadata"]["name"]
         raise NotYetAccepted(f"FargateTaskDefinition {namespace}/{name} has no registered revision yet")
     if message := logic.task_definition_refusal(policy, namespace, ref, facts):
         _refuse(rt, message)
+    return facts.arn if bare and facts is not None else ref
+
+
+def _current(obj: dict[str, Any]) -> bool:
+    """Whether the object's current revision is still ACTIVE (not deregistered through the ECS API adapter)."""
+    status = obj.get("status") or {}
+    current = status.get("taskDefinitionArn")
+    return not any(
+        r.get("taskDefinitionArn") == current and r.get("status") == "INACTIVE"
+        for r in status.get("retainedRevisions") or []
+    )
 
 
 async def require_revision_roles(rt: Runtime, gw: EcsGateway, namespace: str, obj: dict[str, Any]) -> None:
@@ -159,13 +175,43 @@ def require_references(rt: Runtime, namespace: str, spec: Any, operations: Itera
 # -- re-checks when the config changes ---------------------------------------------------------
 
 
+def _in_unshared_cluster(rt: Runtime, obj: dict[str, Any], policy: logic.Policy) -> bool:
+    """An admitted FargateService, or an observing FargateCluster, whose cluster the namespace manages through
+    no FargateCluster and `policy` does not share (any more): its handler checks it again, so a revoked share
+    does not stay usable through a clusterRef the object resolved under the old config."""
+    meta, status = obj["metadata"], obj.get("status") or {}
+    if (
+        meta.get("deletionTimestamp")
+        or (meta.get("annotations") or {}).get(TENANCY_RECHECK_ANNOTATION) == policy.digest
+    ):
+        return False
+    if logic.refusal_of(obj) is not None:
+        return False  # a refusal is looked at again by needs_recheck
+    observing = management_policy(obj.get("spec") or {}) != MANAGE
+    if obj.get("kind") == CLUSTER and not observing:
+        return False
+    ref = status.get("clusterArn")  # a FargateService's: the cluster as resolved, a name when spec named one
+    if not ref:
+        return False
+    namespace, name = meta["namespace"], logic.cluster_short_name(ref)
+    arn = ref if ref.startswith("arn:") else None
+    for cluster in _objects(rt, CLUSTER, namespace):
+        accepted = cluster.get("status", {}).get("clusterArn")
+        managed = management_policy(cluster.get("spec") or {}) == MANAGE
+        if managed and accepted and (arn == accepted or (arn is None and cluster_name(cluster) == name)):
+            return False
+    return not logic.cluster_shared(policy, namespace, name, arn)
+
+
 async def recheck_refusals(rt: Runtime) -> int:
     """Annotate every object a changed config should look at again; returns how many."""
     policy = rt.tenancy.policy
     asked = 0
-    for kind in (TASK_DEFINITION, SERVICE, TASK):
+    for kind in (TASK_DEFINITION, SERVICE, TASK, CLUSTER):
         for obj in rt.registry.items(kind):
-            if logic.needs_recheck(obj, policy):
+            if logic.needs_recheck(obj, policy) or (
+                kind in (SERVICE, CLUSTER) and _in_unshared_cluster(rt, obj, policy)
+            ):
                 meta = obj["metadata"]
                 await k8s.patch_annotations(
                     kind, meta["namespace"], meta["name"], {TENANCY_RECHECK_ANNOTATION: policy.digest}

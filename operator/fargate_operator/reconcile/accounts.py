@@ -7,7 +7,10 @@ namespaces it serves, by name and/or label selector. Resolution for a namespace:
 - served by exactly one FargateAccount: that one;
 - served by none: the operator's own identity and region (as before FargateAccounts);
 - served by two or more: a conflict -- the namespace's objects wait, naming the accounts, and each
-  of those FargateAccounts says so in its conditions.
+  of those FargateAccounts says so in its conditions;
+- its Namespace not known yet (the watch cache has not seen it) while a FargateAccount selects
+  namespaces by label: the objects wait for the labels rather than act as "served by none" (a
+  Namespace applied together with its objects can reach the cache after them).
 An object's region is its spec.region if that FargateAccount allows it, else the FargateAccount's
 region; without a FargateAccount only the operator's own region is allowed.
 """
@@ -150,9 +153,16 @@ class Resolution:
     namespace: str
     mapping: AccountMapping | None = None
     conflict: tuple[str, ...] = ()  # names of the FargateAccounts that all claim the namespace
+    selecting: tuple[str, ...] = ()  # the Namespace is unknown; these FargateAccounts select by its labels
 
     @property
     def waiting_message(self) -> str | None:
+        if self.selecting:
+            names = ", ".join(self.selecting)
+            return (
+                f"namespace {self.namespace} is not in the operator's watch cache yet, and FargateAccount {names} "
+                "selects namespaces by label: which AWS account it acts in is not known until its labels are"
+            )
         if not self.conflict:
             return None
         names = " and ".join(self.conflict)
@@ -163,6 +173,11 @@ class Resolution:
 
 
 def resolve(namespace: str, labels: Mapping[str, str] | None, mappings: Iterable[AccountMapping]) -> Resolution:
+    """`labels` None: the Namespace is not known (yet)."""
+    mappings = list(mappings)
+    selecting = tuple(sorted(m.name for m in mappings if m.selector is not None))
+    if labels is None and selecting:
+        return Resolution(namespace, selecting=selecting)
     serving = sorted((m for m in mappings if m.serves(namespace, labels)), key=lambda m: m.name)
     if len(serving) > 1:
         return Resolution(namespace, conflict=tuple(m.name for m in serving))
@@ -272,7 +287,12 @@ class PlacementRefused(Exception):
 
 
 class PlacementWaiting(Exception):
-    """The namespace's account is not decided (two FargateAccounts claim it): wait, it is not a failure."""
+    """The namespace's account is not decided (two FargateAccounts claim it, or its labels are not known yet):
+    wait, it is not a failure."""
+
+
+class NamespaceUnseen(PlacementWaiting):
+    """Waiting for the Namespace's labels: usually a moment, until the watch cache has it."""
 
 
 def placement(
@@ -290,6 +310,8 @@ def placement(
     allows that region, the object is refused rather than acting -- creating a second resource, or
     deleting nothing -- somewhere else.
     """
+    if resolution.selecting:
+        raise NamespaceUnseen(resolution.waiting_message)
     if resolution.conflict:
         raise PlacementWaiting(resolution.waiting_message)
     mapping = resolution.mapping

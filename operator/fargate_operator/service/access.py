@@ -134,11 +134,15 @@ class Access:
 
 @dataclass(frozen=True)
 class Caller:
-    """One call's caller and the namespace it addresses, with the decisions bound (what operations see)."""
+    """One call's caller and the namespace it addresses, with the decisions bound (what operations see).
+
+    `signature`: the request's SigV4 signature when it was signed; a replay of the request repeats it.
+    """
 
     principal: Principal
     ns: str
     access: Access
+    signature: str | None = None
 
     async def may(self, verb: str, kind: str, subresource: str = "") -> bool:
         return await self.access.allowed(self.principal, self.ns, Permission(verb, kind, subresource))

@@ -41,6 +41,10 @@ class Conflict(Exception):
     """409 on a write made conditional on a resourceVersion: the object changed meanwhile."""
 
 
+class AlreadyExists(Exception):
+    """409 AlreadyExists on a create: an object of that name is there (the API server authorized the caller first)."""
+
+
 async def _call(
     method: str, path: str, principal: Principal, body: dict[str, Any] | None, content_type: str = "application/json"
 ) -> tuple[int, dict[str, Any]]:
@@ -53,8 +57,10 @@ async def _call(
 
 
 async def create(kind: str, namespace: str, body: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    """Create as the caller."""
+    """Create as the caller; AlreadyExists when the name is taken."""
     status, answer = await _call("POST", k8s.object_path(kind, namespace), principal, body)
+    if status == 409 and answer.get("reason") == "AlreadyExists":
+        raise AlreadyExists(str(answer.get("message") or f"{kind} {body['metadata']['name']} already exists"))
     if status >= 300:
         raise answer_error(status, answer, principal)
     return answer

@@ -77,20 +77,23 @@ class EcsApi:
     def operations(self) -> list[str]:
         return sorted(self._ops)
 
-    def caller(self, principal: Principal) -> Caller:
+    def caller(self, principal: Principal, signature: str | None = None) -> Caller:
         """The caller bound to the namespace it addresses; ClientException when it names none."""
         if not principal.namespace:
             raise client(
                 f"user {principal.user} is not a ServiceAccount and its credential names no namespace: "
                 "name one with the X-Fargate-Namespace header"
             )
-        return Caller(principal, principal.namespace, self.access)
+        return Caller(principal, principal.namespace, self.access, signature)
 
-    async def call(self, operation: str, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    async def call(
+        self, operation: str, params: dict[str, Any], principal: Principal, *, signature: str | None = None
+    ) -> dict[str, Any]:
+        """`signature`: the SigV4 signature of the request, when signed (RunTask refuses its replay)."""
         handler = self._ops.get(operation)
         if handler is None:
             raise ApiError("UnknownOperationException", f"{operation} is not an operation of this endpoint")
-        caller = self.caller(principal)
+        caller = self.caller(principal, signature)
         # Before anything is looked up: a caller who may not do this learns nothing else.
         await self.access.require(principal, caller.ns, *OPERATIONS[operation])
         ACTING_FOR.set(f"caller/{caller.ns}/{principal.user}")  # the few ECS calls made here name the caller

@@ -34,6 +34,8 @@ class Clusters:
             obj = self.store.find_cluster(ns, ref)
             if obj is not None and obj.get("status", {}).get("clusterArn"):
                 clusters.append(views.cluster_view(obj, p.get("include")))
+            elif (gone := self.store.find_deleted_cluster(ns, ref)) is not None:
+                clusters.append(views.deleted_cluster_view(gone, p.get("include")))
             else:
                 failures.append({"arn": ref, "reason": "MISSING"})
         return {"clusters": clusters, "failures": failures}

@@ -26,6 +26,7 @@ from fargate_operator.runtime import Runtime
 from fargate_operator.service import acting, naming
 from fargate_operator.service.access import Caller
 from fargate_operator.service.errors import ApiError, client, invalid
+from fargate_operator.store import deleted
 
 MAX_RESULTS = 100
 CONFLICT_RETRIES = 5
@@ -166,6 +167,29 @@ class Store:
                     return obj
         return None
 
+    # -- recently deleted objects, as ECS answers them for a while (store/deleted.py) -------------
+
+    def deleted(self, kind: str, ns: str) -> list[dict[str, Any]]:
+        """The namespace's deleted objects of `kind` still answered (newest first); each with `deletedAt`."""
+        return deleted.recent(self.rt.registry.get(deleted.CONFIGMAP, ns, deleted.NAME), kind)
+
+    def find_deleted_cluster(self, ns: str, ref: str | None) -> dict[str, Any] | None:
+        ref = ref or "default"
+        for obj in self.deleted(CLUSTER, ns):
+            arn = obj.get("status", {}).get("clusterArn")
+            if arn == ref or (not ref.startswith("arn:") and cluster_name(obj) == ref):
+                return obj
+        return None
+
+    def find_deleted_service(self, ns: str, cluster: Cluster, ref: str) -> dict[str, Any] | None:
+        name = short_name(ref, "/")
+        for obj in self.deleted(SERVICE, ns):
+            status = obj.get("status", {})
+            named = obj["spec"].get("serviceName") == name or status.get("serviceArn") == ref
+            if named and status.get("clusterArn") == cluster.arn:
+                return obj
+        return None
+
     # -- waiting for the operator --------------------------------------------------------------
 
     async def wait(
@@ -206,15 +230,23 @@ class Store:
         for name in naming.candidate_names(ecs_name):
             if name in taken:
                 continue
-            body = {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": kind,
-                "metadata": {"name": name, "namespace": ns, **meta},
-                "spec": spec,
-            }
-            await acting.create(kind, ns, body, caller.principal)
+            try:
+                await self.create_named(kind, caller, name, spec, **meta)
+            except acting.AlreadyExists as exists:
+                # Created meanwhile (another call, another replica): not ours to share.
+                raise invalid(str(exists)) from None
             return name
         raise client(f"no free Kubernetes name for {kind} {ecs_name!r} in namespace {ns}")
+
+    async def create_named(self, kind: str, caller: Caller, name: str, spec: dict[str, Any], **meta: Any) -> None:
+        """Create an object under exactly `name`; acting.AlreadyExists when the API server has one."""
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": kind,
+            "metadata": {"name": name, "namespace": caller.ns, **meta},
+            "spec": spec,
+        }
+        await acting.create(kind, caller.ns, body, caller.principal)
 
     async def patch_spec(
         self, kind: str, caller: Caller, obj: dict[str, Any], spec_patch: dict[str, Any], **meta: Any

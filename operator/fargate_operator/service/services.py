@@ -33,11 +33,14 @@ class Services:
 
     async def update_service(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
         ns = caller.ns
-        cluster = self.store.require_cluster(ns, p.get("cluster")).name
-        obj = self.store.find_service(ns, cluster, p["service"])
+        cluster = self.store.require_cluster(ns, p.get("cluster"))
+        obj = self.store.find_service(ns, cluster.name, p["service"])
+        if obj is None and self.store.find_deleted_service(ns, cluster, p["service"]) is not None:
+            raise ApiError("ServiceNotActiveException", "Service was not ACTIVE.")  # INACTIVE, as ECS says
         if obj is None:
             raise ApiError("ServiceNotFoundException", "Service not found.")
-        if obj.get("status", {}).get("status") not in (None, "ACTIVE"):
+        being_deleted = bool(obj["metadata"].get("deletionTimestamp"))  # DRAINING
+        if being_deleted or obj.get("status", {}).get("status") not in (None, "ACTIVE"):
             raise ApiError("ServiceNotActiveException", "Service was not ACTIVE.")
         spec_patch = {
             k: v
@@ -73,12 +76,14 @@ class Services:
 
     async def describe_services(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
         ns = caller.ns
-        cluster = self.store.require_cluster(ns, p.get("cluster")).name
+        cluster = self.store.require_cluster(ns, p.get("cluster"))
         services, failures = [], []
         for ref in p["services"]:
-            obj = self.store.find_service(ns, cluster, ref)
+            obj = self.store.find_service(ns, cluster.name, ref)
             if obj is not None and obj.get("status", {}).get("serviceArn"):
                 services.append(views.service_view(obj, p.get("include")))
+            elif (gone := self.store.find_deleted_service(ns, cluster, ref)) is not None:
+                services.append(views.deleted_service_view(gone, p.get("include")))
             else:
                 failures.append({"arn": ref, "reason": "MISSING"})
         return {"services": services, "failures": failures}

@@ -15,6 +15,7 @@ from typing import Any
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.models.kinds import DEREGISTER_ANNOTATION, TASK_DEFINITION
 from fargate_operator.reconcile import deregistration
+from fargate_operator.reconcile.ownership import NAMESPACE_TAG, tag_dict
 from fargate_operator.reconcile.requests import ecs_members
 from fargate_operator.reconcile.tenancy import TASK_DEFINITION_OPERATIONS
 from fargate_operator.service import views
@@ -59,14 +60,25 @@ def revisions(status: dict[str, Any]) -> dict[int, tuple[str, str]]:
     return known
 
 
+def deleted_revisions(store: Store, ns: str, family: str) -> dict[int, tuple[str, str]]:
+    """revision -> (ARN, INACTIVE) of the family's recently deleted objects: their deletion deregistered them."""
+    found: dict[int, tuple[str, str]] = {}
+    for obj in store.deleted(TASK_DEFINITION, ns):  # newest first: a later object's revision wins
+        if obj["spec"].get("family") == family:
+            for rev, (arn, _) in revisions(obj.get("status", {})).items():
+                found.setdefault(rev, (arn, deregistration.INACTIVE))
+    return found
+
+
 class TaskDefinitions:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._registered: OrderedDict[str, tuple[dict[str, Any], list[dict[str, str]]]] = OrderedDict()
+        # ARN -> (taskDefinition, user tags, the namespace its owner tags name)
+        self._registered: OrderedDict[str, tuple[dict[str, Any], list[dict[str, str]], str]] = OrderedDict()
 
-    async def registered(self, ns: str, arn: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
-        """(taskDefinition, user tags) of one revision as ECS registered it; asked of ECS once, in the
-        namespace's account and the ARN's region."""
+    async def registered(self, ns: str, arn: str) -> tuple[dict[str, Any], list[dict[str, str]], str]:
+        """(taskDefinition, user tags, owner namespace) of one revision as ECS registered it; asked of ECS
+        once, in the namespace's account and the ARN's region."""
         if arn in self._registered:
             self._registered.move_to_end(arn)
             return self._registered[arn]
@@ -75,14 +87,22 @@ class TaskDefinitions:
             resp = await gateway.call("DescribeTaskDefinition", taskDefinition=arn, include=["TAGS"])
         except EcsError as err:
             raise from_ecs(err) from err
-        found = (views.jsonable(resp["taskDefinition"]), views.without_owner_tags(resp.get("tags")))
+        owner = tag_dict(resp.get("tags")).get(NAMESPACE_TAG, "")
+        found = (views.jsonable(resp["taskDefinition"]), views.without_owner_tags(resp.get("tags")), owner)
         self._registered[arn] = found
         while len(self._registered) > REMEMBERED_REVISIONS:
             self._registered.popitem(last=False)
         return found
 
-    async def _view(self, ns: str, arn: str, state: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
-        registered, tags = await self.registered(ns, arn)
+    async def _view(
+        self, ns: str, arn: str, state: str, *, recorded: bool = False
+    ) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        """A revision's answer. `recorded`: its ARN comes from a deleted object's record, which anyone who
+        may edit the namespace's ConfigMaps could have written: answered only if ECS's owner tags name
+        this namespace (status, the operator's alone, needs no such check)."""
+        registered, tags, owner = await self.registered(ns, arn)
+        if recorded and owner != ns:
+            raise client("Unable to describe task definition.")
         return {**registered, "status": state}, tags
 
     async def register_task_definition(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
@@ -108,15 +128,16 @@ class TaskDefinitions:
 
     async def describe_task_definition(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
         ns = caller.ns
-        obj, _, revision = parse_task_definition(self.store, ns, p["taskDefinition"])
-        known = revisions((obj or {}).get("status", {}))
+        obj, family, revision = parse_task_definition(self.store, ns, p["taskDefinition"])
+        live = revisions((obj or {}).get("status", {}))
+        known = deleted_revisions(self.store, ns, family) | live
         if revision is None:
             # A bare family means "the latest ACTIVE revision" (botocore model, DescribeTaskDefinition).
-            active = [r for r, (_, state) in known.items() if state == "ACTIVE"]
+            active = [r for r, (_, state) in live.items() if state == "ACTIVE"]
             revision = max(active) if active else None
-        if obj is None or revision not in known:
+        if revision not in known:
             raise client("Unable to describe task definition.")
-        view, tags = await self._view(ns, *known[revision])
+        view, tags = await self._view(ns, *known[revision], recorded=revision not in live)
         include_tags = "TAGS" in (p.get("include") or [])
         return {"taskDefinition": view, **({"tags": tags} if include_tags else {})}
 
@@ -132,6 +153,16 @@ class TaskDefinitions:
             for r in obj.get("status", {}).get("retainedRevisions", []):
                 if r.get("status", "ACTIVE") == want:
                     entries.append((family, r["revision"], r["taskDefinitionArn"]))
+        if want == deregistration.INACTIVE:  # deleted families' revisions were deregistered with them
+            listed = {arn for _, _, arn in entries}
+            for obj in self.store.deleted(TASK_DEFINITION, ns):
+                family = obj["spec"].get("family", "")
+                if prefix and not family.startswith(prefix):
+                    continue
+                for rev, (arn, _) in revisions(obj.get("status", {})).items():
+                    if arn not in listed:
+                        entries.append((family, rev, arn))
+                        listed.add(arn)
         entries.sort(reverse=p.get("sort") == "DESC")
         arns, token = page([arn for _, _, arn in entries], p)
         return {"taskDefinitionArns": arns, **({"nextToken": token} if token else {})}
@@ -139,14 +170,15 @@ class TaskDefinitions:
     async def deregister_task_definition(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
         ns = caller.ns
         """Exactly the revision named; the object (the family) stays. The operator makes the ECS call."""
-        obj, _, revision = parse_task_definition(self.store, ns, p["taskDefinition"])
+        obj, family, revision = parse_task_definition(self.store, ns, p["taskDefinition"])
         if revision is None:
             raise client("Invalid revision number. Number: ")  # ECS requires family:revision or an ARN
-        known = revisions((obj or {}).get("status", {}))
-        if obj is None or revision not in known:
+        live = revisions((obj or {}).get("status", {}))
+        known = deleted_revisions(self.store, ns, family) | live
+        if revision not in known:
             raise client("The specified task definition does not exist.")
         arn, state = known[revision]
-        if state == "ACTIVE":
+        if state == "ACTIVE" and obj is not None:
 
             def with_this_revision(current: dict[str, Any]) -> str:
                 value = (current["metadata"].get("annotations") or {}).get(DEREGISTER_ANNOTATION)
@@ -160,5 +192,5 @@ class TaskDefinitions:
                 lambda o: deregistration.status_of(o.get("status", {}), arn) == deregistration.INACTIVE,
                 failures=False,  # the object's conditions speak of its spec, not of this action
             )
-        view, _ = await self._view(ns, arn, deregistration.INACTIVE)
+        view, _ = await self._view(ns, arn, deregistration.INACTIVE, recorded=revision not in live)
         return {"taskDefinition": view}

@@ -7,6 +7,7 @@ callers who may read FargateServices too (they are those services' tasks).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from typing import Any
@@ -18,9 +19,9 @@ from fargate_operator.reconcile import stop_request
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.reconcile.requests import ecs_members
 from fargate_operator.reconcile.tenancy import TASK_OPERATIONS
-from fargate_operator.service import naming, views
+from fargate_operator.service import acting, naming, views
 from fargate_operator.service.access import Caller
-from fargate_operator.service.errors import from_ecs, invalid
+from fargate_operator.service.errors import ApiError, from_ecs, invalid
 from fargate_operator.service.lookups import Cluster, Store, page
 from fargate_operator.service.task_definitions import parse_task_definition
 
@@ -42,6 +43,26 @@ def run_task_answer(obj: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def signed_task_name(family: str, signature: str) -> str:
+    """The FargateTask a signed RunTask without clientToken creates: named after its SigV4 signature.
+
+    A replay of the request carries the same signature, so it names the same object, whichever replica
+    it reaches and after any restart: the API server refuses the second create (409 AlreadyExists).
+    64 bits of the signature's hash: two different requests share a name with odds of ~n^2/2^65.
+    """
+    return f"{naming.hashed_name(family)[:40]}-{hashlib.sha256(signature.encode()).hexdigest()[:16]}"
+
+
+def replayed() -> ApiError:
+    """ECS's answer to a signature it will not take: the replay starts nothing and learns nothing."""
+    return ApiError(
+        "InvalidSignatureException",
+        "This signature has been used already (replayed request): a RunTask without clientToken runs once "
+        "per signed request; send a clientToken to make retries return the same tasks",
+        403,
+    )
+
+
 class Tasks:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -55,14 +76,18 @@ class Tasks:
         _, family, _ = parse_task_definition(self.store, ns, p["taskDefinition"])
         annotations = {views.STARTED_BY_ANNOTATION: p["startedBy"]} if p.get("startedBy") else {}
         if token := p.get("clientToken"):
-            # The same clientToken names the same object: a retried RunTask starts nothing new.
-            base = f"run-{hashlib.sha256(f'{cluster}/{token}'.encode()).hexdigest()[:16]}"
-            existing = self.store.rt.registry.get(TASK, ns, base)
-            name = (
-                base
-                if existing is not None
-                else await self.store.create(TASK, caller, base, spec, annotations=annotations)
-            )
+            # The same clientToken names the same object: a retried RunTask starts nothing new, also when
+            # the retry reaches another replica before the first object reached its cache.
+            name = f"run-{hashlib.sha256(f'{cluster}/{token}'.encode()).hexdigest()[:16]}"
+            if self.store.rt.registry.get(TASK, ns, name) is None:
+                with contextlib.suppress(acting.AlreadyExists):
+                    await self.store.create_named(TASK, caller, name, spec, annotations=annotations)
+        elif caller.signature:
+            name = signed_task_name(family, caller.signature)
+            try:
+                await self.store.create_named(TASK, caller, name, spec, annotations=annotations)
+            except acting.AlreadyExists:
+                raise replayed() from None
         else:
             suffix = hashlib.sha256(f"{time.time_ns()}".encode()).hexdigest()[:8]
             name = await self.store.create(
@@ -130,6 +155,10 @@ class Tasks:
             t["taskArn"].rsplit("/", 1)[-1]: t
             for t in self._all_tasks(ns, cluster, p.get("include"), with_services=services)
         }
+        for obj in self.store.deleted(TASK, ns):
+            if obj.get("status", {}).get("clusterArn") == cluster.arn:
+                for t in views.deleted_task_views(obj, p.get("include")):
+                    by_id.setdefault(t["taskArn"].rsplit("/", 1)[-1], t)
         tasks, failures = [], []
         for ref in p["tasks"]:
             found = by_id.get(ref.rsplit("/", 1)[-1])

@@ -89,7 +89,8 @@ def service_view(obj: dict[str, Any], include: list[str] | None = None) -> dict[
             "serviceArn": status.get("serviceArn"),
             "serviceName": spec.get("serviceName"),
             "clusterArn": status.get("clusterArn"),
-            "status": status.get("status") or "ACTIVE",
+            # Being deleted (the operator scales it to 0 and deletes it): what ECS says until it is gone.
+            "status": "DRAINING" if obj["metadata"].get("deletionTimestamp") else status.get("status") or "ACTIVE",
             "taskDefinition": status.get("taskDefinition") or spec.get("taskDefinition"),
             "desiredCount": status.get("desiredCount", spec.get("desiredCount", 0)),
             "runningCount": status.get("runningCount", 0),
@@ -149,3 +150,35 @@ def task_views(obj: dict[str, Any], include: list[str] | None = None) -> list[di
             view["tags"] = user_tags(spec)
         views.append(_drop_none(view))
     return views
+
+
+# -- deleted objects (store/deleted.py): their last recorded state, as ECS answers them afterwards --
+
+
+def deleted_cluster_view(obj: dict[str, Any], include: list[str] | None = None) -> dict[str, Any]:
+    """A deleted cluster: INACTIVE, with nothing running in it."""
+    view = cluster_view(obj, include)
+    view.update(status="INACTIVE", runningTasksCount=0, pendingTasksCount=0, activeServicesCount=0)
+    return view
+
+
+def deleted_service_view(obj: dict[str, Any], include: list[str] | None = None) -> dict[str, Any]:
+    """A deleted service: INACTIVE, scaled to 0, its deployments gone (as DeleteService leaves it)."""
+    view = service_view(obj, include)
+    view.update(status="INACTIVE", desiredCount=0, runningCount=0, pendingCount=0, deployments=[])
+    return view
+
+
+def deleted_task_views(obj: dict[str, Any], include: list[str] | None = None) -> list[dict[str, Any]]:
+    """A deleted FargateTask's tasks: STOPPED (the operator stopped them before letting the object go)."""
+    meta = obj["metadata"]
+    at = obj.get("deletedAt")
+    out = []
+    for view in task_views(obj, include):
+        if view.get("lastStatus") != "STOPPED":
+            view["stoppedReason"] = f"FargateTask {meta['namespace']}/{meta['name']} deleted"
+            view["stopCode"] = "UserInitiated"
+        view.update(lastStatus="STOPPED", desiredStatus="STOPPED")
+        view.setdefault("stoppedAt", at)
+        out.append(view)
+    return out

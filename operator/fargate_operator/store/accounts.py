@@ -1,11 +1,14 @@
 """Which FargateAccount serves a namespace, read from the watch cache (FargateAccounts and Namespace labels).
 
 Every replica answers from its own cache (the handlers, the status loop and both adapters ask);
-the parsed FargateAccounts are kept until one of them changes (resourceVersion).
+the parsed FargateAccounts are kept until one of them changes (resourceVersion). A Namespace the
+cache does not hold resolves to "waiting" while any FargateAccount selects by label
+(reconcile/accounts.py resolve); handlers wait for it a moment (wait_seen).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -52,6 +55,16 @@ class Accounts:
         if obj is None:
             return None
         return dict(obj["metadata"].get("labels") or {})
+
+    async def wait_seen(self, namespace: str, timeout: float) -> bool:
+        """Until the cache holds the Namespace (True) or `timeout` seconds passed (False)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.labels(namespace) is None:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return False
+            await self._registry.wait_changed(left)
+        return True
 
     def namespaces(self) -> dict[str, dict[str, str]]:
         """Every Namespace the cache holds, with its labels."""

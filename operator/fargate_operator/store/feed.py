@@ -27,6 +27,7 @@ from typing import Any
 from fargate_operator import kubeclient
 from fargate_operator.kubeclient import ApiError, KubeClient
 from fargate_operator.models.kinds import ACCOUNT, ACCOUNT_PLURAL, GROUP, NAMESPACE, PLURALS, VERSION
+from fargate_operator.store import deleted
 from fargate_operator.store.registry import Key, Registry, key_of
 
 log = logging.getLogger(__name__)
@@ -46,17 +47,21 @@ class Gone(Exception):
 def path_of(kind: str, namespace: str | None) -> str:
     if kind == NAMESPACE:  # one watched namespace: a field selector on the list (see _selector)
         return "/api/v1/namespaces"
+    if kind == deleted.CONFIGMAP:  # the deleted objects' records, one ConfigMap per namespace
+        return "/api/v1/" + (f"namespaces/{namespace}/" if namespace else "") + "configmaps"
     if kind == ACCOUNT:  # cluster-scoped
         return f"/apis/{GROUP}/{VERSION}/{ACCOUNT_PLURAL}"
     return f"/apis/{GROUP}/{VERSION}/" + (f"namespaces/{namespace}/" if namespace else "") + PLURALS[kind]
 
 
 def _selector(kind: str, namespace: str | None) -> list[tuple[str, str]]:
+    if kind == deleted.CONFIGMAP:
+        return [("labelSelector", deleted.SELECTOR)]
     return [("fieldSelector", f"metadata.name={namespace}")] if kind == NAMESPACE and namespace else []
 
 
 def _api_version(kind: str) -> str:
-    return "v1" if kind == NAMESPACE else f"{GROUP}/{VERSION}"
+    return "v1" if kind in (NAMESPACE, deleted.CONFIGMAP) else f"{GROUP}/{VERSION}"
 
 
 class CacheFeed:
@@ -69,11 +74,12 @@ class CacheFeed:
     ) -> None:
         self.registry = registry
         scopes: tuple[str | None, ...] = namespaces or (None,)
-        # The four kinds per watched namespace (or all). FargateAccounts and Namespaces cluster-wide, even
-        # with watched namespaces: which FargateAccount serves a namespace depends on every FargateAccount
-        # and every namespace's labels, and operators watching different namespaces must agree on it.
+        # The four kinds and the deleted objects' records per watched namespace (or all). FargateAccounts
+        # and Namespaces cluster-wide, even with watched namespaces: which FargateAccount serves a namespace
+        # depends on every FargateAccount and every namespace's labels, and operators watching different
+        # namespaces must agree on it.
         self._streams: list[tuple[str, str | None]] = [
-            *((k, ns) for k in PLURALS for ns in scopes),
+            *((k, ns) for k in (*PLURALS, deleted.CONFIGMAP) for ns in scopes),
             (NAMESPACE, None),
             (ACCOUNT, None),
         ]
@@ -148,6 +154,17 @@ class CacheFeed:
                         log.warning(
                             "watch cache: the API server has no FargateAccount kind (apply the chart's crds/): "
                             "every namespace acts with the operator's own identity until it has"
+                        )
+                        said_no_crd = True
+                    self._post(self._listed_empty, kind, namespace)
+                    self._stop.wait(CRD_RECHECK_SECONDS)
+                    continue
+                if isinstance(exc, ApiError) and exc.status == 403 and kind == deleted.CONFIGMAP:
+                    # A chart from before the records (no RBAC for ConfigMaps): none, rather than never synced.
+                    if not said_no_crd:
+                        log.warning(
+                            "watch cache: may not watch ConfigMaps (upgrade the chart's RBAC): "
+                            "deleted objects answer MISSING at once instead of INACTIVE/STOPPED"
                         )
                         said_no_crd = True
                     self._post(self._listed_empty, kind, namespace)

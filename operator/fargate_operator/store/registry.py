@@ -1,4 +1,6 @@
-"""A watch cache of the four kinds, FargateAccounts and Namespaces, fed by store/feed.py (no API call per read).
+"""A watch cache of the four kinds, FargateAccounts, Namespaces and deleted objects' records (store/deleted.py).
+
+Fed by store/feed.py: no API call per read.
 
 Objects are keyed (namespace, name); a FargateAccount (cluster-scoped) by ("", name), and a
 Namespace by (its name, its name), so that a watch of one namespace keeps and drops its own.
@@ -82,6 +84,8 @@ class Registry:
             "spec": compact(dict(body.get("spec") or {})),
             "status": {sys.intern(k): compact(v) for k, v in (body.get("status") or {}).items() if k != "kopf"},
         }
+        if "data" in body:  # a ConfigMap (store/deleted.py): its records
+            snapshot["data"] = dict(body.get("data") or {})
         progress = ((body.get("status") or {}).get("kopf") or {}).get("progress")
         if progress:
             # Only that a handler is mid-way (retrying), which drift detection must not judge against.

@@ -99,12 +99,13 @@ class Identities:
     async def by_access_key(self, key: str) -> Credential | None:
         return await self.secrets.by_access_key(key)
 
-    async def by_bearer(self, token: str) -> Principal | None:
+    async def by_bearer(self, token: str, client: str = "") -> Principal | None:
         """A Secret's bearer token, else a Kubernetes token; a Secret made a moment ago is looked for last,
-        so a Kubernetes token never makes the Secrets be listed again."""
+        so a Kubernetes token never makes the Secrets be listed again. ReviewRefused when `client` sent
+        more new tokens than its bounds let be reviewed (web/review_budget.py)."""
         if cred := await self.secrets.by_token(token, refresh=False):
             return cred.principal()
-        if principal := await self.tokens.principal(token):
+        if principal := await self.tokens.principal(token, client):
             return principal
         cred = await self.secrets.by_token(token)
         return cred.principal() if cred else None

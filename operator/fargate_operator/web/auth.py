@@ -12,9 +12,10 @@ service layer authorizes (service/access.py). A key credential is a Secret label
 
 SigV4 is verified with botocore's own signer, over exactly the headers the client
 listed and a hash of the body as received (VerifyingSigV4). As AWS does, a signature more than
-5 minutes from the server's clock is refused; on top of that a signature seen
-before is refused, within that window, for a request whose repetition would change
-the outcome (RunTask without clientToken: another task).
+5 minutes from the server's clock is refused. The signature is handed on with the caller
+(Authenticated): it names this exact request, so the service layer can refuse a replay of a
+write whose repetition would change the outcome (RunTask without clientToken: another task) --
+there, through the API server, which every replica shares (service/tasks.py).
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ import datetime
 import hashlib
 import hmac
 import re
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -65,7 +64,7 @@ class Credential:
 
 class CredentialSource(Protocol):
     async def by_access_key(self, key: str) -> Credential | None: ...
-    async def by_bearer(self, token: str) -> Principal | None: ...
+    async def by_bearer(self, token: str, client: str = "") -> Principal | None: ...
 
 
 class InvalidCredential(Exception):
@@ -171,23 +170,12 @@ def _denied(code: str, message: str) -> ApiError:
     return ApiError(code, message, 403)
 
 
-class ReplayGuard:
-    """Signatures of writes seen within the skew window."""
+@dataclass(frozen=True)
+class Authenticated:
+    """Who sent a request, and its SigV4 signature when it was signed (a replay of it carries the same)."""
 
-    def __init__(self, limit: int = 100_000) -> None:
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._limit = limit
-
-    def check_and_remember(self, signature: str, now: float) -> bool:
-        horizon = now - 2 * MAX_SKEW.total_seconds()
-        while self._seen and next(iter(self._seen.values())) < horizon:
-            self._seen.popitem(last=False)
-        if signature in self._seen:
-            return False
-        self._seen[signature] = now
-        if len(self._seen) > self._limit:
-            self._seen.popitem(last=False)
-        return True
+    principal: Principal
+    signature: str | None = None
 
 
 async def authenticate(
@@ -197,12 +185,13 @@ async def authenticate(
     headers: dict[str, str],
     body: bytes,
     *,
-    replay_sensitive: bool,
-    replay: ReplayGuard,
+    client: str = "",
     must_sign: tuple[str, ...] = (),
     now: datetime.datetime | None = None,
-) -> Principal:
+) -> Authenticated:
     """The caller behind a request, or an ApiError with ECS's code and HTTP 403.
+
+    `client`: the address the request came from, which bounds the token reviews it may cost (tokens.py).
 
     `must_sign`: headers (lower case) that, when a SigV4 request carries them, it must have signed
     -- they change what the call does (the namespace it addresses), so they must not be replaceable.
@@ -212,10 +201,10 @@ async def authenticate(
     if auth.startswith("Bearer "):
         # RFC 6750 tokens hold no whitespace: strip only HTTP's own (space, tab); an empty token matches nothing.
         token = auth[len("Bearer ") :].strip(" \t")
-        principal = await source.by_bearer(token) if token else None
+        principal = await source.by_bearer(token, client) if token else None
         if principal is None:
             raise _denied("UnrecognizedClientException", "The security token included in the request is invalid.")
-        return principal
+        return Authenticated(principal)
     if not auth:
         raise _denied("MissingAuthenticationTokenException", "Missing Authentication Token")
     m = _AUTH.match(auth)
@@ -261,6 +250,4 @@ async def authenticate(
             "The request signature we calculated does not match the signature you provided. "
             "Check your AWS Secret Access Key and signing method.",
         )
-    if replay_sensitive and not replay.check_and_remember(m["signature"], time.time()):
-        raise _denied("InvalidSignatureException", "This signature has been used already (replayed request).")
-    return cred.principal()
+    return Authenticated(cred.principal(), m["signature"])

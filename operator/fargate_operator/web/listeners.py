@@ -17,7 +17,11 @@ class PortInUse(Exception):
 def bind_listener(host: str, port: int, what: str) -> socket.socket:
     """A bound TCP socket on host:port; PortInUse names `what` (e.g. "--rest-port (REST adapter)")."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not 0: accepted sockets inherit it, and asyncio turns Nagle's algorithm off
+    # (TCP_NODELAY) only on sockets whose proto says TCP (asyncio.base_events._set_nodelay). With
+    # proto 0 every response on a kept-alive connection (headers and body: two writes) waited ~40 ms
+    # for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restart without TIME_WAIT
     try:
         sock.bind((host, port))

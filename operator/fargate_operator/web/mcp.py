@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 from mcp import MCPError, types
@@ -33,6 +34,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fargate_operator import k8s
 from fargate_operator.codegen.botocore_schema import doc_text, ecs_model, shape_schema
@@ -44,6 +46,7 @@ from fargate_operator.service.identity import Principal
 from fargate_operator.web.auth import NAMESPACE_HEADER, CredentialSource, addressing
 from fargate_operator.web.mcp_lazy import McpSettings
 from fargate_operator.web.rest import validate
+from fargate_operator.web.review_budget import ReviewRefused
 
 log = logging.getLogger(__name__)
 # JSON-RPC error codes of resources/read: the MCP specification's "Resource not found" (-32002) and
@@ -119,6 +122,31 @@ def tool_for(operation: str) -> types.Tool:
     )
 
 
+# The address an MCP request came from; the SDK hands the token verifier the token alone.
+PEER: ContextVar[str] = ContextVar("mcp_peer", default="")
+
+
+class PeerBounds:
+    """ASGI middleware: names the peer for the token review bounds, and answers 429 when one is reached."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        mark = PEER.set(client[0] if client else "")
+        try:
+            await self.app(scope, receive, send)
+        except ReviewRefused as refused:  # raised while authenticating: nothing was answered yet
+            body = {"error": "too_many_requests", "error_description": refused.message}
+            await JSONResponse(body, 429, headers={"Retry-After": str(refused.retry_after)})(scope, receive, send)
+        finally:
+            PEER.reset(mark)
+
+
 class IdentityTokenVerifier:
     """Bearer tokens: a key Secret's token, or a Kubernetes token for this service (TokenReview)."""
 
@@ -127,7 +155,9 @@ class IdentityTokenVerifier:
 
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
-            principal = await self.identities.by_bearer(token)
+            principal = await self.identities.by_bearer(token, PEER.get())
+        except ReviewRefused:
+            raise  # over the client's bounds: PeerBounds answers 429, not "invalid token"
         except ApiError as err:  # the API server did not answer the review: no caller we can name
             log.warning("MCP bearer token not verified: %s", err.message)
             return None
@@ -332,4 +362,5 @@ def build_mcp_app(api: EcsApi, identities: CredentialSource, settings: McpSettin
     path = str(build_resource_metadata_url(AnyHttpUrl(settings.public_url))).split("://", 1)[1]
     path = "/" + path.split("/", 1)[1]
     app.router.routes.insert(0, Route(path, ResourceMetadata(settings).handle, methods=["GET"]))
+    app.add_middleware(PeerBounds)  # outside the SDK's authentication middleware, inside Starlette's error handler
     return app

@@ -23,7 +23,8 @@ from starlette.responses import Response
 from fargate_operator.ecs import model
 from fargate_operator.service.api import EcsApi
 from fargate_operator.service.errors import ApiError
-from fargate_operator.web.auth import NAMESPACE_HEADER, CredentialSource, ReplayGuard, addressing, authenticate
+from fargate_operator.web.auth import NAMESPACE_HEADER, CredentialSource, addressing, authenticate
+from fargate_operator.web.review_budget import ReviewRefused
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,6 @@ TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 CONTENT_TYPES = ("application/x-amz-json-1.1", "application/json")
 MAX_BODY = 1024 * 1024  # ECS rejects larger requests too
 DRAIN_LIMIT = 16 * MAX_BODY  # beyond this an oversized body is cut off, connection and all
-# The one write whose repetition changes the outcome (another task) unless a clientToken
-# makes it idempotent: a replayed signature of it is refused.
-REPLAY_SENSITIVE = frozenset({"RunTask"})
 
 REQUESTS = Counter("fargate_operator_rest_requests_total", "ECS API adapter requests", ["operation", "code"])
 LATENCY = Histogram("fargate_operator_rest_request_seconds", "ECS API adapter latency", ["operation"])
@@ -68,14 +66,16 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
 
 
 def error_response(err: ApiError) -> Response:
-    return _json({"__type": err.code, "message": err.message}, err.status)
+    response = _json({"__type": err.code, "message": err.message}, err.status)
+    if isinstance(err, ReviewRefused):
+        response.headers["Retry-After"] = str(err.retry_after)
+    return response
 
 
 class RestAdapter:
     def __init__(self, api: EcsApi, credentials: CredentialSource) -> None:
         self.api = api
         self.credentials = credentials
-        self.replay = ReplayGuard()
         self.operations = frozenset(api.operations)
 
     async def __call__(self, request: Request) -> Response:
@@ -118,17 +118,18 @@ class RestAdapter:
             raise ApiError("SerializationException", f"request body is not valid JSON: {exc}") from None
         if not isinstance(params, dict):
             raise ApiError("SerializationException", "request body must be a JSON object")
-        principal = await authenticate(
+        caller = await authenticate(
             self.credentials,
             request.method,
             str(request.url),
             # A header sent more than once counts with all its values, as SigV4 canonicalizes it.
             {name: ",".join(request.headers.getlist(name)) for name in request.headers},
             body,
-            replay_sensitive=operation in REPLAY_SENSITIVE and not params.get("clientToken"),
-            replay=self.replay,
+            client=request.client.host if request.client else "",
             must_sign=(NAMESPACE_HEADER,),
         )
-        principal = addressing(principal, request.headers.get(NAMESPACE_HEADER))
+        principal = addressing(caller.principal, request.headers.get(NAMESPACE_HEADER))
         validate(operation, params)
-        return operation, _json(await self.api.call(operation, params, principal))
+        # The signature goes along: RunTask without clientToken refuses a replay of it (service/tasks.py).
+        answer = await self.api.call(operation, params, principal, signature=caller.signature)
+        return operation, _json(answer)

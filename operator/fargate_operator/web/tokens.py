@@ -11,6 +11,9 @@ that received it act here.
 
 Answers, good and bad, are kept a few seconds (bounded; never past the token's own expiry), keyed
 by a hash of the token: a token deleted with its ServiceAccount stops working within that time.
+Refusals are kept apart from the callers found, so a flood of made-up tokens cannot push valid
+callers out; the reviews themselves are bounded per client and in total, on threads of their own
+(review_budget.py).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from functools import partial
 from typing import Any
 
 from fargate_operator import k8s
@@ -29,6 +34,7 @@ from fargate_operator.service.access import DEFAULT_TTL
 from fargate_operator.service.cache import TtlCache
 from fargate_operator.service.errors import ApiError
 from fargate_operator.service.identity import Principal, effective_groups, service_account
+from fargate_operator.web.review_budget import ReviewBudget
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +46,16 @@ _TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 Review = Callable[[str, tuple[str, ...]], Awaitable[dict[str, Any]]]
 
 
-async def token_review(token: str, audiences: tuple[str, ...]) -> dict[str, Any]:
-    """The API server's TokenReview status for `token` and `audiences`."""
+async def token_review(token: str, audiences: tuple[str, ...], executor: Executor | None = None) -> dict[str, Any]:
+    """The API server's TokenReview status for `token` and `audiences` (asked on `executor`'s threads)."""
     body = {
         "apiVersion": "authentication.k8s.io/v1",
         "kind": "TokenReview",
         "spec": {"token": token, "audiences": list(audiences)},
     }
-    status, answer = await k8s.request_json("POST", "/apis/authentication.k8s.io/v1/tokenreviews", body)
+    status, answer = await k8s.request_json(
+        "POST", "/apis/authentication.k8s.io/v1/tokenreviews", body, executor=executor
+    )
     if status >= 300:
         log.warning("TokenReview failed: HTTP %s %s", status, answer.get("message", ""))
         raise ApiError("ServerException", "could not ask the Kubernetes API server to review the token", 503)
@@ -85,21 +93,29 @@ class TokenReviewer:
         audiences: tuple[str, ...] = (DEFAULT_AUDIENCE,),
         ttl: float = DEFAULT_TTL,
         limit: int = 10_000,
-        review: Review = token_review,
+        review: Review | None = None,
+        budget: ReviewBudget | None = None,
     ) -> None:
         if not audiences:
             raise ValueError("at least one token audience is needed")
         self.audiences = audiences
-        self._review = review
-        self._cache: TtlCache[bytes, Principal | None] = TtlCache("tokenreview", ttl, limit)
+        self.budget = budget or ReviewBudget()
+        self._review = review or partial(token_review, executor=self.budget.pool)
+        self._cache: TtlCache[bytes, Principal | None] = TtlCache(
+            "tokenreview", ttl, limit, apart=lambda found: found is None, apart_limit=limit
+        )
 
-    async def principal(self, token: str) -> Principal | None:
-        """The caller a Kubernetes token authenticates for this service, or None."""
+    async def principal(self, token: str, client: str = "") -> Principal | None:
+        """The caller a Kubernetes token authenticates for this service, or None.
+
+        `client`: where the request came from; a review over its bounds raises ReviewRefused.
+        """
         if not token or len(token) > MAX_TOKEN or not _TOKEN.match(token):
             return None
 
         async def ask() -> tuple[Principal | None, float | None]:
-            found = principal_of(await self._review(token, self.audiences), self.audiences)
+            with self.budget.admit(client):
+                found = principal_of(await self._review(token, self.audiences), self.audiences)
             return found, expires_in(token, time.time())
 
         return await self._cache.get(hashlib.sha256(token.encode()).digest(), ask)

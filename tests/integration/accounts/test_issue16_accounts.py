@@ -31,9 +31,11 @@ from accounts_support import (
     role_in,
 )
 from adapter_support import mcp, rest
+from fargate_operator.devenv.api_proxy import ApiProxy
 from fargate_operator.devenv.ecs_emulator import REGION
 from fargate_operator.devenv.ecs_proxy import EcsProxy
 from fargate_operator.devenv.world import World
+from ha_support import proxied_control_plane
 from operator_support import OperatorProcess, condition, manifest, task_definition_spec, wait_for
 
 
@@ -430,3 +432,70 @@ def test_item16_web_identity_then_assume_role(world: World, accounts: Accounts, 
     assert world.ecs.client_as(f"arn:aws:iam::{own_account}:role/x").describe_clusters(clusters=[f"wi-{sfx}"])[
         "clusters"
     ]
+
+
+def test_a_namespace_applied_with_its_objects_acts_in_the_account_its_labels_select(
+    world: World, accounts: Accounts, tmp_path: Path
+) -> None:
+    """A Namespace and its objects in one apply (Argo CD's CreateNamespace=true): the operator's watches of
+    the objects and of Namespaces are separate streams, so it may see the objects first. Made certain here:
+    an operator whose Namespace watch passes an API proxy that holds its events back. Its FargateCluster must
+    wait for the labels -- which select FargateAccount b, account B -- not act in the operator's own account."""
+    cp = world.control_plane
+    assert cp.workdir is not None
+    pki = cp.workdir / "pki"
+    api = ApiProxy(cp.url, pki / "ca.crt", pki / "apiserver.crt", pki / "apiserver.key").start()
+    ns, name = f"acct-n-{accounts.suffix}", f"fresh-{accounts.suffix}"
+    op = OperatorProcess(
+        proxied_control_plane(cp, api, tmp_path / "kubeconfig"),
+        accounts.proxy.endpoint,
+        ns,  # not there yet: its objects come with it
+        tmp_path / "operator.log",
+        env={"AWS_ENDPOINT_URL_STS": accounts.proxy.endpoint},
+    )
+    kube = accounts.kube(world, ns)
+    try:
+        op.start().wait_ready()
+        # The watch cache's stream (urllib3), not Kopf's own Namespace watch: Kopf must see the Namespace to
+        # watch the objects in it at all.
+        api.hold("/api/v1/namespaces", user_agent="python-urllib3")
+        namespace = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": ns, "labels": {"aws-account": f"b-{accounts.suffix}"}},
+        }
+        cluster = manifest("FargateCluster", "c", {"clusterName": name})
+        cluster["metadata"]["namespace"] = ns
+        cp.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([namespace, cluster]))
+        wait_for(
+            "the Namespace's watch event held at the API proxy",
+            lambda: any(e.get("object", {}).get("metadata", {}).get("name") == ns for e in api.held),
+        )
+        handled = wait_for(
+            "the FargateCluster handled while its Namespace is unknown to the operator",
+            lambda: (
+                (c := condition(kube.status("fargatecluster", "c"), "Ready"))
+                and (c.get("status") == "True" or c.get("reason") == "Waiting")
+                and c
+            ),
+            timeout=60,
+        )
+        api.release()
+        status = wait_for(
+            "the FargateCluster Ready",
+            lambda: (s := kube.status("fargatecluster", "c")) and condition(s, "Ready").get("status") == "True" and s,
+            timeout=60,
+        )
+        assert (status["accountId"], status["region"]) == (ACCOUNT_B, REGION_B), (handled, status)
+        assert status["clusterArn"] == f"arn:aws:ecs:{REGION_B}:{ACCOUNT_B}:cluster/{name}"
+        assert "is not in the operator's watch cache yet" in handled["message"], handled
+        own = world.ecs.client("ecs", REGION).describe_clusters(clusters=[name])["clusters"]
+        assert [c for c in own if c["status"] == "ACTIVE"] == [], "nothing made in the operator's own account"
+        # And it goes as it came: deleted in account B.
+        kube.delete("fargatecluster", "c", wait=True)
+        in_b = world.ecs.client_as(ROLE_B, "ecs", REGION_B).describe_clusters(clusters=[name])["clusters"]
+        assert [c["status"] for c in in_b] == ["INACTIVE"]
+    finally:
+        op.stop()
+        api.stop()
+        cp.kubectl("delete", "namespace", ns, "--wait=false", "--ignore-not-found")

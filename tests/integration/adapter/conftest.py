@@ -102,9 +102,9 @@ def adapter(
     tmp_path_factory: pytest.TempPathFactory,
     request: pytest.FixtureRequest,
 ) -> Iterator[OperatorProcess]:
-    """The operator with both adapters; a test module may set ADAPTER_WAIT (seconds, default 20) and
+    """The operator with both adapters; a test module may set ADAPTER_WAIT (seconds, default 20),
     TENANCY_CONFIG (the admin's --tenancy-config, as YAML text; the sections it leaves out are the test
-    world's, which give every namespace the emulator's networks)."""
+    world's, which give every namespace the emulator's networks) and ADAPTER_ENV (environment)."""
     tenancy: tuple[str, ...] = ()
     if config := getattr(request.module, "TENANCY_CONFIG", None):
         path = tmp_path_factory.mktemp("tenancy") / "tenancy.yaml"
@@ -115,6 +115,7 @@ def adapter(
         adapter_ecs_endpoint,
         namespace,
         tmp_path_factory.mktemp("adapter") / "operator.log",
+        env=dict(getattr(request.module, "ADAPTER_ENV", {})),
         extra_args=(
             "--namespace",
             other_namespace,

@@ -170,3 +170,59 @@ def test_item18_a_paused_leader_wakes_fenced_and_starts_nothing_twice(
             print(f"\npaused leader: {len(after)} RunTasks already past the fence went out as it woke: {after}")
     finally:
         replicas.stop()
+
+
+THROTTLED_TASKS = 8  # RunTasks queued on botocore's rate limiter: ~2 s apart at its floor, past the takeover
+
+
+def test_a_throttled_leader_cut_off_sends_nothing_after_the_takeover(
+    world: World, network: Network, tmp_path: Path
+) -> None:
+    """ECS throttles every RunTask of the leader, so botocore's adaptive rate limiter paces its client at
+    0.5 requests/s and its retries queue on the token bucket, past the fence's first check; then the leader is
+    cut off from the API server. Every request that reaches ECS's door counts (a throttled one left the process
+    too): none may arrive after the new leader took the Lease."""
+    replicas, kube, _, net = _setup(world, network, tmp_path, partitionable=True)
+    try:
+        old = replicas.leader()
+        (new,) = replicas.others(old.name)
+        old.ecs.faults = Faults(throttle=1.0, actions=frozenset({"RunTask"}))
+        docs = [task_manifest(f"t{i:03d}", net) for i in range(THROTTLED_TASKS)]
+        world.control_plane.kubectl("apply", "-n", kube.namespace, "-f", "-", input=yaml.safe_dump_all(docs))
+        wait_for(
+            "every RunTask throttled once and retries queued on the rate limiter",
+            lambda: (
+                old.ecs.injected["throttle"] >= THROTTLED_TASKS + 2
+                and old.metric("fargate_operator_ecs_writes_in_flight") >= 2
+            ),
+            timeout=60,
+            interval=0.05,
+        )
+        assert old.api is not None
+        old.api.drop()
+        cut = time.time()
+        holder, acquired_at = replicas.wait_taken_over(old.name, timeout=LEASE.lease + 20)
+        acquired = acquired_at.timestamp()
+        assert holder == new.name
+
+        def late() -> list[tuple[float, str]]:
+            return [(round(c.at - acquired, 2), c.action) for c in old.arrivals() if c.at > acquired]
+
+        # Until the old leader has no write left (each queued one is answered or refused) -- or one arrived late.
+        wait_for(
+            "the old leader's queued writes all answered or refused",
+            lambda: late() or old.metric("fargate_operator_ecs_writes_in_flight") == 0,
+            timeout=90,
+            interval=0.2,
+        )
+        assert not late(), f"the old leader's writes that reached ECS after the takeover (s after it): {late()}"
+        fenced = old.metric("fargate_operator_ecs_calls_total", operation="RunTask", outcome="fenced")
+        assert fenced > 0, "queued RunTasks were refused by the fence after their wait"
+        last = max(c.at for c in old.arrivals())
+        print(
+            f"\nthrottled leader: takeover {acquired - cut:.2f}s after the cut; its last write reached ECS "
+            f"{acquired - last:.2f}s before the takeover; {old.ecs.injected['throttle']} RunTasks throttled, "
+            f"{fenced:.0f} refused by the fence"
+        )
+    finally:
+        replicas.stop()

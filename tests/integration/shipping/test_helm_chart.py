@@ -366,6 +366,11 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
             ("fargatecluster", "c"),
         ):
             kube.delete(kind, name, wait=True)
+        # The deleted objects' records, written and watched with the chart's RBAC (README "After a delete").
+        wait_for(
+            "the deleted cluster answered INACTIVE",
+            lambda: [c["status"] for c in ecs.describe_clusters(clusters=[cluster])["clusters"]] == ["INACTIVE"],
+        )
         log = op.log_text()
         assert "Forbidden" not in log and " 403" not in log, log[-3000:]
         digest = parse_policy(yaml.safe_load(tenancy.read_text())).digest
@@ -393,6 +398,12 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
         ("impersonate", "groups", "all", False),
         ("impersonate", "userextras/scopes", "all", False),
         ("create", "events.events.k8s.io", "team", True),
+        # The records of recently deleted objects: one ConfigMap per namespace, its own by name.
+        ("watch", "configmaps", "team", True),
+        ("patch", "configmaps/fargate-operator-deleted", "team", True),
+        ("patch", "configmaps/someone-elses", "team", False),
+        ("delete", "configmaps/fargate-operator-deleted", "team", False),
+        ("list", "configmaps", "system", False),
         ("create", "events", "team", False),  # core/v1 Events: the operator writes events.k8s.io/v1
         ("list", "secrets", "system", True),
         ("create", "events.events.k8s.io", "system", True),  # Warning Events on malformed credential Secrets
