@@ -1,7 +1,9 @@
 # fargate-operator image: the operator (and, as they land, the REST adapter and MCP endpoint).
 # Build: docker build -t fargate-operator:dev .
 # BASE_IMAGE: any Debian-based Python 3.11 with `python` on PATH; the default is the official image.
-# The test world (no registry reachable) passes one made with debootstrap: see devenv/image.py.
+# The test world (no registry reachable) passes one made with debootstrap: see fargate_devenv/image.py.
+# Only the operator's distribution is installed: operator/ecs-sim and operator/devenv (the ECS emulator and
+# the test world) are projects of their own that never enter the image (.dockerignore leaves them out too).
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
@@ -14,7 +16,7 @@ RUN touch README.md && mkdir operator \
  && python -m venv /opt/venv \
  && /opt/venv/bin/pip install -c requirements.lock .
 COPY README.md ./
-COPY operator ./operator
+COPY operator/fargate_operator ./operator/fargate_operator
 RUN /opt/venv/bin/pip install --no-deps --force-reinstall . \
  && /opt/venv/bin/python -c "import fargate_operator.cli"
 

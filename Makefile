@@ -16,10 +16,14 @@ help:
 	@echo "make test   install, provision, lint, and run the whole suite"
 	@echo "make generate | lint | assets | chaos | ha | fuzz | drift-soak | long (= chaos + ha + fuzz + drift-soak) | bench | lock | clean"
 
-$(STAMP): pyproject.toml requirements.lock
+# The three distributions of this repository, editable: the operator (.), the ECS emulator
+# (operator/ecs-sim) and the test world with the development commands (operator/devenv).
+DISTS := -e ".[test,bench]" -e ./operator/ecs-sim -e ./operator/devenv
+
+$(STAMP): pyproject.toml operator/ecs-sim/pyproject.toml operator/devenv/pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test,bench]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock $(DISTS)
 	touch $(STAMP)
 
 $(AWSCLI_STAMP): requirements-awscli.lock
@@ -31,19 +35,20 @@ venv: $(STAMP) $(AWSCLI_STAMP)
 
 # etcd, kube-apiserver, kubectl, helm: KUBEBUILDER_ASSETS, else a per-version cache outside the repo.
 assets: venv
-	$(BIN)/fargate-operator assets
+	$(BIN)/fargate-devenv assets
 
 # The node tier (root): Debian packages, kubelet & co., CoreDNS, and the images built from the Dockerfile.
 node-assets: assets
-	$(BIN)/fargate-operator assets --node
+	$(BIN)/fargate-devenv assets --node
 
 generate: venv
-	$(BIN)/fargate-operator codegen
+	$(BIN)/fargate-devenv codegen
 
 lint: venv
 	$(BIN)/ruff check operator tests bench
 	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 test: venv assets node-assets lint
 	$(BIN)/pytest tests --durations=15
@@ -96,17 +101,17 @@ bench: venv assets
 	$(BIN)/python bench/token_flood.py
 
 run: venv assets
-	$(BIN)/fargate-operator dev --run-dir .run
+	$(BIN)/fargate-devenv run --run-dir .run
 
 run-node: venv node-assets
-	$(BIN)/fargate-operator dev --node --run-dir .run
+	$(BIN)/fargate-devenv node --run-dir .run
 
 # Re-resolve the pinned versions of every dependency (the lower bounds stay in pyproject.toml).
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade "pip>=24"
-	.lock-venv/bin/python -m pip install --quiet ".[test,bench]"
-	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^fargate-operator' > requirements.lock
+	.lock-venv/bin/python -m pip install --quiet ".[test,bench]" ./operator/ecs-sim ./operator/devenv
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -Ev '^fargate-(operator|ecs-sim|devenv)' > requirements.lock
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet "awscli>=1.40"
 	.lock-venv/bin/python -m pip freeze > requirements-awscli.lock

@@ -59,7 +59,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from fargate_operator.devenv.ecs_emulator import REGION
+from fargate_devenv.ecs_emulator import REGION
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from support import REPO, BenchWorld, awsvpc, identity_support, pyplot, report, save_chart, wait_for
 

@@ -1,13 +1,13 @@
-"""Many AWS accounts in the test world (issue 16): account and role names, FargateAccount manifests, networks."""
+"""Many AWS accounts in the test world: account and role names, FargateAccount manifests, networks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from operator_support import Kube, OperatorProcess, awsvpc
 
 

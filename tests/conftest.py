@@ -1,7 +1,7 @@
 """Session-wide test world: a real kube-apiserver + etcd with our CRDs, and moto's ECS server.
 
 Binaries come from KUBEBUILDER_ASSETS when set, otherwise they are provisioned
-into a per-version cache outside the repo (fargate_operator.devenv.assets).
+into a per-version cache outside the repo (fargate_devenv.assets).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from fargate_operator.devenv.control_plane import ControlPlane
-from fargate_operator.devenv.ecs_emulator import EcsEmulator, Network
-from fargate_operator.devenv.image import ensure_clients_image, ensure_operator_image
-from fargate_operator.devenv.node import NodeWorld
-from fargate_operator.devenv.world import World
+from fargate_devenv.control_plane import ControlPlane
+from fargate_devenv.ecs_emulator import EcsEmulator, Network
+from fargate_devenv.image import ensure_clients_image, ensure_operator_image
+from fargate_devenv.node import NodeWorld
+from fargate_devenv.world import World
 from node_support import NodeImages
 
 REPO = Path(__file__).resolve().parents[1]

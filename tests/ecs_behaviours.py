@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from fargate_operator.devenv.ecs_proxy import Answer, Forward, Interceptor
+from fargate_devenv.ecs_proxy import Answer, Forward, Interceptor
 
 
 class HoldOnce:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import operator_support
-from fargate_operator.devenv.ecs_emulator import Network
+from fargate_devenv.ecs_emulator import Network
 
 T = TypeVar("T")
 

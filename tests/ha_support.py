@@ -1,4 +1,4 @@
-"""Two (or more) operator replicas electing a leader on one Lease, for the issue 18 tests.
+"""Two (or more) operator replicas electing a leader on one Lease, for the leader-election (HA) tests.
 
 Each replica is a real `fargate-operator run --leader-elect` process with its own ECS proxy
 (journal on: who wrote what, and when) and, optionally, its own fault proxy in front of
@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 import yaml
 
 import identity_support
-from fargate_operator.devenv.control_plane import ControlPlane
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.fault_proxy import FaultProxy
+from fargate_devenv.control_plane import ControlPlane
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.fault_proxy import FaultProxy
 from fargate_operator.leader.lease import parse_micro_time
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import OperatorProcess, wait_for
@@ -202,7 +202,7 @@ class Replicas:
 
 def tenant_namespace(cp: ControlPlane, prefix: str) -> tuple[str, str]:
     """A fresh namespace and a bearer token for it: its key Secret acts as a ServiceAccount there that may
-    do everything (issue 15: a key names its Kubernetes user and RBAC decides); the read load and the
+    do everything (a key names its Kubernetes user and RBAC decides); the read load and the
     RunTasks go through it. Returns (namespace, token)."""
     namespace, token = f"{prefix}-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
     cp.kubectl("create", "namespace", namespace)

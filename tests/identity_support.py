@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from fargate_operator.devenv.control_plane import ControlPlane
+from fargate_devenv.control_plane import ControlPlane
 
 
 class Cluster(Protocol):

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from fargate_operator.devenv.control_plane import ControlPlane
+from fargate_devenv.control_plane import ControlPlane
 
 
 def apply(cp: ControlPlane, manifest: dict[str, Any], namespace: str = "default") -> subprocess.CompletedProcess[str]:

@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 
 import operator_support
-from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, SECRET_KEY
-from fargate_operator.devenv.image import BuiltImage
-from fargate_operator.devenv.node import NodeWorld
+from fargate_devenv.ecs_emulator import ACCESS_KEY, SECRET_KEY
+from fargate_devenv.image import BuiltImage
+from fargate_devenv.node import NodeWorld
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 import yaml
 
-from fargate_operator.devenv import processes
-from fargate_operator.devenv.control_plane import ControlPlane
-from fargate_operator.devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
-from fargate_operator.devenv.tenancy import world_sharing
+from fargate_devenv import processes
+from fargate_devenv.control_plane import ControlPlane
+from fargate_devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
+from fargate_devenv.tenancy import world_sharing
 
 T = TypeVar("T")
 

@@ -2,9 +2,9 @@
 
 - ``run``: the operator (watch cache, REST + MCP front doors; Kopf handlers + status loops while it
   leads), in or out of a cluster; ``--leader-elect`` for several replicas.
-- ``codegen [--check]``: regenerate (or check) the files derived from botocore's ECS model.
-- ``assets``: provision etcd, kube-apiserver, kubectl and helm for the local test world.
-- ``dev``: start the local test world (control plane + ECS emulator) for `make run`.
+
+The development commands (the local world of `make run`, code generation, the test binaries) are
+`fargate-devenv`'s (operator/devenv/): the operator's wheel and image hold the operator alone.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import argparse
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,30 +25,6 @@ def _boolean(value: str) -> bool:
     if lowered in ("false", "0", "no"):
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, not {value!r}")
-
-
-def local_credential_secret() -> dict[str, Any]:
-    """The development credential of `make run`: access key test / secret test (and bearer token test)."""
-    import base64
-
-    from fargate_operator.devenv.control_plane import ADMIN_USER
-    from fargate_operator.web.auth import CREDENTIAL_LABEL
-
-    # The local world's admin (kubeconfig .run/kubeconfig is admin too): what RBAC lets it do, it may.
-    data = {
-        "accessKeyId": "test",
-        "secretAccessKey": "test",
-        "token": "test",
-        "namespace": "default",
-        "user": ADMIN_USER,
-        "groups": "system:masters",
-    }
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "fargate-operator-dev-credential", "labels": {CREDENTIAL_LABEL: "true"}},
-        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
-    }
 
 
 def _election(args: argparse.Namespace) -> Any:
@@ -237,144 +212,9 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
     return 1 if failed else 0
 
 
-def _dev(args: argparse.Namespace) -> int:
-    from fargate_operator.devenv.run_lock import RunDirBusy, RunDirLock
-    from fargate_operator.web.listeners import PortInUse, bind_listener
-
-    run_dir: Path = args.run_dir.resolve()
-    try:
-        lock = RunDirLock(run_dir).acquire()  # before anything in run_dir is touched
-    except RunDirBusy as exc:
-        print(f"fargate-operator dev: {exc}", file=sys.stderr)
-        return 1
-    try:
-        for port, what in ((args.rest_port, "--rest-port (the ECS REST adapter)"), (args.mcp_port, "--mcp-port (MCP)")):
-            bind_listener("127.0.0.1", port, what).close()  # fail in a second, not after the world started
-    except PortInUse as exc:
-        lock.release()
-        print(f"fargate-operator dev: {exc}; stop what uses it or pass {what.split()[0]} <port>", file=sys.stderr)
-        return 2
-    try:
-        return _dev_world(args, run_dir)
-    finally:
-        lock.release()
-
-
-def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
-    import yaml
-
-    from fargate_operator.codegen.generate import repo_root
-    from fargate_operator.devenv import processes, run_env
-    from fargate_operator.devenv import tenancy as dev_tenancy
-    from fargate_operator.devenv.ecs_emulator import DEV_STEP_SECONDS
-    from fargate_operator.devenv.world import World
-
-    if args.node:  # the node tier: a real node, the image, the chart (devenv/node_dev.py)
-        from fargate_operator.devenv import node_dev
-
-        return node_dev.run(run_dir, repo_root())
-    world = World.start(repo_root() / "crds", workdir=run_dir / "state", ecs_step_seconds=DEV_STEP_SECONDS)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    operator = None
-    try:
-        kubeconfig = world.control_plane.write_kubeconfig(run_dir / "kubeconfig")
-        network = world.ecs.create_example_network()  # the ids examples/ names
-        # kubectl and helm matching the API server; the AWS CLI of `make venv` when it is there.
-        awscli = repo_root() / ".venv-awscli" / "bin"
-        env = run_env.variables(kubeconfig, world.ecs.endpoint, network)
-        run_env.write(run_dir / "env", [*world.assets.bin_dirs, *([awscli] if (awscli / "aws").exists() else [])], env)
-        world.control_plane.kubectl(
-            "apply", "-n", "default", "-f", "-", input=yaml.safe_dump(local_credential_secret())
-        )
-        operator_log = run_dir / "operator.log"
-        # Network references are the tenancy config's to allow (README "Tenancy"): share what examples/ name.
-        tenancy = run_dir / "tenancy.yaml"
-        tenancy.write_text(yaml.safe_dump(dev_tenancy.example_sharing(), sort_keys=False))
-        rest = f"http://127.0.0.1:{args.rest_port}"
-        operator = processes.start(
-            [
-                sys.executable,
-                "-m",
-                "fargate_operator.cli",
-                "run",
-                "--kubeconfig",
-                str(kubeconfig),
-                "--rest-host",
-                "127.0.0.1",
-                "--rest-port",
-                str(args.rest_port),
-                "--credentials-namespace",
-                "default",
-                "--mcp-host",
-                "127.0.0.1",
-                "--mcp-port",
-                str(args.mcp_port),
-                "--mcp-write",
-                "--tenancy-config",
-                str(tenancy),
-            ],
-            operator_log,
-            env={**os.environ, **env},
-        )
-        try:
-            processes.wait_until(
-                lambda: _answers_as(rest, operator.pid), operator, "the operator", operator_log, args.ready_timeout
-            )
-        except (RuntimeError, TimeoutError) as exc:
-            print(f"fargate-operator dev: {exc}", file=sys.stderr)
-            return 1
-        print(
-            f"""
-fargate-operator dev world is up.
-  Kubernetes API   {world.control_plane.url}  (kube-apiserver {world.assets.kube_apiserver.parent.name})
-  ECS emulator     {world.ecs.endpoint}  (moto + ECS lifecycle, {DEV_STEP_SECONDS} s a step; what the operator talks to)
-  subnet / SG      {network.subnet_id} / {network.security_group_id}
-  operator         pid {operator.pid}, log {operator_log}
-  tenancy config   {tenancy}  (gives every namespace what examples/ name; re-read when edited)
-  ECS REST adapter {rest}  access key "test", secret "test", bound to namespace default
-
-  source {run_dir / "env"}
-  kubectl get fargate -A
-  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws ecs list-task-definitions --endpoint-url {rest}
-
-  MCP endpoint     http://127.0.0.1:{args.mcp_port}/mcp  bearer token "test" (write scope, namespace default)
-    npx @modelcontextprotocol/inspector --cli http://127.0.0.1:{args.mcp_port}/mcp --transport http \\
-      --header "Authorization: Bearer test" --method tools/list
-
-Ctrl-C stops everything.""",
-            flush=True,
-        )
-        while not stop.wait(1.0):
-            if operator.poll() is not None:
-                print(f"fargate-operator dev: the operator exited ({operator.returncode}); see {operator_log}")
-                return 1
-        return 0
-    finally:
-        processes.stop(operator)
-        world.stop()
-
-
-def _answers_as(url: str, pid: int) -> bool:
-    """Whether `url`/readyz is ready and served by process `pid` (not some other world's operator)."""
-    import urllib.error
-    import urllib.request
-
-    from fargate_operator.web.app import PID_HEADER
-
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=1) as resp:
-            return bool(resp.status == 200 and resp.headers.get(PID_HEADER) == str(pid))
-    except (OSError, urllib.error.URLError):
-        return False
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fargate-operator", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("codegen", help="regenerate the files derived from botocore's ECS model", add_help=False)
-    sub.add_parser("assets", help="provision the local test world's binaries", add_help=False)
     run = sub.add_parser("run", help="run the operator")
     run.add_argument("--namespace", action="append", default=[], help="watch only this namespace (repeatable)")
     run.add_argument("--region", help="AWS region (default: boto3's: AWS_REGION, profile, IMDS)")
@@ -450,28 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         "--leader-elect-identity", help="this replica's name in the Lease (default: POD_NAME, else host name and pid)"
     )
     run.add_argument("--verbose", action="store_true")
-    dev = sub.add_parser("dev", help="start the local control plane and ECS emulator")
-    dev.add_argument("--run-dir", type=Path, default=Path(".run"), help="where kubeconfig, env and state go")
-    dev.add_argument("--rest-port", type=int, default=8080, help="REST adapter port on 127.0.0.1 (default 8080)")
-    dev.add_argument("--mcp-port", type=int, default=9090, help="MCP endpoint port on 127.0.0.1 (default 9090)")
-    dev.add_argument(
-        "--ready-timeout", type=float, default=120.0, help="seconds to wait for the operator to be ready (default 120)"
-    )
-    dev.add_argument(
-        "--node", action="store_true", help="a real node (kubelet, containerd, DNS) with the operator installed by Helm"
-    )
-    args, rest = parser.parse_known_args(argv)
-    if args.command == "codegen":
-        from fargate_operator.codegen.generate import main as codegen_main
-
-        return codegen_main(rest)
-    if args.command == "assets":
-        from fargate_operator.devenv.assets import main as assets_main
-
-        return assets_main(rest)
-    if rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    return _run(args) if args.command == "run" else _dev(args)
+    args = parser.parse_args(argv)
+    return _run(args)
 
 
 if __name__ == "__main__":

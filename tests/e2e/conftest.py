@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from e2e_support import E2E_MODE, E2ECluster, choose_cluster, facts
-from fargate_operator.devenv.node import NodeWorld
-from fargate_operator.devenv.world import World, install_crds
+from fargate_devenv.node import NodeWorld
+from fargate_devenv.world import World, install_crds
 
 REPO = Path(__file__).resolve().parents[2]
 

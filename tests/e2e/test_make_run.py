@@ -1,4 +1,4 @@
-"""`make run` as a newcomer meets it: `fargate-operator dev` brings up the world, prints how to use it, stops on Ctrl-C.
+"""`make run` as a newcomer meets it: `fargate-devenv run` brings up the world, prints how to use it, stops on Ctrl-C.
 
 Clients nobody here wrote talk to it: kubectl, boto3, and the MCP Inspector CLI (npm).
 """
@@ -22,8 +22,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from fargate_operator.devenv import processes
-from fargate_operator.devenv.ecs_emulator import EXAMPLE_SECURITY_GROUP, EXAMPLE_SUBNET
+from fargate_devenv import processes
+from fargate_devenv.ecs_emulator import EXAMPLE_SECURITY_GROUP, EXAMPLE_SUBNET
 from fargate_operator.web.app import PID_HEADER
 
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
@@ -105,8 +105,8 @@ def _dev_command(run_dir: Path, rest_port: int, mcp_port: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "fargate_operator.cli",
-        "dev",
+        "fargate_devenv.cli",
+        "run",
         "--run-dir",
         str(run_dir),
         "--rest-port",
@@ -205,7 +205,7 @@ def test_mcp_inspector_cli_lists_tools_and_calls_a_read_tool(dev_world: DevWorld
     assert called["isError"] is False and "failures" in called["structuredContent"]  # type: ignore[operator]
 
 
-def test_item6_quick_start_examples_apply_unchanged_and_run(dev_world: DevWorld) -> None:
+def test_quick_start_examples_apply_unchanged_and_run(dev_world: DevWorld) -> None:
     """README quick start: `kubectl apply -f examples/` in `make run`'s world, whose ECS emulator holds the
     subnet and security group examples/ names; the service reaches 2 running tasks, the task runs."""
     env = dict(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fargate_operator.devenv.ecs_emulator import FAST_STEP_SECONDS, EcsEmulator, Network
+from fargate_devenv.ecs_emulator import FAST_STEP_SECONDS, EcsEmulator, Network
 
 
 @pytest.fixture(scope="session")

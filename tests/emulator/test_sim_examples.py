@@ -1,4 +1,4 @@
-"""Items 5 and 6 of issue 13: the manifests in examples/ are accepted as ECS requests, in the seeded network."""
+"""The emulator and examples/: the manifests in examples/ are accepted as ECS requests, in the seeded network."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from emulator_support import running, service, steady, wait_task, wait_until
-from fargate_operator.devenv.ecs_emulator import EXAMPLE_SECURITY_GROUP, EXAMPLE_SUBNET, EcsEmulator
+from fargate_devenv.ecs_emulator import EXAMPLE_SECURITY_GROUP, EXAMPLE_SUBNET, EcsEmulator
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # Members the CRDs add to the ECS requests (README "Resources"); everything else is ECS's own.
@@ -31,7 +31,7 @@ def _spec(kind: str) -> dict[str, Any]:
     raise AssertionError(f"no {kind} in {EXAMPLES}")
 
 
-def test_item6_example_network_has_the_ids_the_examples_name(emulator: EcsEmulator, ecs: Any) -> None:
+def test_example_network_has_the_ids_the_examples_name(emulator: EcsEmulator, ecs: Any) -> None:
     network = emulator.create_example_network()
     assert (network.subnet_id, network.security_group_id) == (EXAMPLE_SUBNET, EXAMPLE_SECURITY_GROUP)
     assert emulator.create_example_network() == network  # idempotent: `make run` may seed twice
@@ -42,7 +42,7 @@ def test_item6_example_network_has_the_ids_the_examples_name(emulator: EcsEmulat
     )
 
 
-def test_item5_examples_are_accepted_and_run(emulator: EcsEmulator, ecs: Any) -> None:
+def test_examples_are_accepted_and_run(emulator: EcsEmulator, ecs: Any) -> None:
     """Load balancer, Service Connect, EFS, secrets, roles, FARGATE/FARGATE_SPOT, platformVersion LATEST."""
     emulator.create_example_network()
     cluster = ecs.create_cluster(**_spec("FargateCluster"))["cluster"]

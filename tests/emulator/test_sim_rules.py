@@ -1,4 +1,4 @@
-"""Item 4 of issue 13: ECS rules moto skips (Fargate sizes, awsvpc, clusters, service names, ListTasks filters)."""
+"""The emulator enforces ECS rules moto skips (Fargate sizes, awsvpc, clusters, service names, ListTasks filters)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from emulator_support import (
     wait_for,
     wait_task,
 )
-from fargate_operator.devenv.ecs_emulator import Network
+from fargate_devenv.ecs_emulator import Network
 
 
 def _register(ecs: Any, **request: Any) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def _register(ecs: Any, **request: Any) -> dict[str, Any]:
     ("cpu", "memory"),
     [("256", "4096"), ("512", "512"), ("1024", "1024"), ("1024", "9216"), ("4096", "31744"), ("128", "512")],
 )
-def test_item4_fargate_size_outside_the_matrix_is_refused(ecs: Any, cpu: str, memory: str) -> None:
+def test_fargate_size_outside_the_matrix_is_refused(ecs: Any, cpu: str, memory: str) -> None:
     with pytest.raises(ecs.exceptions.ClientException) as err:
         _register(ecs, cpu=cpu, memory=memory)
     assert err.value.response["Error"]["Message"] == (
@@ -56,21 +56,19 @@ def test_item4_fargate_size_outside_the_matrix_is_refused(ecs: Any, cpu: str, me
         ("16384", "122880", "16384", "122880"),
     ],
 )
-def test_item4_fargate_sizes_in_the_matrix_register_in_units(
-    ecs: Any, cpu: str, memory: str, units: str, mib: str
-) -> None:
+def test_fargate_sizes_in_the_matrix_register_in_units(ecs: Any, cpu: str, memory: str, units: str, mib: str) -> None:
     td = _register(ecs, cpu=cpu, memory=memory)
     assert (td["cpu"], td["memory"]) == (units, mib)
     assert "FARGATE" in td["compatibilities"]
 
 
-def test_item4_fargate_needs_awsvpc(ecs: Any) -> None:
+def test_fargate_needs_awsvpc(ecs: Any) -> None:
     with pytest.raises(ecs.exceptions.ClientException) as err:
         _register(ecs, networkMode="bridge")
     assert err.value.response["Error"]["Message"] == "Fargate only supports network mode ‘awsvpc’."
 
 
-def test_item4_fargate_needs_task_level_cpu(ecs: Any) -> None:
+def test_fargate_needs_task_level_cpu(ecs: Any) -> None:
     request = {
         "family": "nocpu",
         "networkMode": "awsvpc",
@@ -83,7 +81,7 @@ def test_item4_fargate_needs_task_level_cpu(ecs: Any) -> None:
     assert err.value.response["Error"]["Message"] == "Fargate requires that 'cpu' be defined at the task level."
 
 
-def test_item4_container_memory_above_the_task_is_refused(ecs: Any) -> None:
+def test_container_memory_above_the_task_is_refused(ecs: Any) -> None:
     with pytest.raises(ecs.exceptions.ClientException) as err:
         _register(ecs, containerDefinitions=[container("worker", memory=1024)])
     assert err.value.response["Error"]["Message"] == (
@@ -91,7 +89,7 @@ def test_item4_container_memory_above_the_task_is_refused(ecs: Any) -> None:
     )
 
 
-def test_item4_runtask_on_fargate_needs_a_fargate_compatible_task_definition(
+def test_runtask_on_fargate_needs_a_fargate_compatible_task_definition(
     ecs: Any, cluster: str, network: Network
 ) -> None:
     ec2_only = ecs.register_task_definition(
@@ -103,7 +101,7 @@ def test_item4_runtask_on_fargate_needs_a_fargate_compatible_task_definition(
     assert err.value.response["Error"]["Message"] == "Task definition does not support launch_type FARGATE."
 
 
-def test_item4_a_task_definition_that_fits_fargate_is_compatible_without_asking(
+def test_a_task_definition_that_fits_fargate_is_compatible_without_asking(
     ecs: Any, cluster: str, network: Network
 ) -> None:
     """ECS validates every registration against each launch type and lists those it fits."""
@@ -114,7 +112,7 @@ def test_item4_a_task_definition_that_fits_fargate_is_compatible_without_asking(
     wait_task(ecs, cluster, run(ecs, cluster, td["taskDefinitionArn"], network)["taskArn"], running, "RUNNING")
 
 
-def test_item4_create_cluster_on_an_active_name_returns_it_unchanged(ecs: Any) -> None:
+def test_create_cluster_on_an_active_name_returns_it_unchanged(ecs: Any) -> None:
     first = ecs.create_cluster(clusterName="same", settings=[{"name": "containerInsights", "value": "enabled"}])
     again = ecs.create_cluster(clusterName="same", settings=[{"name": "containerInsights", "value": "disabled"}])
     assert again["cluster"]["clusterArn"] == first["cluster"]["clusterArn"]
@@ -122,7 +120,7 @@ def test_item4_create_cluster_on_an_active_name_returns_it_unchanged(ecs: Any) -
     assert ecs.list_clusters()["clusterArns"] == [first["cluster"]["clusterArn"]]
 
 
-def test_item4_delete_cluster_with_services_is_refused(ecs: Any, cluster: str, network: Network) -> None:
+def test_delete_cluster_with_services_is_refused(ecs: Any, cluster: str, network: Network) -> None:
     td = register(ecs, "busy")
     ecs.create_service(
         cluster=cluster, serviceName="api", taskDefinition=td, desiredCount=0, networkConfiguration=awsvpc(network)
@@ -132,7 +130,7 @@ def test_item4_delete_cluster_with_services_is_refused(ecs: Any, cluster: str, n
     assert err.value.response["Error"]["Message"] == "The Cluster cannot be deleted while Services are active."
 
 
-def test_item4_delete_cluster_with_tasks_is_refused_until_they_stop(ecs: Any, cluster: str, network: Network) -> None:
+def test_delete_cluster_with_tasks_is_refused_until_they_stop(ecs: Any, cluster: str, network: Network) -> None:
     arn = run(ecs, cluster, register(ecs, "busy"), network)["taskArn"]
     with pytest.raises(ecs.exceptions.ClusterContainsTasksException) as err:
         ecs.delete_cluster(cluster=cluster)
@@ -142,7 +140,7 @@ def test_item4_delete_cluster_with_tasks_is_refused_until_they_stop(ecs: Any, cl
     assert ecs.delete_cluster(cluster=cluster)["cluster"]["status"] == "INACTIVE"
 
 
-def test_item4_duplicate_service_name_is_not_idempotent(ecs: Any, cluster: str, network: Network) -> None:
+def test_duplicate_service_name_is_not_idempotent(ecs: Any, cluster: str, network: Network) -> None:
     td = register(ecs, "dup")
     net = awsvpc(network)
     ecs.create_service(cluster=cluster, serviceName="api", taskDefinition=td, desiredCount=0, networkConfiguration=net)
@@ -154,7 +152,7 @@ def test_item4_duplicate_service_name_is_not_idempotent(ecs: Any, cluster: str, 
     assert len(ecs.list_services(cluster=cluster)["serviceArns"]) == 1
 
 
-def test_item4_create_service_client_token_returns_the_same_service(ecs: Any, cluster: str, network: Network) -> None:
+def test_create_service_client_token_returns_the_same_service(ecs: Any, cluster: str, network: Network) -> None:
     td = register(ecs, "svcidem")
     request = {
         "cluster": cluster,
@@ -172,7 +170,7 @@ def test_item4_create_service_client_token_returns_the_same_service(ecs: Any, cl
         ecs.create_service(**{**request, "desiredCount": 3})
 
 
-def test_item4_list_tasks_matches_the_cluster_exactly(ecs: Any, network: Network) -> None:
+def test_list_tasks_matches_the_cluster_exactly(ecs: Any, network: Network) -> None:
     """moto matched the cluster name as a substring of the task's cluster ARN."""
     ecs.create_cluster(clusterName="ab")
     ecs.create_cluster(clusterName="a")
@@ -181,7 +179,7 @@ def test_item4_list_tasks_matches_the_cluster_exactly(ecs: Any, network: Network
     assert len(ecs.list_tasks(cluster="ab")["taskArns"]) == 1
 
 
-def test_item4_list_tasks_filters_by_service_name(ecs: Any, cluster: str, network: Network) -> None:
+def test_list_tasks_filters_by_service_name(ecs: Any, cluster: str, network: Network) -> None:
     td = register(ecs, "bysvc")
     ecs.create_service(
         cluster=cluster,
@@ -198,9 +196,7 @@ def test_item4_list_tasks_filters_by_service_name(ecs: Any, cluster: str, networ
         ecs.list_tasks(cluster=cluster, serviceName="nope")
 
 
-def test_item4_list_tasks_lists_running_tasks_unless_asked_for_stopped(
-    ecs: Any, cluster: str, network: Network
-) -> None:
+def test_list_tasks_lists_running_tasks_unless_asked_for_stopped(ecs: Any, cluster: str, network: Network) -> None:
     """desiredStatus defaults to RUNNING, so a stopped task is listed only with desiredStatus=STOPPED."""
     arn = run(ecs, cluster, register(ecs, "listing"), network)["taskArn"]
     ecs.stop_task(cluster=cluster, task=arn)
@@ -208,7 +204,7 @@ def test_item4_list_tasks_lists_running_tasks_unless_asked_for_stopped(
     assert ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"] == [arn]
 
 
-def test_item4_list_tasks_started_by_takes_no_other_filter(ecs: Any, cluster: str, network: Network) -> None:
+def test_list_tasks_started_by_takes_no_other_filter(ecs: Any, cluster: str, network: Network) -> None:
     """ListTasks.startedBy: "it must be the only filter that you use" (desiredStatus is a status, not a filter)."""
     arn = run(ecs, cluster, register(ecs, "who"), network, startedBy="me")["taskArn"]
     assert ecs.list_tasks(cluster=cluster, startedBy="me")["taskArns"] == [arn]
@@ -217,7 +213,7 @@ def test_item4_list_tasks_started_by_takes_no_other_filter(ecs: Any, cluster: st
         ecs.list_tasks(cluster=cluster, startedBy="me", family="who")
 
 
-def test_item4_no_launch_type_and_no_default_strategy_means_ec2(ecs: Any, cluster: str, network: Network) -> None:
+def test_no_launch_type_and_no_default_strategy_means_ec2(ecs: Any, cluster: str, network: Network) -> None:
     """CreateService/RunTask without launchType or capacityProviderStrategy use the cluster's default
     strategy; a cluster without one runs on EC2, which has no container instances here."""
     td = register(ecs, "ec2fallback")
@@ -245,7 +241,7 @@ def test_item4_no_launch_type_and_no_default_strategy_means_ec2(ecs: Any, cluste
     assert out["tasks"][0]["capacityProviderName"] == "FARGATE" and "launchType" not in out["tasks"][0]
 
 
-def test_item4_list_services_and_tasks_page_like_ecs(ecs: Any, cluster: str, network: Network) -> None:
+def test_list_services_and_tasks_page_like_ecs(ecs: Any, cluster: str, network: Network) -> None:
     """ListServices returns up to 10 by default, ListTasks up to maxResults, each with a nextToken."""
     td = register(ecs, "paged")
     for i in range(12):
@@ -263,7 +259,7 @@ def test_item4_list_services_and_tasks_page_like_ecs(ecs: Any, cluster: str, net
     assert len(ecs.list_tasks(cluster=cluster, maxResults=2, nextToken=page["nextToken"])["taskArns"]) == 1
 
 
-def test_item4_awsvpc_without_security_groups_uses_the_vpc_default(ecs: Any, cluster: str, network: Network) -> None:
+def test_awsvpc_without_security_groups_uses_the_vpc_default(ecs: Any, cluster: str, network: Network) -> None:
     """AwsVpcConfiguration.securityGroups: "If you don't specify a security group, the default security
     group for the VPC is used" (moto answered HTTP 500)."""
     td = register(ecs, "nosg")
@@ -274,7 +270,7 @@ def test_item4_awsvpc_without_security_groups_uses_the_vpc_default(ecs: Any, clu
     wait_task(ecs, cluster, out["tasks"][0]["taskArn"], running, "RUNNING")
 
 
-def test_item4_awsvpc_task_in_a_vpc_without_dns_hostnames_runs(emulator: Any, ecs: Any, cluster: str) -> None:
+def test_awsvpc_task_in_a_vpc_without_dns_hostnames_runs(emulator: Any, ecs: Any, cluster: str) -> None:
     """moto's RunTask failed with HTTP 500 in a VPC without DNS hostnames; ECS names the ENI anyway."""
     ec2 = emulator.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.43.0.0/16")["Vpc"]["VpcId"]
@@ -290,7 +286,7 @@ def test_item4_awsvpc_task_in_a_vpc_without_dns_hostnames_runs(emulator: Any, ec
     assert task["containers"][0]["networkInterfaces"][0]["privateIpv4Address"] == details["privateIPv4Address"]
 
 
-def test_item4_unknown_subnet_is_refused_with_ecs_wording(ecs: Any, cluster: str, network: Network) -> None:
+def test_unknown_subnet_is_refused_with_ecs_wording(ecs: Any, cluster: str, network: Network) -> None:
     td = register(ecs, "nosubnet")
     with pytest.raises(ecs.exceptions.InvalidParameterException) as err:
         ecs.run_task(
@@ -302,7 +298,7 @@ def test_item4_unknown_subnet_is_refused_with_ecs_wording(ecs: Any, cluster: str
     )
 
 
-def test_item17_list_task_definitions_pages_by_100_in_family_and_revision_order(ecs: Any) -> None:
+def test_list_task_definitions_pages_by_100_in_family_and_revision_order(ecs: Any) -> None:
     """ListTaskDefinitions: "If this parameter isn't used, then ListTaskDefinitions returns up to 100
     results and a nextToken value if applicable"; ASC is "lexicographically by family name and in
     ascending numerical order by revision" (botocore model: ListTaskDefinitionsRequest.maxResults,

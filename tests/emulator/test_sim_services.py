@@ -1,4 +1,4 @@
-"""Item 3 of issue 13: the service scheduler, rolling deployments, the circuit breaker, events, deletion."""
+"""The emulator's service scheduler, rolling deployments, the circuit breaker, events, deletion."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from emulator_support import (
     wait_task,
     wait_until,
 )
-from fargate_operator.devenv.ecs_emulator import Network
+from fargate_devenv.ecs_emulator import Network
 
 BREAKER = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
 
@@ -67,9 +67,7 @@ def _emulator_time_passes(ecs: Any, cluster: str, network: Network) -> None:
     wait_task(ecs, cluster, run(ecs, cluster, td, network)["taskArn"], running, "the witness task RUNNING")
 
 
-def test_item3_service_starts_desired_count_tasks_and_reaches_steady_state(
-    ecs: Any, cluster: str, network: Network
-) -> None:
+def test_service_starts_desired_count_tasks_and_reaches_steady_state(ecs: Any, cluster: str, network: Network) -> None:
     created = _create(ecs, cluster, register(ecs, "web"), network)
     deployment = created["deployments"][0]
     assert created["runningCount"] == 0 and deployment["status"] == "PRIMARY"
@@ -88,9 +86,7 @@ def test_item3_service_starts_desired_count_tasks_and_reaches_steady_state(
     assert f"(service web) (deployment {deployment['id']}) deployment completed." in log
 
 
-def test_item3_new_task_definition_rolls_out_and_drains_the_old_deployment(
-    ecs: Any, cluster: str, network: Network
-) -> None:
+def test_new_task_definition_rolls_out_and_drains_the_old_deployment(ecs: Any, cluster: str, network: Network) -> None:
     first = register(ecs, "web")
     _create(ecs, cluster, first, network)
     old = _wait_steady(ecs, cluster, 2)["deployments"][0]["id"]
@@ -107,7 +103,7 @@ def test_item3_new_task_definition_rolls_out_and_drains_the_old_deployment(
     assert {t["stoppedReason"] for t in gone} == {f"Scaling activity initiated by (deployment {old})"}
 
 
-def test_item3_scaling_in_stops_tasks_by_the_scheduler(ecs: Any, cluster: str, network: Network) -> None:
+def test_scaling_in_stops_tasks_by_the_scheduler(ecs: Any, cluster: str, network: Network) -> None:
     _create(ecs, cluster, register(ecs, "web"), network, count=3)
     _wait_steady(ecs, cluster, 3)
     ecs.update_service(cluster=cluster, service="web", desiredCount=1)
@@ -117,7 +113,7 @@ def test_item3_scaling_in_stops_tasks_by_the_scheduler(ecs: Any, cluster: str, n
     assert {t["stopCode"] for t in stopped} == {"ServiceSchedulerInitiated"}
 
 
-def test_item3_a_task_that_exits_is_replaced(ecs: Any, cluster: str, network: Network) -> None:
+def test_a_task_that_exits_is_replaced(ecs: Any, cluster: str, network: Network) -> None:
     td = register(ecs, "web", container("app", command=["sh", "-c", "sleep 1; exit 1"]))
     _create(ecs, cluster, td, network, count=1)
     exited = wait_for("an exited task", lambda: _tasks(ecs, cluster, "STOPPED"))
@@ -126,7 +122,7 @@ def test_item3_a_task_that_exits_is_replaced(ecs: Any, cluster: str, network: Ne
     assert svc["desiredCount"] == 1
 
 
-def test_item3_circuit_breaker_fails_the_deployment_and_rolls_back(ecs: Any, cluster: str, network: Network) -> None:
+def test_circuit_breaker_fails_the_deployment_and_rolls_back(ecs: Any, cluster: str, network: Network) -> None:
     good = register(ecs, "web")
     _create(ecs, cluster, good, network, count=2, deploymentConfiguration=BREAKER)
     completed = _wait_steady(ecs, cluster, 2)["deployments"][0]["id"]
@@ -151,7 +147,7 @@ def test_item3_circuit_breaker_fails_the_deployment_and_rolls_back(ecs: Any, clu
     assert set(by_status) == {"SUCCESSFUL", "ROLLBACK_SUCCESSFUL"}
 
 
-def test_item3_circuit_breaker_without_a_completed_deployment_stops_launching(
+def test_circuit_breaker_without_a_completed_deployment_stops_launching(
     ecs: Any, cluster: str, network: Network
 ) -> None:
     """A failed deployment launches no new tasks; rollback needs a COMPLETED deployment to go back to."""
@@ -173,7 +169,7 @@ def test_item3_circuit_breaker_without_a_completed_deployment_stops_launching(
     assert ecs.list_tasks(cluster=cluster, serviceName="web")["taskArns"] == []
 
 
-def test_item3_delete_service_drains_to_inactive(ecs: Any, cluster: str, network: Network) -> None:
+def test_delete_service_drains_to_inactive(ecs: Any, cluster: str, network: Network) -> None:
     _create(ecs, cluster, register(ecs, "web"), network)
     _wait_steady(ecs, cluster, 2)
     running = {t["taskArn"] for t in _tasks(ecs, cluster)}
@@ -194,7 +190,7 @@ def test_item3_delete_service_drains_to_inactive(ecs: Any, cluster: str, network
         ecs.update_service(cluster=cluster, service="web", desiredCount=1)
 
 
-def test_item3_service_deployments_are_listed_and_described(ecs: Any, cluster: str, network: Network) -> None:
+def test_service_deployments_are_listed_and_described(ecs: Any, cluster: str, network: Network) -> None:
     first = register(ecs, "web")
     _create(ecs, cluster, first, network, count=1)
     _wait_steady(ecs, cluster, 1)
@@ -212,9 +208,7 @@ def test_item3_service_deployments_are_listed_and_described(ecs: Any, cluster: s
         ecs.list_service_deployments(cluster=cluster, service="nope")
 
 
-def test_item3_service_keeps_its_revision_after_the_definition_is_deleted(
-    ecs: Any, cluster: str, network: Network
-) -> None:
+def test_service_keeps_its_revision_after_the_definition_is_deleted(ecs: Any, cluster: str, network: Network) -> None:
     """Deregistering or deleting a revision has "no impact on existing services or tasks": the service
     still starts tasks of it (ECS deletes a definition only once nothing references it)."""
     td = register(ecs, "web")
@@ -227,7 +221,7 @@ def test_item3_service_keeps_its_revision_after_the_definition_is_deleted(
     assert {t["taskDefinitionArn"] for t in _tasks(ecs, cluster)} == {td} and svc["taskDefinition"] == td
 
 
-def test_item3_service_reports_the_network_configuration_it_was_given(ecs: Any, cluster: str, network: Network) -> None:
+def test_service_reports_the_network_configuration_it_was_given(ecs: Any, cluster: str, network: Network) -> None:
     """Without securityGroups the tasks get the VPC's default group, but the service's configuration
     stays as given, so a client comparing its spec with DescribeServices sees no drift."""
     given = {"awsvpcConfiguration": {"subnets": [network.subnet_id], "assignPublicIp": "DISABLED"}}
@@ -239,8 +233,8 @@ def test_item3_service_reports_the_network_configuration_it_was_given(ecs: Any, 
     assert svc["networkConfiguration"] == given and svc["deployments"][0]["networkConfiguration"] == given
 
 
-def test_item17_service_reports_availability_zone_rebalancing(ecs: Any, cluster: str, network: Network) -> None:
-    """Issue 17: a member UpdateService sets must come back in DescribeServices, or drift detection sees
+def test_service_reports_availability_zone_rebalancing(ecs: Any, cluster: str, network: Network) -> None:
+    """For drift detection: a member UpdateService sets must come back in DescribeServices, or drift detection sees
     a difference that never goes away. model: CreateServiceRequest.availabilityZoneRebalancing ("For
     create service requests, when no value is specified ... Amazon ECS defaults the value to ENABLED";
     on update, "defaults to the existing service's AvailabilityZoneRebalancing value")."""

@@ -1,4 +1,4 @@
-"""The emulator's STS where FargateAccounts depend on it (devenv/ecs_sim/sts_ext.py), and its paging of families."""
+"""The emulator's STS where FargateAccounts depend on it (fargate_ecs_sim/sts_ext.py), and its paging of families."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from fargate_operator.devenv.ecs_emulator import EcsEmulator
+from fargate_devenv.ecs_emulator import EcsEmulator
 
 ACCOUNT = "777777777777"
 
 
-def test_item16_expired_sessions_are_refused_and_lifetimes_can_be_compressed(tmp_path: Path) -> None:
+def test_expired_sessions_are_refused_and_lifetimes_can_be_compressed(tmp_path: Path) -> None:
     """AWS refuses an expired session's requests with ExpiredTokenException; moto did not."""
     with EcsEmulator(log=tmp_path / "ecs.log", sts_session_seconds=2) as emulator:
         sts = emulator.client("sts")
@@ -41,7 +41,7 @@ def test_item16_expired_sessions_are_refused_and_lifetimes_can_be_compressed(tmp
         assert web["Credentials"]["Expiration"].timestamp() - time.time() > 800
 
 
-def test_item16_trust_policy_external_id_is_required_when_the_role_says_so(emulator: EcsEmulator) -> None:
+def test_trust_policy_external_id_is_required_when_the_role_says_so(emulator: EcsEmulator) -> None:
     emulator.reset()
     admin = emulator.client_as(f"arn:aws:iam::{ACCOUNT}:role/admin", "iam")
     trust = {
@@ -67,7 +67,7 @@ def test_item16_trust_policy_external_id_is_required_when_the_role_says_so(emula
     assert sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/absent", RoleSessionName="session")["Credentials"]
 
 
-def test_item19_list_task_definition_families_pages_and_filters_by_status(ecs: Any) -> None:
+def test_list_task_definition_families_pages_and_filters_by_status(ecs: Any) -> None:
     """model: ListTaskDefinitionFamilies.status (ACTIVE: families with an ACTIVE revision), maxResults/nextToken."""
     spec = {"cpu": "256", "memory": "512", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"]}
     containers = [{"name": "app", "image": "busybox"}]

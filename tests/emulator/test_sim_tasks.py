@@ -1,4 +1,4 @@
-"""Item 1 and 2 of issue 13: a task's lifecycle, what its containers do, StopTask, and time-driven progress.
+"""The emulator's tasks: a task's lifecycle, what its containers do, StopTask, and time-driven progress.
 
 Each test names the ECS behaviour it checks; docs/ecs-emulator.md cites the ECS documentation.
 """
@@ -24,7 +24,7 @@ from emulator_support import (
     wait_for,
     wait_task,
 )
-from fargate_operator.devenv.ecs_emulator import EcsEmulator, Network
+from fargate_devenv.ecs_emulator import EcsEmulator, Network
 
 # The lifecycle test watches every state go by, so it uses an emulator of its own whose steps
 # last long enough (2 s) that a poll every 50 ms cannot miss one, even on a loaded machine.
@@ -50,7 +50,7 @@ def _watch(ecs: Any, cluster: str, arn: str, seen: list[str], until: str) -> dic
     return wait_for(f"task {until}", probe, interval=0.05)
 
 
-def test_item1_task_walks_every_lifecycle_state_with_ecs_timestamps(slow: EcsEmulator) -> None:
+def test_task_walks_every_lifecycle_state_with_ecs_timestamps(slow: EcsEmulator) -> None:
     """RunTask answers PROVISIONING; the task passes through every documented state to RUNNING, and
     after StopTask through DEACTIVATING, STOPPING and DEPROVISIONING to STOPPED, stamping each time."""
     slow.reset()
@@ -75,7 +75,7 @@ def test_item1_task_walks_every_lifecycle_state_with_ecs_timestamps(slow: EcsEmu
     assert down["stopCode"] == "UserInitiated" and down["stoppedReason"] == "done for today"
 
 
-def test_item2_progress_is_driven_by_time_not_by_describe_calls(ecs: Any, cluster: str, network: Network) -> None:
+def test_progress_is_driven_by_time_not_by_describe_calls(ecs: Any, cluster: str, network: Network) -> None:
     """Nobody calls DescribeTasks while the task starts: it is RUNNING the first time anyone looks.
 
     The wait reads DescribeClusters (ECS's runningTasksCount), which does not touch the task."""
@@ -88,7 +88,7 @@ def test_item2_progress_is_driven_by_time_not_by_describe_calls(ecs: Any, cluste
     assert describe(ecs, cluster, arn)["lastStatus"] == "RUNNING"
 
 
-def test_item4_fargate_task_without_container_memory_runs(ecs: Any, cluster: str, network: Network) -> None:
+def test_fargate_task_without_container_memory_runs(ecs: Any, cluster: str, network: Network) -> None:
     """Task-level cpu/memory and no container memory is the usual Fargate shape (moto answered HTTP 500)."""
     td = register(ecs, "nomem", container("app"))
     arn = run(ecs, cluster, td, network)["taskArn"]
@@ -98,7 +98,7 @@ def test_item4_fargate_task_without_container_memory_runs(ecs: Any, cluster: str
 
 
 @pytest.mark.parametrize("command", [["sh", "-c", "exit 3"], ["exit 3"], ["/bin/sh", "-c", "sleep 0.2; exit 3"]])
-def test_item1_exit_command_stops_the_task_with_its_exit_code(
+def test_exit_command_stops_the_task_with_its_exit_code(
     ecs: Any, cluster: str, network: Network, command: list[str]
 ) -> None:
     """An essential container that exits stops the task: EssentialContainerExited, ECS's wording."""
@@ -112,7 +112,7 @@ def test_item1_exit_command_stops_the_task_with_its_exit_code(
     assert task["startedAt"] <= task["stoppingAt"] <= task["executionStoppedAt"] <= task["stoppedAt"]
 
 
-def test_item1_sleep_runs_for_its_duration_then_exits_0(ecs: Any, cluster: str, network: Network) -> None:
+def test_sleep_runs_for_its_duration_then_exits_0(ecs: Any, cluster: str, network: Network) -> None:
     """`sleep 2` runs 2 s of wall time after the container starts (not scaled by the speed setting)."""
     td = register(ecs, "sleeper", container("app", command=["sleep", "2"]))
     arn = run(ecs, cluster, td, network)["taskArn"]
@@ -122,7 +122,7 @@ def test_item1_sleep_runs_for_its_duration_then_exits_0(ecs: Any, cluster: str, 
     assert (task["executionStoppedAt"] - task["startedAt"]).total_seconds() >= 2  # emulator clock, not ours
 
 
-def test_item1_unpullable_image_fails_to_start(ecs: Any, cluster: str, network: Network) -> None:
+def test_unpullable_image_fails_to_start(ecs: Any, cluster: str, network: Network) -> None:
     """An image on a registry that cannot exist: CannotPullContainerError, TaskFailedToStart, never started."""
     td = register(ecs, "nopull", container("app", image=UNPULLABLE))
     arn = run(ecs, cluster, td, network)["taskArn"]
@@ -135,7 +135,7 @@ def test_item1_unpullable_image_fails_to_start(ecs: Any, cluster: str, network: 
     assert "exitCode" not in app and "startedAt" not in task and "pullStartedAt" in task
 
 
-def test_item1_stoptask_is_user_initiated_and_containers_exit_143(ecs: Any, cluster: str, network: Network) -> None:
+def test_stoptask_is_user_initiated_and_containers_exit_143(ecs: Any, cluster: str, network: Network) -> None:
     """StopTask: UserInitiated, stoppedReason is the reason given, the image's process exits on SIGTERM (143)."""
     td = register(ecs, "stoppable")
     arn = run(ecs, cluster, td, network)["taskArn"]
@@ -146,7 +146,7 @@ def test_item1_stoptask_is_user_initiated_and_containers_exit_143(ecs: Any, clus
     assert task["containers"][0]["exitCode"] == 143
 
 
-def test_item1_stoptask_before_running_never_starts_the_containers(ecs: Any, cluster: str, network: Network) -> None:
+def test_stoptask_before_running_never_starts_the_containers(ecs: Any, cluster: str, network: Network) -> None:
     td = register(ecs, "early")
     arn = run(ecs, cluster, td, network)["taskArn"]
     ecs.stop_task(cluster=cluster, task=arn)
@@ -155,7 +155,7 @@ def test_item1_stoptask_before_running_never_starts_the_containers(ecs: Any, clu
     assert task["containers"][0]["lastStatus"] == "STOPPED" and "exitCode" not in task["containers"][0]
 
 
-def test_item1_shell_as_pid1_ignores_sigterm_and_is_killed_after_stop_timeout(
+def test_shell_as_pid1_ignores_sigterm_and_is_killed_after_stop_timeout(
     ecs: Any, cluster: str, network: Network
 ) -> None:
     """`sleep` as PID 1 has no SIGTERM handler: docker stop waits stopTimeout, then SIGKILL (exit 137)."""
@@ -168,7 +168,7 @@ def test_item1_shell_as_pid1_ignores_sigterm_and_is_killed_after_stop_timeout(
     assert (task["executionStoppedAt"] - task["stoppingAt"]).total_seconds() >= 1
 
 
-def test_item1_init_process_forwards_sigterm(ecs: Any, cluster: str, network: Network) -> None:
+def test_init_process_forwards_sigterm(ecs: Any, cluster: str, network: Network) -> None:
     """With initProcessEnabled an init process forwards SIGTERM, so `sleep` dies of it (143)."""
     app = container("app", command=["sleep", "3600"], linuxParameters={"initProcessEnabled": True})
     arn = run(ecs, cluster, register(ecs, "tini", app), network)["taskArn"]
@@ -177,7 +177,7 @@ def test_item1_init_process_forwards_sigterm(ecs: Any, cluster: str, network: Ne
     assert wait_task(ecs, cluster, arn, stopped, "STOPPED")["containers"][0]["exitCode"] == 143
 
 
-def test_item1_essential_exit_sends_sigterm_to_the_other_containers(ecs: Any, cluster: str, network: Network) -> None:
+def test_essential_exit_sends_sigterm_to_the_other_containers(ecs: Any, cluster: str, network: Network) -> None:
     app = container("app", command=["sh", "-c", "sleep 1; exit 4"])
     sidecar = container("log-router", essential=False)
     arn = run(ecs, cluster, register(ecs, "pair", app, sidecar), network)["taskArn"]
@@ -186,7 +186,7 @@ def test_item1_essential_exit_sends_sigterm_to_the_other_containers(ecs: Any, cl
     assert codes == {"app": 4, "log-router": 143} and task["stopCode"] == "EssentialContainerExited"
 
 
-def test_item1_non_essential_exit_leaves_the_task_running(ecs: Any, cluster: str, network: Network) -> None:
+def test_non_essential_exit_leaves_the_task_running(ecs: Any, cluster: str, network: Network) -> None:
     app = container("app")
     init = container("init", command=["sh", "-c", "exit 2"], essential=False)
     arn = run(ecs, cluster, register(ecs, "sidecar", app, init), network)["taskArn"]
@@ -199,14 +199,14 @@ def test_item1_non_essential_exit_leaves_the_task_running(ecs: Any, cluster: str
     assert next(c for c in task["containers"] if c["name"] == "app")["lastStatus"] == "RUNNING"
 
 
-def test_item1_runtask_overrides_decide_what_the_container_does(ecs: Any, cluster: str, network: Network) -> None:
+def test_runtask_overrides_decide_what_the_container_does(ecs: Any, cluster: str, network: Network) -> None:
     td = register(ecs, "override")
     overrides = {"containerOverrides": [{"name": "app", "command": ["sh", "-c", "exit 5"]}]}
     arn = run(ecs, cluster, td, network, overrides=overrides)["taskArn"]
     assert wait_task(ecs, cluster, arn, stopped, "STOPPED")["containers"][0]["exitCode"] == 5
 
 
-def test_item4_describe_tasks_reports_unknown_ids_as_missing(ecs: Any, cluster: str, network: Network) -> None:
+def test_describe_tasks_reports_unknown_ids_as_missing(ecs: Any, cluster: str, network: Network) -> None:
     arn = run(ecs, cluster, register(ecs, "known"), network)["taskArn"]
     unknown = arn.rsplit("/", 1)[0] + "/0123456789abcdef0123456789abcdef"
     out = ecs.describe_tasks(cluster=cluster, tasks=[arn, unknown, "fedcba9876543210"])
@@ -218,7 +218,7 @@ def test_item4_describe_tasks_reports_unknown_ids_as_missing(ecs: Any, cluster: 
     }
 
 
-def test_item4_runtask_client_token_returns_the_same_tasks(ecs: Any, cluster: str, network: Network) -> None:
+def test_runtask_client_token_returns_the_same_tasks(ecs: Any, cluster: str, network: Network) -> None:
     """Same clientToken and same parameters: the original tasks, not new ones (ECS idempotency)."""
     td = register(ecs, "idem")
 
@@ -234,7 +234,7 @@ def test_item4_runtask_client_token_returns_the_same_tasks(ecs: Any, cluster: st
     assert start() == first == sorted(ecs.list_tasks(cluster=cluster)["taskArns"])
 
 
-def test_item4_runtask_client_token_with_other_parameters_conflicts(ecs: Any, cluster: str, network: Network) -> None:
+def test_runtask_client_token_with_other_parameters_conflicts(ecs: Any, cluster: str, network: Network) -> None:
     """Same clientToken, different parameters: ConflictException naming the tasks the token already has."""
     td = register(ecs, "conflict")
     first = run(ecs, cluster, td, network, clientToken="token-2")
@@ -243,7 +243,7 @@ def test_item4_runtask_client_token_with_other_parameters_conflicts(ecs: Any, cl
     assert err.value.response["resourceIds"] == [first["taskArn"]]
 
 
-def test_item4_runtask_client_token_is_scoped_to_the_cluster(ecs: Any, cluster: str, network: Network) -> None:
+def test_runtask_client_token_is_scoped_to_the_cluster(ecs: Any, cluster: str, network: Network) -> None:
     td = register(ecs, "scoped")
     ecs.create_cluster(clusterName="other")
     one = run(ecs, cluster, td, network, clientToken="token-3")["taskArn"]

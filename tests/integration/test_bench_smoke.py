@@ -52,7 +52,7 @@ READ_PREFIXES = ("Describe", "List")
 OBJECTS = 30
 
 
-def test_item19_one_ecs_write_per_new_object_for_every_kind(tmp_path: Path) -> None:
+def test_one_ecs_write_per_new_object_for_every_kind(tmp_path: Path) -> None:
     """bench/create_to_ready.py, small: each new FargateTaskDefinition, FargateService and FargateCluster costs one
     ECS call of its own (Register / CreateService / CreateCluster); what else is read is batched across objects
     (the family walk, the shared DescribeClusters, the status loop), so far fewer reads than objects.

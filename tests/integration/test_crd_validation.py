@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fargate_operator.devenv.control_plane import ControlPlane
+from fargate_devenv.control_plane import ControlPlane
 from kubetools import apply
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -226,8 +226,8 @@ CREATE_CASES = [
 ]
 
 
-def test_item2_an_observe_only_service_needs_no_network(control_plane: ControlPlane, unique: str) -> None:
-    """Issue 17: managementPolicy Observe creates nothing, so it need not say how to place tasks."""
+def test_an_observe_only_service_needs_no_network(control_plane: ControlPlane, unique: str) -> None:
+    """managementPolicy Observe creates nothing, so it need not say how to place tasks."""
     doc = _named(example("service"), unique, Case("observe-no-network", "service", _drop("x"), ()))
     del doc["spec"]["networkConfiguration"]
     doc["spec"]["managementPolicy"] = "Observe"
@@ -306,9 +306,7 @@ USER_TAG_LIMITS = {"cluster": 46, "service": 46, "task": 46, "taskdefinition": 4
 
 
 @pytest.mark.parametrize("base", sorted(USER_TAG_LIMITS))
-def test_item9_tag_limit_leaves_room_for_the_operators_tags(
-    control_plane: ControlPlane, unique: str, base: str
-) -> None:
+def test_tag_limit_leaves_room_for_the_operators_tags(control_plane: ControlPlane, unique: str, base: str) -> None:
     limit = USER_TAG_LIMITS[base]
     doc = example(base)
     doc["metadata"]["name"] = f"tags-{base}-{unique}"

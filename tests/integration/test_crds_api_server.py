@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fargate_operator.devenv.control_plane import ControlPlane
+from fargate_devenv.control_plane import ControlPlane
 from kubetools import apply, delete, get
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""`fargate-operator dev --node` (make run-node) as a person meets it, next to another node (the session's).
+"""`fargate-devenv node` (make run-node) as a person meets it, next to another node (the session's).
 
 Two nodes at once is what two test runs on one shared machine do: the second's teardown must leave
 the first intact (its bind mounts over the shared host mountpoints, its cgroups, its processes).
@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from fargate_operator.devenv.node import NodeWorld
+from fargate_devenv.node import NodeWorld
 from node_support import NodeImages
 
 
@@ -31,7 +31,7 @@ def test_dev_node_installs_the_operator_and_stops_leaving_the_other_node_intact(
     run_dir, log = tmp_path / "run", tmp_path / "dev.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "fargate_operator.cli", "dev", "--node", "--run-dir", str(run_dir)],
+            [sys.executable, "-m", "fargate_devenv.cli", "node", "--run-dir", str(run_dir)],
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 import identity_support
-from fargate_operator.devenv.ecs_emulator import REGION, Network
-from fargate_operator.devenv.node import NodeWorld
-from fargate_operator.devenv.node_dev import RELEASE, helm_install_args
+from fargate_devenv.ecs_emulator import REGION, Network
+from fargate_devenv.node import NodeWorld
+from fargate_devenv.node_dev import RELEASE, helm_install_args
 from fargate_operator.models.kinds import FINALIZER
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from node_support import TOKEN_PATH, NodeImages, apply, apply_ecs_credentials, get, run_pod, wait_for
@@ -209,7 +209,7 @@ def _credential(node: NodeWorld, release: str, name: str, data: dict[str, str]) 
 def test_agent_pod_calls_mcp_by_the_service_dns_name(
     node: NodeWorld, node_images: NodeImages, release: str, team: str, network: Network, state: dict[str, Any]
 ) -> None:
-    """Issue 15: the agent authenticates with its own projected ServiceAccount token (audience fargate-operator),
+    """The agent authenticates with its own projected ServiceAccount token (audience fargate-operator),
     no shared secret; a RoleBinding in the team's namespace decides what it may do there."""
     assert node.ecs is not None
     suffix = uuid.uuid4().hex[:6]

@@ -7,9 +7,9 @@ import json
 import subprocess
 import uuid
 
-from fargate_operator.devenv import versions
-from fargate_operator.devenv.node import NodeWorld
-from fargate_operator.devenv.node_config import DNS_SERVICE_IP, KUBERNETES_SERVICE_IP
+from fargate_devenv import versions
+from fargate_devenv.node import NodeWorld
+from fargate_devenv.node_config import DNS_SERVICE_IP, KUBERNETES_SERVICE_IP
 from node_support import NodeImages, run_pod
 
 PROBE = """

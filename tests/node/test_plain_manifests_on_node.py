@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from fargate_operator.devenv.ecs_emulator import REGION
-from fargate_operator.devenv.node import NodeWorld
-from fargate_operator.devenv.tenancy import world_sharing
+from fargate_devenv.ecs_emulator import REGION
+from fargate_devenv.node import NodeWorld
+from fargate_devenv.tenancy import world_sharing
 from node_support import NodeImages, apply, apply_ecs_credentials, get, wait_for
 from operator_support import awsvpc, condition, manifest, task_definition_spec, task_manifest
 

@@ -1,4 +1,4 @@
-"""Issue 16, pure logic: which FargateAccount serves a namespace, regions, placement, sessions."""
+"""Many accounts, pure logic: which FargateAccount serves a namespace, regions, placement, sessions."""
 
 from __future__ import annotations
 

@@ -37,8 +37,8 @@ def test_health_verdicts() -> None:
     assert health(_obj(1, 1, Ready=("False", "2/3 running"), Progressing=("True", "")))[0] == "Progressing"
 
 
-def test_item6_a_task_stopped_on_request_is_suspended_not_progressing() -> None:
-    """Issue 12 item 6: phase Stopped (StopTask / object deleted) is neither failed nor done nor still going."""
+def test_a_task_stopped_on_request_is_suspended_not_progressing() -> None:
+    """Phase Stopped (StopTask / object deleted) is neither failed nor done nor still going."""
     from fargate_operator.reconcile import conditions
     from fargate_operator.reconcile import task as task_logic
 
@@ -61,7 +61,7 @@ def test_item6_a_task_stopped_on_request_is_suspended_not_progressing() -> None:
     assert health(obj) == ("Suspended", "stopped before it finished: bye")
 
 
-def test_item14_health_checks_run_on_lua_51_semantics() -> None:
+def test_health_checks_run_on_lua_51_semantics() -> None:
     """Argo CD's gopher-lua is Lua 5.1, where every number is a double (JSON's numbers arrive so):
     tostring(3.0) is "3" there, while newer Lua (lupa's default runtime) says "3.0"."""
     status = {"observedGeneration": 2.0, "conditions": [{"type": "Ready", "status": "True"}]}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fargate_operator.devenv import assets, versions
+from fargate_devenv import assets, versions
 
 KUBERNETES_GOMOD = """module k8s.io/kubernetes
 

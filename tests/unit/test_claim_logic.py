@@ -1,4 +1,4 @@
-"""Item 3: who owns a task definition family after two objects both registered into it."""
+"""Who owns a task definition family after two objects both registered into it."""
 
 from __future__ import annotations
 
@@ -32,25 +32,25 @@ def decide(
     return step
 
 
-def test_item3_both_racers_agree_the_lower_revision_wins() -> None:
+def test_both_racers_agree_the_lower_revision_wins() -> None:
     tags = {rev(1): A.tags(), rev(2): B.tags()}
     assert decide(A, [rev(2), rev(1)], {rev(1)}, tags) == FamilyVerdict(Claim.OURS, rev(1))
     assert decide(B, [rev(1), rev(2)], {rev(2)}, tags) == FamilyVerdict(Claim.OTHER, rev(1))
 
 
-def test_item3_own_revisions_decide_without_asking_ecs() -> None:
+def test_own_revisions_decide_without_asking_ecs() -> None:
     assert family_claim(A, [rev(3), rev(4)], {rev(3)}, {}) == FamilyVerdict(Claim.OURS, rev(3))
     assert family_claim(A, [rev(3), rev(4)], {rev(4)}, {}) == rev(3)  # a lower revision must be asked about
 
 
-def test_item3_unowned_revisions_are_skipped() -> None:
+def test_unowned_revisions_are_skipped() -> None:
     # An adopted family's old revisions carry no owner tags: the lowest *owned* one decides.
     tags: dict[str, list[dict[str, str]] | None] = {rev(1): [], rev(2): None, rev(5): B.tags()}
     assert decide(A, [rev(1), rev(2), rev(5), rev(6)], {rev(6)}, tags) == FamilyVerdict(Claim.OTHER, rev(5))
     assert decide(A, [rev(1), rev(6)], {rev(6)}, tags) == FamilyVerdict(Claim.OURS, rev(6))
 
 
-def test_item3_a_cluster_returned_by_createcluster_is_checked_like_an_existing_one() -> None:
+def test_a_cluster_returned_by_createcluster_is_checked_like_an_existing_one() -> None:
     # The handler reads back the cluster CreateCluster answered with and applies check_claim to it.
     assert check_claim(A, A.tags(), "CreateOnly", "ECS cluster x") is False
     with pytest.raises(AdoptionRefused, match="FargateTaskDefinition team-b/web"):

@@ -1,4 +1,4 @@
-"""Issue 19, pure logic of the lean create path: the family index and the shared DescribeClusters."""
+"""Pure logic of the lean create path (one ECS write per new object): the family index and the shared DescribeClusters."""
 
 from __future__ import annotations
 

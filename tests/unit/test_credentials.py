@@ -3,7 +3,7 @@
 The timing of a comparison cannot be asserted reliably in a test; what makes it constant-time
 can: every candidate token goes through hmac.compare_digest, whatever matches first. The HTTP
 behaviour (empty tokens refused, malformed Secrets skipped with an Event) is held by
-tests/integration/adapter/test_issue12_frontdoors.py.
+tests/integration/adapter/test_front_door_regressions.py.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def creds(*tokens: str) -> list[Credential]:
     return [Credential(f"c{i}", "u", (), "ns", False, token=t) for i, t in enumerate(tokens)]
 
 
-def test_item18_every_candidate_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_candidate_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[bytes] = []
     compare = hmac.compare_digest
 
@@ -46,12 +46,12 @@ def test_item18_every_candidate_is_compared_in_constant_time(monkeypatch: pytest
 
 
 @pytest.mark.parametrize("given", ["", " ", "\xa0"])
-def test_item18_an_empty_or_blank_token_matches_no_credential(given: str) -> None:
+def test_an_empty_or_blank_token_matches_no_credential(given: str) -> None:
     holders = [Credential("empty", "u", (), "ns", False, token=None), *creds("real")]
     assert token_matches(holders, given) is None
 
 
-def test_item18_an_empty_token_in_a_secret_is_no_token() -> None:
+def test_an_empty_token_in_a_secret_is_no_token() -> None:
     cred = credential_from_secret(
         secret("s", token=b"", namespace=b"team", user=b"u", accessKeyId=b"AK", secretAccessKey=b"x")
     )
@@ -67,14 +67,14 @@ def test_item18_an_empty_token_in_a_secret_is_no_token() -> None:
         ({"accessKeyId": b"AK", "namespace": b"team", "user": b"u"}, "neither a non-empty 'token'"),
     ],
 )
-def test_item18_a_malformed_secret_is_refused_naming_the_key(data: dict[str, bytes], complaint: str) -> None:
+def test_a_malformed_secret_is_refused_naming_the_key(data: dict[str, bytes], complaint: str) -> None:
     with pytest.raises(InvalidCredential) as err:
         credential_from_secret(secret("bad", **data))
     assert complaint in str(err.value)
     assert "\xff" not in str(err.value)
 
 
-def test_item18_secret_credentials_skip_a_malformed_secret_and_report_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_credentials_skip_a_malformed_secret_and_report_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
     secrets = [
         secret("bad", token=b"\xff", namespace=b"team", user=b"u"),
         secret("good", token=b"tok", namespace=b"team", user=b"u"),

@@ -35,20 +35,20 @@ def status(current: str = R2, inactive: tuple[str, ...] = ()) -> dict[str, Any]:
         (None, [R3], status(current=R3), [R3]),  # the current revision, not yet in retainedRevisions
     ],
 )
-def test_item16_to_deregister_names_exactly_the_requested_revisions(
+def test_to_deregister_names_exactly_the_requested_revisions(
     old: list[str] | None, new: list[str], current: dict[str, Any], expected: list[str]
 ) -> None:
     old_value = json.dumps(old) if old is not None else None
     assert deregistration.to_deregister(old_value, json.dumps(new), current) == expected
 
 
-def test_item16_recorded_marks_only_the_deregistered_revisions_inactive() -> None:
+def test_recorded_marks_only_the_deregistered_revisions_inactive() -> None:
     after = deregistration.recorded(status(), [R2])
     assert [(r["taskDefinitionArn"], r.get("status", "ACTIVE")) for r in after] == [(R2, "INACTIVE"), (R1, "ACTIVE")]
     assert deregistration.status_of({**status(), "retainedRevisions": after}, R2) == "INACTIVE"
 
 
-def test_item16_adding_keeps_earlier_requests_once() -> None:
+def test_a_deregistration_request_keeps_earlier_revisions_once() -> None:
     value = deregistration.adding(deregistration.adding(None, R1), R2)
     assert deregistration.requested(deregistration.adding(value, R1)) == [R1, R2]
     assert deregistration.requested("not json") == [] and deregistration.requested('{"a": 1}') == []

@@ -1,4 +1,4 @@
-"""Issue 17, pure logic: what counts as drift (normalisation), how often it is corrected, what is said.
+"""Drift, pure logic: what counts as drift (normalisation), how often it is corrected, what is said.
 
 The ECS answers here have the shape DescribeServices / DescribeClusters give (botocore's model;
 the emulator's answers for examples/ are the same, see the integration tests in
@@ -76,7 +76,7 @@ def _fields(diffs: list[compare.Difference]) -> list[str]:
     return [d.field for d in diffs]
 
 
-def test_item1_every_update_service_member_is_compared_or_named_as_not() -> None:
+def test_every_update_service_member_is_compared_or_named_as_not() -> None:
     """Coverage comes from botocore's model, as the CRDs do: a member ECS adds to UpdateService is
     compared (read from the Service or its PRIMARY deployment) or this test names why not."""
     update = set(model.service_model().operation_model("UpdateService").input_shape.members)
@@ -94,7 +94,7 @@ def test_item1_every_update_service_member_is_compared_or_named_as_not() -> None
     }
 
 
-def test_item1_the_examples_as_ecs_answers_them_do_not_drift() -> None:
+def test_the_examples_as_ecs_answers_them_do_not_drift() -> None:
     spec = _example("service.yaml")
     assert service_differences(spec, REVISION, _service_answer(spec)) == []
     cluster = _example("cluster.yaml")
@@ -115,7 +115,7 @@ def test_item1_the_examples_as_ecs_answers_them_do_not_drift() -> None:
     assert cluster_differences(cluster, answer) == []
 
 
-def test_item1_normalisations_make_equal_things_equal() -> None:
+def test_normalisations_make_equal_things_equal() -> None:
     spec = _example("service.yaml")
     spec["networkConfiguration"] = {"awsvpcConfiguration": {"subnets": ["subnet-b", "subnet-a"]}}
     spec["deploymentConfiguration"] = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
@@ -142,7 +142,7 @@ def test_item1_normalisations_make_equal_things_equal() -> None:
     assert _fields(service_differences(pinned, REVISION, answer)) == ["platformVersion"]
 
 
-def test_item1_real_changes_are_drift_and_named() -> None:
+def test_real_changes_are_drift_and_named() -> None:
     spec = _example("service.yaml")
     answer = _service_answer(spec)
     answer["desiredCount"] = 5
@@ -166,7 +166,7 @@ def test_item1_real_changes_are_drift_and_named() -> None:
     assert service_differences(spec, REVISION, {**answer, "status": "DRAINING"})[0].actual == "DRAINING"
 
 
-def test_item1_members_the_spec_leaves_out_are_not_compared() -> None:
+def test_members_the_spec_leaves_out_are_not_compared() -> None:
     """desiredCount left to Application Auto Scaling, launchType (create-only), anything unset."""
     spec = _example("service.yaml")
     del spec["desiredCount"]
@@ -175,7 +175,7 @@ def test_item1_members_the_spec_leaves_out_are_not_compared() -> None:
     assert service_differences(spec, REVISION, answer) == []
 
 
-def test_item1_cluster_settings_are_compared_by_name_and_ecs_additions_ignored() -> None:
+def test_cluster_settings_are_compared_by_name_and_ecs_additions_ignored() -> None:
     spec = {"clusterName": "c", "settings": [{"name": "containerInsights", "value": "enabled"}]}
     answer = {
         "clusterArn": f"{ARN}:cluster/c",
@@ -188,14 +188,14 @@ def test_item1_cluster_settings_are_compared_by_name_and_ecs_additions_ignored()
     assert _fields(cluster_differences(spec, {**answer, "status": "INACTIVE"})) == ["status"]
 
 
-def test_item1_names_and_arns_of_one_namespace_are_equal() -> None:
+def test_names_and_arns_of_one_namespace_are_equal() -> None:
     rules = normalize.SERVICE_RULES
     path = "serviceConnectConfiguration.namespace"
     assert normalize.matches("demo.local", "arn:aws:servicediscovery:us-east-1:1:namespace/ns-1", path, rules)
     assert not normalize.matches("demo.local", "other.local", path, rules)
 
 
-def test_item3_secrets_and_environment_values_are_shown_as_hashes() -> None:
+def test_secrets_and_environment_values_are_shown_as_hashes() -> None:
     value = {
         "environment": [{"name": "A", "value": "plain-secret"}],
         "secrets": [{"name": "B", "valueFrom": "arn:aws:ssm:x:1:parameter/p"}],
@@ -210,7 +210,7 @@ def test_item3_secrets_and_environment_values_are_shown_as_hashes() -> None:
 BUDGET = policy.Budget(base_delay=5.0)
 
 
-def test_item4_corrections_back_off_then_stop_at_the_budget() -> None:
+def test_corrections_back_off_then_stop_at_the_budget() -> None:
     """A person flipping a value every second: corrections at 0, 5, 10+, 20+, 40+ s, then report only."""
     record, made, now = policy.Corrections(), [], 1000.0
     while now < 1000.0 + 120:
@@ -230,11 +230,11 @@ def test_item4_corrections_back_off_then_stop_at_the_budget() -> None:
     assert policy.Corrections.of(record.fields()) == record
 
 
-def test_item2_report_policy_never_corrects() -> None:
+def test_report_policy_never_corrects() -> None:
     assert policy.decide(policy.REPORT, policy.Corrections(), 1, 0.0, BUDGET).action is policy.Action.REPORT
 
 
-def test_item3_verdicts_say_what_differs_once() -> None:
+def test_verdicts_say_what_differs_once() -> None:
     diff = compare.Difference("desiredCount", 2, 5)
     decision = policy.decide(policy.REPORT, policy.Corrections(), 1, 100.0, BUDGET)
     first = verdict.verdict([diff], decision, None, 100.0, policy=policy.REPORT)
@@ -250,7 +250,7 @@ def test_item3_verdicts_say_what_differs_once() -> None:
     assert synced.condition[:2] == (False, "InSync") and "desiredCount" in synced.condition[2]
 
 
-def test_item3_argocd_stays_healthy_for_reported_drift_and_says_so() -> None:
+def test_argocd_stays_healthy_for_reported_drift_and_says_so() -> None:
     obj = {
         "metadata": {"generation": 1},
         "status": {
@@ -271,7 +271,7 @@ def test_item3_argocd_stays_healthy_for_reported_drift_and_says_so() -> None:
     assert status == "Healthy" and "Drifted (DriftReported): desiredCount: spec 2, ECS 5" in message
 
 
-def test_item4_a_revision_changed_by_hand_is_drift_not_a_rollback() -> None:
+def test_a_revision_changed_by_hand_is_drift_not_a_rollback() -> None:
     """Unit test of pure logic (the emulator test shows it too): UpdateService to another family, made
     in the console, left the service Degraded "RolledBack" -- so drift was deferred as ECS's own doing."""
     from fargate_operator.reconcile import service as service_logic

@@ -11,7 +11,7 @@ from e2e_support import Facts, choose_cluster
 NODE = (True, "the local node")
 
 
-def test_item14_a_docker_engine_without_a_kind_node_image_uses_the_local_node() -> None:
+def test_a_docker_engine_without_a_kind_node_image_uses_the_local_node() -> None:
     """Before: any answering Docker engine meant kind, whose image and binary cannot be fetched here."""
     mode, why = choose_cluster(Facts((True, "Docker engine available"), (), "/usr/local/bin/kind", NODE))
     assert mode == "node" and "no kindest/node image" in why

@@ -1,4 +1,4 @@
-"""What an emulated container does, from its definition alone (devenv/ecs_sim/programs.py; pure, no moto)."""
+"""What an emulated container does, from its definition alone (fargate_ecs_sim/programs.py; pure, no moto)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from fargate_operator.devenv.ecs_sim.programs import cannot_pull, program_for
-from fargate_operator.devenv.ecs_sim.rules import RuleError, check_registration, circuit_breaker_threshold
+from fargate_ecs_sim.programs import cannot_pull, program_for
+from fargate_ecs_sim.rules import RuleError, check_registration, circuit_breaker_threshold
 
 
 @pytest.mark.parametrize(
@@ -27,14 +27,14 @@ from fargate_operator.devenv.ecs_sim.rules import RuleError, check_registration,
         ({"command": ["sleep", "5"], "linuxParameters": {"initProcessEnabled": True}}, 5, 0, True),
     ],
 )
-def test_item1_program_from_the_command(
+def test_a_containers_command_decides_how_long_it_runs_and_how_it_exits(
     definition: dict[str, Any], runs_for: float | None, code: int, handles_sigterm: bool
 ) -> None:
     program = program_for({"name": "app", "image": "busybox", **definition})
     assert (program.runs_for, program.exit_code, program.handles_sigterm) == (runs_for, code, handles_sigterm)
 
 
-def test_item1_override_command_wins_and_stop_timeout_is_capped() -> None:
+def test_override_command_wins_and_stop_timeout_is_capped() -> None:
     program = program_for({"name": "app", "command": ["sleep", "9"], "stopTimeout": 500}, {"command": ["exit 2"]})
     assert (program.runs_for, program.exit_code, program.stop_timeout) == (0, 2, 120)
 
@@ -49,14 +49,14 @@ def test_item1_override_command_wins_and_stop_timeout_is_capped() -> None:
         ("invalid/app", False),  # Docker Hub user "invalid", not a registry host
     ],
 )
-def test_item1_only_registries_under_dot_invalid_cannot_be_pulled(image: str, fails: bool) -> None:
+def test_only_registries_under_dot_invalid_cannot_be_pulled(image: str, fails: bool) -> None:
     error = cannot_pull(image)
     assert (error is not None) == fails
     if error:
         assert error.startswith("CannotPullContainerError: pull image manifest has been retried 5 time(s)")
 
 
-def test_item4_registration_rules_are_pure() -> None:
+def test_registration_sizes_and_the_breaker_threshold_follow_ecs() -> None:
     ok = check_registration(
         {"networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "0.5 vCPU", "memory": "1 GB"}
     )

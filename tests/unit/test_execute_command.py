@@ -4,7 +4,7 @@ The Stubber checks the request against the real ECS model; the answer is one
 ECS sends (session fields shortened). The Event write is captured instead of
 sent, and the authorization decision comes from a table (`create fargatetasks/exec`
 in team-a for user "dev"), since no API server runs in unit tests; the decisions
-themselves are held by tests/integration/adapter/test_issue15_identity.py.
+themselves are held by tests/integration/adapter/test_caller_identity.py.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def test_ecs_error_comes_back_as_the_same_error(api: tuple[EcsApi, Stubber, list
     assert err.value.code == "TargetNotConnectedException" and err.value.status == 400
 
 
-def test_item15_execute_command_needs_its_own_verb_not_read_access(
+def test_execute_command_needs_its_own_verb_not_read_access(
     api: tuple[EcsApi, Stubber, list[tuple[str, str]]],
 ) -> None:
     """A user RBAC lets read tasks but not `create fargatetasks/exec` reaches neither ECS nor the task."""

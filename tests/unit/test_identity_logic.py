@@ -1,10 +1,10 @@
-"""Issue 15 (the front doors act as the caller), the pure parts: who a call acts as, the operation table,
+"""The front doors act as the caller, the pure parts: who a call acts as, the operation table,
 and the caches of TokenReview and SubjectAccessReview answers.
 
 Unit tests because these are decisions and bounds, not behaviour of the API server: how long an
 answer is kept, that concurrent lookups share one review, that a read-only key never even asks,
 which headers impersonate whom. The API server's side (RBAC, TokenReview, impersonation, the
-audit log) is held by tests/integration/adapter/test_issue15_identity.py.
+audit log) is held by tests/integration/adapter/test_caller_identity.py.
 """
 
 from __future__ import annotations
@@ -29,20 +29,20 @@ SA = "system:serviceaccount:team-a:agent"
 SA_GROUPS = ("system:serviceaccounts", "system:serviceaccounts:team-a", "system:authenticated")
 
 
-def test_item15_service_account_user_names() -> None:
+def test_only_well_formed_service_account_user_names_parse() -> None:
     assert service_account(SA) == ("team-a", "agent")
     assert service_account("alice") is None
     assert service_account("system:serviceaccount:Team_A:agent") is None  # not a namespace name
     assert service_account("system:serviceaccount:team-a:a:b") is None
 
 
-def test_item15_groups_rbac_sees() -> None:
+def test_effective_groups_add_system_authenticated_and_drop_duplicates() -> None:
     assert effective_groups(SA, []) == SA_GROUPS, "a ServiceAccount's own groups when none are given"
     assert effective_groups("alice", ["devs"]) == ("devs", "system:authenticated")
     assert effective_groups("alice", ["devs", "system:authenticated", "devs"]) == ("devs", "system:authenticated")
 
 
-def test_item15_impersonation_headers() -> None:
+def test_impersonation_sends_every_group_but_those_the_api_server_adds() -> None:
     # A ServiceAccount with exactly its own groups: the user alone (the API server adds the groups).
     assert Principal(SA, SA_GROUPS, "team-a").impersonation_headers() == [("Impersonate-User", SA)]
     # Anything else: every group, one header each, but system:authenticated (the API server adds it).
@@ -57,7 +57,7 @@ def _secret(**data: str) -> dict[str, Any]:
     return {"metadata": {"name": "cred"}, "data": encoded}
 
 
-def test_item15_a_key_acts_as_the_user_its_secret_names() -> None:
+def test_a_key_acts_as_the_user_its_secret_names() -> None:
     key = credential_from_secret(_secret(token="t", user=SA)).principal()
     assert (key.user, key.groups, key.namespace, key.via) == (SA, SA_GROUPS, "team-a", "key cred")
     ci = credential_from_secret(_secret(token="t", user="ci-bot", groups="deployers, ops", namespace="team-b"))
@@ -66,8 +66,8 @@ def test_item15_a_key_acts_as_the_user_its_secret_names() -> None:
     assert credential_from_secret(_secret(token="t", user=SA, readOnly="true")).principal().read_only
 
 
-def test_item15_a_key_without_user_is_refused_naming_the_key() -> None:
-    """Before issue 15 a key acted as the operator in its `namespace`; now it must name whom it acts as."""
+def test_a_key_without_user_is_refused_naming_the_key() -> None:
+    """A key no longer acts as the operator in its `namespace`: it must name whom it acts as."""
     with pytest.raises(InvalidCredential) as err:
         credential_from_secret(_secret(token="t", namespace="team-a"))
     assert "'user'" in str(err.value)
@@ -78,7 +78,7 @@ def _jwt(claims: dict[str, Any]) -> str:
     return f"eyJhbGciOiJSUzI1NiJ9.{part}.c2ln"
 
 
-def test_item15_a_token_review_counts_only_for_this_services_audience() -> None:
+def test_a_token_review_counts_only_for_this_services_audience() -> None:
     user = {"username": SA, "groups": list(SA_GROUPS)}
     ours = {"authenticated": True, "user": user, "audiences": ["fargate-operator"]}
     assert principal_of(ours, ("fargate-operator",)) == Principal(SA, SA_GROUPS, "team-a")
@@ -88,7 +88,7 @@ def test_item15_a_token_review_counts_only_for_this_services_audience() -> None:
     assert principal_of({"authenticated": False, "error": "token expired"}, ("fargate-operator",)) is None
 
 
-def test_item15_token_answers_are_kept_briefly_never_past_the_token_and_garbage_is_not_sent() -> None:
+def test_token_answers_are_kept_briefly_never_past_the_token_and_garbage_is_not_sent() -> None:
     calls: list[str] = []
 
     async def review(token: str, audiences: tuple[str, ...]) -> dict[str, Any]:
@@ -111,7 +111,7 @@ def test_item15_token_answers_are_kept_briefly_never_past_the_token_and_garbage_
     assert expires_in(_jwt({"exp": 100}), 40.0) == 60.0 and expires_in("opaque", 0) is None
 
 
-def test_item15_cache_shares_one_call_for_concurrent_lookups_and_keeps_no_failure() -> None:
+def test_cache_shares_one_call_for_concurrent_lookups_and_keeps_no_failure() -> None:
     cache: TtlCache[str, int] = TtlCache("t", ttl=60)
     calls = 0
 
@@ -135,7 +135,7 @@ def test_item15_cache_shares_one_call_for_concurrent_lookups_and_keeps_no_failur
     assert len(cache) == 1, "the failure was not kept"
 
 
-def test_item15_cache_is_bounded_and_expires() -> None:
+def test_the_ttl_cache_is_bounded_and_expires() -> None:
     now = [0.0]
     cache: TtlCache[int, int] = TtlCache("t", ttl=5, limit=3, clock=lambda: now[0])
     computed: list[int] = []
@@ -159,7 +159,7 @@ def test_item15_cache_is_bounded_and_expires() -> None:
     assert computed == [0, 1, 2, 3, 4, 4], "a hit while fresh, asked again once expired"
 
 
-def test_item15_every_operation_has_a_verb_on_one_of_the_four_kinds() -> None:
+def test_every_operation_has_a_verb_on_one_of_the_four_kinds() -> None:
     assert set(OPERATIONS) == set(EcsApi(None, 1).operations)  # type: ignore[arg-type]
     rbac_verbs = {"get", "list", "create", "patch", "delete"}
     for operation, wanted in OPERATIONS.items():
@@ -172,7 +172,7 @@ def test_item15_every_operation_has_a_verb_on_one_of_the_four_kinds() -> None:
     assert [str(p) for p in OPERATIONS["StopTask"]] == ["patch fargatetasks"]
 
 
-def test_item15_access_asks_once_per_user_groups_namespace_verb_resource_and_read_only_keys_never_write() -> None:
+def test_access_is_asked_once_per_caller_and_read_only_keys_never_write() -> None:
     asked: list[tuple[str, str, str]] = []
 
     async def review(principal: Principal, namespace: str, permission: Permission) -> bool:

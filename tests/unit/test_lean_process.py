@@ -1,4 +1,4 @@
-"""Issue 19: what the operator process leaves out -- the official Kubernetes client and pykube (Kopf's optional
+"""What the operator process leaves out -- the official Kubernetes client and pykube (Kopf's optional
 logins), the MCP SDK until the first MCP request -- and the client that replaces the official one."""
 
 from __future__ import annotations

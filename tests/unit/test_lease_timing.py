@@ -1,4 +1,4 @@
-"""Issue 18: the Lease election's timing decisions (leader/lease.py), client-go's semantics, and the fence.
+"""The Lease election's timing decisions (leader/lease.py), client-go's semantics, and the fence.
 
 Pure logic: the elector's calls against a real API server are tested in
 tests/integration/ha/; here the clock is ours to move.
@@ -22,14 +22,14 @@ def held_by(holder: str, seconds: int = 15, transitions: int = 3) -> logic.Lease
     return logic.LeaseRecord(holder, seconds, "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:10.000000Z", transitions)
 
 
-def test_item18_a_follower_waits_a_full_lease_duration_from_when_it_saw_the_last_renewal() -> None:
+def test_a_follower_waits_a_full_lease_duration_from_when_it_saw_the_last_renewal() -> None:
     obs = logic.observe(None, held_by("pod-a"), now=100.0)
     assert not logic.may_acquire(obs, "pod-b", 114.9)
     assert logic.wait_before_acquiring(obs, "pod-b", 110.0) == pytest.approx(5.0)
     assert logic.may_acquire(obs, "pod-b", 115.0)
 
 
-def test_item18_reading_an_unchanged_record_again_does_not_extend_the_holders_lease() -> None:
+def test_reading_an_unchanged_record_again_does_not_extend_the_holders_lease() -> None:
     first = logic.observe(None, held_by("pod-a"), now=100.0)
     again = logic.observe(first, held_by("pod-a"), now=112.0)  # a poll, a reconnected watch: same record
     assert again.observed_at == 100.0 and logic.may_acquire(again, "pod-b", 115.0)
@@ -37,7 +37,7 @@ def test_item18_reading_an_unchanged_record_again_does_not_extend_the_holders_le
     assert renewed.observed_at == 113.0 and not logic.may_acquire(renewed, "pod-b", 115.0)
 
 
-def test_item18_the_holders_wall_clock_is_never_trusted() -> None:
+def test_the_holders_wall_clock_is_never_trusted() -> None:
     """A renewTime far in the future (a skewed clock) or past changes nothing: only when we saw it counts."""
     future = logic.LeaseRecord("pod-a", 15, None, "2099-01-01T00:00:00.000000Z", 0)
     past = logic.LeaseRecord("pod-a", 15, None, "1999-01-01T00:00:00.000000Z", 0)
@@ -46,19 +46,19 @@ def test_item18_the_holders_wall_clock_is_never_trusted() -> None:
         assert not logic.may_acquire(obs, "pod-b", 64.0) and logic.may_acquire(obs, "pod-b", 65.0)
 
 
-def test_item18_the_holders_declared_duration_counts() -> None:
+def test_the_holders_declared_duration_counts() -> None:
     obs = logic.observe(None, held_by("pod-a", seconds=40), now=0.0)
     assert not logic.may_acquire(obs, "pod-b", 39.0) and logic.may_acquire(obs, "pod-b", 40.0)
 
 
-def test_item18_a_released_missing_or_own_lease_is_taken_at_once() -> None:
+def test_a_released_missing_or_own_lease_is_taken_at_once() -> None:
     released = logic.released(held_by("pod-a"), WALL)
     assert released.holder == "" and released.duration_seconds == 1
     for record in (released, None, held_by("pod-b")):
         assert logic.may_acquire(logic.observe(None, record, now=0.0), "pod-b", 0.0)
 
 
-def test_item18_records_written_on_acquire_renew_and_release() -> None:
+def test_records_written_on_acquire_renew_and_release() -> None:
     taken = logic.acquired(held_by("pod-a", transitions=3), SETTINGS, WALL)
     assert taken == logic.LeaseRecord("pod-b", 15, "2026-01-02T03:04:05.678901Z", "2026-01-02T03:04:05.678901Z", 4), (
         "a new holder counts a transition"
@@ -74,7 +74,7 @@ def test_item18_records_written_on_acquire_renew_and_release() -> None:
     assert released_spec["holderIdentity"] is None
 
 
-def test_item18_the_leader_stops_at_the_renew_deadline_counted_from_when_the_renewal_was_sent() -> None:
+def test_the_leader_stops_at_the_renew_deadline_counted_from_when_the_renewal_was_sent() -> None:
     assert logic.fence_deadline(200.0, SETTINGS) == 210.0
     assert not logic.leadership_lost(200.0, 209.99, SETTINGS)
     assert logic.leadership_lost(200.0, 210.0, SETTINGS)
@@ -89,7 +89,7 @@ def test_item18_the_leader_stops_at_the_renew_deadline_counted_from_when_the_ren
     seen_after=st.floats(0, 30),  # the watch event's way to the follower
     durations=st.tuples(st.integers(1, 120), st.floats(0.01, 1.0), st.floats(0.01, 1.0)),
 )
-def test_item18_fencing_the_old_leaders_writes_end_before_anyone_else_may_take_over(
+def test_fencing_the_old_leaders_writes_end_before_anyone_else_may_take_over(
     sent: float, stored_after: float, seen_after: float, durations: tuple[int, float, float]
 ) -> None:
     """Whatever the latencies: the renewal is stored after it was sent and seen after it was stored."""
@@ -115,7 +115,7 @@ def test_item18_fencing_the_old_leaders_writes_end_before_anyone_else_may_take_o
         ({"namespace": ""}, "--leader-elect-resource-namespace must not be empty"),
     ],
 )
-def test_item18_bad_election_settings_name_the_flag_and_what_is_allowed(changes: dict[str, object], flag: str) -> None:
+def test_bad_election_settings_name_the_flag_and_what_is_allowed(changes: dict[str, object], flag: str) -> None:
     import dataclasses
 
     problems = dataclasses.replace(SETTINGS, **changes).problems()  # type: ignore[arg-type]
@@ -123,12 +123,12 @@ def test_item18_bad_election_settings_name_the_flag_and_what_is_allowed(changes:
     assert SETTINGS.problems() == []  # client-go's defaults: 15 / 10 / 2
 
 
-def test_item18_micro_time_round_trips() -> None:
+def test_lease_micro_time_round_trips() -> None:
     assert logic.parse_micro_time(logic.micro_time(WALL)) == WALL
     assert logic.parse_micro_time(None) is None
 
 
-def test_item18_a_fencing_margin_shorter_than_the_ecs_connect_timeout_is_named() -> None:
+def test_a_fencing_margin_shorter_than_the_ecs_connect_timeout_is_named() -> None:
     assert SETTINGS.margin_note(connect_timeout=5.0) is None  # 15 - 10 = 5 s
     import dataclasses
 
@@ -137,7 +137,7 @@ def test_item18_a_fencing_margin_shorter_than_the_ecs_connect_timeout_is_named()
     assert note is not None and "lease duration - renew deadline = 2s" in note and "5s" in note
 
 
-def test_item18_single_replica_mode_unless_leader_election_is_asked_for(
+def test_single_replica_mode_unless_leader_election_is_asked_for(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`run` alone and `--leader-elect=false` elect nothing (make run, small installs); `--leader-elect` does."""

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from fargate_operator.devenv import image, netns, node_assets, node_config, node_dev, versions
-from fargate_operator.devenv.oci_archive import write_image
+from fargate_devenv import image, netns, node_assets, node_config, node_dev, versions
+from fargate_devenv.oci_archive import write_image
 
 RUN = Path("/tmp/run-dir")
 
@@ -105,15 +105,19 @@ def test_debian_mirror_comes_from_apt_sources(tmp_path: Path) -> None:
 
 
 def test_image_tag_follows_the_build_context(tmp_path: Path) -> None:
-    (tmp_path / "operator" / "pkg").mkdir(parents=True)
+    pkg = tmp_path / "operator" / "fargate_operator"
+    pkg.mkdir(parents=True)
     for name in ("Dockerfile", ".dockerignore", "requirements.lock", "pyproject.toml", "README.md"):
         (tmp_path / name).write_text(name)
-    (tmp_path / "operator" / "pkg" / "a.py").write_text("x = 1\n")
+    (pkg / "a.py").write_text("x = 1\n")
     first = image.context_digest(tmp_path)
-    (tmp_path / "operator" / "pkg" / "__pycache__").mkdir()
-    (tmp_path / "operator" / "pkg" / "__pycache__" / "a.pyc").write_bytes(b"junk")
+    (pkg / "__pycache__").mkdir()
+    (pkg / "__pycache__" / "a.pyc").write_bytes(b"junk")
     assert image.context_digest(tmp_path) == first, "bytecode is not part of the image"
-    (tmp_path / "operator" / "pkg" / "a.py").write_text("x = 2\n")
+    (tmp_path / "operator" / "devenv").mkdir()
+    (tmp_path / "operator" / "devenv" / "b.py").write_text("y = 1\n")
+    assert image.context_digest(tmp_path) == first, "the test world is not part of the image"
+    (pkg / "a.py").write_text("x = 2\n")
     assert image.context_digest(tmp_path) != first
 
 
@@ -132,7 +136,7 @@ def test_helm_install_is_the_documented_command() -> None:
 
 
 def test_mountpoints_are_removed_by_the_last_user_only(tmp_path: Path) -> None:
-    from fargate_operator.devenv.host_mounts import SharedMountpoints
+    from fargate_devenv.host_mounts import SharedMountpoints
 
     paths = (str(tmp_path / "run" / "containerd"), str(tmp_path / "var" / "lib" / "kubelet"))
     first, second = SharedMountpoints(paths, tmp_path / "state"), SharedMountpoints(paths, tmp_path / "state")

@@ -1,4 +1,4 @@
-"""Every dependency has a lower bound and a pinned version in requirements.lock."""
+"""Every dependency of the three distributions has a lower bound and a pinned version in requirements.lock."""
 
 from __future__ import annotations
 
@@ -11,14 +11,19 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[2]
+# The operator, the ECS emulator and the test world; they name each other, but are built here, not locked.
+PROJECTS = (REPO, REPO / "operator" / "ecs-sim", REPO / "operator" / "devenv")
+OURS = {"fargate-operator", "fargate-ecs-sim", "fargate-devenv"}
 
 
 def _declared() -> list[Requirement]:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    reqs = list(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        reqs += extra
-    return [Requirement(r) for r in reqs]
+    reqs: list[str] = []
+    for project_dir in PROJECTS:
+        project = tomllib.loads((project_dir / "pyproject.toml").read_text())["project"]
+        reqs += project["dependencies"]
+        for extra in project.get("optional-dependencies", {}).values():
+            reqs += extra
+    return [r for r in map(Requirement, reqs) if canonicalize_name(r.name) not in OURS]
 
 
 def _locked() -> dict[str, Version]:

@@ -52,7 +52,7 @@ def test_synced_once_marked_and_for_good() -> None:
     assert reg.synced()  # synced for good: the watches keep it current from here
 
 
-def test_item13_a_full_list_drops_what_it_lacks_but_not_what_came_after_it_began() -> None:
+def test_a_full_list_drops_what_it_lacks_but_not_what_came_after_it_began() -> None:
     reg = Registry()
     reg.upsert(body("kept"))
     reg.upsert(body("deleted-while-away"))
@@ -65,7 +65,7 @@ def test_item13_a_full_list_drops_what_it_lacks_but_not_what_came_after_it_began
     assert reg.get("FargateTask", "ns", "kept") is not None
 
 
-def test_item13_an_update_after_the_list_began_keeps_an_object() -> None:
+def test_an_update_after_the_list_began_keeps_an_object() -> None:
     reg = Registry()
     reg.upsert(body("a"))
     since = reg.mark()
@@ -74,7 +74,7 @@ def test_item13_an_update_after_the_list_began_keeps_an_object() -> None:
     assert reg.retain("FargateTask", set(), reg.mark()) == [("ns", "a")]
 
 
-def test_item18_a_namespaces_relist_drops_only_that_namespaces_objects() -> None:
+def test_a_namespaces_relist_drops_only_that_namespaces_objects() -> None:
     """One feed stream per watched namespace: its list says nothing about the other namespaces."""
     reg = Registry()
     reg.upsert(body("a"))

@@ -1,4 +1,4 @@
-"""Item 7: which RunTask failures a later attempt can overcome, and how a partial answer is told."""
+"""Which RunTask failures a later attempt can overcome, and how a partial answer is told."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ CAPACITY = "Capacity is unavailable at this time. Please try again later or in a
         ("", False),
     ],
 )
-def test_item7_retryable_reasons(reason: str, retry: bool) -> None:
+def test_which_runtask_failure_reasons_a_retry_can_overcome(reason: str, retry: bool) -> None:
     assert runtask.retryable({"reason": reason}) is retry
 
 
-def test_item7_failures_keep_the_ecs_shape_and_only_all_retryable_retries() -> None:
+def test_failures_keep_the_ecs_shape_and_only_all_retryable_retries() -> None:
     answer = {"failures": [{"arn": "a", "reason": CAPACITY, "detail": None}, {"reason": "ATTRIBUTE", "extra": "x"}]}
     failures = runtask.failures_of(answer)
     assert failures == [{"arn": "a", "reason": CAPACITY}, {"reason": "ATTRIBUTE"}]
@@ -35,7 +35,7 @@ def test_item7_failures_keep_the_ecs_shape_and_only_all_retryable_retries() -> N
     assert not runtask.all_retryable([])  # no reason at all: nothing says a retry helps
 
 
-def test_item7_partial_answer_note() -> None:
+def test_a_partial_runtask_answer_notes_how_many_tasks_did_not_start() -> None:
     failures = [{"reason": CAPACITY}, {"reason": CAPACITY}]
     assert runtask.not_started_note(failures, 3) == f"2 of 3 task(s) not started: {CAPACITY}"
     health = (True, False, False, "Running", "task running")

@@ -1,8 +1,8 @@
 """RunTask's answer through the adapters (service/tasks.py run_task_answer): HTTP 200 with `failures`, as ECS.
 
 Unit test of the view over a FargateTask object; the integration test
-(test_issue12_frontdoors.py::test_item7_runtask_answers_failures_with_200_as_ecs_does) needs the
-operator side of item 7 (status.failures) and is marked xfail until it lands.
+(test_front_door_regressions.py::test_runtask_answers_failures_with_200_as_ecs_does) needs the
+operator side (status.failures) and is marked xfail until it lands.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def task_object(**status: Any) -> dict[str, Any]:
         ({"phase": "Failed", "failures": [ATTRIBUTE]}, [], [ATTRIBUTE]),  # nothing placed, permanent
     ],
 )
-def test_item7_runtask_answer_carries_tasks_and_failures(
+def test_runtask_answer_carries_tasks_and_failures(
     status: dict[str, Any], tasks: list[str], failures: list[dict[str, str]]
 ) -> None:
     answer = run_task_answer(task_object(**status))
@@ -59,5 +59,5 @@ def test_item7_runtask_answer_carries_tasks_and_failures(
         {"phase": "Failed"},  # an ECS error, not a failures list: the adapter answers that error instead
     ],
 )
-def test_item7_no_answer_yet(status: dict[str, Any]) -> None:
+def test_a_task_without_a_runtask_outcome_has_no_answer_yet(status: dict[str, Any]) -> None:
     assert run_task_answer(task_object(**status)) is None

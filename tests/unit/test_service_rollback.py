@@ -1,4 +1,4 @@
-"""Issue 12 item 5: a deployment-circuit-breaker rollback is Degraded, not Ready, until the spec changes.
+"""A deployment-circuit-breaker rollback is Degraded, not Ready, until the spec changes.
 
 Unit tests of pure logic: today's emulator (moto 5.2.5) never completes or fails a
 deployment and has no circuit breaker, so it cannot show a rollback. The shapes below are
@@ -63,14 +63,14 @@ ROLLED_BACK_SERVICE = _service(
 )
 
 
-def test_item5_rollback_in_progress_is_degraded_naming_it() -> None:
+def test_rollback_in_progress_is_degraded_naming_it() -> None:
     ready, _, degraded, reason, message = logic.health(ROLLING_BACK_SERVICE, DESIRED)
     assert (ready, degraded, reason) == (False, True, "RolledBack")
     assert FAILED_REASON in message and "rolling back" in message
     assert "web:2" in message and "web:1" in message
 
 
-def test_item5_completed_rollback_stays_degraded_not_ready() -> None:
+def test_completed_rollback_stays_degraded_not_ready() -> None:
     ready, _, degraded, reason, message = logic.health(ROLLED_BACK_SERVICE, DESIRED)
     assert (ready, degraded, reason) == (False, True, "RolledBack")
     assert "web:1" in message and "web:2" in message and "circuit breaker" in message
@@ -78,12 +78,12 @@ def test_item5_completed_rollback_stays_degraded_not_ready() -> None:
     assert logic.health(ROLLED_BACK_SERVICE, DESIRED) == logic.health(ROLLED_BACK_SERVICE, DESIRED)
 
 
-def test_item5_completed_rollback_without_ecs_words_still_degraded() -> None:
+def test_completed_rollback_without_ecs_words_still_degraded() -> None:
     quiet = {**ROLLED_BACK_SERVICE, "events": []}
     assert logic.health(quiet, DESIRED)[2:4] == (True, "RolledBack")
 
 
-def test_item5_new_generation_clears_it() -> None:
+def test_a_spec_change_after_a_rollback_clears_the_degraded_verdict() -> None:
     """A spec change deploys again (UpdateService): the new PRIMARY is what the object asked for."""
     rolling = _service(
         NEXT, _deployment("PRIMARY", NEXT, "IN_PROGRESS"), _deployment("ACTIVE", OLD, "COMPLETED", "done")
@@ -95,7 +95,7 @@ def test_item5_new_generation_clears_it() -> None:
     assert logic.health(ROLLED_BACK_SERVICE, OLD)[:3] == (True, False, False)
 
 
-def test_item5_circuit_breaker_without_rollback_is_still_rollout_failed() -> None:
+def test_circuit_breaker_without_rollback_is_still_rollout_failed() -> None:
     failed = _service(
         DESIRED,
         _deployment("PRIMARY", DESIRED, "FAILED", FAILED_REASON),
@@ -104,21 +104,21 @@ def test_item5_circuit_breaker_without_rollback_is_still_rollout_failed() -> Non
     assert logic.health(failed, DESIRED) == (False, False, True, "RolloutFailed", FAILED_REASON)
 
 
-def test_item5_revision_forms_compare_by_family_and_revision() -> None:
+def test_revision_forms_compare_by_family_and_revision() -> None:
     """spec.taskDefinition may be family:revision; ECS answers with ARNs."""
     steady = _service(DESIRED, _deployment("PRIMARY", DESIRED, "COMPLETED"))
     assert logic.health(steady, "web:2")[:3] == (True, False, False)
     assert logic.health(ROLLED_BACK_SERVICE, "web:2")[3] == "RolledBack"
 
 
-def test_item5_desired_revision_is_what_ecs_answered() -> None:
+def test_desired_revision_is_what_ecs_answered() -> None:
     answer = _service(DESIRED, _deployment("PRIMARY", DESIRED, "IN_PROGRESS"))
     assert logic.desired_revision(answer, "web:2") == DESIRED
     assert logic.desired_revision({}, "web:2") == "web:2"
     assert logic.desired_revision(answer, None) is None  # nothing asked for: nothing to compare
 
 
-def test_item5_argocd_shows_the_rollback_degraded() -> None:
+def test_argocd_shows_the_rollback_degraded() -> None:
     ready, progressing, degraded, reason, message = logic.health(ROLLED_BACK_SERVICE, DESIRED)
     obj = {
         "metadata": {"generation": 4},

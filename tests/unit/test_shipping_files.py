@@ -53,7 +53,7 @@ def test_dockerfile_lints_clean() -> None:
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-def test_item2_pass_role_matches_the_default_tenancy_rule() -> None:
+def test_pass_role_matches_the_default_tenancy_rule() -> None:
     """iam:PassRole bounds what the operator can pass at all to the roles the built-in tenancy rule gives
     namespaces (IAM path /fargate/<namespace>/); README "Tenancy" shows how to narrow it per namespace."""
     from fargate_operator.reconcile.tenancy import DEFAULT_POLICY, glob, role_allowed
@@ -89,7 +89,7 @@ def _accounts_the_dockerfile_creates(dockerfile: str) -> tuple[set[str], set[str
     return users, groups
 
 
-def test_item14_dockerfile_accounts_do_not_clash_with_debian_base_passwd() -> None:
+def test_dockerfile_accounts_do_not_clash_with_debian_base_passwd() -> None:
     """The image is Debian-based (python:3.11-slim, or the debootstrap base the node tier uses). Debian's
     base-passwd already defines group "operator" (gid 37), so `useradd ... operator` failed the build
     ("useradd: group operator exists", exit 9) the first time the image was built (tests/node)."""
@@ -102,7 +102,7 @@ def test_item14_dockerfile_accounts_do_not_clash_with_debian_base_passwd() -> No
     assert not users & debian_users and not groups & debian_groups, (users & debian_users, groups & debian_groups)
 
 
-def test_item16_assume_role_policy_and_trust_policy_example_match_what_the_operator_sends() -> None:
+def test_assume_role_policy_and_trust_policy_example_match_what_the_operator_sends() -> None:
     """The operator's identity may assume and tag sessions (it always sends session tags); the example
     trust policy requires the External ID a FargateAccount sends and allows exactly its session tag."""
     from fargate_operator.reconcile.accounts import ACCOUNT_TAG, assume_role_params, parse_mapping

@@ -30,13 +30,13 @@ def tasks(*arns: str, stopped: tuple[str, ...] = ()) -> list[dict[str, str]]:
         (None, json.dumps(["not", "a", "map"]), tasks(A), {A: '["not", "a", "map"]'}),
     ],
 )
-def test_item14_to_stop_names_exactly_the_requested_tasks(
+def test_to_stop_names_exactly_the_requested_tasks(
     old: str | None, new: str | None, current: list[dict[str, str]], expected: dict[str, str]
 ) -> None:
     assert stop_request.to_stop(old, new, current) == expected
 
 
-def test_item14_adding_keeps_earlier_requests() -> None:
+def test_a_stop_request_keeps_the_earlier_requests() -> None:
     value = stop_request.adding(None, [A, B], A, "one")
     value = stop_request.adding(value, [A, B], B, "two")
     assert json.loads(value) == {A: "one", B: "two"}

@@ -1,4 +1,4 @@
-"""Issue 12 item 9: tags. `aws:` keys are never touched; user tags plus ours fit ECS's 50.
+"""Tags: `aws:` keys are never touched; user tags plus ours fit ECS's 50.
 
 botocore's ECS model, shape Tag/Tags: "Maximum number of tags per resource - 50" and
 "Do not use aws:, AWS:, or any upper or lowercase combination of such as a prefix ...
@@ -23,7 +23,7 @@ OWNER = ownership.Owner("FargateCluster", "ns", "c", "0b3f4e7a-1111-2222-3333-44
 ECS_TAG_LIMIT = 50  # botocore model, shape Tags: "max": 50
 
 
-def test_item9_tag_sync_never_touches_aws_tags() -> None:
+def test_tag_sync_never_touches_aws_tags() -> None:
     observed = [
         {"key": "aws:cloudformation:stack-name", "value": "legacy"},
         {"key": "AWS:Custom", "value": "x"},
@@ -38,7 +38,7 @@ def test_item9_tag_sync_never_touches_aws_tags() -> None:
     ]
 
 
-def test_item9_adopted_cloudformation_resource_needs_no_tag_calls() -> None:
+def test_adopted_cloudformation_resource_needs_no_tag_calls() -> None:
     observed = [{"key": "aws:cloudformation:stack-name", "value": "legacy"}, *OWNER.tags()]
     assert cluster_logic.update_calls({}, "arn:c", observed) == []
 
@@ -67,7 +67,7 @@ def _request_tags(kind: str, user: list[dict[str, str]]) -> list[dict[str, str]]
 
 
 @pytest.mark.parametrize("kind", [k.kind for k in KINDS])
-def test_item9_most_user_tags_the_crd_allows_fit_with_ours_in_ecs_limit(kind: str) -> None:
+def test_most_user_tags_the_crd_allows_fit_with_ours_in_ecs_limit(kind: str) -> None:
     schema = _tags_schema(kind)
     most = schema["maxItems"]
     assert len(_request_tags(kind, _user_tags(most))) <= ECS_TAG_LIMIT
@@ -77,7 +77,7 @@ def test_item9_most_user_tags_the_crd_allows_fit_with_ours_in_ecs_limit(kind: st
 
 
 @pytest.mark.parametrize("kind", [k.kind for k in KINDS])
-def test_item9_tag_limit_is_explained(kind: str) -> None:
+def test_tag_limit_is_explained(kind: str) -> None:
     """The API server's maxItems answer names the field and the number; the description says why."""
     limit = ownership.user_tag_limit(kind)
     description = _tags_schema(kind)["description"]

@@ -1,4 +1,4 @@
-"""Issue 12 item 6: a FargateTask's phase from ECS's lastStatus, stopCode and the essential containers.
+"""A FargateTask's phase from ECS's lastStatus, stopCode and the essential containers.
 
 Unit tests of pure logic: today's emulator (moto 5.2.5) has one container per task, sets no
 stopCode and reports exit code 0 for every container, so it cannot show a sidecar's exit,
@@ -225,7 +225,7 @@ def _task(row: Row) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
-def test_item6_phase_table(row: Row) -> None:
+def test_each_ecs_task_state_maps_to_its_phase_and_health_verdict(row: Row) -> None:
     essential = list(row.essential) if row.essential is not None else None
     status, health = logic.observe([_task(row)], 1, essential, row.previous)
     assert status["phase"] == row.phase
@@ -245,18 +245,18 @@ def test_item6_phase_table(row: Row) -> None:
         (["essential-exit-0", "deactivating-after-running"], "Running"),
     ],
 )
-def test_item6_several_tasks_of_one_runtask(outcomes: list[str], phase: str) -> None:
+def test_the_phase_of_several_tasks_of_one_runtask_combines_their_outcomes(outcomes: list[str], phase: str) -> None:
     rows = {r.id: r for r in ROWS}
     tasks = [{**_task(rows[o]), "taskArn": f"arn:aws:ecs:us-east-1:1:task/c/{i}"} for i, o in enumerate(outcomes)]
     assert logic.phase_of(tasks, 2, ["app"]) == phase
 
 
-def test_item6_stopped_is_terminal_everywhere() -> None:
+def test_stopped_is_terminal_everywhere() -> None:
     assert logic.STOPPED == "Stopped" and logic.STOPPED in logic.TERMINAL
     assert logic.TERMINAL == frozenset({"Succeeded", "Failed", "Stopped"})
 
 
-def test_item6_a_stopped_task_no_longer_holds_its_revision() -> None:
+def test_a_stopped_task_no_longer_holds_its_revision() -> None:
     """runtime.task_definitions_in_use: a finished FargateTask (Stopped included) does not pin a revision."""
     from fargate_operator.runtime import Runtime
     from fargate_operator.store.registry import Registry
@@ -284,14 +284,14 @@ def _ftd(spec: dict[str, Any], arn: str = TD_ARN) -> dict[str, Any]:
     return {"spec": spec, "status": {"taskDefinitionArn": arn, "specHash": td_logic.content_hash(spec)}}
 
 
-def test_item6_essential_containers_default_to_essential() -> None:
+def test_essential_containers_default_to_essential() -> None:
     from fargate_operator.reconcile import taskdefinition as td_logic
 
     defs = [{"name": "a"}, {"name": "b", "essential": False}, {"name": "c", "essential": True}]
     assert td_logic.essential_containers(defs) == ["a", "c"]
 
 
-def test_item6_essentials_come_only_from_the_revision_the_task_runs() -> None:
+def test_essentials_come_only_from_the_revision_the_task_runs() -> None:
     """Read from the FargateTaskDefinition in the watch cache: no ECS call per task."""
     from fargate_operator.reconcile import taskdefinition as td_logic
 

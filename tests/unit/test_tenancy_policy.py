@@ -1,4 +1,4 @@
-"""Issue 12 item 2, the pure policy logic (reconcile/tenancy.py), the owner lookups' cache and the config file.
+"""Tenancy, the pure policy logic (reconcile/tenancy.py), the owner lookups' cache and the config file.
 
 The integration tests (tests/integration/controller/test_tenancy.py) show the defect end to end
 against moto; these pin every branch of the decisions, which moto cannot reach (IAM role
@@ -78,11 +78,13 @@ SHARING = t.parse_policy(
         (t.parse_policy({"roles": []}), A, role(f"fargate/{A}/app"), False),  # roles: [] allows none
     ],
 )
-def test_item2_role_rules(policy: t.Policy, namespace: str, candidate: str, allowed: bool) -> None:
+def test_a_role_is_allowed_only_as_the_tenancy_rules_say(
+    policy: t.Policy, namespace: str, candidate: str, allowed: bool
+) -> None:
     assert t.role_allowed(policy, namespace, candidate) is allowed
 
 
-def test_item2_role_refusal_names_the_role_and_its_namespace() -> None:
+def test_role_refusal_names_the_role_and_its_namespace() -> None:
     (msg,) = t.role_refusals(t.DEFAULT_POLICY, B, [("spec.overrides.taskRoleArn", role(f"fargate/{A}/app"))])
     assert msg.startswith(f"spec.overrides.taskRoleArn: IAM role {role(f'fargate/{A}/app')}")
     assert f"it is a role of namespace {A}" in msg and f"role/fargate/{B}/*" in msg
@@ -93,7 +95,7 @@ def test_item2_role_refusal_names_the_role_and_its_namespace() -> None:
     assert t.role_refusals(t.DEFAULT_POLICY, A, [("spec.taskRoleArn", role(f"fargate/{A}/app"))]) == []
 
 
-def test_item2_role_owner_respects_the_rules_namespaces() -> None:
+def test_role_owner_respects_the_rules_namespaces() -> None:
     only_a = t.parse_policy({"roles": [{"namespaces": [A], "arns": ["arn:aws:iam::*:role/x/{namespace}/*"]}]})
     assert t.role_owner(only_a, role(f"x/{A}/r")) == A
     assert t.role_owner(only_a, role(f"x/{B}/r")) is None  # the rule is not for team-b
@@ -103,7 +105,7 @@ def test_item2_role_owner_respects_the_rules_namespaces() -> None:
     assert t.role_owner(twice, role(f"{A}/{A}-r")) == A and t.role_owner(twice, role(f"{A}/{B}-r")) is None
 
 
-def test_item2_roles_are_found_wherever_the_ecs_model_puts_them() -> None:
+def test_roles_are_found_wherever_the_ecs_model_puts_them() -> None:
     run = {
         "overrides": {"taskRoleArn": "r1", "executionRoleArn": "r2", "containerOverrides": [{"name": "a"}]},
         "volumeConfigurations": [{"name": "v", "managedEBSVolume": {"roleArn": "r3"}}],
@@ -151,7 +153,7 @@ def facts(name: str, owner: str | None) -> t.ClusterFacts:
         (SHARING, B, "platform-shared", None, False, None),  # shared by name: no lookup needed
     ],
 )
-def test_item2_cluster_decisions(
+def test_cluster_refusals_name_the_namespace_and_the_cluster(
     policy: t.Policy, namespace: str, ref: str, found: t.ClusterFacts | None, implicit: bool, refusal: str | None
 ) -> None:
     got = t.cluster_refusal(policy, namespace, ref, found, implicit=implicit)
@@ -161,7 +163,7 @@ def test_item2_cluster_decisions(
         assert got is not None and refusal in got and f"namespace {namespace}" in got and ref in got, got
 
 
-def test_item2_default_cluster_is_shared_only_when_the_admin_says_so() -> None:
+def test_default_cluster_is_shared_only_when_the_admin_says_so() -> None:
     default = facts("default", None)
     assert t.cluster_refusal(t.DEFAULT_POLICY, A, "default", default, implicit=True) is not None
     shared = t.parse_policy({"clusters": [{"namespaces": ["*"], "names": ["default"]}]})
@@ -191,7 +193,7 @@ def revision(family: str, owner: str | None, *roles: tuple[str, str]) -> t.TaskD
         (B, "base-python", None, None),
     ],
 )
-def test_item2_task_definition_decisions(
+def test_task_definition_refusals_follow_the_sharing_policy(
     namespace: str, ref: str, found: t.TaskDefinitionFacts | None, refusal: str | None
 ) -> None:
     got = t.task_definition_refusal(SHARING, namespace, ref, found)
@@ -205,7 +207,7 @@ def test_item2_task_definition_decisions(
     ("ref", "family"),
     [("web", "web"), ("web:12", "web"), (f"{TD_ARN}web:12", "web"), (f"{TD_ARN}web", "web")],
 )
-def test_item2_family_of(ref: str, family: str) -> None:
+def test_the_family_is_read_from_every_task_definition_reference_form(ref: str, family: str) -> None:
     assert t.family_of(ref) == family
 
 
@@ -228,20 +230,20 @@ def test_item2_family_of(ref: str, family: str) -> None:
         ({"taskDefinitions": [{"namespaces": ["*"], "families": []}]}, "taskDefinitions[0].families must be"),
     ],
 )
-def test_item2_config_errors_name_the_field(data: Any, complaint: str) -> None:
+def test_config_errors_name_the_field(data: Any, complaint: str) -> None:
     with pytest.raises(t.TenancyConfigError) as err:
         t.parse_policy(data)
     assert complaint in str(err.value)
 
 
-def test_item2_config_defaults_and_digest() -> None:
+def test_an_empty_config_is_the_default_policy_with_a_stable_digest() -> None:
     assert t.parse_policy(None) == t.parse_policy({}) == t.DEFAULT_POLICY
     assert t.DEFAULT_POLICY.digest == t.parse_policy({}).digest and len(t.DEFAULT_POLICY.digest) == 12
     assert SHARING.digest != t.DEFAULT_POLICY.digest
     assert t.parse_policy({"clusters": None}) == t.DEFAULT_POLICY
 
 
-def test_item2_ambiguous_patterns_are_named() -> None:
+def test_ambiguous_tenancy_patterns_are_named() -> None:
     policy = t.parse_policy(
         {
             "roles": [
@@ -254,7 +256,7 @@ def test_item2_ambiguous_patterns_are_named() -> None:
     assert t.ambiguous_patterns(policy) == ["arn:aws:iam::*:role/{namespace}-*", "arn:aws:iam::*:role/app-{namespace}"]
 
 
-def test_item2_stamped_refusals_and_rechecks() -> None:
+def test_refusals_carry_the_policy_digest_and_are_rechecked_when_it_changes() -> None:
     message = t.stamp("x" * 5000, SHARING)
     assert len(message) <= 1024 and t.refused_under(message) == SHARING.digest
     assert t.refused_under("no stamp") is None
@@ -284,7 +286,7 @@ def test_item2_stamped_refusals_and_rechecks() -> None:
     assert not t.needs_recheck(obj("FargateTaskDefinition", "Registered", "", spec=own, **registered), SHARING)
 
 
-def test_item2_config_file_reload_keeps_the_last_good(tmp_path: Path) -> None:
+def test_config_file_reload_keeps_the_last_good(tmp_path: Path) -> None:
     path = tmp_path / "tenancy.yaml"
     path.write_text("clusters:\n  - namespaces: [team-b]\n    names: [platform-shared]\n")
     source = PolicySource(path)
@@ -304,7 +306,7 @@ def test_item2_config_file_reload_keeps_the_last_good(tmp_path: Path) -> None:
     assert PolicySource().policy == t.DEFAULT_POLICY
 
 
-def test_item2_cli_refuses_to_start_with_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_refuses_to_start_with_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from fargate_operator import cli
 
     bad = tmp_path / "t.yaml"
@@ -337,7 +339,7 @@ class FakeGateway:
         return self.revisions[params["taskDefinition"]]
 
 
-def test_item2_owner_lookups_share_one_call_and_expire() -> None:
+def test_owner_lookups_share_one_call_and_expire() -> None:
     gateway = FakeGateway()
     gateway.clusters["a1"] = {"clusterName": "a1", "clusterArn": CLUSTER_ARN + "a1", "status": "ACTIVE", "tags": []}
     gateway.revisions["a-job:1"] = {
@@ -441,7 +443,7 @@ def _guard_runtime(policy: t.Policy = t.DEFAULT_POLICY) -> tuple[Any, Any]:
     return rt, Stubber(client)
 
 
-def test_item2_accepted_objects_answer_without_ecs_calls() -> None:
+def test_accepted_objects_answer_without_ecs_calls() -> None:
     from fargate_operator.handlers import tenancy as guard
 
     allow_a_role = t.parse_policy({"roles": [{"namespaces": ["*"], "arns": [role(f"fargate/{A}/*")]}]})
@@ -460,7 +462,7 @@ def test_item2_accepted_objects_answer_without_ecs_calls() -> None:
     assert f"(FargateTaskDefinition {B}/job)" in str(err.value) and t.refused_under(str(err.value))
 
 
-def test_item2_named_resources_are_looked_up_once_and_pending_ones_wait() -> None:
+def test_named_resources_are_looked_up_once_and_pending_ones_wait() -> None:
     from fargate_operator.handlers import tenancy as guard
 
     rt, stubber = _guard_runtime()

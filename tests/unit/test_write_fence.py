@@ -1,4 +1,4 @@
-"""Issue 18: the ECS write fence (ecs/fence.py) in the gateway, per HTTP attempt.
+"""The ECS write fence (ecs/fence.py) in the gateway, per HTTP attempt.
 
 Unit tests with a real boto3 client and a real HTTP server on loopback standing in for
 ECS (nothing mocked): they count what actually reaches the wire. The integration tests
@@ -82,7 +82,7 @@ def run_task(gw: EcsGateway) -> dict[str, Any]:
     return asyncio.run(gw.call("RunTask", cluster="c", taskDefinition="td"))
 
 
-def test_item18_a_closed_fence_stops_writes_before_the_wire_but_not_reads(ecs: Ecs) -> None:
+def test_a_closed_fence_stops_writes_before_the_wire_but_not_reads(ecs: Ecs) -> None:
     gw = gateway(ecs, WriteFence(open=False))
     with pytest.raises(EcsError) as refused:
         run_task(gw)
@@ -94,7 +94,7 @@ def test_item18_a_closed_fence_stops_writes_before_the_wire_but_not_reads(ecs: E
     assert gw.fence.in_flight() == 0
 
 
-def test_item18_the_fence_closes_by_the_clock_alone(ecs: Ecs) -> None:
+def test_the_fence_closes_by_the_clock_alone(ecs: Ecs) -> None:
     """A stalled elector cannot keep it open: the deadline, read at each send, decides."""
     clock = FakeClock()
     fence = WriteFence(open=False, clock=clock)
@@ -108,7 +108,7 @@ def test_item18_the_fence_closes_by_the_clock_alone(ecs: Ecs) -> None:
     assert ecs.received == ["RunTask"]
 
 
-def test_item18_a_retry_after_the_deadline_is_not_sent(ecs: Ecs) -> None:
+def test_a_retry_after_the_deadline_is_not_sent(ecs: Ecs) -> None:
     """botocore retries a 500 inside one call; the attempt after the deadline passed is refused."""
     clock = FakeClock()
     fence = WriteFence(open=False, clock=clock)
@@ -145,7 +145,7 @@ def test_a_write_that_waited_on_the_rate_limiter_is_checked_again_before_it_leav
     assert fence.in_flight() == 0
 
 
-def test_item18_drain_waits_for_writes_already_sent(ecs: Ecs) -> None:
+def test_drain_waits_for_writes_already_sent(ecs: Ecs) -> None:
     fence = WriteFence()
     gw = gateway(ecs, fence)
     arrived, answer = threading.Event(), threading.Event()
@@ -180,5 +180,5 @@ def test_item18_drain_waits_for_writes_already_sent(ecs: Ecs) -> None:
         ("ExecuteCommand", False),  # a caller's own request, answered to the caller
     ],
 )
-def test_item18_what_counts_as_a_write(operation: str, write: bool) -> None:
+def test_which_ecs_operations_count_as_writes(operation: str, write: bool) -> None:
     assert is_write(operation) is write

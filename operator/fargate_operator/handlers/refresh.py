@@ -54,7 +54,7 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
         elif key == "drift":
             # status.drift's nulls are dropped by the merge patch: compare as stored, or an unchanged
             # verdict is written every cycle. Other members keep the plain comparison: judged this
-            # way too, test_item5_service_records_the_revision_it_deployed saw a false rollback
+            # way too, test_service_records_the_revision_it_deployed saw a false rollback
             # verdict stand (not yet understood).
             if merge_patch.changes(old.get(key), value):
                 return True

@@ -28,7 +28,7 @@ from fargate_operator.web.rest import RestAdapter
 from fargate_operator.web.tokens import TokenReviewer
 
 log = logging.getLogger(__name__)
-# Health answers name the serving process, so `fargate-operator dev` can tell that the operator it
+# Health answers name the serving process, so `fargate-devenv run` can tell that the operator it
 # started answers on the port, not another world's (see cli._answers_as).
 PID_HEADER = "X-Fargate-Operator-Pid"
 

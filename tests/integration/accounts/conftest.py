@@ -1,4 +1,4 @@
-"""Issue 16's world: three namespaces (two mapped to AWS accounts by FargateAccounts, one not), the ECS
+"""The many-accounts world: three namespaces (two mapped to AWS accounts by FargateAccounts, one not), the ECS
 emulator behind the counting proxy for ECS and STS alike, and one operator process watching all three."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from accounts_support import (
     Accounts,
     network_in,
 )
-from fargate_operator.devenv.ecs_emulator import REGION
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import REGION
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from operator_support import OperatorProcess, manifest
 
 

@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 import identity_support
-from fargate_operator.devenv.ecs_emulator import REGION
-from fargate_operator.devenv.tenancy import with_sharing, world_sharing
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import REGION
+from fargate_devenv.tenancy import with_sharing, world_sharing
+from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import OperatorProcess
 
@@ -46,7 +46,7 @@ def other_namespace(world: World) -> str:
 def credentials(world: World, namespace: str, other_namespace: str) -> dict[str, dict[str, str]]:
     """Access keys and tokens kept as Secrets in the adapter's credentials namespace (= `namespace`).
 
-    Each key acts as a ServiceAccount (issue 15) whose RBAC decides: writer and other may do
+    Each key acts as a ServiceAccount whose RBAC decides: writer and other may do
     everything in their namespace (exec included), reader has the chart's read-only role and
     its key is readOnly too.
     """

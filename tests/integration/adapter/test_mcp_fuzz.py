@@ -1,6 +1,6 @@
 """Hostile input over MCP: tool arguments generated from botocore's model, valid and mutated, through the official client.
 
-Three callers take turns (issue 15): a read-only key Secret's token, a Kubernetes token
+Three callers take turns (each acts as itself): a read-only key Secret's token, a Kubernetes token
 (TokenRequest) of a ServiceAccount with the chart's read-only role, and the same token addressing
 a namespace it has no rights in. Generated writes are refused after validation. Property: every
 call answers (a result or `isError` with a reason), never a protocol failure, and structured
@@ -24,7 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 import identity_support as ids
 from botocore_strategies import MODEL, mutate, shape_strategy
-from fargate_operator.devenv.world import World
+from fargate_devenv.world import World
 from fargate_operator.service.api import EcsApi
 from operator_support import OperatorProcess
 

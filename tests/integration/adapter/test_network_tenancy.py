@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 from mcp import ClientSession
 
 from adapter_support import mcp
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.world import World
 from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
 
 # Target groups named team-two-* are the api2-* namespaces'; the writer's namespace (api-*) has none.

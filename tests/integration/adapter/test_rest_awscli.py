@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from test_rest_boto3 import check_shape
 
-from fargate_operator.devenv.ecs_emulator import Network
+from fargate_devenv.ecs_emulator import Network
 from operator_support import OperatorProcess
 
 REPO = Path(__file__).resolve().parents[3]

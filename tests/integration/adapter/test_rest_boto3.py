@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.world import World
 from operator_support import Kube, OperatorProcess, awsvpc, wait_for
 
 MODEL = botocore.session.get_session().get_service_model("ecs")

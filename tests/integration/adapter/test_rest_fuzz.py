@@ -1,6 +1,6 @@
 """Hostile input: requests generated from botocore's ECS model, valid and mutated, against the live adapter.
 
-Every way in is fuzzed with them (issue 15): a read-only key Secret's bearer token, a Kubernetes
+Every way in is fuzzed with them (each acts as itself): a read-only key Secret's bearer token, a Kubernetes
 token (TokenRequest) of a ServiceAccount with the chart's read-only role, the same addressing a
 namespace it has no rights in, a token made for another audience, garbage tokens and garbage
 X-Fargate-Namespace values. Generated writes are validated and refused (403) without creating
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import identity_support as ids
 from botocore_strategies import EXAMPLES, requests
-from fargate_operator.devenv.world import World
+from fargate_devenv.world import World
 from fargate_operator.service.api import EcsApi
 from operator_support import OperatorProcess
 

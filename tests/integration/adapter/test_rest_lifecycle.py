@@ -21,8 +21,8 @@ import pytest
 from botocore.exceptions import WaiterError
 from test_rest_boto3 import check_shape, container
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.world import World
 from operator_support import Kube, OperatorProcess, awsvpc, wait_for
 
 REPO = Path(__file__).resolve().parents[3]

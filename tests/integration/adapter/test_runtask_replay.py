@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import identity_support
-from fargate_operator.devenv.ecs_emulator import REGION, Network
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import REGION, Network
+from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from ha_support import Replica, Replicas
 from operator_support import Kube, awsvpc, condition, manifest, task_definition_spec, wait_for

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 import identity_support
-from fargate_operator.devenv.world import World
+from fargate_devenv.world import World
 from operator_support import OperatorProcess
 
 FLOOD = 600  # tokens, each sent once

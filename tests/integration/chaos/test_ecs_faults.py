@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy, Faults
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy, Faults
+from fargate_devenv.world import World
 from fargate_operator.reconcile.task import started_by
 from operator_support import (
     Kube,

@@ -14,9 +14,9 @@ import uuid
 from typing import Any
 
 from chaos_support import ChaosWorkload
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from operator_support import OperatorProcess
 
 SCALE = int(os.environ.get("FARGATE_CHAOS_SCALE", "1"))

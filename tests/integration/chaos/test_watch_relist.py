@@ -1,4 +1,4 @@
-"""Item 13: an object deleted while the operator's watch was away must leave the watch cache after the relist.
+"""An object deleted while the operator's watch was away must leave the watch cache after the relist.
 
 The operator is paused (SIGSTOP); meanwhile the API server and etcd restart, and then an
 object is deleted (its finalizer removed by hand, as `kubectl patch` users do), so no
@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from fargate_operator.devenv.control_plane import ADMIN_USER
-from fargate_operator.devenv.world import World
+from fargate_devenv.control_plane import ADMIN_USER
+from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import Kube, OperatorProcess, condition, manifest, wait_for
 
@@ -46,7 +46,7 @@ def _ready(kube: Kube, name: str) -> bool:
     return condition(kube.status("fargatecluster", name), "Ready").get("status") == "True"
 
 
-def test_item13_relist_drops_objects_deleted_while_the_watch_was_away(world: World, tmp_path: Any) -> None:
+def test_relist_drops_objects_deleted_while_the_watch_was_away(world: World, tmp_path: Any) -> None:
     ns = f"relist-{uuid.uuid4().hex[:8]}"
     cp = world.control_plane
     cp.kubectl("create", "namespace", ns)

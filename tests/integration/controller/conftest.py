@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from operator_support import Kube, OperatorProcess
 
 

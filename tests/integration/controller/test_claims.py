@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecs_behaviours import HoldOnce, idempotent_create_cluster
-from fargate_operator.devenv.ecs_proxy import EcsProxy
+from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_operator.reconcile.ownership import NAME_TAG, NAMESPACE_TAG
 from operator_support import Kube, OperatorProcess, condition, manifest, task_definition_spec, wait_for
 
@@ -33,7 +33,7 @@ def _cluster_tags(ecs: Any, name: str) -> dict[str, str]:
     return {t["key"]: t["value"] for t in live[0].get("tags", [])} if live else {}
 
 
-def test_item3_cluster_create_race_has_one_owner(
+def test_cluster_create_race_has_one_owner(
     operator_process: OperatorProcess, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, unique: str
 ) -> None:
     shared = f"race-{unique}"
@@ -61,7 +61,7 @@ def test_item3_cluster_create_race_has_one_owner(
     assert not _cluster_tags(ecs_client, shared)
 
 
-def test_item3_task_definition_family_race_has_one_owner(
+def test_task_definition_family_race_has_one_owner(
     operator_process: OperatorProcess, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, unique: str
 ) -> None:
     family = f"race-{unique}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_operator.reconcile.ownership import NAMESPACE_TAG, UID_TAG
 from operator_support import (
     Kube,

@@ -1,4 +1,4 @@
-"""Issue 17 acceptance: drift made behind the operator's back, on the real API server and the ECS emulator.
+"""Drift made behind the operator's back, on the real API server and the ECS emulator.
 
 Every out-of-band change is made with boto3 straight against the emulator (not through the
 counting proxy), as a person in the console would; the operator reaches ECS only through the
@@ -26,14 +26,14 @@ from hypothesis import strategies as st
 
 from argocd_health import health as argocd_health
 from botocore_strategies import MODEL, shape_strategy
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 INTERVAL = 2.0  # status interval of this module's operator
-# The "human in the console" flips a value at least this long (`make drift-soak`: the issue's full
+# The "human in the console" flips a value at least this long (`make drift-soak`: a full
 # minute). make test stops as soon as the bound is reached and shown to hold for 3 more intervals.
 HUMAN_SECONDS = float(os.environ.get("FARGATE_DRIFT_HUMAN_SECONDS", "0"))
 # "Detected within two status intervals": two intervals, plus one for a cycle's own work on a
@@ -184,7 +184,7 @@ CHANGES: dict[str, Callable[[Any, str, str, dict[str, Any]], None]] = {
 }
 
 
-def test_item1_each_out_of_band_change_is_detected_and_corrected(
+def test_each_out_of_band_change_is_detected_and_corrected(
     cluster: str,
     task_definition: str,
     kube: Kube,
@@ -254,7 +254,7 @@ def test_item1_each_out_of_band_change_is_detected_and_corrected(
         kube.delete("fargateservice", name, wait=True)
 
 
-def test_item1_deleted_service_is_recreated(
+def test_deleted_service_is_recreated(
     cluster: str,
     task_definition: str,
     kube: Kube,
@@ -294,7 +294,7 @@ def test_item1_deleted_service_is_recreated(
     kube.delete("fargateservice", name, wait=True)
 
 
-def test_item1_deleted_cluster_is_recreated(
+def test_deleted_cluster_is_recreated(
     operator_process: OperatorProcess, kube: Kube, ecs_client: Any, unique: str
 ) -> None:
     name = f"gone-cl-{unique}"
@@ -313,7 +313,7 @@ def test_item1_deleted_cluster_is_recreated(
     kube.delete("fargatecluster", name, wait=True)
 
 
-def test_item1_cluster_settings_changed_out_of_band_are_corrected(
+def test_cluster_settings_changed_out_of_band_are_corrected(
     operator_process: OperatorProcess, kube: Kube, ecs_client: Any, unique: str
 ) -> None:
     name = f"set-cl-{unique}"
@@ -327,7 +327,7 @@ def test_item1_cluster_settings_changed_out_of_band_are_corrected(
     kube.delete("fargatecluster", name, wait=True)
 
 
-def test_item1_deregistered_current_revision_is_registered_again_and_services_roll(
+def test_deregistered_current_revision_is_registered_again_and_services_roll(
     cluster: str,
     kube: Kube,
     ecs_client: Any,
@@ -371,7 +371,7 @@ def test_item1_deregistered_current_revision_is_registered_again_and_services_ro
 # --- report only, autoscaling, rollbacks: detected, never written --------------------------------
 
 
-def test_item2_deleted_current_revision_with_report_policy_is_reported_not_registered(
+def test_deleted_current_revision_with_report_policy_is_reported_not_registered(
     kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, operator_process: OperatorProcess, unique: str
 ) -> None:
     """DeregisterTaskDefinition then DeleteTaskDefinitions behind the operator's back, driftPolicy Report.
@@ -401,7 +401,7 @@ def test_item2_deleted_current_revision_with_report_policy_is_reported_not_regis
     kube.delete("fargatetaskdefinition", family)
 
 
-def test_item2_report_policy_reports_with_condition_event_metric_and_writes_nothing(
+def test_report_policy_reports_with_condition_event_metric_and_writes_nothing(
     cluster: str,
     task_definition: str,
     kube: Kube,
@@ -443,7 +443,7 @@ def test_item2_report_policy_reports_with_condition_event_metric_and_writes_noth
     kube.delete("fargateservice", name, wait=True)
 
 
-def test_item4_desired_count_left_to_autoscaling_is_never_touched(
+def test_desired_count_left_to_autoscaling_is_never_touched(
     cluster: str,
     task_definition: str,
     kube: Kube,
@@ -465,7 +465,7 @@ def test_item4_desired_count_left_to_autoscaling_is_never_touched(
     kube.delete("fargateservice", name, wait=True)
 
 
-def test_item4_a_circuit_breaker_rollback_is_reported_not_fought(
+def test_a_circuit_breaker_rollback_is_reported_not_fought(
     cluster: str,
     kube: Kube,
     ecs_client: Any,
@@ -504,7 +504,7 @@ def test_item4_a_circuit_breaker_rollback_is_reported_not_fought(
 # --- a human in the console ------------------------------------------------------------------------
 
 
-def test_item4_a_human_flipping_a_value_gets_a_bounded_number_of_corrections_then_a_report(
+def test_a_human_flipping_a_value_gets_a_bounded_number_of_corrections_then_a_report(
     cluster: str,
     task_definition: str,
     kube: Kube,
@@ -550,7 +550,7 @@ def test_item4_a_human_flipping_a_value_gets_a_bounded_number_of_corrections_the
 # --- observe only ----------------------------------------------------------------------------------
 
 
-def test_item2_observe_only_mirrors_an_existing_service_and_never_writes(
+def test_observe_only_mirrors_an_existing_service_and_never_writes(
     cluster: str,
     task_definition: str,
     kube: Kube,
@@ -750,7 +750,7 @@ GENERATED_SERVICES = 10
 GENERATED_CLUSTERS = 4
 
 
-def test_item1_zero_false_drift_for_examples_and_generated_specs(
+def test_zero_false_drift_for_examples_and_generated_specs(
     cluster: str,
     task_definition: str,
     kube: Kube,

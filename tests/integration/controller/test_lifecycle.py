@@ -1,4 +1,4 @@
-"""The operator on ECS's lifecycles (issue 13, part 2): what users see as tasks and services really run.
+"""The operator on ECS's lifecycles: what users see as tasks and services really run.
 
 The emulator (docs/ecs-emulator.md) walks tasks through PROVISIONING ... STOPPED with exit codes
 and stop codes, runs services with a scheduler, rolling deployments and the circuit breaker.
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.world import World
 from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
 
 

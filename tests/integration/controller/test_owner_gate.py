@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.tenancy import with_sharing, world_sharing
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.tenancy import with_sharing, world_sharing
+from fargate_devenv.world import World
 from fargate_operator.models.kinds import DEREGISTER_ANNOTATION
 from fargate_operator.reconcile.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG, UID_TAG
 from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, task_definition_spec, wait_for

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fargate_operator.devenv.world import World
+from fargate_devenv.world import World
 from fargate_operator.reconcile.ownership import NAMESPACE_TAG, UID_TAG
 from operator_support import Kube, OperatorProcess, condition, manifest, wait_for
 
@@ -84,10 +84,10 @@ def test_adoption_is_explicit(operator_process: OperatorProcess, kube: Kube, ecs
 AWS_TAG = {"key": "aws:cloudformation:stack-name", "value": "legacy-stack"}
 
 
-def test_item9_adopted_cluster_keeps_its_aws_tags(
+def test_adopted_cluster_keeps_its_aws_tags(
     operator_process: OperatorProcess, kube: Kube, ecs_client: Any, unique: str
 ) -> None:
-    """Issue 12 item 9: tag sync never removes an `aws:` tag (e.g. CloudFormation's on an adopted cluster).
+    """Tag sync never removes an `aws:` tag (e.g. CloudFormation's on an adopted cluster).
 
     Real ECS refuses to delete such keys (botocore model, shape Tag: "You cannot edit or delete
     tag keys or values with this prefix"), which left the object Degraded for good. moto lets

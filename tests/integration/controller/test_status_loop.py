@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from ecs_behaviours import HoldOnce, RefuseCluster, Reject
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from operator_support import (
     Kube,
     OperatorProcess,
@@ -38,7 +38,7 @@ def _cluster(kube: Kube, name: str, ecs_name: str) -> str:
     return arn
 
 
-def test_item11_one_failing_cluster_does_not_stop_status_of_the_others(
+def test_one_failing_cluster_does_not_stop_status_of_the_others(
     td: str, world: World, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """DescribeTasks on cluster A is refused (AccessDenied); tasks on cluster B still get their status."""
@@ -69,7 +69,7 @@ def test_item11_one_failing_cluster_does_not_stop_status_of_the_others(
     kube.delete("fargatecluster", "b", wait=True)
 
 
-def test_item12_status_loop_never_overwrites_a_handler_verdict_from_a_stale_snapshot(
+def test_status_loop_never_overwrites_a_handler_verdict_from_a_stale_snapshot(
     td: str, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """The loop's DescribeServices is held while a spec change makes the handler write Degraded.

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from fargate_operator.reconcile.task import started_by
 from operator_support import (
     Kube,
@@ -163,10 +163,8 @@ def test_argocd_health_of_live_objects(td_arn: str, kube: Kube, network: Network
 STOPPING_STATES = ("DEACTIVATING", "STOPPING", "DEPROVISIONING")
 
 
-def test_item6_a_stopping_task_stays_running_until_it_stopped(
-    td_arn: str, kube: Kube, network: Network, unique: str
-) -> None:
-    """Issue 12 item 6: DEACTIVATING / STOPPING / DEPROVISIONING are the way down, not Pending.
+def test_a_stopping_task_stays_running_until_it_stopped(td_arn: str, kube: Kube, network: Network, unique: str) -> None:
+    """DEACTIVATING / STOPPING / DEPROVISIONING are the way down, not Pending.
 
     ECS's task lifecycle (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html)
     goes RUNNING -> DEACTIVATING -> STOPPING -> DEPROVISIONING -> STOPPED. Here the essential

@@ -19,8 +19,8 @@ from ecs_behaviours import (
     RunTaskFailures,
     StartedByAlone,
 )
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_operator.reconcile.task import started_by
 from operator_support import (
     Kube,
@@ -51,7 +51,7 @@ def _task(name: str, network: Network, **extra: Any) -> dict[str, Any]:
     return task_manifest(name, awsvpc(network.subnet_id, network.security_group_id), cluster="c", td="td", **extra)
 
 
-def test_item4_transient_missing_after_runtask_is_not_a_failure(
+def test_transient_missing_after_runtask_is_not_a_failure(
     cluster: str, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """DescribeTasks answers MISSING for 8 s after RunTask; the task stays Running, TTL never fires, ECS's task runs."""
@@ -86,7 +86,7 @@ def _ecs_tasks(ecs: Any, cluster: str, uid: str) -> list[str]:
     return sorted(set(arns))
 
 
-def test_item8_adoption_after_sigkill_lists_by_startedby_alone(
+def test_adoption_after_sigkill_lists_by_startedby_alone(
     cluster: str,
     operator_process: OperatorProcess,
     kube: Kube,
@@ -122,7 +122,7 @@ def test_item8_adoption_after_sigkill_lists_by_startedby_alone(
     kube.delete("fargatetask", name, wait=True)
 
 
-def test_item7_capacity_unavailable_keeps_the_task_pending_and_retries_exactly_once(
+def test_capacity_unavailable_keeps_the_task_pending_and_retries_exactly_once(
     cluster: str, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """Two RunTask answers with only a capacity failure: Pending with status.failures, then Running, one task."""
@@ -153,7 +153,7 @@ def test_item7_capacity_unavailable_keeps_the_task_pending_and_retries_exactly_o
     kube.delete("fargatetask", name, wait=True)
 
 
-def test_item7_a_permanent_runtask_failure_is_failed_with_its_failures_recorded(
+def test_a_permanent_runtask_failure_is_failed_with_its_failures_recorded(
     cluster: str, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """A placement failure that describes the request (ATTRIBUTE) is Failed at once, recorded, not retried."""
@@ -176,7 +176,7 @@ def test_item7_a_permanent_runtask_failure_is_failed_with_its_failures_recorded(
     kube.delete("fargatetask", name, wait=True)
 
 
-def test_item7_partial_runtask_failure_is_surfaced(
+def test_partial_runtask_failure_is_surfaced(
     cluster: str, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """count 2, one task started and one capacity failure: the task runs; the failure is in status, condition, Event."""

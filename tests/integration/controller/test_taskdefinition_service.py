@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
 from operator_support import (
     Kube,
     OperatorProcess,
@@ -167,10 +167,10 @@ def _cluster_and_revision(kube: Kube, cluster: str, td: str, family: str) -> tup
     return arn, revision
 
 
-def test_item5_service_records_the_revision_it_deployed(
+def test_service_records_the_revision_it_deployed(
     operator_process: OperatorProcess, kube: Kube, network: Network, unique: str
 ) -> None:
-    """Issue 12 item 5: status.desiredTaskDefinition is what a rollback is measured against.
+    """status.desiredTaskDefinition is what a rollback is measured against.
 
     The emulator cannot roll back (moto has no circuit breaker: tests/unit/test_service_rollback.py
     covers the verdict); here the record itself: written on create and on every roll, kept by the
@@ -199,10 +199,10 @@ def test_item5_service_records_the_revision_it_deployed(
     kube.delete("fargatecluster", cluster, wait=True)
 
 
-def test_item9_adopted_service_keeps_its_aws_tags(
+def test_adopted_service_keeps_its_aws_tags(
     operator_process: OperatorProcess, kube: Kube, ecs_client: Any, network: Network, unique: str
 ) -> None:
-    """Issue 12 item 9: an adopted service's `aws:` tags are left alone by tag sync.
+    """An adopted service's `aws:` tags are left alone by tag sync.
 
     Real ECS refuses to delete them (botocore model, shape Tag); moto removes them, so the defect
     shows as the tag vanishing. moto's deployments never complete, so the service is Progressing,

@@ -1,4 +1,4 @@
-"""Issue 12 item 2: tenants sharing one AWS account.
+"""Tenants sharing one AWS account.
 
 Two namespaces, team-a and team-b, one operator process watching both, one ECS account
 (moto over HTTP, behind the counting proxy). team-b names what team-a owns -- its task
@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from fargate_operator.models.kinds import RUN_MARK
 from fargate_operator.reconcile.task import started_by
 from operator_support import (
@@ -175,7 +175,7 @@ def _ecs_tasks_of(ecs: Any, cluster: str, kube: Kube, name: str) -> list[str]:
     ]
 
 
-def test_item2_task_definition_of_another_namespace_is_refused(
+def test_task_definition_of_another_namespace_is_refused(
     owned: dict[str, str], kube_a: Kube, kube_b: Kube, network: Network, ecs_client: Any, ecs_proxy: EcsProxy
 ) -> None:
     runs = ecs_proxy.count("RunTask")
@@ -189,7 +189,7 @@ def test_item2_task_definition_of_another_namespace_is_refused(
     assert _ecs_tasks_of(ecs_client, owned["b_cluster"], kube_b, "steal-td") == []
 
 
-def test_item2_cluster_of_another_namespace_is_refused(
+def test_cluster_of_another_namespace_is_refused(
     owned: dict[str, str], kube_a: Kube, kube_b: Kube, network: Network, ecs_client: Any, ecs_proxy: EcsProxy
 ) -> None:
     runs, creates = ecs_proxy.count("RunTask"), ecs_proxy.count("CreateService")
@@ -218,7 +218,7 @@ def test_item2_cluster_of_another_namespace_is_refused(
     kube_b.delete("fargateservice", "squat", wait=True)
 
 
-def test_item2_role_of_another_namespace_in_overrides_is_refused(
+def test_role_of_another_namespace_in_overrides_is_refused(
     owned: dict[str, str], kube_a: Kube, kube_b: Kube, network: Network, ecs_proxy: EcsProxy
 ) -> None:
     runs = ecs_proxy.count("RunTask")
@@ -233,7 +233,7 @@ def test_item2_role_of_another_namespace_in_overrides_is_refused(
     assert ecs_proxy.count("RunTask") == runs
 
 
-def test_item2_task_definition_with_a_role_of_another_namespace_is_refused(
+def test_task_definition_with_a_role_of_another_namespace_is_refused(
     owned: dict[str, str], kube_a: Kube, kube_b: Kube, network: Network, ecs_client: Any, ecs_proxy: EcsProxy
 ) -> None:
     registers, runs = ecs_proxy.count("RegisterTaskDefinition"), ecs_proxy.count("RunTask")
@@ -256,7 +256,7 @@ def test_item2_task_definition_with_a_role_of_another_namespace_is_refused(
     kube_b.delete("fargatetaskdefinition", "borrow", wait=True)
 
 
-def test_item2_forged_run_mark_does_not_bypass_the_check(
+def test_forged_run_mark_does_not_bypass_the_check(
     owned: dict[str, str], kube_a: Kube, kube_b: Kube, network: Network, ecs_client: Any, ecs_proxy: EcsProxy
 ) -> None:
     """The RunTask mark is an annotation anyone who may create a FargateTask may write: what it names is checked too."""
@@ -272,7 +272,7 @@ def test_item2_forged_run_mark_does_not_bypass_the_check(
     kube_b.delete("fargatetask", "forged", wait=True)
 
 
-def test_item2_own_resources_named_directly_still_run(
+def test_own_resources_named_directly_still_run(
     owned: dict[str, str], kube_b: Kube, network: Network, ecs_client: Any
 ) -> None:
     """Not a regression test (it passes before the fix too): the check must not refuse a namespace's own."""
@@ -282,7 +282,7 @@ def test_item2_own_resources_named_directly_still_run(
     kube_b.delete("fargatetask", "own", wait=True)
 
 
-def test_item2_sharing_admits_what_was_refused(
+def test_sharing_admits_what_was_refused(
     owned: dict[str, str],
     kube_a: Kube,
     kube_b: Kube,

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import EcsProxy
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
 from operator_support import (
     Kube,
     OperatorProcess,
@@ -42,10 +42,10 @@ def two_slots(
     op.stop()
 
 
-def test_item10_waiting_objects_do_not_hold_every_worker_slot(
+def test_waiting_objects_do_not_hold_every_worker_slot(
     two_slots: tuple[OperatorProcess, Kube], world: World, network: Network, unique: str
 ) -> None:
-    """The issue's repro: two FargateTasks wait for a cluster that does not exist, then a valid one must start."""
+    """Two FargateTasks wait for a cluster that does not exist, then a valid one must start."""
     _, kube = two_slots
     net = awsvpc(network.subnet_id, network.security_group_id)
     kube.apply(manifest("FargateCluster", "c", {"clusterName": f"slots-{unique}"}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fargate_operator.devenv.world import World
+from fargate_devenv.world import World
 from fargate_operator.reconcile.ownership import NAMESPACE_TAG
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.world import World
 from ha_support import Durations, Replicas, rest_call, tenant_namespace
 from operator_support import awsvpc, wait_for
 

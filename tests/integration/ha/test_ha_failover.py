@@ -1,4 +1,4 @@
-"""Issue 18 acceptance: two replicas; the leader SIGKILLed at random moments while the chaos workload runs.
+"""Leader election under failure: two replicas; the leader SIGKILLed at random moments while the chaos workload runs.
 
 Real kube-apiserver, the ECS emulator behind one counting proxy per replica, two
 `fargate-operator run --leader-elect` processes. FARGATE_HA_KILLS rounds (make test: 3, with a
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from chaos_support import ChaosWorkload
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.world import World
 from ha_support import Durations, ReadLoad, Replica, Replicas, distribution, rest_call, tenant_namespace
 from operator_support import condition, wait_for
 
@@ -51,7 +51,7 @@ def _handlers_started_after(replica: Replica, moment: float) -> float | None:
     return None
 
 
-def test_item18_sigkill_the_leader_at_random_moments_the_other_takes_over_and_nothing_runs_twice(
+def test_sigkill_the_leader_at_random_moments_the_other_takes_over_and_nothing_runs_twice(
     world: World, network: Network, tmp_path: Path
 ) -> None:
     rng = random.Random(18)

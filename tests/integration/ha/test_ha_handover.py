@@ -1,4 +1,4 @@
-"""Issue 18 acceptance: SIGTERM the leader (what a rolling upgrade does): it hands the Lease over.
+"""Leader election on shutdown: SIGTERM the leader (what a rolling upgrade does): it hands the Lease over.
 
 Two replicas with client-go's default durations (lease 15 s, renew deadline 10 s, retry
 2 s): without the hand-over a takeover would take ~15 s; with it, the stopping leader ends its
@@ -14,8 +14,8 @@ import signal
 import time
 from pathlib import Path
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.world import World
 from fargate_operator.reconcile.task import started_by
 from ha_support import Durations, ReadLoad, Replica, Replicas, distribution, tenant_namespace
 from operator_support import Kube, awsvpc, condition, manifest, task_definition_spec, task_manifest, wait_for
@@ -34,7 +34,7 @@ def _metrics_name(leader: Replica, follower: Replica) -> bool:
     )
 
 
-def test_item18_sigterm_hands_the_lease_over_within_two_seconds(world: World, network: Network, tmp_path: Path) -> None:
+def test_sigterm_hands_the_lease_over_within_two_seconds(world: World, network: Network, tmp_path: Path) -> None:
     rng = random.Random(1818)
     cp = world.control_plane
     ns, token = tenant_namespace(cp, "handover")

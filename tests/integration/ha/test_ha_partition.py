@@ -1,4 +1,4 @@
-"""Issue 18 acceptance: the leader cut off from the API server (or paused) while it still reaches ECS.
+"""Leader election under partition: the leader cut off from the API server (or paused) while it still reaches ECS.
 
 Two replicas (lease 6 s, renew deadline 4 s, retry 1 s); each has its own ECS proxy (so every
 ECS write is attributed to a replica, with the time it reached ECS) and the leader's API
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.ecs_proxy import Faults
-from fargate_operator.devenv.world import World
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import Faults
+from fargate_devenv.world import World
 from fargate_operator.reconcile.task import started_by
 from ha_support import Durations, Replica, Replicas
 from operator_support import Kube, awsvpc, condition, manifest, task_definition_spec, task_manifest, wait_for
@@ -94,7 +94,7 @@ def _check_no_write_after_fencing(old: Replica, new: Replica, acquired: float, w
     assert fenced > 0, "the old leader had RunTasks left to send and was refused by its fence"
 
 
-def test_item18_a_leader_cut_off_from_the_api_server_stops_ecs_writes_before_its_lease_expires(
+def test_a_leader_cut_off_from_the_api_server_stops_ecs_writes_before_its_lease_expires(
     world: World, network: Network, tmp_path: Path
 ) -> None:
     replicas, kube, cluster, net = _setup(world, network, tmp_path, partitionable=True)
@@ -134,9 +134,7 @@ def test_item18_a_leader_cut_off_from_the_api_server_stops_ecs_writes_before_its
         replicas.stop()
 
 
-def test_item18_a_paused_leader_wakes_fenced_and_starts_nothing_twice(
-    world: World, network: Network, tmp_path: Path
-) -> None:
+def test_a_paused_leader_wakes_fenced_and_starts_nothing_twice(world: World, network: Network, tmp_path: Path) -> None:
     """SIGSTOP (a long GC pause, a frozen VM) past its lease: on SIGCONT its fence is shut by the clock.
 
     Nothing it checks after waking goes out. A request that had passed the fence's check when the

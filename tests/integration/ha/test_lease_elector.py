@@ -1,4 +1,4 @@
-"""Issue 18: the elector (leader/elector.py) against the real API server, two candidates in one process.
+"""The leader elector (leader/elector.py) against the real API server, two candidates in one process.
 
 Real kube-apiserver, real Lease, the operator's own client (kubeclient.py); one candidate can be cut off from the
 API server by a TCP fault proxy. Fast durations (lease 3 s, renew deadline 2 s, retry 0.5 s):
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from fargate_devenv.control_plane import ControlPlane
+from fargate_devenv.fault_proxy import FaultProxy
+from fargate_devenv.world import World
 from fargate_operator import kubeclient
-from fargate_operator.devenv.control_plane import ControlPlane
-from fargate_operator.devenv.fault_proxy import FaultProxy
-from fargate_operator.devenv.world import World
 from fargate_operator.ecs.fence import WriteFence
 from fargate_operator.kubeclient import KubeClient
 from fargate_operator.leader.elector import LeaseApi, LeaseElector
@@ -82,7 +82,7 @@ def cut_off(world: World, tmp_path: Path) -> Iterator[tuple[FaultProxy, ControlP
     proxy.stop()
 
 
-def test_item18_one_candidate_leads_and_a_release_hands_over_at_once(world: World, lease_name: str) -> None:
+def test_one_candidate_leads_and_a_release_hands_over_at_once(world: World, lease_name: str) -> None:
     a, b = a_leading_b_following(world.control_plane, lease_name)
     time.sleep(LEASE_SECONDS + 1)  # longer than a lease: a keeps renewing, b must not take over
     assert a.elector.leading and not b.elector.leading
@@ -98,7 +98,7 @@ def test_item18_one_candidate_leads_and_a_release_hands_over_at_once(world: Worl
     b.elector.release()
 
 
-def test_item18_a_candidate_still_stopping_its_last_term_does_not_take_the_lease(world: World, lease_name: str) -> None:
+def test_a_candidate_still_stopping_its_last_term_does_not_take_the_lease(world: World, lease_name: str) -> None:
     cp = world.control_plane
     a = candidate(cp, "default", lease_name, "a")
     a.may.clear()
@@ -110,7 +110,7 @@ def test_item18_a_candidate_still_stopping_its_last_term_does_not_take_the_lease
     a.elector.release()
 
 
-def test_item18_a_partitioned_leader_is_fenced_before_anyone_else_leads(
+def test_a_partitioned_leader_is_fenced_before_anyone_else_leads(
     world: World, lease_name: str, cut_off: tuple[FaultProxy, ControlPlane]
 ) -> None:
     proxy, proxied = cut_off
@@ -151,7 +151,7 @@ def test_item18_a_partitioned_leader_is_fenced_before_anyone_else_leads(
     b.elector.release()
 
 
-def test_item18_once_stepping_down_began_no_renewal_reopens_the_fence(world: World, lease_name: str) -> None:
+def test_once_stepping_down_began_no_renewal_reopens_the_fence(world: World, lease_name: str) -> None:
     """SIGTERM's order: stop renewing, close the fence, drain, release; a renewal in between must not undo the close."""
     a, b = a_leading_b_following(world.control_plane, lease_name)
     a.elector.stop_renewing()

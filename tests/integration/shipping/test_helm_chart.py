@@ -18,10 +18,10 @@ import boto3
 import pytest
 import yaml
 
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.tenancy import helm_sets, world_sharing
+from fargate_devenv.world import World
 from fargate_operator.codegen.generate import render_deploy
-from fargate_operator.devenv.ecs_emulator import Network
-from fargate_operator.devenv.tenancy import helm_sets, world_sharing
-from fargate_operator.devenv.world import World
 from fargate_operator.reconcile.tenancy import DEFAULT_POLICY, Policy, cluster_shared, family_shared, parse_policy
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import (
@@ -55,7 +55,7 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
     default = list(yaml.safe_load_all(helm(world, "template", "fo", str(CHART), "-n", "fargate-system").stdout))
     kinds = sorted(d["kind"] for d in default if d)
     assert kinds == [
-        # the operator's, its identity checks (issue 15), FargateAccounts (issue 16), three example roles for callers
+        # the operator's, its identity checks (TokenReview, impersonation), FargateAccounts, three example roles for callers
         *["ClusterRole"] * 6,
         *["ClusterRoleBinding"] * 3,
         "ConfigMap",
@@ -69,7 +69,7 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
         "RoleBinding",
         "Service",
         "ServiceAccount",
-        "ValidatingAdmissionPolicy",  # spec.region within the namespace's FargateAccount (issue 16)
+        "ValidatingAdmissionPolicy",  # spec.region within the namespace's FargateAccount
         "ValidatingAdmissionPolicyBinding",
     ]
     deployment = next(d for d in default if d and d["kind"] == "Deployment")
@@ -137,7 +137,7 @@ def _tenancy_of(docs: list[dict[str, Any]]) -> Policy:
     return parse_policy(yaml.safe_load(cm["data"]["tenancy.yaml"]))
 
 
-def test_item18_chart_renders_two_replicas_that_elect_a_leader(world: World) -> None:
+def test_chart_renders_two_replicas_that_elect_a_leader(world: World) -> None:
     docs = [d for d in yaml.safe_load_all(helm(world, "template", "fo", str(CHART), "-n", "sys").stdout) if d]
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     spec, pod = deployment["spec"], deployment["spec"]["template"]["spec"]
@@ -195,14 +195,14 @@ def test_item18_chart_renders_two_replicas_that_elect_a_leader(world: World) -> 
         (["podAntiAffinity=sometimes"], "podAntiAffinity"),
     ],
 )
-def test_item18_chart_refuses_values_that_would_run_two_reconcilers_or_fence_late(
+def test_chart_refuses_values_that_would_run_two_reconcilers_or_fence_late(
     world: World, values: list[str], complaint: str
 ) -> None:
     res = helm(world, "template", "fo", str(CHART), *[a for v in values for a in ("--set", v)], check=False)
     assert res.returncode != 0 and complaint in res.stderr, res.stderr
 
 
-def test_item2_chart_renders_the_tenancy_config_the_operator_reads(world: World, tmp_path: Path) -> None:
+def test_chart_renders_the_tenancy_config_the_operator_reads(world: World, tmp_path: Path) -> None:
     default = [d for d in yaml.safe_load_all(helm(world, "template", "fo", str(CHART)).stdout) if d]
     assert _tenancy_of(default) == DEFAULT_POLICY  # the chart's defaults are the operator's
     values = tmp_path / "values.yaml"
@@ -222,8 +222,9 @@ def test_item2_chart_renders_the_tenancy_config_the_operator_reads(world: World,
     assert cluster_shared(policy, "team-b", "platform-shared", None) and family_shared(policy, "team-a", "base-py")
 
 
-def test_plain_manifests_are_the_rendered_chart() -> None:
-    assert (REPO / "deploy" / "fargate-operator.yaml").read_text() == render_deploy(REPO), "run `make generate`"
+def test_plain_manifests_are_the_rendered_chart(world: World) -> None:
+    rendered = render_deploy(REPO, world.assets.helm)
+    assert (REPO / "deploy" / "fargate-operator.yaml").read_text() == rendered, "run `make generate`"
 
 
 @pytest.fixture(scope="module")
@@ -351,7 +352,7 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
             "adapter answers with a credential read through the chart's Role",
             lambda: ecs.describe_clusters(clusters=[cluster])["clusters"],
         )
-        # A write as the caller: the chart lets the operator impersonate the team's ServiceAccount (issue 15).
+        # A write as the caller: the chart lets the operator impersonate the team's ServiceAccount.
         run = ecs.run_task(cluster=cluster, taskDefinition=family, launchType="FARGATE", networkConfiguration=net)
         (made,) = [
             t["metadata"]["name"]
@@ -384,7 +385,7 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
     [
         ("patch", "fargatetasks.ecs.fargate.dev/status", "team", True),
         ("patch", "fargateclusters.ecs.fargate.dev", "team", True),
-        # Issue 15: the adapters' writes are the callers' (impersonation): the operator creates nothing and
+        # The adapters' writes are the callers' (impersonation): the operator creates nothing and
         # deletes only finished FargateTasks (ttlSecondsAfterFinished).
         ("create", "fargateclusters.ecs.fargate.dev", "team", False),
         ("create", "fargatetasks.ecs.fargate.dev", "team", False),
@@ -422,7 +423,7 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
         ("create", "leases.coordination.k8s.io", "system", False),
         ("delete", "leases.coordination.k8s.io/fo-fargate-operator", "system", False),
         ("list", "leases.coordination.k8s.io", "system", False),
-        # FargateAccounts (issue 16): read everywhere, status written, never their spec; Namespaces read only.
+        # FargateAccounts: read everywhere, status written, never their spec; Namespaces read only.
         ("watch", "fargateaccounts.ecs.fargate.dev", "all", True),
         ("patch", "fargateaccounts.ecs.fargate.dev --subresource=status", "all", True),
         ("patch", "fargateaccounts.ecs.fargate.dev", "all", False),
@@ -448,7 +449,7 @@ def test_rbac_grants_only_what_the_operator_uses(
     assert res.stdout.strip() == ("yes" if allowed else "no"), (verb, what, where, res.stdout, res.stderr)
 
 
-def test_item16_chart_renders_fargate_accounts_and_the_region_policy(world: World, tmp_path: Path) -> None:
+def test_chart_renders_fargate_accounts_and_the_region_policy(world: World, tmp_path: Path) -> None:
     """The `accounts` value becomes FargateAccounts the API server accepts; the region policy can be turned off."""
     values = tmp_path / "values.yaml"
     spec = {

@@ -1,0 +1,55 @@
+"""The ``fargate-devenv`` command: the development world around the operator (never shipped with it).
+
+- ``run``: a control plane, the ECS emulator and the operator on this machine (``make run``).
+- ``node``: the node tier, a real node with the operator image installed by Helm (root; ``make run-node``).
+- ``assets [--node]``: provision etcd, kube-apiserver, kubectl and helm (and the node tier's parts).
+- ``codegen [--check]``: regenerate (or check) the files derived from botocore's ECS model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _world_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-dir", type=Path, default=Path(".run"), help="where kubeconfig, env and state go")
+    parser.add_argument("--rest-port", type=int, default=8080, help="REST adapter port on 127.0.0.1 (default 8080)")
+    parser.add_argument("--mcp-port", type=int, default=9090, help="MCP endpoint port on 127.0.0.1 (default 9090)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fargate-devenv", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start the local control plane, ECS emulator and operator (make run)")
+    _world_flags(run)
+    run.add_argument(
+        "--ready-timeout", type=float, default=120.0, help="seconds to wait for the operator to be ready (default 120)"
+    )
+    node = sub.add_parser("node", help="a real node (kubelet, containerd, DNS) with the operator installed by Helm")
+    _world_flags(node)
+    # The subcommands below parse their own flags (their modules have their own main()).
+    sub.add_parser(
+        "assets", help="provision the local test world's binaries (--node: the node tier's too)", add_help=False
+    )
+    sub.add_parser("codegen", help="regenerate the files derived from botocore's ECS model", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "assets":
+        from fargate_devenv.assets import main as assets_main
+
+        return assets_main(rest)
+    if args.command == "codegen":
+        from fargate_devenv.codegen import main as codegen_main
+
+        return codegen_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    from fargate_devenv import dev_world
+
+    args.node = args.command == "node"
+    return dev_world.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

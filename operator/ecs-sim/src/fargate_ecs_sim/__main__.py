@@ -1,0 +1,3 @@
+from fargate_ecs_sim.server import main
+
+main()

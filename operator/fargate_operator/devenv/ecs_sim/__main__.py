@@ -1,3 +1,0 @@
-from fargate_operator.devenv.ecs_sim.server import main
-
-main()
