@@ -18,6 +18,7 @@ import yaml
 from fargate_devenv import processes
 from fargate_devenv.control_plane import ControlPlane
 from fargate_devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
+from fargate_devenv.tenancy import world_sharing
 
 T = TypeVar("T")
 
@@ -54,6 +55,11 @@ class OperatorProcess:
             "FARGATE_OPERATOR_STATUS_INTERVAL": str(self.status_interval),
             **self.env,
         }
+        if "--tenancy-config" not in self.extra_args and "FARGATE_OPERATOR_TENANCY_CONFIG" not in env:
+            # Network references need a rule (README "Tenancy"): the test world's, unless the test brings its own.
+            path = self.log.with_name(f"{self.log.stem}-tenancy.yaml")
+            path.write_text(yaml.safe_dump(world_sharing()))
+            env["FARGATE_OPERATOR_TENANCY_CONFIG"] = str(path)
         cmd = [
             sys.executable,
             "-m",

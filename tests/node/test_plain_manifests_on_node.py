@@ -16,6 +16,7 @@ import yaml
 
 from fargate_devenv.ecs_emulator import REGION
 from fargate_devenv.node import NodeWorld
+from fargate_devenv.tenancy import world_sharing
 from node_support import NodeImages, apply, apply_ecs_credentials, get, wait_for
 from operator_support import awsvpc, condition, manifest, task_definition_spec, task_manifest
 
@@ -33,12 +34,17 @@ def kustomization(image_ref: str, ecs_endpoint: str) -> dict[str, Any]:
         {"op": "add", "path": f"{container}/args/-", "value": f"--region={REGION}"},
         {"op": "add", "path": f"{container}/envFrom", "value": [{"secretRef": {"name": "ecs-credentials"}}]},
     ]
+    tenancy_ops = [{"op": "replace", "path": "/data/tenancy.yaml", "value": yaml.safe_dump(world_sharing())}]
     return {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": ["fargate-operator.yaml"],
         "images": [{"name": "ghcr.io/fargate-operator/fargate-operator", "newName": repository, "newTag": tag}],
-        "patches": [{"target": {"kind": "Deployment", "name": NAME}, "patch": yaml.safe_dump(ops)}],
+        "patches": [
+            {"target": {"kind": "Deployment", "name": NAME}, "patch": yaml.safe_dump(ops)},
+            # The emulator's subnets and security groups, which the tenancy config must allow (README "Tenancy").
+            {"target": {"kind": "ConfigMap", "name": f"{NAME}-tenancy"}, "patch": yaml.safe_dump(tenancy_ops)},
+        ],
     }
 
 

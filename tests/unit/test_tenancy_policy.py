@@ -499,3 +499,174 @@ def test_observe_only_never_mirrors_another_namespaces_service() -> None:
     assert t.observed_elsewhere(B, b_tags) is None
     assert t.observed_elsewhere(A, [{"key": "team", "value": "x"}]) is None  # made outside the operator
     assert t.observed_elsewhere(A, None) is None
+
+
+# -- network and traffic references ------------------------------------------------------------
+
+SUBNET_A, SUBNET_B, SG_A, SG_B = "subnet-0aaa", "subnet-0bbb", "sg-0aaa", "sg-0bbb"
+TG_A = f"arn:aws:elasticloadbalancing:us-east-1:{ACCT}:targetgroup/a-web/0123456789abcdef"
+RULE_A = f"arn:aws:elasticloadbalancing:us-east-1:{ACCT}:listener-rule/app/a/1/2/3"
+LATTICE_A = f"arn:aws:vpc-lattice:us-east-1:{ACCT}:targetgroup/tg-0aaa"
+REGISTRY_A = f"arn:aws:servicediscovery:us-east-1:{ACCT}:service/srv-0aaa"
+
+
+def network_policy() -> t.Policy:
+    """Each network section gives team-a its own; a subnet pattern is shared with all."""
+    return t.parse_policy(
+        {
+            "subnets": [{"namespaces": [A], "ids": [SUBNET_A]}, {"namespaces": ["*"], "ids": ["subnet-shared-*"]}],
+            "securityGroups": [{"namespaces": [A], "ids": [SG_A]}],
+            "loadBalancers": [{"namespaces": [A], "arns": [TG_A, RULE_A]}],
+            "serviceRegistries": [{"namespaces": [A], "arns": [REGISTRY_A]}],
+            "serviceConnectNamespaces": [{"namespaces": [A], "names": ["a.local"]}],
+            "vpcLattice": [{"namespaces": [A], "arns": [LATTICE_A]}],
+        }
+    )
+
+
+def awsvpc(subnets: list[str], groups: list[str] | None) -> dict[str, Any]:
+    config: dict[str, Any] = {"subnets": subnets}
+    if groups is not None:
+        config["securityGroups"] = groups
+    return {"networkConfiguration": {"awsvpcConfiguration": config}}
+
+
+def service_spec(subnet: str, group: str, tg: str, rule: str, lattice: str, registry: str, ns: str) -> dict[str, Any]:
+    return {
+        **awsvpc([subnet], [group]),
+        "loadBalancers": [
+            {
+                "targetGroupArn": tg,
+                "containerName": "app",
+                "containerPort": 8080,
+                "advancedConfiguration": {"alternateTargetGroupArn": tg, "productionListenerRule": rule},
+            }
+        ],
+        "serviceRegistries": [{"registryArn": registry}],
+        "serviceConnectConfiguration": {"enabled": True, "namespace": ns},
+        "vpcLatticeConfigurations": [{"targetGroupArn": lattice, "portName": "http"}],
+    }
+
+
+def test_a_task_in_a_subnet_and_security_group_no_rule_allows_is_refused_naming_member_value_and_what_it_may_use() -> (
+    None
+):
+    message = t.reference_refusal(t.DEFAULT_POLICY, B, awsvpc([SUBNET_A], [SG_A]), t.TASK_OPERATIONS)
+    assert message is not None
+    assert (
+        f"spec.networkConfiguration.awsvpcConfiguration.subnets[0]: subnet {SUBNET_A} may not be used from namespace "
+        f"{B}: no subnets rule allows it (it may use subnets.ids: none)"
+    ) in message, message
+    assert f"securityGroups[0]: security group {SG_A} may not be used from namespace {B}" in message, message
+    assert t.refused_under(message) == t.DEFAULT_POLICY.digest
+
+
+def test_network_rules_admit_what_they_give_a_namespace_and_refuse_it_to_others() -> None:
+    spec = service_spec(SUBNET_A, SG_A, TG_A, RULE_A, LATTICE_A, REGISTRY_A, "a.local")
+    assert t.reference_refusal(network_policy(), A, spec, t.SERVICE_OPERATIONS) is None
+    message = t.reference_refusal(network_policy(), B, spec, t.SERVICE_OPERATIONS)
+    assert message is not None and t.refused_under(message) == network_policy().digest
+    sentences = t.network_refusals(network_policy(), B, t.references_in(spec, t.SERVICE_OPERATIONS))
+    assert message.startswith(sentences[0])
+    for where, noun, value, may_use in (
+        ("networkConfiguration.awsvpcConfiguration.subnets[0]", "subnet", SUBNET_A, "subnets.ids: subnet-shared-*"),
+        ("networkConfiguration.awsvpcConfiguration.securityGroups[0]", "security group", SG_A, "securityGroups.ids"),
+        ("loadBalancers[0].targetGroupArn", "load balancer target", TG_A, "loadBalancers.arns"),
+        ("loadBalancers[0].advancedConfiguration.alternateTargetGroupArn", "load balancer target", TG_A, "arns"),
+        ("loadBalancers[0].advancedConfiguration.productionListenerRule", "load balancer target", RULE_A, "arns"),
+        ("serviceRegistries[0].registryArn", "Cloud Map service", REGISTRY_A, "serviceRegistries.arns"),
+        ("serviceConnectConfiguration.namespace", "Service Connect namespace", "a.local", "names: none"),
+        ("vpcLatticeConfigurations[0].targetGroupArn", "VPC Lattice target", LATTICE_A, "vpcLattice.arns: none"),
+    ):
+        start = f"spec.{where}: {noun} {value} may not be used from namespace {B}: it is given to namespace {A} ("
+        (sentence,) = [s for s in sentences if s.startswith(start)]
+        assert "it may use " in sentence and may_use in sentence, sentence
+    assert len(sentences) == 8
+    # A subnet shared with every namespace is usable by each (with a security group of its own).
+    assert t.reference_refusal(network_policy(), B, awsvpc(["subnet-shared-1"], [SG_A]), t.TASK_OPERATIONS) is not None
+    assert t.reference_refusal(network_policy(), A, awsvpc(["subnet-shared-1"], [SG_A]), t.TASK_OPERATIONS) is None
+
+
+def test_a_left_out_security_group_means_the_vpc_default_one_and_is_refused_unless_a_rule_allows_default() -> None:
+    spec = awsvpc([SUBNET_A], None)
+    message = t.reference_refusal(network_policy(), A, spec, t.TASK_OPERATIONS)
+    assert message is not None
+    assert "spec.networkConfiguration.awsvpcConfiguration.securityGroups: none named" in message, message
+    assert "VPC's default security group" in message and "'default'" in message, message
+    assert "it may use securityGroups.ids: sg-0aaa" in message, message
+    shared = t.parse_policy(
+        {
+            "subnets": [{"namespaces": ["*"], "ids": ["*"]}],
+            "securityGroups": [{"namespaces": ["*"], "ids": ["default"]}],
+        }
+    )
+    assert t.reference_refusal(shared, A, spec, t.TASK_OPERATIONS) is None
+    assert t.reference_refusal(shared, A, awsvpc([SUBNET_A], [SG_A]), t.TASK_OPERATIONS) is not None
+    # No network configuration at all (an UpdateService that keeps the network): nothing to check.
+    assert t.reference_refusal(t.DEFAULT_POLICY, A, {"desiredCount": 2}, t.SERVICE_OPERATIONS) is None
+
+
+def test_traffic_members_come_from_the_ecs_model_including_ones_not_listed_by_hand() -> None:
+    found = t.network_members(t.SERVICE_OPERATIONS + t.TASK_OPERATIONS)
+    assert found["subnets"] == ["networkConfiguration.awsvpcConfiguration.subnets"]
+    assert found["securityGroups"] == ["networkConfiguration.awsvpcConfiguration.securityGroups"]
+    assert {
+        "loadBalancers[].targetGroupArn",
+        "loadBalancers[].advancedConfiguration.alternateTargetGroupArn",
+        "loadBalancers[].advancedConfiguration.productionListenerRule",
+        "loadBalancers[].advancedConfiguration.testListenerRule",
+    } <= set(found["loadBalancers"])
+    assert "vpcLatticeConfigurations[].advancedConfiguration.testListenerRule" in found["vpcLattice"]
+    assert found["serviceRegistries"] == ["serviceRegistries[].registryArn"]
+    assert found["serviceConnectNamespaces"] == ["serviceConnectConfiguration.namespace"]
+    # A container's sysctl namespace is no Service Connect namespace; task definitions hold no network member.
+    assert t.network_members(t.TASK_DEFINITION_OPERATIONS) == {}
+    # Roles still come out of the same walk.
+    assert t.roles_in({"loadBalancers": [{"advancedConfiguration": {"roleArn": "r"}}]}, t.SERVICE_OPERATIONS) == [
+        ("spec.loadBalancers[0].advancedConfiguration.roleArn", "r")
+    ]
+
+
+def test_the_readme_tenancy_table_names_every_checked_network_member() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Tenancy") : readme.index("### Many AWS accounts")]
+    for name, members in t.network_members(t.SERVICE_OPERATIONS + t.TASK_OPERATIONS).items():
+        assert f"`{name}`" in section, name
+        for member in members:
+            assert f"`{member}`" in section, member
+
+
+@pytest.mark.parametrize(
+    ("data", "complaint"),
+    [
+        ({"securityGroups": [{"namespaces": ["*"], "arns": ["sg-1"]}]}, "unknown key 'arns'; allowed: namespaces, ids"),
+        ({"subnets": [{"namespaces": ["*"]}]}, "subnets[0].ids is required"),
+        ({"loadBalancers": [{"namespaces": ["*"], "arns": []}]}, "loadBalancers[0].arns must be a non-empty list"),
+        ({"network": []}, "allowed: roles, clusters, taskDefinitions, subnets, securityGroups, loadBalancers"),
+    ],
+)
+def test_network_config_errors_name_the_field(data: Any, complaint: str) -> None:
+    with pytest.raises(t.TenancyConfigError) as err:
+        t.parse_policy(data)
+    assert complaint in str(err.value)
+
+
+def test_network_sections_change_the_digest_and_configs_without_them_keep_theirs() -> None:
+    assert network_policy().digest != t.DEFAULT_POLICY.digest
+    assert t.parse_policy({"subnets": []}) == t.DEFAULT_POLICY  # an empty section allows nothing, as none does
+    roles_only = {"roles": [{"namespaces": ["*"], "arns": [t.DEFAULT_ROLE_PATTERN]}]}
+    assert t.parse_policy(roles_only).digest == t.DEFAULT_POLICY.digest
+
+
+def test_a_running_service_whose_security_group_a_changed_config_no_longer_allows_is_checked_again() -> None:
+    spec = {"serviceName": "web", **awsvpc([SUBNET_A], [SG_A])}
+    obj = {
+        "kind": "FargateService",
+        "metadata": {"namespace": A, "name": "web"},
+        "spec": spec,
+        "status": {"serviceArn": f"arn:aws:ecs:us-east-1:{ACCT}:service/c/web"},
+    }
+    assert not t.needs_recheck(obj, network_policy())
+    assert t.needs_recheck(obj, t.DEFAULT_POLICY)
+    observed = {**obj, "spec": {**spec, "managementPolicy": "Observe"}}
+    assert not t.needs_recheck(observed, t.DEFAULT_POLICY)  # observing passes nothing to ECS

@@ -213,6 +213,11 @@ async def _correct_service(
 ) -> dict[str, Any]:
     spec, st = dict(obj.get("spec") or {}), obj.get("status") or {}
     cluster, name = st["clusterArn"], spec["serviceName"]
+    # Correcting writes spec's values again: not ones a changed tenancy config no longer allows.
+    try:
+        tenancy.require_references(rt, obj["metadata"]["namespace"], spec, tenancy_logic.SERVICE_OPERATIONS)
+    except tenancy.TenancyRefused as why:
+        raise EcsError("UpdateService", "TenancyRefused", str(why), None) from None
     if any(d.field == STATUS for d in diffs):
         return await _recreate_service(rt, gw, obj, spec, cluster)
     assert svc is not None

@@ -33,6 +33,7 @@ from fargate_operator.reconcile.cluster import tag_sync_calls
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
 from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner
 from fargate_operator.reconcile.taskdefinition import newer_revision
+from fargate_operator.reconcile.tenancy import SERVICE_OPERATIONS
 from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateService"]
@@ -68,7 +69,7 @@ async def reconcile_service(
     try:
         cluster = await resolve_cluster(rt, gw, ns, spec)
         task_definition = await resolve_task_definition(rt, gw, ns, spec)
-        tenancy.require_roles(rt, ns, spec, ["CreateService", "UpdateService"])
+        tenancy.require_references(rt, ns, spec, SERVICE_OPERATIONS)
         rolled_to = (body["metadata"].get("annotations") or {}).get(ROLL_ANNOTATION)
         if (
             spec.get("taskDefinitionRef")

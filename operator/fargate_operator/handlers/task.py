@@ -62,6 +62,7 @@ from fargate_operator.reconcile import task as logic
 from fargate_operator.reconcile import taskdefinition as td_logic
 from fargate_operator.reconcile.accounts import PlacementRefused
 from fargate_operator.reconcile.ownership import Owner
+from fargate_operator.reconcile.tenancy import TASK_OPERATIONS
 from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateTask"]
@@ -159,7 +160,7 @@ async def run_task(
                 # what it names passes the same tenancy checks as spec before any RunTask.
                 await tenancy.require_cluster(rt, gw, ns, cluster)
                 task_definition = await tenancy.require_task_definition(rt, gw, ns, task_definition)
-            tenancy.require_roles(rt, ns, spec, ["RunTask"])
+            tenancy.require_references(rt, ns, spec, TASK_OPERATIONS)
             await write_mark(body, cluster, task_definition, gw)
             default_strategy = cluster_has_default_strategy(rt, ns, spec, cluster)
             request = logic.run_request(dict(spec), owner, cluster, task_definition, default_strategy)

@@ -48,7 +48,7 @@ from fargate_operator.reconcile.ownership import (
     owner_named_in,
     tag_dict,
 )
-from fargate_operator.reconcile.tenancy import family_of
+from fargate_operator.reconcile.tenancy import TASK_DEFINITION_OPERATIONS, family_of
 from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateTaskDefinition"]
@@ -256,7 +256,7 @@ async def reconcile_task_definition(
     gw = await ecs_or_wait(rt, body, patch, status, retry)
     try:
         # Before the up-to-date shortcut: a config that no longer allows the roles shows here.
-        tenancy.require_roles(rt, owner.namespace, spec, ["RegisterTaskDefinition"])
+        tenancy.require_references(rt, owner.namespace, spec, TASK_DEFINITION_OPERATIONS)
     except tenancy.TenancyRefused as err:
         await fail(body, patch, status, err, retry, permanent=True)
     request, digest = logic.register_request(dict(spec), owner)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, NoReturn
 
 from fargate_operator import k8s
@@ -164,11 +164,12 @@ def _registered_roles(obj: dict[str, Any]) -> tuple[tuple[str, str], ...] | None
     return _REGISTERED_ROLES[key]
 
 
-def require_roles(rt: Runtime, namespace: str, spec: Any, operations: list[str]) -> None:
-    """Refuse a spec that passes IAM roles the namespace may not pass."""
-    problems = logic.role_refusals(rt.tenancy.policy, namespace, logic.roles_in(dict(spec), operations))
-    if problems:
-        _refuse(rt, "; ".join(problems))
+def require_references(rt: Runtime, namespace: str, spec: Any, operations: Iterable[str]) -> None:
+    """Refuse a spec that passes IAM roles or network and traffic references (subnets, security groups,
+    load balancer and VPC Lattice targets, Cloud Map services, Service Connect namespaces) the
+    namespace may not use. The front doors check the same before they write (service/lookups.py)."""
+    if message := logic.reference_refusal(rt.tenancy.policy, namespace, dict(spec), operations):
+        raise TenancyRefused(message)
 
 
 # -- re-checks when the config changes ---------------------------------------------------------

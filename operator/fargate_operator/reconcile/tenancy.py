@@ -1,4 +1,4 @@
-"""Tenancy: which ECS clusters, task definitions and IAM roles a namespace may use.
+"""Tenancy: which ECS clusters, task definitions, IAM roles and network references a namespace may use.
 
 Many namespaces share one AWS account. A namespace may use
 - a cluster or task definition it owns: the ECS resource carries NAMESPACE_TAG = that
@@ -6,7 +6,12 @@ Many namespaces share one AWS account. A namespace may use
 - one the admin shares with it in the tenancy config (by cluster name/ARN, by family);
 - an IAM role a `roles` rule of the config allows for it. Roles have no owner tags the
   operator could read, so rules decide; the built-in rule allows each namespace the roles
-  under the IAM path /fargate/<namespace>/.
+  under the IAM path /fargate/<namespace>/;
+- a subnet, security group, load balancer target, Cloud Map service, Service Connect
+  namespace or VPC Lattice target a rule of its section allows for it. These carry no owner
+  tags ECS shows either, and ECS attaches tasks to them with its own service-linked role (no
+  iam:PassRole of ours stands in the way), so rules decide; built in: none, since their ids
+  hold no namespace a default pattern could name.
 
 Patterns are globs: `*` matches any run of characters (`/` and `:` included), `?` one
 character, anything else itself; `{namespace}` stands for the object's namespace.
@@ -20,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any
@@ -28,7 +33,8 @@ from typing import Any
 from botocore.model import Shape
 
 from fargate_operator.ecs import model
-from fargate_operator.models.kinds import TASK_DEFINITION, TENANCY_RECHECK_ANNOTATION
+from fargate_operator.models.kinds import SERVICE, TASK_DEFINITION, TENANCY_RECHECK_ANNOTATION
+from fargate_operator.reconcile.drift.policy import MANAGE, management_policy
 from fargate_operator.reconcile.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG
 
 REASON = "TenancyRefused"  # the Degraded reason (and Event reason) of every refusal here
@@ -38,8 +44,29 @@ DEFAULT_CLUSTER = "default"  # RunTask / CreateService without a cluster: "the d
 _STAMP = re.compile(r" \[tenancy config ([0-9a-f]{12})\]$")
 _MESSAGE_ROOM = 1024 - 32  # conditions keep 1024 characters; the stamp must survive
 
+# Network and traffic references: section -> (the key of each rule's patterns, what the values are).
+NETWORK_SECTIONS = {
+    "subnets": ("ids", "subnet"),
+    "securityGroups": ("ids", "security group"),
+    "loadBalancers": ("arns", "load balancer target"),
+    "serviceRegistries": ("arns", "Cloud Map service"),
+    "serviceConnectNamespaces": ("names", "Service Connect namespace"),
+    "vpcLattice": ("arns", "VPC Lattice target"),
+}
 # The config's sections: key -> the key of each rule's patterns.
-SECTIONS = {"roles": "arns", "clusters": "names", "taskDefinitions": "families"}
+SECTIONS = {
+    "roles": "arns",
+    "clusters": "names",
+    "taskDefinitions": "families",
+    **{section: key for section, (key, _) in NETWORK_SECTIONS.items()},
+}
+# The ECS requests each kind's spec goes into (what references_in reads).
+SERVICE_OPERATIONS = ("CreateService", "UpdateService")
+TASK_OPERATIONS = ("RunTask",)
+TASK_DEFINITION_OPERATIONS = ("RegisterTaskDefinition",)
+# No security group named: ECS uses the VPC's default one (AwsVpcConfiguration.securityGroups in
+# botocore's model), shared by everything in the VPC that names none. Rules match it as this value.
+DEFAULT_SECURITY_GROUP = "default"
 
 
 class TenancyConfigError(ValueError):
@@ -67,17 +94,28 @@ class Policy:
     roles: tuple[Rule, ...]
     clusters: tuple[Rule, ...] = ()
     task_definitions: tuple[Rule, ...] = ()
+    # (section, rules) for the NETWORK_SECTIONS given a rule; a section missing has none (nothing allowed).
+    network: tuple[tuple[str, tuple[Rule, ...]], ...] = ()
 
     @cached_property
     def digest(self) -> str:
         """Names this policy in refusals, so a changed config re-checks them (12 hex characters)."""
-        canonical = json.dumps(
-            [
-                [[list(r.namespaces), list(r.patterns)] for r in s]
-                for s in (self.roles, self.clusters, self.task_definitions)
-            ]
-        )
+        sections: list[Any] = [
+            [[list(r.namespaces), list(r.patterns)] for r in s]
+            for s in (self.roles, self.clusters, self.task_definitions)
+        ]
+        if self.network:  # appended only when set: configs without them keep their digest
+            sections.append([[k, [[list(r.namespaces), list(r.patterns)] for r in rs]] for k, rs in self.network])
+        canonical = json.dumps(sections)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    def network_rules(self, section: str) -> tuple[Rule, ...]:
+        return next((rules for key, rules in self.network if key == section), ())
+
+    def all_rules(self) -> Iterator[Rule]:
+        yield from (*self.roles, *self.clusters, *self.task_definitions)
+        for _, rules in self.network:
+            yield from rules
 
     def allowed_role_patterns(self, namespace: str) -> list[str]:
         return [p.replace(PLACEHOLDER, namespace) for r in self.roles if r.applies_to(namespace) for p in r.patterns]
@@ -112,6 +150,7 @@ def parse_policy(data: Any) -> Policy:
         roles=sections.get("roles", DEFAULT_POLICY.roles),
         clusters=sections.get("clusters", ()),
         task_definitions=sections.get("taskDefinitions", ()),
+        network=tuple((k, sections[k]) for k in NETWORK_SECTIONS if sections.get(k)),
     )
 
 
@@ -168,15 +207,14 @@ def ambiguous_patterns(policy: Policy) -> list[str]:
         return c in "*?-" or c.isalnum()
 
     found = []
-    for section in (policy.roles, policy.clusters, policy.task_definitions):
-        for rule in section:
-            for p in rule.patterns:
-                parts = p.split(PLACEHOLDER)
-                if any(
-                    (i > 0 and part and runs_on(part[0])) or (i < len(parts) - 1 and part and runs_on(part[-1]))
-                    for i, part in enumerate(parts)
-                ):
-                    found.append(p)
+    for rule in policy.all_rules():
+        for p in rule.patterns:
+            parts = p.split(PLACEHOLDER)
+            if any(
+                (i > 0 and part and runs_on(part[0])) or (i < len(parts) - 1 and part and runs_on(part[-1]))
+                for i, part in enumerate(parts)
+            ):
+                found.append(p)
     return found
 
 
@@ -246,33 +284,76 @@ def _is_role_member(name: str, shape: Shape) -> bool:
     return shape.type_name == "string" and (name == "role" or name == "roleArn" or name.endswith("RoleArn"))
 
 
-_HOLDS_ROLE: dict[str, bool] = {}
+def _is_network_member(name: str, shape: Shape) -> bool:
+    """A member that may name a network or traffic resource, wherever it sits (see _section for where)."""
+    if shape.type_name == "list":
+        return name in ("subnets", "securityGroups") and shape.member.type_name == "string"
+    return shape.type_name == "string" and (
+        name in ("namespace", "registryArn", "loadBalancerName")
+        or name.lower().endswith("targetgrouparn")
+        or name.endswith("ListenerRule")
+    )
 
 
-def _may_hold_role(shape: Shape) -> bool:
-    """Whether a role member sits anywhere below this shape (memoized by shape name)."""
-    if shape.name not in _HOLDS_ROLE:
-        _HOLDS_ROLE[shape.name] = _holds_role(shape, frozenset())
-    return _HOLDS_ROLE[shape.name]
+def _section(top: str, name: str, shape: Shape) -> str | None:
+    """The config section a member's values answer to ("roles" or one of NETWORK_SECTIONS); None: not checked.
+
+    By the names botocore's ECS model gives them, so a member ECS adds under the same names (another
+    `*TargetGroupArn`, `*ListenerRule`, `*RoleArn`) is checked without a change here. `top` is the
+    request member it sits under: it tells a load balancer's target group from a VPC Lattice one.
+    """
+    if _is_role_member(name, shape):
+        return "roles"
+    if not _is_network_member(name, shape):
+        return None
+    if name in ("subnets", "securityGroups"):
+        return name
+    if name == "namespace":  # ServiceConnectConfiguration.namespace; a container's sysctl namespace is not one
+        return "serviceConnectNamespaces" if top == "serviceConnectConfiguration" else None
+    if name == "registryArn":
+        return "serviceRegistries"
+    return "vpcLattice" if top == "vpcLatticeConfigurations" else "loadBalancers"
 
 
-def _holds_role(shape: Shape, seen: frozenset[str]) -> bool:
+def _is_reference(name: str, shape: Shape) -> bool:
+    return _is_role_member(name, shape) or _is_network_member(name, shape)
+
+
+_HOLDS_REFERENCE: dict[str, bool] = {}
+
+
+def _may_hold_reference(shape: Shape) -> bool:
+    """Whether a checked member sits anywhere below this shape (memoized by shape name)."""
+    if shape.name not in _HOLDS_REFERENCE:
+        _HOLDS_REFERENCE[shape.name] = _holds_reference(shape, frozenset())
+    return _HOLDS_REFERENCE[shape.name]
+
+
+def _holds_reference(shape: Shape, seen: frozenset[str]) -> bool:
     if shape.name in seen:
         return False
     seen = seen | {shape.name}
     if shape.type_name == "structure":
-        return any(_is_role_member(n, m) or _holds_role(m, seen) for n, m in shape.members.items())
+        return any(_is_reference(n, m) or _holds_reference(m, seen) for n, m in shape.members.items())
     if shape.type_name == "list":
-        return _holds_role(shape.member, seen)
+        return _holds_reference(shape.member, seen)
     return False
 
 
-def roles_in(spec: Mapping[str, Any], operations: Iterable[str]) -> list[tuple[str, str]]:
-    """Every IAM role a spec passes, as (field path, role): any member the ECS model names `role`,
-    `roleArn` or `*RoleArn` (task and execution roles, RunTask overrides, EBS volume, load balancer,
-    Service Connect TLS, VPC Lattice and deployment hook roles) -- found by the model, not by hand.
-    """
-    found: list[tuple[str, str]] = []
+@dataclass(frozen=True)
+class Reference:
+    """One value a spec passes that the tenancy config decides: its section, field path and value."""
+
+    section: str
+    where: str
+    value: str
+    implicit: bool = False  # not in spec: what ECS uses when the member is left out
+
+
+def references_in(spec: Mapping[str, Any], operations: Iterable[str]) -> list[Reference]:
+    """Every role and network or traffic reference a spec passes to these ECS operations, found by the
+    model (_section), not by hand; with a left-out securityGroups as DEFAULT_SECURITY_GROUP."""
+    found: list[Reference] = []
     seen: set[str] = set()
     for operation in operations:
         shape = model.service_model().operation_model(operation).input_shape
@@ -280,21 +361,110 @@ def roles_in(spec: Mapping[str, Any], operations: Iterable[str]) -> list[tuple[s
             if name in seen or name not in spec:
                 continue
             seen.add(name)
-            _walk(spec[name], name, member, found)
+            _walk(spec[name], name, name, member, found)
     return found
 
 
-def _walk(value: Any, path: str, shape: Shape, out: list[tuple[str, str]]) -> None:
-    if _is_role_member(path.rsplit(".", 1)[-1], shape):
-        if isinstance(value, str):
-            out.append((f"spec.{path}", value))
-    elif shape.type_name == "structure" and isinstance(value, Mapping) and _may_hold_role(shape):
+def _walk(value: Any, top: str, path: str, shape: Shape, out: list[Reference]) -> None:
+    section = _section(top, path.rsplit(".", 1)[-1], shape) if not path.endswith("]") else None
+    if section is not None:
+        items = value if isinstance(value, list) else [value]
+        many = isinstance(value, list)
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                out.append(Reference(section, f"spec.{path}" + (f"[{i}]" if many else ""), item))
+    elif shape.type_name == "structure" and isinstance(value, Mapping) and _may_hold_reference(shape):
         for name, member in shape.members.items():
             if name in value:
-                _walk(value[name], f"{path}.{name}", member, out)
-    elif shape.type_name == "list" and isinstance(value, list) and _may_hold_role(shape):
+                _walk(value[name], top, f"{path}.{name}", member, out)
+            elif name == "securityGroups" and _section(top, name, member) == name:
+                out.append(Reference(name, f"spec.{path}.{name}", DEFAULT_SECURITY_GROUP, implicit=True))
+    elif shape.type_name == "list" and isinstance(value, list) and _may_hold_reference(shape):
         for i, item in enumerate(value):
-            _walk(item, f"{path}[{i}]", shape.member, out)
+            _walk(item, top, f"{path}[{i}]", shape.member, out)
+
+
+def roles_in(spec: Mapping[str, Any], operations: Iterable[str]) -> list[tuple[str, str]]:
+    """Every IAM role a spec passes, as (field path, role): any member the ECS model names `role`,
+    `roleArn` or `*RoleArn` (task and execution roles, RunTask overrides, EBS volume, load balancer,
+    Service Connect TLS, VPC Lattice and deployment hook roles) -- found by the model, not by hand.
+    """
+    return [(r.where, r.value) for r in references_in(spec, operations) if r.section == "roles"]
+
+
+def network_members(operations: Iterable[str]) -> dict[str, list[str]]:
+    """section -> the member paths of these operations it checks (the README's table; a test keeps it true)."""
+    out: dict[str, list[str]] = {}
+
+    def visit(shape: Shape, top: str, path: str, seen: frozenset[str]) -> None:
+        if shape.name in seen:
+            return
+        seen = seen | {shape.name}
+        if shape.type_name == "list":
+            visit(shape.member, top, path + "[]", seen)
+        elif shape.type_name == "structure":
+            for name, member in shape.members.items():
+                section = _section(top or name, name, member)
+                where = f"{path}.{name}" if path else name
+                if section is not None and section != "roles":
+                    if where not in out.setdefault(section, []):
+                        out[section].append(where)
+                else:
+                    visit(member, top or name, where, seen)
+
+    for operation in operations:
+        visit(model.service_model().operation_model(operation).input_shape, "", "", frozenset())
+    return out
+
+
+def network_refusals(policy: Policy, namespace: str, references: Iterable[Reference]) -> list[str]:
+    """A sentence per network or traffic reference the namespace may not use: member, value, what it may use."""
+    out = []
+    for ref in references:
+        if ref.section not in NETWORK_SECTIONS:
+            continue
+        rules = policy.network_rules(ref.section)
+        if any(rule.allows(namespace, ref.value) for rule in rules):
+            continue
+        key, noun = NETWORK_SECTIONS[ref.section]
+        allowed = [p.replace(PLACEHOLDER, namespace) for r in rules if r.applies_to(namespace) for p in r.patterns]
+        may_use = f"it may use {ref.section}.{key}: {', '.join(allowed) or 'none'}"
+        if ref.implicit:
+            out.append(
+                f"{ref.where}: none named, so ECS would use the VPC's default security group (shared by every task "
+                f"in the VPC that names none), which namespace {namespace} may not use: no {ref.section} rule "
+                f"allows {DEFAULT_SECURITY_GROUP!r} ({may_use})"
+            )
+            continue
+        holders = _given_to(rules, ref.value, namespace)
+        whose = f"it is given to namespace {', '.join(holders)}" if holders else f"no {ref.section} rule allows it"
+        out.append(f"{ref.where}: {noun} {ref.value} may not be used from namespace {namespace}: {whose} ({may_use})")
+    return out
+
+
+def _given_to(rules: Iterable[Rule], value: str, namespace: str) -> list[str]:
+    """Namespaces named outright (not by glob) in rules that allow `value`, other than `namespace`."""
+    names: list[str] = []
+    for rule in rules:
+        for pattern in rule.patterns:
+            if PLACEHOLDER in pattern:
+                m = _owner_regex(pattern).fullmatch(value)
+                candidates = [m["ns"]] if m and rule.applies_to(m["ns"]) else []
+            elif glob(pattern).fullmatch(value):
+                candidates = [n for n in rule.namespaces if not any(c in n for c in "*?")]
+            else:
+                candidates = []
+            names += [n for n in candidates if n != namespace and n not in names]
+    return names
+
+
+def reference_refusal(policy: Policy, namespace: str, spec: Mapping[str, Any], operations: Iterable[str]) -> str | None:
+    """Why a spec may not go to these operations for `namespace` (roles, network and traffic references),
+    stamped with the policy; None: it may. The handlers and the front doors give this same message."""
+    found = references_in(spec, operations)
+    problems = role_refusals(policy, namespace, [(r.where, r.value) for r in found if r.section == "roles"])
+    problems += network_refusals(policy, namespace, found)
+    return stamp("; ".join(problems), policy) if problems else None
 
 
 # -- clusters and task definitions -------------------------------------------------------------
@@ -429,7 +599,9 @@ def needs_recheck(obj: Mapping[str, Any], policy: Policy) -> bool:
     """Whether a changed config should make this object's handler run again.
 
     - refused under another config: sharing may now admit it;
-    - a FargateTaskDefinition whose roles this config no longer allows: it shows the refusal.
+    - a FargateTaskDefinition whose roles this config no longer allows: it shows the refusal;
+    - a FargateService in ECS that passes roles or network references this config no longer allows:
+      it shows the refusal and is not updated (its tasks keep running, as when iam:PassRole is revoked).
     Never twice for one config (the annotation records that it was asked).
     """
     meta = obj["metadata"]
@@ -444,6 +616,9 @@ def needs_recheck(obj: Mapping[str, Any], policy: Policy) -> bool:
     if obj.get("kind") == TASK_DEFINITION and obj.get("status", {}).get("taskDefinitionArn"):
         roles = roles_in(obj.get("spec") or {}, ["RegisterTaskDefinition"])
         return bool(role_refusals(policy, meta["namespace"], roles))
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == SERVICE and obj.get("status", {}).get("serviceArn") and management_policy(spec) == MANAGE:
+        return reference_refusal(policy, meta["namespace"], spec, SERVICE_OPERATIONS) is not None
     return False
 
 

@@ -21,6 +21,7 @@ from fargate_operator.reconcile.accounts import (
     PlacementWaiting,
 )
 from fargate_operator.reconcile.cluster import cluster_name
+from fargate_operator.reconcile.tenancy import reference_refusal
 from fargate_operator.runtime import Runtime
 from fargate_operator.service import acting, naming
 from fargate_operator.service.access import Caller
@@ -139,6 +140,13 @@ class Store:
         if obj is None or not arn:
             raise ApiError("ClusterNotFoundException", "Cluster not found.")
         return Cluster(cluster_name(obj), arn)
+
+    def require_references(self, ns: str, spec: dict[str, Any], operations: tuple[str, ...]) -> None:
+        """The tenancy config's verdict on the roles and network references a request passes, before
+        anything is written: the handler would refuse the object with this very message, and a refused
+        object left behind would start later, after the caller was told it failed, once the config shares."""
+        if message := reference_refusal(self.rt.tenancy.policy, ns, spec, operations):
+            raise client(message)
 
     def find_family(self, ns: str, family: str) -> dict[str, Any] | None:
         return next((o for o in self.objects(TASK_DEFINITION, ns) if o["spec"].get("family") == family), None)

@@ -6,7 +6,9 @@ import time
 from typing import Any
 
 from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, SERVICE
+from fargate_operator.reconcile import merge_patch
 from fargate_operator.reconcile.requests import ecs_members
+from fargate_operator.reconcile.tenancy import SERVICE_OPERATIONS
 from fargate_operator.service import views
 from fargate_operator.service.access import Caller
 from fargate_operator.service.errors import ApiError, invalid
@@ -24,6 +26,7 @@ class Services:
             raise invalid("Creation of service was not idempotent.")
         spec = {k: v for k, v in ecs_members(p, "CreateService").items() if k != "clientToken"}
         spec["cluster"] = cluster
+        self.store.require_references(ns, spec, SERVICE_OPERATIONS)
         name = await self.store.create(SERVICE, caller, p["serviceName"], spec)
         done = await self.store.wait(SERVICE, ns, name, lambda o: bool(o.get("status", {}).get("serviceArn")))
         return {"service": views.service_view(done, ["TAGS"])}
@@ -46,6 +49,7 @@ class Services:
         }
         if "taskDefinition" in spec_patch:
             spec_patch["taskDefinitionRef"] = None  # an explicit revision replaces the reference
+        self.store.require_references(ns, merge_patch.applied(obj["spec"], spec_patch), SERVICE_OPERATIONS)
         force = str(time.time_ns()) if p.get("forceNewDeployment") else ""
         meta = {"annotations": {FORCE_DEPLOYMENT_ANNOTATION: force}} if force else {}
         generation = await self.store.patch_spec(SERVICE, caller, obj, spec_patch, **meta)

@@ -17,6 +17,7 @@ from fargate_operator.models.kinds import DEREGISTER_ANNOTATION, TASK_DEFINITION
 from fargate_operator.reconcile import deregistration
 from fargate_operator.reconcile.ownership import NAMESPACE_TAG, tag_dict
 from fargate_operator.reconcile.requests import ecs_members
+from fargate_operator.reconcile.tenancy import TASK_DEFINITION_OPERATIONS
 from fargate_operator.service import views
 from fargate_operator.service.access import Caller
 from fargate_operator.service.errors import client, from_ecs
@@ -108,6 +109,7 @@ class TaskDefinitions:
         ns = caller.ns
         family = p["family"]
         request = ecs_members(p, "RegisterTaskDefinition")
+        self.store.require_references(ns, request, TASK_DEFINITION_OPERATIONS)
         obj = self.store.find_family(ns, family)
         if obj is None:
             obj_name = await self.store.create(TASK_DEFINITION, caller, family, request)

@@ -18,6 +18,7 @@ from fargate_operator.models.kinds import SERVICE, STOP_ANNOTATION, TASK
 from fargate_operator.reconcile import stop_request
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.reconcile.requests import ecs_members
+from fargate_operator.reconcile.tenancy import TASK_OPERATIONS
 from fargate_operator.service import acting, naming, views
 from fargate_operator.service.access import Caller
 from fargate_operator.service.errors import ApiError, from_ecs, invalid
@@ -71,6 +72,7 @@ class Tasks:
         cluster = self.store.require_cluster(ns, p.get("cluster")).name
         spec = {k: v for k, v in ecs_members(p, "RunTask").items() if k not in ("clientToken", "startedBy")}
         spec["cluster"] = cluster
+        self.store.require_references(ns, spec, TASK_OPERATIONS)
         _, family, _ = parse_task_definition(self.store, ns, p["taskDefinition"])
         annotations = {views.STARTED_BY_ANNOTATION: p["startedBy"]} if p.get("startedBy") else {}
         if token := p.get("clientToken"):

@@ -9,9 +9,11 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 
 import identity_support
 from fargate_devenv.ecs_emulator import REGION
+from fargate_devenv.tenancy import with_sharing, world_sharing
 from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from operator_support import OperatorProcess
@@ -101,11 +103,12 @@ def adapter(
     request: pytest.FixtureRequest,
 ) -> Iterator[OperatorProcess]:
     """The operator with both adapters; a test module may set ADAPTER_WAIT (seconds, default 20),
-    TENANCY_CONFIG (the admin's --tenancy-config, as YAML text) and ADAPTER_ENV (environment)."""
+    TENANCY_CONFIG (the admin's --tenancy-config, as YAML text; the sections it leaves out are the test
+    world's, which give every namespace the emulator's networks) and ADAPTER_ENV (environment)."""
     tenancy: tuple[str, ...] = ()
     if config := getattr(request.module, "TENANCY_CONFIG", None):
         path = tmp_path_factory.mktemp("tenancy") / "tenancy.yaml"
-        path.write_text(config)
+        path.write_text(yaml.safe_dump(with_sharing(yaml.safe_load(config), world_sharing())))
         tenancy = ("--tenancy-config", str(path))
     op = OperatorProcess(
         world.control_plane,

@@ -19,6 +19,7 @@ import yaml
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.tenancy import with_sharing, world_sharing
 from fargate_devenv.world import World
 from fargate_operator.models.kinds import DEREGISTER_ANNOTATION
 from fargate_operator.reconcile.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG, UID_TAG
@@ -28,7 +29,7 @@ from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest,
 @pytest.fixture(scope="module")
 def tenancy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tenancy") / "tenancy.yaml"
-    path.write_text("")
+    path.write_text(yaml.safe_dump(world_sharing()))  # the test world's networks, nothing else shared
     return path
 
 
@@ -103,7 +104,7 @@ def _foreign_tags(namespace: str, name: str) -> list[dict[str, str]]:
 def _configure(operator: OperatorProcess, tenancy_file: Path, config: dict[str, Any]) -> None:
     """Write the tenancy config and wait until the operator says it loaded it."""
     loaded = operator.log_text().count(" loaded from ")
-    tenancy_file.write_text(yaml.safe_dump(config) if config else "")
+    tenancy_file.write_text(yaml.safe_dump(with_sharing(config, world_sharing())))
     wait_for("the tenancy config loaded", lambda: operator.log_text().count(" loaded from ") > loaded)
 
 

@@ -43,11 +43,8 @@ def _role(namespace: str, name: str) -> str:
     return f"arn:aws:iam::{ACCOUNT}:role/fargate/{namespace}/{name}"
 
 
-@pytest.fixture(scope="module")
-def tenancy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tenancy") / "tenancy.yaml"
-    path.write_text("")  # empty: the built-in default
-    return path
+# A target group only team-a may put tasks behind (the emulator does not look it up).
+TEAM_A_TARGET_GROUP = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:targetgroup/team-a-web/0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +54,34 @@ def teams(world: World) -> tuple[str, str]:
     for ns in names:
         world.control_plane.kubectl("create", "namespace", ns)
     return names
+
+
+@pytest.fixture(scope="module")
+def team_a_group(world: World, network: Network) -> str:
+    """A security group of the test network that the config gives team-a alone."""
+    ec2 = world.ecs.client("ec2")
+    made = ec2.create_security_group(GroupName=f"team-a-{uuid.uuid4().hex[:6]}", Description="a", VpcId=network.vpc_id)
+    return str(made["GroupId"])
+
+
+@pytest.fixture(scope="module")
+def base_config(network: Network, teams: tuple[str, str], team_a_group: str) -> dict[str, Any]:
+    """The built-in roles rule, nothing shared but the test network; team-a's own group and target group."""
+    return {
+        "subnets": [{"namespaces": ["*"], "ids": [network.subnet_id]}],
+        "securityGroups": [
+            {"namespaces": ["*"], "ids": [network.security_group_id]},
+            {"namespaces": [teams[0]], "ids": [team_a_group]},
+        ],
+        "loadBalancers": [{"namespaces": [teams[0]], "arns": [TEAM_A_TARGET_GROUP]}],
+    }
+
+
+@pytest.fixture(scope="module")
+def tenancy_file(tmp_path_factory: pytest.TempPathFactory, base_config: dict[str, Any]) -> Path:
+    path = tmp_path_factory.mktemp("tenancy") / "tenancy.yaml"
+    path.write_text(yaml.safe_dump(base_config))
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +144,11 @@ def owned(operator: OperatorProcess, kube_a: Kube, kube_b: Kube) -> Iterator[dic
 def _task(name: str, network: Network, **spec: Any) -> dict[str, Any]:
     base = {"launchType": "FARGATE", "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id)}
     return manifest("FargateTask", name, {**base, **spec})
+
+
+def _spec(**spec: Any) -> dict[str, Any]:
+    """A FargateTask spec on Fargate with the network the test gives."""
+    return {"launchType": "FARGATE", **spec}
 
 
 def _refused(kube: Kube, kind: str, name: str, timeout: float = 60) -> str:
@@ -259,6 +289,7 @@ def test_sharing_admits_what_was_refused(
     network: Network,
     ecs_client: Any,
     tenancy_file: Path,
+    base_config: dict[str, Any],
 ) -> None:
     """Refused first; after the admin shares cluster, family and role, the same objects are re-checked and run."""
     a, b = kube_a.namespace, kube_b.namespace
@@ -285,6 +316,7 @@ def test_sharing_admits_what_was_refused(
     ):
         assert a in _refused(kube_b, kind, name)
     config = {
+        **base_config,
         "roles": [
             {"namespaces": ["*"], "arns": ["arn:*:iam::*:role/fargate/{namespace}/*"]},
             {"namespaces": [b], "arns": [owned["a_role"]]},
@@ -309,7 +341,143 @@ def test_sharing_admits_what_was_refused(
         )
         assert condition(kube_b.status("fargatetask", "shared-td"), "Degraded").get("status") == "False"
     finally:
-        tenancy_file.write_text("")
+        tenancy_file.write_text(yaml.safe_dump(base_config))
         for name in ("shared-td", "shared-cluster", "shared-role"):
             kube_b.delete("fargatetask", name)
         kube_b.delete("fargatetaskdefinition", "shared")
+
+
+def test_a_task_inside_another_namespaces_security_group_is_refused_and_the_owner_runs_in_it(
+    owned: dict[str, str],
+    kube_a: Kube,
+    kube_b: Kube,
+    network: Network,
+    team_a_group: str,
+    ecs_client: Any,
+    ecs_proxy: EcsProxy,
+) -> None:
+    runs = ecs_proxy.count("RunTask")
+    inside = {"networkConfiguration": awsvpc(network.subnet_id, team_a_group)}
+    kube_b.apply(
+        manifest(
+            "FargateTask", "sg-squat", _spec(clusterRef={"name": "c"}, taskDefinitionRef={"name": "job"}, **inside)
+        )
+    )
+    message = _refused(kube_b, "fargatetask", "sg-squat")
+    member = "spec.networkConfiguration.awsvpcConfiguration.securityGroups[0]"
+    assert (
+        f"{member}: security group {team_a_group} may not be used from namespace {kube_b.namespace}: "
+        f"it is given to namespace {kube_a.namespace} (it may use securityGroups.ids: {network.security_group_id})"
+    ) in message, message
+    assert kube_b.status("fargatetask", "sg-squat").get("phase") == "Pending"
+    assert ecs_proxy.count("RunTask") == runs, "nothing may reach RunTask"
+    assert _ecs_tasks_of(ecs_client, owned["b_cluster"], kube_b, "sg-squat") == []
+    # The namespace the rule gives it to runs in it.
+    kube_a.apply(
+        manifest("FargateTask", "sg-own", _spec(clusterRef={"name": "c"}, taskDefinitionRef={"name": "job"}, **inside))
+    )
+    wait_for("team-a's task started", lambda: kube_a.status("fargatetask", "sg-own").get("tasks"))
+    for kube, name in ((kube_b, "sg-squat"), (kube_a, "sg-own")):
+        kube.delete("fargatetask", name, wait=True)
+
+
+def test_no_security_group_named_means_the_vpcs_default_one_and_is_refused(
+    owned: dict[str, str], kube_b: Kube, network: Network, ecs_proxy: EcsProxy
+) -> None:
+    runs = ecs_proxy.count("RunTask")
+    bare = {"awsvpcConfiguration": {"subnets": [network.subnet_id], "assignPublicIp": "DISABLED"}}
+    kube_b.apply(
+        manifest(
+            "FargateTask",
+            "no-sg",
+            _spec(clusterRef={"name": "c"}, taskDefinitionRef={"name": "job"}, networkConfiguration=bare),
+        )
+    )
+    message = _refused(kube_b, "fargatetask", "no-sg")
+    assert "spec.networkConfiguration.awsvpcConfiguration.securityGroups: none named" in message, message
+    assert "VPC's default security group" in message and "'default'" in message, message
+    assert ecs_proxy.count("RunTask") == runs
+    kube_b.delete("fargatetask", "no-sg", wait=True)
+
+
+def test_a_service_behind_another_namespaces_target_group_is_refused(
+    owned: dict[str, str], kube_a: Kube, kube_b: Kube, network: Network, ecs_client: Any, ecs_proxy: EcsProxy
+) -> None:
+    creates = ecs_proxy.count("CreateService")
+    spec = {
+        "serviceName": "tg-squat",
+        "clusterRef": {"name": "c"},
+        "taskDefinitionRef": {"name": "job"},
+        "desiredCount": 1,
+        "networkConfiguration": awsvpc(network.subnet_id, network.security_group_id),
+        "loadBalancers": [{"targetGroupArn": TEAM_A_TARGET_GROUP, "containerName": "app", "containerPort": 8080}],
+    }
+    kube_b.apply(manifest("FargateService", "tg-squat", spec))
+    message = _refused(kube_b, "fargateservice", "tg-squat")
+    assert (
+        f"spec.loadBalancers[0].targetGroupArn: load balancer target {TEAM_A_TARGET_GROUP} may not be used from "
+        f"namespace {kube_b.namespace}: it is given to namespace {kube_a.namespace} (it may use loadBalancers.arns: none)"
+    ) in message, message
+    assert "TenancyRefused" in [e["reason"] for e in kube_b.events("tg-squat")]
+    assert ecs_proxy.count("CreateService") == creates, "nothing may reach CreateService"
+    assert ecs_client.list_services(cluster=owned["b_cluster"])["serviceArns"] == []
+    kube_b.delete("fargateservice", "tg-squat", wait=True)
+
+
+def test_sharing_a_security_group_admits_the_task_it_refused(
+    owned: dict[str, str],
+    kube_b: Kube,
+    network: Network,
+    team_a_group: str,
+    ecs_client: Any,
+    tenancy_file: Path,
+    base_config: dict[str, Any],
+) -> None:
+    inside = {"networkConfiguration": awsvpc(network.subnet_id, team_a_group)}
+    kube_b.apply(
+        manifest(
+            "FargateTask", "sg-shared", _spec(clusterRef={"name": "c"}, taskDefinitionRef={"name": "job"}, **inside)
+        )
+    )
+    assert team_a_group in _refused(kube_b, "fargatetask", "sg-shared")
+    groups = [*base_config["securityGroups"], {"namespaces": [kube_b.namespace], "ids": [team_a_group]}]
+    tenancy_file.write_text(yaml.safe_dump({**base_config, "securityGroups": groups}))
+    try:
+        wait_for("the shared group's task started", lambda: kube_b.status("fargatetask", "sg-shared").get("tasks"))
+        assert len(_ecs_tasks_of(ecs_client, owned["b_cluster"], kube_b, "sg-shared")) == 1
+    finally:
+        tenancy_file.write_text(yaml.safe_dump(base_config))
+        kube_b.delete("fargatetask", "sg-shared", wait=True)
+
+
+def test_a_service_whose_security_group_the_config_takes_back_turns_degraded_and_is_not_updated(
+    owned: dict[str, str],
+    kube_a: Kube,
+    network: Network,
+    team_a_group: str,
+    ecs_client: Any,
+    ecs_proxy: EcsProxy,
+    tenancy_file: Path,
+    base_config: dict[str, Any],
+) -> None:
+    spec = {
+        "serviceName": "sg-revoked",
+        "clusterRef": {"name": "c"},
+        "taskDefinitionRef": {"name": "job"},
+        "desiredCount": 1,
+        "networkConfiguration": awsvpc(network.subnet_id, team_a_group),
+    }
+    kube_a.apply(manifest("FargateService", "sg-revoked", spec))
+    arn = wait_for("team-a's service created", lambda: kube_a.status("fargateservice", "sg-revoked").get("serviceArn"))
+    updates = ecs_proxy.count("UpdateService")
+    groups = [r for r in base_config["securityGroups"] if kube_a.namespace not in r["namespaces"]]
+    tenancy_file.write_text(yaml.safe_dump({**base_config, "securityGroups": groups}))
+    try:
+        message = _refused(kube_a, "fargateservice", "sg-revoked")
+        assert f"security group {team_a_group} may not be used from namespace {kube_a.namespace}" in message, message
+        assert ecs_proxy.count("UpdateService") == updates, "a refused service is not updated"
+        described = ecs_client.describe_services(cluster=owned["a_cluster"], services=[arn])["services"]
+        assert described[0]["status"] == "ACTIVE", "its tasks keep running, as when iam:PassRole is revoked"
+    finally:
+        tenancy_file.write_text(yaml.safe_dump(base_config))
+        kube_a.delete("fargateservice", "sg-revoked", wait=True)

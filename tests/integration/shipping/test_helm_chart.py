@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.tenancy import helm_sets, world_sharing
 from fargate_devenv.world import World
 from fargate_operator.codegen.generate import render_deploy
 from fargate_operator.reconcile.tenancy import DEFAULT_POLICY, Policy, cluster_shared, family_shared, parse_policy
@@ -247,6 +248,7 @@ def release(world: World) -> Iterator[tuple[str, str]]:
         f"watchNamespaces[0]={team}",
         "--set",
         "regionPolicy.enabled=false",
+        *helm_sets(world_sharing()),  # the test world's subnets and security groups (README "Tenancy")
     )
     yield system, team
     helm(world, "uninstall", "fo", "-n", system, check=False)
@@ -372,7 +374,8 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
         )
         log = op.log_text()
         assert "Forbidden" not in log and " 403" not in log, log[-3000:]
-        assert f"tenancy config {DEFAULT_POLICY.digest} from {tenancy}" in log, "read the chart's tenancy file"
+        digest = parse_policy(yaml.safe_load(tenancy.read_text())).digest
+        assert f"tenancy config {digest} from {tenancy}" in log, "read the chart's tenancy file"
     finally:
         op.stop()
 

@@ -66,6 +66,7 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
     import yaml
 
     from fargate_devenv import processes, run_env
+    from fargate_devenv import tenancy as dev_tenancy
     from fargate_devenv.ecs_emulator import DEV_STEP_SECONDS
     from fargate_devenv.paths import repo_root
     from fargate_devenv.world import World
@@ -90,6 +91,9 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
             "apply", "-n", "default", "-f", "-", input=yaml.safe_dump(local_credential_secret())
         )
         operator_log = run_dir / "operator.log"
+        # Network references are the tenancy config's to allow (README "Tenancy"): share what examples/ name.
+        tenancy = run_dir / "tenancy.yaml"
+        tenancy.write_text(yaml.safe_dump(dev_tenancy.example_sharing(), sort_keys=False))
         rest = f"http://127.0.0.1:{args.rest_port}"
         operator = processes.start(
             [
@@ -110,6 +114,8 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
                 "--mcp-port",
                 str(args.mcp_port),
                 "--mcp-write",
+                "--tenancy-config",
+                str(tenancy),
             ],
             operator_log,
             env={**os.environ, **env},
@@ -128,6 +134,7 @@ fargate-devenv run world is up.
   ECS emulator     {world.ecs.endpoint}  (moto + ECS lifecycle, {DEV_STEP_SECONDS} s a step; what the operator talks to)
   subnet / SG      {network.subnet_id} / {network.security_group_id}
   operator         pid {operator.pid}, log {operator_log}
+  tenancy config   {tenancy}  (gives every namespace what examples/ name; re-read when edited)
   ECS REST adapter {rest}  access key "test", secret "test", bound to namespace default
 
   source {run_dir / "env"}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from fargate_devenv import run_env
+from fargate_devenv import run_env, tenancy
 from fargate_devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
 from fargate_devenv.image import ensure_operator_image
 from fargate_devenv.node import NodeWorld
@@ -38,6 +38,8 @@ def helm_install_args(image_ref: str, ecs_endpoint: str, chart: Path, namespace:
     args = ["install", RELEASE, str(chart), "-n", namespace, "--create-namespace"]
     for key, value in sets.items():
         args += ["--set", f"{key}={value}"]
+    # Network references are the tenancy config's to allow: what examples/ and the node tests name.
+    args += tenancy.helm_sets(tenancy.world_sharing())
     return [*args, "--wait", "--timeout=5m"]
 
 
