@@ -107,6 +107,16 @@ class OperatorProcess:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+def operator_for_namespaces(
+    control_plane: ControlPlane, ecs_endpoint: str, namespaces: tuple[str, ...], tenancy: Path, log: Path
+) -> OperatorProcess:
+    """One operator process watching every one of `namespaces`, with the tenancy config file `tenancy`, ready."""
+    first, *rest = namespaces
+    more = tuple(arg for ns in rest for arg in ("--namespace", ns))
+    env = {"FARGATE_OPERATOR_TENANCY_CONFIG": str(tenancy)}
+    return OperatorProcess(control_plane, ecs_endpoint, first, log, extra_args=more, env=env).start().wait_ready()
+
+
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60, interval: float = 0.3) -> T:
     deadline = time.monotonic() + timeout
     last: T | None = None

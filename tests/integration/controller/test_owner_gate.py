@@ -23,7 +23,16 @@ from fargate_devenv.tenancy import with_sharing, world_sharing
 from fargate_devenv.world import World
 from fargate_operator.models.kinds import DEREGISTER_ANNOTATION
 from fargate_operator.reconcile.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG, UID_TAG
-from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, task_definition_spec, wait_for
+from operator_support import (
+    Kube,
+    OperatorProcess,
+    awsvpc,
+    condition,
+    manifest,
+    operator_for_namespaces,
+    task_definition_spec,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,17 +55,9 @@ def teams(world: World) -> tuple[str, str]:
 def operator(
     world: World, ecs_proxy: EcsProxy, teams: tuple[str, str], tenancy_file: Path, tmp_path_factory: Any
 ) -> Iterator[OperatorProcess]:
-    a, b = teams
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FARGATE_OPERATOR_TENANCY_CONFIG", str(tenancy_file))
-        op = OperatorProcess(
-            world.control_plane,
-            ecs_proxy.endpoint,
-            a,
-            tmp_path_factory.mktemp("operator") / "operator.log",
-            extra_args=("--namespace", b),
-        ).start()
-    yield op.wait_ready()
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    op = operator_for_namespaces(world.control_plane, ecs_proxy.endpoint, teams, tenancy_file, log)
+    yield op
     op.stop()
 
 

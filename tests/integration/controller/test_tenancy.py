@@ -31,6 +31,7 @@ from operator_support import (
     awsvpc,
     condition,
     manifest,
+    operator_for_namespaces,
     task_definition_spec,
     wait_for,
 )
@@ -92,17 +93,9 @@ def operator(
     tenancy_file: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[OperatorProcess]:
-    a, b = teams
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FARGATE_OPERATOR_TENANCY_CONFIG", str(tenancy_file))
-        op = OperatorProcess(
-            world.control_plane,
-            ecs_proxy.endpoint,
-            a,
-            tmp_path_factory.mktemp("operator") / "operator.log",
-            extra_args=("--namespace", b),
-        ).start()
-    yield op.wait_ready()
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    op = operator_for_namespaces(world.control_plane, ecs_proxy.endpoint, teams, tenancy_file, log)
+    yield op
     op.stop()
 
 
