@@ -1,0 +1,98 @@
+"""The emulator's ExecuteCommand: ECS's refusals, and a session served over the Session Manager data channel.
+
+The client is the operator's data-channel client (fargate_operator.execs.channel), which follows
+aws/session-manager-plugin's message flow; docs/ecs-emulator.md cites the sources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+from botocore.exceptions import ClientError
+
+from emulator_support import container, register, run, running, stopped, wait_task
+from fargate_devenv.ecs_emulator import Network
+from fargate_operator.execs import channel
+
+
+def _exec_task(ecs: Any, cluster: str, network: Network, *containers: dict[str, Any], enable: bool = True) -> str:
+    td = register(ecs, "execd", *(containers or (container("app", environment=[{"name": "GREETING", "value": "hi"}]),)))
+    arn = run(ecs, cluster, td, network, enableExecuteCommand=enable)["taskArn"]
+    wait_task(ecs, cluster, arn, running, "RUNNING")
+    return arn
+
+
+def _code(call: Any) -> tuple[str, str]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    return caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]
+
+
+async def _collect(session: dict[str, str], marker: str | None = None, timeout: float = 20) -> channel.Collected:
+    async with aiohttp.ClientSession() as http:
+        return await channel.collect(
+            http,
+            session["streamUrl"],
+            session["tokenValue"],
+            timeout=timeout,
+            max_bytes=1 << 16,
+            marker=marker.encode() if marker else None,
+        )
+
+
+def test_execute_command_runs_the_command_and_closes_the_channel(ecs: Any, cluster: str, network: Network) -> None:
+    arn = _exec_task(ecs, cluster, network)
+    out = ecs.execute_command(cluster=cluster, task=arn, command="echo $GREETING world", interactive=True)
+    assert out["containerName"] == "app" and out["interactive"] is True
+    assert out["session"]["streamUrl"].startswith("ws://127.0.0.1:")
+    got = asyncio.run(_collect(out["session"]))
+    assert got.closed and not got.timed_out
+    assert got.output == b"hi world\r\n"
+
+
+def test_wrapped_command_reports_its_exit_code(ecs: Any, cluster: str, network: Network) -> None:
+    arn = _exec_task(ecs, cluster, network)
+    command, marker = channel.wrap("echo before; exit 7")
+    out = ecs.execute_command(cluster=cluster, task=arn, command=command, interactive=True)
+    got = asyncio.run(_collect(out["session"], marker))
+    output, code = channel.exit_code(got, marker)
+    assert (output, code) == (b"before\r\n", 7)
+
+
+def test_a_session_token_opens_the_channel_once(ecs: Any, cluster: str, network: Network) -> None:
+    arn = _exec_task(ecs, cluster, network)
+    session = ecs.execute_command(cluster=cluster, task=arn, command="true", interactive=True)["session"]
+    asyncio.run(_collect(session))
+    again = asyncio.run(_collect(session, timeout=5))
+    assert again.closed and again.output == b""
+
+
+def test_execute_command_refusals_are_ecs_errors(ecs: Any, cluster: str, network: Network) -> None:
+    plain = _exec_task(ecs, cluster, network, enable=False)
+    code, message = _code(lambda: ecs.execute_command(cluster=cluster, task=plain, command="ls", interactive=True))
+    assert code == "InvalidParameterException" and "execute command was not enabled" in message
+    arn = _exec_task(ecs, cluster, network)
+    code, message = _code(lambda: ecs.execute_command(cluster=cluster, task=arn, command="ls", interactive=False))
+    assert (code, message) == ("InvalidParameterException", "Interactive is the only mode supported currently.")
+    code, _ = _code(
+        lambda: ecs.execute_command(cluster=cluster, task=arn, container="nope", command="ls", interactive=True)
+    )
+    assert code == "InvalidParameterException"
+    code, _ = _code(lambda: ecs.execute_command(cluster="nocluster", task=arn, command="ls", interactive=True))
+    assert code == "ClusterNotFoundException"
+    ecs.stop_task(cluster=cluster, task=arn)
+    wait_task(ecs, cluster, arn, stopped, "STOPPED")
+    code, _ = _code(lambda: ecs.execute_command(cluster=cluster, task=arn, command="ls", interactive=True))
+    assert code == "TargetNotConnectedException"
+
+
+def test_a_task_of_several_containers_needs_the_container_named(ecs: Any, cluster: str, network: Network) -> None:
+    arn = _exec_task(ecs, cluster, network, container("a"), container("b"))
+    code, _ = _code(lambda: ecs.execute_command(cluster=cluster, task=arn, command="ls", interactive=True))
+    assert code == "InvalidParameterException"
+    out = ecs.execute_command(cluster=cluster, task=arn, container="b", command="hostname", interactive=True)
+    assert out["containerName"] == "b"
+    assert asyncio.run(_collect(out["session"])).output.startswith(b"ip-")
