@@ -81,10 +81,19 @@ def test_aws_cli_execute_command_prints_the_output_of_the_command(
         "--launch-type",
         "FARGATE",
         "--enable-execute-command",
+        "--started-by",
+        "exec-demo",
         "--network-configuration",
         net,
     )
     arn = run["tasks"][0]["taskArn"]
+    # The README's steps: find the task by startedBy, wait for it with the CLI's waiter.
+    found = aws(
+        "list-tasks", "--cluster", cluster, "--started-by", "exec-demo", "--query", "taskArns[0]", "--output", "text"
+    )
+    assert found.stdout.strip() == arn, (found.stdout, found.stderr)
+    waited = aws("wait", "tasks-running", "--cluster", cluster, "--tasks", arn)
+    assert waited.returncode == 0, waited.stderr
 
     def running() -> bool | None:
         task = json_of("describe-tasks", "--cluster", cluster, "--tasks", arn)["tasks"][0]
@@ -101,9 +110,10 @@ def test_aws_cli_execute_command_prints_the_output_of_the_command(
         "app",
         "--interactive",
         "--command",
-        "echo hello from $WHO",
+        'sh -c "echo hello from $WHO && id"',
     )
     assert res.returncode == 0, (res.stdout, res.stderr)
     assert "Starting session with SessionId: ecs-execute-command-" in res.stdout, res.stdout
-    assert "\nhello from the plugin\n" in res.stdout, res.stdout  # text mode reads the TTY's \r\n as \n
+    # text mode reads the TTY's \r\n as \n
+    assert "\nhello from the plugin\nuid=0(root) gid=0(root) groups=0(root)\n" in res.stdout, res.stdout
     assert "Exiting session with sessionId" in res.stdout, res.stdout

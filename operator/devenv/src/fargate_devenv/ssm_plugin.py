@@ -52,14 +52,24 @@ def _twinj_uuid(dest: Path) -> None:
     (dest / "go.mod").write_text("module github.com/twinj/uuid\n")
 
 
-def ensure_session_manager_plugin() -> Path:
-    """The plugin binary: FARGATE_SSM_PLUGIN, else the cache, else built into the cache now."""
+def cached_session_manager_plugin() -> Path | None:
+    """The plugin if it is already there (FARGATE_SSM_PLUGIN, else the cache); nothing is built."""
     if configured := os.environ.get("FARGATE_SSM_PLUGIN"):
         return Path(configured)
-    target_dir = cache_root() / "tools" / f"session-manager-plugin-{SSM_PLUGIN_VERSION}"
-    target = target_dir / "session-manager-plugin"
-    if target.exists():
-        return target
+    target = _target()
+    return target if target.exists() else None
+
+
+def _target() -> Path:
+    return cache_root() / "tools" / f"session-manager-plugin-{SSM_PLUGIN_VERSION}" / "session-manager-plugin"
+
+
+def ensure_session_manager_plugin() -> Path:
+    """The plugin binary: FARGATE_SSM_PLUGIN, else the cache, else built into the cache now."""
+    if (found := cached_session_manager_plugin()) is not None:
+        return found
+    target = _target()
+    target_dir = target.parent
     if shutil.which("go") is None:
         raise RuntimeError("session-manager-plugin must be built with Go, and `go` is not on PATH")
     with _locked(target_dir / ".lock"):
@@ -77,7 +87,3 @@ def ensure_session_manager_plugin() -> Path:
             _go(["build", "-o", str(target.with_suffix(".tmp")), main], work)
         target.with_suffix(".tmp").replace(target)
     return target
-
-
-def main() -> None:
-    print(ensure_session_manager_plugin())
