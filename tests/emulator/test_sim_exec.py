@@ -7,6 +7,8 @@ aws/session-manager-plugin's message flow; docs/ecs-emulator.md cites the source
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from typing import Any
 
 import aiohttp
@@ -15,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from emulator_support import container, register, run, running, stopped, wait_task
 from fargate_devenv.ecs_emulator import Network
-from fargate_operator.execs import channel
+from fargate_operator.execs import channel, frames
 
 
 def _exec_task(ecs: Any, cluster: str, network: Network, *containers: dict[str, Any], enable: bool = True) -> str:
@@ -96,3 +98,53 @@ def test_a_task_of_several_containers_needs_the_container_named(ecs: Any, cluste
     out = ecs.execute_command(cluster=cluster, task=arn, container="b", command="hostname", interactive=True)
     assert out["containerName"] == "b"
     assert asyncio.run(_collect(out["session"])).output.startswith(b"ip-")
+
+
+async def _interrupt(session: dict[str, str]) -> tuple[bytes, float]:
+    """Message by message as the plugin: open, answer the handshake, ack output, Ctrl-C once output came."""
+    started = time.monotonic()
+    out = b""
+    async with aiohttp.ClientSession() as http, http.ws_connect(session["streamUrl"]) as ws:
+        await ws.send_str(
+            json.dumps(
+                {
+                    "MessageSchemaVersion": "1.0",
+                    "RequestId": "r",
+                    "TokenValue": session["tokenValue"],
+                    "ClientId": "c",
+                    "ClientVersion": "test",
+                }
+            )
+        )
+        sent = 0
+        async for msg in ws:
+            frame = frames.decode(msg.data)
+            if frame.message_type == frames.CHANNEL_CLOSED:
+                return out, time.monotonic() - started
+            if frame.message_type != frames.OUTPUT:
+                continue
+            await ws.send_bytes(frames.encode(frames.acknowledgement(frame)))
+            if frame.payload_type == frames.HANDSHAKE_REQUEST:
+                body = {
+                    "ClientVersion": "test",
+                    "ProcessedClientActions": [{"ActionType": "SessionType", "ActionStatus": 1}],
+                    "Errors": [],
+                }
+                await ws.send_bytes(
+                    frames.encode(
+                        frames.Frame(frames.INPUT, json.dumps(body).encode(), frames.HANDSHAKE_RESPONSE, sent)
+                    )
+                )
+                sent += 1
+            elif frame.payload_type == frames.OUTPUT_PAYLOAD:
+                out += frame.payload
+                await ws.send_bytes(frames.encode(frames.Frame(frames.INPUT, b"\x03", frames.OUTPUT_PAYLOAD, sent)))
+                sent += 1
+    raise AssertionError(f"the channel ended without channel_closed; output {out!r}")
+
+
+def test_ctrl_c_stops_the_command_and_closes_the_channel(ecs: Any, cluster: str, network: Network) -> None:
+    arn = _exec_task(ecs, cluster, network)
+    session = ecs.execute_command(cluster=cluster, task=arn, command="echo go; sleep 60", interactive=True)["session"]
+    out, seconds = asyncio.run(_interrupt(session))
+    assert out == b"go\r\n" and seconds < 10

@@ -11,6 +11,7 @@ print one after a marker (wrap) and reads it back (exit_code).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import secrets
@@ -25,6 +26,8 @@ from fargate_operator.execs import frames
 
 CLIENT_VERSION = "fargate-operator"
 RESEND_SECONDS = 1.0  # the plugin resends unacknowledged input after a timeout too
+CTRL_C = b"\x03"
+TERMINATE_SESSION = (2).to_bytes(4, "big")  # plugin: PayloadTypeFlag TerminateSession (SendFlag, big-endian)
 
 
 class ChannelError(Exception):
@@ -143,6 +146,10 @@ async def collect(
             left = deadline - time.monotonic()
             if left <= 0:
                 timed_out = True
+                # Out of time: Ctrl-C to the command (its terminal sends SIGINT), then end the session.
+                with contextlib.suppress(ConnectionError, aiohttp.ClientError):
+                    await send_input(frames.OUTPUT_PAYLOAD, CTRL_C)
+                    await send_input(frames.FLAG_PAYLOAD, TERMINATE_SESSION)
                 break
             for seq, (frame, sent) in list(unacked.items()):
                 if time.monotonic() - sent > RESEND_SECONDS:

@@ -31,6 +31,7 @@ from fargate_ecs_sim.exec_shell import MAX_SESSION_SECONDS, SHELLS, Shell, Stop
 log = logging.getLogger("ecs_sim.exec")
 PORT_ENV = "FARGATE_ECS_SIM_EXEC_PORT"  # the data channel's loopback port (default: any free one)
 TOKEN_TTL = 60.0  # an unopened session expires (the plugin opens it at once)
+TERMINATE_SESSION = (2).to_bytes(4, "big")  # plugin: PayloadTypeFlag TerminateSession, as SendFlag writes it
 
 
 @dataclass
@@ -123,6 +124,8 @@ class Agent:
         self.handshaken = asyncio.Event()
         self.input: asyncio.Queue[bytes] = asyncio.Queue()
         self.expected_input = 0
+        self.shell: Shell | None = None
+        self.is_shell = session.command.strip().rsplit("/", 1)[-1] in SHELLS
 
     async def send_output(self, payload: bytes, payload_type: int = frames.OUTPUT_PAYLOAD) -> None:
         data = frames.encode(frames.Frame(frames.OUTPUT, payload, payload_type, self.seq))
@@ -162,6 +165,9 @@ class Agent:
             log.info("exec session %s ended: %r", self.session.session_id, err)
         finally:
             reader.cancel()
+            if self.shell is not None:
+                self.shell.cancel.set()  # the client is gone or the session over: stop the command
+            self.input.put_nowait(b"\x04")
             await self.ws.close()
 
     async def execute(self) -> None:
@@ -172,12 +178,11 @@ class Agent:
         def write(data: bytes) -> None:
             loop.call_soon_threadsafe(outbox.put_nowait, data)
 
-        shell = Shell(self.session.env, write, deadline, self.session.host)
-        interactive = self.session.command.strip().rsplit("/", 1)[-1] in SHELLS
+        shell = self.shell = Shell(self.session.env, write, deadline, self.session.host)
 
         def work() -> None:
             try:
-                if interactive:
+                if self.is_shell:
                     self.interactive(shell, deadline, loop)
                 else:
                     shell.run(self.session.command)
@@ -230,6 +235,13 @@ class Agent:
                     await self.ws.send_bytes(data)
 
     async def read(self) -> None:
+        try:
+            await self._read()
+        finally:
+            if self.shell is not None:
+                self.shell.cancel.set()
+
+    async def _read(self) -> None:
         async for msg in self.ws:
             if msg.type != WSMsgType.BINARY:
                 continue
@@ -251,9 +263,13 @@ class Agent:
             if frame.payload_type == frames.HANDSHAKE_RESPONSE:
                 self.handshaken.set()
             elif frame.payload_type == frames.OUTPUT_PAYLOAD:  # keystrokes (the plugin sends them as Output)
+                if b"\x03" in frame.payload and not self.is_shell and self.shell is not None:
+                    self.shell.cancel.set()  # Ctrl-C: the terminal sends SIGINT to the command
                 await self.input.put(frame.payload)
-            elif frame.payload_type == frames.FLAG_PAYLOAD:
-                await self.input.put(b"\x04")  # TerminateSession
+            elif frame.payload_type == frames.FLAG_PAYLOAD and frame.payload == TERMINATE_SESSION:
+                if self.shell is not None:
+                    self.shell.cancel.set()
+                await self.input.put(b"\x04")
 
 
 CHANNELS = ExecChannels()

@@ -11,6 +11,7 @@ MAX_OUTPUT_BYTES; seq prints at most MAX_SEQ lines.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -105,6 +106,8 @@ class Shell:
     """One session's shell: `write` receives its output; `deadline` is monotonic seconds."""
 
     def __init__(self, env: dict[str, str], write: Callable[[bytes], None], deadline: float, host: str) -> None:
+        # Set by the channel: Ctrl-C or TerminateSession from the client, or the client gone.
+        self.cancel = threading.Event()
         self.env = dict(env)
         self.write_out = write
         self.deadline = deadline
@@ -113,6 +116,8 @@ class Shell:
         self.status = 0
 
     def write(self, text: str) -> None:
+        if self.cancel.is_set():
+            raise Stop(130)  # as a process killed by SIGINT
         data = text.replace("\n", "\r\n").encode()  # a TTY: ECS Exec sessions are interactive
         room = MAX_OUTPUT_BYTES - self.written
         self.written += len(data)
@@ -138,6 +143,8 @@ class Shell:
     def command(self, argv: list[str]) -> int:
         if time.monotonic() > self.deadline:
             raise Stop(124)
+        if self.cancel.is_set():
+            raise Stop(130)
         name, args = argv[0].rsplit("/", 1)[-1], argv[1:]
         if name in SHELLS:
             if len(args) >= 2 and args[0] == "-c":
@@ -145,7 +152,7 @@ class Shell:
                 try:
                     return self.run(args[1], args[2:] or [name])
                 except Stop as stop:
-                    if stop.status in (124, 141):  # a bound, not the script's exit: end the session
+                    if stop.status in (124, 130, 141):  # a bound or Ctrl-C, not the script's exit: end it all
                         raise
                     return stop.status
                 finally:
@@ -169,7 +176,8 @@ class Shell:
                 return 1
             case "sleep", [seconds] if _seconds(seconds) is not None:
                 wait = min(_seconds(seconds) or 0.0, max(self.deadline - time.monotonic(), 0.0))
-                time.sleep(wait)
+                if self.cancel.wait(wait):
+                    raise Stop(130)
                 if time.monotonic() >= self.deadline:
                     raise Stop(124)
             case (("env" | "printenv"), []):
