@@ -100,23 +100,21 @@ def test_a_task_of_several_containers_needs_the_container_named(ecs: Any, cluste
     assert asyncio.run(_collect(out["session"])).output.startswith(b"ip-")
 
 
-async def _interrupt(session: dict[str, str]) -> tuple[bytes, float]:
-    """Message by message as the plugin: open, answer the handshake, ack output, Ctrl-C once output came."""
+async def _converse(session: dict[str, str], keys: list[bytes]) -> tuple[bytes, float]:
+    """Message by message as the plugin: open, answer the handshake, ack output; after each output, the next keys."""
     started = time.monotonic()
     out = b""
+    keys = list(keys)
     async with aiohttp.ClientSession() as http, http.ws_connect(session["streamUrl"]) as ws:
-        await ws.send_str(
-            json.dumps(
-                {
-                    "MessageSchemaVersion": "1.0",
-                    "RequestId": "r",
-                    "TokenValue": session["tokenValue"],
-                    "ClientId": "c",
-                    "ClientVersion": "test",
-                }
-            )
-        )
+        opening = {"MessageSchemaVersion": "1.0", "RequestId": "r", "ClientId": "c", "ClientVersion": "test"}
+        await ws.send_str(json.dumps({**opening, "TokenValue": session["tokenValue"]}))
         sent = 0
+
+        async def send(payload_type: int, payload: bytes) -> None:
+            nonlocal sent
+            await ws.send_bytes(frames.encode(frames.Frame(frames.INPUT, payload, payload_type, sent)))
+            sent += 1
+
         async for msg in ws:
             frame = frames.decode(msg.data)
             if frame.message_type == frames.CHANNEL_CLOSED:
@@ -125,26 +123,26 @@ async def _interrupt(session: dict[str, str]) -> tuple[bytes, float]:
                 continue
             await ws.send_bytes(frames.encode(frames.acknowledgement(frame)))
             if frame.payload_type == frames.HANDSHAKE_REQUEST:
-                body = {
-                    "ClientVersion": "test",
-                    "ProcessedClientActions": [{"ActionType": "SessionType", "ActionStatus": 1}],
-                    "Errors": [],
-                }
-                await ws.send_bytes(
-                    frames.encode(
-                        frames.Frame(frames.INPUT, json.dumps(body).encode(), frames.HANDSHAKE_RESPONSE, sent)
-                    )
-                )
-                sent += 1
+                action = {"ActionType": "SessionType", "ActionStatus": 1}
+                body = {"ClientVersion": "test", "ProcessedClientActions": [action], "Errors": []}
+                await send(frames.HANDSHAKE_RESPONSE, json.dumps(body).encode())
             elif frame.payload_type == frames.OUTPUT_PAYLOAD:
                 out += frame.payload
-                await ws.send_bytes(frames.encode(frames.Frame(frames.INPUT, b"\x03", frames.OUTPUT_PAYLOAD, sent)))
-                sent += 1
+                if keys:
+                    await send(frames.OUTPUT_PAYLOAD, keys.pop(0))
     raise AssertionError(f"the channel ended without channel_closed; output {out!r}")
 
 
 def test_ctrl_c_stops_the_command_and_closes_the_channel(ecs: Any, cluster: str, network: Network) -> None:
     arn = _exec_task(ecs, cluster, network)
     session = ecs.execute_command(cluster=cluster, task=arn, command="echo go; sleep 60", interactive=True)["session"]
-    out, seconds = asyncio.run(_interrupt(session))
+    out, seconds = asyncio.run(_converse(session, [b"\x03"]))
     assert out == b"go\r\n" and seconds < 10
+
+
+def test_a_bare_shell_is_interactive_and_echoes_keystrokes(ecs: Any, cluster: str, network: Network) -> None:
+    """`--command /bin/sh`: a prompt, keystrokes echoed as a terminal does, a line runs on Enter, exit ends it."""
+    arn = _exec_task(ecs, cluster, network)
+    session = ecs.execute_command(cluster=cluster, task=arn, command="/bin/sh", interactive=True)["session"]
+    out, _ = asyncio.run(_converse(session, [b"echo $GREETING\r", b"exit 4\r"]))
+    assert out.startswith(b"# echo $GREETING\r\nhi\r\n# ") and out.endswith(b"exit 4\r\n"), out
