@@ -1,11 +1,11 @@
 """Find or build AWS's session-manager-plugin, the client `aws ecs execute-command` runs.
 
-Built from its public source, never committed: the Go module proxy serves the plugin
-(SSM_PLUGIN_MODULE at SSM_PLUGIN_VERSION) and its dependencies, except one it needs older than
-any the proxy has: the plugin builds against the github.com/twinj/uuid it vendors (2016, with
-`uuid.CleanHyphen`; the proxy's only version, v1.0.0, lacks it). That package is taken from the
-plugin's own git repository (FARGATE_SSM_PLUGIN_GIT: a URL or a local clone; default GitHub) at
-SSM_PLUGIN_COMMIT and swapped in with a `replace` directive. The binary lands in
+Built from the Go module proxy, never committed: the proxy serves the plugin (SSM_PLUGIN_MODULE at
+SSM_PLUGIN_VERSION) and its dependencies but one: the plugin builds against a 2016
+github.com/twinj/uuid (`uuid.SwitchFormat(uuid.CleanHyphen)`, `uuid.New(bytes)`, `uuid.NewV4()`,
+a UUID with `Bytes()` and `String()`), and the proxy's only version, v1.0.0, has another API. So
+the build swaps in, with a `replace` directive, a small module of our own (UUID_SHIM below) that
+provides exactly what the plugin calls. The binary lands in
 <cache>/tools/session-manager-plugin-<version>/ (cache as assets.cache_root()).
 `FARGATE_SSM_PLUGIN` names a binary to use instead.
 """
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -23,33 +21,58 @@ from fargate_devenv.assets import _go, _locked, _log, cache_root
 
 SSM_PLUGIN_MODULE = "github.com/aws/session-manager-plugin"
 SSM_PLUGIN_VERSION = "v0.0.0-20260401221635-b79d06c1d3a2"
-SSM_PLUGIN_COMMIT = "61cf1288c7c66b4cbff922b7ed8a6604b3a3c2ea"  # any commit whose vendor/ holds twinj/uuid
-SSM_PLUGIN_GIT = "https://github.com/aws/session-manager-plugin.git"
-_UUID_PATH = "vendor/src/github.com/twinj/uuid"
+
+# What the plugin calls of github.com/twinj/uuid, written here: random version-4 UUIDs from
+# crypto/rand, printed in the canonical hyphenated form (the only format the plugin switches to).
+UUID_SHIM = """package uuid
+
+import (
+\t"crypto/rand"
+\t"encoding/hex"
+)
+
+type Format string
+
+const CleanHyphen Format = "canonical"
+
+type UUID interface {
+\tBytes() []byte
+\tString() string
+}
+
+type value [16]byte
+
+func (v value) Bytes() []byte { out := v; return out[:] }
+
+func (v value) String() string {
+\ts := hex.EncodeToString(v[:])
+\treturn s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+}
+
+func SwitchFormat(Format) {}
+
+func New(b []byte) UUID {
+\tvar v value
+\tcopy(v[:], b)
+\treturn v
+}
+
+func NewV4() UUID {
+\tvar v value
+\tif _, err := rand.Read(v[:]); err != nil {
+\t\tpanic(err)
+\t}
+\tv[6] = v[6]&0x0f | 0x40
+\tv[8] = v[8]&0x3f | 0x80
+\treturn v
+}
+"""
 
 
-def _twinj_uuid(dest: Path) -> None:
-    """The plugin's vendored twinj/uuid, out of its git history, as a module of its own."""
-    source = os.environ.get("FARGATE_SSM_PLUGIN_GIT") or SSM_PLUGIN_GIT
-    with tempfile.TemporaryDirectory() as tmp:
-        repo = Path(source) if Path(source).is_dir() else Path(tmp) / "plugin.git"
-        if not Path(source).is_dir():
-            subprocess.run(["git", "clone", "--bare", "--filter=blob:none", source, str(repo)], check=True)
-        archive = subprocess.run(
-            ["git", "-C", str(repo), "archive", SSM_PLUGIN_COMMIT, _UUID_PATH],
-            check=True,
-            stdout=subprocess.PIPE,
-        ).stdout
-    tar_path = dest.parent / "twinj-uuid.tar"
-    tar_path.write_bytes(archive)
+def _uuid_shim(dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tar_path) as tar:
-        for member in tar.getmembers():
-            parts = member.name.split("/")[5:]
-            if parts and member.isfile():
-                member.name = "/".join(parts)
-                tar.extract(member, dest, filter="data")
-    (dest / "go.mod").write_text("module github.com/twinj/uuid\n")
+    (dest / "go.mod").write_text("module github.com/twinj/uuid\n\ngo 1.22\n")
+    (dest / "uuid.go").write_text(UUID_SHIM)
 
 
 def cached_session_manager_plugin() -> Path | None:
@@ -78,7 +101,7 @@ def ensure_session_manager_plugin() -> Path:
         _log(f"building session-manager-plugin {SSM_PLUGIN_VERSION} from the Go module proxy")
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            _twinj_uuid(work / "twinj-uuid")
+            _uuid_shim(work / "twinj-uuid")
             (work / "go.mod").write_text(
                 "module ssmpluginbuild\n\ngo 1.22\n\nreplace github.com/twinj/uuid => ./twinj-uuid\n"
             )
