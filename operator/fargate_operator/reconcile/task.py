@@ -138,7 +138,9 @@ def phase_of(
 
 def _container(c: dict[str, Any]) -> dict[str, Any]:
     return {
-        k: c[k] for k in ("name", "lastStatus", "exitCode", "reason", "healthStatus", "image") if c.get(k) is not None
+        k: c[k]
+        for k in ("name", "lastStatus", "exitCode", "reason", "healthStatus", "image", "runtimeId")
+        if c.get(k) is not None
     }
 
 

@@ -54,6 +54,7 @@ class EcsApi:
         self.store = Store(rt, wait_timeout)
         clusters, task_definitions = Clusters(self.store), TaskDefinitions(self.store)
         tasks, services = Tasks(self.store), Services(self.store)
+        self._tasks = tasks
         self._ops: dict[str, Operation] = {
             "CreateCluster": clusters.create_cluster,
             "DescribeClusters": clusters.describe_clusters,
@@ -98,3 +99,10 @@ class EcsApi:
         await self.access.require(principal, caller.ns, *OPERATIONS[operation])
         ACTING_FOR.set(f"caller/{caller.ns}/{principal.user}")  # the few ECS calls made here name the caller
         return await handler(caller, params)
+
+    async def run_command(self, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        """ExecuteCommand read to its end by the operator (MCP's executecommandoutput); ExecuteCommand's RBAC."""
+        caller = self.caller(principal)
+        await self.access.require(principal, caller.ns, *OPERATIONS["ExecuteCommand"])
+        ACTING_FOR.set(f"caller/{caller.ns}/{principal.user}")
+        return await self._tasks.run_command(caller, params)

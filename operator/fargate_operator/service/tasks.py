@@ -14,6 +14,8 @@ from typing import Any
 
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.execs import channel
+from fargate_operator.execs import run as execs_run
 from fargate_operator.models.kinds import SERVICE, STOP_ANNOTATION, TASK
 from fargate_operator.reconcile import stop_request
 from fargate_operator.reconcile import task as task_logic
@@ -189,7 +191,8 @@ class Tasks:
         listed, token = page(sorted(arns), p)
         return {"taskArns": listed, **({"nextToken": token} if token else {})}
 
-    async def execute_command(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+    async def _execute(self, caller: Caller, p: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """ECS's ExecuteCommand for the caller's task: the FargateTask and ECS's answer."""
         ns = caller.ns
         cluster = self.store.require_cluster(ns, p.get("cluster")).name
         obj = self.store.find_task(ns, cluster, p["task"])
@@ -200,6 +203,23 @@ class Tasks:
             resp = await self.store.gateway_for(obj).call("ExecuteCommand", cluster=cluster, **params)
         except EcsError as err:
             raise from_ecs(err) from err
+        return obj, resp
+
+    async def run_command(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        """ExecuteCommand, then the operator reads the session itself: output, exit code, duration (execs.run)."""
+        execs_run.bounds(p)  # before ECS is asked: a bad bound must not open a session
+        command, marker = channel.wrap(p["command"])
+        started = time.monotonic()
+        obj, resp = await self._execute(caller, {**p, "command": command, "interactive": True})
+        container = resp.get("containerName", p.get("container", ""))
+        # The command as the caller gave it; never the task's environment.
+        await k8s.post_event(
+            obj, "ExecuteCommand", f"ExecuteCommand by {caller.principal.user} in container {container}: {p['command']}"
+        )
+        return await execs_run.run(resp, marker, p, started)
+
+    async def execute_command(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
+        obj, resp = await self._execute(caller, p)
         container = resp.get("containerName", p.get("container", ""))
         await k8s.post_event(
             obj,

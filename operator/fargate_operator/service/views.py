@@ -139,6 +139,7 @@ def task_views(obj: dict[str, Any], include: list[str] | None = None) -> list[di
                         "reason": c.get("reason"),
                         "healthStatus": c.get("healthStatus"),
                         "image": c.get("image"),
+                        "runtimeId": c.get("runtimeId"),  # the AWS CLI builds the exec target from it
                         "taskArn": t.get("taskArn"),
                     }
                 )

@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fargate_operator import k8s
 from fargate_operator.codegen.botocore_schema import doc_text, ecs_model, shape_schema
+from fargate_operator.execs import run as execs_run
 from fargate_operator.models.kinds import CLUSTER, PLURALS, SERVICE, TASK, TASK_DEFINITION
 from fargate_operator.service.access import OPERATIONS, Permission
 from fargate_operator.service.api import WRITE_OPERATIONS, EcsApi
@@ -74,6 +75,68 @@ GUIDANCE = {
     "DeleteService": " Refused while desiredCount > 0 unless force is true.",
     "ExecuteCommand": " Needs a task started with enableExecuteCommand; returns an SSM session.",
 }
+
+
+RUN_TOOL = "executecommandoutput"
+_TEXT = {"type": "string", "minLength": 1}
+
+
+def run_tool() -> types.Tool:
+    """ExecuteCommand for agents: the operator reads the session and answers its output (execs/run.py)."""
+    return types.Tool(
+        name=RUN_TOOL,
+        title="ExecuteCommand (output)",
+        description="Runs a command in a container of a task started with enableExecuteCommand and returns its "
+        "output (stdout and stderr joined, as the session's terminal shows them), exit code and duration. "
+        f"Bounded: timeoutSeconds (default {execs_run.DEFAULT_TIMEOUT_SECONDS:g}, at most "
+        f"{execs_run.MAX_TIMEOUT_SECONDS:g}) and maxOutputBytes (default {execs_run.DEFAULT_OUTPUT_BYTES}, at most "
+        f"{execs_run.MAX_OUTPUT_BYTES}); outputTruncated and timedOut say when a bound was reached. Needs what "
+        "executecommand needs (RBAC create fargatetasks/exec).",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "cluster": _TEXT,
+                "task": _TEXT,
+                "container": _TEXT,
+                "command": _TEXT,
+                "timeoutSeconds": {"type": "number", "minimum": 1, "maximum": execs_run.MAX_TIMEOUT_SECONDS},
+                "maxOutputBytes": {"type": "integer", "minimum": 1, "maximum": execs_run.MAX_OUTPUT_BYTES},
+            },
+            "required": ["task", "command"],
+            "additionalProperties": False,
+        },
+        output_schema={
+            "type": "object",
+            "properties": {
+                "taskArn": {"type": "string"},
+                "containerName": {"type": "string"},
+                "output": {"type": "string"},
+                "outputTruncated": {"type": "boolean"},
+                "exitCode": {"type": ["integer", "null"]},
+                "timedOut": {"type": "boolean"},
+                "durationSeconds": {"type": "number"},
+            },
+            "required": ["output", "outputTruncated", "exitCode", "timedOut", "durationSeconds"],
+        },
+        annotations=types.ToolAnnotations(
+            title="ExecuteCommand (output)", read_only_hint=False, destructive_hint=True, open_world_hint=True
+        ),
+    )
+
+
+def check_run_arguments(arguments: dict[str, Any]) -> None:
+    """The tool's own arguments (not an ECS shape): names and types, before anything is asked."""
+    known = {"cluster", "task", "container", "command", "timeoutSeconds", "maxOutputBytes"}
+    unknown = sorted(set(arguments) - known)
+    if unknown:
+        raise ApiError("InvalidParameterException", f"unknown parameter {unknown[0]}; allowed: {sorted(known)}")
+    for name in ("task", "command"):
+        if name not in arguments:
+            raise ApiError("InvalidParameterException", f"{name} is required")
+    for name in ("cluster", "task", "container", "command"):
+        if name in arguments and (not isinstance(arguments[name], str) or not arguments[name]):
+            raise ApiError("InvalidParameterException", f"{name} must be a non-empty string")
+    execs_run.bounds(arguments)
 
 
 def tool_name(operation: str) -> str:
@@ -196,6 +259,8 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
     if settings.read_only:
         operations = {name: op for name, op in operations.items() if op not in WRITE_OPERATIONS}
     tools = {name: tool_for(op) for name, op in operations.items()}
+    if "ExecuteCommand" in operations.values():
+        tools[RUN_TOOL], operations[RUN_TOOL] = run_tool(), "ExecuteCommand"  # ExecuteCommand's permissions
 
     async def may(principal: Principal, namespace: str, *wanted: Permission) -> bool:
         for permission in wanted:
@@ -227,8 +292,12 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
         arguments = dict(params.arguments or {})
         try:
             principal = _principal(ctx)
-            validate(operation, arguments)
-            result = await api.call(operation, arguments, principal)
+            if params.name == RUN_TOOL:
+                check_run_arguments(arguments)
+                result = await api.run_command(arguments, principal)
+            else:
+                validate(operation, arguments)
+                result = await api.call(operation, arguments, principal)
         except ApiError as err:
             return _error(f"{err.code}: {err.message}")
         return types.CallToolResult(

@@ -35,6 +35,7 @@ WRITE_TOOLS = {
     "updateservice",
     "deleteservice",
     "executecommand",
+    "executecommandoutput",
 }
 
 
@@ -129,7 +130,7 @@ def test_every_tool_end_to_end(
         await call("stoptask", cluster=cluster, task=arn)
         await call("deleteservice", cluster=cluster, service="web")
         await call("deregistertaskdefinition", taskDefinition=f"{family}:1")
-        # ExecuteCommand reaches ECS, which (moto) lacks it: the tool answers with ECS's error, not a crash.
+        # ExecuteCommand on a task started without enableExecuteCommand: ECS's error, not a crash.
         res = await s.call_tool(
             "executecommand", {"cluster": cluster, "task": arn, "command": "ls", "interactive": True}
         )

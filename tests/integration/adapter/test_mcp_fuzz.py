@@ -2,7 +2,9 @@
 
 Three callers take turns (each acts as itself): a read-only key Secret's token, a Kubernetes token
 (TokenRequest) of a ServiceAccount with the chart's read-only role, and the same token addressing
-a namespace it has no rights in. Generated writes are refused after validation. Property: every
+a namespace it has no rights in. Generated writes are refused after validation. The operator's own
+executecommandoutput tool (arguments from its schema, mutated alike) also gets a caller with the
+exec verb, so its checks past RBAC are fuzzed too (it writes nothing; generated tasks do not exist). Property: every
 call answers (a result or `isError` with a reason), never a protocol failure, and structured
 results fit the tool's output schema (the client checks that). Garbage bearer tokens get 401
 with the WWW-Authenticate challenge, never anything else.
@@ -11,6 +13,7 @@ with the WWW-Authenticate challenge, never anything else.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from typing import Any
@@ -36,10 +39,36 @@ ADAPTER_ENV = {"FARGATE_OPERATOR_TOKEN_REVIEW_RATE": "100000", "FARGATE_OPERATOR
 CALLERS = ("key", "kubernetes", "kubernetes in B")
 
 
+RUN_TOOL = "executecommandoutput"  # the operator's own tool: its arguments are not an ECS shape
+_ANY = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20), st.lists(st.integers()))
+
+
+@st.composite
+def run_tool_arguments(draw: st.DrawFn, mutation: str) -> dict[str, Any]:
+    """executecommandoutput's arguments: texts and bounds, in range or not, then the same mutations."""
+    args: dict[str, Any] = {"task": draw(st.text(max_size=80)), "command": draw(st.text(max_size=200))}
+    for name in ("cluster", "container"):
+        if draw(st.booleans()):
+            args[name] = draw(st.text(max_size=40))
+    if draw(st.booleans()):
+        args["timeoutSeconds"] = draw(st.one_of(st.floats(allow_nan=True), st.integers(-5, 1000)))
+    if draw(st.booleans()):
+        args["maxOutputBytes"] = draw(st.integers(-5, 2 << 20))
+    if mutation == "wrong-type":
+        args[draw(st.sampled_from(sorted(args)))] = draw(_ANY)
+    elif mutation == "drop-required":
+        args.pop(draw(st.sampled_from(["task", "command"])))
+    elif mutation == "unknown-member":
+        args[draw(st.text(min_size=1, max_size=12))] = draw(_ANY)
+    return args
+
+
 @st.composite
 def tool_calls(draw: st.DrawFn) -> tuple[str, dict[str, Any], str, str]:
-    operation = draw(st.sampled_from(OPERATIONS))
+    operation = draw(st.sampled_from([*OPERATIONS, RUN_TOOL]))
     mutation = draw(st.sampled_from(["none", "none", "wrong-type", "drop-required", "unknown-member"]))
+    if operation == RUN_TOOL:  # a caller with the exec verb too: the tool reads, it writes nothing
+        return RUN_TOOL, draw(run_tool_arguments(mutation)), mutation, draw(st.sampled_from([*CALLERS, "exec"]))
     args = mutate(draw, draw(shape_strategy(MODEL.operation_model(operation).input_shape)), mutation)
     return operation.lower(), args, mutation, draw(st.sampled_from(CALLERS))
 
@@ -68,9 +97,11 @@ def test_no_protocol_failure_for_generated_tool_calls(
         "key": {"Authorization": f"Bearer {credentials['reader']['token']}"},
         "kubernetes": {"Authorization": f"Bearer {token}"},
         "kubernetes in B": {"Authorization": f"Bearer {token}", "X-Fargate-Namespace": other_namespace},
+        "exec": {"Authorization": f"Bearer {credentials['writer']['token']}"},
     }
     outcomes = {"ok": 0, "isError": 0}
-    callers = dict.fromkeys(CALLERS, 0)
+    run_tool_calls = 0
+    callers = dict.fromkeys([*CALLERS, "exec"], 0)
     with start_blocking_portal() as portal, ExitStack() as stack:
         sessions = {
             who: stack.enter_context(portal.wrap_async_context_manager(session_for(adapter.mcp_endpoint, h)))
@@ -81,10 +112,23 @@ def test_no_protocol_failure_for_generated_tool_calls(
         @given(tool_calls())
         def check(case: tuple[str, dict[str, Any], str, str]) -> None:
             name, args, mutation, who = case
+            nonlocal run_tool_calls
             result = portal.call(sessions[who].call_tool, name, args)
             callers[who] += 1
+            run_tool_calls += name == RUN_TOOL
             if result.is_error:
                 assert result.content and result.content[0].text.strip(), (name, mutation, args)
+                text = result.content[0].text
+                # A reason in ECS's words (or the tool table's), never an exception that escaped the server.
+                assert not text.startswith("ServerException"), (name, mutation, args, text)
+                if name == RUN_TOOL:
+                    assert re.match(
+                        r"(InvalidParameterException|AccessDeniedException|ClientException|ClusterNotFoundException): ",
+                        text,
+                    ), (
+                        args,
+                        text,
+                    )
                 outcomes["isError"] += 1
             else:
                 assert who != "kubernetes in B", ("no tool works where the caller has no rights", name)
@@ -94,7 +138,10 @@ def test_no_protocol_failure_for_generated_tool_calls(
         check()
     assert sum(outcomes.values()) >= EXAMPLES and outcomes["ok"] and outcomes["isError"], outcomes
     assert all(callers.values()), callers
-    print(f"MCP fuzz: {sum(outcomes.values())} tool calls: {outcomes}, by caller: {callers}")
+    assert run_tool_calls, "the exec tool was never called"
+    print(
+        f"MCP fuzz: {sum(outcomes.values())} tool calls: {outcomes}, by caller: {callers}, exec tool: {run_tool_calls}"
+    )
 
 
 def test_garbage_bearer_tokens_get_the_401_challenge(adapter: OperatorProcess) -> None:

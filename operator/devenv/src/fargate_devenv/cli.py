@@ -4,6 +4,7 @@
 - ``node``: the node tier, a real node with the operator image installed by Helm (root; ``make run-node``).
 - ``assets [--node]``: provision etcd, kube-apiserver, kubectl and helm (and the node tier's parts).
 - ``codegen [--check]``: regenerate (or check) the files derived from botocore's ECS model.
+- ``ssm-plugin``: find or build AWS's session-manager-plugin (``aws ecs execute-command``); prints its path.
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         "assets", help="provision the local test world's binaries (--node: the node tier's too)", add_help=False
     )
     sub.add_parser("codegen", help="regenerate the files derived from botocore's ECS model", add_help=False)
+    sub.add_parser("ssm-plugin", help="find or build session-manager-plugin (for aws ecs execute-command)")
     args, rest = parser.parse_known_args(argv)
+    if args.command == "ssm-plugin" and not rest:
+        from fargate_devenv.ssm_plugin import ensure_session_manager_plugin
+
+        print(ensure_session_manager_plugin())
+        return 0
     if args.command == "assets":
         from fargate_devenv.assets import main as assets_main
 

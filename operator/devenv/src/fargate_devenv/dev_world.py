@@ -69,6 +69,7 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
     from fargate_devenv import tenancy as dev_tenancy
     from fargate_devenv.ecs_emulator import DEV_STEP_SECONDS
     from fargate_devenv.paths import repo_root
+    from fargate_devenv.ssm_plugin import cached_session_manager_plugin
     from fargate_devenv.world import World
 
     if args.node:  # the node tier: a real node, the image, the chart (node_dev.py)
@@ -83,10 +84,13 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
     try:
         kubeconfig = world.control_plane.write_kubeconfig(run_dir / "kubeconfig")
         network = world.ecs.create_example_network()  # the ids examples/ names
-        # kubectl and helm matching the API server; the AWS CLI of `make venv` when it is there.
+        # kubectl and helm matching the API server; the AWS CLI of `make venv` and session-manager-plugin
+        # (`fargate-devenv ssm-plugin` builds it) when they are there.
         awscli = repo_root() / ".venv-awscli" / "bin"
+        plugin = cached_session_manager_plugin()
         env = run_env.variables(kubeconfig, world.ecs.endpoint, network)
-        run_env.write(run_dir / "env", [*world.assets.bin_dirs, *([awscli] if (awscli / "aws").exists() else [])], env)
+        tools = [*([awscli] if (awscli / "aws").exists() else []), *([plugin.parent] if plugin else [])]
+        run_env.write(run_dir / "env", [*world.assets.bin_dirs, *tools], env)
         world.control_plane.kubectl(
             "apply", "-n", "default", "-f", "-", input=yaml.safe_dump(local_credential_secret())
         )

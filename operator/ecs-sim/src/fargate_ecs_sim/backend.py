@@ -27,7 +27,7 @@ from moto.ecs.exceptions import (
 )
 from moto.ecs.models import Cluster, EC2ContainerServiceBackend, TaskDefinition
 
-from fargate_ecs_sim import rules, scheduler
+from fargate_ecs_sim import exec_channel, rules, scheduler
 from fargate_ecs_sim.clock import Timeline, mono, wall
 from fargate_ecs_sim.lifecycle import SimTask
 from fargate_ecs_sim.scheduler import Deployment, SimService
@@ -39,6 +39,17 @@ LIST_SERVICES_PAGE = 10  # ListServices.maxResults: "... returns up to 10 result
 # ListTaskDefinitions.maxResults: "If this parameter isn't used, then ListTaskDefinitions returns up to
 # 100 results and a nextToken value if applicable" (moto returns every revision on one page).
 LIST_TASK_DEFINITIONS_PAGE = 100
+# ExecuteCommand refusals, in ECS's words (docs/ecs-emulator.md names their sources).
+EXEC_INTERACTIVE_ONLY = "Interactive is the only mode supported currently."
+EXEC_NOT_ENABLED = (
+    "The execute command failed because execute command was not enabled when the task was run or the "
+    "execute command agent isn't running. Wait and try again or run a new task with execute command enabled "
+    "and try again."
+)
+EXEC_WHICH_CONTAINER = "The container name is required when the task has more than one container."
+EXEC_NOT_CONNECTED = (
+    "The execute command failed due to an internal error. Try again later. (the task or container is not RUNNING)"
+)
 NO_INSTANCES = "No Container Instances were found in your cluster."
 log = logging.getLogger("ecs_sim")
 
@@ -51,6 +62,13 @@ class ConflictException(ECSException):
     def __init__(self, message: str, resource_ids: list[str]) -> None:
         super().__init__("ConflictException", message)
         self.resource_ids = resource_ids
+
+
+class TargetNotConnectedException(ECSException):
+    """ExecuteCommand: the task's agent is not connected (botocore: "The execute command cannot run")."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("TargetNotConnectedException", message)
 
 
 def error(err: rules.RuleError) -> ECSException:
@@ -333,6 +351,39 @@ class SimBackend(EC2ContainerServiceBackend):
             else:
                 found.append(task)
         return found, failures
+
+    def sim_execute_command(self, params: dict[str, Any]) -> dict[str, Any]:
+        """ExecuteCommand: a session on the emulator's data channel (exec_channel.py), for a task ECS would allow."""
+        cluster = self._active_cluster(params.get("cluster") or "default")
+        if not params.get("interactive"):
+            raise InvalidParameterException(EXEC_INTERACTIVE_ONLY)
+        task = self._find_task(cluster, str(params.get("task") or ""))
+        if task is None:
+            raise InvalidParameterException("The specified task was not found.")
+        if not task.enable_execute_command:
+            raise InvalidParameterException(EXEC_NOT_ENABLED)
+        if task.status != "RUNNING":
+            raise TargetNotConnectedException(EXEC_NOT_CONNECTED)
+        name = params.get("container")
+        containers = task.sim_containers
+        if name is None and len(containers) > 1:
+            raise InvalidParameterException(EXEC_WHICH_CONTAINER)
+        container = next((c for c in containers if name is None or c.name == name), None)
+        if container is None:
+            raise InvalidParameterException(f"The container {name} does not exist in the task.")
+        if not container.running:
+            raise TargetNotConnectedException(EXEC_NOT_CONNECTED)
+        session = exec_channel.CHANNELS.new_session(
+            str(params.get("command") or ""), container.environment, f"ip-{task.id[:12]}", task.id
+        )
+        return {
+            "clusterArn": cluster.arn,
+            "containerArn": container.container_arn,
+            "containerName": container.name,
+            "interactive": True,
+            "session": session,
+            "taskArn": task.task_arn,
+        }
 
     def sim_stop_task(self, cluster_ref: str, ref: str, reason: str | None) -> SimTask:
         """StopTask: desiredStatus STOPPED now, UserInitiated; the lifecycle does the rest."""

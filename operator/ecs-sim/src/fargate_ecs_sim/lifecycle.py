@@ -55,6 +55,13 @@ class SimContainer(BaseModel):
         self.essential = bool(definition.get("essential", True))
         self.program: Program = program_for(definition, override)
         self.has_health_check = "healthCheck" in definition
+        # Fargate's runtimeId: the task id and a number; the AWS CLI builds the exec target from it.
+        self.runtime_id = f"{cluster_and_id.rsplit('/', 1)[-1]}-{uuid.uuid4().int % 10**10}"
+        # What an exec session sees as its environment: the definition's, then RunTask's override.
+        self.environment = {
+            str(e.get("name")): str(e.get("value", ""))
+            for e in [*(definition.get("environment") or []), *((override or {}).get("environment") or [])]
+        }
         self._started: float | None = None
         self._sigterm: float | None = None
 

@@ -94,3 +94,6 @@ class SimResponse(EC2ContainerServiceResponse):
     def describe_service_deployments(self) -> ActionResult:
         found, failures = self.sim.sim_describe_service_deployments(self._get_param("serviceDeploymentArns", []))
         return ActionResult({"serviceDeployments": found, "failures": failures})
+
+    def execute_command(self) -> ActionResult:
+        return ActionResult(self.sim.sim_execute_command(self._params()))
