@@ -36,6 +36,7 @@ WRITE_TOOLS = {
     "deleteservice",
     "executecommand",
 }
+LOG_TOOLS = {"gettasklogs"}  # reads CloudWatch Logs (open world), needs get fargatetasks/log
 
 
 async def _session_run(url: str, token: str, work: Any) -> Any:
@@ -57,10 +58,10 @@ def test_tools_are_listed_with_schemas_and_annotations(
 ) -> None:
     tools = mcp(adapter.mcp_endpoint, credentials["writer"]["token"], lambda s: s.list_tools())
     by_name = {t.name: t for t in tools.tools}
-    assert set(by_name) == READ_TOOLS | WRITE_TOOLS
+    assert set(by_name) == READ_TOOLS | WRITE_TOOLS | LOG_TOOLS
     for name, tool in by_name.items():
         assert tool.input_schema["type"] == "object" and tool.output_schema and tool.description
-        assert tool.annotations.read_only_hint == (name in READ_TOOLS)
+        assert tool.annotations.read_only_hint == (name in READ_TOOLS | LOG_TOOLS)
         assert tool.annotations.open_world_hint == (name not in READ_TOOLS)
     assert "cluster" in by_name["runtask"].input_schema["properties"]
     assert by_name["runtask"].input_schema["required"] == ["taskDefinition"]
