@@ -25,13 +25,16 @@ log = logging.getLogger(__name__)
 TAIL_LINES = 5
 TAIL_LINE_CHARS = 200
 TAIL_CHARS = 1024
+STOPPED_BY_ECS = frozenset({128 + 15, 128 + 9})
 
 
 def failed_container(task: dict[str, Any], essential: list[str] | None) -> str | None:
-    """The essential container that ended the task: one that exited non-zero, else the first essential one."""
+    """The essential container that ended the task: one that exited non-zero by itself (not the SIGTERM or
+    SIGKILL of ECS stopping it: 143, 137), else any non-zero one, else the first essential one."""
     containers = [c for c in task.get("containers") or [] if essential is None or c.get("name") in essential]
-    failing = next((c for c in containers if c.get("exitCode") not in (None, 0)), None)
-    chosen = failing or (containers[0] if containers else None)
+    failing = [c for c in containers if c.get("exitCode") not in (None, 0)]
+    own = next((c for c in failing if c.get("exitCode") not in STOPPED_BY_ECS), None)
+    chosen = own or (failing[0] if failing else None) or (containers[0] if containers else None)
     return str(chosen["name"]) if chosen else None
 
 
