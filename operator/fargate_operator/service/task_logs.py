@@ -21,6 +21,7 @@ DEFAULT_LINES = 100
 MAX_LINES = 1000  # GetLogEvents answers at most 10,000 events; an agent's context wants far fewer
 MAX_LINE_CHARS = 2048
 MAX_TOTAL_CHARS = 64 * 1024
+MEMBERS = frozenset({"task", "cluster", "container", "limit", "startTime"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,12 @@ class TaskLogs:
 
     async def get_task_logs(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
         ns = caller.ns
+        unknown = sorted(set(p) - MEMBERS)
+        if unknown:
+            raise invalid(f"unknown member(s) {', '.join(unknown)}; allowed: {', '.join(sorted(MEMBERS))}")
+        for name in ("cluster", "container"):
+            if p.get(name) is not None and not isinstance(p[name], str):
+                raise invalid(f"{name}: a name (string)")
         ref = p.get("task")
         if not isinstance(ref, str) or not ref:
             raise invalid("task: required, a task ARN or id")
@@ -97,8 +104,6 @@ class TaskLogs:
         if since is not None and (not isinstance(since, (int, float)) or isinstance(since, bool) or since < 0):
             raise invalid("startTime: epoch seconds (lines at or after it)")
         container = p.get("container")
-        if container is not None and not isinstance(container, str):
-            raise invalid("container: a container name")
         cluster = self.store.require_cluster(ns, p.get("cluster")).name
         obj = self.store.find_task(ns, cluster, ref)
         if obj is None:

@@ -168,10 +168,13 @@ def test_gettasklogs_names_a_bad_argument(adapter: OperatorProcess, credentials:
             await s.call_tool("gettasklogs", {}),
             await s.call_tool("gettasklogs", {"task": "0123456789abcdef0123456789abcdef", "limit": 0}),
             await s.call_tool("gettasklogs", {"task": "0123456789abcdef0123456789abcdef"}),
+            await s.call_tool("gettasklogs", {"task": "0123456789abcdef0123456789abcdef", "cluster": 7}),
+            await s.call_tool("gettasklogs", {"task": "0123456789abcdef0123456789abcdef", "logGroupName": "/x"}),
         ]
 
     texts = [r.content[0].text for r in mcp(adapter.mcp_endpoint, credentials["writer"]["token"], work)]
     assert "task" in texts[0] and "limit" in texts[1] and "not found" in texts[2], texts
+    assert "cluster" in texts[3] and "logGroupName" in texts[4], texts  # where to read is never the caller's
 
 
 def test_the_degraded_condition_of_a_failed_task_names_its_last_log_lines(
