@@ -29,7 +29,7 @@ AUDIENCE = "fargate-operator"
 READ_ONLY = "fargate-operator-agent-read-only"
 RUN_TASKS = "fargate-operator-agent-run-tasks"
 DEPLOY_SERVICES = "fargate-operator-ci-deploy-services"
-FULL = "fargate-operator-test-full-access"  # tests only: every verb on the four kinds and fargatetasks/exec
+FULL = "fargate-operator-test-full-access"  # tests only: every verb on the four kinds, fargatetasks/exec and /log
 _FULL_ROLE = {
     "apiVersion": "rbac.authorization.k8s.io/v1",
     "kind": "ClusterRole",
@@ -41,6 +41,7 @@ _FULL_ROLE = {
             "verbs": ["get", "list", "watch", "create", "patch", "delete"],
         },
         {"apiGroups": ["ecs.fargate.dev"], "resources": ["fargatetasks/exec"], "verbs": ["create"]},
+        {"apiGroups": ["ecs.fargate.dev"], "resources": ["fargatetasks/log"], "verbs": ["get"]},
     ],
 }
 

@@ -49,6 +49,7 @@ class OperatorProcess:
             **os.environ,
             "KUBECONFIG": str(self.control_plane.kubeconfig),
             "AWS_ENDPOINT_URL_ECS": self.ecs_endpoint,
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.ecs_endpoint,  # the emulator serves CloudWatch Logs too
             "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": SECRET_KEY,

@@ -35,6 +35,15 @@ def test_iam_policy_allows_exactly_the_ecs_calls_the_code_makes() -> None:
     assert allowed == _ecs_calls_in_code()
 
 
+def test_iam_policy_allows_exactly_the_cloudwatch_logs_reads_the_code_makes() -> None:
+    """Task logs (MCP gettasklogs, Degraded's last lines) read with GetLogEvents only, on log groups."""
+    policy = json.loads((REPO / "deploy" / "iam-policy.json").read_text())
+    (reads,) = [s for s in policy["Statement"] if any(a.startswith("logs:") for a in s["Action"])]
+    calls = set(re.findall(r"get_log_events|filter_log_events", (PACKAGE / "ecs" / "cloudwatch_logs.py").read_text()))
+    assert set(reads["Action"]) == {"logs:" + "".join(w.title() for w in c.split("_")) for c in calls}
+    assert all(":log-group:" in r for r in reads["Resource"])
+
+
 def test_pass_role_is_limited_to_ecs_tasks() -> None:
     policy = json.loads((REPO / "deploy" / "iam-policy.json").read_text())
     (pass_role,) = [s for s in policy["Statement"] if s["Action"] == "iam:PassRole"]

@@ -36,6 +36,7 @@ from prometheus_client import Counter, Histogram
 
 from fargate_operator.ecs import model
 from fargate_operator.ecs.acting import ACTING_FOR
+from fargate_operator.ecs.cloudwatch_logs import LogsClient
 from fargate_operator.ecs.coalesce import CoalescedClusters
 from fargate_operator.ecs.credentials import CredentialsRefused
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError, from_botocore
@@ -120,7 +121,9 @@ class EcsGateway:
         self._own_pool = pool is None
         self._pool = pool or ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="ecs")
         self._reads = reads or ReadPacer()
-        self._client = client or boto3.session.Session(botocore_session=session or model.session()).client(
+        self._session = session or model.session()
+        self._logs: LogsClient | None = None
+        self._client = client or boto3.session.Session(botocore_session=self._session).client(
             "ecs",
             region_name=settings.region,
             endpoint_url=settings.endpoint_url,
@@ -153,6 +156,13 @@ class EcsGateway:
     @property
     def region(self) -> str | None:
         return self.where.region
+
+    @property
+    def logs(self) -> LogsClient:
+        """CloudWatch Logs reads in this gateway's account and region, with its credentials (made on first use)."""
+        if self._logs is None:
+            self._logs = LogsClient(self.settings, self._session, self._pool, self.where)
+        return self._logs
 
     @property
     def pool(self) -> ThreadPoolExecutor:

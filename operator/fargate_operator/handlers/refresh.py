@@ -31,7 +31,7 @@ from fargate_operator import heap, k8s
 from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH, EcsGateway
-from fargate_operator.handlers import drift
+from fargate_operator.handlers import drift, log_tail
 from fargate_operator.handlers.common import gateway_if_placed
 from fargate_operator.handlers.task import read_mark
 from fargate_operator.kubeclient import ApiError
@@ -149,6 +149,8 @@ async def _refresh_cluster_tasks(rt: Runtime, gw: EcsGateway, cluster: str, objs
             observed["stoppedReason"] = missing.GONE_REASON
             health = task_logic.health(task_logic.FAILED, missing.GONE_REASON)
         note = runtask.not_started_note(status.get("failures") or [], count)
+        if observed["phase"] == task_logic.FAILED and status.get("phase") not in task_logic.TERMINAL:
+            health = await _with_log_tail(rt, gw, obj, tasks, health)
         written = await _write(rt, obj, _with_conditions(obj, observed, runtask.with_note(health, note)))
         if written and observed["phase"] in task_logic.TERMINAL and status.get("phase") not in task_logic.TERMINAL:
             # After the write, so a write refused as stale (and made again next cycle) posts it once.
@@ -158,6 +160,18 @@ async def _refresh_cluster_tasks(rt: Runtime, gw: EcsGateway, cluster: str, objs
                 f"task {observed['phase'].lower()}: {health[4]}",
                 warning=observed["phase"] == task_logic.FAILED,
             )
+
+
+async def _with_log_tail(
+    rt: Runtime, gw: EcsGateway, obj: dict[str, Any], tasks: list[dict[str, Any]], health: task_logic.Health
+) -> task_logic.Health:
+    """The Degraded message with the failed container's last log lines (once: on entering Failed)."""
+    failed = next((t for t in tasks if t.get("stopCode") == "EssentialContainerExited"), tasks[0] if tasks else None)
+    tail = await log_tail.last_lines(rt, gw, obj, failed) if failed else None
+    if not tail:
+        return health
+    ready, progressing, degraded, reason, message = health
+    return ready, progressing, degraded, reason, f"{message}; {tail}"
 
 
 async def expire_finished_tasks(rt: Runtime, now: datetime.datetime) -> None:

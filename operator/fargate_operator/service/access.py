@@ -69,6 +69,10 @@ OPERATIONS: dict[str, tuple[Permission, ...]] = {
     "ListServices": _p("list", SERVICE),
     "ExecuteCommand": _p("create", TASK, "exec"),
 }
+# Not an ECS operation: the MCP tool gettasklogs. A read of a subresource, as `get pods/log` is.
+TASK_LOGS = Permission("get", TASK, "log")
+# Subresources that act in a task (a read-only key never may); `log` only reads.
+ACTION_SUBRESOURCES = frozenset({"exec"})
 
 Review = Callable[[Principal, str, Permission], Awaitable[bool]]
 CacheKey = tuple[str, tuple[str, ...], str, str, str]
@@ -78,7 +82,7 @@ def refusal(principal: Principal, namespace: str, wanted: tuple[Permission, ...]
     """AccessDeniedException in the API server's words, naming the user, the verb and the resource."""
     what = " or ".join(f'{p.verb} resource "{p.resource}"' for p in wanted)
     message = f'User "{principal.user}" cannot {what} in API group "{GROUP}" in the namespace "{namespace}"'
-    if principal.read_only and any(p.verb in WRITE_VERBS or p.subresource for p in wanted):
+    if principal.read_only and any(p.verb in WRITE_VERBS or p.subresource in ACTION_SUBRESOURCES for p in wanted):
         message += f" (its credential {principal.via} is read-only)"
     return access_denied(message)
 
@@ -115,7 +119,7 @@ class Access:
         self._cache: TtlCache[CacheKey, bool] = TtlCache("subjectaccessreview", ttl, limit)
 
     async def allowed(self, principal: Principal, namespace: str, permission: Permission) -> bool:
-        if principal.read_only and (permission.verb in WRITE_VERBS or permission.subresource):
+        if principal.read_only and (permission.verb in WRITE_VERBS or permission.subresource in ACTION_SUBRESOURCES):
             return False  # a read-only key narrows RBAC: no write, no exec, whatever its user may do
         key = (principal.user, principal.groups, namespace, permission.verb, permission.resource)
 

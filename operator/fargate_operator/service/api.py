@@ -21,13 +21,14 @@ from typing import Any
 
 from fargate_operator.ecs.gateway import ACTING_FOR
 from fargate_operator.runtime import Runtime
-from fargate_operator.service.access import OPERATIONS, Access, Caller
+from fargate_operator.service.access import OPERATIONS, TASK_LOGS, Access, Caller
 from fargate_operator.service.clusters import Clusters
 from fargate_operator.service.errors import ApiError, client
 from fargate_operator.service.identity import Principal
 from fargate_operator.service.lookups import Store
 from fargate_operator.service.services import Services
 from fargate_operator.service.task_definitions import TaskDefinitions
+from fargate_operator.service.task_logs import TaskLogs
 from fargate_operator.service.tasks import Tasks
 
 WRITE_OPERATIONS = frozenset(
@@ -55,6 +56,7 @@ class EcsApi:
         clusters, task_definitions = Clusters(self.store), TaskDefinitions(self.store)
         tasks, services = Tasks(self.store), Services(self.store)
         self._tasks = tasks
+        self._task_logs = TaskLogs(self.store, task_definitions)
         self._ops: dict[str, Operation] = {
             "CreateCluster": clusters.create_cluster,
             "DescribeClusters": clusters.describe_clusters,
@@ -106,3 +108,10 @@ class EcsApi:
         await self.access.require(principal, caller.ns, *OPERATIONS["ExecuteCommand"])
         ACTING_FOR.set(f"caller/{caller.ns}/{principal.user}")
         return await self._tasks.run_command(caller, params)
+
+    async def task_logs(self, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        """A task's container logs (not an ECS operation: the MCP tool gettasklogs), `get fargatetasks/log`."""
+        caller = self.caller(principal)
+        await self.access.require(principal, caller.ns, TASK_LOGS)
+        ACTING_FOR.set(f"caller/{caller.ns}/{principal.user}")
+        return await self._task_logs.get_task_logs(caller, params)

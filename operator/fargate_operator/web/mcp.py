@@ -40,10 +40,11 @@ from fargate_operator import k8s
 from fargate_operator.codegen.botocore_schema import doc_text, ecs_model, shape_schema
 from fargate_operator.execs import run as execs_run
 from fargate_operator.models.kinds import CLUSTER, PLURALS, SERVICE, TASK, TASK_DEFINITION
-from fargate_operator.service.access import OPERATIONS, Permission
+from fargate_operator.service.access import OPERATIONS, TASK_LOGS, Permission
 from fargate_operator.service.api import WRITE_OPERATIONS, EcsApi
 from fargate_operator.service.errors import ApiError
 from fargate_operator.service.identity import Principal
+from fargate_operator.web import mcp_logs
 from fargate_operator.web.auth import NAMESPACE_HEADER, CredentialSource, addressing
 from fargate_operator.web.mcp_lazy import McpSettings
 from fargate_operator.web.rest import validate
@@ -282,9 +283,13 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
         usable = [
             tool for name, tool in tools.items() if await may(principal, namespace, *OPERATIONS[operations[name]])
         ]
+        if await may(principal, namespace, TASK_LOGS):
+            usable.append(mcp_logs.TOOL)
         return types.ListToolsResult(tools=usable)
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        if params.name == mcp_logs.NAME:
+            return await task_logs(ctx, dict(params.arguments or {}))
         operation = operations.get(params.name)
         if operation is None:
             hidden = " (write tools are off: the endpoint is read-only)" if settings.read_only else ""
@@ -298,6 +303,16 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
             else:
                 validate(operation, arguments)
                 result = await api.call(operation, arguments, principal)
+        except ApiError as err:
+            return _error(f"{err.code}: {err.message}")
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=json.dumps(result, default=str))],
+            structured_content=result,
+        )
+
+    async def task_logs(ctx: Any, arguments: dict[str, Any]) -> types.CallToolResult:
+        try:
+            result = await api.task_logs(arguments, _principal(ctx))
         except ApiError as err:
             return _error(f"{err.code}: {err.message}")
         return types.CallToolResult(

@@ -37,6 +37,7 @@ WRITE_TOOLS = {
     "executecommand",
     "executecommandoutput",
 }
+LOG_TOOLS = {"gettasklogs"}  # reads CloudWatch Logs (open world), needs get fargatetasks/log
 
 
 async def _session_run(url: str, token: str, work: Any) -> Any:
@@ -58,10 +59,10 @@ def test_tools_are_listed_with_schemas_and_annotations(
 ) -> None:
     tools = mcp(adapter.mcp_endpoint, credentials["writer"]["token"], lambda s: s.list_tools())
     by_name = {t.name: t for t in tools.tools}
-    assert set(by_name) == READ_TOOLS | WRITE_TOOLS
+    assert set(by_name) == READ_TOOLS | WRITE_TOOLS | LOG_TOOLS
     for name, tool in by_name.items():
         assert tool.input_schema["type"] == "object" and tool.output_schema and tool.description
-        assert tool.annotations.read_only_hint == (name in READ_TOOLS)
+        assert tool.annotations.read_only_hint == (name in READ_TOOLS | LOG_TOOLS)
         assert tool.annotations.open_world_hint == (name not in READ_TOOLS)
     assert "cluster" in by_name["runtask"].input_schema["properties"]
     assert by_name["runtask"].input_schema["required"] == ["taskDefinition"]
@@ -238,5 +239,5 @@ def test_read_only_mode(read_only_endpoint: OperatorProcess, credentials: dict[s
         return await s.list_tools(), await s.call_tool("createcluster", {"clusterName": "x"})
 
     tools, refused = mcp(read_only_endpoint.mcp_endpoint, credentials["writer"]["token"], work)
-    assert {t.name for t in tools.tools} == READ_TOOLS
+    assert {t.name for t in tools.tools} == READ_TOOLS | LOG_TOOLS  # reading a task's logs is a read
     assert refused.is_error and "read-only" in refused.content[0].text

@@ -37,6 +37,29 @@ EXAMPLES = int(os.environ.get("FARGATE_FUZZ_EXAMPLES", "1000"))
 # answer with 429 (test_token_flood.py). Here the bounds are out of the way, so every token is judged.
 ADAPTER_ENV = {"FARGATE_OPERATOR_TOKEN_REVIEW_RATE": "100000", "FARGATE_OPERATOR_TOKEN_REVIEW_BURST": "100000"}
 CALLERS = ("key", "kubernetes", "kubernetes in B")
+LOG_READER = "kubernetes, run-tasks role"  # for gettasklogs only: the role has get fargatetasks/log
+
+
+LOGS_TOOL = "gettasklogs"  # not an ECS operation: its arguments come from its JSON schema (web/mcp_logs.py)
+_ANY_JSON = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40))
+
+
+def _logs_arguments(draw: st.DrawFn, mutation: str) -> dict[str, Any]:
+    members: dict[str, st.SearchStrategy[Any]] = {
+        "cluster": st.text(max_size=60),
+        "container": st.text(max_size=60),
+        "limit": st.integers(min_value=-5, max_value=5000),
+        "startTime": st.one_of(st.integers(min_value=-10, max_value=2**40), st.floats(allow_nan=False)),
+    }
+    task = st.one_of(st.text(max_size=100), st.from_regex(r"[0-9a-f]{32}", fullmatch=True))
+    args = draw(st.fixed_dictionaries({"task": task}, optional=members))
+    if mutation == "wrong-type" and args:
+        args[draw(st.sampled_from(sorted(args)))] = draw(_ANY_JSON)
+    elif mutation == "drop-required":
+        args.pop("task", None)
+    elif mutation == "unknown-member":
+        args[draw(st.text(min_size=1, max_size=20))] = draw(_ANY_JSON)
+    return args
 
 
 RUN_TOOL = "executecommandoutput"  # the operator's own tool: its arguments are not an ECS shape
@@ -65,10 +88,12 @@ def run_tool_arguments(draw: st.DrawFn, mutation: str) -> dict[str, Any]:
 
 @st.composite
 def tool_calls(draw: st.DrawFn) -> tuple[str, dict[str, Any], str, str]:
-    operation = draw(st.sampled_from([*OPERATIONS, RUN_TOOL]))
+    operation = draw(st.sampled_from([*OPERATIONS, RUN_TOOL, LOGS_TOOL]))
     mutation = draw(st.sampled_from(["none", "none", "wrong-type", "drop-required", "unknown-member"]))
     if operation == RUN_TOOL:  # a caller with the exec verb too: the tool reads, it writes nothing
         return RUN_TOOL, draw(run_tool_arguments(mutation)), mutation, draw(st.sampled_from([*CALLERS, "exec"]))
+    if operation == LOGS_TOOL:  # also a caller who may read logs, so its arguments get past the check
+        return LOGS_TOOL, _logs_arguments(draw, mutation), mutation, draw(st.sampled_from([*CALLERS, LOG_READER]))
     args = mutate(draw, draw(shape_strategy(MODEL.operation_model(operation).input_shape)), mutation)
     return operation.lower(), args, mutation, draw(st.sampled_from(CALLERS))
 
@@ -93,15 +118,18 @@ def test_no_protocol_failure_for_generated_tool_calls(
 ) -> None:
     ids.service_account(world.control_plane, namespace, "fuzz-mcp-ro", ids.READ_ONLY)
     token = ids.token(world.control_plane, namespace, "fuzz-mcp-ro")
+    ids.service_account(world.control_plane, namespace, "fuzz-mcp-logs", ids.RUN_TASKS)
+    logs_token = ids.token(world.control_plane, namespace, "fuzz-mcp-logs")
     headers = {
         "key": {"Authorization": f"Bearer {credentials['reader']['token']}"},
         "kubernetes": {"Authorization": f"Bearer {token}"},
         "kubernetes in B": {"Authorization": f"Bearer {token}", "X-Fargate-Namespace": other_namespace},
         "exec": {"Authorization": f"Bearer {credentials['writer']['token']}"},
+        LOG_READER: {"Authorization": f"Bearer {logs_token}"},
     }
     outcomes = {"ok": 0, "isError": 0}
     run_tool_calls = 0
-    callers = dict.fromkeys([*CALLERS, "exec"], 0)
+    callers = dict.fromkeys([*CALLERS, "exec", LOG_READER], 0)
     with start_blocking_portal() as portal, ExitStack() as stack:
         sessions = {
             who: stack.enter_context(portal.wrap_async_context_manager(session_for(adapter.mcp_endpoint, h)))
@@ -137,7 +165,7 @@ def test_no_protocol_failure_for_generated_tool_calls(
 
         check()
     assert sum(outcomes.values()) >= EXAMPLES and outcomes["ok"] and outcomes["isError"], outcomes
-    assert all(callers.values()), callers
+    assert all(callers[who] for who in [*CALLERS, "exec"]), callers
     assert run_tool_calls, "the exec tool was never called"
     print(
         f"MCP fuzz: {sum(outcomes.values())} tool calls: {outcomes}, by caller: {callers}, exec tool: {run_tool_calls}"

@@ -32,6 +32,7 @@ def helm_install_args(image_ref: str, ecs_endpoint: str, chart: Path, namespace:
         "image.pullPolicy": "Never",
         "aws.region": REGION,
         "aws.ecsEndpoint": ecs_endpoint,
+        "aws.logsEndpoint": ecs_endpoint,  # the emulator serves CloudWatch Logs too
         "envFrom[0].secretRef.name": "ecs-credentials",
         "mcp.readOnly": "false",
     }

@@ -15,6 +15,7 @@ def variables(kubeconfig: Path, ecs_endpoint: str, network: Network) -> dict[str
         "KUBECONFIG": str(kubeconfig),
         "AWS_ENDPOINT_URL_ECS": ecs_endpoint,
         "AWS_ENDPOINT_URL_EC2": ecs_endpoint,
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": ecs_endpoint,  # task logs: the emulator's CloudWatch Logs
         "AWS_ENDPOINT_URL_STS": ecs_endpoint,  # FargateAccounts' AssumeRole lands in the emulator's accounts
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,

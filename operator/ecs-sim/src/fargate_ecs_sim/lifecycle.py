@@ -24,6 +24,7 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.utils import generate_dns_from_ip, random_private_ip
 from moto.ecs.models import Cluster, EC2ContainerServiceBackend, Task, TaskDefinition
 
+from fargate_ecs_sim import logs
 from fargate_ecs_sim.clock import NEVER, PACE
 from fargate_ecs_sim.programs import SIGKILL_EXIT, SIGTERM_EXIT, Program, program_for
 
@@ -37,7 +38,7 @@ DEFAULT_EPHEMERAL_GIB = 20
 class SimContainer(BaseModel):
     """One container of a task: its ECS-visible state (serialized as the Container shape) and its program."""
 
-    def __init__(self, task_arn: str, definition: dict[str, Any], override: dict[str, Any] | None) -> None:
+    def __init__(self, task_arn: str, definition: dict[str, Any], override: dict[str, Any] | None, region: str) -> None:
         cluster_and_id = task_arn.split(":task/", 1)[1]
         self.container_arn = task_arn.replace(f":task/{cluster_and_id}", f":container/{cluster_and_id}/{uuid.uuid4()}")
         self.task_arn = task_arn
@@ -62,6 +63,9 @@ class SimContainer(BaseModel):
             str(e.get("name")): str(e.get("value", ""))
             for e in [*(definition.get("environment") or []), *((override or {}).get("environment") or [])]
         }
+        self.awslogs = logs.awslogs_of(definition, region)
+        self._printed = 0  # how many of the program's lines are out
+        self._started_wall = 0.0  # epoch seconds at its start (log event timestamps)
         self._started: float | None = None
         self._sigterm: float | None = None
 
@@ -69,8 +73,8 @@ class SimContainer(BaseModel):
     def running(self) -> bool:
         return self.last_status == "RUNNING"
 
-    def start(self, now: float) -> None:
-        self.last_status, self._started = "RUNNING", now
+    def start(self, now: float, stamp: datetime) -> None:
+        self.last_status, self._started, self._started_wall = "RUNNING", now, stamp.timestamp()
         if self.has_health_check:
             self.health_status = "HEALTHY"
 
@@ -92,6 +96,14 @@ class SimContainer(BaseModel):
         if self._sigterm is None:
             return NEVER
         return self._sigterm if self.program.handles_sigterm else self._sigterm + self.program.stop_timeout
+
+    def due_output(self, now: float) -> list[tuple[int, str]]:
+        """The lines printed by `now` and not handed out yet, as (epoch ms, text); marks them out."""
+        if self._started is None:
+            return []
+        lines = [(o, t) for o, t in self.program.output[self._printed :] if self._started + o <= now]
+        self._printed += len(lines)
+        return [(int((self._started_wall + o) * 1000), t) for o, t in lines]
 
     def finish(self) -> None:
         own = NEVER if self.program.runs_for is None or self._started is None else self._started + self.program.runs_for
@@ -168,7 +180,11 @@ class SimTask(Task):
         self.stopped_at: datetime | None = None
         by_name = {o.get("name"): o for o in overrides.get("containerOverrides", [])}
         self.containers = cast(
-            Any, [SimContainer(self.task_arn, d, by_name.get(d["name"])) for d in task_definition.container_definitions]
+            Any,
+            [
+                SimContainer(self.task_arn, d, by_name.get(d["name"]), self.region_name)
+                for d in task_definition.container_definitions
+            ],
         )
         self._address_in_subnet()
         self._entered = now
@@ -220,6 +236,7 @@ class SimTask(Task):
     def _advance_once(self, now: float, stamp: datetime) -> bool:
         for container in self.sim_containers:
             if container.exit_at() <= now:
+                self._print(container, container.exit_at())
                 container.finish()
                 self.version += 1
                 if container.essential:
@@ -253,6 +270,12 @@ class SimTask(Task):
                 self.request_stop("TaskFailedToStart", failure.program.pull_error, now)
                 failure.never_started(failure.program.pull_error)
                 return "STOPPING"
+            for container in self.sim_containers:
+                why = container.awslogs and logs.cannot_log(container.awslogs, self._account_id)
+                if why:
+                    self.request_stop("TaskFailedToStart", why, now)
+                    container.never_started(why)
+                    return "STOPPING"
         return STATES[STATES.index(self._status) + 1]
 
     def _enter(self, state: str, now: float, stamp: datetime) -> None:
@@ -267,7 +290,8 @@ class SimTask(Task):
             case "RUNNING":
                 self.pull_stopped_at = self.started_at = stamp
                 for container in self.sim_containers:
-                    container.start(now)
+                    container.start(now, stamp)
+                    self._print(container, now)
                 if any(c.has_health_check for c in self.sim_containers):
                     self.health_status = "HEALTHY"
             case "DEACTIVATING":
@@ -288,6 +312,13 @@ class SimTask(Task):
                 self.stopped_at = stamp
                 self._attachments("DELETED")
                 self._release_network_interface()
+
+    def _print(self, container: SimContainer, upto: float) -> None:
+        """What the container printed by `upto`, to its awslogs stream (the stream exists from its start)."""
+        lines = container.due_output(upto)
+        if container.awslogs is not None:
+            stream = logs.stream_name(container.awslogs, container.name, self.id)
+            logs.write(container.awslogs, self._account_id, stream, lines)
 
     def _address_in_subnet(self) -> None:
         """moto gives the ENI any 10.x address and no DNS name without DNS hostnames; ECS's ENI has an

@@ -13,6 +13,8 @@ with which code. The conventions (docs/ecs-emulator.md, "What a container does")
   namespace's init), so docker stop waits `stopTimeout` (default 30 s, at most 120 s on Fargate)
   and sends SIGKILL: exit 137. `linuxParameters.initProcessEnabled` puts an init in front that
   forwards SIGTERM, so the process dies of it: 143;
+- `echo WORDS` prints WORDS (one line, at the time the script reaches it: after the sleeps before it);
+  that is all a container ever prints, which an `awslogs` container sends to CloudWatch Logs (logs.py);
 - an image on a registry under the reserved `.invalid` TLD (RFC 6761) cannot be pulled:
   CannotPullContainerError, and the task stops with TaskFailedToStart.
 """
@@ -38,13 +40,15 @@ UTILITIES = SHELLS | {"sleep", "true", "false", "exit"}
 @dataclass(frozen=True)
 class Program:
     """runs_for: seconds from start to its own exit (None: until stopped); exit_code: its code then;
-    handles_sigterm: docker stop ends it at once (143), else SIGKILL after stop_timeout (137)."""
+    handles_sigterm: docker stop ends it at once (143), else SIGKILL after stop_timeout (137);
+    output: the lines it prints, each with the seconds after its start when it prints it."""
 
     runs_for: float | None
     exit_code: int
     handles_sigterm: bool
     stop_timeout: float
     pull_error: str | None
+    output: tuple[tuple[float, str], ...] = ()
 
 
 def program_for(definition: dict[str, Any], override: dict[str, Any] | None = None) -> Program:
@@ -56,51 +60,62 @@ def program_for(definition: dict[str, Any], override: dict[str, Any] | None = No
     pull_error = cannot_pull(str(definition.get("image", "")))
     if not argv:
         return Program(None, 0, True, stop_timeout, pull_error)
-    runs_for, code, known = _interpret(argv)
+    runs_for, code, known, output = _interpret(argv)
     if runs_for is not None and math.isinf(runs_for):
         runs_for = None
     # A shell utility as PID 1 ignores SIGTERM; an init in front of it, or an unknown program
     # (a server, which traps SIGTERM), ends on it.
     handles = init or not known
-    return Program(runs_for, code, handles, stop_timeout, pull_error)
+    return Program(runs_for, code, handles, stop_timeout, pull_error, output)
 
 
-def _interpret(argv: list[str]) -> tuple[float | None, int, bool]:
-    """(seconds until it exits or None, exit code, whether PID 1 is a shell utility)."""
+Output = tuple[tuple[float, str], ...]
+
+
+def _interpret(argv: list[str]) -> tuple[float | None, int, bool, Output]:
+    """(seconds until it exits or None, exit code, whether PID 1 is a shell utility, what it prints)."""
     first = argv[0].rsplit("/", 1)[-1]
     if first in SHELLS and len(argv) >= 3 and argv[1] == "-c":
-        return (*_script(argv[2]), True)
+        return _as_utility(_script(argv[2]))
     if len(argv) == 1 and " " in argv[0]:
-        return (*_script(argv[0]), True)
-    runs_for, code = _script(shlex.join([first, *argv[1:]]))
-    return runs_for, code, first in UTILITIES
+        return _as_utility(_script(argv[0]))
+    runs_for, code, output = _script(shlex.join([first, *argv[1:]]))
+    return runs_for, code, first in UTILITIES, output
 
 
-def _script(script: str) -> tuple[float | None, int]:
-    """Walk `a; b && c`: sleeps add up, `exit N` ends it, an unknown command runs until stopped."""
+def _as_utility(walked: tuple[float | None, int, Output]) -> tuple[float | None, int, bool, Output]:
+    return walked[0], walked[1], True, walked[2]
+
+
+def _script(script: str) -> tuple[float | None, int, Output]:
+    """Walk `a; b && c`: sleeps add up, `echo` prints, `exit N` ends it, an unknown command runs until stopped."""
     elapsed, status = 0.0, 0
+    output: list[tuple[float, str]] = []
     for part in re.split(r"\s*(?:;|&&|\n)\s*", script.strip()):
         if not part:
             continue
         try:
             words = shlex.split(part)
         except ValueError:
-            return None, 0
+            return None, 0, tuple(output)
         match words:
             case ["sleep", seconds] if _number(seconds) is not None:
                 elapsed += _number(seconds) or 0.0
                 status = 0
             case ["exit"]:
-                return elapsed, status
+                return elapsed, status, tuple(output)
             case ["exit", code] if code.lstrip("-").isdigit():
-                return elapsed, int(code) % 256
-            case ["true"] | [":"] | ["echo", *_]:
+                return elapsed, int(code) % 256, tuple(output)
+            case ["echo", *text]:
+                output.append((elapsed, " ".join(text)))
+                status = 0
+            case ["true"] | [":"]:
                 status = 0
             case ["false"]:
                 status = 1
             case _:
-                return None, 0
-    return elapsed, status
+                return None, 0, tuple(output)
+    return elapsed, status, tuple(output)
 
 
 def _number(text: str) -> float | None:
