@@ -21,7 +21,7 @@ def test_the_operator_command_offers_only_what_a_cluster_runs(capsys: pytest.Cap
 
 
 def test_the_development_commands_are_fargate_devenvs(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _subcommands(devenv_cli.main, capsys) == {"run", "node", "assets", "codegen"}
+    assert _subcommands(devenv_cli.main, capsys) == {"run", "node", "assets", "codegen", "ssm-plugin"}
 
 
 @pytest.mark.parametrize("command", ["dev", "assets", "codegen"])
