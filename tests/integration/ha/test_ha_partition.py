@@ -40,10 +40,14 @@ def _setup(world: World, network: Network, tmp_path: Path, partitionable: bool) 
     cluster = f"part-{ns}"
     kube.apply(manifest("FargateCluster", "c", {"clusterName": cluster}))
     kube.apply(manifest("FargateTaskDefinition", "td", task_definition_spec(cluster)))
-    wait_for(
-        "task definition Ready",
-        lambda: condition(kube.status("fargatetaskdefinition", "td"), "Ready").get("status") == "True",
-    )
+    # Both Ready before the burst: a FargateTask whose cluster is not made yet backs off and retries later,
+    # and the leader must be sending RunTasks all at once when it is cut off (a new cluster looks first,
+    # in a batched DescribeClusters, so it takes a moment longer than the task definition).
+    for kind, name in (("fargatetaskdefinition", "td"), ("fargatecluster", "c")):
+        wait_for(
+            f"{kind} Ready",
+            lambda k=kind, n=name: condition(kube.status(k, n), "Ready").get("status") == "True",
+        )
     return replicas, kube, cluster, awsvpc(network.subnet_id, network.security_group_id)
 
 
