@@ -27,7 +27,7 @@ import statistics
 import time
 from typing import Any
 
-from support import (
+from bench_world import (
     BenchWorld,
     Profiler,
     Sampler,

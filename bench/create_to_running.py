@@ -22,7 +22,7 @@ import argparse
 import time
 from typing import Any
 
-from support import (
+from bench_world import (
     BenchWorld,
     Profiler,
     Sampler,

@@ -20,7 +20,7 @@ import argparse
 import time
 from typing import Any
 
-from support import BenchWorld, OperatorProcess, awsvpc, manifest, report, task_definition_spec
+from bench_world import BenchWorld, OperatorProcess, awsvpc, manifest, report, task_definition_spec
 
 PLURALS = ("fargatetaskdefinitions", "fargateservices")
 

@@ -22,7 +22,7 @@ import time
 import urllib.request
 from typing import Any
 
-from support import (
+from bench_world import (
     BenchWorld,
     Sampler,
     StatusWatch,

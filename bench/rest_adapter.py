@@ -59,9 +59,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+from bench_world import REPO, BenchWorld, awsvpc, identity_support, pyplot, report, save_chart, wait_for
 from fargate_devenv.ecs_emulator import REGION
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from support import REPO, BenchWorld, awsvpc, identity_support, pyplot, report, save_chart, wait_for
 
 VEGETA = "github.com/tsenart/vegeta/v12"
 VEGETA_VERSION = "v12.12.0"

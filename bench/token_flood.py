@@ -30,7 +30,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from support import BenchWorld, identity_support, report
+from bench_world import BenchWorld, identity_support, report
 
 TARGET = "AmazonEC2ContainerServiceV20141113.DescribeClusters"
 FLOODER = "127.0.0.2"

@@ -17,7 +17,7 @@ from fargate_devenv.ecs_emulator import EcsEmulator, Network
 from fargate_devenv.image import ensure_clients_image, ensure_operator_image
 from fargate_devenv.node import NodeWorld
 from fargate_devenv.world import World
-from node_support import NodeImages
+from support.node import NodeImages
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,7 +81,7 @@ def unique() -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    from e2e_support import E2E_MODE
+    from support.e2e import E2E_MODE
 
     mode = config.stash.get(E2E_MODE, None)
     terminalreporter.write_sep("-", "end-to-end cluster")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from e2e_support import E2E_MODE, E2ECluster, choose_cluster, facts
 from fargate_devenv.node import NodeWorld
 from fargate_devenv.world import World, install_crds
+from support.e2e import E2E_MODE, E2ECluster, choose_cluster, facts
 
 REPO = Path(__file__).resolve().parents[2]
 

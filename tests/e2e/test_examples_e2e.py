@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from e2e_support import E2ECluster
+from support.e2e import E2ECluster
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

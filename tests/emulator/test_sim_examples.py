@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from emulator_support import running, service, steady, wait_task, wait_until
 from fargate_devenv.ecs_emulator import EXAMPLE_SECURITY_GROUP, EXAMPLE_SUBNET, EcsEmulator
+from support.emulator import running, service, steady, wait_task, wait_until
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # Members the CRDs add to the ECS requests (README "Resources"); everything else is ECS's own.

@@ -15,9 +15,9 @@ import aiohttp
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator_support import container, register, run, running, stopped, wait_task
 from fargate_devenv.ecs_emulator import Network
 from fargate_operator.execs import channel, frames
+from support.emulator import container, register, run, running, stopped, wait_task
 
 
 def _exec_task(ecs: Any, cluster: str, network: Network, *containers: dict[str, Any], enable: bool = True) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator_support import container, register, run, stopped, wait_task
 from fargate_devenv.ecs_emulator import EcsEmulator, Network
+from support.emulator import container, register, run, stopped, wait_task
 
 
 def _awslogs(group: str, *, create: bool, prefix: str = "app") -> dict[str, Any]:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from emulator_support import (
+from fargate_devenv.ecs_emulator import Network
+from support.emulator import (
     awsvpc,
     container,
     register,
@@ -16,7 +17,6 @@ from emulator_support import (
     wait_for,
     wait_task,
 )
-from fargate_devenv.ecs_emulator import Network
 
 
 def _register(ecs: Any, **request: Any) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from emulator_support import (
+from fargate_devenv.ecs_emulator import Network
+from support.emulator import (
     UNPULLABLE,
     awsvpc,
     container,
@@ -21,7 +22,6 @@ from emulator_support import (
     wait_task,
     wait_until,
 )
-from fargate_devenv.ecs_emulator import Network
 
 BREAKER = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from emulator_support import (
+from fargate_devenv.ecs_emulator import EcsEmulator, Network
+from support.emulator import (
     LIFECYCLE,
     UNPULLABLE,
     awsvpc,
@@ -24,7 +25,6 @@ from emulator_support import (
     wait_for,
     wait_task,
 )
-from fargate_devenv.ecs_emulator import EcsEmulator, Network
 
 # The lifecycle test watches every state go by, so it uses an emulator of its own whose steps
 # last long enough (2 s) that a poll every 50 ms cannot miss one, even on a loaded machine.

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from botocore_strategies import MODEL, mutate, shape_strategy
 from fargate_devenv.control_plane import ControlPlane
+from support.botocore_strategies import MODEL, mutate, shape_strategy
 
 EXAMPLES = int(os.environ.get("FARGATE_FUZZ_EXAMPLES", "1000"))  # `make fuzz`: 10,000
 KINDS = {

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from fargate_devenv.control_plane import ControlPlane
-from kubetools import apply
+from support.kubetools import apply
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 Manifest = dict[str, Any]

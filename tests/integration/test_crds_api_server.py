@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from fargate_devenv.control_plane import ControlPlane
-from kubetools import apply, delete, get
+from support.kubetools import apply, delete, get
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from fargate_devenv.node import NodeWorld
-from node_support import NodeImages
+from support.node import NodeImages
 
 
 def _env(path: Path) -> dict[str, str]:

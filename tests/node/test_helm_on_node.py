@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 
-import identity_support
 from fargate_devenv.ecs_emulator import REGION, Network
 from fargate_devenv.node import NodeWorld
 from fargate_devenv.node_dev import RELEASE, helm_install_args
 from fargate_operator.models.kinds import FINALIZER
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from node_support import TOKEN_PATH, NodeImages, apply, apply_ecs_credentials, get, run_pod, wait_for
-from operator_support import awsvpc, condition, manifest, service_manifest, task_definition_spec, task_manifest
+from support import identity as identity_support
+from support.node import TOKEN_PATH, NodeImages, apply, apply_ecs_credentials, get, run_pod, wait_for
+from support.operator_process import awsvpc, condition, manifest, service_manifest, task_definition_spec, task_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "fargate-operator"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import tarfile
 
-from node_support import NodeImages
+from support.node import NodeImages
 
 SITE_PACKAGES = "opt/venv/lib/python3.11/site-packages/"
 # The test world's packages (by their old and new names) and moto: none may be in the image.

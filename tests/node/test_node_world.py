@@ -10,7 +10,7 @@ import uuid
 from fargate_devenv import versions
 from fargate_devenv.node import NodeWorld
 from fargate_devenv.node_config import DNS_SERVICE_IP, KUBERNETES_SERVICE_IP
-from node_support import NodeImages, run_pod
+from support.node import NodeImages, run_pod
 
 PROBE = """
 import json, socket, ssl, urllib.request

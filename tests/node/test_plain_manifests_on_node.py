@@ -17,8 +17,8 @@ import yaml
 from fargate_devenv.ecs_emulator import REGION
 from fargate_devenv.node import NodeWorld
 from fargate_devenv.tenancy import world_sharing
-from node_support import NodeImages, apply, apply_ecs_credentials, get, wait_for
-from operator_support import awsvpc, condition, manifest, task_definition_spec, task_manifest
+from support.node import NodeImages, apply, apply_ecs_credentials, get, wait_for
+from support.operator_process import awsvpc, condition, manifest, task_definition_spec, task_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "fargate-system"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from argocd_health import SCRIPT, health
+from support.argocd_health import SCRIPT, health
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,7 +72,7 @@ def test_health_checks_run_on_lua_51_semantics() -> None:
     # What only newer Lua accepts (floor division, bitwise operators) fails here too, as in Argo CD.
     import lupa.lua51
 
-    import argocd_health
+    from support import argocd_health as argocd_health
 
     for newer_only in ("return {status = tostring(7 // 2)}", "return {status = tostring(3 & 1)}"):
         with pytest.raises(lupa.lua51.LuaSyntaxError):

@@ -13,10 +13,10 @@ from typing import Any
 
 import yaml
 
-from argocd_health import health as argocd_health
 from fargate_operator.ecs import model
 from fargate_operator.reconcile.drift import compare, normalize, policy, verdict
 from fargate_operator.reconcile.drift.compare import cluster_differences, service_differences
+from support.argocd_health import health as argocd_health
 
 REPO = Path(__file__).resolve().parents[2]
 ARN = "arn:aws:ecs:us-east-1:123456789012"

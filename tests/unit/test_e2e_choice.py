@@ -6,7 +6,7 @@ and then pytest-kind's download of `kind` and of a kind node image, neither of w
 
 from __future__ import annotations
 
-from e2e_support import Facts, choose_cluster
+from support.e2e import Facts, choose_cluster
 
 NODE = (True, "the local node")
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from argocd_health import health as argocd_health
 from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile import service as logic
+from support.argocd_health import health as argocd_health
 
 FAMILY = "arn:aws:ecs:us-east-1:123456789012:task-definition/web"
 OLD, DESIRED, NEXT = f"{FAMILY}:1", f"{FAMILY}:2", f"{FAMILY}:3"

@@ -9,7 +9,10 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from accounts_support import (
+from fargate_devenv.ecs_emulator import REGION
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
+from support.accounts import (
     ACCOUNT_A,
     ACCOUNT_B,
     DEFAULT_ACCOUNT,
@@ -20,10 +23,7 @@ from accounts_support import (
     Accounts,
     network_in,
 )
-from fargate_devenv.ecs_emulator import REGION
-from fargate_devenv.ecs_proxy import EcsProxy
-from fargate_devenv.world import World
-from operator_support import OperatorProcess, manifest
+from support.operator_process import OperatorProcess, manifest
 
 
 @pytest.fixture(scope="module")

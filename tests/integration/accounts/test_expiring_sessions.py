@@ -15,11 +15,11 @@ from pathlib import Path
 
 import yaml
 
-from accounts_support import ROLE_A
 from fargate_devenv.ecs_emulator import REGION, EcsEmulator
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.world import World
-from operator_support import Kube, OperatorProcess, condition, manifest, task_definition_spec, wait_for
+from support.accounts import ROLE_A
+from support.operator_process import Kube, OperatorProcess, condition, manifest, task_definition_spec, wait_for
 
 SESSION = 8  # seconds an AssumeRole session lasts here
 RUN = 20  # seconds of work: more than two lifetimes

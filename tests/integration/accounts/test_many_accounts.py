@@ -18,8 +18,12 @@ import pytest
 import yaml
 from mcp import ClientSession
 
-import identity_support as ids
-from accounts_support import (
+from fargate_devenv.api_proxy import ApiProxy
+from fargate_devenv.ecs_emulator import REGION
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.world import World
+from support import identity as ids
+from support.accounts import (
     ACCOUNT_A,
     ACCOUNT_B,
     DEFAULT_ACCOUNT,
@@ -30,13 +34,9 @@ from accounts_support import (
     Accounts,
     role_in,
 )
-from adapter_support import mcp, rest
-from fargate_devenv.api_proxy import ApiProxy
-from fargate_devenv.ecs_emulator import REGION
-from fargate_devenv.ecs_proxy import EcsProxy
-from fargate_devenv.world import World
-from ha_support import proxied_control_plane
-from operator_support import OperatorProcess, condition, manifest, task_definition_spec, wait_for
+from support.adapter import mcp, rest
+from support.ha import proxied_control_plane
+from support.operator_process import OperatorProcess, condition, manifest, task_definition_spec, wait_for
 
 
 def same_manifests(net: dict[str, Any], region: str | None = None) -> list[dict[str, Any]]:

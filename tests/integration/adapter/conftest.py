@@ -11,12 +11,12 @@ import boto3
 import pytest
 import yaml
 
-import identity_support
 from fargate_devenv.ecs_emulator import REGION
 from fargate_devenv.tenancy import with_sharing, world_sharing
 from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from operator_support import OperatorProcess
+from support import identity as identity_support
+from support.operator_process import OperatorProcess
 
 
 def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:

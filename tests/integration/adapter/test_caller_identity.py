@@ -26,13 +26,13 @@ import yaml
 from botocore.exceptions import ClientError
 from mcp import ClientSession
 
-import identity_support as ids
-from adapter_support import mcp, rest
 from fargate_devenv.control_plane import ADMIN_USER
 from fargate_devenv.ecs_emulator import REGION, Network
 from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from operator_support import (
+from support import identity as ids
+from support.adapter import mcp, rest
+from support.operator_process import (
     Kube,
     OperatorProcess,
     awsvpc,

@@ -15,7 +15,7 @@ from typing import Any
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ssm_plugin import ensure_session_manager_plugin
-from operator_support import OperatorProcess, awsvpc, wait_for
+from support.operator_process import OperatorProcess, awsvpc, wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 AWS = Path(os.environ.get("FARGATE_AWS_CLI", REPO / ".venv-awscli" / "bin" / "aws"))

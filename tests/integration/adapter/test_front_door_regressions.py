@@ -32,7 +32,7 @@ from fargate_devenv.ecs_emulator import REGION, Network
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from operator_support import Kube, OperatorProcess, awsvpc, manifest, wait_for
+from support.operator_process import Kube, OperatorProcess, awsvpc, manifest, wait_for
 
 ADAPTER_WAIT = 10
 
@@ -576,7 +576,7 @@ def test_runtask_answers_failures_with_200_as_ecs_does(
     ecs_for: Callable[[str], Any], ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """RunTask answers HTTP 200 with `failures` (botocore model, RunTaskResponse), not ClientException."""
-    from ecs_behaviours import CAPACITY_UNAVAILABLE, PartialRunTask, RunTaskFailures
+    from support.ecs_behaviours import CAPACITY_UNAVAILABLE, PartialRunTask, RunTaskFailures
 
     ecs = ecs_for("writer")
     cluster, family = f"fail-{unique}", f"failfam-{unique}"

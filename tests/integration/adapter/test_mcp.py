@@ -14,7 +14,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
-from operator_support import OperatorProcess, awsvpc
+from support.operator_process import OperatorProcess, awsvpc
 
 READ_TOOLS = {
     "describeclusters",

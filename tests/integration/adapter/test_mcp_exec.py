@@ -15,10 +15,10 @@ import pytest
 from mcp import ClientSession
 from test_mcp import mcp
 
-import identity_support
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
-from operator_support import OperatorProcess, awsvpc, wait_for
+from support import identity as identity_support
+from support.operator_process import OperatorProcess, awsvpc, wait_for
 
 RUN = "executecommandoutput"
 

@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-import identity_support as ids
-from botocore_strategies import MODEL, mutate, shape_strategy
 from fargate_devenv.world import World
 from fargate_operator.service.api import EcsApi
-from operator_support import OperatorProcess
+from support import identity as ids
+from support.botocore_strategies import MODEL, mutate, shape_strategy
+from support.operator_process import OperatorProcess
 
 OPERATIONS = sorted(EcsApi(None, 1).operations)  # type: ignore[arg-type]
 EXAMPLES = int(os.environ.get("FARGATE_FUZZ_EXAMPLES", "1000"))

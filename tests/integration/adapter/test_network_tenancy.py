@@ -15,10 +15,10 @@ import pytest
 from botocore.exceptions import ClientError
 from mcp import ClientSession
 
-from adapter_support import mcp
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
-from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
+from support.adapter import mcp
+from support.operator_process import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
 
 # Target groups named team-two-* are the api2-* namespaces'; the writer's namespace (api-*) has none.
 # The emulator's security groups for all, not the VPC's default one.

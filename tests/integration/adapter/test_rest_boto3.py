@@ -14,7 +14,7 @@ from botocore.validate import ParamValidator
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
-from operator_support import Kube, OperatorProcess, awsvpc, wait_for
+from support.operator_process import Kube, OperatorProcess, awsvpc, wait_for
 
 MODEL = botocore.session.get_session().get_service_model("ecs")
 

@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import identity_support as ids
-from botocore_strategies import EXAMPLES, requests
 from fargate_devenv.world import World
 from fargate_operator.service.api import EcsApi
-from operator_support import OperatorProcess
+from support import identity as ids
+from support.botocore_strategies import EXAMPLES, requests
+from support.operator_process import OperatorProcess
 
 OPERATIONS = sorted(EcsApi(None, 1).operations)  # type: ignore[arg-type]
 TARGET = "AmazonEC2ContainerServiceV20141113."

@@ -23,7 +23,7 @@ from test_rest_boto3 import check_shape, container
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
-from operator_support import Kube, OperatorProcess, awsvpc, wait_for
+from support.operator_process import Kube, OperatorProcess, awsvpc, wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 AWS = Path(os.environ.get("FARGATE_AWS_CLI", REPO / ".venv-awscli" / "bin" / "aws"))

@@ -15,12 +15,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import identity_support
 from fargate_devenv.ecs_emulator import REGION, Network
 from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from ha_support import Replica, Replicas
-from operator_support import Kube, awsvpc, condition, manifest, task_definition_spec, wait_for
+from support import identity as identity_support
+from support.ha import Replica, Replicas
+from support.operator_process import Kube, awsvpc, condition, manifest, task_definition_spec, wait_for
 
 SERVICE_HOST = "fargate-operator.fargate-system.svc:8080"  # what clients of the chart's Service sign
 TARGET = "AmazonEC2ContainerServiceV20141113.RunTask"

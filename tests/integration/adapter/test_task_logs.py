@@ -20,7 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from fargate_devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY, Network
 from fargate_devenv.world import World
-from operator_support import OperatorProcess, awsvpc, wait_for
+from support.operator_process import OperatorProcess, awsvpc, wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 AWS = Path(os.environ.get("FARGATE_AWS_CLI", REPO / ".venv-awscli" / "bin" / "aws"))

@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-import identity_support
 from fargate_devenv.world import World
-from operator_support import OperatorProcess
+from support import identity as identity_support
+from support.operator_process import OperatorProcess
 
 FLOOD = 600  # tokens, each sent once
 FLOOD_SECONDS = 30.0  # the flood stops here at the latest

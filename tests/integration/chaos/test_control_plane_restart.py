@@ -8,7 +8,7 @@ from typing import Any
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
 from fargate_operator.reconcile.task import started_by
-from operator_support import (
+from support.operator_process import (
     Kube,
     OperatorProcess,
     awsvpc,

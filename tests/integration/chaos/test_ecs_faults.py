@@ -17,7 +17,7 @@ from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ecs_proxy import EcsProxy, Faults
 from fargate_devenv.world import World
 from fargate_operator.reconcile.task import started_by
-from operator_support import (
+from support.operator_process import (
     Kube,
     OperatorProcess,
     awsvpc,

@@ -13,11 +13,11 @@ import time
 import uuid
 from typing import Any
 
-from chaos_support import ChaosWorkload
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.world import World
-from operator_support import OperatorProcess
+from support.chaos import ChaosWorkload
+from support.operator_process import OperatorProcess
 
 SCALE = int(os.environ.get("FARGATE_CHAOS_SCALE", "1"))
 TASKS, SERVICES, ROUNDS = 200 * SCALE, 20 * SCALE, 4 + SCALE

@@ -22,7 +22,7 @@ import yaml
 from fargate_devenv.control_plane import ADMIN_USER
 from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from operator_support import Kube, OperatorProcess, condition, manifest, wait_for
+from support.operator_process import Kube, OperatorProcess, condition, manifest, wait_for
 
 TARGET = "AmazonEC2ContainerServiceV20141113."
 

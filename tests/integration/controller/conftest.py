@@ -10,7 +10,7 @@ import pytest
 
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.world import World
-from operator_support import Kube, OperatorProcess
+from support.operator_process import Kube, OperatorProcess
 
 
 @pytest.fixture(scope="module")

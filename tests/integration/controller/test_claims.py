@@ -3,7 +3,7 @@
 Both objects describe the name, find nothing, then create. The proxy holds the first
 object's create before it reaches ECS, so the second one's create lands first.
 - Clusters: ECS answers CreateCluster on an existing name with the existing cluster
-  (tests/ecs_behaviours.py idempotent_create_cluster cites where this is shown); plain moto
+  (tests/support/ecs_behaviours.py idempotent_create_cluster cites where this is shown); plain moto
   instead replaces the cluster, tags included, so without that stand-in the race cannot be
   reproduced against the emulator.
 - Task definition families: both registrations succeed (revisions N and N+1) in ECS and in moto.
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecs_behaviours import HoldOnce, idempotent_create_cluster
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_operator.reconcile.ownership import NAME_TAG, NAMESPACE_TAG
-from operator_support import Kube, OperatorProcess, condition, manifest, task_definition_spec, wait_for
+from support.ecs_behaviours import HoldOnce, idempotent_create_cluster
+from support.operator_process import Kube, OperatorProcess, condition, manifest, task_definition_spec, wait_for
 
 
 def _degraded(kube: Kube, kind: str, name: str) -> dict[str, Any]:

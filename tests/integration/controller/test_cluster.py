@@ -7,7 +7,7 @@ from typing import Any
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_operator.reconcile.ownership import NAMESPACE_TAG, UID_TAG
-from operator_support import (
+from support.operator_process import (
     Kube,
     OperatorProcess,
     awsvpc,

@@ -24,12 +24,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from argocd_health import health as argocd_health
-from botocore_strategies import MODEL, shape_strategy
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.world import World
-from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
+from support.argocd_health import health as argocd_health
+from support.botocore_strategies import MODEL, shape_strategy
+from support.operator_process import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 INTERVAL = 2.0  # status interval of this module's operator

@@ -18,7 +18,7 @@ import pytest
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
-from operator_support import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
+from support.operator_process import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
 
 
 def _spec(

@@ -9,7 +9,7 @@ import pytest
 
 from fargate_devenv.world import World
 from fargate_operator.reconcile.ownership import NAMESPACE_TAG, UID_TAG
-from operator_support import Kube, OperatorProcess, condition, manifest, wait_for
+from support.operator_process import Kube, OperatorProcess, condition, manifest, wait_for
 
 
 def _tags(ecs: Any, name: str) -> dict[str, str]:
@@ -22,7 +22,7 @@ def other_kube(world: World, operator_process: OperatorProcess) -> Iterator[Kube
     """A second namespace watched by a second operator process (same ECS account)."""
     import uuid
 
-    from operator_support import OperatorProcess as Op
+    from support.operator_process import OperatorProcess as Op
 
     ns = f"op2-{uuid.uuid4().hex[:8]}"
     world.control_plane.kubectl("create", "namespace", ns)

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from ecs_behaviours import HoldOnce, RefuseCluster, Reject
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.world import World
-from operator_support import (
+from support.ecs_behaviours import HoldOnce, RefuseCluster, Reject
+from support.operator_process import (
     Kube,
     OperatorProcess,
     awsvpc,

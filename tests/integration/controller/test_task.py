@@ -12,7 +12,7 @@ from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.world import World
 from fargate_operator.reconcile.task import started_by
-from operator_support import (
+from support.operator_process import (
     Kube,
     OperatorProcess,
     awsvpc,
@@ -144,7 +144,7 @@ def test_ttl_after_finished_deletes_the_object(td_arn: str, kube: Kube, network:
 
 def test_argocd_health_of_live_objects(td_arn: str, kube: Kube, network: Network, unique: str) -> None:
     """deploy/argocd's Lua health check (run with lupa) on objects this operator produced."""
-    from argocd_health import health
+    from support.argocd_health import health
 
     cluster = kube.get("fargatecluster", "tasks")
     assert cluster is not None and health(cluster)[0] == "Healthy"

@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 
-from ecs_behaviours import (
+from fargate_devenv.ecs_emulator import Network
+from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_operator.reconcile.task import started_by
+from support.ecs_behaviours import (
     CAPACITY_UNAVAILABLE,
     HoldOnce,
     MissingAfterRunTask,
@@ -19,10 +22,7 @@ from ecs_behaviours import (
     RunTaskFailures,
     StartedByAlone,
 )
-from fargate_devenv.ecs_emulator import Network
-from fargate_devenv.ecs_proxy import EcsProxy
-from fargate_operator.reconcile.task import started_by
-from operator_support import (
+from support.operator_process import (
     Kube,
     OperatorProcess,
     awsvpc,

@@ -7,7 +7,7 @@ from typing import Any
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ecs_proxy import EcsProxy
-from operator_support import (
+from support.operator_process import (
     Kube,
     OperatorProcess,
     awsvpc,

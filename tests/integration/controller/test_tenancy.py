@@ -25,7 +25,7 @@ from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.world import World
 from fargate_operator.models.kinds import RUN_MARK
 from fargate_operator.reconcile.task import started_by
-from operator_support import (
+from support.operator_process import (
     Kube,
     OperatorProcess,
     awsvpc,

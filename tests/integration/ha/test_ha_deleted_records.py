@@ -10,8 +10,8 @@ from pathlib import Path
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
-from ha_support import Durations, Replicas, rest_call, tenant_namespace
-from operator_support import awsvpc, wait_for
+from support.ha import Durations, Replicas, rest_call, tenant_namespace
+from support.operator_process import awsvpc, wait_for
 
 
 def _status(endpoint: str, token: str, cluster: str, service: str) -> str:

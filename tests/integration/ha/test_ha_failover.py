@@ -27,11 +27,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from chaos_support import ChaosWorkload
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
-from ha_support import Durations, ReadLoad, Replica, Replicas, distribution, rest_call, tenant_namespace
-from operator_support import condition, wait_for
+from support.chaos import ChaosWorkload
+from support.ha import Durations, ReadLoad, Replica, Replicas, distribution, rest_call, tenant_namespace
+from support.operator_process import condition, wait_for
 
 KILLS = int(os.environ.get("FARGATE_HA_KILLS", "3"))  # `make ha`: 20, with the chart's 15 s lease
 TASKS, SERVICES = 200, 20

@@ -17,8 +17,8 @@ from pathlib import Path
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
 from fargate_operator.reconcile.task import started_by
-from ha_support import Durations, ReadLoad, Replica, Replicas, distribution, tenant_namespace
-from operator_support import Kube, awsvpc, condition, manifest, task_definition_spec, task_manifest, wait_for
+from support.ha import Durations, ReadLoad, Replica, Replicas, distribution, tenant_namespace
+from support.operator_process import Kube, awsvpc, condition, manifest, task_definition_spec, task_manifest, wait_for
 
 ROUNDS = 3
 TASKS_PER_ROUND = 8

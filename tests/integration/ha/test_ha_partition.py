@@ -21,8 +21,8 @@ from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ecs_proxy import Faults
 from fargate_devenv.world import World
 from fargate_operator.reconcile.task import started_by
-from ha_support import Durations, Replica, Replicas
-from operator_support import Kube, awsvpc, condition, manifest, task_definition_spec, task_manifest, wait_for
+from support.ha import Durations, Replica, Replicas
+from support.operator_process import Kube, awsvpc, condition, manifest, task_definition_spec, task_manifest, wait_for
 
 LEASE = Durations(6, 4.0, 1.0)
 LATENCY = 1.5  # seconds the leader's ECS proxy holds each request: a backlog, and writes still in flight

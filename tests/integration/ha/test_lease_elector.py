@@ -24,8 +24,8 @@ from fargate_operator.ecs.fence import WriteFence
 from fargate_operator.kubeclient import KubeClient
 from fargate_operator.leader.elector import LeaseApi, LeaseElector
 from fargate_operator.leader.lease import ElectionSettings
-from ha_support import api_server_address, proxied_control_plane
-from operator_support import wait_for
+from support.ha import api_server_address, proxied_control_plane
+from support.operator_process import wait_for
 
 LEASE_SECONDS, RENEW, RETRY = 3, 2.0, 0.5
 

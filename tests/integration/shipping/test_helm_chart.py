@@ -24,7 +24,7 @@ from fargate_devenv.world import World
 from fargate_operator.codegen.generate import render_deploy
 from fargate_operator.reconcile.tenancy import DEFAULT_POLICY, Policy, cluster_shared, family_shared, parse_policy
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from operator_support import (
+from support.operator_process import (
     Kube,
     OperatorProcess,
     awsvpc,

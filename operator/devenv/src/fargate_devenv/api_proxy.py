@@ -3,7 +3,7 @@
 A client's watches are separate streams that the API server feeds in no agreed order: a test
 that needs one stream to lag behind the others (e.g. the operator seeing a namespace's objects
 before the Namespace itself, as when both come in one `kubectl apply`) cannot wait for luck.
-Tests give one operator a kubeconfig that points here (ha_support.proxied_control_plane) and call
+Tests give one operator a kubeconfig that points here (support.ha.proxied_control_plane) and call
 `hold("/api/v1/namespaces", user_agent=...)`: watch events on that path, of the clients whose
 User-Agent contains that text, stop at the proxy (each is kept in `held`) until `release()`; lists,
 other watches and every other request pass at once.

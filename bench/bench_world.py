@@ -41,11 +41,11 @@ RESULTS = Path(os.environ.get("FARGATE_BENCH_OUTPUT") or REPO / "bench" / "resul
 CHARTS = Path(os.environ.get("FARGATE_BENCH_OUTPUT") or REPO / "docs" / "bench")
 sys.path.insert(0, str(REPO / "tests"))
 
-import identity_support  # noqa: E402
 from fargate_devenv.control_plane import ControlPlane  # noqa: E402
 from fargate_devenv.ecs_proxy import EcsProxy  # noqa: E402
 from fargate_devenv.world import World  # noqa: E402
-from operator_support import OperatorProcess, awsvpc, manifest, task_definition_spec, wait_for  # noqa: E402
+from support import identity as identity_support  # noqa: E402
+from support.operator_process import OperatorProcess, awsvpc, manifest, task_definition_spec, wait_for  # noqa: E402
 
 # The test helpers the benchmarks use too, so that scripts import from this module only.
 __all__ = ["OperatorProcess", "awsvpc", "identity_support", "manifest", "task_definition_spec", "wait_for"]

@@ -8,7 +8,7 @@ from typing import Any
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.world import World
-from operator_support import Kube, OperatorProcess, awsvpc
+from support.operator_process import Kube, OperatorProcess, awsvpc
 
 
 def role_in(account: str, name: str = "fargate-operator") -> str:

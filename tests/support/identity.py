@@ -24,7 +24,7 @@ class Cluster(Protocol):
     def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> CompletedProcess[str]: ...
 
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 AUDIENCE = "fargate-operator"
 READ_ONLY = "fargate-operator-agent-read-only"
 RUN_TASKS = "fargate-operator-agent-run-tasks"

@@ -19,7 +19,15 @@ import yaml
 from fargate_devenv.control_plane import ControlPlane
 from fargate_devenv.ecs_emulator import Network
 from fargate_operator.reconcile.task import started_by
-from operator_support import Kube, awsvpc, manifest, service_manifest, task_definition_spec, task_manifest, wait_for
+from support.operator_process import (
+    Kube,
+    awsvpc,
+    manifest,
+    service_manifest,
+    task_definition_spec,
+    task_manifest,
+    wait_for,
+)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from operator_support import OperatorProcess
+from support.operator_process import OperatorProcess
 
 TARGET = "AmazonEC2ContainerServiceV20141113."
 

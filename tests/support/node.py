@@ -9,10 +9,10 @@ from typing import Any
 
 import yaml
 
-import operator_support
 from fargate_devenv.ecs_emulator import ACCESS_KEY, SECRET_KEY
 from fargate_devenv.image import BuiltImage
 from fargate_devenv.node import NodeWorld
+from support import operator_process as operator_support
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import lupa.lua51
 
-SCRIPT = (Path(__file__).resolve().parents[1] / "deploy" / "argocd" / "health" / "common.lua").read_text()
+SCRIPT = (Path(__file__).resolve().parents[2] / "deploy" / "argocd" / "health" / "common.lua").read_text()
 LUA_VERSION = (5, 1)
 
 

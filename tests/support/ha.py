@@ -24,13 +24,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
-import identity_support
 from fargate_devenv.control_plane import ControlPlane
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.fault_proxy import FaultProxy
 from fargate_operator.leader.lease import parse_micro_time
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from operator_support import OperatorProcess, wait_for
+from support import identity as identity_support
+from support.operator_process import OperatorProcess, wait_for
 
 LEASE = "fargate-operator"
 TARGET = "AmazonEC2ContainerServiceV20141113."

@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import operator_support
 from fargate_devenv.ecs_emulator import Network
+from support import operator_process as operator_support
 
 T = TypeVar("T")
 

@@ -1,0 +1,1 @@
+"""Support code the tests share: processes, worlds and helpers, one module per subject."""
