@@ -73,9 +73,6 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = str(args.kubeconfig)  # Kopf's login reads it too
-    from fargate_operator.kubeclient import keep_kopf_from_other_clients
-
-    keep_kopf_from_other_clients(str(args.kubeconfig) if args.kubeconfig else None)  # before Kopf is imported
     config = OperatorConfig(
         **{k: v for k, v in (("region", args.region), ("ecs_endpoint", args.ecs_endpoint)) if v},
         namespaces=tuple(args.namespace),
