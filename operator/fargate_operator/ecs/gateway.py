@@ -34,7 +34,6 @@ import botocore.session
 from botocore.config import Config
 from prometheus_client import Counter, Histogram
 
-from fargate_operator.ecs import model
 from fargate_operator.ecs.acting import ACTING_FOR
 from fargate_operator.ecs.cloudwatch_logs import LogsClient
 from fargate_operator.ecs.coalesce import CoalescedClusters
@@ -46,6 +45,7 @@ from fargate_operator.ecs.owner_gate import Owned, UngatedWrite, gated
 from fargate_operator.ecs.owner_gate import request as gated_request
 from fargate_operator.ecs.owners import OwnerLookups
 from fargate_operator.ecs.ratelimit import ReadPacer
+from fargate_operator.schema import model
 
 ECS_CALLS = Counter("fargate_operator_ecs_calls_total", "ECS API calls", ["operation", "outcome"])
 ECS_RETRIES = Counter("fargate_operator_ecs_retries_total", "Retries botocore made inside ECS calls", ["operation"])

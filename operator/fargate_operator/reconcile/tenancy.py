@@ -32,10 +32,10 @@ from typing import Any
 
 from botocore.model import Shape
 
-from fargate_operator.ecs import model
 from fargate_operator.models.kinds import SERVICE, TASK_DEFINITION, TENANCY_RECHECK_ANNOTATION
 from fargate_operator.reconcile.drift.policy import MANAGE, management_policy
 from fargate_operator.reconcile.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG
+from fargate_operator.schema import model
 
 REASON = "TenancyRefused"  # the Degraded reason (and Event reason) of every refusal here
 PLACEHOLDER = "{namespace}"
