@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fargate_devenv.world import World
-from fargate_operator.reconcile.ownership import NAMESPACE_TAG
+from fargate_operator.models.ownership import NAMESPACE_TAG
 
 
 def test_nothing_tagged_by_this_run_is_left(world: World, ecs_client: Any) -> None:
