@@ -17,9 +17,10 @@ from typing import Any
 
 from fargate_operator import k8s
 from fargate_operator.ecs.gateways import credential_key
+from fargate_operator.models.accounts import AccountMapping
 from fargate_operator.models.kinds import ACCOUNT
 from fargate_operator.reconcile import conditions
-from fargate_operator.reconcile.accounts import AccountMapping, Served, served_table
+from fargate_operator.reconcile.accounts import Served, served_table
 from fargate_operator.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -28,10 +28,10 @@ from fargate_operator.handlers.common import (
 from fargate_operator.handlers.remembered import remembered
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, GROUP, PLURALS, VERSION
+from fargate_operator.models.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner
 from fargate_operator.reconcile import service as logic
 from fargate_operator.reconcile.cluster import tag_sync_calls
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
-from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner
 from fargate_operator.reconcile.taskdefinition import newer_revision
 from fargate_operator.reconcile.tenancy import SERVICE_OPERATIONS
 from fargate_operator.runtime import Runtime, runtime_of

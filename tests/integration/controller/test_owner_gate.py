@@ -22,7 +22,7 @@ from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.tenancy import with_sharing, world_sharing
 from fargate_devenv.world import World
 from fargate_operator.models.kinds import DEREGISTER_ANNOTATION
-from fargate_operator.reconcile.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG, UID_TAG
+from fargate_operator.models.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG, UID_TAG
 from support.operator_process import (
     Kube,
     OperatorProcess,
