@@ -10,7 +10,7 @@ would; an error ECS reported comes back as that ECS error. Exceptions, each docu
 - ExecuteCommand is an action forwarded to ECS and recorded as a Kubernetes Event.
 
 The operations live per resource (clusters.py, task_definitions.py, tasks.py,
-services.py) over one Store (lookups.py); this module is the table, the
+ecs_services.py) over one Store (lookups.py); this module is the table, the
 authorization check and the dispatch.
 """
 
@@ -23,10 +23,10 @@ from fargate_operator.ecs.gateway import ACTING_FOR
 from fargate_operator.runtime import Runtime
 from fargate_operator.service.access import OPERATIONS, TASK_LOGS, Access, Caller
 from fargate_operator.service.clusters import Clusters
+from fargate_operator.service.ecs_services import EcsServices
 from fargate_operator.service.errors import ApiError, client
 from fargate_operator.service.identity import Principal
 from fargate_operator.service.lookups import Store
-from fargate_operator.service.services import Services
 from fargate_operator.service.task_definitions import TaskDefinitions
 from fargate_operator.service.task_logs import TaskLogs
 from fargate_operator.service.tasks import Tasks
@@ -54,7 +54,7 @@ class EcsApi:
         self.access = access or Access()
         self.store = Store(rt, wait_timeout)
         clusters, task_definitions = Clusters(self.store), TaskDefinitions(self.store)
-        tasks, services = Tasks(self.store), Services(self.store)
+        tasks, services = Tasks(self.store), EcsServices(self.store)
         self._tasks = tasks
         self._task_logs = TaskLogs(self.store, task_definitions)
         self._ops: dict[str, Operation] = {
