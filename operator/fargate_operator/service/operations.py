@@ -4,7 +4,7 @@ A row says which kind it acts on and the RBAC verbs it needs (access.py decides 
 writes, what an agent should know about it (MCP's annotations and guidance), and which function
 implements it. The service layer (api.py) dispatches and authorizes by it, the REST adapter serves its
 ECS rows, MCP makes one tool of every row. Adding an operation is adding a row (and, for a tool that
-is not an ECS operation, its schemas in web/mcp_tools.py).
+is not an ECS operation, its schemas in web/mcp.py OWN_TOOLS).
 """
 
 from __future__ import annotations
