@@ -59,7 +59,7 @@ from fargate_operator.models.kinds import (
 )
 from fargate_operator.reconcile import runtask, stop_request
 from fargate_operator.reconcile import task as logic
-from fargate_operator.reconcile import taskdefinition as td_logic
+from fargate_operator.reconcile import task_definition as td_logic
 from fargate_operator.reconcile.accounts import PlacementRefused
 from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.reconcile.tenancy import TASK_OPERATIONS

@@ -34,7 +34,7 @@ from fargate_operator.models.kinds import (
     VERSION,
 )
 from fargate_operator.reconcile import deregistration
-from fargate_operator.reconcile import taskdefinition as logic
+from fargate_operator.reconcile import task_definition as logic
 from fargate_operator.reconcile.accounts import same_place
 from fargate_operator.reconcile.ownership import (
     OWNER_TAG_KEYS,
