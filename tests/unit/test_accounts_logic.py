@@ -205,16 +205,11 @@ def test_a_refused_assume_role_is_held_and_each_caller_gets_its_own_error() -> N
 def test_a_run_task_retry_stays_where_the_first_attempt_went() -> None:
     """The RunTask mark names the account ("own" for the operator's identity) and region before RunTask: a retry
     (or the deletion's ListTasks) never goes elsewhere, where it would find nothing and start a second task."""
-    from types import SimpleNamespace
-
+    from fargate_operator.controllers.task import moved as _moved
     from fargate_operator.ecs.settings import Where
-    from fargate_operator.handlers.task import _moved
 
-    def gw(where: Where) -> Any:
-        return SimpleNamespace(region=where.region, where=where)
-
-    own = gw(Where("us-east-1"))
-    role = gw(Where("us-east-1", "111111111111", "arn:aws:iam::111111111111:role/fo", "team-a"))
+    own = Where("us-east-1")
+    role = Where("us-east-1", "111111111111", "arn:aws:iam::111111111111:role/fo", "team-a")
     mark = {"cluster": "c", "taskDefinition": "td", "at": 1.0, "region": "us-east-1", "account": "own"}
     assert _moved(mark, own) is None
     assert "account own" in str(_moved(mark, role))

@@ -330,7 +330,7 @@ def test_a_service_rolling_to_a_new_revision_is_not_judged() -> None:
     from UpdateService until the handler's status lands, ECS runs a revision status does not name yet.
     Judged then, the revision would be "corrected" back (seen in test_taskdefinition_service.py)."""
     from fargate_operator.handlers import drift
-    from fargate_operator.handlers.taskdefinition import RESOLVED_ANNOTATION
+    from fargate_operator.handlers.task_definition import RESOLVED_ANNOTATION
 
     rev = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:"
     obj: dict[str, Any] = {

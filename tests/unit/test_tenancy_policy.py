@@ -413,7 +413,7 @@ def _guard_runtime(policy: t.Policy = t.DEFAULT_POLICY) -> tuple[Any, Any]:
     from fargate_operator.ecs.gateway import EcsGateway
     from fargate_operator.ecs.settings import GatewaySettings
     from fargate_operator.models.ownership import Owner
-    from fargate_operator.reconcile import taskdefinition as td_logic
+    from fargate_operator.reconcile import task_definition as td_logic
     from fargate_operator.runtime import Runtime
     from fargate_operator.store.registry import Registry
 

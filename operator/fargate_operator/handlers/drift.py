@@ -29,13 +29,13 @@ from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import common, tenancy
-from fargate_operator.handlers.taskdefinition import RESOLVED_ANNOTATION, family_taken, roll_dependents
+from fargate_operator.handlers.task_definition import RESOLVED_ANNOTATION, family_taken, roll_dependents
 from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVICE, TASK_DEFINITION
 from fargate_operator.models.ownership import Owner
 from fargate_operator.reconcile import cluster as cluster_logic
 from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile import service as service_logic
-from fargate_operator.reconcile import taskdefinition as td_logic
+from fargate_operator.reconcile import task_definition as td_logic
 from fargate_operator.reconcile import tenancy as tenancy_logic
 from fargate_operator.reconcile.drift import policy, verdict
 from fargate_operator.reconcile.drift.compare import (

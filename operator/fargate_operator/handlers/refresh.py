@@ -28,12 +28,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from fargate_operator import heap, k8s
+from fargate_operator.controllers.task import read_mark
 from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH, EcsGateway
 from fargate_operator.handlers import drift, log_tail
 from fargate_operator.handlers.common import gateway_if_placed
-from fargate_operator.handlers.task import read_mark
 from fargate_operator.kubeclient import ApiError
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic

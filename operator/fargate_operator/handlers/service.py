@@ -32,7 +32,7 @@ from fargate_operator.models.ownership import OWNER_TAG_KEYS, AdoptionRefused, O
 from fargate_operator.reconcile import service as logic
 from fargate_operator.reconcile.cluster import tag_sync_calls
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
-from fargate_operator.reconcile.taskdefinition import newer_revision
+from fargate_operator.reconcile.task_definition import newer_revision
 from fargate_operator.reconcile.tenancy import SERVICE_OPERATIONS
 from fargate_operator.runtime import Runtime, runtime_of
 
@@ -47,7 +47,7 @@ def _live(services: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 # No field filter on update: a changed annotation from a FargateTaskDefinition's
-# new revision (see taskdefinition.roll_dependents), or the tenancy recheck
+# new revision (see task_definition.roll_dependents), or the tenancy recheck
 # (handlers/tenancy.py), must reconcile too.
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
