@@ -55,6 +55,7 @@ lint: venv
 	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/python -m fargate_devenv.go_tools actionlint  # .github/workflows/ (built from the Go proxy if missing)
 
 # The inner loop: what most changes need, on the real API server and the emulator; no root, no node tier.
 check: venv assets lint

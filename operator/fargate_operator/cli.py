@@ -211,7 +211,10 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from fargate_operator import __version__
+
     parser = argparse.ArgumentParser(prog="fargate-operator", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the operator")
     run.add_argument("--namespace", action="append", default=[], help="watch only this namespace (repeatable)")

@@ -33,3 +33,7 @@ NODE_HOST_PROGRAMS = {
 # The base image made with debootstrap where no registry is reachable (stands in for python:3.11-slim).
 DEBIAN_SUITE = "bookworm"
 BASE_IMAGE_PACKAGES = ("python3", "python3-venv", "python-is-python3", "ca-certificates")
+
+# `make lint` checks .github/workflows/ with actionlint, built from the Go module proxy (go_tools.py).
+ACTIONLINT_PACKAGE = "github.com/rhysd/actionlint/cmd/actionlint"
+ACTIONLINT_VERSION = "v1.7.12"
