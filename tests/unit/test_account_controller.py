@@ -35,11 +35,15 @@ class Clock:
 
 
 def test_a_role_that_works_is_checked_once_per_credential_settings() -> None:
-    sts = Sts(None)
-    checks = controller.CredentialChecks(sts)
-    for _ in range(3):
+    sts, clock = Sts(None), Clock()
+    checks = controller.CredentialChecks(sts, recheck=60.0, clock=clock)
+    for now in (0.0, 30.0, 3600.0):
+        clock.now = now
         assert asyncio.run(checks.observe(ROLE)) is None
     assert sts.calls == 1
+    changed = AccountMapping("team-a", "us-east-1", role_arn="arn:aws:iam::111111111111:role/other")
+    asyncio.run(checks.observe(changed))
+    assert sts.calls == 2
 
 
 def test_a_refused_role_is_tried_again_only_after_the_recheck_interval() -> None:
