@@ -19,20 +19,22 @@ from fargate_operator.handlers.common import (
     creating,
     ecs_or_wait,
     fail,
-    placed,
     up_to_date,
 )
 from fargate_operator.handlers.remembered import remembered
-from fargate_operator.handlers.skeleton import deletion_gateway, events_of
+from fargate_operator.handlers.skeleton import conditions_on_failure, deletion_gateway, events_of, record
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import GROUP, PLURALS, TENANCY_RECHECK_ANNOTATION, VERSION
 from fargate_operator.reconcile import cluster as logic
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
-from fargate_operator.reconcile.ownership import AdoptionRefused, Owner
+from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateCluster"]
 BLOCKED_RETRY_SECONDS = 15
+# The Observe check's refusals stand until the spec or the config changes; that includes a cluster the
+# namespace's FargateCluster was not accepted for yet (as the handler always treated it).
+OBSERVE_REFUSALS = (tenancy.TenancyRefused, tenancy.NotYetAccepted)
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)
@@ -55,16 +57,10 @@ async def reconcile_cluster(
         return
     desired = controller.Desired(dict(spec), Owner.of(body), name)
     first = creating(body, spec, status, "clusterArn")
-    try:
+    async with conditions_on_failure(body, patch, status, retry):
         cluster = await controller.ensure(gw, desired, events_of(body), first=first, look=gw.cluster_batch.describe)
-    except AdoptionRefused as err:
-        await fail(body, patch, status, err, retry, permanent=True)
-    except EcsError as err:
-        await fail(body, patch, status, err, retry)
-    patch.status.update(logic.status_from(cluster))
-    placed(patch, cluster.get("clusterArn"), gw)
-    patch.status["specHash"] = want
-    apply_health(body, patch, status, controller.made_health(cluster))
+    observed = logic.status_from(cluster)
+    record(body, patch, status, gw, observed, cluster.get("clusterArn"), want, controller.made_health(cluster))
 
 
 async def _observe(
@@ -76,12 +72,8 @@ async def _observe(
     shared by the tenancy config): observing is reading, and another team's cluster is not ours
     to read. An observe-only object never makes a cluster usable for the namespace's services.
     """
-    try:
+    async with conditions_on_failure(body, patch, status, retry, refusals=OBSERVE_REFUSALS):
         await tenancy.require_cluster(rt, gw, body["metadata"]["namespace"], name)
-    except (tenancy.TenancyRefused, tenancy.NotYetAccepted) as err:
-        await fail(body, patch, status, err, retry, permanent=True)
-    except EcsError as err:
-        await fail(body, patch, status, err, retry)
     if status.get("conditions") and status.get("clusterName") == name:
         up_to_date(body, patch, status)
         return

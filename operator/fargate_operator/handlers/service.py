@@ -17,14 +17,12 @@ from fargate_operator.handlers.common import (
     creating,
     ecs_or_wait,
     fail,
-    placed,
     resolve_cluster,
     resolve_task_definition,
     up_to_date,
-    wait,
 )
 from fargate_operator.handlers.remembered import remembered
-from fargate_operator.handlers.skeleton import deletion_gateway, events_of
+from fargate_operator.handlers.skeleton import conditions_on_failure, deletion_gateway, events_of, record
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, GROUP, PLURALS, VERSION
 from fargate_operator.reconcile import service as logic
@@ -50,7 +48,6 @@ async def reconcile_service(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
     rt = runtime_of(memo)
-    owner, ns = Owner.of(body), body["metadata"]["namespace"]
     gw = await ecs_or_wait(rt, body, patch, status, retry)
     if management_policy(spec) == OBSERVE:
         await _observe(rt, gw, body, spec, status, patch, retry)
@@ -59,27 +56,8 @@ async def reconcile_service(
         # An ARN the Observe policy mirrored: not a service this object made or adopted, so not its record.
         patch.status["serviceArn"] = None
         status = {k: v for k, v in status.items() if k != "serviceArn"}
-    try:
-        cluster = await resolve_cluster(rt, gw, ns, spec)
-        task_definition = await resolve_task_definition(rt, gw, ns, spec)
-        tenancy.require_references(rt, ns, spec, SERVICE_OPERATIONS)
-        rolled_to = (body["metadata"].get("annotations") or {}).get(ROLL_ANNOTATION)
-        if (
-            spec.get("taskDefinitionRef")
-            and rolled_to
-            and task_definition
-            and newer_revision(rolled_to, task_definition)
-        ):
-            # The FargateTaskDefinition announced a revision the watch cache does not show yet
-            # (an annotation anyone may write: checked like a named one).
-            await tenancy.require_task_definition(rt, gw, ns, rolled_to)
-            task_definition = rolled_to
-    except Waiting as why:
-        await wait(body, patch, status, why)
-    except tenancy.TenancyRefused as err:
-        await fail(body, patch, status, err, retry, permanent=True)
-    except EcsError as err:  # looking up the owner of what spec names
-        await fail(body, patch, status, err, retry)
+    async with conditions_on_failure(body, patch, status, retry):
+        cluster, task_definition = await _references(rt, gw, body, spec)
     force = (body["metadata"].get("annotations") or {}).get(FORCE_ANNOTATION)
     # A bare family is sent as the revision the tenancy check admitted, but hashed as written: a restart
     # does not roll the service onto a newer revision nobody asked it to deploy.
@@ -90,25 +68,38 @@ async def reconcile_service(
         return
     desired = controller.Desired(
         dict(spec),
-        owner,
+        Owner.of(body),
         cluster,
         task_definition,
-        cluster_has_default_strategy(rt, ns, spec, cluster),
+        cluster_has_default_strategy(rt, body["metadata"]["namespace"], spec, cluster),
         force_deployment=bool(force) and status.get("specHash", "").split("/", 1)[-1] != force,
     )
-    try:
-        first = creating(body, spec, status, "serviceArn")
-        service = await controller.ensure(gw, desired, events_of(body), first=first)
-    except AdoptionRefused as err:
-        patch.status["serviceArn"] = None  # whatever was recorded, the service of that name is not this object's
-        await fail(body, patch, status, err, retry, permanent=True)
-    except EcsError as err:
-        await fail(body, patch, status, err, retry)
+    async with conditions_on_failure(body, patch, status, retry):
+        try:
+            first = creating(body, spec, status, "serviceArn")
+            service = await controller.ensure(gw, desired, events_of(body), first=first)
+        except AdoptionRefused:
+            patch.status["serviceArn"] = None  # whatever was recorded, the service of that name is not this object's
+            raise
     observed = controller.recorded(service, task_definition, status.get("desiredTaskDefinition"))
-    patch.status.update(observed)
-    placed(patch, service.get("serviceArn"), gw)
-    patch.status["specHash"] = want
-    apply_health(body, patch, status, controller.health(service, observed.get("desiredTaskDefinition")))
+    verdict = controller.health(service, observed.get("desiredTaskDefinition"))
+    record(body, patch, status, gw, observed, service.get("serviceArn"), want, verdict)
+
+
+async def _references(rt: Runtime, gw: EcsGateway, body: Any, spec: Any) -> tuple[str, str | None]:
+    """The cluster and task definition the spec names, each one the namespace may use (else Waiting or
+    TenancyRefused; EcsError looking up the owner of what spec names)."""
+    ns = body["metadata"]["namespace"]
+    cluster = await resolve_cluster(rt, gw, ns, spec)
+    task_definition = await resolve_task_definition(rt, gw, ns, spec)
+    tenancy.require_references(rt, ns, spec, SERVICE_OPERATIONS)
+    rolled_to = (body["metadata"].get("annotations") or {}).get(ROLL_ANNOTATION)
+    if spec.get("taskDefinitionRef") and rolled_to and task_definition and newer_revision(rolled_to, task_definition):
+        # The FargateTaskDefinition announced a revision the watch cache does not show yet
+        # (an annotation anyone may write: checked like a named one).
+        await tenancy.require_task_definition(rt, gw, ns, rolled_to)
+        task_definition = rolled_to
+    return cluster, task_definition
 
 
 async def _observe(
@@ -119,14 +110,8 @@ async def _observe(
     Only the cluster is resolved (a clusterRef from the watch cache; a named cluster must pass the
     tenancy check like any other, so a namespace observes only what it may use).
     """
-    try:
+    async with conditions_on_failure(body, patch, status, retry):
         cluster = await resolve_cluster(rt, gw, body["metadata"]["namespace"], spec)
-    except Waiting as why:
-        await wait(body, patch, status, why)
-    except tenancy.TenancyRefused as err:
-        await fail(body, patch, status, err, retry, permanent=True)
-    except EcsError as err:  # looking up the owner of a named cluster
-        await fail(body, patch, status, err, retry)
     patch.status["clusterArn"] = cluster
     if status.get("specHash"):
         patch.status["specHash"] = None  # what it managed is only mirrored now: a later Manage looks again
