@@ -6,7 +6,8 @@ import asyncio
 from typing import Any
 
 from fargate_operator.controllers import account as controller
-from fargate_operator.reconcile.accounts import AccountMapping, Served
+from fargate_operator.models.accounts import AccountMapping
+from fargate_operator.reconcile.accounts import Served
 
 ROLE = AccountMapping("team-a", "us-east-1", role_arn="arn:aws:iam::111111111111:role/fo")
 OWN = AccountMapping("own", "us-east-1")

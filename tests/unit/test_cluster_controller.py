@@ -10,7 +10,7 @@ import pytest
 from fargate_operator.controllers import cluster as controller
 from fargate_operator.controllers.events import silent
 from fargate_operator.ecs.errors import EcsError
-from fargate_operator.reconcile.ownership import UID_TAG, AdoptionRefused, Owner
+from fargate_operator.models.ownership import UID_TAG, AdoptionRefused, Owner
 from support.fake_ecs import FakeEcs
 
 OWNER = Owner("FargateCluster", "team-a", "apps", "uid-apps")

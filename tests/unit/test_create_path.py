@@ -145,7 +145,7 @@ class TagApplyingClusters:
 
 def test_another_namespaces_cluster_never_receives_a_create_from_a_new_object() -> None:
     from fargate_operator.controllers import cluster as controller
-    from fargate_operator.reconcile.ownership import AdoptionRefused, Owner
+    from fargate_operator.models.ownership import AdoptionRefused, Owner
 
     theirs = Owner("FargateCluster", "team-a", "prod", "uid-a")
     existing = {"clusterName": "prod", "clusterArn": "arn:aws:ecs:r:1:cluster/prod", "status": "ACTIVE"}

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from fargate_operator.ecs import model
 from fargate_operator.reconcile.drift import compare, normalize, policy, verdict
 from fargate_operator.reconcile.drift.compare import cluster_differences, service_differences
+from fargate_operator.schema import model
 from support.argocd_health import health as argocd_health
 
 REPO = Path(__file__).resolve().parents[2]

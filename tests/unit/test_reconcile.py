@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fargate_operator.reconcile import conditions, ownership
+from fargate_operator.models import ownership
+from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.reconcile import taskdefinition as td_logic

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from fargate_operator.codegen.crd_kinds import KINDS, crd
+from fargate_operator.models import ownership
 from fargate_operator.reconcile import cluster as cluster_logic
-from fargate_operator.reconcile import ownership
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.reconcile import taskdefinition as td_logic

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from fargate_operator.config import OperatorConfig
-from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
+from fargate_operator.ecs.gateway import EcsGateway
+from fargate_operator.ecs.settings import GatewaySettings
 from fargate_operator.reconcile import task as logic
 
 STARTED = "2026-01-01T00:00:00+00:00"

@@ -14,8 +14,9 @@ from typing import Any
 
 from fargate_operator.controllers.base import Verdict
 from fargate_operator.ecs.gateways import credential_key
+from fargate_operator.models.accounts import AccountMapping
 from fargate_operator.reconcile import conditions
-from fargate_operator.reconcile.accounts import AccountMapping, Served
+from fargate_operator.reconcile.accounts import Served
 
 RECHECK_SECONDS = 60.0
 NAMESPACES_NAMED = 20  # in the Ready message; status.namespaces lists them all

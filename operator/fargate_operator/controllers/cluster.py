@@ -14,9 +14,9 @@ from fargate_operator.controllers.base import Ecs, Verdict
 from fargate_operator.controllers.events import Say
 from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.models.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner
 from fargate_operator.reconcile import cluster as logic
 from fargate_operator.reconcile.cluster import Call
-from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner
 
 LIVE = ("ACTIVE", "PROVISIONING")
 # What keeps a cluster from being deleted for now: the deletion retries until they are gone.

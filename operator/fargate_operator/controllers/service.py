@@ -15,9 +15,9 @@ from fargate_operator.controllers.base import Ecs, Verdict
 from fargate_operator.controllers.events import Say
 from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.errors import EcsError
+from fargate_operator.models.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner
 from fargate_operator.reconcile import service as logic
 from fargate_operator.reconcile.cluster import Call, tag_sync_calls
-from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner
 
 LIVE = ("ACTIVE", "DRAINING")
 # A deletion that finds these is done: the service (or its whole cluster) is gone already.

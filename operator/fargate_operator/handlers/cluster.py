@@ -25,9 +25,9 @@ from fargate_operator.handlers.remembered import remembered
 from fargate_operator.handlers.skeleton import conditions_on_failure, deletion_gateway, events_of, record
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import GROUP, PLURALS, TENANCY_RECHECK_ANNOTATION, VERSION
+from fargate_operator.models.ownership import Owner
 from fargate_operator.reconcile import cluster as logic
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
-from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateCluster"]

@@ -31,6 +31,7 @@ from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import common, tenancy
 from fargate_operator.handlers.taskdefinition import RESOLVED_ANNOTATION, family_taken, roll_dependents
 from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVICE, TASK_DEFINITION
+from fargate_operator.models.ownership import Owner
 from fargate_operator.reconcile import cluster as cluster_logic
 from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile import service as service_logic
@@ -48,7 +49,6 @@ from fargate_operator.reconcile.drift.compare import (
     service_differences,
 )
 from fargate_operator.reconcile.drift.normalize import CLUSTER_RULES, SERVICE_RULES
-from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime
 
 LIST_PAGE_SIZE = 100  # ListTaskDefinitions.maxResults: up to 100 a page when not given

@@ -25,9 +25,9 @@ from fargate_operator.handlers.remembered import remembered
 from fargate_operator.handlers.skeleton import conditions_on_failure, deletion_gateway, events_of, record
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, GROUP, PLURALS, VERSION
+from fargate_operator.models.ownership import AdoptionRefused, Owner
 from fargate_operator.reconcile import service as logic
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
-from fargate_operator.reconcile.ownership import AdoptionRefused, Owner
 from fargate_operator.reconcile.taskdefinition import newer_revision
 from fargate_operator.reconcile.tenancy import SERVICE_OPERATIONS
 from fargate_operator.runtime import Runtime, runtime_of

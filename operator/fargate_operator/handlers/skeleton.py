@@ -18,8 +18,8 @@ from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import Waiting, apply_health, ecs_for_deletion, fail, placed, wait
+from fargate_operator.models.ownership import AdoptionRefused
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
-from fargate_operator.reconcile.ownership import AdoptionRefused
 from fargate_operator.runtime import Runtime, runtime_of
 
 

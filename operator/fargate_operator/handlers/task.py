@@ -57,11 +57,11 @@ from fargate_operator.models.kinds import (
     TENANCY_RECHECK_ANNOTATION,
     VERSION,
 )
+from fargate_operator.models.ownership import Owner
 from fargate_operator.reconcile import runtask, stop_request
 from fargate_operator.reconcile import task as logic
 from fargate_operator.reconcile import taskdefinition as td_logic
 from fargate_operator.reconcile.accounts import PlacementRefused
-from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.reconcile.tenancy import TASK_OPERATIONS
 from fargate_operator.runtime import Runtime, runtime_of
 

@@ -33,10 +33,7 @@ from fargate_operator.models.kinds import (
     TENANCY_RECHECK_ANNOTATION,
     VERSION,
 )
-from fargate_operator.reconcile import deregistration
-from fargate_operator.reconcile import taskdefinition as logic
-from fargate_operator.reconcile.accounts import same_place
-from fargate_operator.reconcile.ownership import (
+from fargate_operator.models.ownership import (
     OWNER_TAG_KEYS,
     SPEC_HASH_TAG,
     AdoptionRefused,
@@ -48,6 +45,9 @@ from fargate_operator.reconcile.ownership import (
     owner_named_in,
     tag_dict,
 )
+from fargate_operator.reconcile import deregistration
+from fargate_operator.reconcile import taskdefinition as logic
+from fargate_operator.reconcile.accounts import same_place
 from fargate_operator.reconcile.tenancy import TASK_DEFINITION_OPERATIONS, family_of
 from fargate_operator.runtime import Runtime, runtime_of
 

@@ -37,9 +37,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fargate_operator import k8s
-from fargate_operator.codegen.botocore_schema import doc_text, ecs_model, shape_schema
-from fargate_operator.execs import run as execs_run
 from fargate_operator.models.kinds import CLUSTER, PLURALS, SERVICE, TASK, TASK_DEFINITION
+from fargate_operator.schema.shapes import doc_text, ecs_model, shape_schema
+from fargate_operator.service import exec_run as execs_run
 from fargate_operator.service.access import OPERATIONS, TASK_LOGS, Permission
 from fargate_operator.service.api import WRITE_OPERATIONS, EcsApi
 from fargate_operator.service.errors import ApiError
@@ -83,7 +83,7 @@ _TEXT = {"type": "string", "minLength": 1}
 
 
 def run_tool() -> types.Tool:
-    """ExecuteCommand for agents: the operator reads the session and answers its output (execs/run.py)."""
+    """ExecuteCommand for agents: the operator reads the session and answers its output (service/exec_run.py)."""
     return types.Tool(
         name=RUN_TOOL,
         title="ExecuteCommand (output)",

@@ -20,7 +20,7 @@ from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fargate_operator.ecs import model
+from fargate_operator.schema import model
 from fargate_operator.service.api import EcsApi
 from fargate_operator.service.errors import ApiError
 from fargate_operator.web.auth import NAMESPACE_HEADER, CredentialSource, addressing, authenticate
