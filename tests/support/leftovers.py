@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Set
 from typing import Any
 
-from fargate_operator.reconcile.ownership import NAMESPACE_TAG
+from fargate_operator.models.ownership import NAMESPACE_TAG
 
 
 def _tags(described: dict[str, Any]) -> dict[str, str]:

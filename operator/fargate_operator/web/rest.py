@@ -130,6 +130,6 @@ class RestAdapter:
         )
         principal = addressing(caller.principal, request.headers.get(NAMESPACE_HEADER))
         validate(operation, params)
-        # The signature goes along: RunTask without clientToken refuses a replay of it (service/tasks.py).
+        # The signature goes along, to the operations that refuse its replay (replay_sensitive: RunTask).
         answer = await self.api.call(operation, params, principal, signature=caller.signature)
         return operation, _json(answer)
