@@ -6,6 +6,7 @@ which must agree (support.argocd_health.health); the harness itself is checked a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,19 @@ def test_a_script_running_past_argo_cds_second_is_stopped() -> None:
     [answer] = argocd_health.evaluate([("while true do end", {})])
     assert "context deadline exceeded" in answer.get("error", ""), answer
     assert 0.9 < time.monotonic() - started < 5
+
+
+def test_the_readme_installs_the_health_checks_and_the_application() -> None:
+    """The README's Argo CD commands name the generated customisation (merged into argocd-cm) and the Application."""
+    readme = (REPO / "README.md").read_text()
+    patch = re.search(r"kubectl patch configmap argocd-cm -n argocd --type merge \\\n\s+--patch-file (\S+)", readme)
+    apply = re.search(r"kubectl apply -f (deploy/argocd/\S+)", readme)
+    assert patch is not None and apply is not None
+    custom = yaml.safe_load((REPO / patch.group(1)).read_text())
+    assert (custom["kind"], custom["metadata"]["name"], custom["metadata"]["namespace"]) == (
+        "ConfigMap",
+        "argocd-cm",
+        "argocd",
+    )
+    app = yaml.safe_load((REPO / apply.group(1)).read_text())
+    assert (app["kind"], app["metadata"]["namespace"]) == ("Application", "argocd")
