@@ -56,6 +56,7 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m fargate_devenv.go_tools actionlint  # .github/workflows/ (built from the Go proxy if missing)
+	cd tools/argocd-health && test -z "$$(gofmt -l .)" && go vet -mod=readonly ./...  # the Argo CD health harness
 
 # The inner loop: what most changes need, on the real API server and the emulator; no root, no node tier.
 check: venv assets lint

@@ -1,11 +1,14 @@
-"""Go programs of the lint step, built with ``go install`` from the Go module proxy into the cache.
+"""Go programs of the lint and test steps, built from the Go module proxy into the cache.
 
 Each lands in ``<cache>/tools/<name>-<version>/`` (versions.py pins the version), so a fresh machine
-builds it on first use and a version bump builds the new one beside the old.
+builds it on first use and a version bump builds the new one beside the old. A program whose source
+is in this repository (tools/<name>/, its dependencies locked by its go.sum) is keyed by a digest of
+that source instead, so an edit builds anew.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -31,6 +34,40 @@ def ensure_go_tool(package: str, version: str) -> Path:
             env = {**os.environ, "GOBIN": str(target_dir), "CGO_ENABLED": "0"}
             subprocess.run(["go", "install", f"{package}@{version}"], env=env, check=True)
     return target
+
+
+def source_digest(source: Path) -> str:
+    """A short digest of a Go program's source directory: go.mod, go.sum and its .go files."""
+    digest = hashlib.sha256()
+    for path in sorted([source / "go.mod", source / "go.sum", *source.glob("*.go")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def ensure_source_go_tool(source: Path) -> Path:
+    """The binary of the Go program in `source` (a main package with its own go.mod): from the cache,
+    else built now. -mod=readonly: the committed go.sum is the lock, and a build never edits it."""
+    name = source.name
+    target_dir = cache_root() / "tools" / f"{name}-{source_digest(source)}"
+    target = target_dir / name
+    if target.exists():
+        return target
+    if shutil.which("go") is None:
+        raise RuntimeError(f"{name} is built with Go, and `go` is not on PATH")
+    with _locked(target_dir / ".lock"):
+        if not target.exists():
+            _log(f"building {name} from {source}")
+            env = {**os.environ, "CGO_ENABLED": "0"}
+            partial = target_dir / f".{name}.partial"
+            build = ["go", "build", "-mod=readonly", "-trimpath", "-o", str(partial), "."]
+            subprocess.run(build, cwd=source, env=env, check=True)
+            partial.rename(target)  # never a half-written binary at `target`
+    return target
+
+
+def ensure_argocd_health(root: Path) -> Path:
+    """tools/argocd-health of the checkout at `root`: Argo CD's health-script rules on gopher-lua."""
+    return ensure_source_go_tool(root / "tools" / "argocd-health")
 
 
 def ensure_actionlint() -> Path:
