@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,9 +23,10 @@ from moto.core.serialize import JSONSerializer, TimestampSerializer, XFormedAttr
 from moto.core.utils import get_service_model
 from moto.ecs.responses import DESCRIBE_TASKS_TAGS
 from moto.events.models import events_backends
-from moto.events.utils import EventTemplateParser
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
+
+from fargate_ecs_sim import events_ext
 
 SOURCE = "aws.ecs"
 TASK_STATE_CHANGE = "ECS Task State Change"
@@ -48,18 +50,11 @@ class Settings:
 
 
 SETTINGS = Settings()
-# What EventBridge delivers to a target without an input transformer: the whole event. moto's default
-# template leaves `account` out (its paths map has it); this one is the envelope EventBridge documents
-# ("Amazon EventBridge events": version, id, detail-type, source, account, time, region, resources, detail).
-ENVELOPE = (
-    '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", "account": "<account>", '
-    '"time": <time>, "region": "<region>", "resources": <resources>, "detail": <detail>}'
-)
 
 
 def install(cloudtrail: bool) -> None:
     SETTINGS.cloudtrail = cloudtrail
-    EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = ENVELOPE
+    events_ext.install()
 
 
 def iso(stamp: datetime) -> str:
@@ -73,18 +68,33 @@ def iso_seconds(stamp: datetime) -> str:
     return (stamp.astimezone(UTC) if stamp.tzinfo else stamp).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def put(arn: str, detail_type: str, detail: dict[str, Any], resources: list[str], stamp: datetime) -> None:
-    """One event on the default bus of the account and region `arn` names; never fails the caller."""
+def _default_bus(arn: str) -> tuple[Any, bool]:
+    """The events backend of the account and region `arn` names, and whether its default bus has rules."""
     _, _, _, region, account = arn.split(":", 5)[:5]
+    backend = events_backends[account][region]
+    bus = backend.event_buses.get("default")
+    return backend, bool(bus is not None and bus.rules)
+
+
+def put(
+    arn: str, detail_type: str, detail: Callable[[], dict[str, Any]], resources: list[str], stamp: datetime
+) -> None:
+    """One event on the default bus of the account and region `arn` names; never fails the caller.
+
+    `detail` is built only when a rule may want it: without rules EventBridge drops the event, and
+    a fleet of 20,000 tasks should not pay for serializing what nobody reads."""
+    backend, listening = _default_bus(arn)
+    if not listening:
+        return
     entry = {
         "Source": SOURCE,
         "DetailType": detail_type,
-        "Detail": json.dumps(detail, default=str),
+        "Detail": json.dumps(detail(), default=str),
         "Resources": resources,
         "Time": stamp.timestamp(),  # moto's SQS delivery formats it as EventBridge does
     }
     try:
-        events_backends[account][region].put_events([entry])
+        backend.put_events([entry])
     except Exception:  # a broken rule or target must not stop a task's lifecycle
         log.exception("putting an %s event for %s failed", detail_type, arn)
 
@@ -118,7 +128,7 @@ def task_detail(task: Any, stamp: datetime) -> dict[str, Any]:
 
 
 def task_state_change(task: Any, stamp: datetime) -> None:
-    put(task.task_arn, TASK_STATE_CHANGE, task_detail(task, stamp), [task.task_arn], stamp)
+    put(task.task_arn, TASK_STATE_CHANGE, lambda: task_detail(task, stamp), [task.task_arn], stamp)
 
 
 # --- ECS Service Action / ECS Deployment State Change ------------------------------------------
@@ -128,7 +138,7 @@ def service_action(svc: Any, name: str, event_type: str, stamp: datetime, **extr
     """eventType INFO / WARN / ERROR, eventName, clusterArn, createdAt (no version: "service action events
     do not include a version number in the details")."""
     detail = {"eventType": event_type, "eventName": name, "clusterArn": svc.cluster_arn, "createdAt": iso(stamp)}
-    put(svc.arn, SERVICE_ACTION, {**detail, **extra}, [svc.arn], stamp)
+    put(svc.arn, SERVICE_ACTION, lambda: {**detail, **extra}, [svc.arn], stamp)
 
 
 def deployment_state_change(svc: Any, name: str, deployment_id: str, reason: str, stamp: datetime) -> None:
@@ -141,7 +151,7 @@ def deployment_state_change(svc: Any, name: str, deployment_id: str, reason: str
         "updatedAt": iso_seconds(stamp),
         "reason": reason,
     }
-    put(svc.arn, DEPLOYMENT_STATE_CHANGE, detail, [svc.arn], stamp)
+    put(svc.arn, DEPLOYMENT_STATE_CHANGE, lambda: detail, [svc.arn], stamp)
 
 
 # --- AWS API Call via CloudTrail ---------------------------------------------------------------
@@ -185,8 +195,11 @@ class ApiCall:
 
 def api_call(call: ApiCall, stamp: datetime) -> None:
     """An "AWS API Call via CloudTrail" event: the CloudTrail record as detail, no resources."""
-    event_id = str(uuid.uuid4())
-    detail = {
+    put(f"arn:aws:ecs:{call.region}:{call.account}:", API_CALL, lambda: _record(call, stamp), [], stamp)
+
+
+def _record(call: ApiCall, stamp: datetime) -> dict[str, Any]:
+    return {
         "eventVersion": CLOUDTRAIL_EVENT_VERSION,
         "userIdentity": _identity(call.access_key, call.account, call.region),
         "eventTime": iso_seconds(stamp),
@@ -198,11 +211,10 @@ def api_call(call: ApiCall, stamp: datetime) -> None:
         "requestParameters": call.request_parameters or None,
         "responseElements": call.response_elements,
         "requestID": str(uuid.uuid4()),
-        "eventID": event_id,
+        "eventID": str(uuid.uuid4()),
         "readOnly": False,
         "eventType": "AwsApiCall",
         "managementEvent": True,
         "recipientAccountId": call.account,
         "eventCategory": "Management",
     }
-    put(f"arn:aws:ecs:{call.region}:{call.account}:", API_CALL, detail, [], stamp)
