@@ -170,6 +170,21 @@ def test_events_the_rule_does_not_match_are_not_delivered(
     assert services.quiet(0.5) == []  # a task outside any service: no service action
 
 
+def test_events_go_to_the_bus_of_the_account_that_owns_the_task(emulator: EcsEmulator, ecs: Any) -> None:
+    role = "arn:aws:iam::111111111111:role/team"
+    own = EventQueue.create(emulator.client_as(role, "events"), emulator.client_as(role, "sqs"), TASK_EVENTS)
+    default = _queue(emulator, TASK_EVENTS)
+    team = emulator.client_as(role)
+    network = emulator.create_network(ec2=emulator.client_as(role, "ec2"))
+    team.create_cluster(clusterName="team")
+    arn = run(team, "team", register(team, "web"), network)["taskArn"]
+    received = own.until(
+        "the team's task RUNNING", lambda got: any(e["detail"]["lastStatus"] == "RUNNING" for e in got)
+    )
+    assert {e["account"] for e in received} == {"111111111111"} and {e["resources"][0] for e in received} == {arn}
+    assert default.quiet(0.5) == []  # the default account's bus saw none of them
+
+
 def test_a_long_poll_does_not_stop_the_emulator(
     emulator: EcsEmulator, ecs: Any, cluster: str, network: Network
 ) -> None:
