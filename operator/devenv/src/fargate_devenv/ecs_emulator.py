@@ -53,6 +53,8 @@ class EcsEmulator:
     command_prefix: tuple[str, ...] = ()
     # At most this many seconds an AssumeRole session lasts (0: as asked), to test refreshes quickly.
     sts_session_seconds: int = 0
+    # A trail records management events: ECS API calls reach EventBridge as CloudTrail events (default off).
+    cloudtrail_events: bool = False
     _proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -76,6 +78,7 @@ class EcsEmulator:
             str(self.step_seconds),
             "--sts-session-seconds",
             str(self.sts_session_seconds),
+            *(["--cloudtrail-events"] if self.cloudtrail_events else []),
         ]
         self._proc = processes.start(cmd, self.log)
 

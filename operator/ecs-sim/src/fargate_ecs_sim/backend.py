@@ -27,7 +27,7 @@ from moto.ecs.exceptions import (
 )
 from moto.ecs.models import Cluster, EC2ContainerServiceBackend, TaskDefinition
 
-from fargate_ecs_sim import exec_channel, rules, scheduler
+from fargate_ecs_sim import ecs_events, exec_channel, rules, scheduler
 from fargate_ecs_sim.clock import Timeline, mono, wall
 from fargate_ecs_sim.lifecycle import SimTask
 from fargate_ecs_sim.scheduler import Deployment, SimService
@@ -106,6 +106,7 @@ class SimBackend(EC2ContainerServiceBackend):
                     log.exception("scheduler pass for service %s failed", svc.arn)
                     continue
                 for task in touched:
+                    ecs_events.task_state_change(task, stamp)  # desiredStatus STOPPED is a change too
                     self._wake(task, now, stamp)
 
     def _wake(self, task: SimTask, now: float, stamp: datetime) -> None:
@@ -277,6 +278,7 @@ class SimBackend(EC2ContainerServiceBackend):
             task.platform_version = task.platform_family = None  # type: ignore[assignment]
         self.tasks.setdefault(cluster.name, {})[task.task_arn] = task
         self.timeline.schedule(task, task.next_due())
+        ecs_events.task_state_change(task, stamp)  # the new task, PROVISIONING
         return task
 
     def sim_run_task(self, params: dict[str, Any]) -> tuple[list[SimTask], list[dict[str, str]]]:
@@ -392,7 +394,8 @@ class SimBackend(EC2ContainerServiceBackend):
         if task is None:
             raise InvalidParameterException("The referenced task was not found.")
         now = mono()
-        task.request_stop("UserInitiated", reason or "Task stopped by user", now)
+        if task.request_stop("UserInitiated", reason or "Task stopped by user", now):
+            ecs_events.task_state_change(task, wall())
         self.timeline.schedule(task, now)
         return task
 
@@ -563,6 +566,7 @@ class SimBackend(EC2ContainerServiceBackend):
             deployment.desired_count = 0
         now, stamp = mono(), wall()
         for task in scheduler.reconcile(svc, self._launcher(now, stamp), now, stamp):
+            ecs_events.task_state_change(task, stamp)
             self._wake(task, now, stamp)
         return svc
 

@@ -24,7 +24,7 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.utils import generate_dns_from_ip, random_private_ip
 from moto.ecs.models import Cluster, EC2ContainerServiceBackend, Task, TaskDefinition
 
-from fargate_ecs_sim import logs
+from fargate_ecs_sim import ecs_events, logs
 from fargate_ecs_sim.clock import NEVER, PACE
 from fargate_ecs_sim.programs import SIGKILL_EXIT, SIGTERM_EXIT, Program, program_for
 
@@ -231,6 +231,7 @@ class SimTask(Task):
             if not self._advance_once(now, stamp):
                 break
             changed = True
+            ecs_events.task_state_change(self, stamp)  # ECS sends one per change (each new `version`)
         return changed
 
     def _advance_once(self, now: float, stamp: datetime) -> bool:

@@ -7,13 +7,15 @@ the ticker thread never see a task half-way through a change.
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 from moto.core.responses import ActionResult
 from moto.ecs.responses import DESCRIBE_TASKS_TAGS, EC2ContainerServiceResponse
 
+from fargate_ecs_sim import ecs_events
 from fargate_ecs_sim.backend import SimBackend
-from fargate_ecs_sim.clock import LOCK
+from fargate_ecs_sim.clock import LOCK, wall
 
 
 class SimResponse(EC2ContainerServiceResponse):
@@ -23,7 +25,36 @@ class SimResponse(EC2ContainerServiceResponse):
 
     def call_action(self) -> Any:
         with LOCK:
-            return super().call_action()
+            answer = super().call_action()
+            action = self._get_action()
+            if ecs_events.records(action) and int(answer[0]) < 400:
+                ecs_events.api_call(self._api_call(action, answer[2]), wall())
+            return answer
+
+    def _access_key(self) -> str:
+        """The SigV4 credential's key id (moto's own reader only knows upper-case AKIA-style ids)."""
+        auth = str(self.headers.get("Authorization", ""))
+        if "Credential=" in auth:
+            return auth.split("Credential=", 1)[1].split("/", 1)[0]
+        return self.get_access_key()
+
+    def _api_call(self, action: str, body: Any) -> ecs_events.ApiCall:
+        """What CloudTrail records of this request: who, from where, the request, the response."""
+        try:
+            response = json.loads(body) if body else None
+        except (TypeError, ValueError):
+            response = None
+        return ecs_events.ApiCall(
+            action=action,
+            account=self.current_account,
+            region=self.region,
+            access_key=self._access_key(),
+            # moto keeps no peer address; the emulator serves loopback unless told otherwise
+            source_ip=str(self.headers.get("X-Forwarded-For") or "127.0.0.1"),
+            user_agent=str(self.headers.get("User-Agent", "")),
+            request_parameters=self._params(),
+            response_elements=response if isinstance(response, dict) else None,
+        )
 
     def _params(self) -> dict[str, Any]:
         params: dict[str, Any] = self._get_params()

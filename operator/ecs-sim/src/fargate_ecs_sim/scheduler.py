@@ -24,6 +24,7 @@ from typing import Any, cast
 
 from moto.ecs.models import Cluster, EC2ContainerServiceBackend, Service, TaskDefinition
 
+from fargate_ecs_sim import ecs_events
 from fargate_ecs_sim.lifecycle import LATEST_LINUX_PLATFORM, SimTask
 from fargate_ecs_sim.rules import circuit_breaker_threshold
 
@@ -205,7 +206,11 @@ class SimService(Service):
         }
 
     def start_deployment(
-        self, stamp: datetime, sources: list[Deployment], rollback_of: Deployment | None = None
+        self,
+        stamp: datetime,
+        sources: list[Deployment],
+        rollback_of: Deployment | None = None,
+        reason: str | None = None,
     ) -> Deployment:
         """A new PRIMARY deployment of the current revision; the previous PRIMARY becomes ACTIVE."""
         breaker = self.deployment_configuration.get("deploymentCircuitBreaker") or {}
@@ -242,6 +247,12 @@ class SimService(Service):
         if rollback_of is None:
             self.history.insert(0, deployment)
         self.steady = False
+        if reason is not None:
+            deployment.rollout_state_reason = reason
+        # "sent for both initial deployments and rollback deployments"; the reason tells them apart
+        ecs_events.deployment_state_change(
+            self, "SERVICE_DEPLOYMENT_IN_PROGRESS", deployment.id, deployment.rollout_state_reason, stamp
+        )
         return deployment
 
     def _platform(self) -> str | None:
@@ -364,6 +375,7 @@ def _circuit_breaker(svc: SimService, stamp: datetime) -> None:
     primary.breaker["status"] = "TRIGGERED"
     primary.touch(stamp)
     svc.event(f"(service {svc.name}) (deployment {primary.id}) deployment failed: tasks failed to start.", stamp)
+    ecs_events.deployment_state_change(svc, "SERVICE_DEPLOYMENT_FAILED", primary.id, BREAKER_FAILED, stamp)
     target = next((d for d in svc.history if d.rollout_state == "COMPLETED"), None)
     if not breaker.get("rollback") or target is None:
         primary.sd_status, primary.sd_status_reason, primary.finished_at = "STOPPED", BREAKER_FAILED, stamp
@@ -377,8 +389,12 @@ def _circuit_breaker(svc: SimService, stamp: datetime) -> None:
     for member, value in target.revision.items():
         setattr(svc, _ATTRIBUTE.get(member, member), value)
     svc.event(f"(service {svc.name}) rolling back to deployment {target.id}.", stamp)
-    rollback = svc.start_deployment(stamp, sources=[d for d in svc.sim_deployments], rollback_of=primary)
-    rollback.rollout_state_reason = f"ECS deployment circuit breaker: rolling back to deploymentId {target.id}."
+    svc.start_deployment(
+        stamp,
+        sources=[d for d in svc.sim_deployments],
+        rollback_of=primary,
+        reason=f"ECS deployment circuit breaker: rolling back to deploymentId {target.id}.",
+    )
 
 
 _ATTRIBUTE = {
@@ -430,6 +446,9 @@ def _complete(svc: SimService, stamp: datetime) -> None:
         if primary.breaker["status"] == "MONITORING":
             primary.breaker["status"] = "MONITORING_COMPLETE"
         svc.event(f"(service {svc.name}) (deployment {primary.id}) deployment completed.", stamp)
+        ecs_events.deployment_state_change(
+            svc, "SERVICE_DEPLOYMENT_COMPLETED", primary.id, primary.rollout_state_reason, stamp
+        )
         if primary.rollback_of is not None:
             failed = primary.rollback_of
             failed.sd_status, failed.finished_at = "ROLLBACK_SUCCESSFUL", stamp
@@ -438,6 +457,7 @@ def _complete(svc: SimService, stamp: datetime) -> None:
     if not svc.steady and primary.rollout_state != "FAILED":
         svc.steady = True
         svc.event(f"(service {svc.name}) has reached a steady state.", stamp)
+        ecs_events.service_action(svc, "SERVICE_STEADY_STATE", "INFO", stamp)
 
 
 # ListServiceDeployments / DescribeServiceDeployments: one service deployment per deployment that
