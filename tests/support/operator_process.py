@@ -205,11 +205,12 @@ class Kube:
         )
 
     def handled(self, kind: str, name: str) -> dict[str, Any] | None:
-        """The status once Kopf has handled the object and has no handler running or scheduled for it
-        (nothing in progress, e.g. no retry waiting out its delay): else None.
+        """The status once Kopf has handled the object and has nothing in progress for it (no retry
+        waiting out its delay): else None.
 
         Kopf keeps both in status (handlers/lifecycle.py) and writes them with a handler's result: a
-        handler that finished wrote its outcome in the same patch that emptied its progress."""
+        handler that finished wrote its outcome in the same patch that emptied its progress. An update
+        handler's first attempt leaves no trace until it ends: wait for what it writes as well."""
         status = self.status(kind, name)
         kopf = status.get("kopf") or {}
         return status if kopf.get("last-handled-configuration") and not kopf.get("progress") else None
