@@ -100,6 +100,11 @@ class MissingAfterRunTask:
                     shown.append(task)
         return status, {**answer, "tasks": shown, "failures": missing}
 
+    def over(self) -> bool:
+        """Every task started through it is past its MISSING window: DescribeTasks shows them all now."""
+        with self._lock:
+            return all(time.monotonic() - at >= self.seconds for at in self.started.values())
+
 
 class RefuseCluster:
     """Calls naming one cluster fail with `code` (e.g. an IAM policy that denies that cluster's ARN).

@@ -87,17 +87,7 @@ class Replica:
 
     def metric(self, name: str, **labels: str) -> float:
         """One sample of the replica's /metrics (0 when absent)."""
-        with urllib.request.urlopen(f"{self.process.rest_endpoint}/metrics", timeout=5) as resp:
-            text = resp.read().decode()
-        want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-        for line in text.splitlines():
-            if line.startswith("#") or " " not in line:
-                continue
-            key, value = line.rsplit(" ", 1)
-            metric, _, rest = key.partition("{")
-            if metric == name and (not labels or ",".join(sorted(rest.rstrip("}").split(","))) == want):
-                return float(value)
-        return 0.0
+        return self.process.metric(name, **labels)
 
     def writes(self) -> list[Any]:
         """ECS writes this replica's proxy forwarded (journal), in order."""

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from fargate_devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
 from fargate_devenv.tenancy import world_sharing
 
 T = TypeVar("T")
+
+STATUS_CYCLES = "fargate_operator_status_cycles_total"  # handlers/refresh.py: one per completed status-loop cycle
 
 
 @dataclass
@@ -83,7 +86,6 @@ class OperatorProcess:
 
     def wait_ready(self, timeout: float = 60) -> OperatorProcess:
         """Until /readyz answers 200 (Kopf started, the adapters listen)."""
-        import urllib.request
 
         def ready() -> bool:
             try:
@@ -94,6 +96,44 @@ class OperatorProcess:
 
         wait_for("operator ready", ready, timeout=timeout)
         return self
+
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample of the operator's /metrics (0 when absent); OSError while it does not answer."""
+        with urllib.request.urlopen(f"{self.rest_endpoint}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        for line in text.splitlines():
+            if line.startswith("#") or " " not in line:
+                continue
+            key, value = line.rsplit(" ", 1)
+            metric, _, rest = key.partition("{")
+            if metric == name and (not labels or ",".join(sorted(rest.rstrip("}").split(","))) == want):
+                return float(value)
+        return 0.0
+
+    def wait_cycles(self, n: int, timeout: float | None = None) -> None:
+        """Until the status loop (this process's; in HA only the leader's runs) has run `n` whole cycles
+        after this call: what it would do about the world as it is now, it has done by then.
+
+        The counter rises as a cycle ends. The cycle under way at the call may have taken its snapshot
+        before what the caller just did or saw, so it does not count: n + 1 ends are awaited. A restart
+        starts the counter again at 0: call this after the restart, not across it.
+        """
+        budget = timeout if timeout is not None else 60 + n * (self.status_interval + 15)
+        deadline = time.monotonic() + budget
+        start: float | None = None
+        seen: float | None = None
+        while time.monotonic() < deadline:
+            try:
+                seen = self.metric(STATUS_CYCLES)
+            except OSError:  # not answering yet: still starting
+                seen = None
+            if seen is not None:
+                start = seen if start is None else start
+                if seen >= start + n + 1:
+                    return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out after {budget:.0f}s waiting for {n} status-loop cycles ({start} -> {seen})")
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no last writes."""
@@ -163,6 +203,17 @@ class Kube:
             "--ignore-not-found",
             "--timeout=60s",
         )
+
+    def handled(self, kind: str, name: str) -> dict[str, Any] | None:
+        """The status once Kopf has handled the object and has nothing in progress for it (no retry
+        waiting out its delay): else None.
+
+        Kopf keeps both in status (handlers/lifecycle.py) and writes them with a handler's result: a
+        handler that finished wrote its outcome in the same patch that emptied its progress. An update
+        handler's first attempt leaves no trace until it ends: wait for what it writes as well."""
+        status = self.status(kind, name)
+        kopf = status.get("kopf") or {}
+        return status if kopf.get("last-handled-configuration") and not kopf.get("progress") else None
 
     def events(self, name: str) -> list[dict[str, Any]]:
         out = self.cp.kubectl(

@@ -27,6 +27,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from prometheus_client import Counter
+
 from fargate_operator import heap, k8s
 from fargate_operator.controllers import cluster as cluster_controller
 from fargate_operator.controllers import service as service_controller
@@ -46,6 +48,9 @@ from fargate_operator.reconcile.drift import policy as drift_policy
 from fargate_operator.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+# Lets a watcher (tests, dashboards) wait for "the loop has looked again" instead of guessing a time.
+CYCLES = Counter("fargate_operator_status_cycles_total", "Completed cycles of the batched status loop")
 
 
 def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -437,4 +442,5 @@ async def refresh_forever(rt: Runtime) -> None:
         except Exception:
             log.exception("ttlSecondsAfterFinished sweep failed")
         heap.release_free_memory()
+        CYCLES.inc()
         await asyncio.sleep(rt.config.status_interval)

@@ -456,7 +456,13 @@ def test_keys_act_as_their_user_and_read_only_only_narrows(
     _key(world, namespace, f"no-user-{unique}", {"token": f"no-user-{unique}", "namespace": namespace})
     a = tenants.a
     run = {"cluster": a.cluster, "taskDefinition": a.family, "launchType": "FARGATE", "networkConfiguration": a.net}
-    time.sleep(1.2)  # an unknown token re-reads the Secrets at most once a second
+    # An unknown token re-reads the Secrets (at most once a second): once one key is known, the adapter
+    # has read all three (applied before), so the no-user key below is refused knowingly.
+    wait_for(
+        "the adapter knows the new keys",
+        lambda: rest(adapter, "ListTasks", {"cluster": a.cluster}, f"narrowed-{unique}")[0] == 200,
+        timeout=15,
+    )
     status, answer = rest(adapter, "RunTask", {**run, "clientToken": f"key-{unique}"}, f"as-runner-{unique}")
     assert status == 200, answer
     status, answer = rest(adapter, "CreateCluster", {"clusterName": f"k-{unique}"}, f"as-runner-{unique}")

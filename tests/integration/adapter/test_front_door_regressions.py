@@ -320,8 +320,16 @@ def test_an_empty_token_authenticates_nobody(
     # A user, so that the empty token (not a missing user) is what makes this Secret no key.
     data = {"token": b"", "namespace": namespace.encode(), "user": f"system:serviceaccount:{namespace}:x".encode()}
     credential_secret(world, namespace, name, data)
+    kube = Kube(world.control_plane, namespace)
+
+    def read_and_refused() -> list[dict[str, Any]]:
+        bearer_call(adapter, b"Bearer not-a-known-token")  # an unknown token re-reads the Secrets (at most 1/s)
+        return [e for e in kube.events(name) if e.get("reason") == "InvalidCredential"]
+
     try:
-        time.sleep(1.2)  # an unknown token re-reads the Secrets at most once a second
+        # The adapter has read the Secret and judged it no key: its Warning Event says why.
+        [event, *_] = wait_for("the Secret read and refused", read_and_refused, timeout=15)
+        assert "'token'" in event["message"], event
         for authorization in (b"Bearer ", b"Bearer \xa0", b"Bearer \t\xa0"):
             status, answer = bearer_call(adapter, authorization)
             assert status == 403, (authorization, answer)
@@ -524,7 +532,15 @@ def test_deregistering_the_current_revision_deregisters_exactly_that_revision(
         "revision 2 INACTIVE in ECS",
         lambda: moto.describe_task_definition(taskDefinition=second)["taskDefinition"]["status"] == "INACTIVE",
     )
-    time.sleep(2)  # a wrong deregistration of the rest of the family would have happened by now
+
+    # The handler deregisters every revision it means to before it writes its verdict, in the write that
+    # ends it (Kopf's bookkeeping included): once written, with no retry scheduled, a wrong one has happened.
+    def verdict() -> bool:
+        status = kube.handled("fargatetaskdefinition", family)
+        ready = next((c for c in (status or {}).get("conditions", []) if c["type"] == "Ready"), {})
+        return "deregistered" in ready.get("message", "")
+
+    wait_for("the handler's verdict", verdict)
     assert moto.describe_task_definition(taskDefinition=first)["taskDefinition"]["status"] == "ACTIVE"
 
     obj = kube.get("fargatetaskdefinition", family)

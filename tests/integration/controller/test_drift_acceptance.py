@@ -34,7 +34,7 @@ from support.operator_process import Kube, OperatorProcess, awsvpc, condition, m
 REPO = Path(__file__).resolve().parents[3]
 INTERVAL = 2.0  # status interval of this module's operator
 # The "human in the console" flips a value at least this long (`make drift-soak`: a full
-# minute). make test stops as soon as the bound is reached and shown to hold for 3 more intervals.
+# minute). make test stops as soon as the bound is reached and shown to hold for 3 more status cycles.
 HUMAN_SECONDS = float(os.environ.get("FARGATE_DRIFT_HUMAN_SECONDS", "0"))
 # "Detected within two status intervals": two intervals, plus one for a cycle's own work on a
 # loaded 2-core machine (the describes are paced, the kubectl polling of the test adds its own).
@@ -393,7 +393,7 @@ def test_deleted_current_revision_with_report_policy_is_reported_not_registered(
     assert found["field"] == "status" and found["desired"] == '"ACTIVE"'
     assert found["actual"] in (f'"{family}:1 DELETED"', f'"{family}:1 DELETE_IN_PROGRESS"'), found
     assert _events(kube, family, "DriftReported")
-    time.sleep(2 * INTERVAL)
+    operator_process.wait_cycles(2)  # revisions are checked every 2nd cycle: one more check at least
     assert _writes(ecs_proxy.reset()) == {}, "report only: nothing registered"
     assert kube.status("fargatetaskdefinition", family)["taskDefinitionArn"] == first
     counted = _metrics(operator_process)
@@ -427,7 +427,7 @@ def test_report_policy_reports_with_condition_event_metric_and_writes_nothing(
     table = kube.cp.kubectl("get", "fargateservice", name, "-n", kube.namespace).stdout.splitlines()
     column = table[0].index("DRIFTED")  # kubectl aligns its columns; an empty cell would shift split()
     assert table[1][column:].split()[0] == "True", table
-    time.sleep(3 * INTERVAL)
+    operator_process.wait_cycles(2)  # each judges the service again
     assert _writes(ecs_proxy.reset()) == {}, "report only: no ECS write"
     assert ecs_client.describe_services(cluster=cluster, services=[name])["services"][0]["desiredCount"] == 4
     # Argo CD: still Healthy (ECS runs what it was told to), and it says so
@@ -447,6 +447,7 @@ def test_desired_count_left_to_autoscaling_is_never_touched(
     cluster: str,
     task_definition: str,
     kube: Kube,
+    operator_process: OperatorProcess,
     ecs_client: Any,
     ecs_proxy: EcsProxy,
     example_network: tuple[Network, str, str],
@@ -459,7 +460,7 @@ def test_desired_count_left_to_autoscaling_is_never_touched(
     _converged_service(kube, name)
     ecs_proxy.reset()
     ecs_client.update_service(cluster=cluster, service=name, desiredCount=2)  # Application Auto Scaling
-    time.sleep(4 * INTERVAL)
+    operator_process.wait_cycles(2)  # each describes the change and judges it
     assert _writes(ecs_proxy.reset()) == {}
     assert condition(kube.status("fargateservice", name), "Drifted")["status"] == "False"
     kube.delete("fargateservice", name, wait=True)
@@ -468,6 +469,7 @@ def test_desired_count_left_to_autoscaling_is_never_touched(
 def test_a_circuit_breaker_rollback_is_reported_not_fought(
     cluster: str,
     kube: Kube,
+    operator_process: OperatorProcess,
     ecs_client: Any,
     ecs_proxy: EcsProxy,
     example_network: tuple[Network, str, str],
@@ -494,7 +496,7 @@ def test_a_circuit_breaker_rollback_is_reported_not_fought(
         timeout=180,
     )
     ecs_proxy.reset()
-    time.sleep(4 * INTERVAL)
+    operator_process.wait_cycles(2)  # each judges the rolled-back service again
     assert "UpdateService" not in ecs_proxy.reset(), "the rollback ECS made was fought"
     assert condition(kube.status("fargateservice", name), "Drifted").get("status") != "True"
     kube.delete("fargateservice", name, wait=True)
@@ -508,6 +510,7 @@ def test_a_human_flipping_a_value_gets_a_bounded_number_of_corrections_then_a_re
     cluster: str,
     task_definition: str,
     kube: Kube,
+    operator_process: OperatorProcess,
     ecs_client: Any,
     ecs_proxy: EcsProxy,
     example_network: tuple[Network, str, str],
@@ -516,7 +519,7 @@ def test_a_human_flipping_a_value_gets_a_bounded_number_of_corrections_then_a_re
     """desiredCount flipped every second. Bound: 5 corrections (policy.MAX_CORRECTIONS per 10 minutes,
     the n-th waiting 2^(n-1) status intervals after the one before: reached ~31 intervals after the
     first flip), then reported only while the human goes on flipping. make test flips until the bound
-    is reached plus 3 intervals (~45 s); FARGATE_DRIFT_HUMAN_SECONDS=60 (`make drift-soak`) for the
+    is reached plus 3 status cycles (~45 s); FARGATE_DRIFT_HUMAN_SECONDS=60 (`make drift-soak`) for the
     issue's full minute. The count is the proxy's: every UpdateService the operator sent."""
     name = f"human-{unique}"
     kube.apply(_service(name, example_network[0]))
@@ -537,7 +540,8 @@ def test_a_human_flipping_a_value_gets_a_bounded_number_of_corrections_then_a_re
         suspended = wait_for("reported", _drifted(kube, "fargateservice", name, "CorrectionSuspended"), timeout=90)
         assert suspended["drift"]["corrections"] == 5
         assert ecs_proxy.count("UpdateService") == 5  # the bound, reached (the human's calls bypass the proxy)
-        time.sleep(max(3 * INTERVAL, HUMAN_SECONDS - (time.monotonic() - started)))
+        operator_process.wait_cycles(3)  # each sees a flipped value and judges it
+        time.sleep(max(0.0, HUMAN_SECONDS - (time.monotonic() - started)))  # `make drift-soak`: wall time
         assert ecs_proxy.count("UpdateService") == 5  # and held while the human goes on
     finally:
         stop.set()
@@ -554,6 +558,7 @@ def test_observe_only_mirrors_an_existing_service_and_never_writes(
     cluster: str,
     task_definition: str,
     kube: Kube,
+    operator_process: OperatorProcess,
     ecs_client: Any,
     ecs_proxy: EcsProxy,
     example_network: tuple[Network, str, str],
@@ -589,7 +594,8 @@ def test_observe_only_mirrors_an_existing_service_and_never_writes(
             and o["status"].get("observedGeneration") == o["metadata"]["generation"]
         ),
     )
-    time.sleep(2 * INTERVAL)
+    wait_for("Kopf done with the object", lambda: kube.handled("fargateservice", name))
+    operator_process.wait_cycles(2)  # each describes the service against the new spec
     kube.delete("fargateservice", name, wait=True)
     calls = ecs_proxy.reset()
     assert _writes(calls) == {}, calls
@@ -801,7 +807,8 @@ def test_zero_false_drift_for_examples_and_generated_specs(
         wait_for(f"{kind}/{name} converged and judged in sync", lambda k=kind, n=name: judged(k, n), timeout=180)
     ecs_proxy.reset()
     patches = _status_patches(operator_process)
-    time.sleep(10 * INTERVAL)
+    # 8 whole cycles: 8 describes of services and clusters, 4 checks of the revisions (every 2nd cycle)
+    operator_process.wait_cycles(8)
     calls = ecs_proxy.reset()
     assert _writes(calls) == {}, f"writes to ECS with nothing changed: {calls}"
     # nor to Kubernetes: a judgement that did not change is not written again (no perpetual status diff)

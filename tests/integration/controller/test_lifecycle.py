@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -35,6 +35,7 @@ class StatusRecorder:
     """Every status the API server sends for one object (`kubectl get -w`), so passing states are seen."""
 
     def __init__(self, kube: Kube, kind: str, name: str) -> None:
+        self._kube, self._kind, self._name = kube, kind, name
         self._proc = subprocess.Popen(
             # A list-watch by name: it may start before the object exists and misses nothing after.
             [
@@ -46,20 +47,46 @@ class StatusRecorder:
             stderr=subprocess.DEVNULL,
             text=True,
         )
+        self._out: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-    def stop(self) -> list[dict[str, Any]]:
-        time.sleep(1.0)  # let the last events arrive
-        self._proc.terminate()
-        out, _ = self._proc.communicate(timeout=10)
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self._out.append(line)
+
+    def _seen(self) -> list[dict[str, Any]]:
+        out = "".join(list(self._out))
         decoder, seen, pos = json.JSONDecoder(), list[dict[str, Any]](), 0
         while pos < len(out):
             while pos < len(out) and out[pos].isspace():
                 pos += 1
             if pos >= len(out):
                 break
-            obj, pos = decoder.raw_decode(out, pos)
-            seen.append(obj.get("status", {}))
+            try:
+                obj, pos = decoder.raw_decode(out, pos)
+            except json.JSONDecodeError:
+                break  # the watch is still writing this one
+            seen.append(obj)
         return seen
+
+    def stop(self) -> list[dict[str, Any]]:
+        # Until the watch has delivered the version the API server holds now (which the caller's last
+        # read saw, or a later one): every status up to it, and no fixed wait for the last events.
+        current = self._kube.get(self._kind, self._name)
+        assert current is not None, f"{self._kind}/{self._name} is gone: nothing to wait for"
+        version = current["metadata"]["resourceVersion"]
+        wait_for(
+            f"the watch at resourceVersion {version}",
+            lambda: any(o["metadata"].get("resourceVersion") == version for o in self._seen()),
+            timeout=30,
+            interval=0.05,
+        )
+        self._proc.terminate()
+        self._proc.wait(10)
+        self._reader.join(10)
+        return [obj.get("status", {}) for obj in self._seen()]
 
 
 @pytest.fixture(scope="module")

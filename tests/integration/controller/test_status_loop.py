@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,7 +69,13 @@ def test_one_failing_cluster_does_not_stop_status_of_the_others(
 
 
 def test_status_loop_never_overwrites_a_handler_verdict_from_a_stale_snapshot(
-    td: str, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
+    td: str,
+    operator_process: OperatorProcess,
+    kube: Kube,
+    ecs_client: Any,
+    ecs_proxy: EcsProxy,
+    network: Network,
+    unique: str,
 ) -> None:
     """The loop's DescribeServices is held while a spec change makes the handler write Degraded.
 
@@ -109,7 +114,7 @@ def test_status_loop_never_overwrites_a_handler_verdict_from_a_stale_snapshot(
         hold.release()
         ecs_proxy.intercept("UpdateService", None)
     wait_for("the loop saw ECS's change", lambda: kube.status("fargateservice", f"s-{unique}").get("desiredCount") == 3)
-    time.sleep(3)  # a few more loop cycles
+    operator_process.wait_cycles(2)  # a few more loop cycles
     status = kube.status("fargateservice", f"s-{unique}")
     assert condition(status, "Degraded").get("status") == "True", status["conditions"]
     assert condition(status, "Degraded")["reason"] == "InvalidParameterException"

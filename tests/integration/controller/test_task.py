@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -109,7 +108,10 @@ def test_sigkill_after_runtask_never_starts_a_second_task(
     status = wait_for(
         "status after restart", lambda: (s := kube.status("fargatetask", name)).get("tasks") and s, timeout=90
     )
-    time.sleep(3)  # room for a wrong second RunTask to show up
+    # The handler's result and Kopf's bookkeeping land in one write: it is done, nothing is scheduled;
+    # two whole status-loop cycles give any other wrong RunTask (a stale event, a resume) time to show.
+    assert kube.handled("fargatetask", name), kube.status("fargatetask", name).get("kopf")
+    operator_process.wait_cycles(2)
     ecs_tasks = _ecs_tasks(ecs_client, cluster, uid)
     assert len(ecs_tasks) == 1, ecs_tasks
     assert [t["taskArn"] for t in status["tasks"]] == ecs_tasks
@@ -118,7 +120,7 @@ def test_sigkill_after_runtask_never_starts_a_second_task(
 
 
 def test_ecs_rejection_is_permanent_without_hot_loop(
-    td_arn: str, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
+    td_arn: str, operator_process: OperatorProcess, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     name = f"badnet-{unique}"
     before = ecs_proxy.count("RunTask")
@@ -129,7 +131,10 @@ def test_ecs_rejection_is_permanent_without_hot_loop(
     degraded = condition(status, "Degraded")
     assert degraded["status"] == "True" and "subnet-doesnotexist" in degraded["message"]
     assert "InvalidSubnetID.NotFound" in degraded["message"]
-    time.sleep(6)  # several status intervals and Kopf retry windows
+    # A retry would be in Kopf's progress (delayed) until it ran: Kopf is done with the object,
+    # and two whole status-loop cycles later nothing else has called RunTask either.
+    wait_for("Kopf done with the object", lambda: kube.handled("fargatetask", name))
+    operator_process.wait_cycles(2)
     assert ecs_proxy.count("RunTask") == before + 1, "a permanent ECS error must not be retried"
     assert any(e["type"] == "Warning" for e in kube.events(name))
     kube.delete("fargatetask", name, wait=True)

@@ -5,7 +5,6 @@ The proxy's interceptors (tests/ecs_behaviours.py) play the documented ECS behav
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,7 +51,13 @@ def _task(name: str, network: Network, **extra: Any) -> dict[str, Any]:
 
 
 def test_transient_missing_after_runtask_is_not_a_failure(
-    cluster: str, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
+    cluster: str,
+    operator_process: OperatorProcess,
+    kube: Kube,
+    ecs_client: Any,
+    ecs_proxy: EcsProxy,
+    network: Network,
+    unique: str,
 ) -> None:
     """DescribeTasks answers MISSING for 8 s after RunTask; the task stays Running, TTL never fires, ECS's task runs."""
     missing = MissingAfterRunTask(seconds=8)
@@ -66,7 +71,10 @@ def test_transient_missing_after_runtask_is_not_a_failure(
             lambda: (s := kube.status("fargatetask", name)).get("tasks") and s["tasks"][0]["taskArn"],
         )
         wait_for("ECS answered MISSING", lambda: missing.answered_missing >= 1, timeout=20)
-        time.sleep(10)  # past the MISSING window, plus TTL and a few status cycles
+        wait_for("the MISSING window over", missing.over, timeout=30)
+        # A whole cycle describes the task as ECS shows it now; a Failed written in the window would be
+        # past its 1 s TTL by the next one's sweep (a cycle sleeps the 1 s status interval first).
+        operator_process.wait_cycles(2)
         obj = kube.get("fargatetask", name)
         assert obj is not None, "a transient MISSING made the task Failed and its TTL deleted the object"
         assert obj["status"]["phase"] == "Running", obj["status"]
@@ -111,7 +119,9 @@ def test_adoption_after_sigkill_lists_by_startedby_alone(
         status = wait_for(
             "adopted after restart", lambda: (s := kube.status("fargatetask", name)).get("tasks") and s, timeout=90
         )
-        time.sleep(3)  # room for a wrong second RunTask
+        # Kopf is done with the object (nothing scheduled); two whole cycles for any other wrong RunTask.
+        wait_for("Kopf done with the object", lambda: kube.handled("fargatetask", name))
+        operator_process.wait_cycles(2)
         assert [t["taskArn"] for t in status["tasks"]] == _ecs_tasks(ecs_client, cluster, uid)
         assert "Adopted" in [e["reason"] for e in kube.events(name)]
         assert rule.refused == 0 and rule.alone >= 1, (rule.refused, rule.alone)
@@ -123,7 +133,13 @@ def test_adoption_after_sigkill_lists_by_startedby_alone(
 
 
 def test_capacity_unavailable_keeps_the_task_pending_and_retries_exactly_once(
-    cluster: str, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
+    cluster: str,
+    operator_process: OperatorProcess,
+    kube: Kube,
+    ecs_client: Any,
+    ecs_proxy: EcsProxy,
+    network: Network,
+    unique: str,
 ) -> None:
     """Two RunTask answers with only a capacity failure: Pending with status.failures, then Running, one task."""
     capacity = RunTaskFailures(times=2, failure={"reason": CAPACITY_UNAVAILABLE})
@@ -143,7 +159,9 @@ def test_capacity_unavailable_keeps_the_task_pending_and_retries_exactly_once(
             timeout=90,
             interval=1,
         )
-        time.sleep(3)  # room for a wrong extra RunTask
+        # Kopf is done with the object (no retry scheduled); two whole cycles for any other wrong RunTask.
+        wait_for("Kopf done with the object", lambda: kube.handled("fargatetask", name))
+        operator_process.wait_cycles(2)
         assert capacity.failed == 2 and capacity.forwarded == 1, (capacity.failed, capacity.forwarded)
         uid = kube.get("fargatetask", name)["metadata"]["uid"]  # type: ignore[index]
         assert [t["taskArn"] for t in running["tasks"]] == _ecs_tasks(ecs_client, cluster, uid)
@@ -154,7 +172,7 @@ def test_capacity_unavailable_keeps_the_task_pending_and_retries_exactly_once(
 
 
 def test_a_permanent_runtask_failure_is_failed_with_its_failures_recorded(
-    cluster: str, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
+    cluster: str, operator_process: OperatorProcess, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """A placement failure that describes the request (ATTRIBUTE) is Failed at once, recorded, not retried."""
     failure = {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/c/1", "reason": "ATTRIBUTE"}
@@ -164,7 +182,10 @@ def test_a_permanent_runtask_failure_is_failed_with_its_failures_recorded(
     try:
         kube.apply(_task(name, network))
         status = wait_for("Failed", lambda: (s := kube.status("fargatetask", name)).get("phase") == "Failed" and s)
-        time.sleep(6)  # several Kopf retry windows
+        # A retry would stay in Kopf's progress (delayed) until it ran: none is scheduled, and two
+        # whole status-loop cycles later nothing else has called RunTask either.
+        wait_for("Kopf done with the object", lambda: kube.handled("fargatetask", name))
+        operator_process.wait_cycles(2)
         assert refuse.failed == 1, "a permanent failure must not be retried"
         assert kube.status("fargatetask", name)["failures"] == [failure]
         assert (
@@ -177,7 +198,7 @@ def test_a_permanent_runtask_failure_is_failed_with_its_failures_recorded(
 
 
 def test_partial_runtask_failure_is_surfaced(
-    cluster: str, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
+    cluster: str, operator_process: OperatorProcess, kube: Kube, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
     """count 2, one task started and one capacity failure: the task runs; the failure is in status, condition, Event."""
     ecs_proxy.intercept("RunTask", PartialRunTask({"reason": CAPACITY_UNAVAILABLE}))
@@ -192,7 +213,7 @@ def test_partial_runtask_failure_is_surfaced(
             events["PartialFailure"]["type"] == "Warning"
             and CAPACITY_UNAVAILABLE in events["PartialFailure"]["message"]
         )
-        time.sleep(3)  # the status loop keeps the note
+        operator_process.wait_cycles(2)  # the status loop keeps the note
         assert "1 of 2 task(s) not started" in condition(kube.status("fargatetask", name), "Ready")["message"]
     finally:
         ecs_proxy.intercept("RunTask", None)

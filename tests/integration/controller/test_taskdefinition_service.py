@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fargate_devenv.ecs_emulator import Network
@@ -191,7 +190,7 @@ def test_service_records_the_revision_it_deployed(
         "desired revision 2",
         lambda: (s := kube.status("fargateservice", svc)).get("desiredTaskDefinition") == second and s,
     )
-    time.sleep(3)  # a few status-loop cycles over moto's stale PRIMARY deployment
+    operator_process.wait_cycles(2)  # a few status-loop cycles over moto's stale PRIMARY deployment
     status = kube.status("fargateservice", svc)
     assert condition(status, "Degraded").get("status") == "False", status["conditions"]
     kube.delete("fargateservice", svc, wait=True)
