@@ -37,3 +37,8 @@ BASE_IMAGE_PACKAGES = ("python3", "python3-venv", "python-is-python3", "ca-certi
 # `make lint` checks .github/workflows/ with actionlint, built from the Go module proxy (go_tools.py).
 ACTIONLINT_PACKAGE = "github.com/rhysd/actionlint/cmd/actionlint"
 ACTIONLINT_VERSION = "v1.7.12"
+
+# The node tier's OCI registry (`make release-local` pushes the image and chart there; the kubelet pulls
+# from it): the CNCF distribution registry, built from the Go module proxy (go_tools.py).
+REGISTRY_PACKAGE = "github.com/distribution/distribution/v3/cmd/registry"
+REGISTRY_VERSION = "v3.1.2"
