@@ -17,31 +17,19 @@ from typing import Any
 import pytest
 
 from fargate_devenv.ecs_emulator import REGION
-from fargate_devenv.host_packages import which
 from fargate_devenv.node import NodeWorld
 from fargate_devenv.release_local import LocalRelease, release_local
 from fargate_devenv.release_version import source_version
 from support.node import apply_ecs_credentials, get
+from support.registry_pull import forget_image, node_images, pull_messages, pulled
 
 REPO = Path(__file__).resolve().parents[2]
 RELEASE = "fargate-operator"
 
 
-def _node_images(node: NodeWorld) -> str:
-    """What the node's containerd holds (k8s.io, where the kubelet looks): names and digests."""
-    assert node.ns is not None
-    sock = node.run_dir / "containerd" / "containerd.sock"
-    return node.ns.run(str(which("ctr")), f"--address={sock}", "-n", "k8s.io", "images", "ls")
-
-
 def _pods(node: NodeWorld, namespace: str) -> list[dict[str, Any]]:
     out = node.kubectl("get", "pods", "-n", namespace, "-l", f"app.kubernetes.io/instance={RELEASE}", "-o", "json")
     return [p for p in json.loads(out.stdout)["items"] if p["metadata"].get("ownerReferences")]
-
-
-def _events(node: NodeWorld, namespace: str, pod: str) -> list[dict[str, Any]]:
-    out = node.kubectl("get", "events", "-n", namespace, "--field-selector", f"involvedObject.name={pod}", "-o", "json")
-    return list(json.loads(out.stdout)["items"])
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +45,8 @@ def pushed(node: NodeWorld) -> tuple[LocalRelease, float]:
 def installed(node: NodeWorld, pushed: tuple[LocalRelease, float]) -> Iterator[str]:
     """README "Install" from the registry into a fresh namespace; yields the namespace."""
     release, _ = pushed
-    assert release.image.digest not in _node_images(node), "the image must come from the registry, not be there"
+    forget_image(node, release.image.digest)  # another module may have pulled it: the kubelet must pull it now
+    assert release.image.digest not in node_images(node)
     ns = f"fo-registry-{uuid.uuid4().hex[:6]}"
     node.kubectl("create", "namespace", ns)
     apply_ecs_credentials(node, ns)
@@ -104,10 +93,9 @@ def test_the_kubelet_pulls_the_image_by_digest_from_the_registry(
         (status,) = pod["status"]["containerStatuses"]
         assert status["ready"] and status["imageID"].endswith(release.image.digest), status
     # The kubelet pulled it (the first pod; the other may find it present): the events say so.
-    messages = [e["message"] for p in pods for e in _events(node, installed, p["metadata"]["name"])]
-    assert f'Pulling image "{release.image.ref}"' in messages, messages
-    assert any(m.startswith(f'Successfully pulled image "{release.image.ref}"') for m in messages), messages
-    assert release.image.digest in _node_images(node)
+    messages = pull_messages(node, installed, pods)
+    assert pulled(messages, release.image.ref), messages
+    assert release.image.digest in node_images(node)
     chart = json.loads(node.helm("list", "-n", installed, "-o", "json").stdout)
     assert [(r["name"], r["chart"], r["app_version"]) for r in chart] == [
         (RELEASE, f"fargate-operator-{release.version}", release.version)

@@ -2,7 +2,8 @@
 
 What .github/workflows/release.yml does on a tag, at the checkout's version, without GitHub:
 the operator image built from the Dockerfile (image.py) pushed to ``<registry>/fargate-operator:<v>``
-(oci_push.py), and the chart packaged and pushed with ``helm push`` to ``oci://<registry>/charts``.
+(oci_push.py), the chart packaged and pushed with ``helm push`` to ``oci://<registry>/charts``, and
+``install.yaml`` rendered for that image (pinned by digest) as the workflow attaches it to a release.
 The registry is the node tier's (registry.py): ``make run-node`` writes its address into
 ``.run/node-env`` as ``FARGATE_REGISTRY``, or pass ``--registry``. Users then install from it
 exactly as from ghcr.io (README "Install"), with ``--plain-http``.
@@ -26,6 +27,7 @@ from fargate_devenv.release_version import source_version, stale_stamps
 
 CHART_NAME = "fargate-operator"
 IMAGE_NAME = "fargate-operator"
+RELEASE_NAME = "fargate-operator"
 REGISTRY_VARIABLE = "FARGATE_REGISTRY"
 
 
@@ -35,7 +37,7 @@ class LocalRelease:
     chart: str  # oci://<registry>/charts/fargate-operator (with --version <version>)
     image: PushedImage
 
-    def helm_install(self, release: str = "fargate-operator", namespace: str = "fargate-system") -> list[str]:
+    def helm_install(self, release: str = RELEASE_NAME, namespace: str = "fargate-system") -> list[str]:
         """README "Install" for this registry: the chart by version, the image pinned by digest."""
         return [
             "install",
@@ -54,7 +56,7 @@ class LocalRelease:
         ]
 
 
-def _helm(helm: Path, home: Path, *args: str) -> str:
+def _helm(helm: Path, home: Path, *args: str, stderr: bool = True) -> str:
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(home),
@@ -65,7 +67,7 @@ def _helm(helm: Path, home: Path, *args: str) -> str:
     res = subprocess.run([str(helm), *args], capture_output=True, text=True, env=env, timeout=300)
     if res.returncode != 0:
         raise RuntimeError(f"helm {' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
-    return res.stdout + res.stderr
+    return res.stdout + (res.stderr if stderr else "")
 
 
 def release_local(repo: Path, registry: str) -> LocalRelease:
@@ -77,12 +79,38 @@ def release_local(repo: Path, registry: str) -> LocalRelease:
     helm = ensure_assets().helm
     with tempfile.TemporaryDirectory(prefix="release-local-") as tmp:
         home = Path(tmp)
-        _helm(helm, home, "package", str(repo / "helm" / CHART_NAME), "--destination", str(home))
+        chart = str(repo / "helm" / CHART_NAME)
+        _helm(helm, home, "package", chart, "--version", version, "--app-version", version, "--destination", str(home))
         package = home / f"{CHART_NAME}-{version}.tgz"
         if not package.exists():
             raise RuntimeError(f"helm package wrote no {package.name}: is Chart.yaml's version {version}?")
         _helm(helm, home, "push", str(package), f"oci://{registry}/charts", "--plain-http")
     return LocalRelease(version, f"oci://{registry}/charts/{CHART_NAME}", image)
+
+
+def write_install_yaml(repo: Path, release: LocalRelease, path: Path, namespace: str = "fargate-system") -> Path:
+    """The release's install.yaml, rendered as .github/workflows/release.yml renders it: the Namespace, then
+    the chart with its CRDs and without its test hook, the image pinned by digest."""
+    with tempfile.TemporaryDirectory(prefix="release-local-") as tmp:
+        rendered = _helm(
+            ensure_assets().helm,
+            Path(tmp),
+            "template",
+            RELEASE_NAME,
+            str(repo / "helm" / CHART_NAME),
+            "--namespace",
+            namespace,
+            "--include-crds",
+            "--skip-tests",
+            "--set",
+            f"image.repository={release.image.repository}",
+            "--set",
+            f"image.tag={release.image.tag}@{release.image.digest}",
+            stderr=False,
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {namespace}\n---\n{rendered}")
+    return path
 
 
 def registry_from_env_file(path: Path) -> str | None:
@@ -110,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"chart  {release.chart} --version {release.version}")
     print(f"image  {release.image.ref}")
     print(f"digest {release.image.digest}")
+    install = write_install_yaml(repo_root(), release, args.run_dir / "release" / "install.yaml")
+    print(f"install.yaml {install}  (kubectl apply --server-side -f {install})")
     print("install: helm " + " ".join(release.helm_install()))
     return 0
 
