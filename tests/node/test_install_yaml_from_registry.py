@@ -64,7 +64,7 @@ def test_install_yaml_runs_the_image_the_kubelet_pulls_by_digest_from_the_regist
     apply_ecs_credentials(node, NAMESPACE)
     try:
         rollout = node.kubectl(
-            "rollout", "status", "-n", NAMESPACE, f"deployment/{NAME}", "--timeout=300s", check=False
+            "rollout", "status", "-n", NAMESPACE, f"deployment/{NAME}", "--timeout=240s", check=False
         )
         assert rollout.returncode == 0, (
             rollout.stderr + node.kubectl("describe", "pods", "-n", NAMESPACE).stdout[-3000:]
