@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 AWSCLI_VENV := .venv-awscli
 AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 
-.PHONY: help venv assets node-assets generate lint check test test-unit test-integration test-e2e test-node chaos ha fuzz drift-soak long bench run run-node lock clean
+.PHONY: help venv assets node-assets generate lint check test test-unit test-integration test-e2e test-node chaos ha fuzz drift-soak long bench run run-node release-local lock clean
 
 # Test modules run on this many workers (pytest-xdist, a module or the serial group per worker: see
 # tests/conftest.py). 3 keeps 2 cores busy: most of a test's time is waiting for a process.
@@ -19,6 +19,7 @@ help:
 	@echo "make check the inner loop: lint, unit, controller and adapter tests (no root, no node tier)"
 	@echo "make run    local control plane + ECS emulator (writes .run/kubeconfig and .run/env)"
 	@echo "make run-node  a real node with the operator image installed by Helm (root; writes .run/node-env)"
+	@echo "make release-local  push the image and chart at the current version to that node's registry"
 	@echo "make test   install, provision, lint, and run the whole suite"
 	@echo "make generate | lint | assets | chaos | ha | fuzz | drift-soak | long (= chaos + ha + fuzz + drift-soak) | bench | lock | clean"
 
@@ -117,6 +118,11 @@ run: venv assets
 
 run-node: venv node-assets
 	$(BIN)/fargate-devenv node --run-dir .run
+
+# The release path locally: image + chart at the current version, pushed to the registry of a running
+# `make run-node` (its address is in .run/node-env), or REGISTRY=host:port.
+release-local: venv node-assets
+	$(BIN)/fargate-devenv release-local --run-dir .run $(if $(REGISTRY),--registry $(REGISTRY))
 
 # Re-resolve the pinned versions of every dependency (the lower bounds stay in pyproject.toml).
 lock:

@@ -100,7 +100,7 @@ def test_plain_manifests_run_the_operator_on_the_node(node: NodeWorld, node_imag
             "delete",
             "-n",
             NAMESPACE,
-            "deployment,service,serviceaccount,role,rolebinding,lease,poddisruptionbudget",
+            "deployment,service,serviceaccount,role,rolebinding,lease,poddisruptionbudget,configmap",
             "-l",
             "app.kubernetes.io/instance=fargate-operator",
             "--ignore-not-found",
@@ -112,6 +112,14 @@ def test_plain_manifests_run_the_operator_on_the_node(node: NodeWorld, node_imag
             "clusterrole,clusterrolebinding",
             "-l",
             "app.kubernetes.io/instance=fargate-operator",
+            "--ignore-not-found",
+            check=False,
+        )
+        # The region policy carries no instance label; left behind, it stops a later `helm install`.
+        node.kubectl(
+            "delete",
+            "validatingadmissionpolicy,validatingadmissionpolicybinding",
+            "regions.fargateaccounts.ecs.fargate.dev",
             "--ignore-not-found",
             check=False,
         )

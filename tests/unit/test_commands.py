@@ -12,7 +12,7 @@ def _subcommands(main: object, capsys: pytest.CaptureFixture[str]) -> set[str]:
     with pytest.raises(SystemExit) as exited:
         main(["--help"])  # type: ignore[operator]
     assert exited.value.code == 0
-    usage = capsys.readouterr().out.splitlines()[0]  # "usage: prog [-h] {a,b} ..."
+    usage = capsys.readouterr().out.split("\n\n", 1)[0]  # "usage: prog [-h] {a,b} ...", wrapped when long
     return set(usage.split("{", 1)[1].split("}", 1)[0].split(","))
 
 
@@ -21,7 +21,7 @@ def test_the_operator_command_offers_only_what_a_cluster_runs(capsys: pytest.Cap
 
 
 def test_the_development_commands_are_fargate_devenvs(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _subcommands(devenv_cli.main, capsys) == {"run", "node", "assets", "codegen", "ssm-plugin"}
+    assert _subcommands(devenv_cli.main, capsys) == {"run", "node", "assets", "codegen", "release-local", "ssm-plugin"}
 
 
 @pytest.mark.parametrize("command", ["dev", "assets", "codegen"])

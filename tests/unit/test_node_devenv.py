@@ -50,7 +50,7 @@ def test_kubelet_and_proxy_configuration_stay_in_the_run_directory() -> None:
 
 def test_containerd_and_cni_configuration_stay_in_the_run_directory() -> None:
     config = node_config.containerd_config(RUN, Path("/usr/sbin/runc"), Path("/usr/lib/cni"))
-    for key in ("root", "state", "address", "path", "conf_dir"):
+    for key in ("root", "state", "address", "path", "conf_dir", "config_path"):
         values = [
             line.split("=", 1)[1].strip().strip('"')
             for line in config.splitlines()

@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--node",
         action="store_true",
-        help="also the node tier: Debian packages (as root), kubelet & co., CoreDNS, pause, and the images",
+        help="also the node tier: Debian packages (as root), kubelet & co., CoreDNS, pause, registry, the images",
     )
     args = parser.parse_args(argv)
     assets = ensure_assets()
@@ -247,10 +247,12 @@ def main(argv: list[str] | None = None) -> int:
         from fargate_devenv import image, node_assets
         from fargate_devenv.host_packages import ensure_host_packages
         from fargate_devenv.paths import repo_root
+        from fargate_devenv.registry import ensure_registry
 
         ensure_host_packages()
         for name, path in node_assets.ensure_node_assets().__dict__.items():
             print(f"{name}={path}")
+        print(f"registry={ensure_registry()}")
         for built in (image.ensure_operator_image(repo_root()), image.ensure_clients_image(repo_root())):
             how = "cached" if built.cached else f"built in {built.build_seconds:.0f} s"
             print(f"image {built.ref} ({built.size_bytes / 1e6:.0f} MB, {how})={built.archive}")

@@ -4,6 +4,7 @@
 - ``node``: the node tier, a real node with the operator image installed by Helm (root; ``make run-node``).
 - ``assets [--node]``: provision etcd, kube-apiserver, kubectl and helm (and the node tier's parts).
 - ``codegen [--check]``: regenerate (or check) the files derived from botocore's ECS model.
+- ``release-local``: push the image and the chart at the current version to the node's registry.
 - ``ssm-plugin``: find or build AWS's session-manager-plugin (``aws ecs execute-command``); prints its path.
 """
 
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         "assets", help="provision the local test world's binaries (--node: the node tier's too)", add_help=False
     )
     sub.add_parser("codegen", help="regenerate the files derived from botocore's ECS model", add_help=False)
+    sub.add_parser(
+        "release-local", help="push the image and chart to the node's registry (make release-local)", add_help=False
+    )
     sub.add_parser("ssm-plugin", help="find or build session-manager-plugin (for aws ecs execute-command)")
     args, rest = parser.parse_known_args(argv)
     if args.command == "ssm-plugin" and not rest:
@@ -46,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         from fargate_devenv.assets import main as assets_main
 
         return assets_main(rest)
+    if args.command == "release-local":
+        from fargate_devenv.release_local import main as release_local_main
+
+        return release_local_main(rest)
     if args.command == "codegen":
         from fargate_devenv.codegen import main as codegen_main
 

@@ -1,12 +1,13 @@
 """A one-node Kubernetes cluster inside a network namespace: the node tier of the test world.
 
 etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd, kubelet,
-kube-proxy (iptables), CoreDNS (a Deployment behind kube-dns) and the ECS emulator,
-all inside one network + mount namespace (devenv/netns.py). Pods reach the API server
-through the ``kubernetes`` Service and the emulator at the node address. The host
-reaches the API server and the emulator only through loopback ports that lead into
-the namespace (devenv/netns_forward.py): by the network rule, private addresses
-exist only inside the namespace the world made.
+kube-proxy (iptables), CoreDNS (a Deployment behind kube-dns), the ECS emulator and
+an OCI registry (registry.py; containerd pulls from it over plain HTTP), all inside
+one network + mount namespace (devenv/netns.py). Pods reach the API server through
+the ``kubernetes`` Service and the emulator at the node address. The host reaches
+the API server, the emulator and the registry only through loopback ports that lead
+into the namespace (devenv/netns_forward.py): by the network rule, private
+addresses exist only inside the namespace the world made.
 
 Used by ``fargate-devenv node`` and the ``node`` pytest fixture (tests/node/).
 """
@@ -38,6 +39,7 @@ from fargate_devenv.netns import COMPONENT_PATH, NODE_IP, NodeNamespace
 from fargate_devenv.node_assets import NodeAssets, ensure_node_assets
 from fargate_devenv.oci_archive import write_image
 from fargate_devenv.pki import write_client_cert, write_pki
+from fargate_devenv.registry import Registry, ensure_registry
 
 ADMIN_USER = "fargate-node-admin"
 # Token users of the components; the API server's bootstrap RBAC knows these names.
@@ -61,6 +63,7 @@ class NodeWorld:
     node_assets: NodeAssets | None = None
     ns: NodeNamespace | None = None
     ecs: EcsEmulator | None = None
+    registry: Registry | None = None
     apiserver_port: int = 0
     kubeconfig: Path = field(default_factory=Path)  # the host's admin kubeconfig (loopback forward)
     admin_token: str = ""
@@ -74,6 +77,7 @@ class NodeWorld:
         ensure_host_packages()
         self.assets = ensure_assets()
         self.node_assets = ensure_node_assets()
+        ensure_registry()
         self.timings["provision"] = time.monotonic() - t0
         t1 = time.monotonic()
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -81,7 +85,9 @@ class NodeWorld:
             self.ns = NodeNamespace(self.run_dir / "ns").start()
             self.apiserver_port = processes.free_port()
             ecs_port = processes.free_port()
-            self._start_forwarder(self.apiserver_port, ecs_port)
+            registry_port = processes.free_port()
+            self._start_forwarder(self.apiserver_port, ecs_port, registry_port)
+            self.registry = Registry(self.run_dir / "registry", registry_port, tuple(self.ns.enter())).start()
             self._start_control_plane()
             self._start_containerd()
             self._import_node_images()
@@ -101,8 +107,12 @@ class NodeWorld:
         if self.ecs is not None:
             self.ecs.stop()
             self.ecs = None
-        for name in ("containerd", "kube-apiserver", "etcd", "forward"):
+        for name in ("containerd", "kube-apiserver", "etcd"):
             processes.stop(self._procs.pop(name, None))
+        if self.registry is not None:
+            self.registry.stop()
+            self.registry = None
+        processes.stop(self._procs.pop("forward", None))
         if self.ns is not None:
             self.ns.stop()  # shims, containers, anything still in the namespace
             self.ns = None
@@ -344,6 +354,10 @@ class NodeWorld:
         (self.run_dir / "cni" / "net.d" / "10-fargate-node.conflist").write_text(cfg.cni_conflist(self.run_dir))
         config = c / "config.toml"
         config.write_text(cfg.containerd_config(self.run_dir, which("runc"), CNI_DIR))
+        assert self.registry is not None
+        hosts = cfg.registry_hosts_dir(self.run_dir) / self.registry.host
+        hosts.mkdir(parents=True, exist_ok=True)
+        (hosts / "hosts.toml").write_text(cfg.registry_hosts_toml(self.registry.host))
         proc = self._spawn("containerd", [str(which("containerd")), f"--config={config}", "--log-level=warn"])
         socket = c / "containerd.sock"
         processes.wait_until(socket.exists, proc, "containerd", self._log("containerd"), 60)

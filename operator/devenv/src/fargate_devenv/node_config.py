@@ -78,6 +78,22 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "{cni_bin}"
     conf_dir = "{run_dir / "cni" / "net.d"}"
+  # One hosts.toml per registry (registry_hosts_toml): the node's own registry speaks plain HTTP.
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "{registry_hosts_dir(run_dir)}"
+"""
+
+
+def registry_hosts_dir(run_dir: Path) -> Path:
+    return run_dir / "containerd" / "certs.d"
+
+
+def registry_hosts_toml(host: str) -> str:
+    """containerd's hosts.toml for `host` (``127.0.0.1:<port>``): pull and resolve over plain HTTP."""
+    return f"""server = "http://{host}"
+
+[host."http://{host}"]
+  capabilities = ["pull", "resolve"]
 """
 
 

@@ -18,6 +18,7 @@ from fargate_devenv import run_env, tenancy
 from fargate_devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
 from fargate_devenv.image import ensure_operator_image
 from fargate_devenv.node import NodeWorld
+from fargate_devenv.release_local import REGISTRY_VARIABLE
 
 RELEASE = "fargate-operator"
 NAMESPACE = "fargate-system"
@@ -65,12 +66,15 @@ def run(run_dir: Path, repo: Path) -> int:
         node.helm(*helm_install_args(image.ref, node.ecs_inside_endpoint, repo / "helm" / "fargate-operator"))
         network = node.ecs.create_example_network()  # the ids examples/ names
         env = run_env.variables(node.kubeconfig, node.ecs.endpoint, network)
+        assert node.registry is not None
+        env[REGISTRY_VARIABLE] = node.registry.host  # `make release-local` pushes there
         run_env.write(run_dir / "node-env", node.assets.bin_dirs, env)
         print(
             f"""
 fargate-operator node world is up (one node, {node.timings.get("start", 0):.0f} s to start).
   Kubernetes API   {node.url}  (loopback; inside the node's namespace: {node.inside_url})
   ECS emulator     {node.ecs.endpoint}  (pods: {node.ecs_inside_endpoint})
+  OCI registry     {node.registry.host}  (plain HTTP; containerd pulls from it: make release-local)
   operator         helm release {RELEASE} in {NAMESPACE}, image {image.ref}
 
   source {run_dir / "node-env"}

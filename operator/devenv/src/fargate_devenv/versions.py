@@ -44,3 +44,7 @@ GOPHER_LUA_MODULE = "github.com/yuin/gopher-lua"
 GOPHER_LUA_VERSION = "v1.1.2"
 GOPHER_JSON_MODULE = "layeh.com/gopher-json"
 GOPHER_JSON_VERSION = "v0.0.0-20190114024228-97fed8db8427"
+# The node tier's OCI registry (`make release-local` pushes the image and chart there; the kubelet pulls
+# from it): the CNCF distribution registry, built from the Go module proxy (go_tools.py).
+REGISTRY_PACKAGE = "github.com/distribution/distribution/v3/cmd/registry"
+REGISTRY_VERSION = "v3.1.2"
