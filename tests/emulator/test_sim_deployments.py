@@ -311,3 +311,66 @@ def test_a_staged_deployment_emits_in_progress_then_failed_when_a_hook_fails(
     assert names(received) == ["SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_FAILED"]
     failed = next(e["detail"] for e in received if e["detail"]["eventName"] == "SERVICE_DEPLOYMENT_FAILED")
     assert failed["eventType"] == "ERROR" and "fail-check" in failed["reason"] and "PRE_SCALE_UP" in failed["reason"]
+
+
+def _alarm(emulator: EcsEmulator, name: str) -> Any:
+    cloudwatch = emulator.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    return cloudwatch
+
+
+def test_an_alarm_during_bake_time_rolls_the_blue_green_deployment_back(
+    emulator: EcsEmulator, ecs: Any, cluster: str, network: Network
+) -> None:
+    cloudwatch = _alarm(emulator, "web-5xx")
+    config = {
+        "strategy": "BLUE_GREEN",
+        "bakeTimeInMinutes": 600,
+        "alarms": {"alarmNames": ["web-5xx"], "enable": True, "rollback": True},
+    }
+    v1, v2 = _create(ecs, cluster, network, config | {"bakeTimeInMinutes": 0})
+    ecs.update_service(cluster=cluster, service="web", deploymentConfiguration=config)
+    arn = _deploy(ecs, cluster, v2)
+    baking = _watch(ecs, arn, lambda sd: sd.get("lifecycleStage") == "BAKE_TIME")[-1]
+    assert baking["alarms"]["status"] == "MONITORING"
+
+    cloudwatch.set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="5xx from green")
+    seen = _watch(ecs, arn, lambda sd: sd["status"] in DONE)
+
+    final = seen[-1]
+    assert final["status"] == "ROLLBACK_SUCCESSFUL", final
+    assert final["alarms"]["status"] == "TRIGGERED" and final["alarms"]["triggeredAlarmNames"] == ["web-5xx"]
+    assert "web-5xx" in final["statusReason"]
+    svc = wait_until("blue serves alone", lambda: service(ecs, cluster, "web"), lambda s: steady(s, 2))
+    assert svc["taskDefinition"] == v1
+
+
+def test_an_alarm_fails_a_rolling_deployment_and_rolls_back(
+    emulator: EcsEmulator, ecs: Any, cluster: str, network: Network
+) -> None:
+    cloudwatch = _alarm(emulator, "web-errors")
+    watched = {"alarms": {"alarmNames": ["web-errors"], "enable": True, "rollback": True}}
+    v1, _ = _create(ecs, cluster, network, watched)
+    first = ecs.list_service_deployments(cluster=cluster, service="web")["serviceDeployments"][0]
+    assert _describe(ecs, first["serviceDeploymentArn"])["alarms"]["status"] == "MONITORING_COMPLETE"
+    slow = register(ecs, "web", container(image=UNPULLABLE))
+    arn = _deploy(ecs, cluster, slow)
+
+    cloudwatch.set_alarm_state(AlarmName="web-errors", StateValue="ALARM", StateReason="errors")
+    seen = _watch(ecs, arn, lambda sd: sd["status"] in DONE)
+
+    final = seen[-1]
+    assert final["status"] == "ROLLBACK_SUCCESSFUL", final
+    assert final["alarms"]["triggeredAlarmNames"] == ["web-errors"]
+    assert "ECS deployment alarms" in final["rollback"]["reason"]
+    svc = wait_until("back on v1", lambda: service(ecs, cluster, "web"), lambda s: steady(s, 2))
+    assert svc["taskDefinition"] == v1

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from moto.ecs.models import Cluster, EC2ContainerServiceBackend, Service, TaskDefinition
 
-from fargate_ecs_sim import ecs_events, staged
+from fargate_ecs_sim import alarms, ecs_events, staged
 from fargate_ecs_sim.clock import PACE
 from fargate_ecs_sim.lifecycle import LATEST_LINUX_PLATFORM, SimTask
 from fargate_ecs_sim.rules import circuit_breaker_threshold
@@ -90,6 +90,7 @@ class Deployment:
     # BLUE_GREEN / LINEAR / CANARY (staged.py); None for ROLLING.
     staged: staged.Staged | None = None
     stop_requested: str | None = None
+    alarms: dict[str, Any] = field(default_factory=dict)
     stopped_at: datetime | None = None
 
     def __post_init__(self) -> None:
@@ -239,6 +240,12 @@ class SimService(Service):
                 "threshold": circuit_breaker_threshold(self.desired_count),
             },
         )
+        watched = self.deployment_configuration.get("alarms") or {}
+        deployment.alarms = {
+            "status": "MONITORING" if watched.get("enable") and rollback_of is None else "DISABLED",
+            "alarmNames": list(watched.get("alarmNames") or []),
+            "triggeredAlarmNames": [],
+        }
         strategy = self.deployment_configuration.get("strategy") or "ROLLING"
         if strategy in staged.STAGED_STRATEGIES and rollback_of is None:
             # model: RECONCILE_SERVICE "only happens when you start a new service deployment with more
@@ -305,6 +312,7 @@ def reconcile(svc: SimService, launch: Launcher, now: float, stamp: datetime) ->
     for deployment in svc.sim_deployments:
         _account(deployment)
     _circuit_breaker(svc, stamp)
+    _alarms(svc, stamp)
     _stop_requested(svc, stamp)
     primary = svc.primary  # a rollback makes a new one
     st = primary.staged if primary.rollout_state == "IN_PROGRESS" and svc.status == "ACTIVE" else None
@@ -410,6 +418,34 @@ def _circuit_breaker(svc: SimService, stamp: datetime) -> None:
         primary.stopped_at = stamp
         return
     _rolling_rollback(svc, primary, target, BREAKER_FAILED, "ECS deployment circuit breaker", stamp)
+
+
+def _alarms(svc: SimService, stamp: datetime) -> None:
+    """deploymentConfiguration.alarms: an alarm in ALARM during the deployment fails it (rollback: roll back).
+
+    A staged deployment is watched until CLEAN_UP has finished (its bake time included)."""
+    primary = svc.primary
+    watched = svc.deployment_configuration.get("alarms") or {}
+    if primary.alarms.get("status") != "MONITORING" or primary.rollout_state != "IN_PROGRESS":
+        return
+    fired = alarms.in_alarm(svc.arn, primary.alarms["alarmNames"])
+    if not fired:
+        return
+    reason = f"ECS deployment alarms: {', '.join(fired)} in ALARM state."
+    primary.alarms["status"], primary.alarms["triggeredAlarmNames"] = "TRIGGERED", fired
+    if primary.staged is not None and watched.get("rollback"):
+        staged_rollback(svc, primary, reason, stamp)
+        return
+    primary.rollout_state, primary.rollout_state_reason = "FAILED", reason
+    primary.touch(stamp)
+    svc.event(f"(service {svc.name}) (deployment {primary.id}) deployment failed: alarm detected.", stamp)
+    ecs_events.deployment_state_change(svc, "SERVICE_DEPLOYMENT_FAILED", primary.id, reason, stamp)
+    target = next((d for d in svc.history if d.rollout_state == "COMPLETED"), None)
+    if not watched.get("rollback") or target is None or primary.staged is not None:
+        primary.sd_status, primary.sd_status_reason = "STOPPED", reason
+        primary.finished_at = primary.stopped_at = stamp
+        return
+    _rolling_rollback(svc, primary, target, reason, "ECS deployment alarms", stamp)
 
 
 def _rolling_rollback(
@@ -535,6 +571,8 @@ def _complete(svc: SimService, stamp: datetime, st: staged.Staged | None) -> Non
         primary.touch(stamp)
         if primary.breaker["status"] == "MONITORING":
             primary.breaker["status"] = "MONITORING_COMPLETE"
+        if primary.alarms.get("status") == "MONITORING":
+            primary.alarms["status"] = "MONITORING_COMPLETE"
         svc.event(f"(service {svc.name}) (deployment {primary.id}) deployment completed.", stamp)
         ecs_events.deployment_state_change(
             svc, "SERVICE_DEPLOYMENT_COMPLETED", primary.id, primary.rollout_state_reason, stamp
@@ -632,6 +670,7 @@ def detail(svc: SimService, deployment: Deployment) -> dict[str, Any]:
         "deploymentConfiguration": svc.deployment_configuration,
         "rollback": deployment.rollback,
         "deploymentCircuitBreaker": deployment.breaker,
+        "alarms": deployment.alarms or None,
     }
     if deployment.staged is not None:
         shape["lifecycleStage"] = deployment.staged.stage or "PRE_SCALE_UP"

@@ -50,12 +50,10 @@ class ConfigurationError(ValueError):
 
 
 def check(config: dict[str, Any]) -> None:
-    """What the model says a deploymentConfiguration must not hold (the messages are the emulator's)."""
-    strategy = config.get("strategy") or "ROLLING"
-    if config.get("linearConfiguration") and strategy != "LINEAR":
-        raise ConfigurationError("linearConfiguration is only valid when the deployment strategy is LINEAR.")
-    if config.get("canaryConfiguration") and strategy != "CANARY":
-        raise ConfigurationError("canaryConfiguration is only valid when the deployment strategy is CANARY.")
+    """What the model says lifecycle hooks must not be (the messages are the emulator's).
+
+    linearConfiguration / canaryConfiguration under another strategy are kept and unused (the model says
+    "Only valid when ..." without saying ECS refuses them)."""
     for hook in config.get("lifecycleHooks") or []:
         kind = hook.get("targetType") or "AWS_LAMBDA"
         stages = hook.get("lifecycleStages") or []
