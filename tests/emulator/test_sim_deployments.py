@@ -374,3 +374,45 @@ def test_an_alarm_fails_a_rolling_deployment_and_rolls_back(
     assert "ECS deployment alarms" in final["rollback"]["reason"]
     svc = wait_until("back on v1", lambda: service(ecs, cluster, "web"), lambda s: steady(s, 2))
     assert svc["taskDefinition"] == v1
+
+
+@pytest.mark.parametrize(("action", "outcome"), [("ROLLBACK", "ROLLBACK_SUCCESSFUL"), ("CONTINUE", "SUCCESSFUL")])
+def test_a_pause_hook_left_alone_times_out_into_its_timeout_action(
+    ecs: Any, cluster: str, network: Network, action: str, outcome: str
+) -> None:
+    pause = {
+        "targetType": "PAUSE",
+        "lifecycleStages": ["POST_SCALE_UP"],
+        "timeoutConfiguration": {"timeoutInMinutes": 3, "action": action},
+    }
+    config = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, "lifecycleHooks": [pause]}
+    _, v2 = _create(ecs, cluster, network, config | {"lifecycleHooks": []})
+    ecs.update_service(cluster=cluster, service="web", deploymentConfiguration=config)
+    arn = _deploy(ecs, cluster, v2)
+
+    seen = _watch(ecs, arn, lambda sd: sd["status"] in DONE)
+
+    assert seen[-1]["status"] == outcome, seen[-1]
+    hooks = [h for sd in seen for h in sd.get("lifecycleHookDetails", [])]
+    assert any(h["status"] == "TIMED_OUT" and h["timeoutAction"] == action for h in hooks), hooks
+    waited = [
+        sd["observedAt"] for sd in seen if any(h["status"] == "AWAITING_ACTION" for h in sd["lifecycleHookDetails"])
+    ]
+    timed_out = [sd["observedAt"] for sd in seen if any(h["status"] == "TIMED_OUT" for h in sd["lifecycleHookDetails"])]
+    assert timed_out[0] - waited[0] >= 3 * FAST_STEP_SECONDS * 0.8
+
+
+def test_a_slow_hook_is_called_again_until_it_succeeds(ecs: Any, cluster: str, network: Network) -> None:
+    config = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, "lifecycleHooks": [_hook("slow-check", "PRE_SCALE_UP")]}
+    _, v2 = _create(ecs, cluster, network, config | {"lifecycleHooks": []})
+    ecs.update_service(cluster=cluster, service="web", deploymentConfiguration=config)
+    arn = _deploy(ecs, cluster, v2)
+
+    seen = _watch(ecs, arn, lambda sd: sd["status"] in DONE)
+
+    assert seen[-1]["status"] == "SUCCESSFUL", seen[-1]
+    calls = [(sd["observedAt"], sd["lifecycleHookDetails"][0]["status"]) for sd in seen if sd["lifecycleHookDetails"]]
+    started = next(at for at, status in calls if status == "IN_PROGRESS")
+    succeeded = next(at for at, status in calls if status == "SUCCEEDED")
+    # two IN_PROGRESS answers, each followed by the 30 s (half a step) call-back delay
+    assert succeeded - started >= 2 * 0.5 * FAST_STEP_SECONDS * 0.8, calls
