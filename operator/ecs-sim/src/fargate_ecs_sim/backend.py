@@ -4,7 +4,8 @@
 region, recreated by /moto-api/reset). It keeps moto's models and storage and adds: tasks with a
 time-driven lifecycle (lifecycle.py), a service scheduler (scheduler.py), the validation moto
 skips (rules.py), clientToken idempotency, DescribeTasks MISSING failures, ListTasks filters,
-guarded DeleteCluster / CreateService, and ListServiceDeployments / DescribeServiceDeployments.
+guarded DeleteCluster / CreateService, ListServiceDeployments / DescribeServiceDeployments /
+DescribeServiceRevisions, and StopServiceDeployment / ContinueServiceDeployment (staged.py).
 `tick` is called by the ticker thread; everything runs under clock.LOCK.
 """
 
@@ -27,7 +28,7 @@ from moto.ecs.exceptions import (
 )
 from moto.ecs.models import Cluster, EC2ContainerServiceBackend, TaskDefinition
 
-from fargate_ecs_sim import ecs_events, exec_channel, rules, scheduler
+from fargate_ecs_sim import ecs_events, exec_channel, rules, scheduler, staged
 from fargate_ecs_sim.clock import Timeline, mono, wall
 from fargate_ecs_sim.lifecycle import SimTask
 from fargate_ecs_sim.scheduler import Deployment, SimService
@@ -500,6 +501,7 @@ class SimBackend(EC2ContainerServiceBackend):
         except rules.RuleError as err:
             raise error(err) from None
         self._network(params.get("networkConfiguration"))  # checked now; kept as given (the default group is the ENI's)
+        _check_deployment_configuration(params.get("deploymentConfiguration"))
         request = {**params, "launchType": launch_type, "capacityProviderStrategy": strategy}
         svc = SimService(cluster, self, td, request, wall())
         self.services[f"{cluster.name}:{name}"] = svc
@@ -532,6 +534,7 @@ class SimBackend(EC2ContainerServiceBackend):
             if member in params:
                 setattr(svc, scheduler._ATTRIBUTE[member], params[member])
         if "deploymentConfiguration" in params:
+            _check_deployment_configuration({**svc.deployment_configuration, **params["deploymentConfiguration"]})
             scheduler.update_deployment_configuration(svc, params["deploymentConfiguration"])
         for member, attribute in (
             ("healthCheckGracePeriodSeconds", "health_check_grace_period_seconds"),
@@ -631,13 +634,60 @@ class SimBackend(EC2ContainerServiceBackend):
         items, token = _page(list(range(len(found))), params, 20)
         return [found[i] for i in items], token
 
-    def sim_describe_service_deployments(self, arns: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-        index = {
+    def _deployments(self) -> dict[str, tuple[SimService, Deployment]]:
+        return {
             scheduler.deployment_arn(svc, d): (svc, d)
             for svc in self.services.values()
             if isinstance(svc, SimService)
             for d in svc.history
         }
+
+    def _deployment(self, arn: str) -> tuple[SimService, Deployment]:
+        found = self._deployments().get(arn)
+        if found is None:
+            raise ECSException("ServiceDeploymentNotFoundException", "The service deployment does not exist.")
+        return found
+
+    def sim_stop_service_deployment(self, arn: str, stop_type: str | None) -> str:
+        """StopServiceDeployment: ROLLBACK (the model: "The valid values are ROLLBACK"), on the next scheduler pass."""
+        if (stop_type or "ROLLBACK") != "ROLLBACK":
+            raise InvalidParameterException("The valid values for stopType are ROLLBACK.")
+        svc, deployment = self._deployment(arn)
+        if deployment.sd_status not in ("PENDING", "IN_PROGRESS") or deployment is not svc.primary:
+            raise ECSException(
+                "ConflictException", f"The service deployment is {deployment.sd_status}; it cannot be stopped."
+            )
+        deployment.sd_status, deployment.sd_status_reason = "ROLLBACK_REQUESTED", scheduler.STOPPED_BY_USER
+        deployment.stop_requested = scheduler.STOPPED_BY_USER
+        deployment.touch(wall())
+        return arn
+
+    def sim_continue_service_deployment(self, arn: str, hook_id: str, action: str | None) -> str:
+        """ContinueServiceDeployment: CONTINUE (the default) or ROLLBACK a PAUSE hook AWAITING_ACTION."""
+        _, deployment = self._deployment(arn)
+        st = deployment.staged
+        if st is None or not staged.continue_hook(st, hook_id, action or "CONTINUE"):
+            raise InvalidParameterException(f"The lifecycle hook {hook_id} is not awaiting action in this deployment.")
+        deployment.touch(wall())
+        return arn
+
+    def sim_describe_service_revisions(self, arns: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+        index = {
+            scheduler.revision_arn(svc, d): (svc, d)
+            for svc in self.services.values()
+            if isinstance(svc, SimService)
+            for d in [*svc.history, *svc.sim_deployments]
+        }
+        found, failures = [], []
+        for arn in arns:
+            if arn in index:
+                found.append(scheduler.service_revision(*index[arn]))
+            else:
+                failures.append({"arn": arn, "reason": "MISSING"})
+        return found, failures
+
+    def sim_describe_service_deployments(self, arns: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+        index = self._deployments()
         found, failures = [], []
         for arn in arns:
             if arn in index:
@@ -645,6 +695,13 @@ class SimBackend(EC2ContainerServiceBackend):
             else:
                 failures.append({"arn": arn, "reason": "MISSING"})
         return found, failures
+
+
+def _check_deployment_configuration(config: dict[str, Any] | None) -> None:
+    try:
+        staged.check(config or {})
+    except staged.ConfigurationError as err:
+        raise InvalidParameterException(str(err)) from None
 
 
 def _provider_for(strategy: list[dict[str, Any]] | None, index: int) -> str | None:

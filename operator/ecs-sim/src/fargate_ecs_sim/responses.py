@@ -128,3 +128,17 @@ class SimResponse(EC2ContainerServiceResponse):
 
     def execute_command(self) -> ActionResult:
         return ActionResult(self.sim.sim_execute_command(self._params()))
+
+    def stop_service_deployment(self) -> ActionResult:
+        arn = self.sim.sim_stop_service_deployment(self._get_param("serviceDeploymentArn"), self._get_param("stopType"))
+        return ActionResult({"serviceDeploymentArn": arn})
+
+    def continue_service_deployment(self) -> ActionResult:
+        arn = self.sim.sim_continue_service_deployment(
+            self._get_param("serviceDeploymentArn"), self._get_param("hookId"), self._get_param("action")
+        )
+        return ActionResult({"serviceDeploymentArn": arn})
+
+    def describe_service_revisions(self) -> ActionResult:
+        found, failures = self.sim.sim_describe_service_revisions(self._get_param("serviceRevisionArns", []))
+        return ActionResult({"serviceRevisions": found, "failures": failures})

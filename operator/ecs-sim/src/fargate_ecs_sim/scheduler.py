@@ -24,7 +24,8 @@ from typing import Any, cast
 
 from moto.ecs.models import Cluster, EC2ContainerServiceBackend, Service, TaskDefinition
 
-from fargate_ecs_sim import ecs_events
+from fargate_ecs_sim import alarms, ecs_events, staged
+from fargate_ecs_sim.clock import PACE
 from fargate_ecs_sim.lifecycle import LATEST_LINUX_PLATFORM, SimTask
 from fargate_ecs_sim.rules import circuit_breaker_threshold
 
@@ -86,6 +87,11 @@ class Deployment:
     rollback_of: Deployment | None = None
     rollback: dict[str, Any] | None = None
     launched: int = 0
+    # BLUE_GREEN / LINEAR / CANARY (staged.py); None for ROLLING.
+    staged: staged.Staged | None = None
+    stop_requested: str | None = None
+    alarms: dict[str, Any] = field(default_factory=dict)
+    stopped_at: datetime | None = None
 
     def __post_init__(self) -> None:
         self.updated_at = self.created_at
@@ -234,6 +240,18 @@ class SimService(Service):
                 "threshold": circuit_breaker_threshold(self.desired_count),
             },
         )
+        watched = self.deployment_configuration.get("alarms") or {}
+        deployment.alarms = {
+            "status": "MONITORING" if watched.get("enable") and rollback_of is None else "DISABLED",
+            "alarmNames": list(watched.get("alarmNames") or []),
+            "triggeredAlarmNames": [],
+        }
+        strategy = self.deployment_configuration.get("strategy") or "ROLLING"
+        if strategy in staged.STAGED_STRATEGIES and rollback_of is None:
+            # model: RECONCILE_SERVICE "only happens when you start a new service deployment with more
+            # than 1 service revision in an ACTIVE state"
+            live = sum(1 for d in sources if d.live)
+            deployment.staged = staged.plan(self.deployment_configuration, live > 1, has_blue=live > 0)
         for old in self.sim_deployments:
             if old.status == "PRIMARY":
                 old.status = "ACTIVE"
@@ -294,7 +312,19 @@ def reconcile(svc: SimService, launch: Launcher, now: float, stamp: datetime) ->
     for deployment in svc.sim_deployments:
         _account(deployment)
     _circuit_breaker(svc, stamp)
+    _alarms(svc, stamp)
+    _stop_requested(svc, stamp)
     primary = svc.primary  # a rollback makes a new one
+    st = primary.staged if primary.rollout_state == "IN_PROGRESS" and svc.status == "ACTIVE" else None
+    if st is not None:
+        ready = primary.running_count == primary.desired_count and primary.pending_count == 0
+        changed, reason = staged.advance(st, now, stamp, ready, PACE.step_seconds)
+        if changed:
+            primary.touch(stamp)
+        if reason is not None:
+            staged_rollback(svc, primary, reason, stamp)
+            primary = svc.primary
+            st = None
     config = svc.deployment_configuration
     maximum = math.floor(primary.desired_count * config["maximumPercent"] / 100)
     minimum = math.ceil(primary.desired_count * config["minimumHealthyPercent"] / 100)
@@ -304,6 +334,8 @@ def reconcile(svc: SimService, launch: Launcher, now: float, stamp: datetime) ->
     # Launch for the PRIMARY deployment, within maximumPercent (a FAILED one launches nothing).
     live_total = sum(len(d.live) for d in svc.sim_deployments)
     missing = min(primary.desired_count - len(primary.live), maximum - live_total)
+    if st is not None:  # green scales up to 100% next to blue, at SCALE_UP
+        missing = primary.desired_count - len(primary.live) if st.launches else 0
     if primary.rollout_state != "FAILED" and svc.status == "ACTIVE" and missing > 0:
         started = []
         for _ in range(missing):
@@ -326,7 +358,8 @@ def reconcile(svc: SimService, launch: Launcher, now: float, stamp: datetime) ->
     for task in _stop_order(primary.live)[: max(0, excess)]:
         stopped += _stop(task, primary, now)
     running_total = sum(d.running_count for d in svc.sim_deployments)
-    for old in reversed(svc.sim_deployments[1:]):
+    holding = st is not None and not st.cleaning  # blue keeps serving until CLEAN_UP
+    for old in reversed(svc.sim_deployments[1:] if not holding else []):
         for task in _stop_order(old.live):
             if task.last_status == "RUNNING":
                 if running_total - 1 < minimum:
@@ -340,7 +373,7 @@ def reconcile(svc: SimService, launch: Launcher, now: float, stamp: datetime) ->
     touched += stopped
 
     _retire_drained(svc, stamp)
-    _complete(svc, stamp)
+    _complete(svc, stamp, st)
     if svc.status == "DRAINING" and all(
         t.last_status in ("STOPPING", "DEPROVISIONING", "STOPPED") for d in svc.sim_deployments for t in d.tasks
     ):
@@ -376,25 +409,112 @@ def _circuit_breaker(svc: SimService, stamp: datetime) -> None:
     primary.touch(stamp)
     svc.event(f"(service {svc.name}) (deployment {primary.id}) deployment failed: tasks failed to start.", stamp)
     ecs_events.deployment_state_change(svc, "SERVICE_DEPLOYMENT_FAILED", primary.id, BREAKER_FAILED, stamp)
+    if primary.staged is not None and breaker.get("rollback"):
+        staged_rollback(svc, primary, BREAKER_FAILED, stamp)
+        return
     target = next((d for d in svc.history if d.rollout_state == "COMPLETED"), None)
     if not breaker.get("rollback") or target is None:
         primary.sd_status, primary.sd_status_reason, primary.finished_at = "STOPPED", BREAKER_FAILED, stamp
+        primary.stopped_at = stamp
         return
-    primary.sd_status, primary.sd_status_reason = "ROLLBACK_IN_PROGRESS", BREAKER_FAILED
-    primary.rollback = {
-        "reason": f"ECS deployment circuit breaker: rolling back to deploymentId {target.id}.",
-        "startedAt": stamp,
-        "serviceRevisionArn": revision_arn(svc, target),
-    }
+    _rolling_rollback(svc, primary, target, BREAKER_FAILED, "ECS deployment circuit breaker", stamp)
+
+
+def _alarms(svc: SimService, stamp: datetime) -> None:
+    """deploymentConfiguration.alarms: an alarm in ALARM during the deployment fails it (rollback: roll back).
+
+    A staged deployment is watched until CLEAN_UP has finished (its bake time included)."""
+    primary = svc.primary
+    watched = svc.deployment_configuration.get("alarms") or {}
+    if primary.alarms.get("status") != "MONITORING" or primary.rollout_state != "IN_PROGRESS":
+        return
+    fired = alarms.in_alarm(svc.arn, primary.alarms["alarmNames"])
+    if not fired:
+        return
+    reason = f"ECS deployment alarms: {', '.join(fired)} in ALARM state."
+    primary.alarms["status"], primary.alarms["triggeredAlarmNames"] = "TRIGGERED", fired
+    if primary.staged is not None and watched.get("rollback"):
+        staged_rollback(svc, primary, reason, stamp)
+        return
+    primary.rollout_state, primary.rollout_state_reason = "FAILED", reason
+    primary.touch(stamp)
+    svc.event(f"(service {svc.name}) (deployment {primary.id}) deployment failed: alarm detected.", stamp)
+    ecs_events.deployment_state_change(svc, "SERVICE_DEPLOYMENT_FAILED", primary.id, reason, stamp)
+    target = next((d for d in svc.history if d.rollout_state == "COMPLETED"), None)
+    if not watched.get("rollback") or target is None or primary.staged is not None:
+        primary.sd_status, primary.sd_status_reason = "STOPPED", reason
+        primary.finished_at = primary.stopped_at = stamp
+        return
+    _rolling_rollback(svc, primary, target, reason, "ECS deployment alarms", stamp)
+
+
+def _rolling_rollback(
+    svc: SimService, primary: Deployment, target: Deployment, status_reason: str, who: str, stamp: datetime
+) -> None:
+    """A rolling deployment rolls back with a new deployment of the last COMPLETED revision."""
+    reason = f"{who}: rolling back to deploymentId {target.id}."
+    primary.sd_status, primary.sd_status_reason = "ROLLBACK_IN_PROGRESS", status_reason
+    primary.rollback = {"reason": reason, "startedAt": stamp, "serviceRevisionArn": revision_arn(svc, target)}
     for member, value in target.revision.items():
         setattr(svc, _ATTRIBUTE.get(member, member), value)
     svc.event(f"(service {svc.name}) rolling back to deployment {target.id}.", stamp)
-    svc.start_deployment(
-        stamp,
-        sources=[d for d in svc.sim_deployments],
-        rollback_of=primary,
-        reason=f"ECS deployment circuit breaker: rolling back to deploymentId {target.id}.",
-    )
+    svc.start_deployment(stamp, sources=[d for d in svc.sim_deployments], rollback_of=primary, reason=reason)
+
+
+STOPPED_BY_USER = "Service deployment stopped by StopServiceDeployment (ROLLBACK)."
+
+
+def _stop_requested(svc: SimService, stamp: datetime) -> None:
+    """StopServiceDeployment ROLLBACK: "rolls back the service deployment to the previous service revision"."""
+    primary = svc.primary
+    reason = primary.stop_requested
+    if reason is None:
+        return
+    primary.stop_requested = None
+    if primary.rollout_state != "IN_PROGRESS":
+        return
+    if primary.staged is not None:
+        primary.staged.stop_reason = reason  # staged.advance hands it back, in this same pass
+        return
+    primary.rollout_state, primary.rollout_state_reason = "FAILED", reason
+    primary.touch(stamp)
+    ecs_events.deployment_state_change(svc, "SERVICE_DEPLOYMENT_FAILED", primary.id, reason, stamp)
+    target = next((d for d in svc.history if d.rollout_state == "COMPLETED"), None)
+    if target is None:
+        primary.sd_status, primary.sd_status_reason = "STOPPED", reason
+        primary.finished_at = primary.stopped_at = stamp
+        return
+    _rolling_rollback(svc, primary, target, reason, "StopServiceDeployment", stamp)
+
+
+def staged_rollback(svc: SimService, green: Deployment, reason: str, stamp: datetime) -> None:
+    """Blue/green, linear, canary: production traffic back to blue, which serves again; green scales in.
+
+    Lambda hooks guide: FAILED - "Amazon ECS rolls back the deployment to the last successful service revision".
+    """
+    blue = next((d for d in svc.sim_deployments[1:] if d.live), None)
+    if green.rollout_state != "FAILED":
+        green.rollout_state, green.rollout_state_reason = "FAILED", reason
+        svc.event(f"(service {svc.name}) (deployment {green.id}) deployment failed: {reason}", stamp)
+        ecs_events.deployment_state_change(svc, "SERVICE_DEPLOYMENT_FAILED", green.id, reason, stamp)
+    green.touch(stamp)
+    if green.staged is not None:
+        green.staged.stop_reason = None
+    if blue is None:  # nothing to go back to: the deployment stops where it is
+        green.sd_status, green.sd_status_reason = "STOPPED", reason
+        green.finished_at = green.stopped_at = stamp
+        return
+    green.sd_status, green.sd_status_reason = "ROLLBACK_IN_PROGRESS", reason
+    green.rollback = {"reason": reason, "startedAt": stamp, "serviceRevisionArn": revision_arn(svc, blue)}
+    if green.staged is not None:
+        green.staged.production_weight = green.staged.test_weight = 0.0
+    for member, value in blue.revision.items():
+        setattr(svc, _ATTRIBUTE.get(member, member), value)
+    green.status, blue.status = "ACTIVE", "PRIMARY"
+    green.desired_count, blue.desired_count = 0, svc.desired_count
+    svc.deployments = cast(Any, [blue] + [d for d in svc.sim_deployments if d is not blue])
+    svc.event(f"(service {svc.name}) rolling back to deployment {blue.id}.", stamp)
+    svc.steady = False
 
 
 _ATTRIBUTE = {
@@ -424,16 +544,22 @@ def _stop(task: SimTask, deployment: Deployment, now: float) -> list[SimTask]:
 def _retire_drained(svc: SimService, stamp: datetime) -> None:
     """An older deployment with no task left is INACTIVE: "completely replaced"."""
     for old in svc.sim_deployments[1:]:
+        rolling_back = old.sd_status == "ROLLBACK_IN_PROGRESS" and old.staged is not None
+        if rolling_back and old.tasks:
+            continue  # a staged rollback has succeeded when green's tasks have STOPPED
         if not old.live:
             old.status = "INACTIVE"
             old.touch(stamp)
+            if rolling_back:
+                old.sd_status, old.finished_at = "ROLLBACK_SUCCESSFUL", stamp  # green drained, blue serves
     svc.deployments = cast(Any, [d for d in svc.sim_deployments if d.status != "INACTIVE"])
 
 
-def _complete(svc: SimService, stamp: datetime) -> None:
+def _complete(svc: SimService, stamp: datetime, st: staged.Staged | None) -> None:
     primary = svc.primary
     settled = (
         svc.status == "ACTIVE"
+        and (st is None or st.cleaning)
         and len(svc.sim_deployments) == 1
         and primary.running_count == primary.desired_count
         and primary.pending_count == 0
@@ -445,6 +571,8 @@ def _complete(svc: SimService, stamp: datetime) -> None:
         primary.touch(stamp)
         if primary.breaker["status"] == "MONITORING":
             primary.breaker["status"] = "MONITORING_COMPLETE"
+        if primary.alarms.get("status") == "MONITORING":
+            primary.alarms["status"] = "MONITORING_COMPLETE"
         svc.event(f"(service {svc.name}) (deployment {primary.id}) deployment completed.", stamp)
         ecs_events.deployment_state_change(
             svc, "SERVICE_DEPLOYMENT_COMPLETED", primary.id, primary.rollout_state_reason, stamp
@@ -479,13 +607,35 @@ def revision_arn(svc: SimService, deployment: Deployment) -> str:
     return f"{prefix}:service-revision/{path}/{deployment.id.split('/', 1)[1]}"
 
 
-def _revision_summary(svc: SimService, deployment: Deployment) -> dict[str, Any]:
-    return {
+def _revision_summary(svc: SimService, deployment: Deployment, weights: tuple[float, float] | None) -> dict[str, Any]:
+    summary: dict[str, Any] = {
         "arn": revision_arn(svc, deployment),
         "requestedTaskCount": deployment.desired_count if deployment.status != "INACTIVE" else 0,
         "runningTaskCount": deployment.running_count,
         "pendingTaskCount": deployment.pending_count,
     }
+    if weights is not None:  # (production, test): staged deployments shift traffic between revisions
+        summary["requestedProductionTrafficWeight"], summary["requestedTestTrafficWeight"] = weights
+    return summary
+
+
+def _summaries(svc: SimService, deployment: Deployment) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Source and target revisions; with a staged deployment, blue (the first live source) has the rest."""
+    st = deployment.staged
+    if st is None:
+        return [_revision_summary(svc, d, None) for d in deployment.sources], _revision_summary(svc, deployment, None)
+    blue = next((d for d in deployment.sources if d.live or d.status != "INACTIVE"), None)
+    sources = [
+        _revision_summary(svc, d, (100.0 - st.production_weight, 100.0 - st.test_weight) if d is blue else (0.0, 0.0))
+        for d in deployment.sources
+    ]
+    if blue is None and deployment.sd_status.startswith("ROLLBACK"):
+        weights = (0.0, 0.0)
+    elif blue is None:
+        weights = (100.0, 100.0)  # nothing to shift from: the first revision takes all traffic
+    else:
+        weights = (st.production_weight, st.test_weight)
+    return sources, _revision_summary(svc, deployment, weights)
 
 
 def brief(svc: SimService, deployment: Deployment) -> dict[str, Any]:
@@ -503,7 +653,8 @@ def brief(svc: SimService, deployment: Deployment) -> dict[str, Any]:
 
 
 def detail(svc: SimService, deployment: Deployment) -> dict[str, Any]:
-    return {
+    sources, target = _summaries(svc, deployment)
+    shape: dict[str, Any] = {
         "serviceDeploymentArn": deployment_arn(svc, deployment),
         "serviceArn": svc.arn,
         "clusterArn": svc.cluster_arn,
@@ -511,11 +662,46 @@ def detail(svc: SimService, deployment: Deployment) -> dict[str, Any]:
         "startedAt": deployment.created_at,
         "finishedAt": deployment.finished_at,
         "updatedAt": deployment.updated_at,
-        "sourceServiceRevisions": [_revision_summary(svc, d) for d in deployment.sources],
-        "targetServiceRevision": _revision_summary(svc, deployment),
+        "stoppedAt": deployment.stopped_at,
+        "sourceServiceRevisions": sources,
+        "targetServiceRevision": target,
         "status": deployment.sd_status,
         "statusReason": deployment.sd_status_reason,
         "deploymentConfiguration": svc.deployment_configuration,
         "rollback": deployment.rollback,
         "deploymentCircuitBreaker": deployment.breaker,
+        "alarms": deployment.alarms or None,
     }
+    if deployment.staged is not None:
+        shape["lifecycleStage"] = deployment.staged.stage or "PRE_SCALE_UP"
+        shape["lifecycleHookDetails"] = [r.shape() for r in deployment.staged.runs]
+    return shape
+
+
+def service_revision(svc: SimService, deployment: Deployment) -> dict[str, Any]:
+    """DescribeServiceRevisions: the ServiceRevision shape, from what the deployment was started with."""
+    rev = deployment.revision
+    definition = deployment.definition
+    images = [
+        {"containerName": c.get("name"), "imageDigest": None, "image": c.get("image")}
+        for c in (definition.container_definitions if definition is not None else [])
+    ]
+    shape = {
+        "serviceRevisionArn": revision_arn(svc, deployment),
+        "serviceArn": svc.arn,
+        "clusterArn": svc.cluster_arn,
+        "taskDefinition": deployment.task_definition,
+        "capacityProviderStrategy": rev.get("capacityProviderStrategy"),
+        "launchType": rev.get("launchType"),
+        "platformVersion": deployment.platform_version,
+        "platformFamily": deployment.platform_family if deployment.platform_version else None,
+        "loadBalancers": rev.get("loadBalancers") or [],
+        "serviceRegistries": rev.get("serviceRegistries") or [],
+        "networkConfiguration": rev.get("networkConfiguration"),
+        "containerImages": [{k: v for k, v in i.items() if v is not None} for i in images],
+        "guardDutyEnabled": False,
+        "serviceConnectConfiguration": rev.get("serviceConnectConfiguration"),
+        "volumeConfigurations": rev.get("volumeConfigurations"),
+        "createdAt": deployment.created_at,
+    }
+    return {k: v for k, v in shape.items() if v is not None}
