@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 
 from fargate_operator import k8s
+from fargate_operator.controllers.base import Verdict
 from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
@@ -68,16 +69,9 @@ async def reconcile_cluster(
     placed(patch, cluster.get("clusterArn"), gw)
     patch.status["specHash"] = want
     active = cluster.get("status") == "ACTIVE"
-    set_conditions(
-        patch,
-        status,
-        body["metadata"].get("generation"),
-        ready=active,
-        progressing=not active,
-        degraded=False,
-        reason="Active" if active else "Provisioning",
-        message=f"ECS cluster {cluster.get('status')}",
-    )
+    state = "Active" if active else "Provisioning"
+    health = Verdict(active, not active, False, state, f"ECS cluster {cluster.get('status')}")
+    apply_health(body, patch, status, health, drift_in_sync=rt.config.drift_detection)
 
 
 async def _create(gw: EcsGateway, body: Any, spec: Any, owner: Owner, name: str) -> dict[str, Any]:

@@ -119,7 +119,7 @@ async def reconcile_service(
     patch.status.update(observed)
     placed(patch, service.get("serviceArn"), gw)
     patch.status["specHash"] = want
-    apply_health(body, patch, status, logic.health(service, desired))
+    apply_health(body, patch, status, logic.health(service, desired), drift_in_sync=rt.config.drift_detection)
 
 
 async def _create(

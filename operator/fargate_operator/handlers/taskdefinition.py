@@ -8,11 +8,13 @@ from typing import Any
 import kopf
 
 from fargate_operator import k8s
+from fargate_operator.controllers.base import Verdict
 from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH, EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
+    apply_health,
     backoff,
     creating,
     ecs_for_deletion,
@@ -325,16 +327,8 @@ async def reconcile_task_definition(
         }
     )
     placed(patch, arn, gw)
-    set_conditions(
-        patch,
-        status,
-        body["metadata"].get("generation"),
-        ready=True,
-        progressing=False,
-        degraded=False,
-        reason="Registered",
-        message=f"revision {registered['revision']}",
-    )
+    health = Verdict(True, False, False, "Registered", f"revision {registered['revision']}")
+    apply_health(body, patch, status, health, drift_in_sync=rt.config.drift_detection)
     await roll_dependents(rt, body, arn)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import kopf
@@ -45,7 +46,10 @@ def into_patch(
 def drift_in_sync(body: Mapping[str, Any], status: Mapping[str, Any]) -> DriftVerdict | None:
     """The first drift verdict of an object whose handler has just brought ECS to its spec (see first_drift):
     it rides on the handler's write, so drift's first look finds it recorded and writes nothing."""
-    return first_drift(str(body.get("kind")), body.get("spec") or {}, status, time.time())
+    seed = first_drift(str(body.get("kind")), body.get("spec") or {}, status, time.time())
+    # Without its nulls: the merge patch would drop them anyway, and Kopf takes a null it does not find
+    # stored back for a patch that did not apply (a warning in the log).
+    return seed and replace(seed, drift={k: v for k, v in seed.drift.items() if v is not None})
 
 
 async def write(obj: dict[str, Any], update: Update) -> bool:
