@@ -91,7 +91,7 @@ def one_run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         watch.wait(n, args.timeout)
         elapsed = max(watch.done.values(), default=float("nan"))
         after_burst = sampler.take()
-        time.sleep(2)  # trailing writes land before counting
+        time.sleep(args.trailing)  # trailing writes land before counting (drift's first verdict: a few cycles)
         ecs_calls = bw.proxy.reset()
         writes = operator_writes(apiserver_writes(bw.cp) - writes_before)
         writes[f"POST {plural}"] -= n  # the benchmark's own creates
@@ -136,6 +136,13 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--repeat", type=int, default=1, help="fresh worlds per kind; the median run is reported")
     parser.add_argument("--profile", action="store_true", help="attach py-spy to the operator")
+    parser.add_argument(
+        "--trailing",
+        type=float,
+        default=2.0,
+        help="seconds after the last Ready before the Kubernetes writes are counted (the status loop's late writes, "
+        "such as drift's first verdict, need a few status intervals)",
+    )
     parser.add_argument(
         "--settle", type=float, default=SETTLE_SECONDS, help="seconds after the last Ready before steady RSS is taken"
     )
