@@ -116,3 +116,40 @@ def test_a_status_unchanged_but_for_timestamps_is_no_change() -> None:
     again["conditions"] = [{**c, "lastTransitionTime": "2030-01-01T00:00:00Z"} for c in again["conditions"]]
     assert not changed(stored, again)
     assert changed(stored, {**again, "phase": "New"})
+
+
+def test_the_loop_writes_only_a_change_and_only_onto_the_version_it_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from fargate_operator import k8s
+    from fargate_operator.status import writer
+
+    sent: list[tuple[str, dict[str, Any], str | None]] = []
+
+    async def patch_status(kind: str, ns: str, name: str, status: dict[str, Any], rv: str | None = None) -> bool:
+        sent.append((name, status, rv))
+        return True
+
+    monkeypatch.setattr(k8s, "patch_status", patch_status)
+    obj = {"kind": SERVICE, "metadata": {"namespace": "a", "name": "web", "resourceVersion": "41"}}
+    obj["status"] = _status(None)
+    same = Update(Source.LOOP, Verdict(False, False, False, "Steady", "held"), {"phase": "Old"})
+    assert not asyncio.run(writer.write(obj, same))
+    assert asyncio.run(writer.write(obj, Update(Source.LOOP, READY, {"phase": "Running"})))
+    assert [(name, status["phase"], rv) for name, status, rv in sent] == [("web", "Running", "41")]
+
+
+def test_a_handler_that_applied_the_spec_puts_the_first_drift_verdict_into_kopfs_patch() -> None:
+    import kopf
+
+    from fargate_operator.handlers.common import apply_health
+
+    body = {"kind": CLUSTER, "metadata": {"generation": 1}, "spec": {"clusterName": "c"}}
+    patch = kopf.Patch()
+    apply_health(body, patch, {}, READY, drift_in_sync=True)
+    assert patch.status["observedGeneration"] == 1
+    assert _condition(dict(patch.status), drift_verdict.DRIFTED)["reason"] == drift_verdict.IN_SYNC
+    assert None not in patch.status["drift"].values()  # nothing for the merge patch to drop
+    off = kopf.Patch()
+    apply_health(body, off, {}, READY)
+    assert "drift" not in off.status
