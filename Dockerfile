@@ -9,10 +9,11 @@ FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # Versions come from the lock file; only runtime dependencies are installed. They get a layer of
-# their own (the project installed once without its package and README), so a change to the
-# sources rebuilds only the last step.
+# their own (the project installed once with only its __init__.py, which holds the version
+# pyproject.toml reads, and no README), so a change to the sources rebuilds only the last step.
 COPY requirements.lock pyproject.toml ./
-RUN touch README.md && mkdir operator \
+COPY operator/fargate_operator/__init__.py ./operator/fargate_operator/
+RUN touch README.md \
  && python -m venv /opt/venv \
  && /opt/venv/bin/pip install -c requirements.lock .
 COPY README.md ./
@@ -21,6 +22,7 @@ RUN /opt/venv/bin/pip install --no-deps --force-reinstall . \
  && /opt/venv/bin/python -c "import fargate_operator.cli"
 
 FROM ${BASE_IMAGE}
+# Stamped from operator/fargate_operator/__init__.py by `make generate`; the release workflow passes it too.
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="fargate-operator" \
       org.opencontainers.image.description="Run AWS ECS Fargate workloads declaratively from Kubernetes" \

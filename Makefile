@@ -8,9 +8,15 @@ STAMP := $(VENV)/.installed
 AWSCLI_VENV := .venv-awscli
 AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 
-.PHONY: help venv assets node-assets generate lint test test-unit test-integration test-e2e test-node chaos ha fuzz drift-soak long bench run run-node lock clean
+.PHONY: help venv assets node-assets generate lint check test test-unit test-integration test-e2e test-node chaos ha fuzz drift-soak long bench run run-node lock clean
+
+# Test modules run on this many workers (pytest-xdist, a module or the serial group per worker: see
+# tests/conftest.py). 3 keeps 2 cores busy: most of a test's time is waiting for a process.
+JOBS ?= 3
+PARALLEL := -n $(JOBS) --dist loadgroup
 
 help:
+	@echo "make check the inner loop: lint, unit, controller and adapter tests (no root, no node tier)"
 	@echo "make run    local control plane + ECS emulator (writes .run/kubeconfig and .run/env)"
 	@echo "make run-node  a real node with the operator image installed by Helm (root; writes .run/node-env)"
 	@echo "make test   install, provision, lint, and run the whole suite"
@@ -49,15 +55,21 @@ lint: venv
 	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/python -m fargate_devenv.go_tools actionlint  # .github/workflows/ (built from the Go proxy if missing)
+	cd tools/argocd-health && test -z "$$(gofmt -l .)" && go vet -mod=readonly ./...  # the Argo CD health harness
+
+# The inner loop: what most changes need, on the real API server and the emulator; no root, no node tier.
+check: venv assets lint
+	$(BIN)/pytest $(PARALLEL) tests/unit tests/integration/controller tests/integration/adapter
 
 test: venv assets node-assets lint
-	$(BIN)/pytest tests --durations=15
+	$(BIN)/pytest $(PARALLEL) tests --durations=15
 
 test-unit: venv
 	$(BIN)/pytest tests/unit
 
 test-integration: venv assets
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest $(PARALLEL) tests/integration
 
 test-e2e: venv assets
 	$(BIN)/pytest tests/e2e

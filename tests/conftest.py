@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,18 +81,64 @@ def unique() -> str:
     return uuid.uuid4().hex[:8]
 
 
+# One worker runs these one after another (`make test` runs the suite on several workers with
+# `--dist loadgroup`): the node tier is a single root-owned world, and the HA and chaos modules measure
+# takeovers in seconds, so they should not also compete with each other for the two cores.
+SERIAL_GROUP = "serial"
+SERIAL_DIRS = ("tests/node/", "tests/e2e/", "tests/integration/ha/", "tests/integration/chaos/")
+LATE_FIXTURES = {"node", "e2e_cluster"}
+
+
+def _serial(item: pytest.Item) -> bool:
+    return item.nodeid.startswith(SERIAL_DIRS) or bool(LATE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order and group the suite.
+
+    Alone (no workers), tests on the node tier (and the e2e tests, which may run on it) go last: the node
+    then starts once, after the timing-sensitive suites, instead of idling beside them. On workers, a
+    module is the unit of work (its operator process and world are set up once), and the serial group
+    goes first so that the longest unit does not finish last.
+    """
+    parallel = bool(getattr(config.option, "numprocesses", None)) or hasattr(config, "workerinput")
+    for item in items:
+        group = SERIAL_GROUP if _serial(item) else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+    late = [item for item in items if LATE_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    late_ids = {id(item) for item in late}
+    rest = [item for item in items if id(item) not in late_ids]
+    if parallel:
+        serial = [item for item in rest if _serial(item)] + late
+        serial_ids = {id(item) for item in serial}
+        items[:] = serial + [item for item in rest if id(item) not in serial_ids]
+    else:
+        items[:] = rest + late
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker hands which e2e cluster it used to the controller, which prints the summary."""
+    from support.e2e import E2E_MODE
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    mode = session.config.stash.get(E2E_MODE, None)
+    if workeroutput is not None and mode:
+        workeroutput["e2e_mode"] = mode
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    from support.e2e import E2E_MODE
+
+    mode = getattr(node, "workeroutput", {}).get("e2e_mode")
+    if mode:
+        node.config.stash[E2E_MODE] = mode
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     from support.e2e import E2E_MODE
 
     mode = config.stash.get(E2E_MODE, None)
     terminalreporter.write_sep("-", "end-to-end cluster")
     terminalreporter.write_line(f"e2e tests ran against: {mode}" if mode else "e2e tests: not run in this session")
-
-
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests on the node tier (and the e2e tests, which may run on it) go last, in their own order:
-    the node then starts once, after the timing-sensitive suites, instead of idling beside them."""
-    late_fixtures = {"node", "e2e_cluster"}
-    late = [item for item in items if late_fixtures & set(getattr(item, "fixturenames", ()))]
-    late_ids = {id(item) for item in late}
-    items[:] = [item for item in items if id(item) not in late_ids] + late

@@ -73,9 +73,6 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = str(args.kubeconfig)  # Kopf's login reads it too
-    from fargate_operator.kubeclient import keep_kopf_from_other_clients
-
-    keep_kopf_from_other_clients(str(args.kubeconfig) if args.kubeconfig else None)  # before Kopf is imported
     config = OperatorConfig(
         **{k: v for k, v in (("region", args.region), ("ecs_endpoint", args.ecs_endpoint)) if v},
         namespaces=tuple(args.namespace),
@@ -92,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.verbose:  # Kopf reports every watch-cache update at INFO
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     if election is not None:
-        from fargate_operator.ecs.gateway import GatewaySettings
+        from fargate_operator.ecs.settings import GatewaySettings
 
         if note := election.margin_note(GatewaySettings().connect_timeout):
             logging.getLogger(__name__).warning("leader election: %s", note)
@@ -138,7 +135,8 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
         elector = LeaseElector(
             election,
             LeaseApi(k8s.new_client(), election.namespace, election.name),
-            runtime.gateway.fence,
+            open_writes_until=runtime.gateway.fence.open_until,
+            close_writes=runtime.gateway.fence.close,
             on_lead=leadership.elected,
             on_follow=leadership.deposed,
             may_lead=leadership.may_lead,
@@ -213,7 +211,10 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from fargate_operator import __version__
+
     parser = argparse.ArgumentParser(prog="fargate-operator", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the operator")
     run.add_argument("--namespace", action="append", default=[], help="watch only this namespace (repeatable)")

@@ -1,10 +1,10 @@
 """The operator's own Kubernetes API client: Kopf's login, urllib3's connection pools, JSON in and out.
 
 The operator only ever sends JSON requests to paths it knows and reads JSON answers (writes, watch
-streams, the Lease, TokenReviews, SubjectAccessReviews). The official client does that too, but
-importing it builds every model and API class of the Kubernetes API; in this process that was ~9 MiB
-of RSS on top of what the rest shares (and ~34 MiB on its own), and Kopf imports it (and pykube)
-only to offer logins we replace. So:
+streams, the Lease, TokenReviews, SubjectAccessReviews); the official client's model and API classes
+add nothing to that. Kopf imports the official client at start-up when it is installed (to offer its
+logins and recognise its models; ~9 MiB of RSS, accepted: no Kopf setting leaves it out), but no
+operator call goes through it. So:
 - who we are comes from Kopf's own logins -- the in-cluster ServiceAccount (the token re-read every
   minute: projected tokens rotate), else the kubeconfig (`KUBECONFIG`): server, CA, token, client
   certificate -- the same ConnectionInfo Kopf's watches use;
@@ -309,24 +309,3 @@ def lines(response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
             line, buffer = buffer.split(b"\n", 1)
             if line.strip():
                 yield line
-
-
-OTHER_CLIENTS = ("kubernetes", "kubernetes_asyncio", "pykube")
-
-
-def keep_kopf_from_other_clients(kubeconfig: str | None) -> bool:
-    """Before Kopf is imported: make the clients it probes for unimportable in this process, unless the
-    kubeconfig needs the official one; True when they were left out.
-
-    Kopf's registry imports the official client and pykube (when installed) at import time, only to
-    offer logins through them; the operator registers its own login (kopf_login) and uses neither.
-    """
-    import sys
-
-    in_cluster = os.path.exists(f"{SERVICE_ACCOUNT}/token") and not kubeconfig  # as connection() decides
-    if not in_cluster and needs_official_client(kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"):
-        return False
-    for name in OTHER_CLIENTS:
-        if name not in sys.modules:
-            sys.modules[name] = None  # type: ignore[assignment]  # `import name` raises ImportError now
-    return True

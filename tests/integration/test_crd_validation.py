@@ -299,7 +299,7 @@ def test_every_fargate_size_in_the_matrix_is_accepted(control_plane: ControlPlan
     assert not failures, failures
 
 
-# Tags the operator adds to what it creates (reconcile/ownership.py): four owner tags, plus
+# Tags the operator adds to what it creates (models/ownership.py): four owner tags, plus
 # the spec hash on task definition revisions. ECS allows 50 tags per resource (botocore
 # model, shape Tags: "max": 50), so the user's share is 46, and 45 on task definitions.
 USER_TAG_LIMITS = {"cluster": 46, "service": 46, "task": 46, "taskdefinition": 45}

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from fargate_operator.models import accounts as m
 from fargate_operator.reconcile import accounts as a
 
 
@@ -55,10 +56,10 @@ def test_namespaces_by_name_and_by_selector() -> None:
     assert a.resolve("b1", {"team": "b"}, [A, B]).mapping == B
     assert a.resolve("b2", {"team": "b", "tier": "dev"}, [A, B]).mapping is None  # NotIn dev
     assert a.resolve("a", None, [A]).mapping == A  # labels unknown, but no mapping reads them
-    exists = a.Selector(expressions=(a.Requirement("x", "Exists"),))
+    exists = m.Selector(expressions=(m.Requirement("x", "Exists"),))
     assert exists.matches({"x": ""}) and not exists.matches({})
-    assert a.Selector(expressions=(a.Requirement("x", "DoesNotExist"),)).matches({})
-    assert a.Selector(expressions=(a.Requirement("x", "In", ("1", "2")),)).matches({"x": "2"})
+    assert m.Selector(expressions=(m.Requirement("x", "DoesNotExist"),)).matches({})
+    assert m.Selector(expressions=(m.Requirement("x", "In", ("1", "2")),)).matches({"x": "2"})
 
 
 def test_a_namespace_whose_labels_are_not_known_yet_waits_while_a_mapping_selects_by_label() -> None:
@@ -128,13 +129,13 @@ def test_objects_stay_where_their_resources_are() -> None:
 
 
 def test_assume_role_request_names_the_mapping() -> None:
-    params = a.assume_role_params(A)
+    params = m.assume_role_params(A)
     assert params["RoleArn"] == A.role_arn and params["ExternalId"] == "x-1" and params["DurationSeconds"] == 3600
     assert params["RoleSessionName"] == "fargate-operator.team-a"
-    assert params["Tags"] == [{"Key": a.ACCOUNT_TAG, "Value": "team-a"}, {"Key": "team", "Value": "a"}]
+    assert params["Tags"] == [{"Key": m.ACCOUNT_TAG, "Value": "team-a"}, {"Key": "team", "Value": "a"}]
     assert params["TransitiveTagKeys"] == ["team"] and "SourceIdentity" not in params
     long = a.parse_mapping(mapping_obj("x" * 80 + "/y", roleArn="arn:aws:iam::111111111111:role/fo", namespaces={}))
-    name = a.session_name(long)
+    name = m.session_name(long)
     assert len(name) == 64 and "/" not in name
 
 
@@ -204,16 +205,11 @@ def test_a_refused_assume_role_is_held_and_each_caller_gets_its_own_error() -> N
 def test_a_run_task_retry_stays_where_the_first_attempt_went() -> None:
     """The RunTask mark names the account ("own" for the operator's identity) and region before RunTask: a retry
     (or the deletion's ListTasks) never goes elsewhere, where it would find nothing and start a second task."""
-    from types import SimpleNamespace
+    from fargate_operator.controllers.task import moved as _moved
+    from fargate_operator.ecs.settings import Where
 
-    from fargate_operator.ecs.gateway import Where
-    from fargate_operator.handlers.task import _moved
-
-    def gw(where: Where) -> Any:
-        return SimpleNamespace(region=where.region, where=where)
-
-    own = gw(Where("us-east-1"))
-    role = gw(Where("us-east-1", "111111111111", "arn:aws:iam::111111111111:role/fo", "team-a"))
+    own = Where("us-east-1")
+    role = Where("us-east-1", "111111111111", "arn:aws:iam::111111111111:role/fo", "team-a")
     mark = {"cluster": "c", "taskDefinition": "td", "at": 1.0, "region": "us-east-1", "account": "own"}
     assert _moved(mark, own) is None
     assert "account own" in str(_moved(mark, role))

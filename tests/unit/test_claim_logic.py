@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fargate_operator.reconcile.ownership import (
+from fargate_operator.models.ownership import (
     AdoptionRefused,
     Claim,
     FamilyVerdict,

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from fargate_operator.codegen import botocore_schema
 from fargate_operator.codegen.crd_kinds import KINDS, crd, spec_schema
-from fargate_operator.codegen.ecs_limits import MEMBER_LIMITS, SHAPE_REQUIRED
 from fargate_operator.codegen.generate import render_all, stale_files
+from fargate_operator.schema import shapes
+from fargate_operator.schema.limits import MEMBER_LIMITS, SHAPE_REQUIRED
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,14 +39,14 @@ def test_stale_check_notices_an_edited_file(tmp_path: Path) -> None:
 def test_spec_covers_every_member_of_its_ecs_requests(kind: Any) -> None:
     spec = spec_schema(kind)["properties"]
     for op in kind.operations:
-        for member in botocore_schema.request_members(op):
+        for member in shapes.request_members(op):
             assert member in spec or member in kind.operator_owned, f"{kind.kind} lacks {op}.{member}"
     for member in kind.operator_owned:
         assert member not in spec
 
 
 def _walk_structures(shape_name: str, seen: set[str]) -> None:
-    shape = botocore_schema.shapes()[shape_name]
+    shape = shapes.shapes()[shape_name]
     if shape_name in seen:
         return
     seen.add(shape_name)
@@ -62,7 +62,7 @@ def _walk_structures(shape_name: str, seen: set[str]) -> None:
 def test_nested_shapes_are_complete() -> None:
     spec = spec_schema(next(k for k in KINDS if k.kind == "FargateTaskDefinition"))
     container = spec["properties"]["containerDefinitions"]["items"]["properties"]
-    model = botocore_schema.shapes()["ContainerDefinition"]["members"]
+    model = shapes.shapes()["ContainerDefinition"]["members"]
     assert set(container) == set(model) and len(container) == 42
     # Deep check: every nested member of a service request is present at its place.
     service = spec_schema(next(k for k in KINDS if k.kind == "FargateService"))
@@ -70,24 +70,24 @@ def test_nested_shapes_are_complete() -> None:
     _walk_structures("CreateServiceRequest", seen)
     assert "DeploymentCircuitBreaker" in seen
     breaker = service["properties"]["deploymentConfiguration"]["properties"]["deploymentCircuitBreaker"]
-    assert set(breaker["properties"]) == set(botocore_schema.shapes()["DeploymentCircuitBreaker"]["members"])
+    assert set(breaker["properties"]) == set(shapes.shapes()["DeploymentCircuitBreaker"]["members"])
 
 
 def test_enums_and_required_come_from_the_model() -> None:
     spec = spec_schema(next(k for k in KINDS if k.kind == "FargateService"))
     assign = spec["properties"]["networkConfiguration"]["properties"]["awsvpcConfiguration"]["properties"]
-    assert assign["assignPublicIp"]["enum"] == botocore_schema.shapes()["AssignPublicIp"]["enum"]
+    assert assign["assignPublicIp"]["enum"] == shapes.shapes()["AssignPublicIp"]["enum"]
     assert spec["required"] == ["serviceName"]
     awsvpc = spec["properties"]["networkConfiguration"]["properties"]["awsvpcConfiguration"]
-    assert awsvpc["required"] == botocore_schema.shapes()["AwsVpcConfiguration"]["required"]
+    assert awsvpc["required"] == shapes.shapes()["AwsVpcConfiguration"]["required"]
 
 
 def test_documented_limits_name_real_members() -> None:
     for key in MEMBER_LIMITS:
         shape, member = key.split(".")
-        assert member in botocore_schema.shapes()[shape]["members"], key
+        assert member in shapes.shapes()[shape]["members"], key
     for shape, members in SHAPE_REQUIRED.items():
-        assert set(members) <= set(botocore_schema.shapes()[shape]["members"])
+        assert set(members) <= set(shapes.shapes()[shape]["members"])
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_documented_limits_name_real_members() -> None:
 )
 def test_documented_limits_are_quoted_from_the_model(key: str, phrase: str) -> None:
     shape, member = key.split(".")
-    doc = botocore_schema.shapes()[shape]["members"][member]["documentation"]
+    doc = shapes.shapes()[shape]["members"][member]["documentation"]
     assert phrase in doc.replace("<code>", "").replace("</code>", "")
 
 
@@ -119,7 +119,7 @@ def test_each_crd_fits_client_side_apply() -> None:
 
 def test_doc_text_is_plain_and_cut_at_a_sentence() -> None:
     html = "<p>First <code>x</code> sentence &amp; more. " + "Second sentence is long. " * 30 + "</p><p>Next.</p>"
-    text = botocore_schema.doc_text(html, limit=60)
+    text = shapes.doc_text(html, limit=60)
     assert text == "First x sentence & more. Second sentence is long."
-    assert botocore_schema.doc_text("<p>Short.</p><p>Other.</p>") == "Short."
-    assert botocore_schema.doc_text(None) == ""
+    assert shapes.doc_text("<p>Short.</p><p>Other.</p>") == "Short."
+    assert shapes.doc_text(None) == ""

@@ -143,12 +143,9 @@ class TagApplyingClusters:
         return {"cluster": dict(cluster)}
 
 
-def test_another_namespaces_cluster_never_receives_a_create_from_a_new_object(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from fargate_operator import k8s
-    from fargate_operator.handlers.cluster import _create
-    from fargate_operator.reconcile.ownership import AdoptionRefused, Owner
+def test_another_namespaces_cluster_never_receives_a_create_from_a_new_object() -> None:
+    from fargate_operator.controllers import cluster as controller
+    from fargate_operator.models.ownership import AdoptionRefused, Owner
 
     theirs = Owner("FargateCluster", "team-a", "prod", "uid-a")
     existing = {"clusterName": "prod", "clusterArn": "arn:aws:ecs:r:1:cluster/prod", "status": "ACTIVE"}
@@ -156,12 +153,11 @@ def test_another_namespaces_cluster_never_receives_a_create_from_a_new_object(
     body = {"kind": "FargateCluster", "metadata": {"namespace": "team-b", "name": "prod", "uid": "uid-b"}}
     events: list[str] = []
 
-    async def post_event(_body: Any, reason: str, *_: Any, **__: Any) -> None:
+    async def say(reason: str, message: str) -> None:
         events.append(reason)
 
-    monkeypatch.setattr(k8s, "post_event", post_event)
-
+    desired = controller.Desired({"clusterName": "prod"}, Owner.of(body), "prod")
     with pytest.raises(AdoptionRefused, match="owned by FargateCluster team-a/prod"):
-        asyncio.run(_create(ecs, body, {"clusterName": "prod"}, Owner.of(body), "prod"))  # type: ignore[arg-type]
+        asyncio.run(controller.ensure(ecs, desired, say, first=True, look=ecs.cluster_batch.describe))  # type: ignore[arg-type]
     assert ecs.writes == [], "a CreateCluster on the existing name could have rewritten its owner tags"
     assert ecs.clusters["prod"]["tags"] == theirs.tags() and events == []

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from fargate_operator.ecs import model
 from fargate_operator.reconcile.drift import compare, normalize, policy, verdict
 from fargate_operator.reconcile.drift.compare import cluster_differences, service_differences
+from fargate_operator.schema import model
 from support.argocd_health import health as argocd_health
 
 REPO = Path(__file__).resolve().parents[2]
@@ -332,7 +332,7 @@ def test_a_service_rolling_to_a_new_revision_is_not_judged() -> None:
     from UpdateService until the handler's status lands, ECS runs a revision status does not name yet.
     Judged then, the revision would be "corrected" back (seen in test_taskdefinition_service.py)."""
     from fargate_operator.handlers import drift
-    from fargate_operator.handlers.taskdefinition import RESOLVED_ANNOTATION
+    from fargate_operator.handlers.task_definition import RESOLVED_ANNOTATION
 
     rev = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:"
     obj: dict[str, Any] = {

@@ -18,7 +18,8 @@ from botocore.stub import Stubber
 
 from fargate_operator import k8s
 from fargate_operator.config import OperatorConfig
-from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
+from fargate_operator.ecs.gateway import EcsGateway
+from fargate_operator.ecs.settings import GatewaySettings
 from fargate_operator.runtime import Runtime
 from fargate_operator.service.access import Access, Permission
 from fargate_operator.service.api import EcsApi

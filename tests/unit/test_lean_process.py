@@ -1,5 +1,5 @@
-"""What the operator process leaves out -- the official Kubernetes client and pykube (Kopf's optional
-logins), the MCP SDK until the first MCP request -- and the client that replaces the official one."""
+"""What the operator process leaves out -- the MCP SDK until the first MCP request -- and the client that
+makes the operator's Kubernetes calls instead of the official one (which Kopf still imports)."""
 
 from __future__ import annotations
 
@@ -19,28 +19,15 @@ from starlette.routing import Route
 from fargate_operator.web.mcp_lazy import LazyApp
 
 
-def test_the_operator_process_imports_neither_the_official_client_nor_the_mcp_sdk(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443"}}],
-                "users": [{"name": "u", "user": {"token": "t"}}],
-                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
-                "current-context": "x",
-            }
-        )
-    )
-    script = f"""
+def test_the_operator_process_imports_the_mcp_sdk_only_when_asked() -> None:
+    script = """
 import json, sys
-from fargate_operator.kubeclient import keep_kopf_from_other_clients
-left_out = keep_kopf_from_other_clients({str(kubeconfig)!r})
 import fargate_operator.handlers.lifecycle, fargate_operator.handlers.leadership, fargate_operator.web.app
 import fargate_operator.web.mcp_lazy, fargate_operator.service.api, fargate_operator.store.feed, kopf
-print(json.dumps({{"left_out": left_out, "loaded": sorted(m for m in ("kubernetes", "pykube", "mcp") if sys.modules.get(m))}}))
+print(json.dumps(sorted(m for m in ("mcp", "fargate_operator.web.mcp") if sys.modules.get(m))))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert json.loads(out) == {"left_out": True, "loaded": []}
+    assert json.loads(out) == []
 
 
 def test_an_exec_kubeconfig_keeps_the_official_client(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ import asyncio
 import pytest
 
 from fargate_operator.ecs import owner_gate
-from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
-from fargate_operator.reconcile.ownership import AdoptionRefused, Owner
+from fargate_operator.ecs.gateway import EcsGateway
+from fargate_operator.ecs.settings import GatewaySettings
+from fargate_operator.models.ownership import AdoptionRefused, Owner
 
 OWNER = Owner("FargateService", "team-a", "web", "uid-a")
 SERVICE = "arn:aws:ecs:us-east-1:123456789012:service/prod/web"

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from fargate_operator.models.ownership import Owner
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
-from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.reconcile.placement import launch_default
 
 OWNER = Owner("FargateTask", "ns", "t", "0b1d1c5e-6f0f-4c55-9a52-0c1b3a0f2d11")

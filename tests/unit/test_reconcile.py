@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from fargate_operator.reconcile import conditions, ownership
+from fargate_operator.models import ownership
+from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
-from fargate_operator.reconcile import taskdefinition as td_logic
+from fargate_operator.reconcile import task_definition as td_logic
 from fargate_operator.reconcile.cluster import tag_sync_calls, update_calls
 from fargate_operator.reconcile.requests import ecs_members
 

@@ -114,7 +114,8 @@ def test_dockerfile_accounts_do_not_clash_with_debian_base_passwd() -> None:
 def test_assume_role_policy_and_trust_policy_example_match_what_the_operator_sends() -> None:
     """The operator's identity may assume and tag sessions (it always sends session tags); the example
     trust policy requires the External ID a FargateAccount sends and allows exactly its session tag."""
-    from fargate_operator.reconcile.accounts import ACCOUNT_TAG, assume_role_params, parse_mapping
+    from fargate_operator.models.accounts import ACCOUNT_TAG, assume_role_params
+    from fargate_operator.reconcile.accounts import parse_mapping
 
     policy = json.loads((REPO / "deploy" / "iam-policy-assume-role.json").read_text())
     actions = {a for s in policy["Statement"] for a in s["Action"]}

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from fargate_operator.controllers.base import Verdict
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK, TASK_DEFINITION
+from fargate_operator.models.verdict import Verdict
 from fargate_operator.reconcile import conditions, merge_patch
 from fargate_operator.reconcile.drift import verdict as drift_verdict
 from fargate_operator.status.precedence import Source, Update, changed, compose, first_drift

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from fargate_operator.codegen.crd_kinds import KINDS, crd
+from fargate_operator.models import ownership
 from fargate_operator.reconcile import cluster as cluster_logic
-from fargate_operator.reconcile import ownership
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
-from fargate_operator.reconcile import taskdefinition as td_logic
+from fargate_operator.reconcile import task_definition as td_logic
 
 OWNER = ownership.Owner("FargateCluster", "ns", "c", "0b3f4e7a-1111-2222-3333-444455556666")
 ECS_TAG_LIMIT = 50  # botocore model, shape Tags: "max": 50

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from fargate_operator.config import OperatorConfig
-from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
+from fargate_operator.ecs.gateway import EcsGateway
+from fargate_operator.ecs.settings import GatewaySettings
 from fargate_operator.reconcile import task as logic
 
 STARTED = "2026-01-01T00:00:00+00:00"
@@ -279,13 +280,13 @@ TD_ARN = "arn:aws:ecs:us-east-1:1:task-definition/job:3"
 
 
 def _ftd(spec: dict[str, Any], arn: str = TD_ARN) -> dict[str, Any]:
-    from fargate_operator.reconcile import taskdefinition as td_logic
+    from fargate_operator.reconcile import task_definition as td_logic
 
     return {"spec": spec, "status": {"taskDefinitionArn": arn, "specHash": td_logic.content_hash(spec)}}
 
 
 def test_essential_containers_default_to_essential() -> None:
-    from fargate_operator.reconcile import taskdefinition as td_logic
+    from fargate_operator.reconcile import task_definition as td_logic
 
     defs = [{"name": "a"}, {"name": "b", "essential": False}, {"name": "c", "essential": True}]
     assert td_logic.essential_containers(defs) == ["a", "c"]
@@ -293,7 +294,7 @@ def test_essential_containers_default_to_essential() -> None:
 
 def test_essentials_come_only_from_the_revision_the_task_runs() -> None:
     """Read from the FargateTaskDefinition in the watch cache: no ECS call per task."""
-    from fargate_operator.reconcile import taskdefinition as td_logic
+    from fargate_operator.reconcile import task_definition as td_logic
 
     spec = {"family": "job", "containerDefinitions": [{"name": "app"}, {"name": "envoy", "essential": False}]}
     ftd = _ftd(spec)

@@ -17,9 +17,10 @@ import pytest
 
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.owners import OwnerLookups
+from fargate_operator.models.facts import ClusterFacts, TaskDefinitionFacts
 from fargate_operator.models.kinds import TENANCY_RECHECK_ANNOTATION
+from fargate_operator.models.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG
 from fargate_operator.reconcile import tenancy as t
-from fargate_operator.reconcile.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG
 from fargate_operator.tenancy_config import PolicySource
 
 A, B = "team-a", "team-b"
@@ -133,8 +134,8 @@ def test_roles_are_found_wherever_the_ecs_model_puts_them() -> None:
 # -- clusters ----------------------------------------------------------------------------------
 
 
-def facts(name: str, owner: str | None) -> t.ClusterFacts:
-    return t.ClusterFacts(name, CLUSTER_ARN + name, tags(owner, name=name))
+def facts(name: str, owner: str | None) -> ClusterFacts:
+    return ClusterFacts(name, CLUSTER_ARN + name, tags(owner, name=name))
 
 
 @pytest.mark.parametrize(
@@ -154,7 +155,7 @@ def facts(name: str, owner: str | None) -> t.ClusterFacts:
     ],
 )
 def test_cluster_refusals_name_the_namespace_and_the_cluster(
-    policy: t.Policy, namespace: str, ref: str, found: t.ClusterFacts | None, implicit: bool, refusal: str | None
+    policy: t.Policy, namespace: str, ref: str, found: ClusterFacts | None, implicit: bool, refusal: str | None
 ) -> None:
     got = t.cluster_refusal(policy, namespace, ref, found, implicit=implicit)
     if refusal is None:
@@ -174,8 +175,8 @@ def test_default_cluster_is_shared_only_when_the_admin_says_so() -> None:
 # -- task definitions --------------------------------------------------------------------------
 
 
-def revision(family: str, owner: str | None, *roles: tuple[str, str]) -> t.TaskDefinitionFacts:
-    return t.TaskDefinitionFacts(f"{TD_ARN}{family}:3", family, tags(owner, "FargateTaskDefinition", "job"), roles)
+def revision(family: str, owner: str | None, *roles: tuple[str, str]) -> TaskDefinitionFacts:
+    return TaskDefinitionFacts(f"{TD_ARN}{family}:3", family, tags(owner, "FargateTaskDefinition", "job"), roles)
 
 
 @pytest.mark.parametrize(
@@ -194,7 +195,7 @@ def revision(family: str, owner: str | None, *roles: tuple[str, str]) -> t.TaskD
     ],
 )
 def test_task_definition_refusals_follow_the_sharing_policy(
-    namespace: str, ref: str, found: t.TaskDefinitionFacts | None, refusal: str | None
+    namespace: str, ref: str, found: TaskDefinitionFacts | None, refusal: str | None
 ) -> None:
     got = t.task_definition_refusal(SHARING, namespace, ref, found)
     if refusal is None:
@@ -347,7 +348,7 @@ def test_owner_lookups_share_one_call_and_expire() -> None:
         "tags": [{"key": NAMESPACE_TAG, "value": A}],
     }
     now = [0.0]
-    lookups = OwnerLookups(gateway, ttl=30, clock=lambda: now[0])  # type: ignore[arg-type]
+    lookups = OwnerLookups(gateway.describe_clusters, gateway.call, ttl=30, clock=lambda: now[0])
 
     async def scenario() -> None:
         burst = await asyncio.gather(*(lookups.cluster("a1") for _ in range(20)))
@@ -376,7 +377,7 @@ def test_owner_lookups_serve_two_event_loops_at_once() -> None:
 
     gateway = FakeGateway()
     gateway.clusters["a1"] = {"clusterName": "a1", "clusterArn": CLUSTER_ARN + "a1", "status": "ACTIVE", "tags": []}
-    lookups = OwnerLookups(gateway, ttl=0, clock=time.monotonic)  # type: ignore[arg-type]
+    lookups = OwnerLookups(gateway.describe_clusters, gateway.call, ttl=0, clock=time.monotonic)
     errors: list[BaseException] = []
     start = threading.Barrier(2)
 
@@ -409,9 +410,10 @@ def _guard_runtime(policy: t.Policy = t.DEFAULT_POLICY) -> tuple[Any, Any]:
     from botocore.stub import Stubber
 
     from fargate_operator.config import OperatorConfig
-    from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
-    from fargate_operator.reconcile import taskdefinition as td_logic
-    from fargate_operator.reconcile.ownership import Owner
+    from fargate_operator.ecs.gateway import EcsGateway
+    from fargate_operator.ecs.settings import GatewaySettings
+    from fargate_operator.models.ownership import Owner
+    from fargate_operator.reconcile import task_definition as td_logic
     from fargate_operator.runtime import Runtime
     from fargate_operator.store.registry import Registry
 

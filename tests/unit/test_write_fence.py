@@ -19,7 +19,8 @@ import pytest
 
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError
 from fargate_operator.ecs.fence import WriteFence, is_write
-from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
+from fargate_operator.ecs.gateway import EcsGateway
+from fargate_operator.ecs.settings import GatewaySettings
 
 
 class FakeClock:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fargate_operator.codegen.botocore_schema import JSONSchema
 from fargate_operator.codegen.cel_rules import rule
 from fargate_operator.codegen.shared_schema import AGE_COL, CONDITIONS, READY_COL, REGION, column
+from fargate_operator.models.accounts import ACCOUNT_TAG, STS_TAG_LIMIT
 from fargate_operator.models.kinds import ACCOUNT, ACCOUNT_PLURAL, GROUP, PLURALS, VERSION
-from fargate_operator.reconcile.accounts import ACCOUNT_TAG, STS_TAG_LIMIT
+from fargate_operator.schema.shapes import JSONSchema
 
 _LABEL = {"type": "string", "maxLength": 63, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}
 _SELECTOR: JSONSchema = {

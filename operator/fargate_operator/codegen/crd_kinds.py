@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fargate_operator.codegen import cel_rules
-from fargate_operator.codegen.botocore_schema import JSONSchema, request_members, required_members, shape_schema
 from fargate_operator.codegen.shared_schema import AGE_COL, CONDITIONS, OBJECT_REGION, READY_COL, TIME, column
 from fargate_operator.models.kinds import GROUP, VERSION
-from fargate_operator.reconcile.ownership import ECS_TAG_LIMIT, operator_tag_keys, user_tag_limit
+from fargate_operator.models.ownership import ECS_TAG_LIMIT, operator_tag_keys, user_tag_limit
+from fargate_operator.schema.shapes import JSONSchema, request_members, required_members, shape_schema
 
 CATEGORY = "fargate"
 

@@ -46,7 +46,7 @@ def to_yaml(doc: object) -> str:
 def render_all(root: Path) -> dict[str, str]:
     """Repo-relative path -> content of every generated file of the checkout at `root`."""
     from fargate_operator.codegen import reference_doc
-    from fargate_operator.codegen.botocore_schema import ecs_model
+    from fargate_operator.schema.shapes import ecs_model
 
     header = HEADER.format(version=botocore.__version__, api=ecs_model()["metadata"]["apiVersion"])
     files = {f"crds/{GROUP}_{k.plural}.yaml": header + to_yaml(crd(k)) for k in KINDS}

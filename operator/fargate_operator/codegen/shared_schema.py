@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fargate_operator.codegen.botocore_schema import JSONSchema
+from fargate_operator.schema.shapes import JSONSchema
 
 TIME: JSONSchema = {"type": "string", "format": "date-time"}
 CONDITIONS: JSONSchema = {

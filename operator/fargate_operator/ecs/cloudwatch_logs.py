@@ -25,7 +25,7 @@ from fargate_operator.ecs.credentials import CredentialsRefused
 from fargate_operator.ecs.errors import EcsError, from_botocore
 
 if TYPE_CHECKING:
-    from fargate_operator.ecs.gateway import GatewaySettings, Where
+    from fargate_operator.ecs.settings import GatewaySettings, Where
 
 LOGS_CALLS = Counter("fargate_operator_logs_calls_total", "CloudWatch Logs API calls", ["operation", "outcome"])
 

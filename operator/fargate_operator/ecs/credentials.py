@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
-from fargate_operator.reconcile.accounts import AccountMapping, assume_role_params
+from fargate_operator.models.accounts import AccountMapping, assume_role_params
 
 ADVISORY_SECONDS = 15 * 60  # botocore's own windows (RefreshableCredentials)
 MANDATORY_SECONDS = 10 * 60

@@ -38,7 +38,7 @@ class EcsError(Exception):
         self.code = code
         self.message = message
         self.http_status = http_status
-        self.where = ""  # the gateway's account, region and role (gateway.Where), for Events and conditions
+        self.where = ""  # the gateway's account, region and role (settings.Where), for Events and conditions
 
     @property
     def transient(self) -> bool:

@@ -12,7 +12,7 @@ failed walk -- means "not known to be new", and the caller takes the careful pat
 
 A family that appeared after the walk started is the one case the index misses: the register
 that follows then makes revision N+1 > 1, which the caller sees in ECS's answer and checks
-(handlers/taskdefinition.py), exactly as two objects racing for one family already were.
+(controllers/task_definition.py), exactly as two objects racing for one family already were.
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -34,7 +33,6 @@ import botocore.session
 from botocore.config import Config
 from prometheus_client import Counter, Histogram
 
-from fargate_operator.ecs import model
 from fargate_operator.ecs.acting import ACTING_FOR
 from fargate_operator.ecs.cloudwatch_logs import LogsClient
 from fargate_operator.ecs.coalesce import CoalescedClusters
@@ -46,6 +44,8 @@ from fargate_operator.ecs.owner_gate import Owned, UngatedWrite, gated
 from fargate_operator.ecs.owner_gate import request as gated_request
 from fargate_operator.ecs.owners import OwnerLookups
 from fargate_operator.ecs.ratelimit import ReadPacer
+from fargate_operator.ecs.settings import GatewaySettings, Where
+from fargate_operator.schema import model
 
 ECS_CALLS = Counter("fargate_operator_ecs_calls_total", "ECS API calls", ["operation", "outcome"])
 ECS_RETRIES = Counter("fargate_operator_ecs_retries_total", "Retries botocore made inside ECS calls", ["operation"])
@@ -57,43 +57,8 @@ DESCRIBE_CLUSTERS_BATCH = 100
 DELETE_TASK_DEFINITIONS_BATCH = 10
 
 
-@dataclass(frozen=True)
-class GatewaySettings:
-    region: str | None = None
-    endpoint_url: str | None = None  # None: boto3's default (or AWS_ENDPOINT_URL_ECS)
-    max_concurrency: int = 16
-    max_attempts: int = 5
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-
-
 _UA_UNSAFE = re.compile(r"[^A-Za-z0-9._:/@+=-]")
 _thread = threading.local()
-
-
-OWN_IDENTITY = "own"
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where a gateway acts: shown in every error it raises (Events and conditions name the account)."""
-
-    region: str | None
-    account_id: str | None = None  # None: the operator's own account, not asked of STS
-    role_arn: str | None = None  # the assumed role, if any
-    account_name: str | None = None  # the FargateAccount, if any
-
-    @property
-    def identity(self) -> str:
-        """Whose account: an assumed role's account id, or "own" (the operator's identity, account unasked)."""
-        return self.account_id if self.role_arn and self.account_id else OWN_IDENTITY
-
-    def __str__(self) -> str:
-        account = f"account {self.account_id}" if self.account_id else "the operator's own account"
-        parts = [account, f"region {self.region or 'default'}"]
-        if self.role_arn:
-            parts.append(f"as {self.role_arn} (FargateAccount {self.account_name})")
-        return ", ".join(parts)
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -151,7 +116,7 @@ class EcsGateway:
         self.families = FamilyIndex(self.call)
         self.cluster_batch = CoalescedClusters(self.describe_clusters)
         # Owner tags of what specs name directly, kept briefly (tenancy checks).
-        self.owners = OwnerLookups(self)
+        self.owners = OwnerLookups(self.describe_clusters, self.call)
 
     @property
     def region(self) -> str | None:

@@ -20,11 +20,12 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge
 
-from fargate_operator.ecs import model
 from fargate_operator.ecs.credentials import AssumedRoleCredentials, CredentialsRefused, assumed_role_session
-from fargate_operator.ecs.gateway import EcsGateway, Where
+from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.ecs.ratelimit import ReadPacer
-from fargate_operator.reconcile.accounts import AccountMapping
+from fargate_operator.ecs.settings import Where
+from fargate_operator.models.accounts import AccountMapping
+from fargate_operator.schema import model
 
 MAX_GATEWAYS = 256
 # Sessions outlive the gateways made from them: a gateway made again (it was the least recently used one)

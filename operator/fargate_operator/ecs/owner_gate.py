@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final, final
 
-from fargate_operator.reconcile.ownership import Claim, Owner, check_claim, claim
+from fargate_operator.models.ownership import Claim, Owner, check_claim, claim
 
 # The ECS operations the operator makes on existing resources, and the request member naming the resource.
 WRITES: Final[Mapping[str, str]] = {

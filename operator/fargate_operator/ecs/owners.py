@@ -12,16 +12,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fargate_operator.ecs.errors import EcsError
-from fargate_operator.reconcile.ownership import tag_dict
-from fargate_operator.reconcile.tenancy import ClusterFacts, TaskDefinitionFacts
-
-if TYPE_CHECKING:
-    from fargate_operator.ecs.gateway import EcsGateway
+from fargate_operator.models.facts import ClusterFacts, TaskDefinitionFacts
+from fargate_operator.models.ownership import tag_dict
 
 T = TypeVar("T")
+# What the lookups ask ECS through (the gateway's own methods, passed in: the gateway holds the lookups).
+DescribeClusters = Callable[[list[str]], Awaitable[list[dict[str, Any]]]]
+Call = Callable[..., Awaitable[dict[str, Any]]]
 TTL_SECONDS = 30.0
 MAX_ENTRIES = 4096
 TASK_ROLE_MEMBERS = ("taskRoleArn", "executionRoleArn")
@@ -67,9 +67,13 @@ class _Cache(Generic[T]):
 
 class OwnerLookups:
     def __init__(
-        self, gateway: EcsGateway, ttl: float = TTL_SECONDS, clock: Callable[[], float] = time.monotonic
+        self,
+        describe_clusters: DescribeClusters,
+        call: Call,
+        ttl: float = TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._gateway = gateway
+        self._describe_clusters, self._call = describe_clusters, call
         self._clusters: _Cache[ClusterFacts] = _Cache(ttl, clock)
         self._revisions: _Cache[TaskDefinitionFacts] = _Cache(ttl, clock)
 
@@ -77,7 +81,7 @@ class OwnerLookups:
         """The live (ACTIVE or PROVISIONING) cluster `ref` names, or None."""
 
         async def fetch() -> ClusterFacts | None:
-            for c in await self._gateway.describe_clusters([ref]):
+            for c in await self._describe_clusters([ref]):
                 if c.get("status") in ("ACTIVE", "PROVISIONING"):
                     return ClusterFacts(c["clusterName"], c["clusterArn"], tag_dict(c.get("tags")))
             return None
@@ -89,7 +93,7 @@ class OwnerLookups:
 
         async def fetch() -> TaskDefinitionFacts | None:
             try:
-                resp = await self._gateway.call("DescribeTaskDefinition", taskDefinition=ref, include=["TAGS"])
+                resp = await self._call("DescribeTaskDefinition", taskDefinition=ref, include=["TAGS"])
             except EcsError as err:
                 if err.code == "ClientException" and not err.transient:
                     return None  # ECS: "Unable to describe task definition."

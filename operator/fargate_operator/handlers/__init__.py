@@ -1,5 +1,5 @@
 """Kopf wiring only: importing this package registers every handler."""
 
-from fargate_operator.handlers import cluster, lifecycle, service, task, taskdefinition
+from fargate_operator.handlers import cluster, lifecycle, service, task, task_definition
 
-__all__ = ["cluster", "lifecycle", "service", "task", "taskdefinition"]
+__all__ = ["cluster", "lifecycle", "service", "task", "task_definition"]

@@ -29,11 +29,12 @@ from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import common, tenancy
-from fargate_operator.handlers.taskdefinition import RESOLVED_ANNOTATION, family_taken, roll_dependents
+from fargate_operator.handlers.task_definition import RESOLVED_ANNOTATION, family_taken, roll_dependents
 from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVICE, TASK_DEFINITION
+from fargate_operator.models.ownership import Owner
 from fargate_operator.reconcile import cluster as cluster_logic
 from fargate_operator.reconcile import service as service_logic
-from fargate_operator.reconcile import taskdefinition as td_logic
+from fargate_operator.reconcile import task_definition as td_logic
 from fargate_operator.reconcile import tenancy as tenancy_logic
 from fargate_operator.reconcile.drift import policy, verdict
 from fargate_operator.reconcile.drift.compare import (
@@ -47,7 +48,6 @@ from fargate_operator.reconcile.drift.compare import (
     service_differences,
 )
 from fargate_operator.reconcile.drift.normalize import CLUSTER_RULES, SERVICE_RULES
-from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime
 from fargate_operator.status import writer
 from fargate_operator.status.precedence import Source, Update, handler_degraded_holds

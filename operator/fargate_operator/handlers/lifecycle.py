@@ -31,7 +31,8 @@ from typing import Any
 
 import kopf
 
-from fargate_operator.ecs.gateway import EcsGateway, GatewaySettings
+from fargate_operator.ecs.gateway import EcsGateway
+from fargate_operator.ecs.settings import GatewaySettings
 from fargate_operator.models.kinds import FINALIZER, RUN_MARK
 from fargate_operator.runtime import Runtime
 from fargate_operator.store.registry import Registry

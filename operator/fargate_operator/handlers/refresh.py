@@ -29,13 +29,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from fargate_operator import heap, k8s
+from fargate_operator.controllers import cluster as cluster_controller
+from fargate_operator.controllers import service as service_controller
 from fargate_operator.controllers.base import Verdict
+from fargate_operator.controllers.task import read_mark
 from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH, EcsGateway
 from fargate_operator.handlers import drift, log_tail
 from fargate_operator.handlers.common import gateway_if_placed
-from fargate_operator.handlers.task import read_mark
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
 from fargate_operator.reconcile import conditions, missing, runtask, tenancy
@@ -194,14 +196,14 @@ async def _refresh_service(
             why = f"ECS service {svc['serviceName']} belongs to namespace {owner}: a namespace observes only its own"
             await _write(obj, _update(refused, (False, False, True, "OwnedElsewhere", why)))
         else:
-            await _write(obj, _update(service_logic.status_from(svc), service_logic.health(svc)))
+            await _write(obj, _update(service_logic.status_from(svc), service_controller.health(svc)))
         return
     detect = drift.enabled(rt, obj)
     if svc is None and not detect:
         return
     if svc is not None:
         held = conditions.held_degraded(status.get("conditions"))
-        health = service_logic.health(svc, status.get("desiredTaskDefinition"), held)
+        health = service_controller.health(svc, status.get("desiredTaskDefinition"), held)
         health = await _with_failed_task(gw, cluster, obj, svc, health)
         observed = service_logic.status_from(svc)
     else:
@@ -349,9 +351,7 @@ async def _refresh_cluster(rt: Runtime, gw: EcsGateway, obj: dict[str, Any], cl:
         if not detect:
             return
     if cl is not None:
-        active = cl.get("status") == "ACTIVE"
-        state = "Active" if active else str(cl.get("status")).title()
-        health = (active, not active, False, state, f"ECS cluster {cl.get('status')}")
+        health = cluster_controller.health(cl)
         observed = cluster_logic.status_from(cl)
     else:
         health = (False, False, True, "ClusterMissing", "ECS no longer knows the cluster (DescribeClusters: MISSING)")

@@ -1,34 +1,22 @@
-"""FargateTask handlers: RunTask exactly once per object, StopTask on deletion.
+"""FargateTask handlers: read the object, call its controller (controllers/task.py), apply the verdict.
 
-Exactly once, across retries, restarts and SIGKILL at any point:
-1. before the first RunTask the object is marked (annotation RUN_MARK, holding the
-   resolved cluster and task definition) and gets its finalizer, in one conditional
-   write, and retries reuse that request;
-2. RunTask carries clientToken = uid and startedBy = "fargate-operator/<uid>";
-3. an object that is marked but has no task in status is never run blind:
-   ListTasks(startedBy) first, and the tasks found are adopted instead of starting
-   new ones; an empty answer within 15 s of the mark is checked again (ListTasks is
-   eventually consistent) before RunTask runs again with the same clientToken.
-   ListTasks lists only tasks whose desired status is RUNNING, so a task that has
-   already stopped is not found; then the clientToken holds: RunTask with the same
-   token and parameters returns the original request's tasks instead of starting
-   new ones (ECS's "Ensuring idempotency", RunTask tokens live 24 hours).
-An unmarked object has never reached RunTask, so the common path costs one ECS call, and
-it needs no finalizer: the deletion handler is filtered on the mark, so Kopf neither adds
-the finalizer in a write of its own nor blocks the deletion of an object that never ran.
+The exactly-once protocol (the RUN_MARK annotation, clientToken, ListTasks before any second
+RunTask) is the controller's and documented there. Here: reference resolution and tenancy (they
+read the watch cache), the Kubernetes writes the protocol asks for (`_Kube`), and Kopf's retries.
 Kubernetes writes from create to Running: the mark, one Event, Kopf's status patch.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, NoReturn
 
 import kopf
 
 from fargate_operator import k8s
-from fargate_operator.ecs import owner_gate
+from fargate_operator.controllers import task as controller
+from fargate_operator.controllers.base import Verdict
+from fargate_operator.controllers.task import read_mark
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
@@ -57,38 +45,57 @@ from fargate_operator.models.kinds import (
     TENANCY_RECHECK_ANNOTATION,
     VERSION,
 )
-from fargate_operator.reconcile import runtask, stop_request
+from fargate_operator.models.ownership import Owner
+from fargate_operator.reconcile import stop_request
 from fargate_operator.reconcile import task as logic
-from fargate_operator.reconcile import taskdefinition as td_logic
+from fargate_operator.reconcile import task_definition as td_logic
 from fargate_operator.reconcile.accounts import PlacementRefused
-from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.reconcile.tenancy import TASK_OPERATIONS
 from fargate_operator.runtime import Runtime, runtime_of
 
 PLURAL = PLURALS["FargateTask"]
-LIST_SETTLE_SECONDS = 15.0
 
 
-def read_mark(meta: Any) -> dict[str, Any] | None:
-    """The RunTask request recorded before the first call: cluster, task definition, time."""
-    raw = (meta.get("annotations") or {}).get(RUN_MARK)
-    if not raw:
-        return None
-    try:
-        mark = json.loads(raw)
-    except ValueError:
-        return {"at": 0}
-    return mark if isinstance(mark, dict) else {"at": 0}
+class _Kube:
+    """The controller's Kubernetes side effects, on the object this handler call holds."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+
+    async def mark(self, mark: dict[str, Any]) -> None:
+        meta = self.body["metadata"]
+        finalizers = list(meta.get("finalizers") or [])
+        if FINALIZER not in finalizers:
+            finalizers.append(FINALIZER)
+        try:
+            await k8s.guard_and_annotate(
+                self.body["kind"],
+                meta["namespace"],
+                meta["name"],
+                meta["resourceVersion"],
+                finalizers,
+                {RUN_MARK: json.dumps(mark)},
+            )
+        except ApiError as exc:
+            # Changed meanwhile (409), or being deleted (no new finalizers then): no RunTask this time.
+            raise controller.Again(f"could not mark the object before RunTask: {exc.status} {exc.reason}", 1) from exc
+
+    async def event(self, reason: str, message: str, warning: bool = False) -> None:
+        await k8s.post_event(self.body, reason, message, warning=warning)
 
 
-async def find_started(gw: EcsGateway, cluster: str, started_by: str) -> list[str]:
-    """Tasks started with `started_by` whose desired status is RUNNING (ListTasks' default).
+def _admission(rt: Runtime, gw: EcsGateway, namespace: str, spec: Any) -> controller.Admit:
+    """Tenancy before RunTask. A marked request's cluster and task definition come from an annotation,
+    which whoever may write the object may write too: they pass the same checks as spec."""
 
-    startedBy alone: botocore's ECS model, ListTasksRequest.startedBy, "When you specify
-    startedBy as the filter, it must be the only filter that you use." Stopped tasks are not
-    listed; see the module docstring for why exactly-once still holds.
-    """
-    return list(dict.fromkeys(await gw.list_all("ListTasks", "taskArns", cluster=cluster, startedBy=started_by)))
+    async def admit(cluster: str, task_definition: str, marked: bool) -> str:
+        if marked:
+            await tenancy.require_cluster(rt, gw, namespace, cluster)
+            task_definition = await tenancy.require_task_definition(rt, gw, namespace, task_definition)
+        tenancy.require_references(rt, namespace, spec, TASK_OPERATIONS)
+        return task_definition
+
+    return admit
 
 
 def essentials(rt: Runtime, namespace: str, spec: Any, task_definition: str) -> list[str] | None:
@@ -107,6 +114,10 @@ def essentials(rt: Runtime, namespace: str, spec: Any, task_definition: str) -> 
     return None
 
 
+def _health(v: Verdict) -> tuple[bool, bool, bool, str, str]:
+    return v.ready, v.progressing, v.degraded, v.reason, v.message
+
+
 # No on.resume: an object whose handler never finished has no diff-base yet, so after a
 # restart Kopf sees it as created again; one that finished needs nothing, and a restart
 # with 10,000 FargateTasks skips 10,000 no-op handler calls. The spec is immutable, so a
@@ -121,58 +132,29 @@ async def run_task(
     rt = runtime_of(memo)
     if status.get("tasks") or status.get("phase") in logic.TERMINAL:
         return  # started before: the status loop follows it
-    owner, ns = Owner.of(body), meta["namespace"]
-    mark = read_mark(meta)
+    ns, mark = meta["namespace"], read_mark(meta)
     gw = await ecs_or_wait(rt, body, patch, status, retry)
     try:
-        if mark and (moved := _moved(mark, gw)):
+        if mark and (moved := controller.moved(mark, gw.where)):
             raise PlacementRefused(moved)
         # A retry reuses what the first attempt resolved: the same request under the same token.
         cluster = mark["cluster"] if mark else await resolve_cluster(rt, gw, ns, spec)
         task_definition = mark["taskDefinition"] if mark else await resolve_task_definition(rt, gw, ns, spec)
-    except PlacementRefused as err:
+    except (PlacementRefused, tenancy.TenancyRefused) as err:
         await refuse(body, patch, status, err, retry)
     except Waiting as why:
         await wait(body, patch, status, why)
-    except tenancy.TenancyRefused as err:
-        await refuse(body, patch, status, err, retry)
     except EcsError as err:  # looking up the owner of what spec names
         await fail(body, patch, status, err, retry)
     assert task_definition is not None  # the CRD requires taskDefinition or taskDefinitionRef
-    expected = spec.get("count", 1)
-    started_by = logic.started_by(owner.uid)
-    failures: list[dict[str, str]] = []
+    default_strategy = cluster_has_default_strategy(rt, ns, spec, cluster)
+    desired = controller.Desired(Owner.of(body), dict(spec), cluster, task_definition, default_strategy)
     try:
-        found = await find_started(gw, cluster, started_by) if mark else []
-        if found:
-            tasks, not_yet = await gw.describe_tasks(cluster, found)
-            if not_yet:  # listed but MISSING: ECS is eventually consistent, describe again soon
-                raise kopf.TemporaryError(f"ECS lists {len(not_yet)} task(s) it does not describe yet", delay=5)
-            await k8s.post_event(
-                body, "Adopted", f"found {len(found)} task(s) started before a restart; not running again"
-            )
-        else:
-            if mark and time.time() - mark.get("at", 0) < LIST_SETTLE_SECONDS:
-                # ListTasks is eventually consistent: look again before trusting an empty answer.
-                raise kopf.TemporaryError("RunTask was requested moments ago; checking ECS again", delay=5)
-            if mark:
-                # The mark is an annotation, which whoever may write the object may write too:
-                # what it names passes the same tenancy checks as spec before any RunTask.
-                await tenancy.require_cluster(rt, gw, ns, cluster)
-                task_definition = await tenancy.require_task_definition(rt, gw, ns, task_definition)
-            tenancy.require_references(rt, ns, spec, TASK_OPERATIONS)
-            await write_mark(body, cluster, task_definition, gw)
-            default_strategy = cluster_has_default_strategy(rt, ns, spec, cluster)
-            request = logic.run_request(dict(spec), owner, cluster, task_definition, default_strategy)
-            resp = await gw.call("RunTask", **request)
-            tasks = resp.get("tasks", [])
-            failures = runtask.failures_of(resp)
-            if not tasks:
-                await _nothing_started(body, patch, status, failures, retry)
-            await k8s.post_event(body, "Started", f"RunTask {', '.join(t['taskArn'] for t in tasks)}")
-            if failures:
-                note = runtask.not_started_note(failures, expected)
-                await k8s.post_event(body, "PartialFailure", f"RunTask: {note}", warning=True)
+        started = await controller.run(gw, _Kube(body), _admission(rt, gw, ns, spec), desired, mark, gw.where)
+    except controller.Again as again:
+        raise kopf.TemporaryError(str(again), delay=again.delay) from None
+    except controller.NothingStarted as none:
+        await _nothing_started(body, patch, status, none, retry)
     except tenancy.NotYetAccepted as why:
         await wait(body, patch, status, Waiting(str(why)))
     except tenancy.TenancyRefused as err:
@@ -181,19 +163,12 @@ async def run_task(
         if not err.transient:
             patch.status["phase"] = logic.FAILED
         await fail(body, patch, status, err, retry)
-    essential = essentials(rt, ns, spec, task_definition)
-    observed, health = logic.observe(tasks, expected, essential, status.get("phase"))
-    observed["startedBy"] = started_by
-    observed.setdefault("clusterArn", cluster)
-    observed.setdefault("taskDefinitionArn", task_definition)
-    if essential is not None:
-        observed["essentialContainers"] = essential  # the status loop judges exit codes by them
-    if failures or status.get("failures"):
-        observed["failures"] = failures or None  # None: a retry started everything, clear the record
+    observed, verdict = controller.status_of(
+        started, desired, essentials(rt, ns, spec, started.task_definition), status
+    )
     patch.status.update(observed)
-    placed(patch, next((t.get("taskArn") for t in tasks), None), gw)
-    note = runtask.not_started_note(observed.get("failures") or [], expected)
-    apply_health(body, patch, status, runtask.with_note(health, note))
+    placed(patch, next((t.get("taskArn") for t in started.tasks), None), gw)
+    apply_health(body, patch, status, _health(verdict))
 
 
 async def refuse(body: Any, patch: kopf.Patch, status: Any, err: Exception, retry: int) -> NoReturn:
@@ -203,69 +178,17 @@ async def refuse(body: Any, patch: kopf.Patch, status: Any, err: Exception, retr
 
 
 async def _nothing_started(
-    body: Any, patch: kopf.Patch, status: Any, failures: list[dict[str, str]], retry: int
+    body: Any, patch: kopf.Patch, status: Any, none: controller.NothingStarted, retry: int
 ) -> NoReturn:
     """RunTask answered 200 with `failures` only: record them; Pending and retried if ECS lacked capacity.
 
     The retry goes through the marked path: ListTasks(startedBy) first, then RunTask with the
     same clientToken, so it cannot start a second set of tasks (nothing started this time).
     """
-    patch.status["failures"] = failures
-    retryable = runtask.all_retryable(failures)
-    patch.status["phase"] = logic.PENDING if retryable else logic.FAILED
-    message = runtask.describe(failures) if failures else "ECS started no task"
-    await fail(body, patch, status, EcsError("RunTask", "RunTaskFailure", message, 200), retry, permanent=not retryable)
-
-
-def _moved(mark: dict[str, Any], gw: EcsGateway) -> str | None:
-    """Why a retry may not RunTask (or look for its tasks) where `gw` acts: the first attempt went to another
-    account or region. Marks older than FargateAccounts name neither and are taken as they are."""
-    region, account = mark.get("region"), mark.get("account")
-    other_region = region and gw.region and region != gw.region
-    if other_region or (account and account != gw.where.identity):
-        return (
-            f"RunTask was first requested in account {account}, region {region} (the {RUN_MARK} annotation), "
-            f"but the namespace now acts in {gw.where}: not run (nor looked for) elsewhere, which could start it "
-            "twice"
-        )
-    return None
-
-
-async def write_mark(body: Any, cluster: str, task_definition: str, gw: EcsGateway) -> None:
-    meta = body["metadata"]
-    mark = {
-        "cluster": cluster,
-        "taskDefinition": task_definition,
-        "at": time.time(),
-        "region": gw.region,
-        "account": gw.where.identity,  # an account id, or "own" (the operator's identity): checked by _moved
-    }
-    finalizers = list(meta.get("finalizers") or [])
-    if FINALIZER not in finalizers:
-        finalizers.append(FINALIZER)
-    try:
-        await k8s.guard_and_annotate(
-            body["kind"],
-            meta["namespace"],
-            meta["name"],
-            meta["resourceVersion"],
-            finalizers,
-            {RUN_MARK: json.dumps(mark)},
-        )
-    except ApiError as exc:
-        # Changed meanwhile (409), or being deleted (no new finalizers then): no RunTask this time.
-        raise kopf.TemporaryError(
-            f"could not mark the object before RunTask: {exc.status} {exc.reason}", delay=1
-        ) from exc
-
-
-async def owned_tasks(gw: EcsGateway, owner: Owner, cluster: str, arns: list[str]) -> list[owner_gate.Owned]:
-    """The tasks of `arns` that carry this object's owner tags (RunTask tags them), from one DescribeTasks
-    per 100: what StopTask may name."""
-    if not arns:
-        return []
-    tasks, _gone = await gw.describe_tasks(cluster, arns)
-    return [t for t in (owner_gate.owned(owner, task) for task in tasks) if t is not None]
+    patch.status["failures"] = none.failures
+    patch.status["phase"] = logic.PENDING if none.retryable else logic.FAILED
+    err = EcsError("RunTask", "RunTaskFailure", str(none), 200)
+    await fail(body, patch, status, err, retry, permanent=not none.retryable)
 
 
 # Only a marked object may have reached RunTask, so only a marked one needs the finalizer.
@@ -283,27 +206,12 @@ async def stop_task(
     gw = await ecs_for_deletion(rt, body, patch, status, retry, maybe_made=True)  # marked: RunTask may have run
     if gw is None:
         return
-    if mark and (moved := _moved(mark, gw)):
+    if mark and (moved := controller.moved(mark, gw.where)):
         await fail(body, patch, status, PlacementRefused(moved), retry, permanent=False)
-    arns = [t["taskArn"] for t in status.get("tasks", []) if t.get("lastStatus") != "STOPPED"]
     reason = f"FargateTask {meta['namespace']}/{meta['name']} deleted"
     try:
-        if not status.get("tasks") and mark:
-            # RunTask may have run without its result reaching status: look before leaving.
-            arns = await find_started(gw, cluster, logic.started_by(meta["uid"]))
-        stopped = []
-        for target in await owned_tasks(gw, Owner.of(body), cluster, arns):
-            try:
-                await gw.write("StopTask", target, reason=reason)
-                stopped.append(target.arn)
-            except EcsError as err:
-                if err.transient or "not found" not in err.message.lower():
-                    raise
-        if stopped:
-            await k8s.post_event(body, "Stopped", f"StopTask {', '.join(stopped)}")
+        await controller.stop(gw, _Kube(body), Owner.of(body), cluster, list(status.get("tasks", [])), mark, reason)
     except EcsError as err:
-        if err.code == "ClusterNotFoundException":
-            return  # the cluster, and with it every task, is gone
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
 
 
@@ -315,15 +223,10 @@ async def stop_requested(
     """StopTask asked through the ECS API adapter: stop exactly the tasks named, keep the object and its record."""
     rt = runtime_of(memo)
     gw = await ecs_or_wait(rt, body, patch, status, retry)
-    cluster = status.get("clusterArn")
     todo = stop_request.to_stop(
         (old or {}).get(STOP_ANNOTATION), (new or {}).get(STOP_ANNOTATION), list(status.get("tasks", []))
     )
     try:
-        for target in await owned_tasks(gw, Owner.of(body), cluster, list(todo)):
-            await gw.write("StopTask", target, reason=todo.get(target.arn, "stopped through the ECS API"))
+        await controller.stop_named(gw, _Kube(body), Owner.of(body), status.get("clusterArn"), todo)
     except EcsError as err:
         await fail(body, patch, status, err, retry)
-    if todo:
-        stopped = "; ".join(f"{arn}: {reason}" for arn, reason in todo.items())
-        await k8s.post_event(body, "Stopped", f"StopTask {stopped}")

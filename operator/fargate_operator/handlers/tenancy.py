@@ -22,11 +22,11 @@ from typing import Any, NoReturn
 from fargate_operator import k8s
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK, TASK_DEFINITION, TENANCY_RECHECK_ANNOTATION
-from fargate_operator.reconcile import taskdefinition as td_logic
+from fargate_operator.models.ownership import Owner
+from fargate_operator.reconcile import task_definition as td_logic
 from fargate_operator.reconcile import tenancy as logic
 from fargate_operator.reconcile.cluster import cluster_name
 from fargate_operator.reconcile.drift.policy import MANAGE, management_policy
-from fargate_operator.reconcile.ownership import Owner
 from fargate_operator.runtime import Runtime
 
 log = logging.getLogger(__name__)

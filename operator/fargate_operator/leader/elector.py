@@ -28,7 +28,6 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 
 from fargate_operator import kubeclient
-from fargate_operator.ecs.fence import WriteFence
 from fargate_operator.kubeclient import KubeClient
 from fargate_operator.leader import lease as logic
 
@@ -147,8 +146,9 @@ class LeaseElector:
         self,
         settings: logic.ElectionSettings,
         api: LeaseApi,
-        fence: WriteFence,
         *,
+        open_writes_until: Callable[[float], None],
+        close_writes: Callable[[], None],
         on_lead: Callable[[], None],
         on_follow: Callable[[], None],
         may_lead: Callable[[], bool],
@@ -156,7 +156,8 @@ class LeaseElector:
         wall: Callable[[], datetime.datetime] = _now,
     ) -> None:
         self.settings = settings
-        self._api, self._fence = api, fence
+        # The ECS write fence, as two callables: the elector opens and closes it, knowing nothing of ECS.
+        self._api, self._open_writes_until, self._close_writes = api, open_writes_until, close_writes
         self._on_lead, self._on_follow, self._may_lead = on_lead, on_follow, may_lead
         self._clock, self._wall = clock, wall
         self._lease: dict[str, Any] | None = None  # the object as last read or written (resourceVersion)
@@ -232,7 +233,7 @@ class LeaseElector:
                 if taken is not None:
                     self._see(taken)
                     self._last_sent = self._last_attempt = sent
-                    self._fence.open_until(logic.fence_deadline(sent, self.settings))
+                    self._open_writes_until(logic.fence_deadline(sent, self.settings))
                     self._leading = True
             if taken is not None:
                 self._became_leader()
@@ -284,7 +285,7 @@ class LeaseElector:
             if renewed is not None:
                 self._see(renewed)
                 self._last_sent = sent
-                self._fence.open_until(logic.fence_deadline(sent, self.settings))
+                self._open_writes_until(logic.fence_deadline(sent, self.settings))
                 return
         current = self._api.get(logic.renewal_timeout(self._last_sent, self._clock(), self.settings))
         self._see(current)
@@ -293,7 +294,7 @@ class LeaseElector:
             self._lose(f"the Lease was taken by {holder or 'nobody'}")
 
     def _lose(self, why: str) -> None:
-        self._fence.close()
+        self._close_writes()
         self._leading = False
         IS_LEADER.set(0)
         LOST.inc()
@@ -323,7 +324,7 @@ class LeaseElector:
             if not self._leading:
                 return False
             self._leading = False
-            self._fence.close()
+            self._close_writes()
             IS_LEADER.set(0)
             assert self._lease is not None and self._obs is not None and self._obs.record is not None
             try:

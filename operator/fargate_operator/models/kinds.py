@@ -25,7 +25,7 @@ PLURALS = {
 
 FINALIZER = f"{GROUP}/finalizer"
 # FargateTask: the RunTask request (cluster, task definition, time), written with the
-# finalizer in one patch before RunTask; see handlers/task.py.
+# finalizer in one patch before RunTask; see controllers/task.py.
 RUN_MARK = f"{GROUP}/run-requested"
 
 # Annotations the ECS API adapter writes to ask the operator for an action.

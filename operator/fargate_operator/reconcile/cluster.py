@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, TAG_PREFIX, Owner, merge_tags, reserved
+from fargate_operator.models.ownership import OWNER_TAG_KEYS, TAG_PREFIX, Owner, merge_tags, reserved
 from fargate_operator.reconcile.requests import ecs_members, spec_hash
 
 Call = tuple[str, dict[str, Any]]

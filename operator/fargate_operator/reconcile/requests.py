@@ -8,8 +8,8 @@ import json
 from functools import cache
 from typing import Any
 
-from fargate_operator.ecs import model
 from fargate_operator.models.fargate_sizes import cpu_units, memory_mib
+from fargate_operator.schema import model
 
 
 @cache

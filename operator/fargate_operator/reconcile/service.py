@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from fargate_operator.reconcile.ownership import Owner, merge_tags
+from fargate_operator.models.ownership import Owner, merge_tags
 from fargate_operator.reconcile.placement import launch_default
 from fargate_operator.reconcile.requests import ecs_members, spec_hash
-from fargate_operator.reconcile.taskdefinition import family_revision, same_revision
+from fargate_operator.reconcile.task_definition import family_revision, same_revision
 
 # CreateService needs a count for REPLICA services; when spec omits desiredCount the
 # operator starts with this and afterwards never sends one (ECS / Application Auto

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from fargate_operator.reconcile.ownership import Owner, merge_tags
+from fargate_operator.models.ownership import Owner, merge_tags
 from fargate_operator.reconcile.placement import launch_default
 from fargate_operator.reconcile.requests import ecs_members
 

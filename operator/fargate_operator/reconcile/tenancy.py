@@ -32,10 +32,11 @@ from typing import Any
 
 from botocore.model import Shape
 
-from fargate_operator.ecs import model
+from fargate_operator.models.facts import ClusterFacts, TaskDefinitionFacts
 from fargate_operator.models.kinds import SERVICE, TASK_DEFINITION, TENANCY_RECHECK_ANNOTATION
+from fargate_operator.models.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG
 from fargate_operator.reconcile.drift.policy import MANAGE, management_policy
-from fargate_operator.reconcile.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG
+from fargate_operator.schema import model
 
 REASON = "TenancyRefused"  # the Degraded reason (and Event reason) of every refusal here
 PLACEHOLDER = "{namespace}"
@@ -468,25 +469,6 @@ def reference_refusal(policy: Policy, namespace: str, spec: Mapping[str, Any], o
 
 
 # -- clusters and task definitions -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClusterFacts:
-    """What ECS says about a live cluster (DescribeClusters with TAGS)."""
-
-    name: str
-    arn: str
-    tags: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class TaskDefinitionFacts:
-    """What ECS says about a revision (DescribeTaskDefinition with TAGS); revisions are immutable, tags not."""
-
-    arn: str
-    family: str
-    tags: Mapping[str, str]
-    roles: tuple[tuple[str, str], ...]  # (member, role): taskRoleArn, executionRoleArn
 
 
 def cluster_short_name(ref: str) -> str:

@@ -1,4 +1,4 @@
-"""What a caller may do: each ECS operation as a verb on one of the four kinds, decided by the API server.
+"""What a caller may do: each operation's verbs on one of the four kinds (operations.py), decided by the API server.
 
 The front doors read from the operator's watch cache and write custom resources. Writes are made
 as the caller (impersonation, acting.py), so the API server's RBAC, admission and audit log see the
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fargate_operator import k8s
-from fargate_operator.models.kinds import CLUSTER, GROUP, PLURALS, SERVICE, TASK, TASK_DEFINITION
+from fargate_operator.models.kinds import GROUP, PLURALS
 from fargate_operator.service.cache import TtlCache
 from fargate_operator.service.errors import ApiError, access_denied
 from fargate_operator.service.identity import Principal
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 # How long an answer is kept: a changed RoleBinding takes effect within this time.
 DEFAULT_TTL = float(os.environ.get("FARGATE_OPERATOR_AUTH_CACHE_TTL", "5"))
 WRITE_VERBS = frozenset({"create", "patch", "update", "delete"})
+# Subresources that act in a task (a read-only key never may); `log` only reads.
+ACTION_SUBRESOURCES = frozenset({"exec"})
 
 
 @dataclass(frozen=True)
@@ -39,40 +41,14 @@ class Permission:
     def resource(self) -> str:
         return PLURALS[self.kind] + (f"/{self.subresource}" if self.subresource else "")
 
+    @property
+    def acts(self) -> bool:
+        """A write, or an action in a task: what a read-only key never may, whatever RBAC says."""
+        return self.verb in WRITE_VERBS or self.subresource in ACTION_SUBRESOURCES
+
     def __str__(self) -> str:
         return f"{self.verb} {self.resource}"
 
-
-def _p(verb: str, kind: str, subresource: str = "") -> tuple[Permission, ...]:
-    return (Permission(verb, kind, subresource),)
-
-
-# Operation -> the permissions it needs (any one of them). RegisterTaskDefinition creates the
-# family's object or patches it (the write itself, made as the caller, needs the one it makes).
-# ExecuteCommand opens a shell in a task, more than reading it: a verb on a subresource of its own,
-# as `create pods/exec` is for pods (SubjectAccessReview checks any subresource name).
-OPERATIONS: dict[str, tuple[Permission, ...]] = {
-    "CreateCluster": _p("create", CLUSTER),
-    "DescribeClusters": _p("get", CLUSTER),
-    "RegisterTaskDefinition": (Permission("create", TASK_DEFINITION), Permission("patch", TASK_DEFINITION)),
-    "DescribeTaskDefinition": _p("get", TASK_DEFINITION),
-    "ListTaskDefinitions": _p("list", TASK_DEFINITION),
-    "DeregisterTaskDefinition": _p("patch", TASK_DEFINITION),
-    "RunTask": _p("create", TASK),
-    "StopTask": _p("patch", TASK),
-    "DescribeTasks": _p("get", TASK),
-    "ListTasks": _p("list", TASK),
-    "CreateService": _p("create", SERVICE),
-    "UpdateService": _p("patch", SERVICE),
-    "DeleteService": _p("delete", SERVICE),
-    "DescribeServices": _p("get", SERVICE),
-    "ListServices": _p("list", SERVICE),
-    "ExecuteCommand": _p("create", TASK, "exec"),
-}
-# Not an ECS operation: the MCP tool gettasklogs. A read of a subresource, as `get pods/log` is.
-TASK_LOGS = Permission("get", TASK, "log")
-# Subresources that act in a task (a read-only key never may); `log` only reads.
-ACTION_SUBRESOURCES = frozenset({"exec"})
 
 Review = Callable[[Principal, str, Permission], Awaitable[bool]]
 CacheKey = tuple[str, tuple[str, ...], str, str, str]
@@ -82,7 +58,7 @@ def refusal(principal: Principal, namespace: str, wanted: tuple[Permission, ...]
     """AccessDeniedException in the API server's words, naming the user, the verb and the resource."""
     what = " or ".join(f'{p.verb} resource "{p.resource}"' for p in wanted)
     message = f'User "{principal.user}" cannot {what} in API group "{GROUP}" in the namespace "{namespace}"'
-    if principal.read_only and any(p.verb in WRITE_VERBS or p.subresource in ACTION_SUBRESOURCES for p in wanted):
+    if principal.read_only and any(p.acts for p in wanted):
         message += f" (its credential {principal.via} is read-only)"
     return access_denied(message)
 
@@ -119,7 +95,7 @@ class Access:
         self._cache: TtlCache[CacheKey, bool] = TtlCache("subjectaccessreview", ttl, limit)
 
     async def allowed(self, principal: Principal, namespace: str, permission: Permission) -> bool:
-        if principal.read_only and (permission.verb in WRITE_VERBS or permission.subresource in ACTION_SUBRESOURCES):
+        if principal.read_only and permission.acts:
             return False  # a read-only key narrows RBAC: no write, no exec, whatever its user may do
         key = (principal.user, principal.groups, namespace, permission.verb, permission.resource)
 

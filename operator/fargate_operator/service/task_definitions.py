@@ -14,8 +14,8 @@ from typing import Any
 
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.models.kinds import DEREGISTER_ANNOTATION, TASK_DEFINITION
+from fargate_operator.models.ownership import NAMESPACE_TAG, tag_dict
 from fargate_operator.reconcile import deregistration
-from fargate_operator.reconcile.ownership import NAMESPACE_TAG, tag_dict
 from fargate_operator.reconcile.requests import ecs_members
 from fargate_operator.reconcile.tenancy import TASK_DEFINITION_OPERATIONS
 from fargate_operator.service import views

@@ -15,13 +15,13 @@ from typing import Any
 from fargate_operator import k8s
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.execs import channel
-from fargate_operator.execs import run as execs_run
 from fargate_operator.models.kinds import SERVICE, STOP_ANNOTATION, TASK
 from fargate_operator.reconcile import stop_request
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.reconcile.requests import ecs_members
 from fargate_operator.reconcile.tenancy import TASK_OPERATIONS
 from fargate_operator.service import acting, naming, views
+from fargate_operator.service import exec_run as execs_run
 from fargate_operator.service.access import Caller
 from fargate_operator.service.errors import ApiError, from_ecs, invalid
 from fargate_operator.service.lookups import Cluster, Store, page
@@ -206,7 +206,7 @@ class Tasks:
         return obj, resp
 
     async def run_command(self, caller: Caller, p: dict[str, Any]) -> dict[str, Any]:
-        """ExecuteCommand, then the operator reads the session itself: output, exit code, duration (execs.run)."""
+        """ExecuteCommand, then the operator reads the session itself: output, exit code, duration (exec_run.py)."""
         execs_run.bounds(p)  # before ECS is asked: a bad bound must not open a session
         command, marker = channel.wrap(p["command"])
         started = time.monotonic()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from fargate_operator.models.ownership import OWNER_TAG_KEYS, SPEC_HASH_TAG
 from fargate_operator.reconcile.cluster import cluster_name
-from fargate_operator.reconcile.ownership import OWNER_TAG_KEYS, SPEC_HASH_TAG
 from fargate_operator.reconcile.requests import ecs_members
 
 STARTED_BY_ANNOTATION = "ecs.fargate.dev/started-by"

@@ -32,8 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fargate_operator.controllers.base import Verdict
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK_DEFINITION
+from fargate_operator.models.verdict import Verdict
 from fargate_operator.reconcile import conditions, merge_patch
 from fargate_operator.reconcile.drift import policy
 from fargate_operator.reconcile.drift import verdict as drift_verdict

@@ -24,8 +24,8 @@ from typing import Any
 import kopf
 
 from fargate_operator import k8s
-from fargate_operator.controllers.base import Verdict
 from fargate_operator.kubeclient import ApiError
+from fargate_operator.models.verdict import Verdict
 from fargate_operator.status.precedence import DriftVerdict, Source, Update, changed, compose, first_drift
 
 log = logging.getLogger(__name__)

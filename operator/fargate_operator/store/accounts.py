@@ -12,8 +12,9 @@ import asyncio
 import logging
 from typing import Any
 
+from fargate_operator.models.accounts import AccountMapping
 from fargate_operator.models.kinds import ACCOUNT, NAMESPACE
-from fargate_operator.reconcile.accounts import AccountMapping, MappingInvalid, Resolution, parse_mapping, resolve
+from fargate_operator.reconcile.accounts import MappingInvalid, Resolution, parse_mapping, resolve
 from fargate_operator.store.registry import Registry
 
 log = logging.getLogger(__name__)

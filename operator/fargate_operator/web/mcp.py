@@ -1,9 +1,11 @@
-"""The MCP endpoint (Streamable HTTP, `/mcp`): the 16 ECS operations as tools, the resources as MCP resources.
+"""The MCP endpoint (Streamable HTTP, `/mcp`): the operations as tools, the resources as MCP resources.
 
-Built on the official SDK's low-level server so each tool carries the exact ECS
-shapes: input and output schemas are generated from botocore's ECS model (the
-same source as the CRDs), arguments are checked with botocore's validator (as
-the REST adapter does), and every call goes through the same service layer.
+One tool per row of the operation table (service/operations.py): the 16 ECS operations and two tools
+of its own (executecommandoutput, gettasklogs). Built on the official SDK's low-level server so each
+ECS tool carries the exact ECS shapes: input and output schemas are generated from botocore's ECS
+model (the same source as the CRDs), arguments are checked with botocore's validator (as the REST
+adapter does); an own tool's schemas are written for it (OWN_TOOLS). Every call goes through the same
+service layer; descriptions and annotations come from the rows.
 
 Authorization as the MCP specification describes it for an OAuth protected resource: the
 endpoint serves its protected-resource metadata (RFC 9728) at
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from mcp import MCPError, types
@@ -37,13 +41,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fargate_operator import k8s
-from fargate_operator.codegen.botocore_schema import doc_text, ecs_model, shape_schema
-from fargate_operator.execs import run as execs_run
 from fargate_operator.models.kinds import CLUSTER, PLURALS, SERVICE, TASK, TASK_DEFINITION
-from fargate_operator.service.access import OPERATIONS, TASK_LOGS, Permission
-from fargate_operator.service.api import WRITE_OPERATIONS, EcsApi
+from fargate_operator.schema.shapes import doc_text, ecs_model, shape_schema
+from fargate_operator.service import exec_run as execs_run
+from fargate_operator.service.access import Permission
+from fargate_operator.service.api import EcsApi
 from fargate_operator.service.errors import ApiError
 from fargate_operator.service.identity import Principal
+from fargate_operator.service.operations import OPERATIONS, Operation
 from fargate_operator.web import mcp_logs
 from fargate_operator.web.auth import NAMESPACE_HEADER, CredentialSource, addressing
 from fargate_operator.web.mcp_lazy import McpSettings
@@ -54,45 +59,44 @@ log = logging.getLogger(__name__)
 # JSON-RPC error codes of resources/read: the MCP specification's "Resource not found" (-32002) and
 # invalid params; a refusal gets a code of its own from the range JSON-RPC leaves to servers.
 RESOURCE_NOT_FOUND, INVALID_PARAMS, FORBIDDEN = -32002, -32602, -32003
-DESTRUCTIVE = frozenset({"StopTask", "DeleteService", "DeregisterTaskDefinition"})
-# Repeating the call with the same arguments leaves the same state behind.
-IDEMPOTENT = frozenset(
-    {
-        "CreateCluster",
-        "RegisterTaskDefinition",
-        "UpdateService",
-        "DeleteService",
-        "StopTask",
-        "DeregisterTaskDefinition",
-    }
-)
 KINDS = (CLUSTER, TASK_DEFINITION, SERVICE, TASK)
-GUIDANCE = {
-    "RunTask": " Runs once per call; pass clientToken to make retries safe. Creates a FargateTask resource.",
-    "RegisterTaskDefinition": " Identical content returns the current revision. Creates or updates a "
-    "FargateTaskDefinition resource.",
-    "CreateService": " Creates a FargateService resource.",
-    "UpdateService": " Updates the FargateService resource; omitted members keep their values.",
-    "DeleteService": " Refused while desiredCount > 0 unless force is true.",
-    "ExecuteCommand": " Needs a task started with enableExecuteCommand; returns an SSM session.",
-}
 
 
-RUN_TOOL = "executecommandoutput"
+@dataclass(frozen=True)
+class OwnShapes:
+    """What botocore's model gives an ECS operation, for a tool of the endpoint's own."""
+
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    check: Callable[[dict[str, Any]], None]  # the arguments, before anything is asked
+
+
 _TEXT = {"type": "string", "minLength": 1}
 
 
-def run_tool() -> types.Tool:
-    """ExecuteCommand for agents: the operator reads the session and answers its output (execs/run.py)."""
-    return types.Tool(
-        name=RUN_TOOL,
-        title="ExecuteCommand (output)",
-        description="Runs a command in a container of a task started with enableExecuteCommand and returns its "
-        "output (stdout and stderr joined, as the session's terminal shows them), exit code and duration. "
-        f"Bounded: timeoutSeconds (default {execs_run.DEFAULT_TIMEOUT_SECONDS:g}, at most "
-        f"{execs_run.MAX_TIMEOUT_SECONDS:g}) and maxOutputBytes (default {execs_run.DEFAULT_OUTPUT_BYTES}, at most "
-        f"{execs_run.MAX_OUTPUT_BYTES}); outputTruncated and timedOut say when a bound was reached. Needs what "
-        "executecommand needs (RBAC create fargatetasks/exec).",
+def check_run_arguments(arguments: dict[str, Any]) -> None:
+    """The exec tool's own arguments (not an ECS shape): names and types, before anything is asked."""
+    known = {"cluster", "task", "container", "command", "timeoutSeconds", "maxOutputBytes"}
+    unknown = sorted(set(arguments) - known)
+    if unknown:
+        raise ApiError("InvalidParameterException", f"unknown parameter {unknown[0]}; allowed: {sorted(known)}")
+    for name in ("task", "command"):
+        if name not in arguments:
+            raise ApiError("InvalidParameterException", f"{name} is required")
+    for name in ("cluster", "task", "container", "command"):
+        if name in arguments and (not isinstance(arguments[name], str) or not arguments[name]):
+            raise ApiError("InvalidParameterException", f"{name} must be a non-empty string")
+    execs_run.bounds(arguments)
+
+
+def _checked_by_the_service(arguments: dict[str, Any]) -> None:
+    """Nothing here: the service layer checks the log tool's arguments (service/task_logs.py)."""
+
+
+# The tools that are not ECS operations (rows with ecs=False in service/operations.py), by operation.
+OWN_TOOLS: dict[str, OwnShapes] = {
+    # ExecuteCommand for agents: the operator reads the session and answers its output (service/exec_run.py).
+    "ExecuteCommandOutput": OwnShapes(
         input_schema={
             "type": "object",
             "properties": {
@@ -119,29 +123,10 @@ def run_tool() -> types.Tool:
             },
             "required": ["output", "outputTruncated", "exitCode", "timedOut", "durationSeconds"],
         },
-        annotations=types.ToolAnnotations(
-            title="ExecuteCommand (output)", read_only_hint=False, destructive_hint=True, open_world_hint=True
-        ),
-    )
-
-
-def check_run_arguments(arguments: dict[str, Any]) -> None:
-    """The tool's own arguments (not an ECS shape): names and types, before anything is asked."""
-    known = {"cluster", "task", "container", "command", "timeoutSeconds", "maxOutputBytes"}
-    unknown = sorted(set(arguments) - known)
-    if unknown:
-        raise ApiError("InvalidParameterException", f"unknown parameter {unknown[0]}; allowed: {sorted(known)}")
-    for name in ("task", "command"):
-        if name not in arguments:
-            raise ApiError("InvalidParameterException", f"{name} is required")
-    for name in ("cluster", "task", "container", "command"):
-        if name in arguments and (not isinstance(arguments[name], str) or not arguments[name]):
-            raise ApiError("InvalidParameterException", f"{name} must be a non-empty string")
-    execs_run.bounds(arguments)
-
-
-def tool_name(operation: str) -> str:
-    return operation.lower()
+        check=check_run_arguments,
+    ),
+    "GetTaskLogs": OwnShapes(mcp_logs.INPUT_SCHEMA, mcp_logs.OUTPUT_SCHEMA, _checked_by_the_service),
+}
 
 
 def for_json_schema(schema: Any) -> Any:
@@ -164,26 +149,46 @@ def for_json_schema(schema: Any) -> Any:
     return schema
 
 
-def tool_for(operation: str) -> types.Tool:
-    op = ecs_model()["operations"][operation]
-    read = operation not in WRITE_OPERATIONS
-    input_schema = for_json_schema(shape_schema(op["input"]["shape"]))
-    output_schema = for_json_schema(shape_schema(op["output"]["shape"]))
-    description = doc_text(op.get("documentation"), limit=600) + GUIDANCE.get(operation, "")
+def tool_for(op: Operation) -> types.Tool:
+    """The tool of one row: an ECS operation's shapes from botocore's model, an own tool's from OWN_TOOLS."""
+    if op.ecs:
+        model = ecs_model()["operations"][op.name]
+        input_schema = for_json_schema(shape_schema(model["input"]["shape"]))
+        output_schema = for_json_schema(shape_schema(model["output"]["shape"]))
+        description = doc_text(model.get("documentation"), limit=600) + op.guidance
+    else:
+        own = OWN_TOOLS[op.name]
+        input_schema, output_schema, description = own.input_schema, own.output_schema, op.guidance
+    title = op.title or op.name
     return types.Tool(
-        name=tool_name(operation),
-        title=operation,
+        name=op.tool,
+        title=title,
         description=description,
         input_schema=input_schema,
         output_schema=output_schema,
         annotations=types.ToolAnnotations(
-            title=operation,
-            read_only_hint=read,
-            destructive_hint=operation in DESTRUCTIVE,
-            idempotent_hint=read or operation in IDEMPOTENT,
-            open_world_hint=not read,  # writes reach AWS through the operator; reads answer from Kubernetes
+            title=title,
+            read_only_hint=not op.write,
+            destructive_hint=op.destructive,
+            idempotent_hint=not op.write or op.idempotent,
+            # Writes reach AWS through the operator; reads answer from Kubernetes unless they ask AWS themselves.
+            open_world_hint=op.write or op.reads_aws,
         ),
     )
+
+
+def check_arguments(op: Operation, arguments: dict[str, Any]) -> None:
+    """InvalidParameterException for arguments the operation cannot take, before anything is asked."""
+    if op.ecs:
+        validate(op.name, arguments)
+    else:
+        OWN_TOOLS[op.name].check(arguments)
+
+
+def served(read_only: bool) -> list[Operation]:
+    """The rows an endpoint makes tools of, in tools/list's order: the ECS operations, then its own tools."""
+    rows = (op for op in OPERATIONS.values() if not (read_only and op.write))
+    return sorted(rows, key=lambda op: (not op.ecs, op.name))
 
 
 # The address an MCP request came from; the SDK hands the token verifier the token alone.
@@ -256,12 +261,8 @@ def _error(message: str) -> types.CallToolResult:
 
 
 def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
-    operations = {tool_name(op): op for op in api.operations}
-    if settings.read_only:
-        operations = {name: op for name, op in operations.items() if op not in WRITE_OPERATIONS}
+    operations = {op.tool: op for op in served(settings.read_only)}
     tools = {name: tool_for(op) for name, op in operations.items()}
-    if "ExecuteCommand" in operations.values():
-        tools[RUN_TOOL], operations[RUN_TOOL] = run_tool(), "ExecuteCommand"  # ExecuteCommand's permissions
 
     async def may(principal: Principal, namespace: str, *wanted: Permission) -> bool:
         for permission in wanted:
@@ -281,15 +282,11 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
         principal = principal_of(ctx)
         namespace = principal.namespace or ""
         usable = [
-            tool for name, tool in tools.items() if await may(principal, namespace, *OPERATIONS[operations[name]])
+            tool for name, tool in tools.items() if await may(principal, namespace, *operations[name].permissions)
         ]
-        if await may(principal, namespace, TASK_LOGS):
-            usable.append(mcp_logs.TOOL)
         return types.ListToolsResult(tools=usable)
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        if params.name == mcp_logs.NAME:
-            return await task_logs(ctx, dict(params.arguments or {}))
         operation = operations.get(params.name)
         if operation is None:
             hidden = " (write tools are off: the endpoint is read-only)" if settings.read_only else ""
@@ -297,22 +294,8 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
         arguments = dict(params.arguments or {})
         try:
             principal = _principal(ctx)
-            if params.name == RUN_TOOL:
-                check_run_arguments(arguments)
-                result = await api.run_command(arguments, principal)
-            else:
-                validate(operation, arguments)
-                result = await api.call(operation, arguments, principal)
-        except ApiError as err:
-            return _error(f"{err.code}: {err.message}")
-        return types.CallToolResult(
-            content=[types.TextContent(type="text", text=json.dumps(result, default=str))],
-            structured_content=result,
-        )
-
-    async def task_logs(ctx: Any, arguments: dict[str, Any]) -> types.CallToolResult:
-        try:
-            result = await api.task_logs(arguments, _principal(ctx))
+            check_arguments(operation, arguments)
+            result = await api.call(operation.name, arguments, principal)
         except ApiError as err:
             return _error(f"{err.code}: {err.message}")
         return types.CallToolResult(

@@ -1,6 +1,7 @@
-"""The MCP tool `gettasklogs`: a task's container output from CloudWatch Logs (service/task_logs.py).
+"""The schemas of the MCP tool `gettasklogs`: a task's container output from CloudWatch Logs (service/task_logs.py).
 
-Not an ECS operation, so its schemas are written here rather than generated from botocore's model.
+Not an ECS operation, so its schemas are written here rather than generated from botocore's model
+(its row, description included, is GetTaskLogs in service/operations.py).
 Authorised as `get fargatetasks/log` (as `get pods/log` is for pods): tools/list shows it to callers
 who have that verb in the namespace they address.
 """
@@ -9,11 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp import types
-
-from fargate_operator.service.task_logs import DEFAULT_LINES, MAX_LINE_CHARS, MAX_LINES, MAX_TOTAL_CHARS
-
-NAME = "gettasklogs"
+from fargate_operator.service.task_logs import DEFAULT_LINES, MAX_LINES
 
 INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -60,19 +57,3 @@ OUTPUT_SCHEMA: dict[str, Any] = {
     },
     "required": ["taskArn", "container", "logGroupName", "logStreamName", "events", "truncated"],
 }
-
-TOOL = types.Tool(
-    name=NAME,
-    title="GetTaskLogs",
-    description=(
-        "The newest lines a task's container printed, from CloudWatch Logs (the awslogs log driver; where to "
-        "read comes from the task's task definition), oldest first, newest last. Bounded: at most "
-        f"{MAX_LINES} lines, {MAX_LINE_CHARS} characters a line, {MAX_TOTAL_CHARS} in all; `truncated` and "
-        "`note` say what was cut. Needs RBAC `get fargatetasks/log`."
-    ),
-    input_schema=INPUT_SCHEMA,
-    output_schema=OUTPUT_SCHEMA,
-    annotations=types.ToolAnnotations(
-        title="GetTaskLogs", read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-    ),
-)

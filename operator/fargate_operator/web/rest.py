@@ -20,7 +20,7 @@ from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fargate_operator.ecs import model
+from fargate_operator.schema import model
 from fargate_operator.service.api import EcsApi
 from fargate_operator.service.errors import ApiError
 from fargate_operator.web.auth import NAMESPACE_HEADER, CredentialSource, addressing, authenticate
@@ -130,6 +130,6 @@ class RestAdapter:
         )
         principal = addressing(caller.principal, request.headers.get(NAMESPACE_HEADER))
         validate(operation, params)
-        # The signature goes along: RunTask without clientToken refuses a replay of it (service/tasks.py).
+        # The signature goes along, to the operations that refuse its replay (replay_sensitive: RunTask).
         answer = await self.api.call(operation, params, principal, signature=caller.signature)
         return operation, _json(answer)

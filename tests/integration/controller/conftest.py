@@ -10,7 +10,24 @@ import pytest
 
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.world import World
+from support.leftovers import tagged_leftovers
 from support.operator_process import Kube, OperatorProcess
+
+
+def _namespaces(world: World) -> set[str]:
+    names = world.control_plane.kubectl("get", "ns", "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
+    return {name for name in names if name.startswith(("op-", "op2-"))}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def nothing_left_in_ecs(world: World) -> Iterator[None]:
+    """After each module (its operators stopped: this fixture is set up first, so torn down last), nothing
+    in ECS carries the owner tag of a namespace the module made. Per module, so it holds on any worker."""
+    before = _namespaces(world)
+    yield
+    made = _namespaces(world) - before
+    leftovers = tagged_leftovers(world.ecs.client(), made)
+    assert not leftovers, f"left in ECS by this module: {leftovers}"
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from fargate_devenv.ecs_proxy import EcsProxy
-from fargate_operator.reconcile.ownership import NAME_TAG, NAMESPACE_TAG
+from fargate_operator.models.ownership import NAME_TAG, NAMESPACE_TAG
 from support.ecs_behaviours import HoldOnce, idempotent_create_cluster
 from support.operator_process import Kube, OperatorProcess, condition, manifest, task_definition_spec, wait_for
 

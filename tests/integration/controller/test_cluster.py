@@ -6,7 +6,7 @@ from typing import Any
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ecs_proxy import EcsProxy
-from fargate_operator.reconcile.ownership import NAMESPACE_TAG, UID_TAG
+from fargate_operator.models.ownership import NAMESPACE_TAG, UID_TAG
 from support.operator_process import (
     Kube,
     OperatorProcess,

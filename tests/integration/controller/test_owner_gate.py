@@ -22,7 +22,7 @@ from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.tenancy import with_sharing, world_sharing
 from fargate_devenv.world import World
 from fargate_operator.models.kinds import DEREGISTER_ANNOTATION
-from fargate_operator.reconcile.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG, UID_TAG
+from fargate_operator.models.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG, UID_TAG
 from support.operator_process import (
     Kube,
     OperatorProcess,
@@ -45,7 +45,7 @@ def tenancy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def teams(world: World) -> tuple[str, str]:
     suffix = uuid.uuid4().hex[:6]
-    names = (f"op-gate-a-{suffix}", f"op-gate-b-{suffix}")  # "op-": test_zz_nothing_left checks them too
+    names = (f"op-gate-a-{suffix}", f"op-gate-b-{suffix}")  # "op-": nothing_left_in_ecs checks them too
     for ns in names:
         world.control_plane.kubectl("create", "namespace", ns)
     return names

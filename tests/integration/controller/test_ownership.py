@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from fargate_devenv.world import World
-from fargate_operator.reconcile.ownership import NAMESPACE_TAG, UID_TAG
+from fargate_operator.models.ownership import NAMESPACE_TAG, UID_TAG
 from support.operator_process import Kube, OperatorProcess, condition, manifest, wait_for
 
 

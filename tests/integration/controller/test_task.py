@@ -143,7 +143,7 @@ def test_ttl_after_finished_deletes_the_object(td_arn: str, kube: Kube, network:
 
 
 def test_argocd_health_of_live_objects(td_arn: str, kube: Kube, network: Network, unique: str) -> None:
-    """deploy/argocd's Lua health check (run with lupa) on objects this operator produced."""
+    """deploy/argocd's Lua health check (gopher-lua as Argo CD runs it, and lupa) on live objects."""
     from support.argocd_health import health
 
     cluster = kube.get("fargatecluster", "tasks")

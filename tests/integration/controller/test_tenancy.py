@@ -51,7 +51,7 @@ TEAM_A_TARGET_GROUP = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:targetg
 @pytest.fixture(scope="module")
 def teams(world: World) -> tuple[str, str]:
     suffix = uuid.uuid4().hex[:6]
-    names = (f"op-team-a-{suffix}", f"op-team-b-{suffix}")  # "op-": test_zz_nothing_left checks them too
+    names = (f"op-team-a-{suffix}", f"op-team-b-{suffix}")  # "op-": nothing_left_in_ecs checks them too
     for ns in names:
         world.control_plane.kubectl("create", "namespace", ns)
     return names

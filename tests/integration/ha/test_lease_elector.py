@@ -52,7 +52,8 @@ def candidate(cp: ControlPlane, namespace: str, name: str, identity: str) -> Can
     elector = LeaseElector(
         settings,
         LeaseApi(client_for(cp.kubeconfig), namespace, name),
-        fence,
+        open_writes_until=fence.open_until,
+        close_writes=fence.close,
         on_lead=lambda: events.append((time.monotonic(), "lead")),
         on_follow=lambda: events.append((time.monotonic(), "follow")),
         may_lead=may.is_set,

@@ -1,4 +1,7 @@
-"""``fargate-devenv codegen [--check]`` (``make generate``): write or check the generated files of this checkout."""
+"""``fargate-devenv codegen [--check]`` (``make generate``): write or check the generated files of this checkout.
+
+The version's copies (release_version.py) are stamped first, so deploy/ renders the chart at the current version.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 
 from fargate_devenv.assets import ensure_assets
 from fargate_devenv.paths import repo_root
+from fargate_devenv.release_version import stale_stamps, write_stamps
 from fargate_operator.codegen.generate import check, write
 
 
@@ -21,9 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     root = args.root or repo_root()
     helm = ensure_assets().helm  # deploy/fargate-operator.yaml is the chart rendered by helm
     if not args.check:
+        write_stamps(root)  # first: deploy/ is rendered from the chart, whose version it stamps
         write(root, helm)
         return 0
-    stale = check(root, helm)
+    stale = stale_stamps(root) + check(root, helm)
     for path in stale:
         print(f"stale: {path}", file=sys.stderr)
     if stale:

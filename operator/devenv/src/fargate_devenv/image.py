@@ -36,6 +36,7 @@ from fargate_devenv import processes, versions
 from fargate_devenv.assets import _locked, cache_root
 from fargate_devenv.host_mounts import SharedMountpoints
 from fargate_devenv.host_packages import ensure_host_packages, which
+from fargate_devenv.release_version import source_version
 
 BASE_REF = f"fargate-operator.local/python:3.11-{versions.DEBIAN_SUITE}-debootstrap"
 OPERATOR_REPOSITORY = "fargate-operator.local/fargate-operator"
@@ -303,7 +304,7 @@ def _cached(archive: Path) -> BuiltImage | None:
 
 def ensure_operator_image(repo: Path, rebuild: bool = False) -> BuiltImage:
     """The project's Dockerfile built on the debootstrap base; cached by a digest of its context."""
-    tag = f"0.1.0-{context_digest(repo)}"
+    tag = f"{source_version(repo)}-{context_digest(repo)}"
     archive = image_root() / f"fargate-operator-{tag}.tar"
     with _locked(image_root() / ".lock"):
         if not rebuild and (hit := _cached(archive)):

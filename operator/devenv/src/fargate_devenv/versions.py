@@ -33,3 +33,14 @@ NODE_HOST_PROGRAMS = {
 # The base image made with debootstrap where no registry is reachable (stands in for python:3.11-slim).
 DEBIAN_SUITE = "bookworm"
 BASE_IMAGE_PACKAGES = ("python3", "python3-venv", "python-is-python3", "ca-certificates")
+
+# `make lint` checks .github/workflows/ with actionlint, built from the Go module proxy (go_tools.py).
+ACTIONLINT_PACKAGE = "github.com/rhysd/actionlint/cmd/actionlint"
+ACTIONLINT_VERSION = "v1.7.12"
+
+# The Argo CD health harness (tools/argocd-health, built from its go.mod/go.sum by go_tools.py) runs
+# the health checks on the Lua VM Argo CD v3 embeds, with the JSON codec it reads results with.
+GOPHER_LUA_MODULE = "github.com/yuin/gopher-lua"
+GOPHER_LUA_VERSION = "v1.1.2"
+GOPHER_JSON_MODULE = "layeh.com/gopher-json"
+GOPHER_JSON_VERSION = "v0.0.0-20190114024228-97fed8db8427"

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from fargate_operator.ecs import model
 from fargate_operator.reconcile.drift import forms
 from fargate_operator.reconcile.drift.normalize import (
     CLUSTER_RULES,
@@ -24,6 +23,7 @@ from fargate_operator.reconcile.drift.normalize import (
     user_tags,
 )
 from fargate_operator.reconcile.requests import ecs_members
+from fargate_operator.schema import model
 
 SHOWN_CHARS = 200  # of each value in a condition message
 

@@ -1,6 +1,6 @@
 """Typed forms of ECS members: pydantic models generated from botocore's ECS shapes.
 
-The same shapes generate the CRDs (codegen/botocore_schema.py), so a spec member and the
+The same shapes generate the CRDs (schema/shapes.py), so a spec member and the
 member ECS answers with parse into one model. Parsing does two jobs for drift detection:
 members that are not part of the request shape (read-only ones ECS adds to its answers,
 e.g. a deployment's counts) are dropped at every depth, and an answer whose types are not
@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model
 
-from fargate_operator.ecs import model
+from fargate_operator.schema import model
 
 _CONFIG = ConfigDict(extra="ignore", frozen=True, strict=True)
 _SCALARS: dict[str, Any] = {

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fargate_operator.reconcile.ownership import TAG_PREFIX, reserved
-from fargate_operator.reconcile.taskdefinition import family_revision
+from fargate_operator.models.ownership import TAG_PREFIX, reserved
+from fargate_operator.reconcile.task_definition import family_revision
 
 Equal = Callable[[Any, Any], bool]
 

@@ -15,7 +15,7 @@ from fargate_operator.service.errors import ApiError, invalid
 from fargate_operator.service.lookups import Store, condition, page
 
 
-class Services:
+class EcsServices:
     def __init__(self, store: Store) -> None:
         self.store = store
 

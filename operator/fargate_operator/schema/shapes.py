@@ -3,7 +3,7 @@
 The model is the machine-readable source of truth for member names, types,
 enums, required members, ranges and documentation. Everything here is a pure
 function of that JSON plus the small table of documented limits in
-``ecs_limits.py``.
+``limits.py``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import re
 from functools import cache
 from typing import Any
 
-from fargate_operator.codegen.ecs_limits import MEMBER_LIMITS, SHAPE_REQUIRED
-from fargate_operator.ecs import model
+from fargate_operator.schema import model
+from fargate_operator.schema.limits import MEMBER_LIMITS, SHAPE_REQUIRED
 
 JSONSchema = dict[str, Any]
 

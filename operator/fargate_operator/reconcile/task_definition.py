@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from fargate_operator.reconcile.ownership import SPEC_HASH_TAG, Owner, merge_tags
+from fargate_operator.models.ownership import SPEC_HASH_TAG, Owner, merge_tags
 from fargate_operator.reconcile.requests import ecs_members, normalize_task_size, spec_hash
 
 

@@ -1,0 +1,86 @@
+"""The steps every kind's handler repeats around its controller: Events, the deletion prologue, verdicts.
+
+The controllers (controllers/) decide and call ECS; a handler resolves references, calls one, and
+records what it returns. What is the same for every kind lives here once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import kopf
+
+from fargate_operator import k8s
+from fargate_operator.controllers.events import Say
+from fargate_operator.ecs.errors import EcsError
+from fargate_operator.ecs.gateway import EcsGateway
+from fargate_operator.handlers import tenancy
+from fargate_operator.handlers.common import Waiting, apply_health, ecs_for_deletion, fail, placed, wait
+from fargate_operator.models.ownership import AdoptionRefused
+from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
+from fargate_operator.runtime import Runtime, runtime_of
+
+
+def events_of(body: Any) -> Say:
+    """A controller's account of what it did, as Events on the object."""
+
+    async def say(reason: str, message: str) -> None:
+        await k8s.post_event(body, reason, message)
+
+    return say
+
+
+async def deletion_gateway(
+    body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, *, maybe_made: bool = False
+) -> tuple[Runtime, EcsGateway] | None:
+    """The runtime and gateway a deletion acts through; None when it has nothing to remove: an observe-only
+    object never created or changed anything, and one refused a placement recorded nothing (common.py
+    ecs_for_deletion, which also keeps retrying while something may exist)."""
+    if management_policy(spec) == OBSERVE:
+        return None
+    rt = runtime_of(memo)
+    gw = await ecs_for_deletion(rt, body, patch, status, retry, maybe_made=maybe_made)
+    return None if gw is None else (rt, gw)
+
+
+REFUSALS: tuple[type[Exception], ...] = (tenancy.TenancyRefused, AdoptionRefused)
+
+
+@contextlib.asynccontextmanager
+async def conditions_on_failure(
+    body: Any, patch: kopf.Patch, status: Any, retry: int, *, refusals: tuple[type[Exception], ...] = REFUSALS
+) -> AsyncIterator[None]:
+    """What a reconcile step raises, as the object's conditions and Kopf's next move: a reference not ready
+    yet waits (Progressing), a refusal stands until the spec or config changes (Degraded, permanent), an ECS
+    error retries with backoff unless ECS said the request is invalid (common.py fail)."""
+    try:
+        yield
+    except Waiting as why:
+        await wait(body, patch, status, why)
+    except refusals as err:
+        await fail(body, patch, status, err, retry, permanent=True)
+    except EcsError as err:
+        await fail(body, patch, status, err, retry)
+
+
+def record(
+    body: Any,
+    patch: kopf.Patch,
+    status: Any,
+    gw: EcsGateway,
+    observed: dict[str, Any],
+    arn: str | None,
+    spec_hash: str,
+    health: tuple[bool, bool, bool, str, str],
+    drift_in_sync: bool,
+) -> None:
+    """What a create or update leaves in status: ECS's answer, where the resource is (common.py placed),
+    the spec hash it answers to (a reconcile of the same hash has nothing to do), and the verdict --
+    with drift's first verdict when drift is judged (`drift_in_sync`: rt.config.drift_detection), since
+    ECS was just brought to the spec (status/writer.py)."""
+    patch.status.update(observed)
+    placed(patch, arn, gw)
+    patch.status["specHash"] = spec_hash
+    apply_health(body, patch, status, health, drift_in_sync=drift_in_sync)

@@ -1,0 +1,1 @@
+"""Leader election over a Kubernetes Lease: the timing rules (lease.py) and the elector thread (elector.py)."""
