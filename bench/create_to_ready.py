@@ -93,6 +93,7 @@ def one_run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         after_burst = sampler.take()
         time.sleep(2)  # trailing writes land before counting
         ecs_calls = bw.proxy.reset()
+        time.sleep(max(0.0, args.trailing - 2))  # the status loop's late writes too (drift's first look)
         writes = operator_writes(apiserver_writes(bw.cp) - writes_before)
         writes[f"POST {plural}"] -= n  # the benchmark's own creates
         writes = +writes
@@ -136,6 +137,13 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--repeat", type=int, default=1, help="fresh worlds per kind; the median run is reported")
     parser.add_argument("--profile", action="store_true", help="attach py-spy to the operator")
+    parser.add_argument(
+        "--trailing",
+        type=float,
+        default=2.0,
+        help="seconds after the last Ready before the Kubernetes writes are counted (ECS calls: after 2 s); the "
+        "status loop's late writes, such as drift's first verdict, need a few status intervals",
+    )
     parser.add_argument(
         "--settle", type=float, default=SETTLE_SECONDS, help="seconds after the last Ready before steady RSS is taken"
     )

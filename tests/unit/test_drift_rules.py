@@ -305,6 +305,7 @@ def test_a_correction_refused_by_the_write_fence_is_not_recorded_as_failed() -> 
 
     from fargate_operator.ecs.errors import FENCED_CODE, EcsError
     from fargate_operator.handlers import drift
+    from fargate_operator.status.precedence import Source, Update
     from fargate_operator.store.registry import Registry
 
     obj = {
@@ -321,8 +322,9 @@ def test_a_correction_refused_by_the_write_fence_is_not_recorded_as_failed() -> 
     async def fenced(_: Any) -> dict[str, Any]:
         raise EcsError("UpdateService", FENCED_CODE, "this replica does not hold the leader Lease", None)
 
-    status = asyncio.run(drift._judge(rt, obj, {"runningCount": 1}, diffs, fenced))
-    assert status == {"runningCount": 1}  # no verdict, no correction counted, no condition
+    update = Update(Source.LOOP, observed={"runningCount": 1})
+    judged = asyncio.run(drift._judge(rt, obj, update, diffs, fenced))
+    assert judged == update  # no verdict, no correction counted, no condition
 
 
 def test_a_service_rolling_to_a_new_revision_is_not_judged() -> None:

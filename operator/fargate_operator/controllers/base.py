@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fargate_operator.ecs.owner_gate import Owned
+from fargate_operator.models.verdict import Verdict
+
+__all__ = ["Ecs", "Verdict"]  # Verdict lives in models/: status/ (a layer beside controllers/) reads it too
 
 
 class Ecs(Protocol):
@@ -23,19 +25,3 @@ class Ecs(Protocol):
     async def describe_clusters(self, names: Iterable[str]) -> list[dict[str, Any]]: ...
 
     async def list_all(self, operation: str, key: str, **params: Any) -> list[str]: ...
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """How an object stands, as its three conditions will say (Ready, Progressing, Degraded)."""
-
-    ready: bool
-    progressing: bool
-    degraded: bool
-    reason: str
-    message: str
-
-    @classmethod
-    def of(cls, health: tuple[bool, bool, bool, str, str]) -> Verdict:
-        """From the positional verdicts older code returns."""
-        return cls(*health)

@@ -9,7 +9,6 @@ from typing import Any
 
 import kopf
 
-from fargate_operator import k8s
 from fargate_operator.controllers import cluster as controller
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
@@ -29,6 +28,7 @@ from fargate_operator.models.ownership import Owner
 from fargate_operator.reconcile import cluster as logic
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
 from fargate_operator.runtime import Runtime, runtime_of
+from fargate_operator.status import writer
 
 PLURAL = PLURALS["FargateCluster"]
 BLOCKED_RETRY_SECONDS = 15
@@ -60,7 +60,8 @@ async def reconcile_cluster(
     async with conditions_on_failure(body, patch, status, retry):
         cluster = await controller.ensure(gw, desired, events_of(body), first=first, look=gw.cluster_batch.describe)
     observed = logic.status_from(cluster)
-    record(body, patch, status, gw, observed, cluster.get("clusterArn"), want, controller.made_health(cluster))
+    health = controller.made_health(cluster)
+    record(body, patch, status, gw, observed, cluster.get("clusterArn"), want, health, rt.config.drift_detection)
 
 
 async def _observe(
@@ -97,6 +98,6 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
         if controller.blocked(err):
             message = f"deletion blocked: {err.message}"
             apply_health(body, patch, status, (False, True, True, "DeletionBlocked", message))
-            await k8s.post_event(body, "DeletionBlocked", message, warning=True)
+            await writer.event(body, "DeletionBlocked", message, warning=True)
             raise kopf.TemporaryError(message, delay=BLOCKED_RETRY_SECONDS) from err
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans

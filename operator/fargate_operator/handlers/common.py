@@ -1,4 +1,4 @@
-"""What the handlers share: failure handling, reference resolution, backoff, condition writes."""
+"""What the handlers share: failure handling, reference resolution, backoff; conditions via status/writer.py."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any, NoReturn
 import kopf
 
 from fargate_operator import k8s
+from fargate_operator.controllers.base import Verdict
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.models.kinds import CLUSTER, TASK_DEFINITION
-from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile.accounts import (
     NamespaceUnseen,
     PlacementRefused,
@@ -23,6 +23,7 @@ from fargate_operator.reconcile.accounts import (
 from fargate_operator.reconcile.cluster import cluster_name
 from fargate_operator.reconcile.tenancy import DEFAULT_CLUSTER
 from fargate_operator.runtime import ARN_MEMBERS, Runtime
+from fargate_operator.status import writer
 
 MAX_DELAY = 300.0
 # How long a handler waits for the watch cache to see its Namespace (applied together with it, usually a
@@ -46,39 +47,31 @@ def set_conditions(
     reason: str,
     message: str,
 ) -> None:
-    patch.status["conditions"] = conditions.summarize(
-        status.get("conditions"),
-        ready=ready,
-        progressing=progressing,
-        degraded=degraded,
-        reason=reason,
-        message=message,
-        generation=generation,
-    )
-    patch.status["observedGeneration"] = generation
+    """A handler's verdict on `generation`, through the status writer (status/writer.py)."""
+    writer.into_patch(patch, status, Verdict(ready, progressing, degraded, reason, message), generation=generation)
 
 
-def apply_health(body: Any, patch: kopf.Patch, status: Any, health: tuple[bool, bool, bool, str, str]) -> None:
-    """Conditions from a (ready, progressing, degraded, reason, message) verdict of reconcile logic."""
-    ready, progressing, degraded, reason, message = health
-    set_conditions(
-        patch,
-        status,
-        body["metadata"].get("generation"),
-        ready=ready,
-        progressing=progressing,
-        degraded=degraded,
-        reason=reason,
-        message=message,
-    )
+def apply_health(
+    body: Any,
+    patch: kopf.Patch,
+    status: Any,
+    health: Verdict | tuple[bool, bool, bool, str, str],
+    *,
+    drift_in_sync: bool = False,
+) -> None:
+    """Conditions from a verdict of reconcile logic, through the status writer (status/writer.py).
+
+    `drift_in_sync`: the handler has just brought ECS to this spec and drift detection is on
+    (rt.config.drift_detection): the object's first drift verdict rides on this write.
+    """
+    verdict = health if isinstance(health, Verdict) else Verdict.of(health)
+    drift = writer.drift_in_sync(body, status) if drift_in_sync else None
+    writer.into_patch(patch, status, verdict, generation=body["metadata"].get("generation"), drift=drift)
 
 
 def up_to_date(body: Any, patch: kopf.Patch, status: Any) -> None:
     """Nothing to change in ECS: still record that this generation was seen."""
-    generation = body["metadata"].get("generation")
-    if status.get("observedGeneration") != generation:
-        patch.status["observedGeneration"] = generation
-        patch.status["conditions"] = [{**c, "observedGeneration": generation} for c in status.get("conditions", [])]
+    writer.into_patch(patch, status, None, generation=body["metadata"].get("generation"))
 
 
 async def fail(
@@ -96,17 +89,8 @@ async def fail(
     reason = err.code if isinstance(err, EcsError) else type(err).__name__
     if isinstance(err, EcsError):
         message = f"{err.operation}: {err.code}: {err.message}" + (f" [{err.where}]" if err.where else "")
-    set_conditions(
-        patch,
-        status,
-        generation,
-        ready=False,
-        progressing=transient,
-        degraded=not transient,
-        reason=reason,
-        message=message,
-    )
-    await k8s.post_event(body, reason if not transient else "Retrying", message, warning=True)
+    writer.into_patch(patch, status, Verdict(False, transient, not transient, reason, message), generation=generation)
+    await writer.event(body, reason if not transient else "Retrying", message, warning=True)
     if transient:
         base = err.retry_delay if isinstance(err, EcsError) else 5.0
         raise kopf.TemporaryError(message, delay=backoff(retry, base))
@@ -305,6 +289,6 @@ async def ecs_for_deletion(
         await wait(body, patch, status, why)
     except PlacementRefused as err:
         if not maybe_made and not made_something(status):
-            await k8s.post_event(body, "NothingToDelete", f"no ECS resource was made: {err}", warning=True)
+            await writer.event(body, "NothingToDelete", f"no ECS resource was made: {err}", warning=True)
             return None
         await fail(body, patch, status, err, retry, permanent=False)

@@ -18,12 +18,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from prometheus_client import Counter
 from pydantic import ValidationError
 
-from fargate_operator import k8s
 from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import FENCED_CODE, EcsError
@@ -33,7 +33,6 @@ from fargate_operator.handlers.task_definition import RESOLVED_ANNOTATION, famil
 from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVICE, TASK_DEFINITION
 from fargate_operator.models.ownership import Owner
 from fargate_operator.reconcile import cluster as cluster_logic
-from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task_definition as td_logic
 from fargate_operator.reconcile import tenancy as tenancy_logic
@@ -50,6 +49,8 @@ from fargate_operator.reconcile.drift.compare import (
 )
 from fargate_operator.reconcile.drift.normalize import CLUSTER_RULES, SERVICE_RULES
 from fargate_operator.runtime import Runtime
+from fargate_operator.status import writer
+from fargate_operator.status.precedence import Source, Update, handler_degraded_holds
 
 LIST_PAGE_SIZE = 100  # ListTaskDefinitions.maxResults: up to 100 a page when not given
 
@@ -79,8 +80,7 @@ def converged(obj: dict[str, Any]) -> bool:
         # "correcting" that would roll the service back.
         return False
     # A handler's Degraded is its verdict on the spec: drift is not judged against a spec not applied.
-    held: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == conditions.DEGRADED), {})
-    return not (held.get("status") == "True" and held.get("reason") not in conditions.OBSERVED_DEGRADED_REASONS)
+    return not handler_degraded_holds(status)
 
 
 def enabled(rt: Runtime, obj: dict[str, Any]) -> bool:
@@ -109,16 +109,6 @@ def _still_current(rt: Runtime, obj: dict[str, Any]) -> bool:
     return current is not None and current["metadata"].get("resourceVersion") == meta.get("resourceVersion")
 
 
-def _with_verdict(obj: dict[str, Any], status: dict[str, Any], found: verdict.Verdict) -> dict[str, Any]:
-    """`status` (what the loop will patch) plus status.drift and the Drifted condition."""
-    ok, reason, message = found.condition
-    base = status.get("conditions", (obj.get("status") or {}).get("conditions"))
-    generation = (obj.get("status") or {}).get("observedGeneration")
-    status["conditions"] = conditions.set_condition(base, verdict.DRIFTED, ok, reason, message, generation)
-    status["drift"] = found.drift
-    return status
-
-
 async def _announce(obj: dict[str, Any], found: verdict.Verdict, corrected: list[Difference]) -> None:
     kind = obj["kind"]
     for name in found.new_fields:
@@ -127,26 +117,27 @@ async def _announce(obj: dict[str, Any], found: verdict.Verdict, corrected: list
         CORRECTED.labels(kind, diff.field).inc()
     if found.event is not None:
         reason, message = found.event
-        await k8s.post_event(obj, reason, message, warning=reason in verdict.WARNING_REASONS)
+        await writer.event(obj, reason, message, warning=reason in verdict.WARNING_REASONS)
 
 
 async def _judge(
     rt: Runtime,
     obj: dict[str, Any],
-    status: dict[str, Any],
+    update: Update,
     diffs: list[Difference],
     correct: Any,
     *,
     defer: bool = False,
-) -> dict[str, Any]:
-    """Decide, correct when due (`correct(diffs)` makes the ECS calls), record and announce."""
+) -> Update:
+    """Decide, correct when due (`correct(diffs)` makes the ECS calls), announce; `update` with the verdict
+    (and what a correction remade), for the status writer to record (status/precedence.py)."""
     spec, previous = obj.get("spec") or {}, (obj.get("status") or {}).get("drift")
     now, generation = time.time(), obj["metadata"].get("generation")
     chosen = policy.drift_policy(spec)
     decision = None
     error = None
     if diffs and not _still_current(rt, obj):
-        return status  # spec, annotations or status moved since the loop's snapshot: judge next cycle
+        return update  # spec, annotations or status moved since the loop's snapshot: judge next cycle
     if diffs:
         record = policy.Corrections.of(previous)
         decision = policy.decide(chosen, record, generation, now, _budget(rt))
@@ -154,16 +145,16 @@ async def _judge(
             decision = policy.Decision(policy.Action.DEFERRED, record)
         if decision.action is policy.Action.CORRECT:
             try:
-                status |= await correct(diffs) or {}
+                update = replace(update, observed={**update.observed, **(await correct(diffs) or {})})
             except EcsError as err:
                 if err.code == FENCED_CODE:
                     # This replica lost the Lease mid-cycle: not a failed correction (that would spend
                     # the new leader's budget and post a Warning); nothing is recorded, the leader judges.
-                    return status
+                    return update
                 error = f"{err.operation}: {err.code}: {err.message}"
     found = verdict.verdict(diffs, decision, previous, now, policy=chosen, error=error)
     await _announce(obj, found, diffs if decision and decision.action is policy.Action.CORRECT and not error else [])
-    return _with_verdict(obj, status, found)
+    return replace(update, drift=found)
 
 
 def _ours(obj: dict[str, Any], found: dict[str, Any], operation: str, what: str) -> owner_gate.Owned:
@@ -183,9 +174,9 @@ async def service(
     obj: dict[str, Any],
     svc: dict[str, Any] | None,
     health: service_logic.Health,
-    status: dict[str, Any],
-) -> dict[str, Any]:
-    """`status` with the drift verdict on `svc` (None: ECS reports the service MISSING); corrects."""
+    update: Update,
+) -> Update:
+    """`update` with the drift verdict on `svc` (None: ECS reports the service MISSING); corrects."""
     obj_status = obj.get("status") or {}
     deployed = obj_status.get("desiredTaskDefinition")
     try:
@@ -194,7 +185,7 @@ async def service(
         log.warning(
             "drift: %s/%s: ECS's answer does not parse: %s", obj["metadata"]["namespace"], obj["metadata"]["name"], err
         )
-        return status
+        return update
     # A circuit-breaker rollback is ECS's own doing: RolledBack / RolloutFailed say so, and nothing
     # is corrected meanwhile (the deployment's revision would be pushed back onto the failed one).
     rolling_back = health[3] in service_logic.FAILED_ROLLOUT_REASONS
@@ -205,7 +196,7 @@ async def service(
     async def correct(found: list[Difference]) -> dict[str, Any]:
         return await _correct_service(rt, gw, obj, svc, found)
 
-    return await _judge(rt, obj, status, diffs, correct, defer=rolling_back or draining)
+    return await _judge(rt, obj, update, diffs, correct, defer=rolling_back or draining)
 
 
 async def _correct_service(
@@ -269,9 +260,9 @@ _CAPACITY = ("capacityProviders", "defaultCapacityProviderStrategy")
 
 
 async def cluster(
-    rt: Runtime, gw: EcsGateway, obj: dict[str, Any], found: dict[str, Any] | None, status: dict[str, Any]
-) -> dict[str, Any]:
-    """`status` with the drift verdict on the ECS cluster `found` (None: MISSING); corrects."""
+    rt: Runtime, gw: EcsGateway, obj: dict[str, Any], found: dict[str, Any] | None, update: Update
+) -> Update:
+    """`update` with the drift verdict on the ECS cluster `found` (None: MISSING); corrects."""
     spec = dict(obj.get("spec") or {})
     try:
         diffs = cluster_differences(spec, found)
@@ -279,7 +270,7 @@ async def cluster(
         log.warning(
             "drift: %s/%s: ECS's answer does not parse: %s", obj["metadata"]["namespace"], obj["metadata"]["name"], err
         )
-        return status
+        return update
 
     async def correct(drifted: list[Difference]) -> dict[str, Any]:
         fields = {d.field for d in drifted}
@@ -303,7 +294,7 @@ async def cluster(
 
     # A cluster ECS is still making or removing is left alone until it settles.
     settling = found is not None and found.get("status") in ("PROVISIONING", "DEPROVISIONING")
-    return await _judge(rt, obj, status, diffs, correct, defer=settling)
+    return await _judge(rt, obj, update, diffs, correct, defer=settling)
 
 
 # --- FargateTaskDefinition ------------------------------------------------------------------------
@@ -317,7 +308,7 @@ async def task_definitions(rt: Runtime, write: Any) -> None:
     walk for all of them (100 ARNs a page), then one DescribeTaskDefinition per current revision
     the walk does not show, to tell a deregistered revision (INACTIVE) from a deleted one
     (DELETE_IN_PROGRESS, or no longer describable) and from one the list does not show yet (ECS
-    is eventually consistent). `write(obj, status)` is the status loop's conditional patch.
+    is eventually consistent). `write(obj, update)` is the status loop's conditional patch (status/writer.py).
     """
     by_gateway: dict[EcsGateway, list[dict[str, Any]]] = {}
     for o in rt.registry.items(TASK_DEFINITION):
@@ -354,7 +345,7 @@ async def _task_definitions_of(rt: Runtime, gw: EcsGateway, objs: list[dict[str,
         async def correct(_: list[Difference], obj: dict[str, Any] = obj) -> dict[str, Any]:
             return await _reregister(rt, gw, obj)
 
-        await write(obj, await _judge(rt, obj, {}, diffs, correct))
+        await write(obj, await _judge(rt, obj, Update(Source.LOOP), diffs, correct))
 
 
 async def _revision_state(gw: EcsGateway, arn: str) -> str:

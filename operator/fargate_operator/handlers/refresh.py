@@ -10,7 +10,8 @@ left to their handler's condition):
   ListTaskDefinitions (ACTIVE), 100 per page;
 then drift detection on what was described (handlers/drift.py: no call of its own, a
 correction where the object's policy asks for one), a status patch for each object whose
-observed state changed (conditions compared without timestamps), and deletion of finished FargateTasks past
+observed state changed, through the status writer (status/: one precedence with the handlers'
+verdicts, conditions compared without timestamps), and deletion of finished FargateTasks past
 ttlSecondsAfterFinished. Each cluster is handled on its own: one that fails
 (AccessDenied, ClusterNotFound, a refused write) is logged and retried next
 cycle while the others go on.
@@ -32,20 +33,22 @@ from prometheus_client import Counter
 from fargate_operator import heap, k8s
 from fargate_operator.controllers import cluster as cluster_controller
 from fargate_operator.controllers import service as service_controller
+from fargate_operator.controllers.base import Verdict
 from fargate_operator.controllers.task import read_mark
 from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH, EcsGateway
 from fargate_operator.handlers import drift, log_tail
 from fargate_operator.handlers.common import gateway_if_placed
-from fargate_operator.kubeclient import ApiError
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.reconcile import cluster as cluster_logic
-from fargate_operator.reconcile import conditions, merge_patch, missing, runtask, tenancy
+from fargate_operator.reconcile import conditions, missing, runtask, tenancy
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
 from fargate_operator.reconcile.drift import policy as drift_policy
 from fargate_operator.runtime import Runtime
+from fargate_operator.status import writer
+from fargate_operator.status.precedence import Source, Update
 
 log = logging.getLogger(__name__)
 
@@ -53,44 +56,9 @@ log = logging.getLogger(__name__)
 CYCLES = Counter("fargate_operator_status_cycles_total", "Completed cycles of the batched status loop")
 
 
-def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    for key, value in new.items():
-        if key == "conditions":
-            if not conditions.same_conditions(old.get(key), value):
-                return True
-        elif key == "drift":
-            # status.drift's nulls are dropped by the merge patch: compare as stored, or an unchanged
-            # verdict is written every cycle. Other members keep the plain comparison: judged this
-            # way too, test_service_records_the_revision_it_deployed saw a false rollback
-            # verdict stand (not yet understood).
-            if merge_patch.changes(old.get(key), value):
-                return True
-        elif old.get(key) != value:
-            return True
-    return False
-
-
-OBSERVED_REASONS = conditions.OBSERVED_DEGRADED_REASONS
-
-
-def _with_conditions(
-    obj: dict[str, Any], observed: dict[str, Any], health: tuple[bool, bool, bool, str, str]
-) -> dict[str, Any]:
-    ready, progressing, degraded, reason, message = health
-    status = obj.get("status", {})
-    held: dict[str, Any] = next((c for c in status.get("conditions", []) if c.get("type") == "Degraded"), {})
-    if held.get("status") == "True" and held.get("reason") not in OBSERVED_REASONS:
-        return observed  # keep the handler's verdict on the current generation
-    observed["conditions"] = conditions.summarize(
-        status.get("conditions"),
-        ready=ready,
-        progressing=progressing,
-        degraded=degraded,
-        reason=reason,
-        message=message,
-        generation=status.get("observedGeneration"),
-    )
-    return observed
+def _update(observed: dict[str, Any], health: tuple[bool, bool, bool, str, str]) -> Update:
+    """The loop's say on an object: what ECS shows and the verdict on it (precedence: status/precedence.py)."""
+    return Update(Source.LOOP, Verdict.of(health), observed)
 
 
 @contextlib.contextmanager
@@ -104,26 +72,13 @@ def _per_cluster(step: str, cluster: str) -> Iterator[None]:
         log.exception("status refresh %s, cluster %s failed", step, cluster)
 
 
-async def _write(rt: Runtime, obj: dict[str, Any], observed: dict[str, Any]) -> bool:
-    """Patch what changed, only onto the version of `obj` it was computed from; True when written.
+async def _write(obj: dict[str, Any], update: Update) -> bool:
+    """Through the status writer: only what changed, only onto the version of `obj` it was computed from.
 
     `obj` is the watch cache's snapshot from before the (paced, possibly slow) describes: a
-    handler may have written since, e.g. Degraded for a new generation. The resourceVersion
-    precondition turns that race into a 409, and the next cycle computes from the newer object.
-    The watch cache learns the new status from the watch itself, in order.
+    handler may have written since, e.g. Degraded for a new generation (status/writer.py).
     """
-    meta = obj["metadata"]
-    if not _changed(obj.get("status", {}), observed):
-        return False
-    try:
-        return await k8s.patch_status(
-            obj["kind"], meta["namespace"], meta["name"], observed, meta.get("resourceVersion")
-        )
-    except ApiError as exc:  # this object's write only: the others go on
-        log.warning(
-            "status refresh: %s %s/%s: %s %s", obj["kind"], meta["namespace"], meta["name"], exc.status, exc.reason
-        )
-        return False
+    return await writer.write(obj, update)
 
 
 async def refresh_tasks(rt: Runtime) -> None:
@@ -158,10 +113,10 @@ async def _refresh_cluster_tasks(rt: Runtime, gw: EcsGateway, cluster: str, objs
         note = runtask.not_started_note(status.get("failures") or [], count)
         if observed["phase"] == task_logic.FAILED and status.get("phase") not in task_logic.TERMINAL:
             health = await _with_log_tail(rt, gw, obj, tasks, health)
-        written = await _write(rt, obj, _with_conditions(obj, observed, runtask.with_note(health, note)))
+        written = await _write(obj, _update(observed, runtask.with_note(health, note)))
         if written and observed["phase"] in task_logic.TERMINAL and status.get("phase") not in task_logic.TERMINAL:
             # After the write, so a write refused as stale (and made again next cycle) posts it once.
-            await k8s.post_event(
+            await writer.event(
                 obj,
                 observed["phase"],
                 f"task {observed['phase'].lower()}: {health[4]}",
@@ -238,15 +193,15 @@ async def _refresh_service(
         if svc is None or svc.get("status") == "INACTIVE":
             name = obj["spec"]["serviceName"]
             observed: dict[str, Any] = {"status": svc.get("status") if svc else "MISSING"}
-            await _write(rt, obj, _with_conditions(obj, observed, _not_found("service", name, f" in {cluster}")))
+            await _write(obj, _update(observed, _not_found("service", name, f" in {cluster}")))
         elif owner := tenancy.observed_elsewhere(obj["metadata"]["namespace"], svc.get("tags")):
             refused: dict[str, Any] = {"status": "OwnedElsewhere"} | (
                 {"serviceArn": None} if "serviceArn" in status else {}
             )
             why = f"ECS service {svc['serviceName']} belongs to namespace {owner}: a namespace observes only its own"
-            await _write(rt, obj, _with_conditions(obj, refused, (False, False, True, "OwnedElsewhere", why)))
+            await _write(obj, _update(refused, (False, False, True, "OwnedElsewhere", why)))
         else:
-            await _write(rt, obj, _with_conditions(obj, service_logic.status_from(svc), service_controller.health(svc)))
+            await _write(obj, _update(service_logic.status_from(svc), service_controller.health(svc)))
         return
     detect = drift.enabled(rt, obj)
     if svc is None and not detect:
@@ -259,10 +214,10 @@ async def _refresh_service(
     else:
         health = (False, False, True, "ServiceMissing", "ECS no longer knows the service (DescribeServices: MISSING)")
         observed = {"status": "MISSING"}
-    patch = _with_conditions(obj, observed, health)
+    update = _update(observed, health)
     if detect:
-        patch = await drift.service(rt, gw, obj, svc, health, patch)
-    await _write(rt, obj, patch)
+        update = await drift.service(rt, gw, obj, svc, health, update)
+    await _write(obj, update)
 
 
 async def _with_failed_task(
@@ -396,7 +351,7 @@ async def _refresh_cluster(rt: Runtime, gw: EcsGateway, obj: dict[str, Any], cl:
         if observing:
             observed: dict[str, Any] = {"status": cl.get("status") if cl else "MISSING"}
             health = _not_found("cluster", cluster_logic.cluster_name(obj), "")
-            await _write(rt, obj, _with_conditions(obj, observed, health))
+            await _write(obj, _update(observed, health))
             return
         if not detect:
             return
@@ -406,10 +361,10 @@ async def _refresh_cluster(rt: Runtime, gw: EcsGateway, obj: dict[str, Any], cl:
     else:
         health = (False, False, True, "ClusterMissing", "ECS no longer knows the cluster (DescribeClusters: MISSING)")
         observed = {"status": "MISSING"}
-    patch = _with_conditions(obj, observed, health)
+    update = _update(observed, health)
     if detect:
-        patch = await drift.cluster(rt, gw, obj, cl, patch)
-    await _write(rt, obj, patch)
+        update = await drift.cluster(rt, gw, obj, cl, update)
+    await _write(obj, update)
 
 
 async def refresh_task_definitions(rt: Runtime) -> None:
@@ -417,10 +372,7 @@ async def refresh_task_definitions(rt: Runtime) -> None:
     if not rt.config.drift_detection:
         return
 
-    async def write(obj: dict[str, Any], status: dict[str, Any]) -> None:
-        await _write(rt, obj, status)
-
-    await drift.task_definitions(rt, write)
+    await drift.task_definitions(rt, _write)
 
 
 async def refresh_forever(rt: Runtime) -> None:

@@ -83,7 +83,7 @@ async def reconcile_service(
             raise
     observed = controller.recorded(service, task_definition, status.get("desiredTaskDefinition"))
     verdict = controller.health(service, observed.get("desiredTaskDefinition"))
-    record(body, patch, status, gw, observed, service.get("serviceArn"), want, verdict)
+    record(body, patch, status, gw, observed, service.get("serviceArn"), want, verdict, rt.config.drift_detection)
 
 
 async def _references(rt: Runtime, gw: EcsGateway, body: Any, spec: Any) -> tuple[str, str | None]:

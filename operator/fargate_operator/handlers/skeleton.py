@@ -12,7 +12,6 @@ from typing import Any
 
 import kopf
 
-from fargate_operator import k8s
 from fargate_operator.controllers.events import Say
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
@@ -21,13 +20,14 @@ from fargate_operator.handlers.common import Waiting, apply_health, ecs_for_dele
 from fargate_operator.models.ownership import AdoptionRefused
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
 from fargate_operator.runtime import Runtime, runtime_of
+from fargate_operator.status import writer
 
 
 def events_of(body: Any) -> Say:
     """A controller's account of what it did, as Events on the object."""
 
     async def say(reason: str, message: str) -> None:
-        await k8s.post_event(body, reason, message)
+        await writer.event(body, reason, message)
 
     return say
 
@@ -74,10 +74,13 @@ def record(
     arn: str | None,
     spec_hash: str,
     health: tuple[bool, bool, bool, str, str],
+    drift_in_sync: bool,
 ) -> None:
     """What a create or update leaves in status: ECS's answer, where the resource is (common.py placed),
-    the spec hash it answers to (a reconcile of the same hash has nothing to do), and the verdict."""
+    the spec hash it answers to (a reconcile of the same hash has nothing to do), and the verdict --
+    with drift's first verdict when drift is judged (`drift_in_sync`: rt.config.drift_detection), since
+    ECS was just brought to the spec (status/writer.py)."""
     patch.status.update(observed)
     placed(patch, arn, gw)
     patch.status["specHash"] = spec_hash
-    apply_health(body, patch, status, health)
+    apply_health(body, patch, status, health, drift_in_sync=drift_in_sync)

@@ -52,6 +52,7 @@ from fargate_operator.reconcile import task_definition as td_logic
 from fargate_operator.reconcile.accounts import PlacementRefused
 from fargate_operator.reconcile.tenancy import TASK_OPERATIONS
 from fargate_operator.runtime import Runtime, runtime_of
+from fargate_operator.status import writer
 
 PLURAL = PLURALS["FargateTask"]
 
@@ -81,7 +82,7 @@ class _Kube:
             raise controller.Again(f"could not mark the object before RunTask: {exc.status} {exc.reason}", 1) from exc
 
     async def event(self, reason: str, message: str, warning: bool = False) -> None:
-        await k8s.post_event(self.body, reason, message, warning=warning)
+        await writer.event(self.body, reason, message, warning=warning)
 
 
 def _admission(rt: Runtime, gw: EcsGateway, namespace: str, spec: Any) -> controller.Admit:

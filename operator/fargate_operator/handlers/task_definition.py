@@ -45,6 +45,7 @@ from fargate_operator.reconcile import deregistration
 from fargate_operator.reconcile.accounts import same_place
 from fargate_operator.reconcile.tenancy import TASK_DEFINITION_OPERATIONS, family_of
 from fargate_operator.runtime import Runtime, runtime_of
+from fargate_operator.status import writer
 
 PLURAL = PLURALS["FargateTaskDefinition"]
 RESOLVED_ANNOTATION = f"{GROUP}/task-definition"
@@ -55,7 +56,7 @@ class _Events:
         self.body = body
 
     async def event(self, reason: str, message: str, warning: bool = False) -> None:
-        await k8s.post_event(self.body, reason, message, warning=warning)
+        await writer.event(self.body, reason, message, warning=warning)
 
 
 def recorded_elsewhere(rt: Runtime, owner: Owner, family: str, gw: EcsGateway) -> dict[str, Any] | None:
@@ -173,7 +174,7 @@ async def reconcile_task_definition(
         await fail(body, patch, status, err, retry)
     patch.status.update(registered.status())
     placed(patch, registered.arn, gw)
-    apply_health(body, patch, status, _health(registered.verdict))
+    apply_health(body, patch, status, _health(registered.verdict), drift_in_sync=rt.config.drift_detection)
     await roll_dependents(rt, body, registered.arn)
 
 
@@ -211,7 +212,7 @@ async def deregister_requested(
         desired = controller.Desired(Owner.of(body), dict(body.get("spec") or {}))
         await controller.deregister_named(gw, desired, todo, done)
     except EcsError as err:
-        await k8s.post_event(body, "DeregisterFailed", str(err), warning=True)
+        await writer.event(body, "DeregisterFailed", str(err), warning=True)
         if err.transient:
             raise kopf.TemporaryError(str(err), delay=backoff(retry, err.retry_delay)) from err
     finally:
@@ -219,7 +220,7 @@ async def deregister_requested(
             patch.status["retainedRevisions"] = deregistration.recorded(current, done)
     if not done:
         return
-    await k8s.post_event(body, deregistration.REASON, f"DeregisterTaskDefinition {', '.join(done)} (ECS API adapter)")
+    await writer.event(body, deregistration.REASON, f"DeregisterTaskDefinition {', '.join(done)} (ECS API adapter)")
     if current.get("taskDefinitionArn") in done:
         set_conditions(
             patch,

@@ -1,0 +1,1 @@
+"""The one writer of status, conditions and Events: precedence.py composes, writer.py writes."""
