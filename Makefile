@@ -10,10 +10,10 @@ AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 
 .PHONY: help venv assets node-assets generate lint check test test-unit test-integration test-e2e test-node chaos ha fuzz drift-soak long bench run run-node release-local lock clean
 
-# Test modules run on this many workers (pytest-xdist, a module or the serial group per worker: see
+# Test modules run on this many workers (pytest-xdist; a module, or the serial unit, per worker: see
 # tests/conftest.py). 3 keeps 2 cores busy: most of a test's time is waiting for a process.
 JOBS ?= 3
-PARALLEL := -n $(JOBS) --dist loadgroup
+PARALLEL := -n $(JOBS) --dist loadfile
 
 help:
 	@echo "make check the inner loop: lint, unit, controller and adapter tests (no root, no node tier)"

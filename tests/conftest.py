@@ -81,40 +81,40 @@ def unique() -> str:
     return uuid.uuid4().hex[:8]
 
 
-# One worker runs these one after another (`make test` runs the suite on several workers with
-# `--dist loadgroup`): the node tier is a single root-owned world, and the HA and chaos modules measure
-# takeovers in seconds, so they should not also compete with each other for the two cores.
-SERIAL_GROUP = "serial"
+# Tests run on several workers (`make test`: pytest-xdist). A module is the unit of work, so its world
+# and operator process start once; the node tier, e2e, HA and chaos modules form one serial unit on one
+# worker: the node tier is a single root-owned world, and the HA and chaos modules measure takeovers
+# in seconds, so they should not compete with each other for the two cores.
+SERIAL_UNIT = "serial"
 SERIAL_DIRS = ("tests/node/", "tests/e2e/", "tests/integration/ha/", "tests/integration/chaos/")
 LATE_FIXTURES = {"node", "e2e_cluster"}
 
 
-def _serial(item: pytest.Item) -> bool:
-    return item.nodeid.startswith(SERIAL_DIRS) or bool(LATE_FIXTURES & set(getattr(item, "fixturenames", ())))
+def unit_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: the serial unit, else its module."""
+    return SERIAL_UNIT if nodeid.startswith(SERIAL_DIRS) else nodeid.split("::", 1)[0]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's scope scheduling with our units. (Its `--dist loadgroup` marks do not survive pytest 9,
+    which keeps node ids in `_id` where xdist 3.8 writes `_nodeid`.) The biggest unit goes first."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleOrSerial(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    return ModuleOrSerial(config, log)
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Order and group the suite.
-
-    Alone (no workers), tests on the node tier (and the e2e tests, which may run on it) go last: the node
-    then starts once, after the timing-sensitive suites, instead of idling beside them. On workers, a
-    module is the unit of work (its operator process and world are set up once), and the serial group
-    goes first so that the longest unit does not finish last.
-    """
-    parallel = bool(getattr(config.option, "numprocesses", None)) or hasattr(config, "workerinput")
-    for item in items:
-        group = SERIAL_GROUP if _serial(item) else item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+    """Alone (no workers), tests on the node tier (and the e2e tests, which may run on it) go last: the
+    node then starts once, after the timing-sensitive suites, instead of idling beside them. On workers
+    the scheduler orders the units (pytest_xdist_make_scheduler)."""
     late = [item for item in items if LATE_FIXTURES & set(getattr(item, "fixturenames", ()))]
     late_ids = {id(item) for item in late}
-    rest = [item for item in items if id(item) not in late_ids]
-    if parallel:
-        serial = [item for item in rest if _serial(item)] + late
-        serial_ids = {id(item) for item in serial}
-        items[:] = serial + [item for item in rest if id(item) not in serial_ids]
-    else:
-        items[:] = rest + late
+    items[:] = [item for item in items if id(item) not in late_ids] + late
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

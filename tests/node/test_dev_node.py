@@ -7,11 +7,16 @@ the first intact (its bind mounts over the shared host mountpoints, its cgroups,
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from fargate_devenv.node import NodeWorld
 from support.node import NodeImages
@@ -25,10 +30,19 @@ def _env(path: Path) -> dict[str, str]:
     return out
 
 
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A short directory: containerd's sockets live under the run directory, and a unix socket path
+    may not exceed 104 bytes (pytest's own temporary paths do on workers)."""
+    path = Path(tempfile.mkdtemp(prefix="dev-node-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def test_dev_node_installs_the_operator_and_stops_leaving_the_other_node_intact(
-    node: NodeWorld, node_images: NodeImages, tmp_path: Path
+    node: NodeWorld, node_images: NodeImages, short_tmp: Path
 ) -> None:
-    run_dir, log = tmp_path / "run", tmp_path / "dev.log"
+    run_dir, log = short_tmp / "run", short_tmp / "dev.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "fargate_devenv.cli", "node", "--run-dir", str(run_dir)],
