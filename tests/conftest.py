@@ -98,23 +98,35 @@ def unit_of(nodeid: str) -> str:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """xdist's scope scheduling with our units. (Its `--dist loadgroup` marks do not survive pytest 9,
-    which keeps node ids in `_id` where xdist 3.8 writes `_nodeid`.) The biggest unit goes first."""
+    which keeps node ids in `_id` where xdist 3.8 writes `_nodeid`.) Units go out in collection order."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ModuleOrSerial(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return unit_of(nodeid)
 
+    config.option.loadscopereorder = False  # the collection order below, not the number of tests
     return ModuleOrSerial(config, log)
 
 
+# On workers, the longest units go out first so that none is left running alone at the end: the serial
+# unit, then modules that start processes (integration, emulator), then the unit tests (seconds each).
+FIRST_ON_WORKERS = (SERIAL_DIRS, ("tests/integration/",), ("tests/emulator/",))
+
+
+def _rank(item: pytest.Item) -> int:
+    return next((i for i, dirs in enumerate(FIRST_ON_WORKERS) if item.nodeid.startswith(dirs)), len(FIRST_ON_WORKERS))
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Alone (no workers), tests on the node tier (and the e2e tests, which may run on it) go last: the
-    node then starts once, after the timing-sensitive suites, instead of idling beside them. On workers
-    the scheduler orders the units (pytest_xdist_make_scheduler)."""
+    """Tests on the node tier (and the e2e tests, which may run on it) go last: the node then starts once,
+    after the timing-sensitive suites, instead of idling beside them. On workers (`workerinput`), the
+    units are also ranked as FIRST_ON_WORKERS says; sorting is stable, so modules stay whole."""
     late = [item for item in items if LATE_FIXTURES & set(getattr(item, "fixturenames", ()))]
     late_ids = {id(item) for item in late}
     items[:] = [item for item in items if id(item) not in late_ids] + late
+    if hasattr(config, "workerinput"):
+        items.sort(key=_rank)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
