@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fargate_devenv import assets, versions
+from fargate_devenv import assets, cache, kube_build, versions
 
 KUBERNETES_GOMOD = """module k8s.io/kubernetes
 
@@ -26,7 +26,7 @@ replace (
 
 
 def test_wrapper_gomod_pins_every_staging_module_to_its_tag() -> None:
-    gomod = assets.wrapper_gomod(KUBERNETES_GOMOD)
+    gomod = kube_build.wrapper_gomod(KUBERNETES_GOMOD)
     assert f"require k8s.io/kubernetes {versions.KUBERNETES_VERSION}" in gomod
     for module in ("k8s.io/api", "k8s.io/apimachinery", "k8s.io/kms"):
         assert f"\t{module} => {module} {versions.STAGING_VERSION}\n" in gomod
@@ -56,7 +56,7 @@ def test_kubebuilder_assets_missing_binary_is_a_clear_error(tmp_path: Path, monk
 
 def test_cache_root_is_outside_the_repo_and_overridable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FARGATE_OPERATOR_CACHE", str(tmp_path / "c"))
-    assert assets.cache_root() == tmp_path / "c"
+    assert cache.cache_root() == tmp_path / "c"
     monkeypatch.delenv("FARGATE_OPERATOR_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert assets.cache_root() == tmp_path / "xdg" / "fargate-operator"
+    assert cache.cache_root() == tmp_path / "xdg" / "fargate-operator"

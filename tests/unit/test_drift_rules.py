@@ -330,7 +330,7 @@ def test_a_correction_refused_by_the_write_fence_is_not_recorded_as_failed() -> 
 def test_a_service_rolling_to_a_new_revision_is_not_judged() -> None:
     """The FargateTaskDefinition's new revision reaches a service as an annotation (no new generation);
     from UpdateService until the handler's status lands, ECS runs a revision status does not name yet.
-    Judged then, the revision would be "corrected" back (seen in test_taskdefinition_service.py)."""
+    Judged then, the revision would be "corrected" back (seen in test_task_definition_service.py)."""
     from fargate_operator.handlers import drift
     from fargate_operator.handlers.task_definition import RESOLVED_ANNOTATION
 

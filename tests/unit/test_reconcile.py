@@ -70,7 +70,9 @@ def test_run_request_is_idempotent_by_uid() -> None:
         ([("STOPPED", 0), ("STOPPED", 1)], "Failed"),
     ],
 )
-def test_phase(states: list[tuple[str, int | None]], expected: str) -> None:
+def test_task_phase_follows_its_tasks_states_and_exit_codes(
+    states: list[tuple[str, int | None]], expected: str
+) -> None:
     tasks = [{"lastStatus": s, "containers": [{"name": "a", "exitCode": code}]} for s, code in states]
     assert task_logic.phase_of(tasks, max(1, len(tasks))) == expected
 
@@ -115,7 +117,7 @@ def test_conditions_keep_transition_time_when_status_holds() -> None:
     assert conditions.same_conditions(first, conditions.set_condition(None, "Ready", True, "A", "m", 1, now="x"))
 
 
-def test_claims() -> None:
+def test_a_claim_accepts_our_tags_adopts_only_when_asked_and_refuses_others() -> None:
     assert not ownership.check_claim(OWNER, OWNER.tags(), "CreateOnly", "x")
     assert ownership.check_claim(OWNER, [], "Adopt", "x")
     other = ownership.Owner("FargateTask", "other", "job", "uid-2").tags()

@@ -261,11 +261,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def owned_services(rt: Runtime) -> dict[tuple[EcsGateway, str], dict[str, str]]:
-    """(gateway, cluster ARN) -> service name -> service ARN, for the FargateServices the operator accepted
-    as owners.
+    """(gateway, cluster ARN) -> service name -> service ARN, for every placed FargateService whose status
+    records a service ARN.
 
-    status.serviceArn is written only after the ECS service's owner tags were checked (or it was
-    created with them), so these are exactly the services tagged with the object's namespace.
+    That is not only the services an object made or adopted (their owner tags checked): under
+    managementPolicy Observe the status loop mirrors the service by name, ARN included, when it is
+    untagged (made outside the operator) or tagged with the object's own namespace. A service
+    tagged with another namespace never gets here (OwnedElsewhere clears the ARN).
     """
     owned: dict[tuple[EcsGateway, str], dict[str, str]] = defaultdict(dict)
     for obj in rt.registry.items(SERVICE):

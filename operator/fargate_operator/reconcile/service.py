@@ -158,7 +158,7 @@ def _stamp(value: Any) -> datetime.datetime | None:
 
 
 def _rollback_evidence(service: dict[str, Any], desired: str, held: str | None) -> bool:
-    """Whether ECS (not a person, issue 17) put the service on another revision than the one deployed.
+    """Whether ECS itself (a rollback, not a person) put the service on another revision than the one deployed.
 
     A completed rollback and an UpdateService made behind the operator's back look alike: the
     failed deployment is gone, another revision is PRIMARY. Taken for a rollback when this object

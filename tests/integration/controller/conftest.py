@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from fargate_devenv.ecs_proxy import EcsProxy
+from fargate_devenv.tenancy import world_sharing
 from fargate_devenv.world import World
 from support.leftovers import tagged_leftovers
-from support.operator_process import Kube, OperatorProcess
+from support.operator_process import Kube, OperatorProcess, operator_for_namespaces
 
 
 def _namespaces(world: World) -> set[str]:
@@ -63,3 +66,46 @@ def kube(world: World, namespace: str) -> Kube:
 @pytest.fixture(scope="module")
 def ecs_client(world: World) -> Any:
     return world.ecs.client()
+
+
+# Tenants: modules where one operator serves two namespaces side by side (test_tenancy, test_owner_gate).
+
+
+@pytest.fixture(scope="module")
+def teams(world: World) -> tuple[str, str]:
+    """team-a's and team-b's namespaces, fresh per module."""
+    suffix = uuid.uuid4().hex[:6]
+    names = (f"op-team-a-{suffix}", f"op-team-b-{suffix}")  # "op-": nothing_left_in_ecs checks them too
+    for ns in names:
+        world.control_plane.kubectl("create", "namespace", ns)
+    return names
+
+
+@pytest.fixture(scope="module")
+def tenancy_config() -> dict[str, Any]:
+    """The tenancy config the operator starts with: the test world's networks shared, nothing else.
+    A module that needs more overrides this fixture."""
+    return world_sharing()
+
+
+@pytest.fixture(scope="module")
+def tenancy_file(tmp_path_factory: pytest.TempPathFactory, tenancy_config: dict[str, Any]) -> Path:
+    """The file the operator re-reads; a test rewrites it to share or take back."""
+    path = tmp_path_factory.mktemp("tenancy") / "tenancy.yaml"
+    path.write_text(yaml.safe_dump(tenancy_config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def operator(
+    world: World,
+    ecs_proxy: EcsProxy,
+    teams: tuple[str, str],
+    tenancy_file: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OperatorProcess]:
+    """One operator process watching both teams' namespaces under tenancy_file."""
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    op = operator_for_namespaces(world.control_plane, ecs_proxy.endpoint, teams, tenancy_file, log)
+    yield op
+    op.stop()

@@ -29,36 +29,9 @@ from support.operator_process import (
     awsvpc,
     condition,
     manifest,
-    operator_for_namespaces,
     task_definition_spec,
     wait_for,
 )
-
-
-@pytest.fixture(scope="module")
-def tenancy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tenancy") / "tenancy.yaml"
-    path.write_text(yaml.safe_dump(world_sharing()))  # the test world's networks, nothing else shared
-    return path
-
-
-@pytest.fixture(scope="module")
-def teams(world: World) -> tuple[str, str]:
-    suffix = uuid.uuid4().hex[:6]
-    names = (f"op-gate-a-{suffix}", f"op-gate-b-{suffix}")  # "op-": nothing_left_in_ecs checks them too
-    for ns in names:
-        world.control_plane.kubectl("create", "namespace", ns)
-    return names
-
-
-@pytest.fixture(scope="module")
-def operator(
-    world: World, ecs_proxy: EcsProxy, teams: tuple[str, str], tenancy_file: Path, tmp_path_factory: Any
-) -> Iterator[OperatorProcess]:
-    log = tmp_path_factory.mktemp("operator") / "operator.log"
-    op = operator_for_namespaces(world.control_plane, ecs_proxy.endpoint, teams, tenancy_file, log)
-    yield op
-    op.stop()
 
 
 @pytest.fixture(scope="module")

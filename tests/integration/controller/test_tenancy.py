@@ -31,7 +31,6 @@ from support.operator_process import (
     awsvpc,
     condition,
     manifest,
-    operator_for_namespaces,
     task_definition_spec,
     wait_for,
 )
@@ -49,15 +48,6 @@ TEAM_A_TARGET_GROUP = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:targetg
 
 
 @pytest.fixture(scope="module")
-def teams(world: World) -> tuple[str, str]:
-    suffix = uuid.uuid4().hex[:6]
-    names = (f"op-team-a-{suffix}", f"op-team-b-{suffix}")  # "op-": nothing_left_in_ecs checks them too
-    for ns in names:
-        world.control_plane.kubectl("create", "namespace", ns)
-    return names
-
-
-@pytest.fixture(scope="module")
 def team_a_group(world: World, network: Network) -> str:
     """A security group of the test network that the config gives team-a alone."""
     ec2 = world.ecs.client("ec2")
@@ -66,7 +56,7 @@ def team_a_group(world: World, network: Network) -> str:
 
 
 @pytest.fixture(scope="module")
-def base_config(network: Network, teams: tuple[str, str], team_a_group: str) -> dict[str, Any]:
+def tenancy_config(network: Network, teams: tuple[str, str], team_a_group: str) -> dict[str, Any]:
     """The built-in roles rule, nothing shared but the test network; team-a's own group and target group."""
     return {
         "subnets": [{"namespaces": ["*"], "ids": [network.subnet_id]}],
@@ -76,27 +66,6 @@ def base_config(network: Network, teams: tuple[str, str], team_a_group: str) -> 
         ],
         "loadBalancers": [{"namespaces": [teams[0]], "arns": [TEAM_A_TARGET_GROUP]}],
     }
-
-
-@pytest.fixture(scope="module")
-def tenancy_file(tmp_path_factory: pytest.TempPathFactory, base_config: dict[str, Any]) -> Path:
-    path = tmp_path_factory.mktemp("tenancy") / "tenancy.yaml"
-    path.write_text(yaml.safe_dump(base_config))
-    return path
-
-
-@pytest.fixture(scope="module")
-def operator(
-    world: World,
-    ecs_proxy: EcsProxy,
-    teams: tuple[str, str],
-    tenancy_file: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[OperatorProcess]:
-    log = tmp_path_factory.mktemp("operator") / "operator.log"
-    op = operator_for_namespaces(world.control_plane, ecs_proxy.endpoint, teams, tenancy_file, log)
-    yield op
-    op.stop()
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +251,7 @@ def test_sharing_admits_what_was_refused(
     network: Network,
     ecs_client: Any,
     tenancy_file: Path,
-    base_config: dict[str, Any],
+    tenancy_config: dict[str, Any],
 ) -> None:
     """Refused first; after the admin shares cluster, family and role, the same objects are re-checked and run."""
     a, b = kube_a.namespace, kube_b.namespace
@@ -309,7 +278,7 @@ def test_sharing_admits_what_was_refused(
     ):
         assert a in _refused(kube_b, kind, name)
     config = {
-        **base_config,
+        **tenancy_config,
         "roles": [
             {"namespaces": ["*"], "arns": ["arn:*:iam::*:role/fargate/{namespace}/*"]},
             {"namespaces": [b], "arns": [owned["a_role"]]},
@@ -334,7 +303,7 @@ def test_sharing_admits_what_was_refused(
         )
         assert condition(kube_b.status("fargatetask", "shared-td"), "Degraded").get("status") == "False"
     finally:
-        tenancy_file.write_text(yaml.safe_dump(base_config))
+        tenancy_file.write_text(yaml.safe_dump(tenancy_config))
         for name in ("shared-td", "shared-cluster", "shared-role"):
             kube_b.delete("fargatetask", name)
         kube_b.delete("fargatetaskdefinition", "shared")
@@ -424,7 +393,7 @@ def test_sharing_a_security_group_admits_the_task_it_refused(
     team_a_group: str,
     ecs_client: Any,
     tenancy_file: Path,
-    base_config: dict[str, Any],
+    tenancy_config: dict[str, Any],
 ) -> None:
     inside = {"networkConfiguration": awsvpc(network.subnet_id, team_a_group)}
     kube_b.apply(
@@ -433,13 +402,13 @@ def test_sharing_a_security_group_admits_the_task_it_refused(
         )
     )
     assert team_a_group in _refused(kube_b, "fargatetask", "sg-shared")
-    groups = [*base_config["securityGroups"], {"namespaces": [kube_b.namespace], "ids": [team_a_group]}]
-    tenancy_file.write_text(yaml.safe_dump({**base_config, "securityGroups": groups}))
+    groups = [*tenancy_config["securityGroups"], {"namespaces": [kube_b.namespace], "ids": [team_a_group]}]
+    tenancy_file.write_text(yaml.safe_dump({**tenancy_config, "securityGroups": groups}))
     try:
         wait_for("the shared group's task started", lambda: kube_b.status("fargatetask", "sg-shared").get("tasks"))
         assert len(_ecs_tasks_of(ecs_client, owned["b_cluster"], kube_b, "sg-shared")) == 1
     finally:
-        tenancy_file.write_text(yaml.safe_dump(base_config))
+        tenancy_file.write_text(yaml.safe_dump(tenancy_config))
         kube_b.delete("fargatetask", "sg-shared", wait=True)
 
 
@@ -451,7 +420,7 @@ def test_a_service_whose_security_group_the_config_takes_back_turns_degraded_and
     ecs_client: Any,
     ecs_proxy: EcsProxy,
     tenancy_file: Path,
-    base_config: dict[str, Any],
+    tenancy_config: dict[str, Any],
 ) -> None:
     spec = {
         "serviceName": "sg-revoked",
@@ -463,8 +432,8 @@ def test_a_service_whose_security_group_the_config_takes_back_turns_degraded_and
     kube_a.apply(manifest("FargateService", "sg-revoked", spec))
     arn = wait_for("team-a's service created", lambda: kube_a.status("fargateservice", "sg-revoked").get("serviceArn"))
     updates = ecs_proxy.count("UpdateService")
-    groups = [r for r in base_config["securityGroups"] if kube_a.namespace not in r["namespaces"]]
-    tenancy_file.write_text(yaml.safe_dump({**base_config, "securityGroups": groups}))
+    groups = [r for r in tenancy_config["securityGroups"] if kube_a.namespace not in r["namespaces"]]
+    tenancy_file.write_text(yaml.safe_dump({**tenancy_config, "securityGroups": groups}))
     try:
         message = _refused(kube_a, "fargateservice", "sg-revoked")
         assert f"security group {team_a_group} may not be used from namespace {kube_a.namespace}" in message, message
@@ -472,5 +441,5 @@ def test_a_service_whose_security_group_the_config_takes_back_turns_degraded_and
         described = ecs_client.describe_services(cluster=owned["a_cluster"], services=[arn])["services"]
         assert described[0]["status"] == "ACTIVE", "its tasks keep running, as when iam:PassRole is revoked"
     finally:
-        tenancy_file.write_text(yaml.safe_dump(base_config))
+        tenancy_file.write_text(yaml.safe_dump(tenancy_config))
         kube_a.delete("fargateservice", "sg-revoked", wait=True)

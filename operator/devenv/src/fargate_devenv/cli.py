@@ -21,6 +21,38 @@ def _world_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mcp-port", type=int, default=9090, help="MCP endpoint port on 127.0.0.1 (default 9090)")
 
 
+def _assets(argv: list[str]) -> int:
+    """`fargate-devenv assets [--node]`: provision, then print where each part is."""
+    from fargate_devenv.assets import ensure_assets
+
+    parser = argparse.ArgumentParser(
+        prog="fargate-devenv assets", description="Provision the test world's binaries and print where they are."
+    )
+    parser.add_argument(
+        "--node",
+        action="store_true",
+        help="also the node tier: Debian packages (as root), kubelet & co., CoreDNS, pause, registry, the images",
+    )
+    args = parser.parse_args(argv)
+    assets = ensure_assets()
+    for name in ("etcd", "kube_apiserver", "kubectl", "helm"):
+        print(f"{name}={getattr(assets, name)}")
+    if args.node:
+        from fargate_devenv import image, node_assets
+        from fargate_devenv.host_packages import ensure_host_packages
+        from fargate_devenv.paths import repo_root
+        from fargate_devenv.registry import ensure_registry
+
+        ensure_host_packages()
+        for name, path in node_assets.ensure_node_assets().__dict__.items():
+            print(f"{name}={path}")
+        print(f"registry={ensure_registry()}")
+        for built in (image.ensure_operator_image(repo_root()), image.ensure_clients_image(repo_root())):
+            how = "cached" if built.cached else f"built in {built.build_seconds:.0f} s"
+            print(f"image {built.ref} ({built.size_bytes / 1e6:.0f} MB, {how})={built.archive}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fargate-devenv", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -31,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     node = sub.add_parser("node", help="a real node (kubelet, containerd, DNS) with the operator installed by Helm")
     _world_flags(node)
-    # The subcommands below parse their own flags (their modules have their own main()).
+    # The subcommands below parse their own flags (with their own parsers).
     sub.add_parser(
         "assets", help="provision the local test world's binaries (--node: the node tier's too)", add_help=False
     )
@@ -47,9 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         print(ensure_session_manager_plugin())
         return 0
     if args.command == "assets":
-        from fargate_devenv.assets import main as assets_main
-
-        return assets_main(rest)
+        return _assets(rest)
     if args.command == "release-local":
         from fargate_devenv.release_local import main as release_local_main
 

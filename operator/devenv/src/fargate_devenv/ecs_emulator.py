@@ -24,7 +24,7 @@ REGION = "us-east-1"
 # realistic-but-quick for `make run` (ECS itself takes tens of seconds per task start).
 FAST_STEP_SECONDS = 0.2
 DEV_STEP_SECONDS = 1.5
-# The network examples/ names (issue 13 part 3): `make run` creates it with these ids.
+# The subnet and security group the manifests in examples/ name: `make run` creates them with these ids.
 EXAMPLE_SUBNET = "subnet-0123456789abcdef0"
 EXAMPLE_SECURITY_GROUP = "sg-0123456789abcdef0"
 # moto's tag for choosing a resource's id (moto.utilities.id_generator.TAG_KEY_CUSTOM_ID).

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from fargate_devenv import versions
-from fargate_devenv.assets import _locked, _log, cache_root
+from fargate_devenv.cache import cache_root, locked, log
 
 
 def ensure_go_tool(package: str, version: str) -> Path:
@@ -28,9 +28,9 @@ def ensure_go_tool(package: str, version: str) -> Path:
         return target
     if shutil.which("go") is None:
         raise RuntimeError(f"{name} is built with Go, and `go` is not on PATH")
-    with _locked(target_dir / ".lock"):
+    with locked(target_dir / ".lock"):
         if not target.exists():
-            _log(f"building {name} {version} from the Go module proxy")
+            log(f"building {name} {version} from the Go module proxy")
             env = {**os.environ, "GOBIN": str(target_dir), "CGO_ENABLED": "0"}
             subprocess.run(["go", "install", f"{package}@{version}"], env=env, check=True)
     return target
@@ -54,9 +54,9 @@ def ensure_source_go_tool(source: Path) -> Path:
         return target
     if shutil.which("go") is None:
         raise RuntimeError(f"{name} is built with Go, and `go` is not on PATH")
-    with _locked(target_dir / ".lock"):
+    with locked(target_dir / ".lock"):
         if not target.exists():
-            _log(f"building {name} from {source}")
+            log(f"building {name} from {source}")
             env = {**os.environ, "CGO_ENABLED": "0"}
             partial = target_dir / f".{name}.partial"
             build = ["go", "build", "-mod=readonly", "-trimpath", "-o", str(partial), "."]

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from fargate_devenv.assets import cache_root
+from fargate_devenv.cache import cache_root
 
 
 class SharedMountpoints:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fargate_devenv import processes, versions
-from fargate_devenv.assets import _locked, cache_root
+from fargate_devenv.cache import cache_root, locked
 from fargate_devenv.host_mounts import SharedMountpoints
 from fargate_devenv.host_packages import ensure_host_packages, which
 from fargate_devenv.release_version import source_version
@@ -306,7 +306,7 @@ def ensure_operator_image(repo: Path, rebuild: bool = False) -> BuiltImage:
     """The project's Dockerfile built on the debootstrap base; cached by a digest of its context."""
     tag = f"{source_version(repo)}-{context_digest(repo)}"
     archive = image_root() / f"fargate-operator-{tag}.tar"
-    with _locked(image_root() / ".lock"):
+    with locked(image_root() / ".lock"):
         if not rebuild and (hit := _cached(archive)):
             return hit
         _log(f"docker build {OPERATOR_REPOSITORY}:{tag}")
@@ -336,7 +336,7 @@ def ensure_clients_image(repo: Path, rebuild: bool = False) -> BuiltImage:
     h = hashlib.sha256((_base_key() + dockerfile + (repo / "requirements-awscli.lock").read_text()).encode())
     tag = f"1-{h.hexdigest()[:12]}"
     archive = image_root() / f"clients-{tag}.tar"
-    with _locked(image_root() / ".lock"):
+    with locked(image_root() / ".lock"):
         if not rebuild and (hit := _cached(archive)):
             return hit
         context = image_root() / "clients-context"

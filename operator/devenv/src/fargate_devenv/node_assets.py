@@ -1,7 +1,7 @@
 """The node tier's binaries: built once with Go and cached per version, like kube-apiserver.
 
 - kube-controller-manager, kube-scheduler, kubelet, kube-proxy: one ``go build``
-  through the same wrapper module as kube-apiserver (devenv/assets.py), pinned
+  through the same wrapper module as kube-apiserver (devenv/kube_build.py), pinned
   to the same version (devenv/versions.py);
 - CoreDNS (cluster DNS) from the Go module proxy, built as CoreDNS documents for
   a custom plugin set: a main package importing ``coremain`` and only the plugins
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fargate_devenv import versions
-from fargate_devenv.assets import _build_kubernetes, _go, _locked, _log, cache_root
+from fargate_devenv.cache import cache_root, go, locked, log
+from fargate_devenv.kube_build import build_kubernetes
 
 COREDNS_PLUGINS = ("errors", "health", "ready", "kubernetes", "cache", "loadbalance", "log")
 
@@ -81,9 +82,9 @@ def _build_main(target: Path, module: str, main_go: str, requires: tuple[str, ..
     (work / "go.mod").write_text(f"module {module}\n\ngo 1.24\n\n{require}")
     (work / "main.go").write_text(main_go)
     if requires:
-        _go(["mod", "tidy"], work)
+        go(["mod", "tidy"], work)
     tmp = target.with_suffix(".tmp")
-    _go(["build", "-trimpath", "-ldflags", "-s -w", "-o", str(tmp), "."], work)
+    go(["build", "-trimpath", "-ldflags", "-s -w", "-o", str(tmp), "."], work)
     tmp.replace(target)
     shutil.rmtree(work, ignore_errors=True)
 
@@ -92,14 +93,14 @@ def _provision_kubernetes_node(root: Path) -> dict[str, Path]:
     target_dir = root / f"kube-node-{versions.KUBERNETES_VERSION}"
     binaries = {c: target_dir / c for c in versions.NODE_COMPONENTS}
     if not all(p.exists() for p in binaries.values()):
-        _build_kubernetes(target_dir, versions.NODE_COMPONENTS)
+        build_kubernetes(target_dir, versions.NODE_COMPONENTS)
     return binaries
 
 
 def _provision_coredns(root: Path) -> Path:
     target = root / f"coredns-{versions.COREDNS_VERSION}" / "coredns"
     if not target.exists():
-        _log(f"building CoreDNS {versions.COREDNS_VERSION} ({', '.join(COREDNS_PLUGINS)}) with Go")
+        log(f"building CoreDNS {versions.COREDNS_VERSION} ({', '.join(COREDNS_PLUGINS)}) with Go")
         target.parent.mkdir(parents=True, exist_ok=True)
         _build_main(
             target,
@@ -120,7 +121,7 @@ def _provision_pause(root: Path) -> Path:
 
 def ensure_node_assets() -> NodeAssets:
     root = cache_root() / "assets"
-    with _locked(root / ".lock"):
+    with locked(root / ".lock"):
         kube = _provision_kubernetes_node(root)
         coredns = _provision_coredns(root)
         pause = _provision_pause(root)

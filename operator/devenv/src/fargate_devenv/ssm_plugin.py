@@ -6,7 +6,7 @@ github.com/twinj/uuid (`uuid.SwitchFormat(uuid.CleanHyphen)`, `uuid.New(bytes)`,
 a UUID with `Bytes()` and `String()`), and the proxy's only version, v1.0.0, has another API. So
 the build swaps in, with a `replace` directive, a small module of our own (UUID_SHIM below) that
 provides exactly what the plugin calls. The binary lands in
-<cache>/tools/session-manager-plugin-<version>/ (cache as assets.cache_root()).
+<cache>/tools/session-manager-plugin-<version>/ (cache as cache.cache_root()).
 `FARGATE_SSM_PLUGIN` names a binary to use instead.
 """
 
@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fargate_devenv.assets import _go, _locked, _log, cache_root
+from fargate_devenv.cache import cache_root, go, locked, log
 
 SSM_PLUGIN_MODULE = "github.com/aws/session-manager-plugin"
 SSM_PLUGIN_VERSION = "v0.0.0-20260401221635-b79d06c1d3a2"
@@ -95,10 +95,10 @@ def ensure_session_manager_plugin() -> Path:
     target_dir = target.parent
     if shutil.which("go") is None:
         raise RuntimeError("session-manager-plugin must be built with Go, and `go` is not on PATH")
-    with _locked(target_dir / ".lock"):
+    with locked(target_dir / ".lock"):
         if target.exists():
             return target
-        _log(f"building session-manager-plugin {SSM_PLUGIN_VERSION} from the Go module proxy")
+        log(f"building session-manager-plugin {SSM_PLUGIN_VERSION} from the Go module proxy")
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             _uuid_shim(work / "twinj-uuid")
@@ -106,7 +106,7 @@ def ensure_session_manager_plugin() -> Path:
                 "module ssmpluginbuild\n\ngo 1.22\n\nreplace github.com/twinj/uuid => ./twinj-uuid\n"
             )
             main = f"{SSM_PLUGIN_MODULE}/src/sessionmanagerplugin-main"
-            _go(["get", f"{main}@{SSM_PLUGIN_VERSION}"], work)
-            _go(["build", "-o", str(target.with_suffix(".tmp")), main], work)
+            go(["get", f"{main}@{SSM_PLUGIN_VERSION}"], work)
+            go(["build", "-o", str(target.with_suffix(".tmp")), main], work)
         target.with_suffix(".tmp").replace(target)
     return target

@@ -1,4 +1,4 @@
-"""moto's ECS backend with ECS's behaviour where moto falls short (issue 13).
+"""moto's ECS backend with ECS's behaviour where moto falls short.
 
 `SimBackend` replaces the class behind `moto.ecs.models.ecs_backends` (one per account and
 region, recreated by /moto-api/reset). It keeps moto's models and storage and adds: tasks with a

@@ -1,4 +1,4 @@
-"""Drift: what ECS shows that the spec does not say, in normalised forms (issue 17).
+"""Drift: what ECS shows that the spec does not say, in normalised forms.
 
 forms.py    typed forms: pydantic models generated from botocore's ECS request shapes
 normalize.py the rules that make equal things equal (ECS defaults, order, units, ARNs vs names)

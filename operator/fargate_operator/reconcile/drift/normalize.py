@@ -1,4 +1,4 @@
-"""The rules that make equal things equal, so that nothing drifts that did not change (issue 17).
+"""The rules that make equal things equal, so that nothing drifts that did not change.
 
 Each rule names the ECS documentation it follows: "model: X.y" is the doc string of member `y`
 of shape `X` in botocore's ECS model (botocore/data/ecs/2014-11-13/service-2.json). The closing
