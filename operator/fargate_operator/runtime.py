@@ -19,7 +19,7 @@ from fargate_operator.reconcile.accounts import (
 )
 from fargate_operator.reconcile.task import TERMINAL
 from fargate_operator.store.accounts import Accounts
-from fargate_operator.store.registry import Registry
+from fargate_operator.store.watch_cache import WatchCache
 from fargate_operator.tenancy_config import PolicySource
 
 # The status members whose ARN says where an object's ECS resources are, per kind (first one set wins).
@@ -30,7 +30,7 @@ ARN_MEMBERS = ("clusterArn", "taskDefinitionArn", "serviceArn")
 class Runtime:
     config: OperatorConfig
     gateway: EcsGateway  # the operator's own identity, in its own region
-    registry: Registry
+    registry: WatchCache
     # Tasks that owned FargateServices started, as ECS describes them: service ARN -> task ARN -> task.
     # Kept in memory only (refreshed by the status loop), never written to Kubernetes.
     service_tasks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)

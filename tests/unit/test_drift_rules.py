@@ -306,7 +306,7 @@ def test_a_correction_refused_by_the_write_fence_is_not_recorded_as_failed() -> 
     from fargate_operator.ecs.errors import FENCED_CODE, EcsError
     from fargate_operator.handlers import drift
     from fargate_operator.status.precedence import Source, Update
-    from fargate_operator.store.registry import Registry
+    from fargate_operator.store.watch_cache import WatchCache
 
     obj = {
         "kind": "FargateService",
@@ -314,7 +314,7 @@ def test_a_correction_refused_by_the_write_fence_is_not_recorded_as_failed() -> 
         "spec": {"desiredCount": 2},
         "status": {"observedGeneration": 1},
     }
-    registry = Registry()
+    registry = WatchCache()
     registry.upsert(copy.deepcopy(obj))
     rt: Any = SimpleNamespace(registry=registry, config=SimpleNamespace(status_interval=5.0))
     diffs = [compare.Difference("desiredCount", 2, 1)]

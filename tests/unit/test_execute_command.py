@@ -25,7 +25,7 @@ from fargate_operator.service.access import Access, Permission
 from fargate_operator.service.api import EcsApi
 from fargate_operator.service.errors import ApiError
 from fargate_operator.service.identity import Principal
-from fargate_operator.store.registry import Registry
+from fargate_operator.store.watch_cache import WatchCache
 
 TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/prod/0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"
 RECORDED = {
@@ -56,7 +56,7 @@ def _task_object(namespace: str) -> dict[str, Any]:
 def api(monkeypatch: pytest.MonkeyPatch) -> tuple[EcsApi, Stubber, list[tuple[str, str]]]:
     client = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
     stubber = Stubber(client)
-    registry = Registry()
+    registry = WatchCache()
     registry.upsert(_task_object("team-a"))
     registry.upsert(
         {

@@ -260,9 +260,9 @@ def test_stopped_is_terminal_everywhere() -> None:
 def test_a_stopped_task_no_longer_holds_its_revision() -> None:
     """runtime.task_definitions_in_use: a finished FargateTask (Stopped included) does not pin a revision."""
     from fargate_operator.runtime import Runtime
-    from fargate_operator.store.registry import Registry
+    from fargate_operator.store.watch_cache import WatchCache
 
-    registry = Registry()
+    registry = WatchCache()
     for name, phase in (("done", "Stopped"), ("live", "Running")):
         registry.upsert(
             {

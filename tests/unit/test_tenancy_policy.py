@@ -415,10 +415,10 @@ def _guard_runtime(policy: t.Policy = t.DEFAULT_POLICY) -> tuple[Any, Any]:
     from fargate_operator.models.ownership import Owner
     from fargate_operator.reconcile import task_definition as td_logic
     from fargate_operator.runtime import Runtime
-    from fargate_operator.store.registry import Registry
+    from fargate_operator.store.watch_cache import WatchCache
 
     client = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
-    registry = Registry()
+    registry = WatchCache()
     registry.upsert(
         {
             "kind": "FargateCluster",

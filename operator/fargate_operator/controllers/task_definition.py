@@ -33,6 +33,7 @@ from fargate_operator.models.ownership import (
     owner_named_in,
     tag_dict,
 )
+from fargate_operator.models.status import TaskDefinitionStatus
 from fargate_operator.reconcile import task_definition as logic
 
 # An unrecorded revision is the family's newest but one or two (a racing writer): this many are looked at.
@@ -96,7 +97,7 @@ class Registered:
     digest: str
     kept: list[str] = field(default_factory=list)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> TaskDefinitionStatus:
         return {
             "family": self.family,
             "revision": self.revision,
@@ -127,7 +128,7 @@ class Plan:
     retire: list[str] = field(default_factory=list)
 
 
-def up_to_date(desired: Desired, status: Any) -> bool:
+def up_to_date(desired: Desired, status: TaskDefinitionStatus) -> bool:
     """Whether status already records a revision of exactly this spec: nothing to ask ECS."""
     _, digest = logic.register_request(dict(desired.spec), desired.owner)
     return bool(status.get("specHash") == digest and status.get("taskDefinitionArn"))

@@ -1,4 +1,4 @@
-"""Drift detection and correction on the status loop's describes (issue 17); logic in reconcile/drift/.
+"""Drift detection and correction on the status loop's describes; logic in reconcile/drift/.
 
 handlers/refresh.py hands each FargateService and FargateCluster it described to `service` /
 `cluster` here, with no call of its own: detection is free. Task definitions are checked by

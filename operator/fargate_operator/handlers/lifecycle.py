@@ -35,7 +35,7 @@ from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.ecs.settings import GatewaySettings
 from fargate_operator.models.kinds import FINALIZER, RUN_MARK
 from fargate_operator.runtime import Runtime
-from fargate_operator.store.registry import Registry
+from fargate_operator.store.watch_cache import WatchCache
 from fargate_operator.tenancy_config import PolicySource
 
 _config_holder: dict[str, Any] = {}
@@ -50,7 +50,7 @@ def build_runtime(config: Any) -> Runtime:
     gateway = EcsGateway(
         GatewaySettings(region=config.region, endpoint_url=config.ecs_endpoint, max_concurrency=config.ecs_concurrency)
     )
-    return Runtime(config=config, gateway=gateway, registry=Registry(), tenancy=PolicySource(config.tenancy_config))
+    return Runtime(config=config, gateway=gateway, registry=WatchCache(), tenancy=PolicySource(config.tenancy_config))
 
 
 @kopf.on.login()

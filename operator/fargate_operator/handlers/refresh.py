@@ -41,6 +41,7 @@ from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH, EcsGateway
 from fargate_operator.handlers import drift, log_tail
 from fargate_operator.handlers.common import gateway_if_placed
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
+from fargate_operator.models.status import ServiceStatus, TaskStatus
 from fargate_operator.reconcile import cluster as cluster_logic
 from fargate_operator.reconcile import conditions, missing, runtask, tenancy
 from fargate_operator.reconcile import service as service_logic
@@ -84,7 +85,7 @@ async def _write(obj: dict[str, Any], update: Update) -> bool:
 async def refresh_tasks(rt: Runtime) -> None:
     by_cluster: dict[tuple[EcsGateway, str], list[dict[str, Any]]] = defaultdict(list)
     for obj in rt.registry.items(TASK):
-        status = obj.get("status", {})
+        status: TaskStatus = obj.get("status", {})
         live = status.get("tasks") and status.get("phase") not in task_logic.TERMINAL and status.get("clusterArn")
         if live and (gw := gateway_if_placed(rt, obj)):
             by_cluster[(gw, status["clusterArn"])].append(obj)
@@ -99,6 +100,7 @@ async def _refresh_cluster_tasks(rt: Runtime, gw: EcsGateway, cluster: str, objs
     by_arn = {t["taskArn"]: t for t in found}
     now = time.time()
     for obj in objs:
+        status: TaskStatus
         meta, status = obj["metadata"], obj["status"]
         since = (read_mark(meta) or {}).get("at") or meta.get("creationTimestamp")
         tasks = missing.merge(status["tasks"], by_arn, since, now)
@@ -138,6 +140,7 @@ async def _with_log_tail(
 
 async def expire_finished_tasks(rt: Runtime, now: datetime.datetime) -> None:
     for obj in rt.registry.items(TASK):
+        status: TaskStatus
         ttl, status = obj.get("spec", {}).get("ttlSecondsAfterFinished"), obj.get("status", {})
         if ttl is None or status.get("phase") not in task_logic.TERMINAL or obj["metadata"].get("deletionTimestamp"):
             continue
@@ -165,7 +168,7 @@ async def refresh_services(rt: Runtime) -> None:
     """
     by_cluster: dict[tuple[EcsGateway, str], list[dict[str, Any]]] = defaultdict(list)
     for obj in rt.registry.items(SERVICE):
-        status = obj.get("status", {})
+        status: ServiceStatus = obj.get("status", {})
         if obj["metadata"].get("deletionTimestamp") or not status.get("clusterArn"):
             continue
         known = status.get("serviceArn") or (_observing(obj) and drift.converged(obj))
@@ -188,7 +191,7 @@ async def _refresh_service(
     rt: Runtime, gw: EcsGateway, cluster: str, obj: dict[str, Any], svc: dict[str, Any] | None
 ) -> None:
     acting_for(obj)
-    status = obj["status"]
+    status: ServiceStatus = obj["status"]
     if _observing(obj):
         if svc is None or svc.get("status") == "INACTIVE":
             name = obj["spec"]["serviceName"]
@@ -271,7 +274,7 @@ def owned_services(rt: Runtime) -> dict[tuple[EcsGateway, str], dict[str, str]]:
     """
     owned: dict[tuple[EcsGateway, str], dict[str, str]] = defaultdict(dict)
     for obj in rt.registry.items(SERVICE):
-        status = obj.get("status", {})
+        status: ServiceStatus = obj.get("status", {})
         if status.get("serviceArn") and status.get("clusterArn") and (gw := gateway_if_placed(rt, obj)):
             owned[(gw, status["clusterArn"])][status["serviceArn"].rsplit("/", 1)[-1]] = status["serviceArn"]
     return owned
@@ -284,7 +287,7 @@ async def refresh_service_tasks(rt: Runtime, now: float | None = None) -> None:
     FargateTask started are left out (their object holds them). A task belongs to a
     service when it runs in the service's cluster (by ARN) and its group is
     "service:<name>" (ECS's scheduler sets it; service names are unique within a
-    cluster). Tasks of services no accepted object owns are not indexed at all.
+    cluster). Only the services owned_services returns are indexed (mirrored ones included).
     """
     now = now if now is not None else datetime.datetime.now(datetime.UTC).timestamp()
     owned = owned_services(rt)

@@ -64,25 +64,20 @@ async def require_cluster(rt: Runtime, gw: EcsGateway, namespace: str, ref: str,
     looked up, when it must be, in the account and region of `gw`."""
     policy = rt.tenancy.policy
     name = logic.cluster_short_name(ref)
-    arn = ref if ref.startswith("arn:") else None
     # Objects that manage the cluster: an observe-only one mirrors any cluster it may read, and
     # makes none usable (reconcile/drift/policy.py).
-    claimed = [
-        o
+    claims = [
+        logic.ClusterClaim(o["metadata"]["name"], o.get("status", {}).get("clusterArn"), _pending(o))
         for o in _objects(rt, CLUSTER, namespace)
         if cluster_name(o) == name and management_policy(o.get("spec") or {}) == MANAGE
     ]
-    for obj in claimed:
-        accepted = obj.get("status", {}).get("clusterArn")
-        if accepted and (arn is None or arn == accepted):
-            return  # a FargateCluster of this namespace manages it
-    if logic.cluster_shared(policy, namespace, name, arn):
-        return
-    facts = await gw.owners.cluster(ref)
-    if facts is None and any(_pending(o) for o in claimed):
-        raise NotYetAccepted(f"FargateCluster {namespace}/{claimed[0]['metadata']['name']} has no ECS cluster yet")
-    if message := logic.cluster_refusal(policy, namespace, ref, facts, implicit=implicit):
-        _refuse(rt, message)
+    if logic.cluster_known_usable(policy, namespace, ref, claims):
+        return  # no ECS call
+    decision = logic.cluster_decision(policy, namespace, ref, claims, await gw.owners.cluster(ref), implicit=implicit)
+    if isinstance(decision, logic.NotYet):
+        raise NotYetAccepted(decision.message)
+    if decision:
+        _refuse(rt, decision)
 
 
 def _names_revision(ref: str, family: str, arn: str) -> bool:

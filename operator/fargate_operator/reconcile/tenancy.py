@@ -527,6 +527,54 @@ def cluster_refusal(
     )
 
 
+@dataclass(frozen=True)
+class ClusterClaim:
+    """A FargateCluster of the namespace that manages a cluster of the name asked for (watch cache)."""
+
+    name: str  # the object's
+    arn: str | None  # status.clusterArn: set once the operator accepted the ECS cluster as the object's
+    pending: bool  # not reconciled yet and not refused: its ARN may come
+
+
+@dataclass(frozen=True)
+class NotYet:
+    """No refusal yet: the namespace's own FargateCluster may still create the cluster; ask again later."""
+
+    message: str
+
+
+def cluster_known_usable(policy: Policy, namespace: str, ref: str, claims: Iterable[ClusterClaim]) -> bool:
+    """Whether `namespace` may use the cluster `ref` (name or ARN) on what the operator holds alone: one of its
+    FargateClusters was accepted as it, or the policy shares it by name (or by the ARN `ref` is)."""
+    arn = ref if ref.startswith("arn:") else None
+    if any(c.arn and (arn is None or arn == c.arn) for c in claims):
+        return True
+    return cluster_shared(policy, namespace, cluster_short_name(ref), arn)
+
+
+def cluster_decision(
+    policy: Policy,
+    namespace: str,
+    ref: str,
+    claims: Iterable[ClusterClaim],
+    facts: ClusterFacts | None,
+    *,
+    implicit: bool = False,
+) -> str | NotYet | None:
+    """Whether `namespace` may use the cluster `ref`: None (it may), NotYet, or why not (a refusal).
+
+    `claims`: the namespace's FargateClusters managing a cluster of that name; `facts`: what ECS says of
+    the cluster (its owner tags), None when ECS knows none -- needed only when cluster_known_usable is False.
+    `implicit`: the spec named no cluster, so ECS would use its default one.
+    """
+    claims = list(claims)
+    if cluster_known_usable(policy, namespace, ref, claims):
+        return None
+    if facts is None and any(c.pending for c in claims):
+        return NotYet(f"FargateCluster {namespace}/{claims[0].name} has no ECS cluster yet")
+    return cluster_refusal(policy, namespace, ref, facts, implicit=implicit)
+
+
 def task_definition_refusal(policy: Policy, namespace: str, ref: str, facts: TaskDefinitionFacts | None) -> str | None:
     """Why `namespace` may not run the task definition `ref` (None: it may).
 

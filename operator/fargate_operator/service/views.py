@@ -10,6 +10,7 @@ import datetime
 from typing import Any
 
 from fargate_operator.models.ownership import OWNER_TAG_KEYS, SPEC_HASH_TAG
+from fargate_operator.models.status import ClusterStatus, ServiceStatus, TaskStatus
 from fargate_operator.reconcile.cluster import cluster_name
 from fargate_operator.reconcile.requests import ecs_members
 
@@ -53,6 +54,7 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def cluster_view(obj: dict[str, Any], include: list[str] | None = None) -> dict[str, Any]:
+    status: ClusterStatus
     spec, status = obj.get("spec", {}), obj.get("status", {})
     include = include or []
     view = {
@@ -76,6 +78,7 @@ def cluster_view(obj: dict[str, Any], include: list[str] | None = None) -> dict[
 
 
 def service_view(obj: dict[str, Any], include: list[str] | None = None) -> dict[str, Any]:
+    status: ServiceStatus
     spec, status = obj.get("spec", {}), obj.get("status", {})
     view = ecs_members(spec, "CreateService")
     for k in ("tags", "clientToken"):
@@ -108,6 +111,7 @@ def service_view(obj: dict[str, Any], include: list[str] | None = None) -> dict[
 
 def task_views(obj: dict[str, Any], include: list[str] | None = None) -> list[dict[str, Any]]:
     """One ECS Task per task the FargateTask started."""
+    status: TaskStatus
     spec, status = obj.get("spec", {}), obj.get("status", {})
     started_by = (obj["metadata"].get("annotations") or {}).get(STARTED_BY_ANNOTATION) or status.get("startedBy")
     views = []

@@ -15,20 +15,20 @@ from typing import Any
 from fargate_operator.models.accounts import AccountMapping
 from fargate_operator.models.kinds import ACCOUNT, NAMESPACE
 from fargate_operator.reconcile.accounts import MappingInvalid, Resolution, parse_mapping, resolve
-from fargate_operator.store.registry import Registry
+from fargate_operator.store.watch_cache import WatchCache
 
 log = logging.getLogger(__name__)
 
 
 class Accounts:
-    def __init__(self, registry: Registry) -> None:
-        self._registry = registry
+    def __init__(self, cache: WatchCache) -> None:
+        self._cache = cache
         self._versions: tuple[tuple[str, str], ...] = ()
         self._mappings: list[AccountMapping] = []
         self._invalid: dict[str, str] = {}
 
     def _refresh(self) -> None:
-        objs = list(self._registry.items(ACCOUNT))
+        objs = list(self._cache.items(ACCOUNT))
         versions = tuple(sorted((o["metadata"]["name"], str(o["metadata"].get("resourceVersion"))) for o in objs))
         if versions == self._versions:
             return
@@ -52,7 +52,7 @@ class Accounts:
 
     def labels(self, namespace: str) -> dict[str, str] | None:
         """The namespace's labels, None when the cache does not hold the Namespace."""
-        obj: dict[str, Any] | None = self._registry.get(NAMESPACE, namespace, namespace)
+        obj: dict[str, Any] | None = self._cache.get(NAMESPACE, namespace, namespace)
         if obj is None:
             return None
         return dict(obj["metadata"].get("labels") or {})
@@ -64,12 +64,12 @@ class Accounts:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
                 return False
-            await self._registry.wait_changed(left)
+            await self._cache.wait_changed(left)
         return True
 
     def namespaces(self) -> dict[str, dict[str, str]]:
         """Every Namespace the cache holds, with its labels."""
-        return {o["metadata"]["name"]: dict(o["metadata"].get("labels") or {}) for o in self._registry.items(NAMESPACE)}
+        return {o["metadata"]["name"]: dict(o["metadata"].get("labels") or {}) for o in self._cache.items(NAMESPACE)}
 
     def resolve(self, namespace: str) -> Resolution:
         return resolve(namespace, self.labels(namespace), self.mappings())

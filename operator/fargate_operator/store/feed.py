@@ -12,7 +12,7 @@ ever come for them). The cache counts as synced once every kind and namespace wa
 
 Threads rather than coroutines: the client (kubeclient.py, urllib3) blocks, and a stream held open for
 five minutes must not occupy one of the event loop's few executor threads. Events reach the
-Registry on the event loop, in order, through call_soon_threadsafe.
+WatchCache on the event loop, in order, through call_soon_threadsafe.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from fargate_operator import kubeclient
 from fargate_operator.kubeclient import ApiError, KubeClient
 from fargate_operator.models.kinds import ACCOUNT, ACCOUNT_PLURAL, GROUP, NAMESPACE, PLURALS, VERSION
 from fargate_operator.store import deleted
-from fargate_operator.store.registry import Key, Registry, key_of
+from fargate_operator.store.watch_cache import Key, WatchCache, key_of
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,12 @@ def _api_version(kind: str) -> str:
 class CacheFeed:
     def __init__(
         self,
-        registry: Registry,
+        cache: WatchCache,
         namespaces: tuple[str, ...],
         client_factory: Callable[[], KubeClient],
         page_size: int = PAGE_SIZE,
     ) -> None:
-        self.registry = registry
+        self.cache = cache
         scopes: tuple[str | None, ...] = namespaces or (None,)
         # The four kinds and the deleted objects' records per watched namespace (or all). FargateAccounts
         # and Namespaces cluster-wide, even with watched namespaces: which FargateAccount serves a namespace
@@ -110,28 +110,28 @@ class CacheFeed:
 
     def _page(self, kind: str, namespace: str | None, items: list[dict[str, Any]], first: bool) -> None:
         if first:
-            self._since[(kind, namespace)] = self.registry.mark()
+            self._since[(kind, namespace)] = self.cache.mark()
         for item in items:
-            self.registry.upsert(item)
+            self.cache.upsert(item)
 
     def _listed(self, kind: str, namespace: str | None, listed: set[Key]) -> None:
-        gone = self.registry.retain(kind, listed, self._since.pop((kind, namespace)), namespace=namespace)
+        gone = self.cache.retain(kind, listed, self._since.pop((kind, namespace)), namespace=namespace)
         if gone and (kind, namespace) not in self._unlisted:
             names = ", ".join(f"{ns}/{name}" for ns, name in gone[:10])
             log.info("watch cache: dropped %d %s deleted while the watch was away: %s", len(gone), kind, names)
         self._unlisted.discard((kind, namespace))
         if not self._unlisted:
-            self.registry.mark_synced()
+            self.cache.mark_synced()
 
     def _listed_empty(self, kind: str, namespace: str | None) -> None:
-        self._since[(kind, namespace)] = self.registry.mark()
+        self._since[(kind, namespace)] = self.cache.mark()
         self._listed(kind, namespace, set())
 
     def _event(self, kind: str, type_: str, obj: dict[str, Any]) -> None:
         if type_ == "DELETED":
-            self.registry.remove(kind, *key_of(kind, obj["metadata"]))
+            self.cache.remove(kind, *key_of(kind, obj["metadata"]))
         else:
-            self.registry.upsert({**obj, "kind": kind})
+            self.cache.upsert({**obj, "kind": kind})
 
     # -- on the stream's thread -----------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fargate_operator.store.registry import LAST_APPLIED, Registry
+from fargate_operator.store.watch_cache import LAST_APPLIED, WatchCache
 
 
 def body(name: str, **status: Any) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def body(name: str, **status: Any) -> dict[str, Any]:
 
 
 def test_snapshot_drops_bookkeeping_and_keeps_the_rest() -> None:
-    reg = Registry()
+    reg = WatchCache()
     reg.upsert(body("a", phase="Running"))
     got = reg.get("FargateTask", "ns", "a")
     assert got is not None
@@ -36,7 +36,7 @@ def test_snapshot_drops_bookkeeping_and_keeps_the_rest() -> None:
 def test_a_handler_mid_way_is_still_seen() -> None:
     """Kopf's bookkeeping is dropped, but not the fact that a handler is retrying: drift detection
     (handlers/drift.py converged) must not judge an object its handler owns at the moment."""
-    reg = Registry()
+    reg = WatchCache()
     busy = body("b", phase="Pending")
     busy["status"]["kopf"] = {"progress": {"run_task": {"retries": 2}}, "dummy": "x" * 1000}
     reg.upsert(busy)
@@ -45,7 +45,7 @@ def test_a_handler_mid_way_is_still_seen() -> None:
 
 
 def test_synced_once_marked_and_for_good() -> None:
-    reg = Registry()
+    reg = WatchCache()
     assert not reg.synced()  # the feed (store/feed.py) marks it once every kind was listed
     reg.mark_synced()
     reg.remove("FargateTask", "ns", "a")
@@ -53,7 +53,7 @@ def test_synced_once_marked_and_for_good() -> None:
 
 
 def test_a_full_list_drops_what_it_lacks_but_not_what_came_after_it_began() -> None:
-    reg = Registry()
+    reg = WatchCache()
     reg.upsert(body("kept"))
     reg.upsert(body("deleted-while-away"))
     since = reg.mark()  # the LIST starts here ...
@@ -66,7 +66,7 @@ def test_a_full_list_drops_what_it_lacks_but_not_what_came_after_it_began() -> N
 
 
 def test_an_update_after_the_list_began_keeps_an_object() -> None:
-    reg = Registry()
+    reg = WatchCache()
     reg.upsert(body("a"))
     since = reg.mark()
     reg.upsert(body("a", phase="Running"))  # deleted and created again, seen after the LIST began
@@ -76,7 +76,7 @@ def test_an_update_after_the_list_began_keeps_an_object() -> None:
 
 def test_a_namespaces_relist_drops_only_that_namespaces_objects() -> None:
     """One feed stream per watched namespace: its list says nothing about the other namespaces."""
-    reg = Registry()
+    reg = WatchCache()
     reg.upsert(body("a"))
     other = body("b")
     other["metadata"]["namespace"] = "other"

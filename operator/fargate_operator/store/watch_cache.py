@@ -44,7 +44,7 @@ def key_of(kind: str, meta: Any) -> Key:
     return (name if kind == NAMESPACE else str(meta.get("namespace") or "")), name
 
 
-class Registry:
+class WatchCache:
     def __init__(self) -> None:
         self._objects: dict[str, dict[Key, dict[str, Any]]] = {}
         self._changed = asyncio.Event()
