@@ -10,6 +10,7 @@ from typing import Any
 import kopf
 
 from fargate_operator.controllers import cluster as controller
+from fargate_operator.controllers.base import Verdict
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
@@ -60,8 +61,8 @@ async def reconcile_cluster(
     async with conditions_on_failure(body, patch, status, retry):
         cluster = await controller.ensure(gw, desired, events_of(body), first=first, look=gw.cluster_batch.describe)
     observed = logic.status_from(cluster)
-    health = controller.made_health(cluster)
-    record(body, patch, status, gw, observed, cluster.get("clusterArn"), want, health, rt.config.drift_detection)
+    verdict = controller.made_verdict(cluster)
+    record(body, patch, status, gw, observed, cluster.get("clusterArn"), want, verdict, rt.config.drift_detection)
 
 
 async def _observe(
@@ -80,7 +81,7 @@ async def _observe(
         return
     patch.status["clusterName"] = name
     message = f"observing ECS cluster {name}; the operator writes nothing to ECS"
-    apply_health(body, patch, status, (False, True, False, "Observing", message))
+    apply_health(body, patch, status, Verdict(False, True, False, "Observing", message))
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
@@ -97,7 +98,7 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
     except EcsError as err:
         if controller.blocked(err):
             message = f"deletion blocked: {err.message}"
-            apply_health(body, patch, status, (False, True, True, "DeletionBlocked", message))
+            apply_health(body, patch, status, Verdict(False, True, True, "DeletionBlocked", message))
             await writer.event(body, "DeletionBlocked", message, warning=True)
             raise kopf.TemporaryError(message, delay=BLOCKED_RETRY_SECONDS) from err
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans

@@ -12,6 +12,7 @@ from typing import Any
 
 import kopf
 
+from fargate_operator.controllers.base import Verdict
 from fargate_operator.controllers.events import Say
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
@@ -73,7 +74,7 @@ def record(
     observed: dict[str, Any],
     arn: str | None,
     spec_hash: str,
-    health: tuple[bool, bool, bool, str, str],
+    verdict: Verdict,
     drift_in_sync: bool,
 ) -> None:
     """What a create or update leaves in status: ECS's answer, where the resource is (common.py placed),
@@ -83,4 +84,4 @@ def record(
     patch.status.update(observed)
     placed(patch, arn, gw)
     patch.status["specHash"] = spec_hash
-    apply_health(body, patch, status, health, drift_in_sync=drift_in_sync)
+    apply_health(body, patch, status, verdict, drift_in_sync=drift_in_sync)

@@ -15,7 +15,6 @@ import kopf
 
 from fargate_operator import k8s
 from fargate_operator.controllers import task as controller
-from fargate_operator.controllers.base import Verdict
 from fargate_operator.controllers.task import read_mark
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
@@ -115,10 +114,6 @@ def essentials(rt: Runtime, namespace: str, spec: Any, task_definition: str) -> 
     return None
 
 
-def _health(v: Verdict) -> tuple[bool, bool, bool, str, str]:
-    return v.ready, v.progressing, v.degraded, v.reason, v.message
-
-
 # No on.resume: an object whose handler never finished has no diff-base yet, so after a
 # restart Kopf sees it as created again; one that finished needs nothing, and a restart
 # with 10,000 FargateTasks skips 10,000 no-op handler calls. The spec is immutable, so a
@@ -169,7 +164,7 @@ async def run_task(
     )
     patch.status.update(observed)
     placed(patch, next((t.get("taskArn") for t in started.tasks), None), gw)
-    apply_health(body, patch, status, _health(verdict))
+    apply_health(body, patch, status, verdict)
 
 
 async def refuse(body: Any, patch: kopf.Patch, status: Any, err: Exception, retry: int) -> NoReturn:

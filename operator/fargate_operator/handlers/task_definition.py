@@ -14,7 +14,6 @@ import kopf
 
 from fargate_operator import k8s
 from fargate_operator.controllers import task_definition as controller
-from fargate_operator.controllers.base import Verdict
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
@@ -140,10 +139,6 @@ def _holder(obj: dict[str, Any]) -> controller.Holder:
     return controller.Holder(meta["namespace"], meta["name"], bool(meta.get("deletionTimestamp")))
 
 
-def _health(v: Verdict) -> tuple[bool, bool, bool, str, str]:
-    return v.ready, v.progressing, v.degraded, v.reason, v.message
-
-
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
@@ -174,7 +169,7 @@ async def reconcile_task_definition(
         await fail(body, patch, status, err, retry)
     patch.status.update(registered.status())
     placed(patch, registered.arn, gw)
-    apply_health(body, patch, status, _health(registered.verdict), drift_in_sync=rt.config.drift_detection)
+    apply_health(body, patch, status, registered.verdict, drift_in_sync=rt.config.drift_detection)
     await roll_dependents(rt, body, registered.arn)
 
 
