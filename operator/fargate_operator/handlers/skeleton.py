@@ -73,15 +73,16 @@ def record(
     gw: EcsGateway,
     observed: dict[str, Any],
     arn: str | None,
-    spec_hash: str,
+    spec_hash: str | None,
     verdict: Verdict,
-    drift_in_sync: bool,
+    drift_in_sync: bool = False,
 ) -> None:
     """What a create or update leaves in status: ECS's answer, where the resource is (common.py placed),
-    the spec hash it answers to (a reconcile of the same hash has nothing to do), and the verdict --
-    with drift's first verdict when drift is judged (`drift_in_sync`: rt.config.drift_detection), since
-    ECS was just brought to the spec (status/writer.py)."""
+    the spec hash it answers to (a reconcile of the same hash has nothing to do; None for an immutable
+    spec), and the verdict -- with drift's first verdict when drift is judged (`drift_in_sync`:
+    rt.config.drift_detection), since ECS was just brought to the spec (status/writer.py)."""
     patch.status.update(observed)
     placed(patch, arn, gw)
-    patch.status["specHash"] = spec_hash
+    if spec_hash is not None:
+        patch.status["specHash"] = spec_hash
     apply_health(body, patch, status, verdict, drift_in_sync=drift_in_sync)

@@ -21,17 +21,15 @@ from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     Waiting,
-    apply_health,
     cluster_has_default_strategy,
-    ecs_for_deletion,
     ecs_or_wait,
     fail,
-    placed,
     resolve_cluster,
     resolve_task_definition,
     wait,
 )
 from fargate_operator.handlers.remembered import remembered
+from fargate_operator.handlers.skeleton import deletion_gateway, record
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.kubeclient import ApiError
 from fargate_operator.models.kinds import (
@@ -162,9 +160,7 @@ async def run_task(
     observed, verdict = controller.status_of(
         started, desired, essentials(rt, ns, spec, started.task_definition), status
     )
-    patch.status.update(observed)
-    placed(patch, next((t.get("taskArn") for t in started.tasks), None), gw)
-    apply_health(body, patch, status, verdict)
+    record(body, patch, status, gw, observed, next((t.get("taskArn") for t in started.tasks), None), None, verdict)
 
 
 async def refuse(body: Any, patch: kopf.Patch, status: Any, err: Exception, retry: int) -> NoReturn:
@@ -194,14 +190,15 @@ async def _nothing_started(
 async def stop_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
-    rt = runtime_of(memo)
     mark = read_mark(meta)
     cluster = status.get("clusterArn") or (mark or {}).get("cluster")
     if not cluster:
         return  # RunTask was never requested: nothing can be running
-    gw = await ecs_for_deletion(rt, body, patch, status, retry, maybe_made=True)  # marked: RunTask may have run
-    if gw is None:
+    # Marked: RunTask may have run, so a deletion without a gateway keeps retrying.
+    placed_in = await deletion_gateway(body, spec, status, patch, retry, memo, maybe_made=True)
+    if placed_in is None:
         return
+    _rt, gw = placed_in
     if mark and (moved := controller.moved(mark, gw.where)):
         await fail(body, patch, status, PlacementRefused(moved), retry, permanent=False)
     reason = f"FargateTask {meta['namespace']}/{meta['name']} deleted"

@@ -18,17 +18,15 @@ from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
-    apply_health,
     backoff,
     creating,
-    ecs_for_deletion,
     ecs_or_wait,
     fail,
-    placed,
     set_conditions,
     up_to_date,
 )
 from fargate_operator.handlers.remembered import remembered
+from fargate_operator.handlers.skeleton import conditions_on_failure, deletion_gateway, events_of, record
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import (
     DEREGISTER_ANNOTATION,
@@ -39,7 +37,7 @@ from fargate_operator.models.kinds import (
     TENANCY_RECHECK_ANNOTATION,
     VERSION,
 )
-from fargate_operator.models.ownership import AdoptionRefused, Claim, Owner, owner_named_in
+from fargate_operator.models.ownership import Claim, Owner, owner_named_in
 from fargate_operator.reconcile import deregistration
 from fargate_operator.reconcile.accounts import same_place
 from fargate_operator.reconcile.tenancy import TASK_DEFINITION_OPERATIONS, family_of
@@ -48,14 +46,6 @@ from fargate_operator.status import writer
 
 PLURAL = PLURALS["FargateTaskDefinition"]
 RESOLVED_ANNOTATION = f"{GROUP}/task-definition"
-
-
-class _Events:
-    def __init__(self, body: Any) -> None:
-        self.body = body
-
-    async def event(self, reason: str, message: str, warning: bool = False) -> None:
-        await writer.event(self.body, reason, message, warning=warning)
 
 
 def recorded_elsewhere(rt: Runtime, owner: Owner, family: str, gw: EcsGateway) -> dict[str, Any] | None:
@@ -149,11 +139,9 @@ async def reconcile_task_definition(
 ) -> None:
     rt = runtime_of(memo)
     gw = await ecs_or_wait(rt, body, patch, status, retry)
-    try:
+    async with conditions_on_failure(body, patch, status, retry):
         # Before the up-to-date shortcut: a config that no longer allows the roles shows here.
         tenancy.require_references(rt, body["metadata"]["namespace"], spec, TASK_DEFINITION_OPERATIONS)
-    except tenancy.TenancyRefused as err:
-        await fail(body, patch, status, err, retry, permanent=True)
     if controller.up_to_date(controller.Desired(Owner.of(body), dict(spec)), status):
         up_to_date(body, patch, status)
         return
@@ -161,15 +149,10 @@ async def reconcile_task_definition(
         # Which revisions services and tasks use is read from the cache: never judge it half-filled.
         raise kopf.TemporaryError("waiting for the watch cache to load (revisions in use)", delay=1)
     desired = _desired(rt, body, status, gw, _first_attempt(body, spec, status, retry))
-    try:
-        registered = await controller.reconcile(gw, _Events(body), gw.families, desired)
-    except AdoptionRefused as err:
-        await fail(body, patch, status, err, retry, permanent=True)
-    except EcsError as err:
-        await fail(body, patch, status, err, retry)
-    patch.status.update(registered.status())
-    placed(patch, registered.arn, gw)
-    apply_health(body, patch, status, registered.verdict, drift_in_sync=rt.config.drift_detection)
+    async with conditions_on_failure(body, patch, status, retry):
+        registered = await controller.reconcile(gw, events_of(body), gw.families, desired)
+    observed, verdict = registered.status(), registered.verdict
+    record(body, patch, status, gw, observed, registered.arn, registered.digest, verdict, rt.config.drift_detection)
     await roll_dependents(rt, body, registered.arn)
 
 
@@ -179,13 +162,13 @@ async def reconcile_task_definition(
 async def delete_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
-    rt = runtime_of(memo)
-    gw = await ecs_for_deletion(rt, body, patch, status, retry)
-    if gw is None:
+    placed_in = await deletion_gateway(body, spec, status, patch, retry, memo)
+    if placed_in is None:
         return
+    rt, gw = placed_in
     desired = controller.Desired(Owner.of(body), dict(spec), in_use=rt.task_definitions_in_use)
     try:
-        await controller.delete(gw, _Events(body), desired, recorded=bool(status.get("taskDefinitionArn")))
+        await controller.delete(gw, events_of(body), desired, recorded=bool(status.get("taskDefinitionArn")))
     except EcsError as err:
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
 
