@@ -21,10 +21,15 @@ from fargate_operator.handlers.common import (
     fail,
     up_to_date,
 )
-from fargate_operator.handlers.remembered import remembered
-from fargate_operator.handlers.skeleton import conditions_on_failure, deletion_gateway, events_of, record
-from fargate_operator.handlers.slots import bounded
-from fargate_operator.models.kinds import GROUP, PLURALS, TENANCY_RECHECK_ANNOTATION, VERSION
+from fargate_operator.handlers.skeleton import (
+    conditions_on_failure,
+    deletes,
+    deletion_gateway,
+    events_of,
+    reconciles,
+    record,
+)
+from fargate_operator.models.kinds import PLURALS
 from fargate_operator.models.ownership import Owner
 from fargate_operator.reconcile import cluster as logic
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
@@ -38,11 +43,7 @@ BLOCKED_RETRY_SECONDS = 15
 OBSERVE_REFUSALS = (tenancy.TenancyRefused, tenancy.NotYetAccepted)
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-@kopf.on.update(GROUP, VERSION, PLURAL, field=("metadata", "annotations", TENANCY_RECHECK_ANNOTATION))
-@bounded
+@reconciles(PLURAL)
 async def reconcile_cluster(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -84,9 +85,7 @@ async def _observe(
     apply_health(body, patch, status, Verdict(False, True, False, "Observing", message))
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL)
-@bounded
-@remembered
+@deletes(PLURAL)
 async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     placed_in = await deletion_gateway(body, spec, status, patch, retry, memo)
     if placed_in is None:

@@ -22,8 +22,7 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     up_to_date,
 )
-from fargate_operator.handlers.remembered import remembered
-from fargate_operator.handlers.skeleton import conditions_on_failure, deletion_gateway, events_of, record
+from fargate_operator.handlers.skeleton import conditions_on_failure, deletes, deletion_gateway, events_of, record
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, GROUP, PLURALS, VERSION
 from fargate_operator.models.ownership import AdoptionRefused, Owner
@@ -123,9 +122,7 @@ async def _observe(
     apply_health(body, patch, status, Verdict(False, True, False, "Observing", message))
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL)
-@bounded
-@remembered
+@deletes(PLURAL)
 async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     placed_in = await deletion_gateway(body, spec, status, patch, retry, memo)
     if placed_in is None:

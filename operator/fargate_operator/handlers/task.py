@@ -28,8 +28,7 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     wait,
 )
-from fargate_operator.handlers.remembered import remembered
-from fargate_operator.handlers.skeleton import deletion_gateway, record
+from fargate_operator.handlers.skeleton import deletes, deletion_gateway, record, requested
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.kubeclient import ApiError
 from fargate_operator.models.kinds import (
@@ -184,9 +183,7 @@ async def _nothing_started(
 
 
 # Only a marked object may have reached RunTask, so only a marked one needs the finalizer.
-@kopf.on.delete(GROUP, VERSION, PLURAL, annotations={RUN_MARK: kopf.PRESENT})
-@bounded
-@remembered
+@deletes(PLURAL, annotations={RUN_MARK: kopf.PRESENT})
 async def stop_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -208,8 +205,7 @@ async def stop_task(
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
 
 
-@kopf.on.update(GROUP, VERSION, PLURAL, field="metadata.annotations", annotations={STOP_ANNOTATION: kopf.PRESENT})
-@bounded
+@requested(PLURAL, STOP_ANNOTATION)
 async def stop_requested(
     body: Any, status: Any, old: Any, new: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:

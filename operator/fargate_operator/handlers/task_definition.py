@@ -25,17 +25,21 @@ from fargate_operator.handlers.common import (
     set_conditions,
     up_to_date,
 )
-from fargate_operator.handlers.remembered import remembered
-from fargate_operator.handlers.skeleton import conditions_on_failure, deletion_gateway, events_of, record
-from fargate_operator.handlers.slots import bounded
+from fargate_operator.handlers.skeleton import (
+    conditions_on_failure,
+    deletes,
+    deletion_gateway,
+    events_of,
+    reconciles,
+    record,
+    requested,
+)
 from fargate_operator.models.kinds import (
     DEREGISTER_ANNOTATION,
     GROUP,
     PLURALS,
     SERVICE,
     TASK_DEFINITION,
-    TENANCY_RECHECK_ANNOTATION,
-    VERSION,
 )
 from fargate_operator.models.ownership import Claim, Owner, owner_named_in
 from fargate_operator.reconcile import deregistration
@@ -129,11 +133,7 @@ def _holder(obj: dict[str, Any]) -> controller.Holder:
     return controller.Holder(meta["namespace"], meta["name"], bool(meta.get("deletionTimestamp")))
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-@kopf.on.update(GROUP, VERSION, PLURAL, field=("metadata", "annotations", TENANCY_RECHECK_ANNOTATION))
-@bounded
+@reconciles(PLURAL)
 async def reconcile_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -156,9 +156,7 @@ async def reconcile_task_definition(
     await roll_dependents(rt, body, registered.arn)
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL)
-@bounded
-@remembered
+@deletes(PLURAL)
 async def delete_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -173,8 +171,7 @@ async def delete_task_definition(
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
 
 
-@kopf.on.update(GROUP, VERSION, PLURAL, field="metadata.annotations", annotations={DEREGISTER_ANNOTATION: kopf.PRESENT})
-@bounded
+@requested(PLURAL, DEREGISTER_ANNOTATION)
 async def deregister_requested(
     body: Any, status: Any, old: Any, new: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
