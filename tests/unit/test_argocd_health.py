@@ -7,6 +7,7 @@ which must agree (support.argocd_health.health); the harness itself is checked a
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -47,18 +48,14 @@ def _stopped_task() -> dict[str, object]:
     from fargate_operator.reconcile import conditions
     from fargate_operator.reconcile import task as task_logic
 
-    ready, progressing, degraded, reason, message = task_logic.health("Stopped", "stopped before it finished: bye")
+    verdict = task_logic.health("Stopped", "stopped before it finished: bye")
     obj = {
         "metadata": {"generation": 1},
         "status": {
             "observedGeneration": 1,
             "conditions": conditions.summarize(
                 None,
-                ready=ready,
-                progressing=progressing,
-                degraded=degraded,
-                reason=reason,
-                message=message,
+                **asdict(verdict),
                 generation=1,
             ),
         },

@@ -174,4 +174,4 @@ def test_the_verdict_is_ready_only_when_ecs_says_active() -> None:
     assert controller.verdict(cluster()).ready
     provisioning = controller.verdict(cluster(status="PROVISIONING"))
     assert (provisioning.ready, provisioning.progressing, provisioning.reason) == (False, True, "Provisioning")
-    assert controller.made_health(cluster(status="FAILED"))[3] == "Provisioning"
+    assert controller.made_verdict(cluster(status="FAILED")).reason == "Provisioning"

@@ -287,14 +287,14 @@ def test_a_revision_changed_by_hand_is_drift_not_a_rollback() -> None:
         ],
         "events": [{"message": "(service web) has reached a steady state."}],
     }
-    assert service_logic.health(by_hand, f"{family}:2")[3] == "Steady"
-    assert service_logic.health({**by_hand, "taskDefinition": f"{family}:3"}, f"{family}:2")[3] == "Steady"
+    assert service_logic.health(by_hand, f"{family}:2").reason == "Steady"
+    assert service_logic.health({**by_hand, "taskDefinition": f"{family}:3"}, f"{family}:2").reason == "Steady"
     # ECS's own rollback: an earlier revision of the family, ECS's words, or the object already said so
     rolled = {**by_hand, "taskDefinition": f"{family}:1"}
-    assert service_logic.health(rolled, f"{family}:2")[3] == "RolledBack"
-    assert service_logic.health(by_hand, f"{family}:2", held="RolledBack")[3] == "RolledBack"
+    assert service_logic.health(rolled, f"{family}:2").reason == "RolledBack"
+    assert service_logic.health(by_hand, f"{family}:2", held="RolledBack").reason == "RolledBack"
     said = {**by_hand, "events": [{"message": "(service web) rolling back to deployment ecs-svc/1."}]}
-    assert service_logic.health(said, f"{family}:2")[3] == "RolledBack"
+    assert service_logic.health(said, f"{family}:2").reason == "RolledBack"
 
 
 def test_a_correction_refused_by_the_write_fence_is_not_recorded_as_failed() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fargate_operator.models import ownership
+from fargate_operator.models.verdict import Verdict
 from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task as task_logic
@@ -91,14 +92,16 @@ def test_service_health() -> None:
         "desiredCount": 2,
         "deployments": [{"status": "PRIMARY", "rolloutState": "COMPLETED"}],
     }
-    assert service_logic.health(steady)[:3] == (True, False, False)
+    verdict = service_logic.health(steady)
+    assert (verdict.ready, verdict.progressing, verdict.degraded) == (True, False, False)
     rolling = {**steady, "deployments": [{"status": "PRIMARY", "rolloutState": "IN_PROGRESS"}, {"status": "ACTIVE"}]}
-    assert service_logic.health(rolling)[:4] == (False, True, False, "RollingOut")
+    verdict = service_logic.health(rolling)
+    assert (verdict.ready, verdict.progressing, verdict.degraded, verdict.reason) == (False, True, False, "RollingOut")
     failed = {
         **steady,
         "deployments": [{"status": "PRIMARY", "rolloutState": "FAILED", "rolloutStateReason": "circuit breaker"}],
     }
-    assert service_logic.health(failed) == (False, False, True, "RolloutFailed", "circuit breaker")
+    assert service_logic.health(failed) == Verdict(False, False, True, "RolloutFailed", "circuit breaker")
 
 
 def test_service_create_defaults_desired_count_only_on_create() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fargate_operator.models.verdict import Verdict
 from fargate_operator.reconcile import runtask
 
 CAPACITY = "Capacity is unavailable at this time. Please try again later or in a different availability zone"
@@ -38,6 +39,6 @@ def test_failures_keep_the_ecs_shape_and_only_all_retryable_retries() -> None:
 def test_a_partial_runtask_answer_notes_how_many_tasks_did_not_start() -> None:
     failures = [{"reason": CAPACITY}, {"reason": CAPACITY}]
     assert runtask.not_started_note(failures, 3) == f"2 of 3 task(s) not started: {CAPACITY}"
-    health = (True, False, False, "Running", "task running")
-    assert runtask.with_note(health, "")[4] == "task running"
-    assert runtask.with_note(health, "x")[4] == "task running; x"
+    health = Verdict(True, False, False, "Running", "task running")
+    assert health.noted("").message == "task running"
+    assert health.noted("x").message == "task running; x"

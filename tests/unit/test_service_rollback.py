@@ -18,8 +18,10 @@ ECS's, from botocore's ECS model and the ECS documentation:
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
+from fargate_operator.models.verdict import Verdict
 from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile import service as logic
 from support.argocd_health import health as argocd_health
@@ -64,23 +66,24 @@ ROLLED_BACK_SERVICE = _service(
 
 
 def test_rollback_in_progress_is_degraded_naming_it() -> None:
-    ready, _, degraded, reason, message = logic.health(ROLLING_BACK_SERVICE, DESIRED)
-    assert (ready, degraded, reason) == (False, True, "RolledBack")
-    assert FAILED_REASON in message and "rolling back" in message
-    assert "web:2" in message and "web:1" in message
+    verdict = logic.health(ROLLING_BACK_SERVICE, DESIRED)
+    assert (verdict.ready, verdict.degraded, verdict.reason) == (False, True, "RolledBack")
+    assert FAILED_REASON in verdict.message and "rolling back" in verdict.message
+    assert "web:2" in verdict.message and "web:1" in verdict.message
 
 
 def test_completed_rollback_stays_degraded_not_ready() -> None:
-    ready, _, degraded, reason, message = logic.health(ROLLED_BACK_SERVICE, DESIRED)
-    assert (ready, degraded, reason) == (False, True, "RolledBack")
-    assert "web:1" in message and "web:2" in message and "circuit breaker" in message
+    verdict = logic.health(ROLLED_BACK_SERVICE, DESIRED)
+    assert (verdict.ready, verdict.degraded, verdict.reason) == (False, True, "RolledBack")
+    assert "web:1" in verdict.message and "web:2" in verdict.message and "circuit breaker" in verdict.message
     # The status loop asks again every few seconds: the verdict holds while nothing changes.
     assert logic.health(ROLLED_BACK_SERVICE, DESIRED) == logic.health(ROLLED_BACK_SERVICE, DESIRED)
 
 
 def test_completed_rollback_without_ecs_words_still_degraded() -> None:
     quiet = {**ROLLED_BACK_SERVICE, "events": []}
-    assert logic.health(quiet, DESIRED)[2:4] == (True, "RolledBack")
+    verdict = logic.health(quiet, DESIRED)
+    assert (verdict.degraded, verdict.reason) == (True, "RolledBack")
 
 
 def test_a_spec_change_after_a_rollback_clears_the_degraded_verdict() -> None:
@@ -88,11 +91,14 @@ def test_a_spec_change_after_a_rollback_clears_the_degraded_verdict() -> None:
     rolling = _service(
         NEXT, _deployment("PRIMARY", NEXT, "IN_PROGRESS"), _deployment("ACTIVE", OLD, "COMPLETED", "done")
     )
-    assert logic.health(rolling, NEXT)[:4] == (False, True, False, "RollingOut")
+    verdict = logic.health(rolling, NEXT)
+    assert (verdict.ready, verdict.progressing, verdict.degraded, verdict.reason) == (False, True, False, "RollingOut")
     steady = _service(NEXT, _deployment("PRIMARY", NEXT, "COMPLETED"))
-    assert logic.health(steady, NEXT)[:3] == (True, False, False)
+    verdict = logic.health(steady, NEXT)
+    assert (verdict.ready, verdict.progressing, verdict.degraded) == (True, False, False)
     # ...and a spec that goes back to the revision ECS rolled back to is satisfied by it.
-    assert logic.health(ROLLED_BACK_SERVICE, OLD)[:3] == (True, False, False)
+    verdict = logic.health(ROLLED_BACK_SERVICE, OLD)
+    assert (verdict.ready, verdict.progressing, verdict.degraded) == (True, False, False)
 
 
 def test_circuit_breaker_without_rollback_is_still_rollout_failed() -> None:
@@ -101,14 +107,15 @@ def test_circuit_breaker_without_rollback_is_still_rollout_failed() -> None:
         _deployment("PRIMARY", DESIRED, "FAILED", FAILED_REASON),
         _deployment("ACTIVE", OLD, "COMPLETED"),
     )
-    assert logic.health(failed, DESIRED) == (False, False, True, "RolloutFailed", FAILED_REASON)
+    assert logic.health(failed, DESIRED) == Verdict(False, False, True, "RolloutFailed", FAILED_REASON)
 
 
 def test_revision_forms_compare_by_family_and_revision() -> None:
     """spec.taskDefinition may be family:revision; ECS answers with ARNs."""
     steady = _service(DESIRED, _deployment("PRIMARY", DESIRED, "COMPLETED"))
-    assert logic.health(steady, "web:2")[:3] == (True, False, False)
-    assert logic.health(ROLLED_BACK_SERVICE, "web:2")[3] == "RolledBack"
+    verdict = logic.health(steady, "web:2")
+    assert (verdict.ready, verdict.progressing, verdict.degraded) == (True, False, False)
+    assert logic.health(ROLLED_BACK_SERVICE, "web:2").reason == "RolledBack"
 
 
 def test_desired_revision_is_what_ecs_answered() -> None:
@@ -119,18 +126,14 @@ def test_desired_revision_is_what_ecs_answered() -> None:
 
 
 def test_argocd_shows_the_rollback_degraded() -> None:
-    ready, progressing, degraded, reason, message = logic.health(ROLLED_BACK_SERVICE, DESIRED)
+    verdict = logic.health(ROLLED_BACK_SERVICE, DESIRED)
     obj = {
         "metadata": {"generation": 4},
         "status": {
             "observedGeneration": 4,
             "conditions": conditions.summarize(
                 None,
-                ready=ready,
-                progressing=progressing,
-                degraded=degraded,
-                reason=reason,
-                message=message,
+                **asdict(verdict),
                 generation=4,
             ),
         },

@@ -120,7 +120,7 @@ class Families:
 class Events:
     reasons: list[str] = field(default_factory=list)
 
-    async def event(self, reason: str, message: str, warning: bool = False) -> None:
+    async def __call__(self, reason: str, message: str) -> None:  # a controllers.events.Say
         self.reasons.append(reason)
 
 

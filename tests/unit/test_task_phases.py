@@ -230,9 +230,9 @@ def test_each_ecs_task_state_maps_to_its_phase_and_health_verdict(row: Row) -> N
     essential = list(row.essential) if row.essential is not None else None
     status, health = logic.observe([_task(row)], 1, essential, row.previous)
     assert status["phase"] == row.phase
-    assert health[:3] == row.verdict, health
+    assert (health.ready, health.progressing, health.degraded) == row.verdict, health
     for text in row.message_has:
-        assert text in health[4], health
+        assert text in health.message, health
     assert logic.phase_of([_task(row)], 1, essential, row.previous) == row.phase
 
 

@@ -1,8 +1,8 @@
-"""FargateAccount: observe whether its role can be assumed, plan the status it should show.
+"""FargateAccount: observe whether its role can be assumed, judge what its status should say.
 
 A FargateAccount makes nothing in ECS: its "act" is its status (which namespaces it serves, the
 conflicts, the account id, a Ready condition), written by handlers/accounts.py's loop on the
-leader. What the role check says and what the status should be are decided here.
+leader through the status writer. What the role check says and what the status says are decided here.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 from fargate_operator.controllers.base import Verdict
 from fargate_operator.ecs.gateways import credential_key
 from fargate_operator.models.accounts import AccountMapping
-from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile.accounts import Served
 
 RECHECK_SECONDS = 60.0
@@ -65,41 +64,14 @@ def verdict(mapping: AccountMapping | None, served: Served | None, problem: str 
     return Verdict(True, False, False, "Serving", f"serves {len(served.namespaces)} namespace(s){named}")
 
 
-def desired_status(
-    obj: dict[str, Any], mapping: AccountMapping | None, served: Served | None, problem: str | None
-) -> dict[str, Any]:
-    """The status one FargateAccount should show."""
-    generation, status = obj["metadata"].get("generation"), obj.get("status") or {}
+def status_of(
+    mapping: AccountMapping | None, served: Served | None, problem: str | None
+) -> tuple[dict[str, Any], Verdict]:
+    """The members one FargateAccount's status shows besides its conditions, and the verdict on it."""
     served = served or Served()
-    v = verdict(mapping, served, problem)
-    return {
-        "observedGeneration": generation,
+    observed = {
         "accountId": mapping.account_id if mapping else None,
         "namespaces": served.namespaces,
         "conflicts": [{"namespace": ns, "with": others} for ns, others in sorted(served.conflicts.items())],
-        "conditions": conditions.summarize(
-            status.get("conditions"),
-            ready=v.ready,
-            progressing=v.progressing,
-            degraded=v.degraded,
-            reason=v.reason,
-            message=v.message,
-            generation=generation,
-        ),
     }
-
-
-def changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """Whether `new` says anything `old` does not (conditions compared without their timestamps)."""
-    return any(
-        (not conditions.same_conditions(old.get(k), v)) if k == "conditions" else old.get(k) != v
-        for k, v in new.items()
-    )
-
-
-def plan(
-    obj: dict[str, Any], mapping: AccountMapping | None, served: Served | None, problem: str | None
-) -> dict[str, Any] | None:
-    """The status to write for `obj`, or None when it already says it."""
-    new = desired_status(obj, mapping, served, problem)
-    return new if changed(obj.get("status") or {}, new) else None
+    return observed, verdict(mapping, served, problem)

@@ -133,22 +133,18 @@ async def ensure(ecs: Ecs, desired: Desired, say: Say, *, first: bool, look: Loo
     return await act(ecs, desired, plan(desired, await observe(ecs, desired.name)), say, look)
 
 
-def health(cluster: dict[str, Any]) -> tuple[bool, bool, bool, str, str]:
-    """The verdict on an observed cluster as the positional tuple the condition writers take (see verdict)."""
-    active = cluster.get("status") == "ACTIVE"
-    state = "Active" if active else str(cluster.get("status")).title()
-    return active, not active, False, state, f"ECS cluster {cluster.get('status')}"
-
-
-def made_health(cluster: dict[str, Any]) -> tuple[bool, bool, bool, str, str]:
-    """The verdict right after a create or update: anything but ACTIVE is still provisioning."""
-    active = cluster.get("status") == "ACTIVE"
-    return active, not active, False, "Active" if active else "Provisioning", f"ECS cluster {cluster.get('status')}"
-
-
 def verdict(cluster: dict[str, Any]) -> Verdict:
     """Ready when ECS says ACTIVE; Progressing in any other state."""
-    return Verdict.of(health(cluster))
+    active = cluster.get("status") == "ACTIVE"
+    state = "Active" if active else str(cluster.get("status")).title()
+    return Verdict(active, not active, False, state, f"ECS cluster {cluster.get('status')}")
+
+
+def made_verdict(cluster: dict[str, Any]) -> Verdict:
+    """The verdict right after a create or update: anything but ACTIVE is still provisioning."""
+    active = cluster.get("status") == "ACTIVE"
+    reason = "Active" if active else "Provisioning"
+    return Verdict(active, not active, False, reason, f"ECS cluster {cluster.get('status')}")
 
 
 async def delete(ecs: Ecs, owner: Owner, key: str, say: Say, *, retain: bool = False) -> None:

@@ -134,18 +134,13 @@ def recorded(service: dict[str, Any], requested: str | None, held_revision: str 
     return observed
 
 
-def health(service: dict[str, Any], desired: str | None = None, held: str | None = None) -> logic.Health:
-    """The verdict on an observed service as the positional tuple the condition writers take (see verdict)."""
-    return logic.health(service, desired, held)
-
-
 def verdict(service: dict[str, Any], desired: str | None = None, held: str | None = None) -> Verdict:
     """How the service stands: rolled back or failed (Degraded), rolling out or scaling (Progressing), Steady.
 
     `desired`: the revision this object deployed (status.desiredTaskDefinition); `held`: its current
     Degraded reason, which keeps a rollback verdict once ECS's evidence of it is gone.
     """
-    return Verdict.of(health(service, desired, held))
+    return logic.health(service, desired, held)
 
 
 async def delete(ecs: Ecs, owner: Owner, cluster: str, key: str, say: Say, *, retain: bool = False) -> None:

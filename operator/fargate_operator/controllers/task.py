@@ -226,7 +226,7 @@ def status_of(
     if started.failures or previous.get("failures"):
         observed["failures"] = started.failures or None  # None: a retry started everything, clear the record
     note = runtask.not_started_note(observed.get("failures") or [], desired.expected)
-    return observed, Verdict.of(runtask.with_note(health, note))
+    return observed, health.noted(note)
 
 
 async def owned_tasks(ecs: Ecs, owner: Owner, cluster: str, arns: list[str]) -> list[owner_gate.Owned]:

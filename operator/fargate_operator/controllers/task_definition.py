@@ -7,7 +7,7 @@ an earlier attempt registered before a crash), register only when it is not ther
 whose the family is (ownership.family_claim: the owner of its lowest owner-tagged ACTIVE
 revision). Two objects that both found the family free agree on the winner; the loser takes its
 revision back. What the watch cache knows (another object's recorded revisions, revisions in
-use) comes in with `Desired`; Events go out through `Events`: this module knows neither Kopf
+use) comes in with `Desired`; Events go out through `say` (controllers/events.py): this module knows neither Kopf
 nor the Kubernetes client.
 """
 
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fargate_operator.controllers.base import Ecs, Verdict
+from fargate_operator.controllers.events import Say
 from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DELETE_TASK_DEFINITIONS_BATCH
@@ -39,11 +40,6 @@ from fargate_operator.reconcile import task_definition as logic
 # An unrecorded revision is the family's newest but one or two (a racing writer): this many are looked at.
 UNRECORDED_LOOKUP_MAX = 5
 Tags = list[dict[str, str]]
-
-
-class Events(Protocol):
-    async def event(self, reason: str, message: str, warning: bool = False) -> None:
-        """Post an Event on the object."""
 
 
 class Families(Protocol):
@@ -210,24 +206,22 @@ async def _delete(ecs: Ecs, targets: list[owner_gate.Owned]) -> None:
         await ecs.write("DeleteTaskDefinitions", targets[start : start + DELETE_TASK_DEFINITIONS_BATCH])
 
 
-async def retire(ecs: Ecs, events: Events, targets: list[owner_gate.Owned], delete: bool) -> None:
+async def retire(ecs: Ecs, say: Say, targets: list[owner_gate.Owned], delete: bool) -> None:
     arns = [t.arn for t in targets]
     for target in targets:
         await ecs.write("DeregisterTaskDefinition", target)
     if arns:
-        await events.event("Deregistered", f"DeregisterTaskDefinition {', '.join(arns)}")
+        await say("Deregistered", f"DeregisterTaskDefinition {', '.join(arns)}")
     if delete and arns:
         await _delete(ecs, targets)
-        await events.event("DeletedRevisions", f"DeleteTaskDefinitions {', '.join(arns)}")
+        await say("DeletedRevisions", f"DeleteTaskDefinitions {', '.join(arns)}")
 
 
-async def _register(
-    ecs: Ecs, events: Events, families: Families, request: dict[str, Any], family: str
-) -> dict[str, Any]:
+async def _register(ecs: Ecs, say: Say, families: Families, request: dict[str, Any], family: str) -> dict[str, Any]:
     """RegisterTaskDefinition's answer: the revision, and its tags beside it (the owner gate reads them)."""
     answer: dict[str, Any] = await ecs.call("RegisterTaskDefinition", **request)
     families.note_registered(family)
-    await events.event("Registered", f"RegisterTaskDefinition {answer['taskDefinition']['taskDefinitionArn']}")
+    await say("Registered", f"RegisterTaskDefinition {answer['taskDefinition']['taskDefinitionArn']}")
     return answer
 
 
@@ -240,7 +234,7 @@ def _own_new(owner: Owner, answer: dict[str, Any]) -> owner_gate.Owned:
 
 
 async def _undo_if_family_appeared(
-    ecs: Ecs, events: Events, desired: Desired, mine: owner_gate.Owned, active: list[str]
+    ecs: Ecs, say: Say, desired: Desired, mine: owner_gate.Owned, active: list[str]
 ) -> None:
     """Registered first into a family the index had not seen, and ECS made revision N+1 > 1.
 
@@ -251,7 +245,7 @@ async def _undo_if_family_appeared(
     """
     others = [a for a in active if a != mine.arn]
     if others:
-        await retire(ecs, events, [mine], desired.delete_deregistered)
+        await retire(ecs, say, [mine], desired.delete_deregistered)
         raise EcsError(
             "RegisterTaskDefinition",
             "FamilyAppeared",
@@ -262,7 +256,7 @@ async def _undo_if_family_appeared(
 
 
 async def _reuse_or_register(
-    ecs: Ecs, events: Events, families: Families, desired: Desired, request: dict[str, Any], digest: str
+    ecs: Ecs, say: Say, families: Families, desired: Desired, request: dict[str, Any], digest: str
 ) -> dict[str, Any]:
     """The careful path: look at the family's latest revision first (adoption, or a revision an
     earlier attempt registered before a crash), then register only if it is not already there.
@@ -272,13 +266,13 @@ async def _reuse_or_register(
     if found is None and desired.adoption == "Adopt":
         raise AdoptionRefused(f"task definition family {family} has no ACTIVE revision and adoptionPolicy is Adopt")
     if found is not None and check_claim(owner, tags, desired.adoption, f"family {family}"):
-        await events.event("Adopted", f"adopting task definition family {family}")
+        await say("Adopted", f"adopting task definition family {family}")
     if found is not None and claim(owner, tags) is Claim.OURS and tag_dict(tags).get(SPEC_HASH_TAG) == digest:
         return {"taskDefinition": found, "tags": tags}  # registered before a crash or restart: reuse it
-    return await _register(ecs, events, families, request, family)
+    return await _register(ecs, say, families, request, family)
 
 
-async def reconcile(ecs: Ecs, events: Events, families: Families, desired: Desired) -> Registered:
+async def reconcile(ecs: Ecs, say: Say, families: Families, desired: Desired) -> Registered:
     """Register the spec (once), decide the family race, retire superseded revisions.
 
     Raises AdoptionRefused (permanent) and EcsError (transient ones retry)."""
@@ -288,27 +282,27 @@ async def reconcile(ecs: Ecs, events: Events, families: Families, desired: Desir
         raise held(family, desired.holder)
     answer = None
     if desired.first_attempt and await families.is_new(family):
-        answer = await _register(ecs, events, families, request, family)  # the common path: one ECS call
+        answer = await _register(ecs, say, families, request, family)  # the common path: one ECS call
     if answer is not None and answer["taskDefinition"]["revision"] == 1:
         # The family began with this revision: it is this object's, and holds nothing else.
         arn = answer["taskDefinition"]["taskDefinitionArn"]
         return Registered(family, 1, arn, digest, [arn])
     registered_first = answer is not None
     if answer is None:
-        answer = await _reuse_or_register(ecs, events, families, desired, request, digest)
+        answer = await _reuse_or_register(ecs, say, families, desired, request, digest)
     registered, mine = answer["taskDefinition"], _own_new(owner, answer)
     arn = registered["taskDefinitionArn"]
     active = await active_revisions(ecs, family)
     if registered_first:
-        await _undo_if_family_appeared(ecs, events, desired, mine, active)
+        await _undo_if_family_appeared(ecs, say, desired, mine, active)
     verdict = await family_verdict(ecs, owner, active, {arn, *desired.retained})
     step = plan(desired, arn, active, verdict, desired.in_use)
     if step.refused is not None:
         # Lost a race for the family: take back what we registered, leave the family to its owner.
-        await retire(ecs, events, [mine], desired.delete_deregistered)
+        await retire(ecs, say, [mine], desired.delete_deregistered)
         raise AdoptionRefused(step.refused)
     targets = await owned_revisions(ecs, owner, step.retire, desired.adoption)
-    await retire(ecs, events, targets, desired.delete_deregistered)
+    await retire(ecs, say, targets, desired.delete_deregistered)
     gone = {t.arn for t in targets}
     kept = sorted((a for a in active if a not in gone), key=logic.revision_of, reverse=True)
     return Registered(family, int(registered["revision"]), arn, digest, kept)
@@ -324,7 +318,7 @@ async def unrecorded_revisions(ecs: Ecs, owner: Owner, family: str) -> list[owne
     return await owned_revisions(ecs, owner, newest[:UNRECORDED_LOOKUP_MAX], "CreateOnly")
 
 
-async def delete(ecs: Ecs, events: Events, desired: Desired, recorded: bool) -> None:
+async def delete(ecs: Ecs, say: Say, desired: Desired, recorded: bool) -> None:
     """On deletion, by deletionPolicy: Retain leaves the object's revisions registered and untagged; Delete
     deregisters them (and deletes those nothing uses, with deleteDeregisteredRevisions). Only revisions the
     owner gate admits are touched: another object may have registered into the family since."""
@@ -336,13 +330,13 @@ async def delete(ecs: Ecs, events: Events, desired: Desired, recorded: bool) -> 
     if desired.spec.get("deletionPolicy") == "Retain":
         for target in active:
             await ecs.write("UntagResource", target, tagKeys=[*OWNER_TAG_KEYS, SPEC_HASH_TAG])
-        await events.event("Retained", f"left family {family} registered (deletionPolicy Retain)")
+        await say("Retained", f"left family {family} registered (deletionPolicy Retain)")
         return
     # Deregistered revisions keep running where services use them; only deletion must spare them.
     for target in active:
         await ecs.write("DeregisterTaskDefinition", target)
     if active:
-        await events.event("Deregistered", f"DeregisterTaskDefinition {', '.join(t.arn for t in active)}")
+        await say("Deregistered", f"DeregisterTaskDefinition {', '.join(t.arn for t in active)}")
     if desired.delete_deregistered:
         in_use = desired.in_use()
         await _delete(ecs, [t for t in active if t.arn not in in_use])

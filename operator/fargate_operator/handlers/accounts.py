@@ -1,8 +1,9 @@
 """FargateAccount status, on the leader: which namespaces each serves, conflicts, and whether its role works.
 
 Every POLL_SECONDS, from the watch cache (FargateAccounts and Namespace labels): each FargateAccount's
-served namespaces and conflicts (reconcile/accounts.py served_table), its role checked and its status
-planned by controllers/account.py; only changed statuses are written.
+served namespaces and conflicts (reconcile/accounts.py served_table), its role checked and its verdict
+reached by controllers/account.py; the status writer writes only what changed, onto the resourceVersion
+it was judged from.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fargate_operator import k8s
 from fargate_operator.controllers import account as controller
 from fargate_operator.models.kinds import ACCOUNT
 from fargate_operator.reconcile.accounts import served_table
 from fargate_operator.runtime import Runtime
+from fargate_operator.status import writer
+from fargate_operator.status.precedence import Source, Update
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
@@ -30,10 +32,11 @@ async def write_statuses(rt: Runtime, checks: controller.CredentialChecks) -> in
         name = obj["metadata"]["name"]
         mapping = mappings.get(name)
         problem = invalid.get(name) or (await checks.observe(mapping) if mapping else None)
-        new = controller.plan(obj, mapping, table.get(name), problem)
-        if new is not None:
-            await k8s.patch_status(ACCOUNT, "", name, new, obj["metadata"].get("resourceVersion"))
-            written += 1
+        observed, verdict = controller.status_of(mapping, table.get(name), problem)
+        # This loop is the only writer of an account's status and judges its spec: it speaks as the kind's
+        # handler (its verdict always stands, stamped with metadata.generation; status/precedence.py).
+        update = Update(Source.HANDLER, verdict, observed, generation=obj["metadata"].get("generation"))
+        written += await writer.write(obj, update)
     return written
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import kopf
 
 from fargate_operator.controllers import cluster as controller
+from fargate_operator.controllers.base import Verdict
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
@@ -20,10 +21,15 @@ from fargate_operator.handlers.common import (
     fail,
     up_to_date,
 )
-from fargate_operator.handlers.remembered import remembered
-from fargate_operator.handlers.skeleton import conditions_on_failure, deletion_gateway, events_of, record
-from fargate_operator.handlers.slots import bounded
-from fargate_operator.models.kinds import GROUP, PLURALS, TENANCY_RECHECK_ANNOTATION, VERSION
+from fargate_operator.handlers.skeleton import (
+    conditions_on_failure,
+    deletes,
+    deletion_gateway,
+    events_of,
+    reconciles,
+    record,
+)
+from fargate_operator.models.kinds import PLURALS
 from fargate_operator.models.ownership import Owner
 from fargate_operator.reconcile import cluster as logic
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
@@ -37,11 +43,7 @@ BLOCKED_RETRY_SECONDS = 15
 OBSERVE_REFUSALS = (tenancy.TenancyRefused, tenancy.NotYetAccepted)
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-@kopf.on.update(GROUP, VERSION, PLURAL, field=("metadata", "annotations", TENANCY_RECHECK_ANNOTATION))
-@bounded
+@reconciles(PLURAL)
 async def reconcile_cluster(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -60,8 +62,8 @@ async def reconcile_cluster(
     async with conditions_on_failure(body, patch, status, retry):
         cluster = await controller.ensure(gw, desired, events_of(body), first=first, look=gw.cluster_batch.describe)
     observed = logic.status_from(cluster)
-    health = controller.made_health(cluster)
-    record(body, patch, status, gw, observed, cluster.get("clusterArn"), want, health, rt.config.drift_detection)
+    verdict = controller.made_verdict(cluster)
+    record(body, patch, status, gw, observed, cluster.get("clusterArn"), want, verdict, rt.config.drift_detection)
 
 
 async def _observe(
@@ -80,12 +82,10 @@ async def _observe(
         return
     patch.status["clusterName"] = name
     message = f"observing ECS cluster {name}; the operator writes nothing to ECS"
-    apply_health(body, patch, status, (False, True, False, "Observing", message))
+    apply_health(body, patch, status, Verdict(False, True, False, "Observing", message))
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL)
-@bounded
-@remembered
+@deletes(PLURAL)
 async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     placed_in = await deletion_gateway(body, spec, status, patch, retry, memo)
     if placed_in is None:
@@ -97,7 +97,7 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
     except EcsError as err:
         if controller.blocked(err):
             message = f"deletion blocked: {err.message}"
-            apply_health(body, patch, status, (False, True, True, "DeletionBlocked", message))
+            apply_health(body, patch, status, Verdict(False, True, True, "DeletionBlocked", message))
             await writer.event(body, "DeletionBlocked", message, warning=True)
             raise kopf.TemporaryError(message, delay=BLOCKED_RETRY_SECONDS) from err
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans

@@ -55,7 +55,7 @@ def apply_health(
     body: Any,
     patch: kopf.Patch,
     status: Any,
-    health: Verdict | tuple[bool, bool, bool, str, str],
+    verdict: Verdict,
     *,
     drift_in_sync: bool = False,
 ) -> None:
@@ -64,7 +64,6 @@ def apply_health(
     `drift_in_sync`: the handler has just brought ECS to this spec and drift detection is on
     (rt.config.drift_detection): the object's first drift verdict rides on this write.
     """
-    verdict = health if isinstance(health, Verdict) else Verdict.of(health)
     drift = writer.drift_in_sync(body, status) if drift_in_sync else None
     writer.into_patch(patch, status, verdict, generation=body["metadata"].get("generation"), drift=drift)
 
@@ -102,7 +101,7 @@ class Waiting(Exception):
 
 
 async def wait(body: Any, patch: kopf.Patch, status: Any, why: Waiting) -> NoReturn:
-    apply_health(body, patch, status, (False, True, False, "Waiting", str(why)))
+    apply_health(body, patch, status, Verdict(False, True, False, "Waiting", str(why)))
     raise kopf.TemporaryError(str(why), delay=5)
 
 

@@ -32,6 +32,7 @@ from fargate_operator.handlers import common, tenancy
 from fargate_operator.handlers.task_definition import RESOLVED_ANNOTATION, family_taken, roll_dependents
 from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVICE, TASK_DEFINITION
 from fargate_operator.models.ownership import Owner
+from fargate_operator.models.verdict import Verdict
 from fargate_operator.reconcile import cluster as cluster_logic
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task_definition as td_logic
@@ -173,7 +174,7 @@ async def service(
     gw: EcsGateway,
     obj: dict[str, Any],
     svc: dict[str, Any] | None,
-    health: service_logic.Health,
+    health: Verdict,
     update: Update,
 ) -> Update:
     """`update` with the drift verdict on `svc` (None: ECS reports the service MISSING); corrects."""
@@ -188,7 +189,7 @@ async def service(
         return update
     # A circuit-breaker rollback is ECS's own doing: RolledBack / RolloutFailed say so, and nothing
     # is corrected meanwhile (the deployment's revision would be pushed back onto the failed one).
-    rolling_back = health[3] in service_logic.FAILED_ROLLOUT_REASONS
+    rolling_back = health.reason in service_logic.FAILED_ROLLOUT_REASONS
     if rolling_back:
         diffs = [d for d in diffs if d.field != "taskDefinition"]
     draining = svc is not None and svc.get("status") == "DRAINING"

@@ -26,6 +26,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from prometheus_client import Counter
@@ -57,9 +58,9 @@ log = logging.getLogger(__name__)
 CYCLES = Counter("fargate_operator_status_cycles_total", "Completed cycles of the batched status loop")
 
 
-def _update(observed: dict[str, Any], health: tuple[bool, bool, bool, str, str]) -> Update:
+def _update(observed: dict[str, Any], verdict: Verdict) -> Update:
     """The loop's say on an object: what ECS shows and the verdict on it (precedence: status/precedence.py)."""
-    return Update(Source.LOOP, Verdict.of(health), observed)
+    return Update(Source.LOOP, verdict, observed)
 
 
 @contextlib.contextmanager
@@ -115,27 +116,24 @@ async def _refresh_cluster_tasks(rt: Runtime, gw: EcsGateway, cluster: str, objs
         note = runtask.not_started_note(status.get("failures") or [], count)
         if observed["phase"] == task_logic.FAILED and status.get("phase") not in task_logic.TERMINAL:
             health = await _with_log_tail(rt, gw, obj, tasks, health)
-        written = await _write(obj, _update(observed, runtask.with_note(health, note)))
+        written = await _write(obj, _update(observed, health.noted(note)))
         if written and observed["phase"] in task_logic.TERMINAL and status.get("phase") not in task_logic.TERMINAL:
             # After the write, so a write refused as stale (and made again next cycle) posts it once.
             await writer.event(
                 obj,
                 observed["phase"],
-                f"task {observed['phase'].lower()}: {health[4]}",
+                f"task {observed['phase'].lower()}: {health.message}",
                 warning=observed["phase"] == task_logic.FAILED,
             )
 
 
 async def _with_log_tail(
-    rt: Runtime, gw: EcsGateway, obj: dict[str, Any], tasks: list[dict[str, Any]], health: task_logic.Health
-) -> task_logic.Health:
+    rt: Runtime, gw: EcsGateway, obj: dict[str, Any], tasks: list[dict[str, Any]], health: Verdict
+) -> Verdict:
     """The Degraded message with the failed container's last log lines (once: on entering Failed)."""
     failed = next((t for t in tasks if t.get("stopCode") == "EssentialContainerExited"), tasks[0] if tasks else None)
     tail = await log_tail.last_lines(rt, gw, obj, failed) if failed else None
-    if not tail:
-        return health
-    ready, progressing, degraded, reason, message = health
-    return ready, progressing, degraded, reason, f"{message}; {tail}"
+    return health.noted(tail or "")
 
 
 async def expire_finished_tasks(rt: Runtime, now: datetime.datetime) -> None:
@@ -155,9 +153,9 @@ def _observing(obj: dict[str, Any]) -> bool:
     return drift_policy.management_policy(obj.get("spec") or {}) == drift_policy.OBSERVE
 
 
-def _not_found(kind: str, name: str, where: str) -> tuple[bool, bool, bool, str, str]:
+def _not_found(kind: str, name: str, where: str) -> Verdict:
     message = f"no ECS {kind} {name}{where} to observe (managementPolicy Observe: the operator creates nothing)"
-    return False, False, False, "NotFound", message
+    return Verdict(False, False, False, "NotFound", message)
 
 
 async def refresh_services(rt: Runtime) -> None:
@@ -202,20 +200,22 @@ async def _refresh_service(
                 {"serviceArn": None} if "serviceArn" in status else {}
             )
             why = f"ECS service {svc['serviceName']} belongs to namespace {owner}: a namespace observes only its own"
-            await _write(obj, _update(refused, (False, False, True, "OwnedElsewhere", why)))
+            await _write(obj, _update(refused, Verdict(False, False, True, "OwnedElsewhere", why)))
         else:
-            await _write(obj, _update(service_logic.status_from(svc), service_controller.health(svc)))
+            await _write(obj, _update(service_logic.status_from(svc), service_controller.verdict(svc)))
         return
     detect = drift.enabled(rt, obj)
     if svc is None and not detect:
         return
     if svc is not None:
         held = conditions.held_degraded(status.get("conditions"))
-        health = service_controller.health(svc, status.get("desiredTaskDefinition"), held)
+        health = service_controller.verdict(svc, status.get("desiredTaskDefinition"), held)
         health = await _with_failed_task(gw, cluster, obj, svc, health)
         observed = service_logic.status_from(svc)
     else:
-        health = (False, False, True, "ServiceMissing", "ECS no longer knows the service (DescribeServices: MISSING)")
+        health = Verdict(
+            False, False, True, "ServiceMissing", "ECS no longer knows the service (DescribeServices: MISSING)"
+        )
         observed = {"status": "MISSING"}
     update = _update(observed, health)
     if detect:
@@ -224,28 +224,27 @@ async def _refresh_service(
 
 
 async def _with_failed_task(
-    gw: EcsGateway, cluster: str, obj: dict[str, Any], svc: dict[str, Any], health: service_logic.Health
-) -> service_logic.Health:
+    gw: EcsGateway, cluster: str, obj: dict[str, Any], svc: dict[str, Any], health: Verdict
+) -> Verdict:
     """A failed rollout's verdict, naming how its newest task ended (stop code, exit codes, reasons).
 
     ECS's rolloutStateReason says only that the circuit breaker tripped; the why is on the
     stopped tasks. Looked up once, when the verdict first appears (one ListTasks of the
     service's stopped tasks and one DescribeTasks); afterwards the recorded message stands.
     """
-    ready, progressing, degraded, reason, message = health
-    if reason not in service_logic.FAILED_ROLLOUT_REASONS:
+    if health.reason not in service_logic.FAILED_ROLLOUT_REASONS:
         return health
     held: dict[str, Any] = next(
         (c for c in obj.get("status", {}).get("conditions", []) if c.get("type") == "Degraded"), {}
     )
-    if held.get("status") == "True" and held.get("reason") == reason:
-        return ready, progressing, degraded, reason, str(held.get("message") or message)
+    if held.get("status") == "True" and held.get("reason") == health.reason:
+        return replace(health, message=str(held.get("message") or health.message))
     stopped = await gw.list_all(
         "ListTasks", "taskArns", cluster=cluster, serviceName=svc["serviceName"], desiredStatus="STOPPED"
     )
     tasks, _missing = await gw.describe_tasks(cluster, stopped[-DESCRIBE_TASKS_BATCH:])
     note = service_logic.failed_task_note(tasks, obj["status"].get("desiredTaskDefinition"))
-    return ready, progressing, degraded, reason, f"{message}; {note}" if note else message
+    return health.noted(note)
 
 
 SERVICE_GROUP = "service:"
@@ -361,10 +360,12 @@ async def _refresh_cluster(rt: Runtime, gw: EcsGateway, obj: dict[str, Any], cl:
         if not detect:
             return
     if cl is not None:
-        health = cluster_controller.health(cl)
+        health = cluster_controller.verdict(cl)
         observed = cluster_logic.status_from(cl)
     else:
-        health = (False, False, True, "ClusterMissing", "ECS no longer knows the cluster (DescribeClusters: MISSING)")
+        health = Verdict(
+            False, False, True, "ClusterMissing", "ECS no longer knows the cluster (DescribeClusters: MISSING)"
+        )
         observed = {"status": "MISSING"}
     update = _update(observed, health)
     if detect:

@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 
 from fargate_operator.controllers import service as controller
+from fargate_operator.controllers.base import Verdict
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
@@ -21,8 +22,7 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     up_to_date,
 )
-from fargate_operator.handlers.remembered import remembered
-from fargate_operator.handlers.skeleton import conditions_on_failure, deletion_gateway, events_of, record
+from fargate_operator.handlers.skeleton import conditions_on_failure, deletes, deletion_gateway, events_of, record
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, GROUP, PLURALS, VERSION
 from fargate_operator.models.ownership import AdoptionRefused, Owner
@@ -82,7 +82,7 @@ async def reconcile_service(
             patch.status["serviceArn"] = None  # whatever was recorded, the service of that name is not this object's
             raise
     observed = controller.recorded(service, task_definition, status.get("desiredTaskDefinition"))
-    verdict = controller.health(service, observed.get("desiredTaskDefinition"))
+    verdict = controller.verdict(service, observed.get("desiredTaskDefinition"))
     record(body, patch, status, gw, observed, service.get("serviceArn"), want, verdict, rt.config.drift_detection)
 
 
@@ -119,12 +119,10 @@ async def _observe(
         up_to_date(body, patch, status)  # already mirrored: the status loop keeps it fresh
         return
     message = f"observing ECS service {spec['serviceName']} in {cluster}; the operator writes nothing to ECS"
-    apply_health(body, patch, status, (False, True, False, "Observing", message))
+    apply_health(body, patch, status, Verdict(False, True, False, "Observing", message))
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL)
-@bounded
-@remembered
+@deletes(PLURAL)
 async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any) -> None:
     placed_in = await deletion_gateway(body, spec, status, patch, retry, memo)
     if placed_in is None:

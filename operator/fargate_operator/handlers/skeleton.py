@@ -7,20 +7,67 @@ records what it returns. What is the same for every kind lives here once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import kopf
 
+from fargate_operator.controllers.base import Verdict
 from fargate_operator.controllers.events import Say
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import Waiting, apply_health, ecs_for_deletion, fail, placed, wait
+from fargate_operator.handlers.remembered import remembered
+from fargate_operator.handlers.slots import bounded
+from fargate_operator.models.kinds import GROUP, TENANCY_RECHECK_ANNOTATION, VERSION
 from fargate_operator.models.ownership import AdoptionRefused
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
 from fargate_operator.runtime import Runtime, runtime_of
 from fargate_operator.status import writer
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+def reconciles(plural: str) -> Callable[[Handler], Handler]:
+    """A kind's reconcile with a mutable spec: on resume, create, a spec change and a tenancy recheck
+    (handlers/tenancy.py), within the handler slots (slots.py). Registered in the order a stack of Kopf
+    decorators would, so handler ids and their recorded progress stay the same."""
+
+    def register(handler: Handler) -> Handler:
+        fn = bounded(handler)
+        kopf.on.update(GROUP, VERSION, plural, field=("metadata", "annotations", TENANCY_RECHECK_ANNOTATION))(fn)
+        kopf.on.update(GROUP, VERSION, plural, field="spec")(fn)
+        kopf.on.create(GROUP, VERSION, plural)(fn)
+        kopf.on.resume(GROUP, VERSION, plural)(fn)
+        return fn
+
+    return register
+
+
+def deletes(plural: str, **filters: Any) -> Callable[[Handler], Handler]:
+    """A kind's deletion handler: within the handler slots, and remembered (remembered.py) so a retry after
+    a restart knows what the object was. `filters`: Kopf's (annotations=...), for a kind that needs none
+    of its finalizer on objects that never reached ECS."""
+
+    def register(handler: Handler) -> Handler:
+        fn = bounded(remembered(handler))
+        kopf.on.delete(GROUP, VERSION, plural, **filters)(fn)
+        return fn
+
+    return register
+
+
+def requested(plural: str, annotation: str) -> Callable[[Handler], Handler]:
+    """An ECS API adapter request carried as an annotation (StopTask, DeregisterTaskDefinition): runs when
+    the annotation is set or changes, within the handler slots."""
+
+    def register(handler: Handler) -> Handler:
+        fn = bounded(handler)
+        kopf.on.update(GROUP, VERSION, plural, field="metadata.annotations", annotations={annotation: kopf.PRESENT})(fn)
+        return fn
+
+    return register
 
 
 def events_of(body: Any) -> Say:
@@ -72,15 +119,16 @@ def record(
     gw: EcsGateway,
     observed: dict[str, Any],
     arn: str | None,
-    spec_hash: str,
-    health: tuple[bool, bool, bool, str, str],
-    drift_in_sync: bool,
+    spec_hash: str | None,
+    verdict: Verdict,
+    drift_in_sync: bool = False,
 ) -> None:
     """What a create or update leaves in status: ECS's answer, where the resource is (common.py placed),
-    the spec hash it answers to (a reconcile of the same hash has nothing to do), and the verdict --
-    with drift's first verdict when drift is judged (`drift_in_sync`: rt.config.drift_detection), since
-    ECS was just brought to the spec (status/writer.py)."""
+    the spec hash it answers to (a reconcile of the same hash has nothing to do; None for an immutable
+    spec), and the verdict -- with drift's first verdict when drift is judged (`drift_in_sync`:
+    rt.config.drift_detection), since ECS was just brought to the spec (status/writer.py)."""
     patch.status.update(observed)
     placed(patch, arn, gw)
-    patch.status["specHash"] = spec_hash
-    apply_health(body, patch, status, health, drift_in_sync=drift_in_sync)
+    if spec_hash is not None:
+        patch.status["specHash"] = spec_hash
+    apply_health(body, patch, status, verdict, drift_in_sync=drift_in_sync)

@@ -15,24 +15,20 @@ import kopf
 
 from fargate_operator import k8s
 from fargate_operator.controllers import task as controller
-from fargate_operator.controllers.base import Verdict
 from fargate_operator.controllers.task import read_mark
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     Waiting,
-    apply_health,
     cluster_has_default_strategy,
-    ecs_for_deletion,
     ecs_or_wait,
     fail,
-    placed,
     resolve_cluster,
     resolve_task_definition,
     wait,
 )
-from fargate_operator.handlers.remembered import remembered
+from fargate_operator.handlers.skeleton import deletes, deletion_gateway, record, requested
 from fargate_operator.handlers.slots import bounded
 from fargate_operator.kubeclient import ApiError
 from fargate_operator.models.kinds import (
@@ -115,10 +111,6 @@ def essentials(rt: Runtime, namespace: str, spec: Any, task_definition: str) -> 
     return None
 
 
-def _health(v: Verdict) -> tuple[bool, bool, bool, str, str]:
-    return v.ready, v.progressing, v.degraded, v.reason, v.message
-
-
 # No on.resume: an object whose handler never finished has no diff-base yet, so after a
 # restart Kopf sees it as created again; one that finished needs nothing, and a restart
 # with 10,000 FargateTasks skips 10,000 no-op handler calls. The spec is immutable, so a
@@ -167,9 +159,7 @@ async def run_task(
     observed, verdict = controller.status_of(
         started, desired, essentials(rt, ns, spec, started.task_definition), status
     )
-    patch.status.update(observed)
-    placed(patch, next((t.get("taskArn") for t in started.tasks), None), gw)
-    apply_health(body, patch, status, _health(verdict))
+    record(body, patch, status, gw, observed, next((t.get("taskArn") for t in started.tasks), None), None, verdict)
 
 
 async def refuse(body: Any, patch: kopf.Patch, status: Any, err: Exception, retry: int) -> NoReturn:
@@ -193,20 +183,19 @@ async def _nothing_started(
 
 
 # Only a marked object may have reached RunTask, so only a marked one needs the finalizer.
-@kopf.on.delete(GROUP, VERSION, PLURAL, annotations={RUN_MARK: kopf.PRESENT})
-@bounded
-@remembered
+@deletes(PLURAL, annotations={RUN_MARK: kopf.PRESENT})
 async def stop_task(
     body: Any, spec: Any, status: Any, meta: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
-    rt = runtime_of(memo)
     mark = read_mark(meta)
     cluster = status.get("clusterArn") or (mark or {}).get("cluster")
     if not cluster:
         return  # RunTask was never requested: nothing can be running
-    gw = await ecs_for_deletion(rt, body, patch, status, retry, maybe_made=True)  # marked: RunTask may have run
-    if gw is None:
+    # Marked: RunTask may have run, so a deletion without a gateway keeps retrying.
+    placed_in = await deletion_gateway(body, spec, status, patch, retry, memo, maybe_made=True)
+    if placed_in is None:
         return
+    _rt, gw = placed_in
     if mark and (moved := controller.moved(mark, gw.where)):
         await fail(body, patch, status, PlacementRefused(moved), retry, permanent=False)
     reason = f"FargateTask {meta['namespace']}/{meta['name']} deleted"
@@ -216,8 +205,7 @@ async def stop_task(
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
 
 
-@kopf.on.update(GROUP, VERSION, PLURAL, field="metadata.annotations", annotations={STOP_ANNOTATION: kopf.PRESENT})
-@bounded
+@requested(PLURAL, STOP_ANNOTATION)
 async def stop_requested(
     body: Any, status: Any, old: Any, new: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:

@@ -14,33 +14,34 @@ import kopf
 
 from fargate_operator import k8s
 from fargate_operator.controllers import task_definition as controller
-from fargate_operator.controllers.base import Verdict
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
-    apply_health,
     backoff,
     creating,
-    ecs_for_deletion,
     ecs_or_wait,
     fail,
-    placed,
     set_conditions,
     up_to_date,
 )
-from fargate_operator.handlers.remembered import remembered
-from fargate_operator.handlers.slots import bounded
+from fargate_operator.handlers.skeleton import (
+    conditions_on_failure,
+    deletes,
+    deletion_gateway,
+    events_of,
+    reconciles,
+    record,
+    requested,
+)
 from fargate_operator.models.kinds import (
     DEREGISTER_ANNOTATION,
     GROUP,
     PLURALS,
     SERVICE,
     TASK_DEFINITION,
-    TENANCY_RECHECK_ANNOTATION,
-    VERSION,
 )
-from fargate_operator.models.ownership import AdoptionRefused, Claim, Owner, owner_named_in
+from fargate_operator.models.ownership import Claim, Owner, owner_named_in
 from fargate_operator.reconcile import deregistration
 from fargate_operator.reconcile.accounts import same_place
 from fargate_operator.reconcile.tenancy import TASK_DEFINITION_OPERATIONS, family_of
@@ -49,14 +50,6 @@ from fargate_operator.status import writer
 
 PLURAL = PLURALS["FargateTaskDefinition"]
 RESOLVED_ANNOTATION = f"{GROUP}/task-definition"
-
-
-class _Events:
-    def __init__(self, body: Any) -> None:
-        self.body = body
-
-    async def event(self, reason: str, message: str, warning: bool = False) -> None:
-        await writer.event(self.body, reason, message, warning=warning)
 
 
 def recorded_elsewhere(rt: Runtime, owner: Owner, family: str, gw: EcsGateway) -> dict[str, Any] | None:
@@ -140,25 +133,15 @@ def _holder(obj: dict[str, Any]) -> controller.Holder:
     return controller.Holder(meta["namespace"], meta["name"], bool(meta.get("deletionTimestamp")))
 
 
-def _health(v: Verdict) -> tuple[bool, bool, bool, str, str]:
-    return v.ready, v.progressing, v.degraded, v.reason, v.message
-
-
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-@kopf.on.update(GROUP, VERSION, PLURAL, field=("metadata", "annotations", TENANCY_RECHECK_ANNOTATION))
-@bounded
+@reconciles(PLURAL)
 async def reconcile_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
     rt = runtime_of(memo)
     gw = await ecs_or_wait(rt, body, patch, status, retry)
-    try:
+    async with conditions_on_failure(body, patch, status, retry):
         # Before the up-to-date shortcut: a config that no longer allows the roles shows here.
         tenancy.require_references(rt, body["metadata"]["namespace"], spec, TASK_DEFINITION_OPERATIONS)
-    except tenancy.TenancyRefused as err:
-        await fail(body, patch, status, err, retry, permanent=True)
     if controller.up_to_date(controller.Desired(Owner.of(body), dict(spec)), status):
         up_to_date(body, patch, status)
         return
@@ -166,37 +149,29 @@ async def reconcile_task_definition(
         # Which revisions services and tasks use is read from the cache: never judge it half-filled.
         raise kopf.TemporaryError("waiting for the watch cache to load (revisions in use)", delay=1)
     desired = _desired(rt, body, status, gw, _first_attempt(body, spec, status, retry))
-    try:
-        registered = await controller.reconcile(gw, _Events(body), gw.families, desired)
-    except AdoptionRefused as err:
-        await fail(body, patch, status, err, retry, permanent=True)
-    except EcsError as err:
-        await fail(body, patch, status, err, retry)
-    patch.status.update(registered.status())
-    placed(patch, registered.arn, gw)
-    apply_health(body, patch, status, _health(registered.verdict), drift_in_sync=rt.config.drift_detection)
+    async with conditions_on_failure(body, patch, status, retry):
+        registered = await controller.reconcile(gw, events_of(body), gw.families, desired)
+    observed, verdict = registered.status(), registered.verdict
+    record(body, patch, status, gw, observed, registered.arn, registered.digest, verdict, rt.config.drift_detection)
     await roll_dependents(rt, body, registered.arn)
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL)
-@bounded
-@remembered
+@deletes(PLURAL)
 async def delete_task_definition(
     body: Any, spec: Any, status: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:
-    rt = runtime_of(memo)
-    gw = await ecs_for_deletion(rt, body, patch, status, retry)
-    if gw is None:
+    placed_in = await deletion_gateway(body, spec, status, patch, retry, memo)
+    if placed_in is None:
         return
+    rt, gw = placed_in
     desired = controller.Desired(Owner.of(body), dict(spec), in_use=rt.task_definitions_in_use)
     try:
-        await controller.delete(gw, _Events(body), desired, recorded=bool(status.get("taskDefinitionArn")))
+        await controller.delete(gw, events_of(body), desired, recorded=bool(status.get("taskDefinitionArn")))
     except EcsError as err:
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
 
 
-@kopf.on.update(GROUP, VERSION, PLURAL, field="metadata.annotations", annotations={DEREGISTER_ANNOTATION: kopf.PRESENT})
-@bounded
+@requested(PLURAL, DEREGISTER_ANNOTATION)
 async def deregister_requested(
     body: Any, status: Any, old: Any, new: Any, patch: kopf.Patch, retry: int, memo: Any, **_: Any
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,6 @@ class Verdict:
     reason: str
     message: str
 
-    @classmethod
-    def of(cls, health: tuple[bool, bool, bool, str, str]) -> Verdict:
-        """From the positional verdicts older code returns."""
-        return cls(*health)
+    def noted(self, note: str) -> Verdict:
+        """The same verdict whose message also says `note` (unchanged when there is nothing to add)."""
+        return replace(self, message=f"{self.message}; {note}") if note else self

@@ -50,11 +50,3 @@ def not_started_note(failures: list[dict[str, str]], expected: int) -> str:
     if not failures:
         return ""
     return f"{len(failures)} of {expected} task(s) not started: {describe(failures)}"
-
-
-def with_note(health: tuple[bool, bool, bool, str, str], note: str) -> tuple[bool, bool, bool, str, str]:
-    """A health verdict whose message also says what a partial RunTask left out."""
-    if not note:
-        return health
-    ready, progressing, degraded, reason, message = health
-    return ready, progressing, degraded, reason, f"{message}; {note}"

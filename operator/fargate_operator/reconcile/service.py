@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from fargate_operator.models.ownership import Owner, merge_tags
+from fargate_operator.models.verdict import Verdict
 from fargate_operator.reconcile.placement import launch_default
 from fargate_operator.reconcile.requests import ecs_members, spec_hash
 from fargate_operator.reconcile.task_definition import family_revision, same_revision
@@ -203,7 +204,6 @@ def _rollback_message(service: dict[str, Any], failed: dict[str, Any], desired: 
     return f"rolled back: ECS runs {running}, not {family_revision(desired)} that this object deployed ({why})"
 
 
-Health = tuple[bool, bool, bool, str, str]
 # Verdicts of a deployment that did not make it; the status loop adds how its tasks ended.
 FAILED_ROLLOUT_REASONS = frozenset({"RolledBack", "RolloutFailed"})
 
@@ -225,8 +225,8 @@ def failed_task_note(tasks: list[dict[str, Any]], revision: str | None) -> str:
     return f"last failed task {str(task.get('taskArn', '')).rsplit('/', 1)[-1]}: " + ": ".join(p for p in parts if p)
 
 
-def health(service: dict[str, Any], desired: str | None = None, held: str | None = None) -> Health:
-    """(ready, progressing, degraded, reason, message) from an observed ECS service.
+def health(service: dict[str, Any], desired: str | None = None, held: str | None = None) -> Verdict:
+    """The Ready/Progressing/Degraded verdict on an observed ECS service.
 
     `desired` is the revision this object last deployed (status.desiredTaskDefinition): while
     ECS runs another one after a rollback, the service is Degraded (RolledBack), and stays so
@@ -238,15 +238,15 @@ def health(service: dict[str, Any], desired: str | None = None, held: str | None
     rollout = primary.get("rolloutState")
     running, wanted = service.get("runningCount", 0), service.get("desiredCount", 0)
     if status != "ACTIVE":
-        return False, status == "DRAINING", False, f"Service{str(status).title()}", f"ECS service is {status}"
+        return Verdict(False, status == "DRAINING", False, f"Service{str(status).title()}", f"ECS service is {status}")
     failed = _rolled_back(service, desired, held) if desired else None
     if desired and failed is not None:
-        return False, False, True, "RolledBack", _rollback_message(service, failed, desired)
+        return Verdict(False, False, True, "RolledBack", _rollback_message(service, failed, desired))
     if rollout == "FAILED":
         reason = primary.get("rolloutStateReason") or "deployment failed"
-        return False, False, True, "RolloutFailed", reason
+        return Verdict(False, False, True, "RolloutFailed", reason)
     if rollout == "IN_PROGRESS" or len(service.get("deployments") or []) > 1:
-        return False, True, False, "RollingOut", f"deployment in progress: {running}/{wanted} running"
+        return Verdict(False, True, False, "RollingOut", f"deployment in progress: {running}/{wanted} running")
     if running < wanted:
-        return False, True, False, "ScalingUp", f"{running}/{wanted} tasks running"
-    return True, False, False, "Steady", f"{running}/{wanted} tasks running"
+        return Verdict(False, True, False, "ScalingUp", f"{running}/{wanted} tasks running")
+    return Verdict(True, False, False, "Steady", f"{running}/{wanted} tasks running")

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from typing import Any
 
 from fargate_operator.models.ownership import Owner, merge_tags
+from fargate_operator.models.verdict import Verdict
 from fargate_operator.reconcile.placement import launch_default
 from fargate_operator.reconcile.requests import ecs_members
 
@@ -47,8 +48,6 @@ FAILED_TO_START = "TaskFailedToStart"
 # When an essential container exits, ECS stops the others: SIGTERM, then SIGKILL after
 # stopTimeout, which the runtime reports as 128+15 and 128+9.
 SIGNAL_EXITS = frozenset({143, 137})
-
-Health = tuple[bool, bool, bool, str, str]
 
 
 def _started(task: dict[str, Any]) -> bool:
@@ -165,8 +164,8 @@ def observe(
     expected: int,
     essential: Collection[str] | None = None,
     previous: str | None = None,
-) -> tuple[dict[str, Any], Health]:
-    """Status and the (ready, progressing, degraded, reason, message) verdict from DescribeTasks."""
+) -> tuple[dict[str, Any], Verdict]:
+    """Status and the verdict on it from DescribeTasks."""
     tasks = sorted(tasks, key=lambda t: t.get("taskArn", ""))
     phase, message = classify(tasks, expected, essential, previous)
     first = tasks[0] if tasks else {}
@@ -182,15 +181,15 @@ def observe(
     return status, health(phase, message)
 
 
-def health(phase: str, message: str | None) -> Health:
+def health(phase: str, message: str | None) -> Verdict:
     """Conditions per phase: Running and Succeeded are Ready; Failed is Degraded; Stopped is neither
     (stopped on request: not a failure, not done); Pending is Progressing."""
     if phase == RUNNING:
-        return True, False, False, "Running", message or "task running"
+        return Verdict(True, False, False, "Running", message or "task running")
     if phase == SUCCEEDED:
-        return True, False, False, "Succeeded", message or "task finished successfully"
+        return Verdict(True, False, False, "Succeeded", message or "task finished successfully")
     if phase == FAILED:
-        return False, False, True, "Failed", message or "task failed"
+        return Verdict(False, False, True, "Failed", message or "task failed")
     if phase == STOPPED:
-        return False, False, False, "Stopped", message or "task stopped before it finished"
-    return False, True, False, "Pending", message or "task starting"
+        return Verdict(False, False, False, "Stopped", message or "task stopped before it finished")
+    return Verdict(False, True, False, "Pending", message or "task starting")

@@ -53,20 +53,22 @@ def drift_in_sync(body: Mapping[str, Any], status: Mapping[str, Any]) -> DriftVe
 
 
 async def write(obj: dict[str, Any], update: Update) -> bool:
-    """The status loop's patch of `obj`, if it changes anything, onto `obj`'s resourceVersion; True when written.
+    """A loop's patch of `obj`, if it changes anything, onto `obj`'s resourceVersion; True when written.
 
-    The watch cache learns the new status from the watch itself, in order.
+    The status loop's, and the FargateAccount loop's (handlers/accounts.py): a FargateAccount is
+    cluster-scoped, so an object without a namespace is patched without one. The watch cache learns
+    the new status from the watch itself, in order.
     """
     meta = obj["metadata"]
     patch = compose(obj.get("status") or {}, update)
     if not changed(obj.get("status") or {}, patch):
         return False
+    namespace = meta.get("namespace") or ""
     try:
-        return await k8s.patch_status(obj["kind"], meta["namespace"], meta["name"], patch, meta.get("resourceVersion"))
+        return await k8s.patch_status(obj["kind"], namespace, meta["name"], patch, meta.get("resourceVersion"))
     except ApiError as exc:  # this object's write only: the loop goes on with the others
-        log.warning(
-            "status refresh: %s %s/%s: %s %s", obj["kind"], meta["namespace"], meta["name"], exc.status, exc.reason
-        )
+        where = f"{namespace}/{meta['name']}" if namespace else meta["name"]
+        log.warning("status write: %s %s: %s %s", obj["kind"], where, exc.status, exc.reason)
         return False
 
 
