@@ -7,7 +7,7 @@ records what it returns. What is the same for every kind lives here once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import kopf
@@ -117,7 +117,7 @@ def record(
     patch: kopf.Patch,
     status: Any,
     gw: EcsGateway,
-    observed: dict[str, Any],
+    observed: Mapping[str, Any],
     arn: str | None,
     spec_hash: str | None,
     verdict: Verdict,
