@@ -126,7 +126,7 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
 
     loop = asyncio.get_running_loop()
     diagnostics.install(loop)
-    feed = CacheFeed(runtime.registry, config.namespaces, k8s.new_client).start(loop)
+    feed = CacheFeed(runtime.watch_cache, config.namespaces, k8s.new_client).start(loop)
     leadership = Leadership(runtime, config)
     elector = None
     if election is not None:
@@ -145,7 +145,7 @@ async def _serve(args: argparse.Namespace, config: Any, runtime: Any, listeners:
     def ready() -> bool:
         # Reads through the adapters could miss objects before the cache has listed everything. Without
         # leader election, also Kopf running (as before); a follower is ready with its cache alone.
-        return bool(runtime.registry.synced()) and (elector is not None or leadership.started())
+        return bool(runtime.watch_cache.synced()) and (elector is not None or leadership.started())
 
     def leader_line() -> str:
         if elector is None:

@@ -30,7 +30,7 @@ ARN_MEMBERS = ("clusterArn", "taskDefinitionArn", "serviceArn")
 class Runtime:
     config: OperatorConfig
     gateway: EcsGateway  # the operator's own identity, in its own region
-    registry: WatchCache
+    watch_cache: WatchCache
     # Tasks that owned FargateServices started, as ECS describes them: service ARN -> task ARN -> task.
     # Kept in memory only (refreshed by the status loop), never written to Kubernetes.
     service_tasks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
@@ -44,7 +44,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.work_slots = asyncio.Semaphore(self.config.max_workers)
-        self.accounts = Accounts(self.registry)
+        self.accounts = Accounts(self.watch_cache)
         self.gateways = Gateways(self.gateway)
 
     def ecs_for(self, obj: dict[str, Any]) -> EcsGateway:
@@ -66,19 +66,19 @@ class Runtime:
     def resolve(self, namespace: str) -> Resolution:
         """The namespace's FargateAccount; PlacementWaiting until the watch cache has listed them all (until
         then an unmapped-looking namespace might be a mapped one, and act in the wrong account)."""
-        if not self.registry.synced():
+        if not self.watch_cache.synced():
             raise PlacementWaiting("waiting for the watch cache to list FargateAccounts and Namespaces")
         return self.accounts.resolve(namespace)
 
     def task_definitions_in_use(self) -> set[str]:
         """Revisions a FargateService runs (any deployment) or a live FargateTask uses."""
         in_use: set[str] = set()
-        for svc in self.registry.items(SERVICE):
+        for svc in self.watch_cache.items(SERVICE):
             status = svc.get("status", {})
             if status.get("taskDefinition"):
                 in_use.add(status["taskDefinition"])
             in_use.update(d["taskDefinition"] for d in status.get("deployments", []) if d.get("taskDefinition"))
-        for task in self.registry.items(TASK):
+        for task in self.watch_cache.items(TASK):
             status = task.get("status", {})
             if status.get("phase") not in TERMINAL and status.get("taskDefinitionArn"):
                 in_use.add(status["taskDefinitionArn"])

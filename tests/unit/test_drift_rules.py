@@ -316,7 +316,7 @@ def test_a_correction_refused_by_the_write_fence_is_not_recorded_as_failed() -> 
     }
     registry = WatchCache()
     registry.upsert(copy.deepcopy(obj))
-    rt: Any = SimpleNamespace(registry=registry, config=SimpleNamespace(status_interval=5.0))
+    rt: Any = SimpleNamespace(watch_cache=registry, config=SimpleNamespace(status_interval=5.0))
     diffs = [compare.Difference("desiredCount", 2, 1)]
 
     async def fenced(_: Any) -> dict[str, Any]:

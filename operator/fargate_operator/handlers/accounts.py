@@ -28,7 +28,7 @@ async def write_statuses(rt: Runtime, checks: controller.CredentialChecks) -> in
     invalid = rt.accounts.invalid()
     table = served_table(list(mappings.values()), rt.accounts.namespaces())
     written = 0
-    for obj in rt.registry.items(ACCOUNT):
+    for obj in rt.watch_cache.items(ACCOUNT):
         name = obj["metadata"]["name"]
         mapping = mappings.get(name)
         problem = invalid.get(name) or (await checks.observe(mapping) if mapping else None)
@@ -44,7 +44,7 @@ async def watch_accounts(rt: Runtime, poll: float = POLL_SECONDS) -> None:
     checks = controller.CredentialChecks(rt.gateways.check_credentials)
     while True:
         try:
-            if rt.registry.synced():
+            if rt.watch_cache.synced():
                 await write_statuses(rt, checks)
         except Exception:
             log.exception("FargateAccount status update failed")

@@ -106,7 +106,7 @@ async def wait(body: Any, patch: kopf.Patch, status: Any, why: Waiting) -> NoRet
 
 
 async def _referenced(rt: Runtime, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-    return rt.registry.get(kind, namespace, name) or await k8s.get_object(kind, namespace, name)
+    return rt.watch_cache.get(kind, namespace, name) or await k8s.get_object(kind, namespace, name)
 
 
 def _why_not_yet(obj: dict[str, Any]) -> str:
@@ -157,7 +157,9 @@ def cluster_has_default_strategy(rt: Runtime, namespace: str, spec: Any, cluster
     an unplaced request goes to Fargate (reconcile/placement.py).
     """
     ref = (spec.get("clusterRef") or {}).get("name")
-    candidates = [rt.registry.get(CLUSTER, namespace, ref)] if ref else rt.registry.in_namespace(CLUSTER, namespace)
+    candidates = (
+        [rt.watch_cache.get(CLUSTER, namespace, ref)] if ref else rt.watch_cache.in_namespace(CLUSTER, namespace)
+    )
     for obj in candidates:
         if obj is None:
             continue

@@ -106,7 +106,7 @@ def _still_current(rt: Runtime, obj: dict[str, Any]) -> bool:
     it. Drift judged on the old snapshot would undo the user's newest change, so it waits a cycle.
     """
     meta = obj["metadata"]
-    current = rt.registry.get(obj["kind"], meta["namespace"], meta["name"])
+    current = rt.watch_cache.get(obj["kind"], meta["namespace"], meta["name"])
     return current is not None and current["metadata"].get("resourceVersion") == meta.get("resourceVersion")
 
 
@@ -312,7 +312,7 @@ async def task_definitions(rt: Runtime, write: Any) -> None:
     is eventually consistent). `write(obj, update)` is the status loop's conditional patch (status/writer.py).
     """
     by_gateway: dict[EcsGateway, list[dict[str, Any]]] = {}
-    for o in rt.registry.items(TASK_DEFINITION):
+    for o in rt.watch_cache.items(TASK_DEFINITION):
         if (
             enabled(rt, o)
             and (o.get("status") or {}).get("taskDefinitionArn")

@@ -120,7 +120,7 @@ class KopfTerm:
     async def _cache_synced(self) -> None:
         rt: Runtime = self.memo.runtime
         assert self._stop is not None
-        while not rt.registry.synced() and not self._stop.is_set():
+        while not rt.watch_cache.synced() and not self._stop.is_set():
             await asyncio.sleep(CACHE_POLL_SECONDS)
 
     def request_stop(self) -> None:

@@ -50,7 +50,9 @@ def build_runtime(config: Any) -> Runtime:
     gateway = EcsGateway(
         GatewaySettings(region=config.region, endpoint_url=config.ecs_endpoint, max_concurrency=config.ecs_concurrency)
     )
-    return Runtime(config=config, gateway=gateway, registry=WatchCache(), tenancy=PolicySource(config.tenancy_config))
+    return Runtime(
+        config=config, gateway=gateway, watch_cache=WatchCache(), tenancy=PolicySource(config.tenancy_config)
+    )
 
 
 @kopf.on.login()

@@ -39,7 +39,7 @@ def failed_container(task: dict[str, Any], essential: list[str] | None) -> str |
 
 
 async def _definition(rt: Runtime, gw: EcsGateway, ns: str, arn: str) -> dict[str, Any]:
-    for obj in rt.registry.in_namespace(TASK_DEFINITION, ns):
+    for obj in rt.watch_cache.in_namespace(TASK_DEFINITION, ns):
         if obj.get("status", {}).get("taskDefinitionArn") == arn:
             return dict(obj.get("spec") or {})  # the current revision is its spec
     resp = await gw.call("DescribeTaskDefinition", taskDefinition=arn)

@@ -85,7 +85,7 @@ async def _write(obj: dict[str, Any], update: Update) -> bool:
 
 async def refresh_tasks(rt: Runtime) -> None:
     by_cluster: dict[tuple[EcsGateway, str], list[dict[str, Any]]] = defaultdict(list)
-    for obj in rt.registry.items(TASK):
+    for obj in rt.watch_cache.items(TASK):
         status: TaskStatus = obj.get("status", {})
         live = status.get("tasks") and status.get("phase") not in task_logic.TERMINAL and status.get("clusterArn")
         if live and (gw := gateway_if_placed(rt, obj)):
@@ -137,7 +137,7 @@ async def _with_log_tail(
 
 
 async def expire_finished_tasks(rt: Runtime, now: datetime.datetime) -> None:
-    for obj in rt.registry.items(TASK):
+    for obj in rt.watch_cache.items(TASK):
         status: TaskStatus
         ttl, status = obj.get("spec", {}).get("ttlSecondsAfterFinished"), obj.get("status", {})
         if ttl is None or status.get("phase") not in task_logic.TERMINAL or obj["metadata"].get("deletionTimestamp"):
@@ -165,7 +165,7 @@ async def refresh_services(rt: Runtime) -> None:
     DescribeServices takes names and ARNs alike, in the same batches.
     """
     by_cluster: dict[tuple[EcsGateway, str], list[dict[str, Any]]] = defaultdict(list)
-    for obj in rt.registry.items(SERVICE):
+    for obj in rt.watch_cache.items(SERVICE):
         status: ServiceStatus = obj.get("status", {})
         if obj["metadata"].get("deletionTimestamp") or not status.get("clusterArn"):
             continue
@@ -272,7 +272,7 @@ def owned_services(rt: Runtime) -> dict[tuple[EcsGateway, str], dict[str, str]]:
     tagged with another namespace never gets here (OwnedElsewhere clears the ARN).
     """
     owned: dict[tuple[EcsGateway, str], dict[str, str]] = defaultdict(dict)
-    for obj in rt.registry.items(SERVICE):
+    for obj in rt.watch_cache.items(SERVICE):
         status: ServiceStatus = obj.get("status", {})
         if status.get("serviceArn") and status.get("clusterArn") and (gw := gateway_if_placed(rt, obj)):
             owned[(gw, status["clusterArn"])][status["serviceArn"].rsplit("/", 1)[-1]] = status["serviceArn"]
@@ -290,7 +290,7 @@ async def refresh_service_tasks(rt: Runtime, now: float | None = None) -> None:
     """
     now = now if now is not None else datetime.datetime.now(datetime.UTC).timestamp()
     owned = owned_services(rt)
-    one_off = {t["taskArn"] for o in rt.registry.items(TASK) for t in o.get("status", {}).get("tasks", [])}
+    one_off = {t["taskArn"] for o in rt.watch_cache.items(TASK) for t in o.get("status", {}).get("tasks", [])}
     ACTING_FOR.set(None)
     for (gw, cluster), services in owned.items():
         with _per_cluster("service tasks", cluster):
@@ -318,7 +318,7 @@ async def refresh_service_tasks(rt: Runtime, now: float | None = None) -> None:
 
 async def refresh_clusters(rt: Runtime) -> None:
     by_gateway: dict[EcsGateway, list[dict[str, Any]]] = defaultdict(list)
-    for o in rt.registry.items(CLUSTER):
+    for o in rt.watch_cache.items(CLUSTER):
         known = o.get("status", {}).get("clusterArn") or (_observing(o) and drift.converged(o))
         if known and not o["metadata"].get("deletionTimestamp") and (gw := gateway_if_placed(rt, o)):
             by_gateway[gw].append(o)

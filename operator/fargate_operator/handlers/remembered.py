@@ -42,7 +42,7 @@ def remembered(handler: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[
         kept = management_policy(dict(spec)) == OBSERVE or spec.get("deletionPolicy") == "Retain"
         if not kept and existed_in_ecs(body["kind"], status):
             ns = body["metadata"]["namespace"]
-            cached = runtime_of(kwargs["memo"]).registry.get(deleted.CONFIGMAP, ns, deleted.NAME)
+            cached = runtime_of(kwargs["memo"]).watch_cache.get(deleted.CONFIGMAP, ns, deleted.NAME)
             await deleted.remember(body, cached)
         return result
 

@@ -100,9 +100,9 @@ def essentials(rt: Runtime, namespace: str, spec: Any, task_definition: str) -> 
     namespace in the watch cache (no ECS call); None when none of them registered it."""
     ref = (spec.get("taskDefinitionRef") or {}).get("name")
     candidates = (
-        [rt.registry.get(TASK_DEFINITION, namespace, ref)]
+        [rt.watch_cache.get(TASK_DEFINITION, namespace, ref)]
         if ref
-        else [o for o in rt.registry.items(TASK_DEFINITION) if o["metadata"]["namespace"] == namespace]
+        else [o for o in rt.watch_cache.items(TASK_DEFINITION) if o["metadata"]["namespace"] == namespace]
     )
     for ftd in candidates:
         found = td_logic.registered_essentials(ftd, task_definition) if ftd else None

@@ -60,7 +60,7 @@ def recorded_elsewhere(rt: Runtime, owner: Owner, family: str, gw: EcsGateway) -
     the latest ACTIVE revision -- what a bare family runs -- another object's, and its deletion would act
     on it. So a family stays claimed while any object records a revision of it, ACTIVE or not.
     """
-    for obj in rt.registry.items(TASK_DEFINITION):
+    for obj in rt.watch_cache.items(TASK_DEFINITION):
         if obj["metadata"].get("uid") == owner.uid:
             continue
         st = obj.get("status") or {}
@@ -99,7 +99,7 @@ def _same_place(rt: Runtime, obj: dict[str, Any], arn: str, gw: EcsGateway) -> b
 async def roll_dependents(rt: Runtime, body: Any, arn: str) -> None:
     """Touch every FargateService that references this object, so it rolls to `arn`."""
     ns, name = body["metadata"]["namespace"], body["metadata"]["name"]
-    for svc in rt.registry.items(SERVICE):
+    for svc in rt.watch_cache.items(SERVICE):
         meta, spec = svc["metadata"], svc.get("spec", {})
         ref = spec.get("taskDefinitionRef") or {}
         current = (meta.get("annotations") or {}).get(RESOLVED_ANNOTATION)
@@ -145,7 +145,7 @@ async def reconcile_task_definition(
     if controller.up_to_date(controller.Desired(Owner.of(body), dict(spec)), status):
         up_to_date(body, patch, status)
         return
-    if not rt.registry.synced():
+    if not rt.watch_cache.synced():
         # Which revisions services and tasks use is read from the cache: never judge it half-filled.
         raise kopf.TemporaryError("waiting for the watch cache to load (revisions in use)", delay=1)
     desired = _desired(rt, body, status, gw, _first_attempt(body, spec, status, retry))

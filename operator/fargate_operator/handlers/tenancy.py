@@ -50,7 +50,7 @@ def _refuse(rt: Runtime, message: str) -> NoReturn:
 
 
 def _objects(rt: Runtime, kind: str, namespace: str) -> Iterator[dict[str, Any]]:
-    return (o for o in rt.registry.items(kind) if o["metadata"]["namespace"] == namespace)
+    return (o for o in rt.watch_cache.items(kind) if o["metadata"]["namespace"] == namespace)
 
 
 def _pending(obj: dict[str, Any]) -> bool:
@@ -203,7 +203,7 @@ async def recheck_refusals(rt: Runtime) -> int:
     policy = rt.tenancy.policy
     asked = 0
     for kind in (TASK_DEFINITION, SERVICE, TASK, CLUSTER):
-        for obj in rt.registry.items(kind):
+        for obj in rt.watch_cache.items(kind):
             if logic.needs_recheck(obj, policy) or (
                 kind in (SERVICE, CLUSTER) and _in_unshared_cluster(rt, obj, policy)
             ):
@@ -224,7 +224,7 @@ async def watch_config(rt: Runtime, poll: float = POLL_SECONDS) -> None:
         try:
             if rt.tenancy.reload():
                 window_end = None
-            if rt.registry.synced():
+            if rt.watch_cache.synced():
                 now = time.monotonic()
                 if window_end is None:
                     window_end = now + RECHECK_WINDOW_SECONDS

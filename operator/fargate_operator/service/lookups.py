@@ -107,7 +107,7 @@ class Store:
     # -- lookups in the watch cache ------------------------------------------------------------
 
     def objects(self, kind: str, ns: str) -> list[dict[str, Any]]:
-        return self.rt.registry.in_namespace(kind, ns)
+        return self.rt.watch_cache.in_namespace(kind, ns)
 
     def cluster_of(self, ns: str, obj: dict[str, Any]) -> str:
         """The ECS cluster name a service or task object runs in."""
@@ -117,7 +117,7 @@ class Store:
         if spec.get("cluster"):
             return short_name(spec["cluster"], "cluster/")
         if ref := spec.get("clusterRef"):
-            target = self.rt.registry.get(CLUSTER, ns, ref["name"])
+            target = self.rt.watch_cache.get(CLUSTER, ns, ref["name"])
             return cluster_name(target) if target else ref["name"]
         return "default"
 
@@ -171,7 +171,7 @@ class Store:
 
     def deleted(self, kind: str, ns: str) -> list[dict[str, Any]]:
         """The namespace's deleted objects of `kind` still answered (newest first); each with `deletedAt`."""
-        return deleted.recent(self.rt.registry.get(deleted.CONFIGMAP, ns, deleted.NAME), kind)
+        return deleted.recent(self.rt.watch_cache.get(deleted.CONFIGMAP, ns, deleted.NAME), kind)
 
     def find_deleted_cluster(self, ns: str, ref: str | None) -> dict[str, Any] | None:
         ref = ref or "default"
@@ -205,7 +205,7 @@ class Store:
         """Until done(object), or the ECS error recorded for its generation (unless `failures` is off)."""
         deadline = time.monotonic() + self.wait_timeout
         while True:
-            obj = self.rt.registry.get(kind, ns, name)
+            obj = self.rt.watch_cache.get(kind, ns, name)
             if obj is not None and (generation is None or (obj["metadata"].get("generation") or 0) >= generation):
                 if done(obj):
                     return obj
@@ -219,7 +219,7 @@ class Store:
                     "describe it again later",
                     500,
                 )
-            await self.rt.registry.wait_changed(min(remaining, 1.0))
+            await self.rt.watch_cache.wait_changed(min(remaining, 1.0))
 
     # -- custom resource writes, made as the caller -------------------------------------------
 

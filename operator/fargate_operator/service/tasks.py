@@ -81,7 +81,7 @@ class Tasks:
             # The same clientToken names the same object: a retried RunTask starts nothing new, also when
             # the retry reaches another replica before the first object reached its cache.
             name = f"run-{hashlib.sha256(f'{cluster}/{token}'.encode()).hexdigest()[:16]}"
-            if self.store.rt.registry.get(TASK, ns, name) is None:
+            if self.store.rt.watch_cache.get(TASK, ns, name) is None:
                 with contextlib.suppress(acting.AlreadyExists):
                     await self.store.create_named(TASK, caller, name, spec, annotations=annotations)
         elif caller.signature:

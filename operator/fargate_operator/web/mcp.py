@@ -317,7 +317,7 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
             for kind in listable
         ]
         for kind in listable:
-            for obj in api.rt.registry.in_namespace(kind, ns):
+            for obj in api.rt.watch_cache.in_namespace(kind, ns):
                 name = obj["metadata"]["name"]
                 resources.append(
                     types.Resource(
@@ -346,10 +346,10 @@ def build_server(api: EcsApi, settings: McpSettings) -> Server[Any]:
         if len(parts) == 2:
             body: Any = [
                 {"name": o["metadata"]["name"], "spec": o.get("spec", {}), "status": o.get("status", {})}
-                for o in api.rt.registry.in_namespace(kind, ns)
+                for o in api.rt.watch_cache.in_namespace(kind, ns)
             ]
         else:
-            obj = api.rt.registry.get(kind, ns, parts[2])
+            obj = api.rt.watch_cache.get(kind, ns, parts[2])
             if obj is None:
                 raise MCPError(RESOURCE_NOT_FOUND, f"no {kind} {ns}/{parts[2]}")
             body = {"name": parts[2], "spec": obj.get("spec", {}), "status": obj.get("status", {})}
