@@ -10,7 +10,7 @@ AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 
 .PHONY: help venv assets node-assets generate lint check test test-unit test-integration test-e2e test-node chaos ha fuzz drift-soak long bench run run-node release-local lock clean
 
-# Test modules run on this many workers (pytest-xdist; a module, or the serial unit, per worker: see
+# Test modules run on this many workers (pytest-xdist; a module, or one of two serial units, per worker:
 # tests/conftest.py). 3 keeps 2 cores busy: most of a test's time is waiting for a process.
 JOBS ?= 3
 PARALLEL := -n $(JOBS) --dist loadfile

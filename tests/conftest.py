@@ -82,17 +82,20 @@ def unique() -> str:
 
 
 # Tests run on several workers (`make test`: pytest-xdist). A module is the unit of work, so its world
-# and operator process start once; the node tier, e2e, HA and chaos modules form one serial unit on one
-# worker: the node tier is a single root-owned world, and the HA and chaos modules measure takeovers
-# in seconds, so they should not compete with each other for the two cores.
-SERIAL_UNIT = "serial"
-SERIAL_DIRS = ("tests/node/", "tests/e2e/", "tests/integration/ha/", "tests/integration/chaos/")
+# and operator process start once. Two units are bigger: the node tier with the e2e tests (one root-owned
+# world), and the HA and chaos modules, which measure takeovers in seconds and should not compete with
+# each other for the two cores; each runs its modules one after another on one worker.
+SERIAL_UNITS = {
+    "node tier": ("tests/node/", "tests/e2e/"),
+    "faults": ("tests/integration/ha/", "tests/integration/chaos/"),
+}
+SERIAL_DIRS = tuple(d for dirs in SERIAL_UNITS.values() for d in dirs)
 LATE_FIXTURES = {"node", "e2e_cluster"}
 
 
 def unit_of(nodeid: str) -> str:
-    """The unit of work a test belongs to: the serial unit, else its module."""
-    return SERIAL_UNIT if nodeid.startswith(SERIAL_DIRS) else nodeid.split("::", 1)[0]
+    """The unit of work a test belongs to: one of the serial units, else its module."""
+    return next((unit for unit, dirs in SERIAL_UNITS.items() if nodeid.startswith(dirs)), nodeid.split("::", 1)[0])
 
 
 @pytest.hookimpl(optionalhook=True)
