@@ -13,16 +13,17 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from fargate_devenv import versions
 from fargate_devenv.cache import cache_root, locked, log
 
 
-def ensure_go_tool(package: str, version: str) -> Path:
-    """The binary of `package` (a main package path) at `version`: from the cache, else built now."""
-    name = package.rstrip("/").rsplit("/", 1)[-1]
-    target_dir = cache_root() / "tools" / f"{name}-{version}"
+def _build_once(name: str, target_dir: Path, what: str, build: Callable[[Path], None]) -> Path:
+    """`target_dir`/`name`, built by `build(partial)` unless cached. The lock makes concurrent first uses
+    (pytest workers) build once; the build writes a partial file renamed into place, so `target` is
+    never half written."""
     target = target_dir / name
     if target.exists():
         return target
@@ -30,10 +31,26 @@ def ensure_go_tool(package: str, version: str) -> Path:
         raise RuntimeError(f"{name} is built with Go, and `go` is not on PATH")
     with locked(target_dir / ".lock"):
         if not target.exists():
-            log(f"building {name} {version} from the Go module proxy")
-            env = {**os.environ, "GOBIN": str(target_dir), "CGO_ENABLED": "0"}
-            subprocess.run(["go", "install", f"{package}@{version}"], env=env, check=True)
+            log(f"building {name} {what}")
+            partial = target_dir / f".{name}.partial"
+            build(partial)
+            partial.rename(target)
     return target
+
+
+def ensure_go_tool(package: str, version: str) -> Path:
+    """The binary of `package` (a main package path) at `version`: from the cache, else built now."""
+    name = package.rstrip("/").rsplit("/", 1)[-1]
+
+    def build(partial: Path) -> None:
+        # `go build` of a module@version needs a module around it; `go install` does not, but names the
+        # binary after the package: install into a scratch GOBIN, then move it to `partial`.
+        scratch = partial.parent / ".gobin"
+        env = {**os.environ, "GOBIN": str(scratch), "CGO_ENABLED": "0"}
+        subprocess.run(["go", "install", f"{package}@{version}"], env=env, check=True)
+        (scratch / name).rename(partial)
+
+    return _build_once(name, cache_root() / "tools" / f"{name}-{version}", f"{version} from the Go module proxy", build)
 
 
 def source_digest(source: Path) -> str:
@@ -47,22 +64,13 @@ def source_digest(source: Path) -> str:
 def ensure_source_go_tool(source: Path) -> Path:
     """The binary of the Go program in `source` (a main package with its own go.mod): from the cache,
     else built now. -mod=readonly: the committed go.sum is the lock, and a build never edits it."""
+
+    def build(partial: Path) -> None:
+        command = ["go", "build", "-mod=readonly", "-trimpath", "-o", str(partial), "."]
+        subprocess.run(command, cwd=source, env={**os.environ, "CGO_ENABLED": "0"}, check=True)
+
     name = source.name
-    target_dir = cache_root() / "tools" / f"{name}-{source_digest(source)}"
-    target = target_dir / name
-    if target.exists():
-        return target
-    if shutil.which("go") is None:
-        raise RuntimeError(f"{name} is built with Go, and `go` is not on PATH")
-    with locked(target_dir / ".lock"):
-        if not target.exists():
-            log(f"building {name} from {source}")
-            env = {**os.environ, "CGO_ENABLED": "0"}
-            partial = target_dir / f".{name}.partial"
-            build = ["go", "build", "-mod=readonly", "-trimpath", "-o", str(partial), "."]
-            subprocess.run(build, cwd=source, env=env, check=True)
-            partial.rename(target)  # never a half-written binary at `target`
-    return target
+    return _build_once(name, cache_root() / "tools" / f"{name}-{source_digest(source)}", f"from {source}", build)
 
 
 def ensure_argocd_health(root: Path) -> Path:
