@@ -7,8 +7,11 @@ STAMP := $(VENV)/.installed
 # The AWS CLI, a client nobody here wrote, in a venv of its own: it pins its own botocore.
 AWSCLI_VENV := .venv-awscli
 AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
+# The documentation site's output (git-ignored); the release workflow passes SITE=_site.
+SITE ?= site
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
 
-.PHONY: help venv assets node-assets generate lint check test test-unit test-integration test-e2e test-node chaos ha fuzz drift-soak long bench run run-node release-local lock clean
+.PHONY: help venv assets node-assets generate lint docs check test test-unit test-integration test-e2e test-node chaos ha fuzz drift-soak long bench run run-node release-local lock clean
 
 # Test modules run on this many workers (pytest-xdist; a module, or one of two serial units, per worker:
 # tests/conftest.py). 3 keeps 2 cores busy: most of a test's time is waiting for a process.
@@ -23,11 +26,12 @@ help:
 	@echo "make run-node  a real node with the operator image installed by Helm (root; writes .run/node-env)"
 	@echo "make release-local  push the image and chart at the current version to that node's registry"
 	@echo "make test   install, provision, lint, and run the whole suite"
+	@echo "make docs  the documentation site (mkdocs.yml, docs/) into $(SITE)/, links checked"
 	@echo "make generate | lint | assets | chaos | ha | fuzz | drift-soak | long (= chaos + ha + fuzz + drift-soak) | bench | lock | clean"
 
 # The three distributions of this repository, editable: the operator (.), the ECS emulator
 # (operator/ecs-sim) and the test world with the development commands (operator/devenv).
-DISTS := -e ".[test,bench]" -e ./operator/ecs-sim -e ./operator/devenv
+DISTS := -e ".[test,bench,docs]" -e ./operator/ecs-sim -e ./operator/devenv
 
 $(STAMP): pyproject.toml operator/ecs-sim/pyproject.toml operator/devenv/pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +64,13 @@ lint: venv
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m fargate_devenv.go_tools actionlint  # .github/workflows/ (built from the Go proxy if missing)
 	cd tools/argocd-health && test -z "$$(gofmt -l .)" && go vet -mod=readonly ./...  # the Argo CD health harness
+	$(MKDOCS) build --strict --quiet --site-dir $(SITE)  # links between the pages and their anchors
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_doc_links.py  # the README's links and anchors
+
+# The documentation site: mkdocs.yml and docs/ (the README's quick start included); broken links
+# or anchors fail it (--strict). The release workflow builds it and publishes it to GitHub Pages.
+docs: venv
+	$(MKDOCS) build --strict --site-dir $(SITE)
 
 # The inner loop: what most changes need, on the real API server and the emulator; no root, no node tier.
 check: venv assets lint
@@ -130,7 +141,7 @@ release-local: venv node-assets
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade "pip>=24"
-	.lock-venv/bin/python -m pip install --quiet ".[test,bench]" ./operator/ecs-sim ./operator/devenv
+	.lock-venv/bin/python -m pip install --quiet ".[test,bench,docs]" ./operator/ecs-sim ./operator/devenv
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -Ev '^fargate-(operator|ecs-sim|devenv)' > requirements.lock
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet "awscli>=1.40"
@@ -138,4 +149,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) $(AWSCLI_VENV) .run .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(AWSCLI_VENV) .run .pytest_cache .mypy_cache .ruff_cache site _site

@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         "--tenancy-config",
         type=Path,
         help="YAML file: the clusters, task definitions and IAM roles namespaces may use beyond their own; "
-        "re-read when it changes (default: FARGATE_OPERATOR_TENANCY_CONFIG, else built in; README 'Tenancy')",
+        "re-read when it changes (default: FARGATE_OPERATOR_TENANCY_CONFIG, else built in; docs/tenancy.md)",
     )
     run.add_argument("--rest-host", default="0.0.0.0", help="REST adapter bind address (default 0.0.0.0)")
     run.add_argument("--rest-port", type=int, default=8080, help="REST adapter port (default 8080)")

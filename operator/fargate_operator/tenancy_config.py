@@ -88,6 +88,6 @@ class PolicySource:
         for pattern in ambiguous_patterns(self.policy):
             log.warning(
                 "tenancy pattern %r: {namespace} runs on into characters a namespace name can hold, so namespace "
-                "'team' also matches what 'team-b' is meant to get; put '/' around it (README, Tenancy)",
+                "'team' also matches what 'team-b' is meant to get; put '/' around it (docs/tenancy.md)",
                 pattern,
             )

@@ -204,11 +204,11 @@ def test_a_script_running_past_argo_cds_second_is_stopped() -> None:
     assert 0.9 < time.monotonic() - started < 5
 
 
-def test_the_readme_installs_the_health_checks_and_the_application() -> None:
-    """The README's Argo CD commands name the generated customisation (merged into argocd-cm) and the Application."""
-    readme = (REPO / "README.md").read_text()
-    patch = re.search(r"kubectl patch configmap argocd-cm -n argocd --type merge \\\n\s+--patch-file (\S+)", readme)
-    apply = re.search(r"kubectl apply -f (deploy/argocd/\S+)", readme)
+def test_the_argocd_page_installs_the_health_checks_and_the_application() -> None:
+    """docs/argocd.md's commands name the generated customisation (merged into argocd-cm) and the Application."""
+    page = (REPO / "docs" / "argocd.md").read_text()
+    patch = re.search(r"kubectl patch configmap argocd-cm -n argocd --type merge \\\n\s+--patch-file (\S+)", page)
+    apply = re.search(r"kubectl apply -f (deploy/argocd/\S+)", page)
     assert patch is not None and apply is not None
     custom = yaml.safe_load((REPO / patch.group(1)).read_text())
     assert (custom["kind"], custom["metadata"]["name"], custom["metadata"]["namespace"]) == (

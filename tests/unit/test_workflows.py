@@ -58,9 +58,12 @@ def test_write_permissions_are_asked_for_per_job(workflow: Path) -> None:
         )
         signs = any("cosign sign" in s.get("run", "") for s in job["steps"])
         releases = any("gh release" in s.get("run", "") for s in job["steps"])
+        # GitHub Pages: actions/deploy-pages needs pages and the OIDC token, and nothing else.
+        deploys_pages = any("actions/deploy-pages" in s.get("uses", "") for s in job["steps"])
         assert ("packages" in writes) == pushes, name
-        assert ("id-token" in writes) == signs, name
+        assert ("id-token" in writes) == (signs or deploys_pages), name
         assert ("contents" in writes) == releases, name
+        assert ("pages" in writes) == deploys_pages, name
 
 
 def test_a_missing_target_or_path_is_found() -> None:
