@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -176,3 +177,11 @@ def test_terraform_validates_the_snippet_against_the_aws_provider(tmp_path: Path
     ):
         res = subprocess.run([terraform_bin, *command], cwd=tmp_path, env=env, capture_output=True, text=True)
         assert res.returncode == 0, f"terraform {command[0]}: {res.stdout}{res.stderr}"
+
+
+def test_the_docs_page_shows_the_pattern_the_template_holds() -> None:
+    page = (TEMPLATE.parents[2] / "docs" / "event-driven-status.md").read_text()
+    shown = re.search(r"The event pattern:\n\n```json\n(.*?)\n```", page, re.S)
+    assert shown, "docs/event-driven-status.md shows the event pattern in a json block"
+    placeholders = Place("<account>", "<region>", partition="<partition>", cluster_name_prefix="<ClusterNamePrefix>")
+    assert json.loads(shown.group(1)) == cfn_pattern(placeholders)
