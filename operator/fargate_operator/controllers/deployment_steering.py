@@ -1,10 +1,7 @@
 """Steering a FargateService's ECS service deployment: continue it past a PAUSE hook, or stop it (rollback).
 
 Asked declaratively, as StopTask is: the annotation `continue-deployment` or `stop-deployment`
-(models/kinds.py) names the serviceDeploymentArn it is meant for, optionally `#<hookId>` after it
-(the ECS API adapter writes the hookId its caller named; kubectl users may write a bare ARN, which
-continues whichever PAUSE hook awaits action). A suffix also makes a second request for the same
-deployment a change the handler sees (a deployment may pause at several stages).
+(models/kinds.py) names the serviceDeploymentArn it is meant for (reconcile/deployment_request.py).
 
 observe: the service, owner-checked (DescribeServices with TAGS), and the deployment
 (DescribeServiceDeployments). plan (pure): whether to call, or why not, as an Event. act: the
@@ -21,42 +18,26 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from fargate_operator.controllers.base import Ecs
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.owner_gate import deployment_of, owned
 from fargate_operator.models.ownership import Owner
+from fargate_operator.reconcile.deployment_request import (
+    CONTINUE,
+    FINISHED,
+    STOP,
+    STOPPING,
+    Request,
+    annotation_value,
+    parse,
+)
 
-CONTINUE: Final = "ContinueServiceDeployment"
-STOP: Final = "StopServiceDeployment"
-FINISHED: Final = frozenset({"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"})
-STOPPING: Final = frozenset({"STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"})
-_ARN_MARK: Final = ":service-deployment/"
+__all__ = ["CONTINUE", "STOP", "Plan", "Request", "Target", "annotation_value", "parse", "plan", "steer"]
+
 # (reason, message, warning): an Event on the object; a refusal is a Warning.
 Tell = Callable[[str, str, bool], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Request:
-    """What an annotation asks: `operation` (CONTINUE or STOP) on a deployment, optionally one hook."""
-
-    operation: str
-    deployment_arn: str
-    hook_id: str | None = None
-
-
-def parse(operation: str, value: str | None) -> Request | None:
-    """The request an annotation value makes; None for an empty value or one that is no deployment ARN."""
-    arn, _, hook = (value or "").strip().partition("#")
-    if not arn.startswith("arn:") or _ARN_MARK not in arn:
-        return None
-    return Request(operation, arn, hook.strip() or None)
-
-
-def annotation_value(arn: str, hook_id: str | None = None) -> str:
-    """The value asking for `arn` (and the hook), as the adapters write it."""
-    return f"{arn}#{hook_id}" if hook_id else arn
 
 
 @dataclass(frozen=True)
