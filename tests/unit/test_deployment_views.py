@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+import pytest
 
 from fargate_operator.reconcile import deployment_request as request
 from fargate_operator.service import deployment_views as views
 from fargate_operator.service.deployments import ServiceDeployments
+from fargate_operator.service.errors import ApiError
 
 SERVICE = "arn:aws:ecs:us-east-1:123456789012:service/apps/web"
 CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/apps"
@@ -79,14 +83,84 @@ def test_a_deployment_arn_names_its_service_and_nothing_else_does() -> None:
     assert request.service_of("service-deployment/apps/web/x") is None
 
 
-def test_the_deployment_operations_find_the_object_by_recorded_or_named_service() -> None:
-    class Store:
-        def objects(self, kind: str, ns: str) -> list[dict[str, Any]]:
-            return [_obj(PAUSED, None)]
+class _Caller:
+    ns = "team-a"
 
-    ops = ServiceDeployments(Store())  # type: ignore[arg-type]  # only objects() is read
+
+class _Store:
+    """The lookups the deployment operations make, over one FargateService; writing is a failure here."""
+
+    def __init__(self, *objects: dict[str, Any]) -> None:
+        self.items = [{"metadata": {"name": "web"}, "spec": {"serviceName": "web"}, **o} for o in objects]
+
+    def objects(self, kind: str, ns: str) -> list[dict[str, Any]]:
+        return self.items
+
+    def require_cluster(self, ns: str, ref: str | None) -> Any:
+        return type("Cluster", (), {"name": "apps", "arn": CLUSTER})()
+
+    def find_service(self, ns: str, cluster: str, ref: str) -> dict[str, Any] | None:
+        return next((o for o in self.items if ref in ("web", SERVICE)), None)
+
+    async def update_annotation(self, *args: Any) -> None:
+        raise AssertionError("nothing may be written")
+
+
+def _ops(*objects: dict[str, Any]) -> ServiceDeployments:
+    return ServiceDeployments(_Store(*objects))  # type: ignore[arg-type]  # the lookups above only
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_service_deployments_are_listed_newest_first_with_ecs_filters_and_pages() -> None:
+    ops = _ops(_obj(PAUSED, DONE))
+    listed = _run(ops.list_service_deployments(_Caller(), {"service": "web"}))  # type: ignore[arg-type]
+    assert [b["serviceDeploymentArn"] for b in listed["serviceDeployments"]] == [CURRENT, LAST]
+    done = _run(ops.list_service_deployments(_Caller(), {"service": "web", "status": ["ROLLBACK_SUCCESSFUL"]}))  # type: ignore[arg-type]
+    assert [b["serviceDeploymentArn"] for b in done["serviceDeployments"]] == [LAST]
+    recent = _run(ops.list_service_deployments(_Caller(), {"service": "web", "createdAt": {"after": 1796619000}}))  # type: ignore[arg-type]
+    assert [b["serviceDeploymentArn"] for b in recent["serviceDeployments"]] == [CURRENT]
+    first = _run(ops.list_service_deployments(_Caller(), {"service": "web", "maxResults": 1}))  # type: ignore[arg-type]
+    assert len(first["serviceDeployments"]) == 1 and first["nextToken"]
+
+
+def test_unknown_filters_and_deployments_are_ecs_errors_or_failures() -> None:
+    ops = _ops(_obj(PAUSED, DONE))
+    with pytest.raises(ApiError) as err:
+        _run(ops.list_service_deployments(_Caller(), {"service": "web", "status": ["DONE"]}))  # type: ignore[arg-type]
+    assert err.value.code == "InvalidParameterException" and "status" in err.value.message and err.value.status == 400
+    other = CURRENT.replace("/web/", "/api/")
+    described = _run(ops.describe_service_deployments(_Caller(), {"serviceDeploymentArns": [LAST, other]}))  # type: ignore[arg-type]
+    assert [d["serviceDeploymentArn"] for d in described["serviceDeployments"]] == [LAST]
+    assert described["failures"] == [{"arn": other, "reason": "MISSING"}]
+
+
+def test_stopping_a_deployment_the_status_shows_finished_is_a_conflict_and_writes_nothing() -> None:
+    ops = _ops(_obj(None, DONE))
+    for call, code in (
+        (ops.stop_service_deployment, "ConflictException"),
+        (ops.continue_service_deployment, "InvalidParameterException"),
+    ):
+        with pytest.raises(ApiError) as err:
+            _run(call(_Caller(), {"serviceDeploymentArn": LAST, "hookId": "h"}))  # type: ignore[arg-type]
+        assert err.value.code == code, err.value
+
+
+def test_the_deployment_operations_find_the_object_by_recorded_or_named_service() -> None:
+    ops = _ops(_obj(PAUSED, None))
     found = ops._find("team-a", CURRENT)
     assert found is not None and found[1] == PAUSED
     unrecorded = ops._find("team-a", LAST)  # not in status yet: found by the service its ARN names
     assert unrecorded is not None and unrecorded[1] is None
     assert ops._find("team-a", CURRENT.replace("/web/", "/api/")) is None
+
+
+def test_a_deployment_is_steered_on_the_object_that_manages_its_service_not_one_that_observes_it() -> None:
+    observer = {**_obj(None, None), "spec": {"serviceName": "web", "managementPolicy": "Observe"}}
+    observer["metadata"] = {"name": "mirror"}
+    ops = _ops(_obj(None, None))
+    ops.store.items.insert(0, observer)  # type: ignore[attr-defined]  # the stub's list
+    found = ops._find("team-a", CURRENT)
+    assert found is not None and found[0]["metadata"]["name"] == "web"

@@ -55,8 +55,10 @@ class ServiceDeployments:
                 if d["serviceDeploymentArn"] == arn:
                     return obj, d
         service_arn = steering.service_of(arn)
-        found = next((o for o in objects if service_arn and o.get("status", {}).get("serviceArn") == service_arn), None)
-        return (found, None) if found is not None else None
+        named = [o for o in objects if service_arn and o.get("status", {}).get("serviceArn") == service_arn]
+        # The object that manages the service before one that only mirrors it (Observe).
+        named.sort(key=lambda o: management_policy(o["spec"]) == OBSERVE)
+        return (named[0], None) if named else None
 
     async def _request(self, caller: Caller, arn: str, key: str, value: str, what: str) -> dict[str, Any]:
         found = self._find(caller.ns, arn)
