@@ -333,3 +333,31 @@ def test_bad_requests_are_ecs_client_errors(
         "DescribeServiceDeployments", ecs.describe_service_deployments(serviceDeploymentArns=[other_service])
     )
     assert described["failures"] == [{"arn": other_service, "reason": "MISSING"}]
+
+
+def test_an_annotation_written_while_the_operator_is_down_is_acted_on_once_after_it_starts(
+    world: World, adapter: OperatorProcess, ecs_for: Callable[[str], Any], namespace: str, network: Network, unique: str
+) -> None:
+    kube = Kube(world.control_plane, namespace)
+    d = Deploying(world, ecs_for("writer"), network, unique, "restart")
+    arn = d.deploy(PAUSE_AT_SCALE_UP)
+    d.paused(arn)
+    obj = _object_of(kube, "restart")
+    adapter.kill()
+    try:
+        world.control_plane.kubectl(
+            "annotate", "fargateservice", obj, "-n", namespace, f"{CONTINUE_DEPLOYMENT_ANNOTATION}={arn}"
+        )
+        assert any(h["status"] == "AWAITING_ACTION" for h in d.described(arn)["lifecycleHookDetails"])
+    finally:
+        adapter.start().wait_ready()
+
+    assert d.finished(arn)["status"] == "SUCCESSFUL"
+    _event(kube, obj, "DeploymentContinued", arn)
+    adapter.kill()  # and again: the request was handled, a restart does not make it again
+    adapter.start().wait_ready()
+    wait_for("the operator handled the object", lambda: kube.handled("fargateservice", obj))
+    adapter.wait_cycles(2)  # a while running after the restart: time for a repeated request to show
+    reasons = [e.get("reason") for e in kube.events(obj)]
+    assert reasons.count("DeploymentContinued") == 1, reasons
+    assert "NothingToContinue" not in reasons and "DeploymentAlreadyFinished" not in reasons, reasons
