@@ -15,10 +15,8 @@ from fargate_operator.handlers import tenancy
 from fargate_operator.handlers.common import (
     Waiting,
     apply_health,
-    backoff,
     cluster_has_default_strategy,
     creating,
-    ecs_of,
     ecs_or_wait,
     fail,
     resolve_cluster,
@@ -34,6 +32,7 @@ from fargate_operator.handlers.skeleton import (
     steers,
 )
 from fargate_operator.handlers.slots import bounded
+from fargate_operator.handlers.steering import steered
 from fargate_operator.models.kinds import (
     CONTINUE_DEPLOYMENT_ANNOTATION,
     FORCE_DEPLOYMENT_ANNOTATION,
@@ -44,12 +43,10 @@ from fargate_operator.models.kinds import (
 )
 from fargate_operator.models.ownership import AdoptionRefused, Owner
 from fargate_operator.reconcile import service as logic
-from fargate_operator.reconcile.accounts import PlacementRefused
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
 from fargate_operator.reconcile.task_definition import newer_revision
 from fargate_operator.reconcile.tenancy import SERVICE_OPERATIONS
 from fargate_operator.runtime import Runtime, runtime_of
-from fargate_operator.status import writer
 
 PLURAL = PLURALS["FargateService"]
 ROLL_ANNOTATION = f"{GROUP}/task-definition"  # set by the FargateTaskDefinition handler
@@ -164,39 +161,10 @@ async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
 @steers(PLURAL, CONTINUE_DEPLOYMENT_ANNOTATION)
 async def continue_deployment(body: Any, spec: Any, status: Any, new: Any, retry: int, memo: Any, **_: Any) -> None:
     """ContinueServiceDeployment asked by the annotation (kubectl, or the adapters as the caller)."""
-    await _steer(steering.CONTINUE, CONTINUE_DEPLOYMENT_ANNOTATION, body, spec, status, new, retry, memo)
+    await steered(steering.CONTINUE, CONTINUE_DEPLOYMENT_ANNOTATION, body, spec, status, new, retry, memo)
 
 
 @steers(PLURAL, STOP_DEPLOYMENT_ANNOTATION)
 async def stop_deployment(body: Any, spec: Any, status: Any, new: Any, retry: int, memo: Any, **_: Any) -> None:
     """StopServiceDeployment (ROLLBACK) asked by the annotation."""
-    await _steer(steering.STOP, STOP_DEPLOYMENT_ANNOTATION, body, spec, status, new, retry, memo)
-
-
-async def _steer(operation: str, key: str, body: Any, spec: Any, status: Any, new: Any, retry: int, memo: Any) -> None:
-    """The controller's algorithm (controllers/deployment_steering.py) with this object's facts; its Events
-    are the record; only a transient ECS error retries (no conditions: the service's own health is unchanged)."""
-    request = steering.parse(operation, new)
-    if request is None:
-        if new:
-            await writer.event(body, "DeploymentNotSteered", f"{key}={new!r} names no service deployment", warning=True)
-        return
-    try:
-        gw = await ecs_of(runtime_of(memo), body)
-    except Waiting as why:
-        raise kopf.TemporaryError(str(why), delay=5) from None
-    except PlacementRefused as err:
-        await writer.event(body, "DeploymentNotSteered", str(err), warning=True)
-        return
-    observe = management_policy(spec) == OBSERVE  # the operator writes nothing to an observed service
-    target = steering.Target(Owner.of(body), status.get("clusterArn"), None if observe else status.get("serviceArn"))
-
-    async def tell(reason: str, message: str, warning: bool) -> None:
-        await writer.event(body, reason, message, warning=warning)
-
-    try:
-        await steering.steer(gw, tell, target, request, f"annotation {key} seen")
-    except EcsError as err:
-        raise kopf.TemporaryError(
-            f"{operation}: {err.code}: {err.message}", delay=backoff(retry, err.retry_delay)
-        ) from err
+    await steered(steering.STOP, STOP_DEPLOYMENT_ANNOTATION, body, spec, status, new, retry, memo)
