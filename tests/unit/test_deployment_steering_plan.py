@@ -163,3 +163,10 @@ def test_only_a_deployment_of_an_owned_service_becomes_a_gated_target() -> None:
     }
     adopted = owner_gate.owned(OWNER, _service() | {"tags": []}, adoption_policy="Adopt")
     assert adopted is not None and owner_gate.deployment_of(adopted, _deployment()) is None
+
+
+def test_an_ecs_refusal_while_looking_is_an_event_not_a_retry() -> None:
+    fake = _ecs(_deployment(hooks=[_hook("h-1")])).fail("DescribeServiceDeployments", "AccessDeniedException")
+    told = _steer(fake, DEPLOYMENT)
+    assert fake.made("ContinueServiceDeployment") == []
+    assert told[0][0] == "DeploymentNotSteered" and "AccessDeniedException" in told[0][1] and told[0][2]

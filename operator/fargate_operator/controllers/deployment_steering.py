@@ -22,7 +22,7 @@ from typing import Any
 
 from fargate_operator.controllers.base import Ecs
 from fargate_operator.ecs.errors import EcsError
-from fargate_operator.ecs.owner_gate import deployment_of, owned
+from fargate_operator.ecs.owner_gate import Owned, deployment_of, owned
 from fargate_operator.models.ownership import Owner
 from fargate_operator.reconcile.deployment_request import (
     CONTINUE,
@@ -104,7 +104,24 @@ class Target:
 
 
 async def steer(ecs: Ecs, say: Tell, target: Target, request: Request, asked_by: str = "") -> Plan:
-    """observe -> plan -> act; the Event is said here. Raises EcsError only when transient (retry)."""
+    """observe -> plan -> act; the Event is said here. Raises EcsError only when transient (retry): any other
+    ECS error, in a describe or in the call, is an Event, so a request ECS refuses never loops."""
+    suffix = f" ({asked_by})" if asked_by else ""
+    decided = Plan("DeploymentNotSteered", f"{request.deployment_arn}: {request.operation}", True)
+    try:
+        decided, gated = await _observe_and_plan(ecs, target, request)
+        if decided.call is not None and gated is not None:
+            await ecs.write(decided.call, gated, **decided.params)
+    except EcsError as err:
+        if err.transient:
+            raise
+        decided = Plan("DeploymentNotSteered", f"{decided.message}: ECS refused: {err.code}: {err.message}", True)
+    await say(decided.reason, decided.message + suffix, decided.warning)
+    return decided
+
+
+async def _observe_and_plan(ecs: Ecs, target: Target, request: Request) -> tuple[Plan, Owned | None]:
+    """The plan, and the deployment as a gated target when it is one of the object's own service."""
     service, deployment = None, None
     if target.cluster and target.service_arn:
         found = await ecs.describe_services(target.cluster, [target.service_arn])
@@ -113,18 +130,5 @@ async def steer(ecs: Ecs, say: Tell, target: Target, request: Request, asked_by:
             answer = await ecs.call("DescribeServiceDeployments", serviceDeploymentArns=[request.deployment_arn])
             deployment = next(iter(answer.get("serviceDeployments") or []), None)
     decided = plan(request, target.service_arn, service is not None, deployment)
-    suffix = f" ({asked_by})" if asked_by else ""
     gated = deployment_of(service, deployment) if service is not None and deployment is not None else None
-    if decided.call is None or gated is None:
-        await say(decided.reason, decided.message + suffix, decided.warning)
-        return decided
-    try:
-        await ecs.write(decided.call, gated, **decided.params)
-    except EcsError as err:
-        if err.transient:
-            raise
-        refused = Plan("DeploymentNotSteered", f"{decided.message}: ECS refused: {err.code}: {err.message}", True)
-        await say(refused.reason, refused.message + suffix, True)
-        return refused
-    await say(decided.reason, decided.message + suffix, False)
-    return decided
+    return decided, gated
