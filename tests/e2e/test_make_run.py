@@ -198,8 +198,8 @@ def test_mcp_inspector_cli_lists_tools_and_calls_a_read_tool(dev_world: DevWorld
         return out
 
     tools = inspector("--method", "tools/list")["tools"]
-    # The 16 ECS operations and the two tools made for agents (the local admin may exec and read logs).
-    assert isinstance(tools, list) and len(tools) == 18
+    # The 20 ECS operations and the two tools made for agents (the local admin may exec and read logs).
+    assert isinstance(tools, list) and len(tools) == 22
     assert {"executecommandoutput", "gettasklogs"} <= {t["name"] for t in tools}
     called = inspector(
         "--method", "tools/call", "--tool-name", "describeclusters", "--tool-arg", 'clusters=["default"]'

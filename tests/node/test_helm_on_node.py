@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "fargate-operator"
 FULLNAME = RELEASE  # the release name contains the chart name
 READ_TOOLS = 7
-ALL_TOOLS = 18  # the 16 ECS operations, executecommandoutput and gettasklogs (the FULL role has both verbs)
+ALL_TOOLS = 22  # the 20 ECS operations, executecommandoutput and gettasklogs (the FULL role has both verbs)
 
 AGENT = """
 import anyio, json, os, httpx2

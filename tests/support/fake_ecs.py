@@ -37,6 +37,19 @@ class FakeEcs:
 
         return self.on(operation, raise_)
 
+    def with_deployments(self, *deployments: dict[str, Any]) -> FakeEcs:
+        """DescribeServiceDeployments answers `deployments` by ARN (an unknown ARN: a MISSING failure, as ECS)."""
+        by_arn = {d["serviceDeploymentArn"]: d for d in deployments}
+
+        def describe(params: dict[str, Any]) -> dict[str, Any]:
+            arns = params["serviceDeploymentArns"]
+            return {
+                "serviceDeployments": [by_arn[a] for a in arns if a in by_arn],
+                "failures": [{"arn": a, "reason": "MISSING"} for a in arns if a not in by_arn],
+            }
+
+        return self.on("DescribeServiceDeployments", describe)
+
     def made(self, operation: str) -> list[dict[str, Any]]:
         """The parameters of every `operation` call so far, in order."""
         return [params for op, params in self.calls if op == operation]

@@ -41,6 +41,10 @@ ECS_OPERATIONS = {
     "CreateCluster",
     "DescribeClusters",
     "ExecuteCommand",
+    "ContinueServiceDeployment",
+    "StopServiceDeployment",
+    "ListServiceDeployments",
+    "DescribeServiceDeployments",
 }
 OWN_TOOLS = {"ExecuteCommandOutput", "GetTaskLogs"}  # MCP's own tools: not ECS operations
 
@@ -130,7 +134,28 @@ def test_writes_are_exactly_the_rows_the_access_check_keeps_from_a_read_only_key
         "DeleteService",
         "ExecuteCommand",
         "ExecuteCommandOutput",
+        "ContinueServiceDeployment",
+        "StopServiceDeployment",
     }
+
+
+def test_steering_a_deployment_needs_patch_and_reading_one_get_or_list_on_fargateservices() -> None:
+    verbs = {
+        name: [str(p) for p in OPERATIONS[name].permissions]
+        for name in (
+            "ContinueServiceDeployment",
+            "StopServiceDeployment",
+            "ListServiceDeployments",
+            "DescribeServiceDeployments",
+        )
+    }
+    assert verbs == {
+        "ContinueServiceDeployment": ["patch fargateservices"],
+        "StopServiceDeployment": ["patch fargateservices"],
+        "ListServiceDeployments": ["list fargateservices"],
+        "DescribeServiceDeployments": ["get fargateservices"],
+    }
+    assert OPERATIONS["StopServiceDeployment"].destructive and not OPERATIONS["ContinueServiceDeployment"].destructive
 
 
 def test_only_writes_are_destructive_or_refuse_a_replay() -> None:

@@ -30,6 +30,9 @@ WRITES: Final[Mapping[str, str]] = {
     "DeleteCluster": "cluster",
     "UpdateCluster": "cluster",
     "PutClusterCapacityProviders": "cluster",
+    # A service deployment, as `deployment_of` vouches for it: one of a service the owner check found ours.
+    "ContinueServiceDeployment": "serviceDeploymentArn",
+    "StopServiceDeployment": "serviceDeploymentArn",
 }
 # Any other operation named like a change of something existing is refused until it is added above with
 # its member: a new path cannot reach ECS around the gate by picking an operation the table forgot.
@@ -90,6 +93,15 @@ def claimed(owner: Owner, answer: Mapping[str, Any], adoption_policy: str, what:
     arn, cluster, tags = _arn_and_tags(answer)
     adopting = check_claim(owner, tags, adoption_policy, what)
     return Owned(arn, cluster, owner, adopting, seal=_SEAL)
+
+
+def deployment_of(service: Owned, deployment: Mapping[str, Any]) -> Owned | None:
+    """A service deployment ECS described (DescribeServiceDeployments), if it is one of `service`, which the
+    owner check found the object's own (not one it is still adopting); None otherwise. A deployment carries
+    no tags: whose it is follows from the service ECS says it deploys."""
+    if service.adopting or not deployment.get("serviceArn") or deployment.get("serviceArn") != service.arn:
+        return None
+    return Owned(str(deployment["serviceDeploymentArn"]), None, service.owner, False, seal=_SEAL)
 
 
 def gated(operation: str) -> bool:

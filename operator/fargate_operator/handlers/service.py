@@ -6,6 +6,7 @@ from typing import Any
 
 import kopf
 
+from fargate_operator.controllers import deployment_steering as steering
 from fargate_operator.controllers import service as controller
 from fargate_operator.controllers.base import Verdict
 from fargate_operator.ecs.errors import EcsError
@@ -22,9 +23,24 @@ from fargate_operator.handlers.common import (
     resolve_task_definition,
     up_to_date,
 )
-from fargate_operator.handlers.skeleton import conditions_on_failure, deletes, deletion_gateway, events_of, record
+from fargate_operator.handlers.skeleton import (
+    conditions_on_failure,
+    deletes,
+    deletion_gateway,
+    events_of,
+    record,
+    steers,
+)
 from fargate_operator.handlers.slots import bounded
-from fargate_operator.models.kinds import FORCE_DEPLOYMENT_ANNOTATION, GROUP, PLURALS, VERSION
+from fargate_operator.handlers.steering import steered
+from fargate_operator.models.kinds import (
+    CONTINUE_DEPLOYMENT_ANNOTATION,
+    FORCE_DEPLOYMENT_ANNOTATION,
+    GROUP,
+    PLURALS,
+    STOP_DEPLOYMENT_ANNOTATION,
+    VERSION,
+)
 from fargate_operator.models.ownership import AdoptionRefused, Owner
 from fargate_operator.reconcile import service as logic
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
@@ -140,3 +156,15 @@ async def delete_service(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
         await controller.delete(gw, Owner.of(body), cluster, arn or spec["serviceName"], events_of(body), retain=retain)
     except EcsError as err:
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
+
+
+@steers(PLURAL, CONTINUE_DEPLOYMENT_ANNOTATION)
+async def continue_deployment(body: Any, spec: Any, status: Any, new: Any, retry: int, memo: Any, **_: Any) -> None:
+    """ContinueServiceDeployment asked by the annotation (kubectl, or the adapters as the caller)."""
+    await steered(steering.CONTINUE, CONTINUE_DEPLOYMENT_ANNOTATION, body, spec, status, new, retry, memo)
+
+
+@steers(PLURAL, STOP_DEPLOYMENT_ANNOTATION)
+async def stop_deployment(body: Any, spec: Any, status: Any, new: Any, retry: int, memo: Any, **_: Any) -> None:
+    """StopServiceDeployment (ROLLBACK) asked by the annotation."""
+    await steered(steering.STOP, STOP_DEPLOYMENT_ANNOTATION, body, spec, status, new, retry, memo)

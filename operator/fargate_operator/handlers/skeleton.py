@@ -70,6 +70,18 @@ def requested(plural: str, annotation: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def steers(plural: str, annotation: str) -> Callable[[Handler], Handler]:
+    """A request carried by one annotation alone (deployment steering): runs when that annotation is set or
+    changes -- no other annotation's change -- within the handler slots; `old`/`new` are its values."""
+
+    def register(handler: Handler) -> Handler:
+        fn = bounded(handler)
+        kopf.on.update(GROUP, VERSION, plural, field=("metadata", "annotations", annotation))(fn)
+        return fn
+
+    return register
+
+
 def events_of(body: Any) -> Say:
     """A controller's account of what it did, as Events on the object."""
 

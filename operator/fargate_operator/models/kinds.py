@@ -31,6 +31,10 @@ RUN_MARK = f"{GROUP}/run-requested"
 # Annotations the ECS API adapter writes to ask the operator for an action.
 STOP_ANNOTATION = f"{GROUP}/stop-requested"  # FargateTask: StopTask, see reconcile/stop_request.py
 FORCE_DEPLOYMENT_ANNOTATION = f"{GROUP}/force-new-deployment"  # FargateService: value = a nonce
+# FargateService: a service deployment to continue past its PAUSE hook / to stop and roll back; value = its
+# serviceDeploymentArn (optionally `#<hookId>`), see controllers/deployment_steering.py
+CONTINUE_DEPLOYMENT_ANNOTATION = f"{GROUP}/continue-deployment"
+STOP_DEPLOYMENT_ANNOTATION = f"{GROUP}/stop-deployment"
 # FargateTaskDefinition: revisions to deregister (JSON list of ARNs), see reconcile/deregistration.py
 DEREGISTER_ANNOTATION = f"{GROUP}/deregister-requested"
 # Written by the operator on objects it refused for tenancy when the tenancy config changed

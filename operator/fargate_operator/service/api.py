@@ -1,4 +1,4 @@
-"""The 16 ECS operations (and MCP's own tools) over the custom resources, as the caller, in the namespace addressed.
+"""The 20 ECS operations (and MCP's own tools) over the custom resources, as the caller, in the namespace addressed.
 
 Every call is first authorized for the caller (access.py: the operation's verb on its kind, asked
 of the API server and kept briefly). Reads then answer from the watch cache (no further Kubernetes
@@ -7,7 +7,8 @@ impersonation) and then wait, bounded, for the operator's reconciled result, ans
 would; an error ECS reported comes back as that ECS error. Exceptions, each documented in the README:
 - a task definition revision's content is asked of ECS once per ARN and remembered
   (revisions are immutable), so answers show what ECS registered, never the spec;
-- ExecuteCommand is an action forwarded to ECS and recorded as a Kubernetes Event.
+- ExecuteCommand is an action forwarded to ECS and recorded as a Kubernetes Event;
+- Continue/StopServiceDeployment write a request annotation and answer at once (deployments.py).
 
 The operations live per resource (clusters.py, task_definitions.py, tasks.py,
 ecs_services.py) over one Store (lookups.py); operations.py is their table; this

@@ -17,6 +17,7 @@ from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK, TASK_DEFINITIO
 from fargate_operator.service import exec_run as execs_run
 from fargate_operator.service.access import Caller, Permission
 from fargate_operator.service.clusters import Clusters
+from fargate_operator.service.deployments import ServiceDeployments
 from fargate_operator.service.ecs_services import EcsServices
 from fargate_operator.service.lookups import Store
 from fargate_operator.service.task_definitions import TaskDefinitions
@@ -35,12 +36,18 @@ class Implementations:
     tasks: Tasks
     services: EcsServices
     task_logs: TaskLogs
+    deployments: ServiceDeployments
 
     @classmethod
     def over(cls, store: Store) -> Implementations:
         task_definitions = TaskDefinitions(store)  # one, shared: it remembers registered revisions
         return cls(
-            Clusters(store), task_definitions, Tasks(store), EcsServices(store), TaskLogs(store, task_definitions)
+            Clusters(store),
+            task_definitions,
+            Tasks(store),
+            EcsServices(store),
+            TaskLogs(store, task_definitions),
+            ServiceDeployments(store),
         )
 
 
@@ -153,6 +160,46 @@ TABLE = (
     ),
     Operation("DescribeServices", SERVICE, ("get",), lambda i: i.services.describe_services),
     Operation("ListServices", SERVICE, ("list",), lambda i: i.services.list_services),
+    # Steering a deployment is a request on the FargateService (an annotation the caller writes, as StopTask's);
+    # the operator makes the ECS call once it checked the deployment is of the object's own service.
+    Operation(
+        "ContinueServiceDeployment",
+        SERVICE,
+        ("patch",),
+        lambda i: i.deployments.continue_service_deployment,
+        write=True,
+        idempotent=True,
+        guidance=" Asks the operator to continue the deployment past the PAUSE hook hookId (annotation "
+        "ecs.fargate.dev/continue-deployment on the FargateService) and answers at once; an Event on the "
+        "FargateService says what ECS did. action ROLLBACK stops the deployment with rollback instead.",
+    ),
+    Operation(
+        "StopServiceDeployment",
+        SERVICE,
+        ("patch",),
+        lambda i: i.deployments.stop_service_deployment,
+        write=True,
+        destructive=True,
+        idempotent=True,
+        guidance=" Asks the operator to stop the deployment and roll back (stopType ROLLBACK; annotation "
+        "ecs.fargate.dev/stop-deployment on the FargateService) and answers at once; an Event on the "
+        "FargateService says what ECS did.",
+    ),
+    Operation(
+        "ListServiceDeployments",
+        SERVICE,
+        ("list",),
+        lambda i: i.deployments.list_service_deployments,
+        guidance=" From the FargateService's status.deployment: the deployment in flight and the last finished one.",
+    ),
+    Operation(
+        "DescribeServiceDeployments",
+        SERVICE,
+        ("get",),
+        lambda i: i.deployments.describe_service_deployments,
+        guidance=" From the FargateServices' status.deployment (in flight and last finished); others are failures "
+        "MISSING.",
+    ),
     Operation(
         "ExecuteCommand",
         TASK,

@@ -1,6 +1,6 @@
 """The MCP endpoint (Streamable HTTP, `/mcp`): the operations as tools, the resources as MCP resources.
 
-One tool per row of the operation table (service/operations.py): the 16 ECS operations and two tools
+One tool per row of the operation table (service/operations.py): the 20 ECS operations and two tools
 of its own (executecommandoutput, gettasklogs). Built on the official SDK's low-level server so each
 ECS tool carries the exact ECS shapes: input and output schemas are generated from botocore's ECS
 model (the same source as the CRDs), arguments are checked with botocore's validator (as the REST

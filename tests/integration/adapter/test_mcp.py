@@ -24,6 +24,8 @@ READ_TOOLS = {
     "listtasks",
     "describeservices",
     "listservices",
+    "listservicedeployments",
+    "describeservicedeployments",
 }
 WRITE_TOOLS = {
     "createcluster",
@@ -36,6 +38,8 @@ WRITE_TOOLS = {
     "deleteservice",
     "executecommand",
     "executecommandoutput",
+    "continueservicedeployment",
+    "stopservicedeployment",
 }
 LOG_TOOLS = {"gettasklogs"}  # reads CloudWatch Logs (open world), needs get fargatetasks/log
 
