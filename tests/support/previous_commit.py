@@ -49,10 +49,10 @@ def previous_commit(repo: Path, paths: tuple[str, ...] = UPGRADE_PATHS) -> str:
     changed = _git(repo, "log", "-1", "--first-parent", "--format=%H", "HEAD", "--", *paths)
     if not changed:
         raise RuntimeError(f"no commit in {repo}'s history changed {paths}: a shallow clone? (fetch-depth: 0)")
-    parent = _git(repo, "rev-parse", "--verify", "--quiet", f"{changed}^1")
-    if not parent:
-        raise RuntimeError(f"{changed} has no parent in this clone: fetch the history (fetch-depth: 0)")
-    return parent
+    try:
+        return _git(repo, "rev-parse", "--verify", "--quiet", f"{changed}^1")
+    except RuntimeError:
+        raise RuntimeError(f"{changed} has no parent in this clone: fetch the history (fetch-depth: 0)") from None
 
 
 def extract(repo: Path, commit: str, dest: Path, paths: tuple[str, ...] = UPGRADE_PATHS) -> PreviousTree:
