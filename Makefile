@@ -11,7 +11,7 @@ AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 SITE ?= site
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
 
-.PHONY: help venv assets node-assets generate lint docs check test test-unit test-integration test-e2e test-node chaos ha fuzz drift-soak long bench run run-node release-local lock clean
+.PHONY: help venv assets node-assets generate lint docs check test test-unit test-integration test-e2e test-node chaos ha fuzz drift-soak long bench run run-node release-local install-yaml lock clean
 
 # Test modules run on this many workers (pytest-xdist; a module, or one of two serial units, per worker:
 # tests/conftest.py). 3 keeps 2 cores busy: most of a test's time is waiting for a process.
@@ -25,6 +25,7 @@ help:
 	@echo "make run    local control plane + ECS emulator (writes .run/kubeconfig and .run/env)"
 	@echo "make run-node  a real node with the operator image installed by Helm (root; writes .run/node-env)"
 	@echo "make release-local  push the image and chart at the current version to that node's registry"
+	@echo "make install-yaml IMAGE=<repo>:<tag>@<digest> OUT=<file>  the release's install.yaml (release.yml runs it)"
 	@echo "make test   install, provision, lint, and run the whole suite"
 	@echo "make docs  the documentation site (mkdocs.yml, docs/) into $(SITE)/, links checked"
 	@echo "make generate | lint | assets | chaos | ha | fuzz | drift-soak | long (= chaos + ha + fuzz + drift-soak) | bench | lock | clean"
@@ -136,6 +137,13 @@ run-node: venv node-assets
 # `make run-node` (its address is in .run/node-env), or REGISTRY=host:port.
 release-local: venv node-assets
 	$(BIN)/fargate-devenv release-local --run-dir .run $(if $(REGISTRY),--registry $(REGISTRY))
+
+# install.yaml for a pushed image, pinned by digest: the one renderer (release.yml runs this target;
+# release-local calls the same module). Needs only python3 and helm on PATH (HELM=… otherwise), no venv.
+HELM ?= helm
+install-yaml:
+	@test -n "$(IMAGE)" -a -n "$(OUT)" || { echo "usage: make install-yaml IMAGE=<repo>:<tag>@sha256:<digest> OUT=<file>"; exit 2; }
+	PYTHONPATH=operator/devenv/src $(PYTHON) -m fargate_devenv.install_yaml --helm "$(HELM)" --image "$(IMAGE)" --out "$(OUT)"
 
 # Re-resolve the pinned versions of every dependency (the lower bounds stay in pyproject.toml).
 lock:

@@ -9,40 +9,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from fargate_devenv.ecs_emulator import REGION
 from fargate_devenv.node import NodeWorld
 from fargate_devenv.release_local import release_local, write_install_yaml
-from fargate_devenv.tenancy import world_sharing
 from support.node import apply_ecs_credentials
-from support.registry_pull import forget_image, node_images, pull_messages, pulled
+from support.registry_pull import emulator_kustomization, forget_image, node_images, pull_messages, pulled
 
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "fargate-system"
 NAME = "fargate-operator"
-
-
-def kustomization(ecs_endpoint: str) -> dict[str, Any]:
-    """Only what the emulator needs: its endpoint and keys, and its networks allowed. The image stays."""
-    container = "/spec/template/spec/containers/0"
-    ops = [
-        {"op": "add", "path": f"{container}/args/-", "value": f"--ecs-endpoint={ecs_endpoint}"},
-        {"op": "add", "path": f"{container}/args/-", "value": f"--region={REGION}"},
-        {"op": "add", "path": f"{container}/envFrom", "value": [{"secretRef": {"name": "ecs-credentials"}}]},
-    ]
-    tenancy_ops = [{"op": "replace", "path": "/data/tenancy.yaml", "value": yaml.safe_dump(world_sharing())}]
-    return {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": ["install.yaml"],
-        "patches": [
-            {"target": {"kind": "Deployment", "name": NAME}, "patch": yaml.safe_dump(ops)},
-            {"target": {"kind": "ConfigMap", "name": f"{NAME}-tenancy"}, "patch": yaml.safe_dump(tenancy_ops)},
-        ],
-    }
 
 
 def test_install_yaml_runs_the_image_the_kubelet_pulls_by_digest_from_the_registry(
@@ -55,7 +32,9 @@ def test_install_yaml_runs_the_image_the_kubelet_pulls_by_digest_from_the_regist
     docs = [d for d in yaml.safe_load_all(install.read_text()) if d]
     images = [d["spec"]["template"]["spec"]["containers"][0]["image"] for d in docs if d["kind"] == "Deployment"]
     assert images == [release.image.ref]
-    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization(node.ecs_inside_endpoint)))
+    # Only the emulator's endpoint, keys and networks: the image stays as rendered.
+    kustomization = emulator_kustomization("install.yaml", node.ecs_inside_endpoint)
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
     forget_image(node, release.image.digest)  # another module may have pulled it: the kubelet must pull it now
     assert release.image.digest not in node_images(node)
     # CRDs an earlier Helm release left are taken over from Helm's field manager (README "Install").

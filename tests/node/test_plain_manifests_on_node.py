@@ -10,42 +10,17 @@ import json
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from fargate_devenv.ecs_emulator import REGION
 from fargate_devenv.node import NodeWorld
-from fargate_devenv.tenancy import world_sharing
 from support.node import NodeImages, apply, apply_ecs_credentials, get, wait_for
 from support.operator_process import awsvpc, condition, manifest, task_definition_spec, task_manifest
+from support.registry_pull import emulator_kustomization
 
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "fargate-system"
 NAME = "fargate-operator"
-
-
-def kustomization(image_ref: str, ecs_endpoint: str) -> dict[str, Any]:
-    repository, tag = image_ref.rsplit(":", 1)
-    container = "/spec/template/spec/containers/0"
-    ops = [
-        {"op": "replace", "path": f"{container}/imagePullPolicy", "value": "Never"},
-        {"op": "add", "path": f"{container}/args/-", "value": f"--ecs-endpoint={ecs_endpoint}"},
-        {"op": "add", "path": f"{container}/args/-", "value": f"--region={REGION}"},
-        {"op": "add", "path": f"{container}/envFrom", "value": [{"secretRef": {"name": "ecs-credentials"}}]},
-    ]
-    tenancy_ops = [{"op": "replace", "path": "/data/tenancy.yaml", "value": yaml.safe_dump(world_sharing())}]
-    return {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": ["fargate-operator.yaml"],
-        "images": [{"name": "ghcr.io/fargate-operator/fargate-operator", "newName": repository, "newTag": tag}],
-        "patches": [
-            {"target": {"kind": "Deployment", "name": NAME}, "patch": yaml.safe_dump(ops)},
-            # The emulator's subnets and security groups, which the tenancy config must allow (README "Tenancy").
-            {"target": {"kind": "ConfigMap", "name": f"{NAME}-tenancy"}, "patch": yaml.safe_dump(tenancy_ops)},
-        ],
-    }
 
 
 def test_plain_manifests_run_the_operator_on_the_node(node: NodeWorld, node_images: NodeImages, tmp_path: Path) -> None:
@@ -53,9 +28,12 @@ def test_plain_manifests_run_the_operator_on_the_node(node: NodeWorld, node_imag
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     shutil.copy(REPO / "deploy" / "fargate-operator.yaml", overlay / "fargate-operator.yaml")
-    (overlay / "kustomization.yaml").write_text(
-        yaml.safe_dump(kustomization(node_images.operator.ref, node.ecs_inside_endpoint))
+    repository, tag = node_images.operator.ref.rsplit(":", 1)
+    images = [{"name": "ghcr.io/fargate-operator/fargate-operator", "newName": repository, "newTag": tag}]
+    kustomization = emulator_kustomization(
+        "fargate-operator.yaml", node.ecs_inside_endpoint, images=images, pull_policy="Never"
     )
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
     # The CRDs are Helm's (the release before this left them, as uninstall does): taking them over from
     # Helm's field manager is what --force-conflicts is for (README "Install").
     res = node.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(overlay), check=False)

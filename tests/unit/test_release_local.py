@@ -1,14 +1,16 @@
 """The local release path's pure parts: the registry's configuration, containerd's trust in it, where
-`make release-local` finds the registry, and the install command it prints (README "Install")."""
+`make release-local` finds the registry, the install command it prints (README "Install") and the
+arguments of install.yaml's one renderer."""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
-from fargate_devenv import node_config
+from fargate_devenv import install_yaml, node_config
 from fargate_devenv.oci_push import PushedImage
 from fargate_devenv.registry import registry_config
 from fargate_devenv.release_local import LocalRelease, registry_from_env_file
@@ -53,3 +55,19 @@ def test_the_install_command_takes_the_chart_by_version_and_the_image_by_digest(
     ]
     assert "--plain-http" in args and "pullPolicy" not in " ".join(args)
     assert f"image.tag=1.2.3@{DIGEST}" in args and "image.repository=127.0.0.1:5123/fargate-operator" in args
+
+
+def test_install_yaml_pins_the_image_by_digest_and_leaves_out_the_test_hook() -> None:
+    args = install_yaml.template_args(Path("helm/fargate-operator"), f"ghcr.io/o/fargate-operator:1.2.3@{DIGEST}")
+    assert args[:3] == ["template", "fargate-operator", "helm/fargate-operator"]
+    assert "--include-crds" in args and "--skip-tests" in args
+    assert args[-4:] == ["--set", "image.repository=ghcr.io/o/fargate-operator", "--set", f"image.tag=1.2.3@{DIGEST}"]
+    assert install_yaml.namespace_doc("fargate-system").startswith("apiVersion: v1\nkind: Namespace\n")
+
+
+@pytest.mark.parametrize(
+    "image", ["ghcr.io/o/fargate-operator:1.2.3", f"ghcr.io/o/fargate-operator@{DIGEST}", "x:1@sha256:abc"]
+)
+def test_install_yaml_refuses_an_image_not_pinned_by_tag_and_digest(image: str) -> None:
+    with pytest.raises(ValueError, match="pins the image"):
+        install_yaml.template_args(Path("helm/fargate-operator"), image)

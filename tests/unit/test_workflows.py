@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.workflows import load, make_targets, makefile_targets, repository_paths
+from support.workflows import load, make_targets, makefile_targets, repository_paths, steps
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
@@ -64,6 +64,15 @@ def test_write_permissions_are_asked_for_per_job(workflow: Path) -> None:
         assert ("id-token" in writes) == (signs or deploys_pages), name
         assert ("contents" in writes) == releases, name
         assert ("pages" in writes) == deploys_pages, name
+
+
+def test_the_release_renders_install_yaml_with_the_command_release_local_uses() -> None:
+    """One renderer (make install-yaml, fargate_devenv/install_yaml.py): no second `helm template` to drift."""
+    release = load(REPO / ".github" / "workflows" / "release.yml")
+    scripts = [s.get("run", "") for s in steps(release)]
+    assert any("make install-yaml" in s and "OUT=dist/install.yaml" in s for s in scripts)
+    assert not any("helm template" in s for s in scripts)
+    assert "install_yaml.render(" in (REPO / "operator/devenv/src/fargate_devenv/release_local.py").read_text()
 
 
 def test_a_missing_target_or_path_is_found() -> None:

@@ -302,16 +302,19 @@ def _cached(archive: Path) -> BuiltImage | None:
     return BuiltImage(info["ref"], archive, info["size_bytes"], 0.0, cached=True)
 
 
-def ensure_operator_image(repo: Path, rebuild: bool = False) -> BuiltImage:
-    """The project's Dockerfile built on the debootstrap base; cached by a digest of its context."""
+def ensure_operator_image(repo: Path, rebuild: bool = False, repository: str = OPERATOR_REPOSITORY) -> BuiltImage:
+    """The project's Dockerfile built on the debootstrap base; cached by a digest of its context.
+
+    `repository`: another name for another tree (an older commit's, for the upgrade test), so that its
+    build and this checkout's are cached side by side instead of replacing each other (_forget_older)."""
     tag = f"{source_version(repo)}-{context_digest(repo)}"
-    archive = image_root() / f"fargate-operator-{tag}.tar"
+    archive = image_root() / f"{repository.rsplit('/', 1)[-1]}-{tag}.tar"
     with locked(image_root() / ".lock"):
         if not rebuild and (hit := _cached(archive)):
             return hit
-        _log(f"docker build {OPERATOR_REPOSITORY}:{tag}")
+        _log(f"docker build {repository}:{tag}")
         with docker_engine() as engine:
-            return _build(engine, f"{OPERATOR_REPOSITORY}:{tag}", repo, archive)
+            return _build(engine, f"{repository}:{tag}", repo, archive)
 
 
 CLIENTS_DOCKERFILE = """ARG BASE_IMAGE

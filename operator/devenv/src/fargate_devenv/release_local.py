@@ -3,7 +3,8 @@
 What .github/workflows/release.yml does on a tag, at the checkout's version, without GitHub:
 the operator image built from the Dockerfile (image.py) pushed to ``<registry>/fargate-operator:<v>``
 (oci_push.py), the chart packaged and pushed with ``helm push`` to ``oci://<registry>/charts``, and
-``install.yaml`` rendered for that image (pinned by digest) as the workflow attaches it to a release.
+``install.yaml`` rendered for that image (pinned by digest) by the workflow's own command
+(install_yaml.py), as the workflow attaches it to a release.
 The registry is the node tier's (registry.py): ``make run-node`` writes its address into
 ``.run/node-env`` as ``FARGATE_REGISTRY``, or pass ``--registry``. Users then install from it
 exactly as from ghcr.io (README "Install"), with ``--plain-http``.
@@ -19,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from fargate_devenv import install_yaml
 from fargate_devenv.assets import ensure_assets
 from fargate_devenv.image import ensure_operator_image
 from fargate_devenv.oci_push import PushedImage, push_archive
@@ -56,18 +58,22 @@ class LocalRelease:
         ]
 
 
-def _helm(helm: Path, home: Path, *args: str, stderr: bool = True) -> str:
-    env = {
+def _helm_env(home: Path) -> dict[str, str]:
+    """helm with a home of its own: nothing from the user's registries or repositories."""
+    return {
         "PATH": "/usr/bin:/bin",
         "HOME": str(home),
         "HELM_CACHE_HOME": str(home / "cache"),
         "HELM_CONFIG_HOME": str(home / "config"),
         "HELM_DATA_HOME": str(home / "data"),
     }
-    res = subprocess.run([str(helm), *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def _helm(helm: Path, home: Path, *args: str) -> str:
+    res = subprocess.run([str(helm), *args], capture_output=True, text=True, env=_helm_env(home), timeout=300)
     if res.returncode != 0:
         raise RuntimeError(f"helm {' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
-    return res.stdout + (res.stderr if stderr else "")
+    return res.stdout + res.stderr
 
 
 def release_local(repo: Path, registry: str) -> LocalRelease:
@@ -89,28 +95,11 @@ def release_local(repo: Path, registry: str) -> LocalRelease:
 
 
 def write_install_yaml(repo: Path, release: LocalRelease, path: Path, namespace: str = "fargate-system") -> Path:
-    """The release's install.yaml, rendered as .github/workflows/release.yml renders it: the Namespace, then
-    the chart with its CRDs and without its test hook, the image pinned by digest."""
+    """The release's install.yaml, rendered by the command .github/workflows/release.yml runs (install_yaml.py)."""
     with tempfile.TemporaryDirectory(prefix="release-local-") as tmp:
-        rendered = _helm(
-            ensure_assets().helm,
-            Path(tmp),
-            "template",
-            RELEASE_NAME,
-            str(repo / "helm" / CHART_NAME),
-            "--namespace",
-            namespace,
-            "--include-crds",
-            "--skip-tests",
-            "--set",
-            f"image.repository={release.image.repository}",
-            "--set",
-            f"image.tag={release.image.tag}@{release.image.digest}",
-            stderr=False,
+        return install_yaml.render(
+            ensure_assets().helm, repo / install_yaml.CHART, release.image.ref, path, namespace, _helm_env(Path(tmp))
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {namespace}\n---\n{rendered}")
-    return path
 
 
 def registry_from_env_file(path: Path) -> str | None:
