@@ -34,6 +34,8 @@ FAILED_HOOK = ("FAILED", "TIMED_OUT")
 # The steering annotation of FargateService that continues a paused deployment (models/kinds.py
 # CONTINUE_DEPLOYMENT_ANNOTATION, owned by the steering code; named here only in a message).
 CONTINUE_ANNOTATION = "ecs.fargate.dev/continue-deployment"
+# Verdicts of a deployment ECS is making on purpose: between two revisions, nothing to judge as drift.
+IN_FLIGHT_REASONS = frozenset({"DeploymentInProgress", "DeploymentPaused"})
 _LABEL = {"BLUE_GREEN": "blue/green", "LINEAR": "linear", "CANARY": "canary", "ROLLING": "rolling"}
 
 
