@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -275,3 +276,13 @@ def test_steady_services_cost_no_describe_service_deployments(
 
     assert calls["DescribeServices"] >= 3, calls
     assert calls["DescribeServiceDeployments"] == 0, calls
+
+
+def test_the_blue_green_example_in_the_docs_is_accepted_by_the_api_server(world: World, kube: Kube) -> None:
+    """docs/deployments.md's FargateService, as the API server validates it (schema and CEL rules)."""
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "deployments.md").read_text()
+    example = next(block for block in doc.split("```yaml\n")[1:] if "kind: FargateService" in block)
+    res = world.control_plane.kubectl(
+        "apply", "--dry-run=server", "-n", kube.namespace, "-f", "-", input=example.split("```")[0], check=False
+    )
+    assert res.returncode == 0, res.stderr
