@@ -259,6 +259,35 @@ def test_a_canary_stopped_by_hand_is_degraded_saying_so(
     assert _last(rolled)["status"] == "ROLLBACK_SUCCESSFUL" and _last(rolled)["serviceDeploymentArn"] == arn
 
 
+def test_a_pause_hook_holds_the_deployment_as_paused_until_it_is_continued(
+    cluster: str, kube: Kube, network: Network, ecs_client: Any, unique: str
+) -> None:
+    """Progressing with reason DeploymentPaused naming the hook (Argo CD: Suspended) until
+    ContinueServiceDeployment (here made on ECS directly), then Ready."""
+    from support.argocd_health import health
+
+    name = f"pause-{unique}"
+    plain = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1}
+    first = _last(_start(kube, network, name, plain))
+    pause = {"targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP"]}
+    kube.apply(_service(kube, network, name, plain | {"lifecycleHooks": [pause]}))
+    _until(kube, name, "the hook applied", lambda s: condition(s, "Ready").get("observedGeneration") == 2)
+    _roll(kube, name)
+
+    paused = _until(kube, name, "paused", lambda s: condition(s, "Progressing").get("reason") == "DeploymentPaused")
+
+    hook = _current(paused)["hook"]
+    assert hook["targetType"] == "PAUSE" and hook["status"] == "AWAITING_ACTION", hook
+    assert hook["lifecycleStage"] == "POST_SCALE_UP"
+    says = condition(paused, "Progressing")["message"]
+    assert f"PAUSE hook {hook['hookId']}" in says and "ContinueServiceDeployment" in says, says
+    assert health(kube.get("fargateservice", name) or {})[0] == "Suspended"
+    arn = _current(paused)["serviceDeploymentArn"]
+    ecs_client.continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"])
+    done = _until(kube, name, "Ready", lambda s: _is(s, "Ready") and _finished_after(first["serviceDeploymentArn"])(s))
+    assert _last(done)["status"] == "SUCCESSFUL" and _last(done)["serviceDeploymentArn"] == arn
+
+
 def test_steady_services_cost_no_describe_service_deployments(
     cluster: str, kube: Kube, network: Network, ecs_proxy: EcsProxy, operator_process: OperatorProcess, unique: str
 ) -> None:
