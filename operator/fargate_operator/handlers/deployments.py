@@ -16,6 +16,7 @@ from typing import Any
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.reconcile import deployment as deployment_logic
+from fargate_operator.reconcile import merge_patch
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +45,12 @@ def observed(obj: Mapping[str, Any], svc: Mapping[str, Any] | None, described: D
     known = (obj.get("status") or {}).get("deployment")
     sd = described.get(deployment_logic.to_describe(svc, known) or "")
     return deployment_logic.record(known, sd) if sd else None
+
+
+def after(status: Mapping[str, Any], seen: dict[str, Any] | None) -> dict[str, Any] | None:
+    """status.deployment as it stands once `seen` (a merge patch, see observed) is written: what the verdict reads."""
+    known = status.get("deployment")
+    if seen is None:
+        return dict(known) if known else None
+    stored: dict[str, Any] = merge_patch.applied(known or {}, seen)
+    return stored

@@ -204,7 +204,7 @@ async def _refresh_service(
     acting_for(obj)
     status: ServiceStatus = obj["status"]
     seen = deployments.observed(obj, svc, in_flight or {})
-    deployment = seen if seen is not None else status.get("deployment")
+    deployment = deployments.after(status, seen)
     if _observing(obj):
         if svc is None or svc.get("status") == "INACTIVE":
             name = obj["spec"]["serviceName"]
