@@ -167,7 +167,7 @@ def test_a_rollback_names_its_cause() -> None:
         ("Service deployment stopped by StopServiceDeployment (ROLLBACK).", "stopped by hand"),
     ):
         verdict = _judged(ROLLING, _sd("ROLLBACK_IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", statusReason=said))
-        assert verdict.degraded and verdict.message.startswith("blue/green deployment rolling back: " + words)
+        assert verdict.degraded and verdict.message.startswith("blue/green deployment rolled back: " + words)
 
 
 def test_a_finished_rollback_keeps_naming_its_cause_while_the_rollback_verdict_holds() -> None:

@@ -198,7 +198,9 @@ def judge(base: Verdict, deployment: Mapping[str, Any] | None, held: str | None 
     deployment = deployment or {}
     current, last = deployment.get("current") or {}, deployment.get("last") or {}
     if current.get("status") in ROLLING_BACK:
-        message = f"{_label(current)} deployment rolling back: {cause(current)}"
+        # The same words as once it has finished: the status loop keeps a rollback's first message
+        # (handlers/refresh.py _with_failed_task), which must not go stale.
+        message = f"{_label(current)} deployment rolled back: {cause(current)}"
         return Verdict(False, False, True, "RolledBack", message + (f"; {base.message}" if base.degraded else ""))
     if current.get("status") and current.get("status") not in FINISHED:
         if base.degraded:
