@@ -288,6 +288,35 @@ def test_a_pause_hook_holds_the_deployment_as_paused_until_it_is_continued(
     assert _last(done)["status"] == "SUCCESSFUL" and _last(done)["serviceDeploymentArn"] == arn
 
 
+def test_a_change_made_by_hand_during_a_deployment_is_judged_only_once_it_has_finished(
+    cluster: str,
+    kube: Kube,
+    network: Network,
+    ecs_client: Any,
+    ecs_proxy: EcsProxy,
+    operator_process: OperatorProcess,
+    unique: str,
+) -> None:
+    """While ECS bakes a blue/green deployment, a desiredCount set by hand is neither Drifted nor corrected
+    (an UpdateService then would meddle with the deployment); once it has finished, drift corrects it."""
+    name = f"drift-{unique}"
+    first = _last(_start(kube, network, name, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 40}))
+    _roll(kube, name)
+    baking = _until(kube, name, "baking", lambda s: _current(s).get("lifecycleStage") == "BAKE_TIME")
+    writes = ecs_proxy.count("UpdateService")
+
+    ecs_client.update_service(cluster=baking["clusterArn"], service=name, desiredCount=3)
+
+    operator_process.wait_cycles(3)
+    during = kube.status("fargateservice", name)
+    assert _current(during).get("lifecycleStage") == "BAKE_TIME", "the bake ended before the test could look"
+    assert ecs_proxy.count("UpdateService") == writes and not _is(during, "Drifted")
+    _until(kube, name, "the deployment finished", _finished_after(first["serviceDeploymentArn"]))
+    wait_for("the correction", lambda: ecs_proxy.count("UpdateService") > writes, timeout=DEADLINE)
+    corrected = _until(kube, name, "back at 2 desired", lambda s: s.get("desiredCount") == 2 and _is(s, "Ready"))
+    assert _last(corrected)["status"] == "SUCCESSFUL"
+
+
 def test_steady_services_cost_no_describe_service_deployments(
     cluster: str, kube: Kube, network: Network, ecs_proxy: EcsProxy, operator_process: OperatorProcess, unique: str
 ) -> None:
