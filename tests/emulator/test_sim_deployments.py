@@ -423,3 +423,36 @@ def test_a_slow_hook_is_called_again_until_it_succeeds(ecs: Any, cluster: str, n
     succeeded = next(at for at, status in calls if status == "SUCCEEDED")
     # two IN_PROGRESS answers, each followed by the 30 s (half a step) call-back delay
     assert succeeded - started >= 2 * 0.5 * FAST_STEP_SECONDS * 0.8, calls
+
+
+def test_describe_services_names_the_current_deployment_and_its_revisions(
+    ecs: Any, cluster: str, network: Network
+) -> None:
+    """Service.currentServiceDeployment is the newest service deployment; currentServiceRevisions the
+    revisions with tasks: blue and green while a blue/green deployment bakes, green alone afterwards."""
+    config = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 3}
+    _, v2 = _create(ecs, cluster, network, config)
+    first = service(ecs, cluster, "web")
+    listed = ecs.list_service_deployments(cluster=cluster, service="web")["serviceDeployments"]
+    assert first["currentServiceDeployment"] == listed[0]["serviceDeploymentArn"]
+    assert [r["arn"] for r in first["currentServiceRevisions"]] == [listed[0]["targetServiceRevisionArn"]]
+    arn = _deploy(ecs, cluster, v2)
+
+    baking = wait_until(
+        "the deployment bakes",
+        lambda: (service(ecs, cluster, "web"), _describe(ecs, arn)),
+        lambda found: found[1].get("lifecycleStage") == "BAKE_TIME",
+    )[0]
+    assert baking["currentServiceDeployment"] == arn
+    revisions = {r["arn"]: r for r in baking["currentServiceRevisions"]}
+    sd = _describe(ecs, arn)
+    assert set(revisions) == {sd["targetServiceRevision"]["arn"], sd["sourceServiceRevisions"][0]["arn"]}
+    assert {r["requestedTaskCount"] for r in revisions.values()} == {2}
+
+    _watch(ecs, arn, lambda sd: sd["status"] in DONE)
+    done = wait_until(
+        "green alone", lambda: service(ecs, cluster, "web"), lambda s: len(s["currentServiceRevisions"]) == 1
+    )
+    assert done["currentServiceDeployment"] == arn
+    assert done["currentServiceRevisions"][0]["arn"] == sd["targetServiceRevision"]["arn"]
+    assert done["currentServiceRevisions"][0]["runningTaskCount"] == 2

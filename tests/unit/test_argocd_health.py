@@ -218,3 +218,58 @@ def test_the_argocd_page_installs_the_health_checks_and_the_application() -> Non
     )
     app = yaml.safe_load((REPO / apply.group(1)).read_text())
     assert (app["kind"], app["metadata"]["namespace"]) == ("Application", "argocd")
+
+
+def _service_in(sd: dict[str, object], held: str | None = None) -> dict[str, object]:
+    """A FargateService whose conditions the operator derived from ECS's ServiceDeployment `sd`."""
+    from fargate_operator.models.verdict import Verdict
+    from fargate_operator.reconcile import conditions, merge_patch
+    from fargate_operator.reconcile import deployment as deployment_logic
+
+    base = Verdict(False, True, False, "RollingOut", "deployment in progress: 2/2 running")
+    deployment = merge_patch.applied({}, deployment_logic.record(None, sd))
+    verdict = deployment_logic.judge(base, deployment, held)
+    return {
+        "metadata": {"generation": 2},
+        "status": {
+            "observedGeneration": 2,
+            "deployment": deployment,
+            "conditions": conditions.summarize(None, **asdict(verdict), generation=2),
+        },
+    }
+
+
+def _deployment(status: str, stage: str, *hooks: dict[str, str], reason: str = "") -> dict[str, object]:
+    return {
+        "serviceDeploymentArn": "arn:aws:ecs:us-east-1:123456789012:service-deployment/c/web/2",
+        "status": status,
+        "statusReason": reason or None,
+        "lifecycleStage": stage,
+        "deploymentConfiguration": {"strategy": "BLUE_GREEN"},
+        "targetServiceRevision": {"arn": "arn:aws:ecs:us-east-1:123456789012:service-revision/c/web/2"},
+        "lifecycleHookDetails": list(hooks),
+    }
+
+
+def test_a_service_deployment_is_progressing_through_its_stages_suspended_at_a_pause_and_degraded_on_rollback() -> None:
+    lam = "arn:aws:lambda:us-east-1:123456789012:function:smoke-test"
+    objs = [
+        _service_in(_deployment("IN_PROGRESS", stage))
+        for stage in ("PRE_SCALE_UP", "SCALE_UP", "PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP")
+    ]
+    objs.append(
+        _service_in(
+            _deployment(
+                "IN_PROGRESS", "POST_SCALE_UP", {"hookId": "h-1", "targetType": "PAUSE", "status": "AWAITING_ACTION"}
+            )
+        )
+    )
+    failed = {"hookId": "h-2", "targetType": "AWS_LAMBDA", "targetArn": lam, "status": "FAILED"}
+    objs.append(_service_in(_deployment("ROLLBACK_IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", failed, reason="hook")))
+    by_gopher = argocd_health.gopher_health_many(objs)
+    assert by_gopher == [argocd_health.health_lua51(obj) for obj in objs]
+    stages = by_gopher[:5]
+    assert [s for s, _ in stages] == ["Progressing"] * 5
+    assert stages[3][1].startswith("blue/green deployment at BAKE_TIME")
+    assert by_gopher[5][0] == "Suspended" and "PAUSE hook h-1" in by_gopher[5][1]
+    assert by_gopher[6][0] == "Degraded" and "hook smoke-test failed" in by_gopher[6][1]

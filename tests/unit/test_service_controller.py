@@ -145,6 +145,19 @@ def test_the_recorded_revision_is_what_ecs_resolved_else_the_one_held() -> None:
     assert controller.recorded(service(), None, held)["desiredTaskDefinition"] == held
 
 
+def test_an_update_answer_naming_a_new_deployment_records_it_as_current() -> None:
+    """UpdateService's answer carries Service.currentServiceDeployment: the status loop describes it from then on."""
+    new, old = f"{CLUSTER}/web/2".replace(":cluster/", ":service-deployment/"), "arn:old-deployment"
+    known = {"last": {"serviceDeploymentArn": old, "status": "SUCCESSFUL"}}
+    answer = service(taskDefinition=TD, currentServiceDeployment=new)
+    assert controller.recorded(answer, TD, None, known)["deployment"] == {
+        "current": {"serviceDeploymentArn": new},
+        "last": known["last"],
+    }
+    same = service(taskDefinition=TD, currentServiceDeployment=old)  # e.g. desiredCount only: no new deployment
+    assert "deployment" not in controller.recorded(same, TD, None, known)
+
+
 def deployment(revision: int, status: str, rollout: str, reason: str = "") -> dict[str, Any]:
     td = f"arn:aws:ecs:us-east-1:123456789012:task-definition/web:{revision}"
     return {"status": status, "taskDefinition": td, "rolloutState": rollout, "rolloutStateReason": reason}

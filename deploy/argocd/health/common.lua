@@ -1,7 +1,8 @@
 -- Argo CD health for the ecs.fargate.dev kinds, from the operator's conditions.
 -- Progressing until the operator has seen this generation; then Degraded, Healthy
 -- or Progressing from the Degraded / Ready / Progressing conditions (Suspended for a
--- FargateTask stopped on request: Ready False with reason Stopped). Drift ECS has not been set back
+-- FargateTask stopped on request: Ready False with reason Stopped, and for a FargateService whose
+-- deployment waits at a PAUSE lifecycle hook: reason DeploymentPaused). Drift ECS has not been set back
 -- (driftPolicy Report, or corrections suspended) leaves a Healthy object Healthy, and says so.
 local hs = {status = "Progressing", message = "Waiting for the operator"}
 if obj.status == nil or obj.status.conditions == nil then
@@ -34,6 +35,12 @@ end
 if ready ~= nil and ready.reason == "Stopped" then
   hs.status = "Suspended"
   hs.message = ready.message or "Stopped"
+  return hs
+end
+-- A FargateService deployment held at a PAUSE hook: it goes on when someone continues it.
+if ready ~= nil and ready.reason == "DeploymentPaused" then
+  hs.status = "Suspended"
+  hs.message = ready.message or "DeploymentPaused"
   return hs
 end
 hs.message = (ready and (ready.message or ready.reason)) or "Reconciling"

@@ -138,6 +138,59 @@ def _status(properties: dict[str, JSONSchema], drift: bool = True) -> JSONSchema
     return schema
 
 
+_SERVICE_DEPLOYMENT_MEMBERS: dict[str, JSONSchema] = {
+    "serviceDeploymentArn": {"type": "string"},
+    "strategy": {"type": "string", "description": "deploymentConfiguration.strategy (ROLLING when unset)."},
+    "status": {"type": "string", "description": "ECS's ServiceDeployment.status (IN_PROGRESS, SUCCESSFUL, ...)."},
+    "statusReason": {"type": "string"},
+    "lifecycleStage": {"type": "string", "description": "Blue/green, linear, canary: the stage ECS is at."},
+    "startedAt": {"type": "string"},
+    "updatedAt": {"type": "string"},
+    "finishedAt": {"type": "string"},
+    "stoppedAt": {"type": "string"},
+    "targetServiceRevisionArn": {"type": "string"},
+    "sourceServiceRevisionArns": {"type": "array", "items": {"type": "string"}},
+    "trafficWeights": {
+        "type": "object",
+        "description": "The new revision's requested share of production and test traffic, in percent.",
+        "properties": {"production": {"type": "number"}, "test": {"type": "number"}},
+    },
+    "hook": {
+        "type": "object",
+        "description": "The lifecycle hook at work, waiting (a PAUSE hook: AWAITING_ACTION) or that failed.",
+        "properties": {
+            "hookId": {"type": "string"},
+            "hookTargetArn": {"type": "string"},
+            "targetType": {"type": "string"},
+            "lifecycleStage": {"type": "string"},
+            "status": {"type": "string"},
+        },
+    },
+    "rollback": {
+        "type": "object",
+        "properties": {
+            "reason": {"type": "string"},
+            "startedAt": {"type": "string"},
+            "serviceRevisionArn": {"type": "string"},
+        },
+    },
+}
+DEPLOYMENT_STATUS: JSONSchema = {
+    "type": "object",
+    "description": "ECS's service deployments (DescribeServiceDeployments), see docs/deployments.md.",
+    "properties": {
+        "current": {
+            "type": "object",
+            "description": "The service deployment in flight (absent when none).",
+            "properties": _SERVICE_DEPLOYMENT_MEMBERS,
+        },
+        "last": {
+            "type": "object",
+            "description": "The last service deployment that finished.",
+            "properties": _SERVICE_DEPLOYMENT_MEMBERS,
+        },
+    },
+}
 DRIFTED_COL = column("Drifted", DRIFTED_COL_PATH, description="True while ECS differs from the spec (see status.drift)")
 POLICY_COL = column("Management", ".spec.managementPolicy", priority=1)
 
@@ -279,6 +332,7 @@ KINDS: list[Kind] = [
                 "rolloutState": S,
                 "deployments": _FREE_LIST,
                 "events": _FREE_LIST,
+                "deployment": DEPLOYMENT_STATUS,
             }
         ),
         printer_columns=[
@@ -286,6 +340,8 @@ KINDS: list[Kind] = [
             column("Running", ".status.runningCount", "integer"),
             column("Desired", ".status.desiredCount", "integer"),
             column("Rollout", ".status.rolloutState"),
+            column("Strategy", ".spec.deploymentConfiguration.strategy"),
+            column("Stage", ".status.deployment.current.lifecycleStage"),
             READY_COL,
             DRIFTED_COL,
             POLICY_COL,

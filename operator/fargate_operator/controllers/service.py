@@ -16,6 +16,7 @@ from fargate_operator.controllers.events import Say
 from fargate_operator.ecs import owner_gate
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.models.ownership import OWNER_TAG_KEYS, AdoptionRefused, Owner
+from fargate_operator.reconcile import deployment as deployment_logic
 from fargate_operator.reconcile import service as logic
 from fargate_operator.reconcile.cluster import Call, tag_sync_calls
 
@@ -124,23 +125,39 @@ async def ensure(ecs: Ecs, desired: Desired, say: Say, *, first: bool) -> dict[s
     return await act(ecs, desired, plan(desired, await observe(ecs, desired.cluster, desired.name)), say)
 
 
-def recorded(service: dict[str, Any], requested: str | None, held_revision: str | None) -> dict[str, Any]:
-    """The status members a create or update records: what ECS answered, and the revision deployed --
-    what a circuit-breaker rollback is measured against, until the next deploy (see verdict)."""
+def recorded(
+    service: dict[str, Any],
+    requested: str | None,
+    held_revision: str | None,
+    known_deployment: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The status members a create or update records: what ECS answered, the revision deployed --
+    what a circuit-breaker rollback is measured against, until the next deploy (see verdict) -- and
+    the service deployment the answer names when it is a new one (status.deployment.current, which
+    the status loop then describes until it has finished)."""
     observed = logic.status_from(service)
     desired = logic.desired_revision(service, requested) or held_revision
     if desired:
         observed["desiredTaskDefinition"] = desired
+    if (started := deployment_logic.recorded_start(known_deployment, service)) is not None:
+        observed["deployment"] = started
     return observed
 
 
-def verdict(service: dict[str, Any], desired: str | None = None, held: str | None = None) -> Verdict:
-    """How the service stands: rolled back or failed (Degraded), rolling out or scaling (Progressing), Steady.
+def verdict(
+    service: dict[str, Any],
+    desired: str | None = None,
+    held: str | None = None,
+    deployment: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """How the service stands: rolled back or failed (Degraded), rolling out, at a lifecycle stage, paused
+    at a hook or scaling (Progressing), Steady.
 
     `desired`: the revision this object deployed (status.desiredTaskDefinition); `held`: its current
-    Degraded reason, which keeps a rollback verdict once ECS's evidence of it is gone.
+    Degraded reason, which keeps a rollback verdict once ECS's evidence of it is gone; `deployment`:
+    status.deployment (reconcile/deployment.py).
     """
-    return logic.health(service, desired, held)
+    return logic.health(service, desired, held, deployment)
 
 
 async def delete(ecs: Ecs, owner: Owner, cluster: str, key: str, say: Say, *, retain: bool = False) -> None:

@@ -54,6 +54,8 @@ ECS_LATENCY = Histogram("fargate_operator_ecs_call_seconds", "ECS API call laten
 DESCRIBE_TASKS_BATCH = 100
 DESCRIBE_SERVICES_BATCH = 10
 DESCRIBE_CLUSTERS_BATCH = 100
+# model: DescribeServiceDeploymentsRequest.serviceDeploymentArns, "You can specify a maximum of 20 ARNs."
+DESCRIBE_SERVICE_DEPLOYMENTS_BATCH = 20
 DELETE_TASK_DEFINITIONS_BATCH = 10
 
 
@@ -214,6 +216,14 @@ class EcsGateway:
         for batch in chunks(list(dict.fromkeys(names)), DESCRIBE_SERVICES_BATCH):
             resp = await self.call("DescribeServices", cluster=cluster, services=batch, include=["TAGS"])
             found += resp.get("services", [])
+        return found
+
+    async def describe_service_deployments(self, arns: Iterable[str]) -> list[dict[str, Any]]:
+        """ServiceDeployments in batches of 20 (ARNs ECS does not know are left out, as failures)."""
+        found: list[dict[str, Any]] = []
+        for batch in chunks(list(dict.fromkeys(arns)), DESCRIBE_SERVICE_DEPLOYMENTS_BATCH):
+            resp = await self.call("DescribeServiceDeployments", serviceDeploymentArns=batch)
+            found += resp.get("serviceDeployments", [])
         return found
 
     async def describe_clusters(self, names: Iterable[str]) -> list[dict[str, Any]]:

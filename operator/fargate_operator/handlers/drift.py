@@ -34,6 +34,7 @@ from fargate_operator.models.kinds import CLUSTER, DEREGISTER_ANNOTATION, SERVIC
 from fargate_operator.models.ownership import Owner
 from fargate_operator.models.verdict import Verdict
 from fargate_operator.reconcile import cluster as cluster_logic
+from fargate_operator.reconcile import deployment as deployment_logic
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.reconcile import task_definition as td_logic
 from fargate_operator.reconcile import tenancy as tenancy_logic
@@ -178,6 +179,8 @@ async def service(
     update: Update,
 ) -> Update:
     """`update` with the drift verdict on `svc` (None: ECS reports the service MISSING); corrects."""
+    if health.reason in deployment_logic.IN_FLIGHT_REASONS:
+        return update  # a blue/green, linear or canary deployment in flight: judged once it has finished
     obj_status = obj.get("status") or {}
     deployed = obj_status.get("desiredTaskDefinition")
     try:

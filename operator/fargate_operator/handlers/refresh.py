@@ -4,7 +4,8 @@ Every `status_interval` seconds, per AWS account and region (each object through
 Runtime.ecs_for; objects whose namespace waits for its FargateAccount, or is refused one, are
 left to their handler's condition):
 - FargateTasks not yet finished: DescribeTasks, 100 per call, per cluster;
-- FargateServices: DescribeServices, 10 per call, per cluster;
+- FargateServices: DescribeServices, 10 per call, per cluster; for those whose deployment is in
+  flight, DescribeServiceDeployments, 20 per call (handlers/deployments.py: status.deployment);
 - FargateClusters: DescribeClusters, 100 per call;
 - every `drift_task_definition_every` cycles, the current revisions of FargateTaskDefinitions:
   ListTaskDefinitions (ACTIVE), 100 per page;
@@ -39,7 +40,7 @@ from fargate_operator.controllers.task import read_mark
 from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH, EcsGateway
-from fargate_operator.handlers import drift, log_tail
+from fargate_operator.handlers import deployments, drift, log_tail
 from fargate_operator.handlers.common import gateway_if_placed
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.models.status import ServiceStatus, TaskStatus
@@ -179,17 +180,31 @@ async def refresh_services(rt: Runtime) -> None:
             described = await gw.describe_services(cluster, keys)
             by_arn = {s["serviceArn"]: s for s in described}
             by_name = {s["serviceName"]: s for s in described}
-            for obj in objs:
-                arn = obj["status"].get("serviceArn")
-                svc = by_arn.get(arn) if arn else by_name.get(obj["spec"]["serviceName"])
-                await _refresh_service(rt, gw, cluster, obj, svc)
+            pairs = [(obj, _described(obj, by_arn, by_name)) for obj in objs]
+            in_flight = await deployments.in_flight(gw, pairs)
+            for obj, svc in pairs:
+                await _refresh_service(rt, gw, cluster, obj, svc, in_flight)
+
+
+def _described(
+    obj: dict[str, Any], by_arn: dict[str, dict[str, Any]], by_name: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    arn = obj["status"].get("serviceArn")
+    return by_arn.get(arn) if arn else by_name.get(obj["spec"]["serviceName"])
 
 
 async def _refresh_service(
-    rt: Runtime, gw: EcsGateway, cluster: str, obj: dict[str, Any], svc: dict[str, Any] | None
+    rt: Runtime,
+    gw: EcsGateway,
+    cluster: str,
+    obj: dict[str, Any],
+    svc: dict[str, Any] | None,
+    in_flight: deployments.Described | None = None,
 ) -> None:
     acting_for(obj)
     status: ServiceStatus = obj["status"]
+    seen = deployments.observed(obj, svc, in_flight or {})
+    deployment = deployments.after(status, seen)
     if _observing(obj):
         if svc is None or svc.get("status") == "INACTIVE":
             name = obj["spec"]["serviceName"]
@@ -202,16 +217,17 @@ async def _refresh_service(
             why = f"ECS service {svc['serviceName']} belongs to namespace {owner}: a namespace observes only its own"
             await _write(obj, _update(refused, Verdict(False, False, True, "OwnedElsewhere", why)))
         else:
-            await _write(obj, _update(service_logic.status_from(svc), service_controller.verdict(svc)))
+            mirrored = service_logic.status_from(svc) | ({"deployment": seen} if seen is not None else {})
+            await _write(obj, _update(mirrored, service_controller.verdict(svc, deployment=deployment)))
         return
     detect = drift.enabled(rt, obj)
     if svc is None and not detect:
         return
     if svc is not None:
         held = conditions.held_degraded(status.get("conditions"))
-        health = service_controller.verdict(svc, status.get("desiredTaskDefinition"), held)
+        health = service_controller.verdict(svc, status.get("desiredTaskDefinition"), held, deployment)
         health = await _with_failed_task(gw, cluster, obj, svc, health)
-        observed = service_logic.status_from(svc)
+        observed = service_logic.status_from(svc) | ({"deployment": seen} if seen is not None else {})
     else:
         health = Verdict(
             False, False, True, "ServiceMissing", "ECS no longer knows the service (DescribeServices: MISSING)"

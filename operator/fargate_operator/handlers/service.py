@@ -97,7 +97,9 @@ async def reconcile_service(
         except AdoptionRefused:
             patch.status["serviceArn"] = None  # whatever was recorded, the service of that name is not this object's
             raise
-    observed = controller.recorded(service, task_definition, status.get("desiredTaskDefinition"))
+    observed = controller.recorded(
+        service, task_definition, status.get("desiredTaskDefinition"), status.get("deployment")
+    )
     verdict = controller.verdict(service, observed.get("desiredTaskDefinition"))
     record(body, patch, status, gw, observed, service.get("serviceArn"), want, verdict, rt.config.drift_detection)
 

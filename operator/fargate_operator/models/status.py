@@ -50,6 +50,7 @@ class ServiceStatus(DriftingStatus, total=False):
     rolloutState: str
     deployments: list[dict[str, Any]]
     events: list[dict[str, Any]]
+    deployment: dict[str, Any]  # current / last ServiceDeployment (reconcile/deployment.py)
 
 
 class TaskStatus(CommonStatus, total=False):

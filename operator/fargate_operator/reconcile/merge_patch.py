@@ -27,3 +27,11 @@ def applied(target: Any, patch: Any) -> Any:
 def changes(stored: Any, patch: Any) -> bool:
     """Whether the merge patch `patch` would change `stored`."""
     return bool(applied(stored, patch) != stored)
+
+
+def replacing(stored: Any, wanted: Any) -> Any:
+    """The merge patch that makes `stored` equal `wanted`: `wanted` plus a null for each member it lacks."""
+    if not isinstance(wanted, dict) or not isinstance(stored, dict):
+        return wanted
+    patch = {key: replacing(stored.get(key), value) for key, value in wanted.items()}
+    return patch | {key: None for key in stored if key not in wanted}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from fargate_operator.models.ownership import Owner, merge_tags
 from fargate_operator.models.verdict import Verdict
+from fargate_operator.reconcile import deployment as deployment_logic
 from fargate_operator.reconcile.placement import launch_default
 from fargate_operator.reconcile.requests import ecs_members, spec_hash
 from fargate_operator.reconcile.task_definition import family_revision, same_revision
@@ -225,14 +227,27 @@ def failed_task_note(tasks: list[dict[str, Any]], revision: str | None) -> str:
     return f"last failed task {str(task.get('taskArn', '')).rsplit('/', 1)[-1]}: " + ": ".join(p for p in parts if p)
 
 
-def health(service: dict[str, Any], desired: str | None = None, held: str | None = None) -> Verdict:
+def health(
+    service: dict[str, Any],
+    desired: str | None = None,
+    held: str | None = None,
+    deployment: Mapping[str, Any] | None = None,
+) -> Verdict:
     """The Ready/Progressing/Degraded verdict on an observed ECS service.
+
+    `deployment` (status.deployment: the ServiceDeployment in flight, the last finished one) names
+    the lifecycle stage, a paused hook or why a deployment rolled back (reconcile/deployment.py `judge`);
+    Ready waits for the deployment to finish, a blue/green one's bake time included.
 
     `desired` is the revision this object last deployed (status.desiredTaskDefinition): while
     ECS runs another one after a rollback, the service is Degraded (RolledBack), and stays so
     until a spec change deploys again (or ECS runs the desired revision after all). `held` is the
     object's current Degraded reason (see _rollback_evidence).
     """
+    return deployment_logic.judge(_health(service, desired, held), deployment, held)
+
+
+def _health(service: dict[str, Any], desired: str | None, held: str | None) -> Verdict:
     status = service.get("status")
     primary = _primary(service)
     rollout = primary.get("rolloutState")

@@ -122,7 +122,7 @@ def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
         if key == "conditions":
             if not conditions.same_conditions(old.get(key), value):
                 return True
-        elif key == "drift":
+        elif key in ("drift", "deployment"):  # nulls delete members (reconcile/deployment.py `record`)
             if merge_patch.changes(old.get(key), value):
                 return True
         elif old.get(key) != value:

@@ -197,6 +197,18 @@ class SimService(Service):
     def primary(self) -> Deployment:
         return self.sim_deployments[0]
 
+    # model: Service.currentServiceDeployment ("The ARN of the current service deployment") and
+    # .currentServiceRevisions ("The list of the service revisions", ServiceCurrentRevisionSummary: arn,
+    # requested/running/pending task counts): the newest service deployment (a rollback is part of the
+    # one that failed) and the revisions that still have a deployment (blue and green during a staged one).
+    @property
+    def current_service_deployment(self) -> str | None:
+        return deployment_arn(self, self.history[0]) if getattr(self, "history", None) else None
+
+    @property
+    def current_service_revisions(self) -> list[dict[str, Any]]:
+        return [_revision_summary(self, d, None) for d in self.sim_deployments if d.status != "INACTIVE"]
+
     def revision(self) -> dict[str, Any]:
         return {
             "taskDefinition": self.task_definition,
