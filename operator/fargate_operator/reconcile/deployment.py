@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from fargate_operator.models.kinds import CONTINUE_DEPLOYMENT_ANNOTATION
 from fargate_operator.models.verdict import Verdict
 from fargate_operator.reconcile import merge_patch
 
@@ -31,9 +32,6 @@ DEFAULT_STRATEGY = "ROLLING"  # model: DeploymentConfiguration.strategy, "The de
 # model: DeploymentLifecycleHookDetail.status; a hook ECS (or a person, PAUSE) is still to answer
 WAITING_HOOK = ("AWAITING_ACTION", "IN_PROGRESS")
 FAILED_HOOK = ("FAILED", "TIMED_OUT")
-# The steering annotation of FargateService that continues a paused deployment (models/kinds.py
-# CONTINUE_DEPLOYMENT_ANNOTATION, owned by the steering code; named here only in a message).
-CONTINUE_ANNOTATION = "ecs.fargate.dev/continue-deployment"
 # Verdicts of a deployment ECS is making on purpose: between two revisions, nothing to judge as drift.
 IN_FLIGHT_REASONS = frozenset({"DeploymentInProgress", "DeploymentPaused"})
 _LABEL = {"BLUE_GREEN": "blue/green", "LINEAR": "linear", "CANARY": "canary", "ROLLING": "rolling"}
@@ -176,7 +174,7 @@ def _progress(current: Mapping[str, Any]) -> Verdict:
     if hook.get("status") == "AWAITING_ACTION":
         message = (
             f"{label} deployment paused at {stage}: {_hook_name(hook)} awaits ContinueServiceDeployment "
-            f"(annotate {CONTINUE_ANNOTATION}={arn}, or aws ecs continue-service-deployment "
+            f"(annotate {CONTINUE_DEPLOYMENT_ANNOTATION}={arn}, or aws ecs continue-service-deployment "
             f"--service-deployment-arn {arn} --hook-id {hook.get('hookId')})"
         )
         return Verdict(False, True, False, "DeploymentPaused", message)
