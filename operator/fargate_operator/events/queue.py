@@ -75,6 +75,10 @@ class SqsQueue:
             ),
         )
 
+    def probe(self) -> None:
+        """Does the queue answer? (GetQueueAttributes: at once, where an empty long poll takes 20 s to say so.)"""
+        self._call("get_queue_attributes", QueueUrl=self.source.url, AttributeNames=["QueueArn"])
+
     def receive(self, wait_seconds: int = WAIT_SECONDS) -> list[Message]:
         answer = self._call(
             "receive_message",
@@ -145,16 +149,21 @@ class Reader:
 
     def _run(self) -> None:
         failures = 0
+        answering = False
         source = self.queue.source
         while not self._stop.is_set():
             try:
+                if not answering:  # at start and after a failure: its place changes mode at once
+                    self.queue.probe()
+                    answering, failures = True, 0
+                    self._post(self._on_messages, source, [])
                 messages = self.queue.receive()
             except QueueError as err:
+                answering = False
                 failures += 1
                 self._post(self._on_error, source, err)
                 self._stop.wait(backoff(failures))
                 continue
-            failures = 0
             self._post(self._on_messages, source, messages)
 
     def _post(self, callback: Callable[..., None], *args: Any) -> None:
