@@ -17,7 +17,8 @@ them. The mapping:
 | DeregisterTaskDefinition, DeleteTaskDefinitions        | and region                                       |
 | anything else, or a CloudTrail call that failed        | nothing                                          |
 
-Names are matched by account, region and ECS name (a request may give a name or an ARN).
+Names are matched by account, region and ECS name (a request may give a name or an ARN). The first
+target is what the event is about (the task, the service, the cluster); the others are touched by it.
 """
 
 from __future__ import annotations

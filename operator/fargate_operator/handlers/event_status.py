@@ -11,13 +11,16 @@ Events are collected for DEBOUNCE_SECONDS, then:
 - those objects are described again, in one batch per cluster (DescribeTasks 100 a call,
   DescribeServices 10), through the same refresh functions as the loop, so their status,
   verdicts and drift come out exactly as a polling cycle would make them;
+- a FargateService's task changes go straight into the service-task index the adapters answer
+  from (no ListTasks / DescribeTasks: the event is the task as DescribeTasks shows it);
 - the messages are deleted (DeleteMessageBatch), after the refresh: at least once.
 A Task State Change is not written from the event itself although it carries the task as
 DescribeTasks shows it: the describe gives one code path for status (several tasks per object,
 tasks gone MISSING, the failed container's log tail), and batched per cluster it costs one call
 for up to 100 tasks changed within the debounce window. An event naming a task or service not
 recorded in any status yet (its handler has not written the ARN) is tried again for
-UNROUTED_RETRY_SECONDS before it counts as unrouted.
+UNROUTED_RETRY_SECONDS before it counts as unrouted (an event is about its first target:
+events/route.py).
 A queue that answers puts its place in Events mode, one that stops answering (deleted, access
 denied) puts it back to Polling: either change describes everything once, so every object's
 status.freshness says so promptly, and a queue that stops answering is said by a Warning Event
@@ -33,11 +36,22 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from fargate_operator.events.dedupe import Dedupe, Outcome
 from fargate_operator.events.modes import RECEIVED
 from fargate_operator.events.queue import Message, QueueError, QueueSource, Reader, SqsQueue
-from fargate_operator.events.route import Cluster, Routed, Service, Task, TaskDefinitions, cluster_of_arn, route
+from fargate_operator.events.route import (
+    TASK_STATE_CHANGE,
+    Cluster,
+    Routed,
+    Service,
+    Target,
+    Task,
+    cluster_of_arn,
+    route,
+)
+from fargate_operator.events.task_shape import indexed_task
 from fargate_operator.handlers.refresh import Key, key_of, refresh_cycle, refresh_objects
 from fargate_operator.models.accounts import AccountMapping
 from fargate_operator.models.kinds import ACCOUNT, CLUSTER, SERVICE, TASK
@@ -70,6 +84,7 @@ class Index:
         self.tasks: dict[str, Key] = {}
         self.services: dict[tuple[str, str, str, str], Key] = {}
         self.clusters: dict[tuple[str, str, str], Key] = {}
+        self.service_arns: dict[Key, str] = {}
         for obj in rt.watch_cache.items(TASK):
             for task in (obj.get("status") or {}).get("tasks") or []:
                 if task.get("taskArn"):
@@ -80,38 +95,40 @@ class Index:
             name = (obj.get("spec") or {}).get("serviceName") or str(status.get("serviceArn") or "").rsplit("/", 1)[-1]
             if cl is not None and name:
                 self.services[(cl.account, cl.region, cl.name, name)] = key_of(obj)
+            if status.get("serviceArn"):
+                self.service_arns[key_of(obj)] = str(status["serviceArn"])
         for obj in rt.watch_cache.items(CLUSTER):
             cl = cluster_of_arn(str((obj.get("status") or {}).get("clusterArn") or ""))
             if cl is not None:
                 self.clusters[(cl.account, cl.region, cl.name)] = key_of(obj)
 
     def add(self, named: Named, source: QueueSource, event: Routed) -> tuple[bool, bool]:
-        """Add what `event` names to `named` -> (any object found, the task or service it is about found)."""
-        found = specific = False
-        for target in event.targets:
-            if isinstance(target, Task) and (key := self.tasks.get(target.arn)):
-                named.tasks.add(key)
-                found = specific = True
-            elif isinstance(target, Service) and (
-                key := self.services.get((target.account, target.region, target.cluster, target.name))
-            ):
-                named.services.add(key)
-                found = specific = True
-            elif isinstance(target, Cluster) and (
-                key := self.clusters.get((target.account, target.region, target.name))
-            ):
-                named.clusters.add(key)
-                found = True
-            elif isinstance(target, TaskDefinitions):
-                # The account as the queue's place says it (the operator's own account id is never asked of STS).
-                named.walks.add((source.identity, target.region))
-                found = True
-        return found, specific
+        """Add what `event` names to `named` -> (any object found, the object it is about found: its first
+        target, events/route.py)."""
+        found = [self._add(named, source, target) for target in event.targets]
+        return any(found), bool(found and found[0])
+
+    def _add(self, named: Named, source: QueueSource, target: Target) -> bool:
+        if isinstance(target, Task):
+            return _put(named.tasks, self.tasks.get(target.arn))
+        if isinstance(target, Service):
+            return _put(named.services, self.services.get((target.account, target.region, target.cluster, target.name)))
+        if isinstance(target, Cluster):
+            return _put(named.clusters, self.clusters.get((target.account, target.region, target.name)))
+        # The account as the queue's place says it (the operator's own account id is never asked of STS).
+        named.walks.add((source.identity, target.region))
+        return True
+
+
+def _put(keys: set[Key], key: Key | None) -> bool:
+    if key is not None:
+        keys.add(key)
+    return key is not None
 
 
 def _about_one(event: Routed) -> bool:
-    """It names a task or a service: worth waiting a moment for a handler to record its ARN."""
-    return any(isinstance(t, Task | Service) for t in event.targets)
+    """It is about one task, service or cluster: worth waiting a moment for a handler to record its ARN."""
+    return bool(event.targets) and isinstance(event.targets[0], Task | Service | Cluster)
 
 
 @dataclass
@@ -119,6 +136,7 @@ class _Waiting:
     since: float
     source: QueueSource
     event: Routed
+    raw: dict[str, Any]
 
 
 class EventStatus:
@@ -226,23 +244,42 @@ class EventStatus:
             if outcome is not Outcome.FRESH:
                 RECEIVED.labels(outcome.value).inc()
                 continue
-            fresh.append(_Waiting(now, message.source, event))
+            fresh.append(_Waiting(now, message.source, event, message.event))
         index, named, waiting = Index(self.rt), Named(), []
         for item in [*self._waiting, *fresh]:
-            found, specific = index.add(named, item.source, item.event)
-            if specific or (found and not _about_one(item.event)):
+            found, primary = index.add(named, item.source, item.event)
+            if primary or (found and not _about_one(item.event)):
                 RECEIVED.labels("applied").inc()
             elif _about_one(item.event) and now - item.since < UNROUTED_RETRY_SECONDS:
-                waiting.append(item)  # its handler may not have recorded the ARN yet
+                waiting.append(item)  # its handler may not have recorded the ARN yet: the others are refreshed now
             else:
                 RECEIVED.labels("applied" if found else "unrouted").inc()
         self._waiting = waiting[-MAX_UNROUTED:]
+        self._index_service_tasks(index, fresh)
         async with self.rt.refresh_lock:
             if everything:
                 await refresh_cycle(self.rt, 0, resync=True)
             else:
                 await refresh_objects(self.rt, named.tasks, named.services, named.clusters, named.walks)
         return named
+
+    def _index_service_tasks(self, index: Index, events: list[_Waiting]) -> None:
+        """A service's task changes straight into the service-task index (Runtime.service_tasks): the event
+        carries the task as DescribeTasks shows it, and a newer version only (dedupe) -- no ECS call."""
+        for item in events:
+            if item.event.detail_type != TASK_STATE_CHANGE or item.event.task_arn is None:
+                continue
+            for target in item.event.targets:
+                key = (
+                    index.services.get((target.account, target.region, target.cluster, target.name))
+                    if isinstance(target, Service)
+                    else None
+                )
+                arn = index.service_arns.get(key) if key else None
+                if arn is not None:
+                    tasks = self.rt.service_tasks.setdefault(arn, {})
+                    known = tasks.get(item.event.task_arn, {})
+                    tasks[item.event.task_arn] = {**known, **indexed_task(dict(item.raw.get("detail") or {}))}
 
     async def _delete(self, batch: list[Message]) -> None:
         by_queue: dict[QueueSource, list[str]] = {}

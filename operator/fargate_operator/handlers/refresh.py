@@ -469,9 +469,8 @@ async def refresh_objects(
     and the task-definition drift walk of the places (identity, region) in `walks`."""
     if tasks:
         await _step("tasks", refresh_tasks(rt, set(tasks)))
-    if services:
+    if services:  # their tasks' changes went into the service-task index from the events themselves
         await _step("services", refresh_services(rt, set(services)))
-        await _step("service tasks", refresh_service_tasks(rt, keys=set(services)))
     if clusters:
         await _step("clusters", refresh_clusters(rt, set(clusters)))
     if walks:

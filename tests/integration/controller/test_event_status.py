@@ -64,17 +64,37 @@ def net(trailed: EcsEmulator) -> Network:
 
 
 @pytest.fixture(scope="module")
+def team(world: World) -> str:
+    """A namespace a FargateAccount maps to another account, whose queue it names (spec.eventQueues)."""
+    ns = f"op-ev-{uuid.uuid4().hex[:8]}"
+    world.control_plane.kubectl("create", "namespace", ns)
+    return ns
+
+
+@pytest.fixture(scope="module")
 def operator(
-    world: World, trailed: EcsEmulator, queue: EventQueue, namespace: str, tmp_path_factory: pytest.TempPathFactory
+    world: World,
+    trailed: EcsEmulator,
+    queue: EventQueue,
+    namespace: str,
+    team: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[OperatorProcess]:
     env = {
         "FARGATE_OPERATOR_EVENTS_QUEUE_URL": queue.url,
         "FARGATE_OPERATOR_RESYNC_INTERVAL": str(SLOW_POLL),
         "AWS_ENDPOINT_URL_SQS": trailed.endpoint,
+        "AWS_ENDPOINT_URL_STS": trailed.endpoint,  # the FargateAccount's sts:AssumeRole
     }
     log: Path = tmp_path_factory.mktemp("operator") / "operator.log"
     op = OperatorProcess(
-        world.control_plane, trailed.endpoint, namespace, log, status_interval=SLOW_POLL, env=env
+        world.control_plane,
+        trailed.endpoint,
+        namespace,
+        log,
+        status_interval=SLOW_POLL,
+        env=env,
+        extra_args=("--namespace", team),
     ).start()
     op.wait_ready()
     wait_for("Events mode", lambda: op.metric(MODE, account="own", region=REGION) == 1, timeout=30)
@@ -193,6 +213,60 @@ def test_an_event_delivered_twice_is_written_once(
         "the duplicate judged", lambda: operator.metric(RECEIVED, outcome="duplicate") > duplicates, timeout=WITHIN
     )
     assert _resource_version(kube, name) == version, "a duplicate event wrote status again"
+
+
+TEAM_ROLE = "arn:aws:iam::111111111111:role/fargate-operator"
+
+
+@pytest.fixture
+def team_account(world: World, trailed: EcsEmulator, team: str) -> Iterator[tuple[str, EventQueue]]:
+    """A FargateAccount (an assumed role in account 111111111111) naming its own queue of ECS events."""
+    own = EventQueue.create(trailed.client_as(TEAM_ROLE, "events"), trailed.client_as(TEAM_ROLE, "sqs"), ALL_ECS_EVENTS)
+    name = f"events-{team}"
+    spec = {
+        "roleArn": TEAM_ROLE,
+        "region": REGION,
+        "namespaces": {"names": [team]},
+        "eventQueues": [{"region": REGION, "queueUrl": own.url}],
+    }
+    world.control_plane.kubectl("apply", "-f", "-", input=json.dumps(manifest("FargateAccount", name, spec)))
+    yield name, own
+    world.control_plane.kubectl("delete", "fargateaccount", name, "--ignore-not-found")
+
+
+def _account_queue(world: World, name: str) -> dict[str, Any]:
+    out = world.control_plane.kubectl("get", "fargateaccount", name, "-o", "json").stdout
+    queues: list[dict[str, Any]] = json.loads(out).get("status", {}).get("eventQueues") or []
+    return queues[0] if queues else {}
+
+
+def test_a_fargate_accounts_queue_drives_its_objects_and_its_loss_is_a_warning_event(
+    operator: OperatorProcess, world: World, team: str, team_account: tuple[str, EventQueue]
+) -> None:
+    name, own = team_account
+    kube = Kube(world.control_plane, team)
+    wait_for("the queue Receiving", lambda: _account_queue(world, name).get("state") == "Receiving", timeout=WITHIN)
+    assert operator.metric(MODE, account="111111111111", region=REGION) == 1
+    kube.apply(manifest("FargateCluster", "tc", {"clusterName": f"events-{team}"}))
+    # Its handler writes the ARN; the CloudTrail CreateCluster event (waited for until then) brings the rest.
+    wait_for("Events", lambda: kube.status("fargatecluster", "tc").get("freshness") == "Events", timeout=WITHIN)
+    assert kube.status("fargatecluster", "tc")["accountId"] == "111111111111"
+    own.sqs.delete_queue(QueueUrl=own.url)
+    wait_for("Unreachable", lambda: _account_queue(world, name).get("state") == "Unreachable", timeout=WITHIN + 20)
+    wait_for("Polling", lambda: kube.status("fargatecluster", "tc").get("freshness") == "Polling", timeout=WITHIN)
+
+    def warned() -> list[dict[str, Any]]:
+        out = world.control_plane.kubectl(
+            "get", "events", "-A", "--field-selector", f"involvedObject.name={name}", "-o", "json"
+        ).stdout
+        return [
+            e
+            for e in json.loads(out)["items"]
+            if e.get("reason") == "EventQueueUnreachable" and e.get("type") == "Warning"
+        ]
+
+    assert wait_for("a Warning Event on the FargateAccount", warned, timeout=WITHIN)
+    kube.delete("fargatecluster", "tc", wait=True)
 
 
 def test_a_deleted_queue_puts_status_back_to_polling(
