@@ -282,3 +282,23 @@ def test_a_deleted_queue_puts_status_back_to_polling(
         timeout=WITHIN,
     )
     assert "does not answer" in operator.log_text()
+
+
+def test_an_event_queue_in_a_region_the_account_may_not_use_is_refused(world: World) -> None:
+    name = f"events-cel-{uuid.uuid4().hex[:6]}"
+    spec: dict[str, Any] = {
+        "region": REGION,
+        "allowedRegions": ["eu-west-1"],
+        "namespaces": {"names": [name]},
+        "eventQueues": [{"region": "ap-south-1", "queueUrl": "https://sqs.ap-south-1.amazonaws.com/1/q"}],
+    }
+    apply = ("apply", "--dry-run=server", "-f", "-")
+    refused = world.control_plane.kubectl(*apply, input=json.dumps(manifest("FargateAccount", name, spec)), check=False)
+    assert refused.returncode != 0 and "spec.eventQueues: each region" in refused.stderr, refused.stderr
+    spec["eventQueues"] = [
+        {"region": region, "queueUrl": f"https://sqs.{region}.amazonaws.com/1/q"} for region in (REGION, "eu-west-1")
+    ]
+    accepted = world.control_plane.kubectl(
+        *apply, input=json.dumps(manifest("FargateAccount", name, spec)), check=False
+    )
+    assert accepted.returncode == 0, accepted.stderr
