@@ -57,8 +57,8 @@ def test_a_service_task_change_names_the_fargate_service() -> None:
     other = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/prod/other"
     detail = {"taskArn": other, "clusterArn": CLUSTER_ARN, "group": "service:web"}
     found, primary = _index().add(named, SOURCE, route(_event("ECS Task State Change", detail, [other])))
-    assert named.services == {("team", "web")}
-    assert found and not primary  # about a task no FargateTask records: the service is only touched by it
+    assert named.services == {("team", "web")} and not named.tasks
+    assert found and primary  # a service's task: the event is about the service
 
 
 def test_an_event_of_another_account_names_nothing() -> None:

@@ -76,6 +76,12 @@ class Named:
     clusters: set[Key] = field(default_factory=set)
     walks: set[tuple[str, str]] = field(default_factory=set)
 
+    def merge(self, other: Named) -> None:
+        self.tasks |= other.tasks
+        self.services |= other.services
+        self.clusters |= other.clusters
+        self.walks |= other.walks
+
 
 class Index:
     """What the watch cache's objects record, by what events name (built once a batch)."""
@@ -246,8 +252,12 @@ class EventStatus:
                 continue
             fresh.append(_Waiting(now, message.source, event, message.event))
         index, named, waiting = Index(self.rt), Named(), []
-        for item in [*self._waiting, *fresh]:
-            found, primary = index.add(named, item.source, item.event)
+        retries = len(self._waiting)
+        for n, item in enumerate([*self._waiting, *fresh]):
+            these = Named()
+            found, primary = index.add(these, item.source, item.event)
+            if primary or n >= retries:  # a retry's other objects were refreshed when it first came
+                named.merge(these)
             if primary or (found and not _about_one(item.event)):
                 RECEIVED.labels("applied").inc()
             elif _about_one(item.event) and now - item.since < UNROUTED_RETRY_SECONDS:

@@ -179,6 +179,24 @@ def test_an_out_of_band_update_service_is_reported_as_drift_through_cloudtrail_e
     assert reported["drift"]["fields"] == [{"field": "desiredCount", "desired": "1", "actual": "3"}]
 
 
+def test_an_out_of_band_deregistration_is_reported_through_cloudtrail_events(
+    objects: None, kube: Kube, trailed: EcsEmulator
+) -> None:
+    name = f"td-{uuid.uuid4().hex[:6]}"
+    spec = {**task_definition_spec(f"events-{name}"), "driftPolicy": "Report"}
+    kube.apply(manifest("FargateTaskDefinition", name, spec))
+    arn = wait_for("registered", lambda: kube.status("fargatetaskdefinition", name).get("taskDefinitionArn"))
+    wait_for("judged", lambda: condition(kube.status("fargatetaskdefinition", name), "Drifted").get("reason"))
+    trailed.client().deregister_task_definition(taskDefinition=arn)
+    reported = wait_for(
+        "DriftReported, through the CloudTrail DeregisterTaskDefinition event",
+        lambda: condition(kube.status("fargatetaskdefinition", name), "Drifted").get("reason") == "DriftReported",
+        timeout=WITHIN,
+    )
+    assert reported
+    kube.delete("fargatetaskdefinition", name, wait=True)
+
+
 def _resource_version(kube: Kube, name: str) -> str:
     return str((kube.get("fargatetask", name) or {})["metadata"]["resourceVersion"])
 
