@@ -287,7 +287,7 @@ def test_a_fargate_accounts_queue_drives_its_objects_and_its_loss_is_a_warning_e
     kube.delete("fargatecluster", "tc", wait=True)
 
 
-def test_a_deleted_queue_puts_status_back_to_polling(
+def test_a_deleted_queue_puts_status_back_to_polling_until_it_answers_again(
     objects: None, operator: OperatorProcess, kube: Kube, queue: EventQueue
 ) -> None:
     assert kube.status("fargatecluster", "c")["freshness"] == "Events"
@@ -300,6 +300,11 @@ def test_a_deleted_queue_puts_status_back_to_polling(
         timeout=WITHIN,
     )
     assert "does not answer" in operator.log_text()
+    queue.sqs.create_queue(QueueName=queue.url.rsplit("/", 1)[-1])  # the same URL answers again
+    wait_for("Events again", lambda: operator.metric(MODE, account="own", region=REGION) == 1, timeout=WITHIN + 60)
+    wait_for(
+        "the status says so", lambda: kube.status("fargatecluster", "c").get("freshness") == "Events", timeout=WITHIN
+    )
 
 
 def test_an_event_queue_in_a_region_the_account_may_not_use_is_refused(world: World) -> None:
