@@ -171,7 +171,7 @@ def _label(deployment: Mapping[str, Any]) -> str:
 def _progress(current: Mapping[str, Any]) -> Verdict:
     label, stage = _label(current), current.get("lifecycleStage") or "PENDING"
     hook = current.get("hook") or {}
-    arn = current.get("serviceDeploymentArn")
+    arn = str(current.get("serviceDeploymentArn") or "")
     if hook.get("status") == "AWAITING_ACTION":
         # Both as accepted: the annotation value `<arn>#<hookId>` (reconcile/deployment_request.py; a new value
         # for each pause, hence --overwrite), and the AWS CLI's own options for ContinueServiceDeployment.
