@@ -12,6 +12,7 @@ from typing import Any
 
 from fargate_operator.models.verdict import Verdict
 from fargate_operator.reconcile import deployment as logic
+from fargate_operator.reconcile import deployment_request as request
 from fargate_operator.reconcile import merge_patch
 from fargate_operator.reconcile import service as service_logic
 from fargate_operator.status.precedence import changed
@@ -137,7 +138,11 @@ def test_a_waiting_pause_hook_is_deployment_paused_and_says_how_to_continue() ->
         "DeploymentPaused",
     )
     assert "PAUSE hook h-1" in verdict.message and "POST_SCALE_UP" in verdict.message
-    assert f"ecs.fargate.dev/continue-deployment={ARN}" in verdict.message
+    # The advice is what is accepted: the annotation value `<arn>#<hookId>` and the AWS CLI's options.
+    assert f"ecs.fargate.dev/continue-deployment={ARN}#h-1 " in verdict.message
+    assert request.parse(request.CONTINUE, f"{ARN}#h-1") == request.Request(request.CONTINUE, ARN, "h-1")
+    command = verdict.message.split("or aws ", 1)[1].rstrip(")").split()
+    assert command == ["ecs", "continue-service-deployment", "--service-deployment-arn", ARN, "--hook-id", "h-1"]
 
 
 def test_a_finished_deployment_leaves_the_service_verdict_alone() -> None:

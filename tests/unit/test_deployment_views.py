@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 from typing import Any
 
+import botocore.session
 import pytest
 
+from fargate_operator.reconcile import deployment as status_logic
 from fargate_operator.reconcile import deployment_request as request
+from fargate_operator.reconcile import merge_patch
 from fargate_operator.service import deployment_views as views
 from fargate_operator.service.deployments import ServiceDeployments
 from fargate_operator.service.errors import ApiError
@@ -16,6 +20,7 @@ SERVICE = "arn:aws:ecs:us-east-1:123456789012:service/apps/web"
 CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/apps"
 CURRENT = "arn:aws:ecs:us-east-1:123456789012:service-deployment/apps/web/new"
 LAST = "arn:aws:ecs:us-east-1:123456789012:service-deployment/apps/web/old"
+MODEL = botocore.session.get_session().get_service_model("ecs")
 
 
 def _obj(current: dict[str, Any] | None, last: dict[str, Any] | None) -> dict[str, Any]:
@@ -32,7 +37,13 @@ PAUSED = {
     "updatedAt": "2026-12-07T05:01:00Z",
     "targetServiceRevisionArn": "arn:aws:ecs:us-east-1:123456789012:service-revision/apps/web/2",
     "sourceServiceRevisionArns": ["arn:aws:ecs:us-east-1:123456789012:service-revision/apps/web/1"],
-    "hook": {"lifecycleStage": "POST_TEST_TRAFFIC_SHIFT", "status": "AWAITING_ACTION"},
+    "trafficWeights": {"production": 0.0, "test": 100.0},
+    "hook": {
+        "hookId": "h-1",
+        "targetType": "PAUSE",
+        "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+        "status": "AWAITING_ACTION",
+    },
 }
 DONE = {
     "serviceDeploymentArn": LAST,
@@ -50,9 +61,13 @@ def test_a_recorded_deployment_is_answered_in_ecs_shapes_with_epoch_timestamps()
     detail = views.detail(obj, PAUSED)
     assert detail["serviceArn"] == SERVICE and detail["clusterArn"] == CLUSTER
     assert detail["startedAt"] == 1796619600.0
-    assert detail["targetServiceRevision"] == {"arn": PAUSED["targetServiceRevisionArn"]}
+    assert detail["targetServiceRevision"] == {
+        "arn": PAUSED["targetServiceRevisionArn"],
+        "requestedProductionTrafficWeight": 0.0,
+        "requestedTestTrafficWeight": 100.0,
+    }
     assert detail["deploymentConfiguration"] == {"strategy": "BLUE_GREEN"}
-    assert detail["lifecycleHookDetails"] == [{"targetType": "PAUSE", "status": "AWAITING_ACTION"}]
+    assert detail["lifecycleHookDetails"] == [{"hookId": "h-1", "targetType": "PAUSE", "status": "AWAITING_ACTION"}]
     finished = views.detail(obj, DONE)
     assert finished["rollback"]["reason"] == "stopped by StopServiceDeployment"
     assert "lifecycleHookDetails" not in finished and "lifecycleStage" not in finished
@@ -68,6 +83,52 @@ def test_a_recorded_deployment_is_answered_in_ecs_shapes_with_epoch_timestamps()
         "targetServiceRevisionArn",
         "status",
         "statusReason",
+    }
+
+
+def test_ecs_answer_recorded_in_status_is_answered_again_as_ecs_gave_it() -> None:
+    """DescribeServiceDeployments' answer -> status.deployment (the status loop) -> the adapter's answer: every
+    member status keeps comes back where botocore's model has it, timestamps as epoch seconds."""
+    at = datetime.datetime(2026, 12, 7, 5, 0, 0, 250000, tzinfo=datetime.UTC)
+    target = {"arn": "rev/2", "requestedProductionTrafficWeight": 30.0, "requestedTestTrafficWeight": 100.0}
+    hook = {"hookId": "h-9", "targetType": "PAUSE", "status": "AWAITING_ACTION"}
+    ecs = {
+        "serviceDeploymentArn": CURRENT,
+        "serviceArn": SERVICE,
+        "clusterArn": CLUSTER,
+        "createdAt": at,
+        "startedAt": at,
+        "updatedAt": at,
+        "status": "IN_PROGRESS",
+        "statusReason": "ECS is deploying",
+        "lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT",
+        "targetServiceRevision": target,
+        "sourceServiceRevisions": [{"arn": "rev/1"}],
+        "deploymentConfiguration": {"strategy": "LINEAR"},
+        "lifecycleHookDetails": [hook, {"hookId": "h-0", "targetType": "PAUSE", "status": "SUCCEEDED"}],
+    }
+    obj = _obj(merge_patch.applied({}, status_logic.record(None, ecs))["current"], None)
+
+    answered = views.detail(obj, views.recorded(obj)[0])
+
+    wire = {k: v.timestamp() if isinstance(v, datetime.datetime) else v for k, v in ecs.items()}
+    assert answered == wire | {"lifecycleHookDetails": [hook]}  # the hook awaiting action: the one status keeps
+    assert answered["startedAt"] == 1796619600.25
+    brief = views.brief(obj, views.recorded(obj)[0])
+    assert brief == {k: wire[k] for k in views.BRIEF if k in wire} | {"targetServiceRevisionArn": "rev/2"}
+    for shape, answer in (("ServiceDeployment", answered), ("ServiceDeploymentBrief", brief)):
+        members = MODEL.shape_for(shape).members
+        assert set(answer) <= set(members), set(answer) - set(members)
+    revision = MODEL.shape_for("ServiceRevisionSummary").members
+    assert set(answered["targetServiceRevision"]) <= set(revision), answered["targetServiceRevision"]
+
+
+def test_a_deployment_just_started_is_answered_with_what_status_knows() -> None:
+    obj = _obj({"serviceDeploymentArn": CURRENT}, DONE)  # UpdateService's answer named it; not described yet
+    assert views.brief(obj, views.recorded(obj)[0]) == {
+        "serviceDeploymentArn": CURRENT,
+        "serviceArn": SERVICE,
+        "clusterArn": CLUSTER,
     }
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from fargate_operator.models.kinds import CONTINUE_DEPLOYMENT_ANNOTATION
 from fargate_operator.models.verdict import Verdict
 from fargate_operator.reconcile import merge_patch
+from fargate_operator.reconcile.deployment_request import annotation_value
 
 # model: ServiceDeployment.status
 FINISHED = frozenset({"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"})
@@ -170,12 +171,16 @@ def _label(deployment: Mapping[str, Any]) -> str:
 def _progress(current: Mapping[str, Any]) -> Verdict:
     label, stage = _label(current), current.get("lifecycleStage") or "PENDING"
     hook = current.get("hook") or {}
-    arn = current.get("serviceDeploymentArn")
+    arn = str(current.get("serviceDeploymentArn") or "")
     if hook.get("status") == "AWAITING_ACTION":
+        # Both as accepted: the annotation value `<arn>#<hookId>` (reconcile/deployment_request.py; a new value
+        # for each pause, hence --overwrite), and the AWS CLI's own options for ContinueServiceDeployment.
+        hook_id = hook.get("hookId")
         message = (
             f"{label} deployment paused at {stage}: {_hook_name(hook)} awaits ContinueServiceDeployment "
-            f"(annotate {CONTINUE_DEPLOYMENT_ANNOTATION}={arn}, or aws ecs continue-service-deployment "
-            f"--service-deployment-arn {arn} --hook-id {hook.get('hookId')})"
+            f"(annotate this FargateService {CONTINUE_DEPLOYMENT_ANNOTATION}={annotation_value(arn, hook_id)} "
+            f"with kubectl annotate --overwrite, or aws ecs continue-service-deployment "
+            f"--service-deployment-arn {arn} --hook-id {hook_id})"
         )
         return Verdict(False, True, False, "DeploymentPaused", message)
     message = f"{label} deployment at {stage}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -26,8 +27,9 @@ from fargate_devenv.world import World
 from fargate_operator.models.kinds import CONTINUE_DEPLOYMENT_ANNOTATION
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from support import identity as identity_support
+from support.awscli import ecs_cli
 from support.emulator import awsvpc, container, register, service, steady, wait_until
-from support.operator_process import Kube, OperatorProcess, wait_for
+from support.operator_process import Kube, OperatorProcess, condition, wait_for
 
 MODEL = botocore.session.get_session().get_service_model("ecs")
 
@@ -117,6 +119,10 @@ class Deploying:
     def deploy(self, config: dict[str, Any]) -> str:
         """UpdateService through the adapter; the ARN of the service deployment ECS started for it."""
         self.create()
+        return self.update(config)
+
+    def update(self, config: dict[str, Any]) -> str:
+        """UpdateService of the service made already; the ARN of the deployment ECS started for it."""
         self.ecs.update_service(
             cluster=self.cluster, service=self.name, taskDefinition=self.v2, deploymentConfiguration=config
         )
@@ -163,6 +169,16 @@ def _event(kube: Kube, name: str, reason: str, *words: str) -> dict[str, Any]:
         return None
 
     return wait_for(f"Event {reason} on {name}", probe, timeout=60)
+
+
+def _status_until(kube: Kube, name: str, what: str, pred: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The FargateService's status once `pred` holds of it."""
+
+    def probe() -> dict[str, Any] | None:
+        status = kube.status("fargateservice", name)
+        return status if pred(status) else None
+
+    return wait_for(f"{name}: {what}", probe, timeout=120)
 
 
 def _object_of(kube: Kube, service_name: str) -> str:
@@ -361,3 +377,103 @@ def test_an_annotation_written_while_the_operator_is_down_is_acted_on_once_after
     reasons = [e.get("reason") for e in kube.events(obj)]
     assert reasons.count("DeploymentContinued") == 1, reasons
     assert "NothingToContinue" not in reasons and "DeploymentAlreadyFinished" not in reasons, reasons
+
+
+def test_a_paused_blue_green_deployment_is_seen_and_continued_with_the_aws_cli_and_seen_through_mcp(
+    world: World,
+    adapter: OperatorProcess,
+    ecs_for: Callable[[str], Any],
+    credentials: dict[str, dict[str, str]],
+    namespace: str,
+    network: Network,
+    unique: str,
+    tmp_path: Path,
+) -> None:
+    """What a person does: list and describe the service's deployments with `aws ecs`, take the hookId from
+    describe-service-deployments (or the command the DeploymentPaused condition gives), continue it, and the
+    FargateService is Ready on the new revision; an agent sees the same deployment through MCP."""
+    kube = Kube(world.control_plane, namespace)
+    aws = ecs_cli(adapter.rest_endpoint, credentials["writer"], tmp_path)
+    d = Deploying(world, ecs_for("writer"), network, unique, "cli-paused")
+    d.create()
+    obj = _object_of(kube, "cli-paused")
+    # status keeps the deployment in flight and the last finished one: the first is recorded before the next.
+    _status_until(kube, obj, "the first deployment recorded", lambda s: bool((s.get("deployment") or {}).get("last")))
+    arn = d.update(PAUSE_AT_SCALE_UP)
+    hook = d.paused(arn)
+    status = _status_until(
+        kube,
+        obj,
+        "the pause in status.deployment",
+        lambda s: ((s.get("deployment") or {}).get("current") or {}).get("hook", {}).get("status") == "AWAITING_ACTION",
+    )
+
+    listed = check_shape(
+        "ListServiceDeployments", aws("list-service-deployments", "--cluster", d.cluster, "--service", "cli-paused")
+    )
+    ecs_listed = d.deployments("cli-paused")
+    assert [b["serviceDeploymentArn"] for b in listed["serviceDeployments"]] == [
+        b["serviceDeploymentArn"] for b in ecs_listed
+    ]  # newest first, the one in flight and the last finished
+    in_flight = listed["serviceDeployments"][0]
+    assert in_flight["status"] == "IN_PROGRESS" and "finishedAt" not in in_flight, in_flight
+    assert in_flight["targetServiceRevisionArn"] == ecs_listed[0]["targetServiceRevisionArn"]
+    assert listed["serviceDeployments"][1]["status"] == "SUCCESSFUL"
+
+    described = check_shape(
+        "DescribeServiceDeployments", aws("describe-service-deployments", "--service-deployment-arns", arn)
+    )
+    assert described["failures"] == []
+    sd, ecs_sd = described["serviceDeployments"][0], d.described(arn)
+    assert sd["lifecycleStage"] == ecs_sd["lifecycleStage"] == "POST_SCALE_UP", sd
+    assert sd["lifecycleHookDetails"] == [
+        {"hookId": hook["hookId"], "targetType": "PAUSE", "status": "AWAITING_ACTION"}
+    ]
+    assert sd["deploymentConfiguration"] == {"strategy": "BLUE_GREEN"}
+    # The target revision with its requested traffic weights, where ECS's shape keeps them.
+    kept = ("arn", "requestedProductionTrafficWeight", "requestedTestTrafficWeight")
+    target = ecs_sd["targetServiceRevision"]
+    assert "requestedProductionTrafficWeight" in target, target
+    assert sd["targetServiceRevision"] == {k: target[k] for k in kept if k in target}
+    assert sd["sourceServiceRevisions"] == [{"arn": r["arn"]} for r in ecs_sd["sourceServiceRevisions"]]
+    # Epoch seconds on the wire, as ECS's JSON protocol sends them (the CLI prints them as received).
+    assert isinstance(sd["startedAt"], int | float) and abs(sd["startedAt"] - ecs_sd["startedAt"].timestamp()) < 1e-3
+
+    async def reads(session: Any) -> list[Any]:
+        return [
+            await session.call_tool("listservicedeployments", {"cluster": d.cluster, "service": "cli-paused"}),
+            await session.call_tool("describeservicedeployments", {"serviceDeploymentArns": [arn]}),
+        ]
+
+    mcp_listed, mcp_described = mcp(adapter.mcp_endpoint, credentials["viewer"]["token"], reads)
+    assert not mcp_listed.is_error and not mcp_described.is_error, (mcp_listed.content, mcp_described.content)
+    assert mcp_listed.structured_content["serviceDeployments"][0] == in_flight
+    assert mcp_described.structured_content["serviceDeployments"][0]["lifecycleStage"] == "POST_SCALE_UP"
+
+    # The condition's advice, run as it is: the command names the hookId describe-service-deployments shows.
+    says = condition(status, "Progressing")
+    assert says["reason"] == "DeploymentPaused", says
+    command = says["message"].split("or aws ecs ", 1)[1].rstrip(")").split()
+    assert command == [
+        "continue-service-deployment",
+        "--service-deployment-arn",
+        arn,
+        "--hook-id",
+        sd["lifecycleHookDetails"][0]["hookId"],
+    ]
+    assert check_shape("ContinueServiceDeployment", aws(*command)) == {"serviceDeploymentArn": arn}
+
+    done = _status_until(
+        kube,
+        obj,
+        "Ready on the new revision",
+        lambda s: condition(s, "Ready").get("status") == "True" and not (s.get("deployment") or {}).get("current"),
+    )
+    assert done["deployment"]["last"]["serviceDeploymentArn"] == arn
+    assert done["deployment"]["last"]["status"] == "SUCCESSFUL"
+    assert service(d.emu, d.cluster, "cli-paused")["taskDefinition"] == d.v2
+    finished = aws(
+        "list-service-deployments", "--cluster", d.cluster, "--service", "cli-paused", "--status", "SUCCESSFUL"
+    )
+    assert [b["serviceDeploymentArn"] for b in finished["serviceDeployments"]] == [arn]
+    assert finished["serviceDeployments"][0]["finishedAt"] >= sd["startedAt"]
