@@ -15,10 +15,8 @@ from typing import Any
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.ssm_plugin import ensure_session_manager_plugin
+from support.awscli import AWS
 from support.operator_process import OperatorProcess, awsvpc, wait_for
-
-REPO = Path(__file__).resolve().parents[3]
-AWS = Path(os.environ.get("FARGATE_AWS_CLI", REPO / ".venv-awscli" / "bin" / "aws"))
 
 
 def test_aws_cli_execute_command_prints_the_output_of_the_command(

@@ -12,10 +12,8 @@ import pytest
 from test_rest_boto3 import check_shape
 
 from fargate_devenv.ecs_emulator import Network
+from support.awscli import AWS
 from support.operator_process import OperatorProcess
-
-REPO = Path(__file__).resolve().parents[3]
-AWS = Path(os.environ.get("FARGATE_AWS_CLI", REPO / ".venv-awscli" / "bin" / "aws"))
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +22,9 @@ from test_rest_boto3 import check_shape, container
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
+from support.awscli import AWS
 from support.operator_process import Kube, OperatorProcess, awsvpc, wait_for
 
-REPO = Path(__file__).resolve().parents[3]
-AWS = Path(os.environ.get("FARGATE_AWS_CLI", REPO / ".venv-awscli" / "bin" / "aws"))
 # The records' ConfigMap (README "After a delete"), named here as users see it.
 RECORDS, RECORDS_LABEL = "fargate-operator-deleted", "ecs.fargate.dev/deleted-records"
 QUICK = {"Delay": 1, "MaxAttempts": 90}  # the emulator's lifecycle takes seconds, not ECS's minutes

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -20,10 +19,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from fargate_devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY, Network
 from fargate_devenv.world import World
+from support.awscli import AWS
 from support.operator_process import OperatorProcess, awsvpc, wait_for
 
-REPO = Path(__file__).resolve().parents[3]
-AWS = Path(os.environ.get("FARGATE_AWS_CLI", REPO / ".venv-awscli" / "bin" / "aws"))
 SCRIPT = "echo hello from the task; echo 'second line: 42 rows'; exit 3"
 
 
