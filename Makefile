@@ -109,7 +109,7 @@ fuzz: venv assets
 # Drift, long variant: the "human in the console" flips a value for the issue's full minute
 # (make test stops once the correction bound is reached and held for 3 status intervals).
 drift-soak: venv assets
-	FARGATE_DRIFT_HUMAN_SECONDS=60 $(BIN)/pytest -s tests/integration/controller/test_drift_acceptance.py \
+	FARGATE_DRIFT_HUMAN_SECONDS=60 $(BIN)/pytest -s tests/integration/controller/drift/test_drift_corrections.py \
 		-k human_flipping
 
 # The long variants of the chaos, HA, hostile-input and drift suites, in one command.

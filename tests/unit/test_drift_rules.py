@@ -2,7 +2,7 @@
 
 The ECS answers here have the shape DescribeServices / DescribeClusters give (botocore's model;
 the emulator's answers for examples/ are the same, see the integration tests in
-tests/integration/controller/test_drift_acceptance.py).
+tests/integration/controller/drift/).
 """
 
 from __future__ import annotations
