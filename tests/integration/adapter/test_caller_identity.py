@@ -50,6 +50,8 @@ READS = {
     "ListTasks",
     "DescribeServices",
     "ListServices",
+    "ListServiceDeployments",
+    "DescribeServiceDeployments",
 }
 ALLOWED = {"ro": READS, "runner": READS | {"RunTask", "StopTask"}, "nobody": set()}
 # The verb and resource a refusal must name (README "Acting as the caller").
@@ -70,6 +72,10 @@ NEEDS = {
     "DescribeServices": ("get", "fargateservices"),
     "ListServices": ("list", "fargateservices"),
     "ExecuteCommand": ("create", "fargatetasks/exec"),
+    "ContinueServiceDeployment": ("patch", "fargateservices"),
+    "StopServiceDeployment": ("patch", "fargateservices"),
+    "ListServiceDeployments": ("list", "fargateservices"),
+    "DescribeServiceDeployments": ("get", "fargateservices"),
 }
 
 
@@ -139,6 +145,8 @@ def requests_for(site: Site, suffix: str, task_arn: str) -> dict[str, dict[str, 
     """One request per operation, each aimed at `site`'s objects (StopTask and ExecuteCommand at `task_arn`)."""
     c = site.cluster
     td = task_definition_spec(f"new-{suffix}")
+    # A deployment of the site's service that ECS never made: reads answer it MISSING, steering is refused first.
+    deployment = f"arn:aws:ecs:us-east-1:000000000000:service-deployment/{c}/{site.service}/none{suffix}"
     return {
         "CreateCluster": {"clusterName": f"new-{suffix}"},
         "DescribeClusters": {"clusters": [c]},
@@ -168,6 +176,10 @@ def requests_for(site: Site, suffix: str, task_arn: str) -> dict[str, dict[str, 
         "DescribeServices": {"cluster": c, "services": [site.service]},
         "ListServices": {"cluster": c},
         "ExecuteCommand": {"cluster": c, "task": site.task_arn, "command": "ls", "interactive": True},
+        "ContinueServiceDeployment": {"serviceDeploymentArn": deployment, "hookId": "none"},
+        "StopServiceDeployment": {"serviceDeploymentArn": deployment},
+        "ListServiceDeployments": {"cluster": c, "service": site.service},
+        "DescribeServiceDeployments": {"serviceDeploymentArns": [deployment]},
     }
 
 
