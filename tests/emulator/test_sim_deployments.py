@@ -13,22 +13,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from fargate_devenv.ecs_emulator import FAST_STEP_SECONDS, EcsEmulator, Network
+from support.ecs_deployments import LAMBDA, STAGES
 from support.emulator import UNPULLABLE, awsvpc, container, register, service, steady, wait_until
 from support.event_queue import EventQueue
 
-STAGES = [
-    "RECONCILE_SERVICE",
-    "PRE_SCALE_UP",
-    "SCALE_UP",
-    "POST_SCALE_UP",
-    "TEST_TRAFFIC_SHIFT",
-    "POST_TEST_TRAFFIC_SHIFT",
-    "PRODUCTION_TRAFFIC_SHIFT",
-    "POST_PRODUCTION_TRAFFIC_SHIFT",
-    "BAKE_TIME",
-    "CLEAN_UP",
-]
-LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:"
 DONE = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 
 

@@ -197,3 +197,13 @@ def test_service_health_waits_for_the_deployment_before_ready() -> None:
     assert service_logic.health(service).ready
     verdict = service_logic.health(service, deployment=baking)
     assert not verdict.ready and verdict.reason == "DeploymentInProgress"
+
+
+def test_the_stage_order_the_tests_check_against_is_botocores() -> None:
+    """support/ecs_deployments.STAGES, the order both deployment suites assert, is the ECS model's enum."""
+    import botocore.session
+
+    from support.ecs_deployments import STAGES
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    assert model.shape_for("ServiceDeploymentLifecycleStage").enum == STAGES

@@ -18,6 +18,7 @@ import pytest
 from fargate_devenv.ecs_emulator import FAST_STEP_SECONDS, Network
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.world import World
+from support.ecs_deployments import LAMBDA, STAGES
 from support.operator_process import (
     Kube,
     OperatorProcess,
@@ -30,19 +31,6 @@ from support.operator_process import (
 )
 
 STATUS_INTERVAL = 0.3
-STAGES = [
-    "RECONCILE_SERVICE",
-    "PRE_SCALE_UP",
-    "SCALE_UP",
-    "POST_SCALE_UP",
-    "TEST_TRAFFIC_SHIFT",
-    "POST_TEST_TRAFFIC_SHIFT",
-    "PRODUCTION_TRAFFIC_SHIFT",
-    "POST_PRODUCTION_TRAFFIC_SHIFT",
-    "BAKE_TIME",
-    "CLEAN_UP",
-]
-LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:"
 DEADLINE = 90.0
 
 
