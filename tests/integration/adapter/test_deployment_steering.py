@@ -12,21 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import anyio
 import botocore.session
-import httpx2
 import pytest
 import yaml
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
-from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
 from fargate_operator.models.kinds import CONTINUE_DEPLOYMENT_ANNOTATION
 from fargate_operator.web.auth import CREDENTIAL_LABEL
 from support import identity as identity_support
+from support.adapter import mcp
 from support.awscli import ecs_cli
 from support.emulator import awsvpc, container, register, service, steady, wait_until
 from support.operator_process import Kube, OperatorProcess, condition, wait_for
@@ -52,21 +49,6 @@ def check_shape(operation: str, response: dict[str, Any]) -> dict[str, Any]:
     report = ParamValidator().validate(body, MODEL.operation_model(operation).output_shape)
     assert not report.has_errors(), report.generate_report()
     return body
-
-
-async def _session_run(url: str, token: str, work: Any) -> Any:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http,
-        streamable_http_client(url, http_client=http) as (read, write, *_),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        return await work(session)
-
-
-def mcp(url: str, token: str, work: Any) -> Any:
-    """`work(session)` in a session of the official MCP client as the token's caller."""
-    return anyio.run(_session_run, url, token, work)
 
 
 @pytest.fixture(scope="module")
@@ -243,12 +225,12 @@ def test_a_paused_deployment_is_continued_through_mcp_by_a_caller_who_may_patch_
     async def continue_(session: Any) -> Any:
         return await session.call_tool("continueservicedeployment", args)
 
-    refused = mcp(adapter.mcp_endpoint, credentials["viewer"]["token"], continue_)
+    refused = mcp(adapter, credentials["viewer"]["token"], continue_)
     assert refused.is_error and "AccessDeniedException" in refused.content[0].text, refused.content
     assert 'patch resource "fargateservices"' in refused.content[0].text
     assert any(h["status"] == "AWAITING_ACTION" for h in d.described(arn)["lifecycleHookDetails"])
 
-    done = mcp(adapter.mcp_endpoint, credentials["writer"]["token"], continue_)
+    done = mcp(adapter, credentials["writer"]["token"], continue_)
 
     assert not done.is_error, done.content
     assert done.structured_content == {"serviceDeploymentArn": arn}
@@ -263,7 +245,7 @@ def test_a_paused_deployment_is_continued_through_mcp_by_a_caller_who_may_patch_
             await session.call_tool("continueservicedeployment", {**args, "serviceDeploymentArn": "not-an-arn"}),
         ]
 
-    missing_hook, not_an_arn = mcp(adapter.mcp_endpoint, credentials["writer"]["token"], bad)
+    missing_hook, not_an_arn = mcp(adapter, credentials["writer"]["token"], bad)
     assert missing_hook.is_error and "hookId" in missing_hook.content[0].text
     assert not_an_arn.is_error and "serviceDeploymentArn" in not_an_arn.content[0].text
 
@@ -445,7 +427,7 @@ def test_a_paused_blue_green_deployment_is_seen_and_continued_with_the_aws_cli_a
             await session.call_tool("describeservicedeployments", {"serviceDeploymentArns": [arn]}),
         ]
 
-    mcp_listed, mcp_described = mcp(adapter.mcp_endpoint, credentials["viewer"]["token"], reads)
+    mcp_listed, mcp_described = mcp(adapter, credentials["viewer"]["token"], reads)
     assert not mcp_listed.is_error and not mcp_described.is_error, (mcp_listed.content, mcp_described.content)
     assert mcp_listed.structured_content["serviceDeployments"][0] == in_flight
     assert mcp_described.structured_content["serviceDeployments"][0]["lifecycleStage"] == "POST_SCALE_UP"

@@ -6,14 +6,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import anyio
-import httpx2
 import pytest
 from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
+from support.adapter import mcp
 from support.operator_process import OperatorProcess, awsvpc
 
 READ_TOOLS = {
@@ -44,24 +42,10 @@ WRITE_TOOLS = {
 LOG_TOOLS = {"gettasklogs"}  # reads CloudWatch Logs (open world), needs get fargatetasks/log
 
 
-async def _session_run(url: str, token: str, work: Any) -> Any:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http,
-        streamable_http_client(url, http_client=http) as (read, write, *_),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        return await work(session)
-
-
-def mcp(url: str, token: str, work: Any) -> Any:
-    return anyio.run(_session_run, url, token, work)
-
-
 def test_tools_are_listed_with_schemas_and_annotations(
     adapter: OperatorProcess, credentials: dict[str, dict[str, str]]
 ) -> None:
-    tools = mcp(adapter.mcp_endpoint, credentials["writer"]["token"], lambda s: s.list_tools())
+    tools = mcp(adapter, credentials["writer"]["token"], lambda s: s.list_tools())
     by_name = {t.name: t for t in tools.tools}
     assert set(by_name) == READ_TOOLS | WRITE_TOOLS | LOG_TOOLS
     for name, tool in by_name.items():
@@ -142,7 +126,7 @@ def test_every_tool_end_to_end(
         out["executecommand"] = res
         return out
 
-    out = mcp(adapter.mcp_endpoint, credentials["writer"]["token"], work)
+    out = mcp(adapter, credentials["writer"]["token"], work)
     assert out["describeclusters"]["clusters"][0]["clusterName"] == cluster
     assert out["describetaskdefinition"]["taskDefinition"]["revision"] == 2
     assert out["stoptask"]["task"]["desiredStatus"] == "STOPPED"
@@ -161,7 +145,7 @@ def test_invalid_arguments_are_tool_errors(adapter: OperatorProcess, credentials
             await s.call_tool("describeservices", {"cluster": "nope", "services": ["x"]}),
         ]
 
-    results = mcp(adapter.mcp_endpoint, credentials["writer"]["token"], work)
+    results = mcp(adapter, credentials["writer"]["token"], work)
     assert all(r.is_error for r in results)
     texts = [r.content[0].text for r in results]
     assert "tasks" in texts[0] and "tasks" in texts[1] and "count" in texts[2]
@@ -172,24 +156,24 @@ def test_scopes_and_namespaces(adapter: OperatorProcess, credentials: dict[str, 
     async def as_reader(s: ClientSession) -> Any:
         return await s.call_tool("createcluster", {"clusterName": f"ro-{unique}"})
 
-    res = mcp(adapter.mcp_endpoint, credentials["reader"]["token"], as_reader)
+    res = mcp(adapter, credentials["reader"]["token"], as_reader)
     assert res.is_error and "AccessDeniedException" in res.content[0].text
 
     async def list_resources(s: ClientSession) -> Any:
         return await s.list_resources()
 
-    mine = mcp(adapter.mcp_endpoint, credentials["writer"]["token"], list_resources)
+    mine = mcp(adapter, credentials["writer"]["token"], list_resources)
     assert all(str(r.uri).startswith(f"fargate://{credentials['writer']['namespace']}/") for r in mine.resources)
 
     async def writer_creates(s: ClientSession) -> Any:
         return await s.call_tool("createcluster", {"clusterName": f"mine-{unique}"})
 
-    assert not mcp(adapter.mcp_endpoint, credentials["writer"]["token"], writer_creates).is_error
+    assert not mcp(adapter, credentials["writer"]["token"], writer_creates).is_error
 
     async def other_looks(s: ClientSession) -> Any:
         return await s.call_tool("describeclusters", {"clusters": [f"mine-{unique}"]}), await s.list_resources()
 
-    seen, listing = mcp(adapter.mcp_endpoint, credentials["other"]["token"], other_looks)
+    seen, listing = mcp(adapter, credentials["other"]["token"], other_looks)
     assert seen.structured_content["failures"][0]["reason"] == "MISSING", "another namespace's credential sees nothing"
     assert all(f"mine-{unique}" not in str(r.uri) for r in listing.resources)
 
@@ -197,7 +181,7 @@ def test_scopes_and_namespaces(adapter: OperatorProcess, credentials: dict[str, 
         return None
 
     with pytest.raises(Exception):  # noqa: B017 - the transport raises on 401 before any session exists
-        mcp(adapter.mcp_endpoint, "wrong-token", no_token)
+        mcp(adapter, "wrong-token", no_token)
 
 
 def test_resources_show_spec_and_status(
@@ -213,7 +197,7 @@ def test_resources_show_spec_and_status(
         many = await s.read_resource(f"fargate://{ns}/fargateclusters")
         return json.loads(one.contents[0].text), json.loads(many.contents[0].text)
 
-    one, many = mcp(adapter.mcp_endpoint, credentials["writer"]["token"], work)
+    one, many = mcp(adapter, credentials["writer"]["token"], work)
     assert one["spec"]["clusterName"] == f"res-{unique}" and one["status"]["clusterArn"]
     assert f"res-{unique}" in {item["name"] for item in many}
 
@@ -242,6 +226,6 @@ def test_read_only_mode(read_only_endpoint: OperatorProcess, credentials: dict[s
     async def work(s: ClientSession) -> Any:
         return await s.list_tools(), await s.call_tool("createcluster", {"clusterName": "x"})
 
-    tools, refused = mcp(read_only_endpoint.mcp_endpoint, credentials["writer"]["token"], work)
+    tools, refused = mcp(read_only_endpoint, credentials["writer"]["token"], work)
     assert {t.name for t in tools.tools} == READ_TOOLS | LOG_TOOLS  # reading a task's logs is a read
     assert refused.is_error and "read-only" in refused.content[0].text

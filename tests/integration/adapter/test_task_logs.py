@@ -12,31 +12,15 @@ import os
 import subprocess
 from typing import Any
 
-import anyio
-import httpx2
 from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 
 from fargate_devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY, Network
 from fargate_devenv.world import World
+from support.adapter import mcp
 from support.awscli import AWS
 from support.operator_process import OperatorProcess, awsvpc, wait_for
 
 SCRIPT = "echo hello from the task; echo 'second line: 42 rows'; exit 3"
-
-
-async def _session_run(url: str, token: str, work: Any) -> Any:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http,
-        streamable_http_client(url, http_client=http) as (read, write, *_),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        return await work(session)
-
-
-def mcp(url: str, token: str, work: Any) -> Any:
-    return anyio.run(_session_run, url, token, work)
 
 
 def _run_printing_task(adapter: OperatorProcess, token: str, network: Network, unique: str) -> str:
@@ -82,13 +66,13 @@ def _run_printing_task(adapter: OperatorProcess, token: str, network: Network, u
         assert not res.is_error, res.content
         return str(res.structured_content["tasks"][0]["taskArn"])
 
-    arn = mcp(adapter.mcp_endpoint, token, start)
+    arn = mcp(adapter, token, start)
 
     async def stopped(s: ClientSession) -> bool:
         res = await s.call_tool("describetasks", {"cluster": cluster, "tasks": [arn]})
         return bool(res.structured_content["tasks"][0].get("lastStatus") == "STOPPED")
 
-    wait_for("the printing task to stop", lambda: mcp(adapter.mcp_endpoint, token, stopped), timeout=60)
+    wait_for("the printing task to stop", lambda: mcp(adapter, token, stopped), timeout=60)
     return arn
 
 
@@ -102,7 +86,7 @@ def test_a_task_that_printed_and_exited_has_its_logs_through_mcp_and_aws_logs(
     async def logs(s: ClientSession) -> Any:
         return await s.call_tool("gettasklogs", {"cluster": cluster, "task": arn})
 
-    res = mcp(adapter.mcp_endpoint, token, logs)
+    res = mcp(adapter, token, logs)
     assert not res.is_error, res.content
     out = res.structured_content
     assert [e["message"] for e in out["events"]] == ["hello from the task", "second line: 42 rows"]  # newest last
@@ -113,7 +97,7 @@ def test_a_task_that_printed_and_exited_has_its_logs_through_mcp_and_aws_logs(
     async def last_line(s: ClientSession) -> Any:
         return await s.call_tool("gettasklogs", {"cluster": cluster, "task": arn, "limit": 1})
 
-    one = mcp(adapter.mcp_endpoint, token, last_line).structured_content
+    one = mcp(adapter, token, last_line).structured_content
     assert [e["message"] for e in one["events"]] == ["second line: 42 rows"] and "earlier" in one["note"]
 
     # The same lines with the AWS CLI, unmodified, against the emulator's CloudWatch Logs.
@@ -154,7 +138,7 @@ def test_a_caller_without_get_fargatetasks_log_is_refused(
         listed = {t.name for t in (await s.list_tools()).tools}
         return listed, await s.call_tool("gettasklogs", {"cluster": f"logs-r{unique}", "task": arn})
 
-    listed, res = mcp(adapter.mcp_endpoint, credentials["reader"]["token"], as_reader)
+    listed, res = mcp(adapter, credentials["reader"]["token"], as_reader)
     assert "gettasklogs" not in listed and "describetasks" in listed
     assert res.is_error and res.content[0].text.startswith("AccessDeniedException")
     assert 'get resource "fargatetasks/log"' in res.content[0].text
@@ -170,7 +154,7 @@ def test_gettasklogs_names_a_bad_argument(adapter: OperatorProcess, credentials:
             await s.call_tool("gettasklogs", {"task": "0123456789abcdef0123456789abcdef", "logGroupName": "/x"}),
         ]
 
-    texts = [r.content[0].text for r in mcp(adapter.mcp_endpoint, credentials["writer"]["token"], work)]
+    texts = [r.content[0].text for r in mcp(adapter, credentials["writer"]["token"], work)]
     assert "task" in texts[0] and "limit" in texts[1] and "not found" in texts[2], texts
     assert "cluster" in texts[3] and "logGroupName" in texts[4], texts  # where to read is never the caller's
 
