@@ -38,6 +38,14 @@ class OperatorConfig:
     drift_task_definition_every: int = field(
         default_factory=lambda: max(1, int(_env_float("FARGATE_OPERATOR_DRIFT_TASK_DEFINITION_EVERY", 2)))
     )
+    # Event-driven status (handlers/event_status.py): the SQS queue ECS's events reach in the operator's own
+    # account and region; empty: polling every status_interval, as without it.
+    events_queue_url: str | None = field(
+        default_factory=lambda: os.environ.get("FARGATE_OPERATOR_EVENTS_QUEUE_URL") or None
+    )
+    # With events driving an object's status, everything is still described this often (the safety net for a
+    # lost or unrouted event); the task-definition drift walk follows this cadence too.
+    resync_interval: float = field(default_factory=lambda: _env_float("FARGATE_OPERATOR_RESYNC_INTERVAL", 300.0))
     # Kopf's own peering stays off: which replica runs Kopf is decided by the Lease (leader/).
     standalone: bool = True
     kubeconfig: str | None = None

@@ -146,7 +146,10 @@ async def post_event(body: dict[str, Any], reason: str, message: str, warning: b
         "name": meta["name"],
         "uid": meta.get("uid"),
     }
-    await post_event_regarding(regarding, meta["namespace"], reason, message, warning)
+    # A cluster-scoped object's (FargateAccount) Events go to the operator's own namespace (`kubectl describe`
+    # looks for them in every namespace).
+    namespace = meta.get("namespace") or os.environ.get("POD_NAMESPACE") or "default"
+    await post_event_regarding(regarding, namespace, reason, message, warning)
 
 
 async def post_event_regarding(

@@ -9,6 +9,7 @@ from typing import Any
 from fargate_operator.config import OperatorConfig
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.ecs.gateways import Gateways
+from fargate_operator.events.modes import Modes
 from fargate_operator.models.kinds import SERVICE, TASK
 from fargate_operator.reconcile.accounts import (
     PlacementWaiting,
@@ -41,6 +42,11 @@ class Runtime:
     # Which AWS account and region each namespace acts in, and a gateway for each in use.
     accounts: Accounts = field(init=False)
     gateways: Gateways = field(init=False)
+    # Which places (account and region) events keep fresh, and which are polled (events/modes.py).
+    modes: Modes = field(default_factory=Modes)
+    # One status refresh at a time: the polling cycle's and the event batches' (handlers/event_status.py),
+    # so drift is never judged, nor corrected, twice over at once.
+    refresh_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self.work_slots = asyncio.Semaphore(self.config.max_workers)

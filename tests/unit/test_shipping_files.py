@@ -141,3 +141,15 @@ def test_assume_role_policy_and_trust_policy_example_match_what_the_operator_sen
     assert tag["Condition"]["StringEquals"] == {f"aws:RequestTag/{ACCOUNT_TAG}": "team-a-prod"}
     resource = policy["Statement"][0]["Resource"][0]
     assert re.fullmatch(resource.replace("*", "[0-9]+"), str(mapping.role_arn))
+
+
+def test_iam_policy_allows_exactly_the_sqs_calls_the_event_consumer_makes() -> None:
+    """The queue of ECS events (events/queue.py): probed, long-polled, deleted from in batches."""
+    policy = json.loads((REPO / "deploy" / "iam-policy.json").read_text())
+    (reads,) = [s for s in policy["Statement"] if any(a.startswith("sqs:") for a in s["Action"])]
+    code = (PACKAGE / "events" / "queue.py").read_text()
+    calls = set(re.findall(r'"(receive_message|delete_message_batch|get_queue_attributes)"', code))
+    # DeleteMessageBatch is authorised as sqs:DeleteMessage (SQS's batch actions have no action of their own).
+    names = {"".join(w.title() for w in c.split("_")).removesuffix("Batch") for c in calls}
+    assert set(reads["Action"]) == {"sqs:" + n for n in names}
+    assert all(r.startswith("arn:aws:sqs:") for r in reads["Resource"])

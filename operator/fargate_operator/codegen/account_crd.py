@@ -109,6 +109,25 @@ SPEC: JSONSchema = {
             "pattern": "^https?://",
             "description": "The ECS endpoint URL for this account (a VPC endpoint, FIPS); default: boto3's.",
         },
+        "eventQueues": {
+            "type": "array",
+            "maxItems": 40,
+            "description": "SQS queues that ECS's events of this account reach (an EventBridge rule on its default "
+            "bus, source aws.ecs, targets the queue), one per region. With one, the status of this account's "
+            "objects in that region is refreshed on events (and fully every FARGATE_OPERATOR_RESYNC_INTERVAL) "
+            "instead of polled; the queue is read with this account's credentials (sqs:ReceiveMessage, "
+            "sqs:DeleteMessage, sqs:GetQueueAttributes).",
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["region"],
+            "items": {
+                "type": "object",
+                "required": ["region", "queueUrl"],
+                "properties": {
+                    "region": REGION,
+                    "queueUrl": {"type": "string", "maxLength": 2048, "pattern": "^https?://"},
+                },
+            },
+        },
         "namespaces": {
             "type": "object",
             "description": "The namespaces this account serves: by name, and/or by label selector. A namespace "
@@ -135,6 +154,12 @@ SPEC: JSONSchema = {
             "transitiveTagKeys",
         ),
         rule(
+            "!has(self.eventQueues) || self.eventQueues.all(q, q.region == self.region || "
+            "(has(self.allowedRegions) && q.region in self.allowedRegions))",
+            "spec.eventQueues: each region must be spec.region or one of spec.allowedRegions",
+            "eventQueues",
+        ),
+        rule(
             f"!has(self.sessionTags) || !self.sessionTags.exists(t, t.key == '{ACCOUNT_TAG}')",
             f"spec.sessionTags: the key {ACCOUNT_TAG} is the operator's own (it names this FargateAccount)",
             "sessionTags",
@@ -159,6 +184,25 @@ STATUS: JSONSchema = {
             "items": {
                 "type": "object",
                 "properties": {"namespace": {"type": "string"}, "with": {"type": "array", "items": {"type": "string"}}},
+            },
+        },
+        "eventQueues": {
+            "type": "array",
+            "description": "Each queue of spec.eventQueues: Receiving (its events keep status fresh) or Unreachable "
+            "(deleted, access denied: polled meanwhile, and a Warning Event EventQueueUnreachable says so).",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "region": {"type": "string"},
+                    "queueUrl": {"type": "string"},
+                    "state": {"type": "string", "enum": ["Receiving", "Unreachable"]},
+                    "lastReceivedAt": {
+                        "type": "string",
+                        "format": "date-time",
+                        "nullable": True,
+                        "description": "When events last came (to the minute).",
+                    },
+                },
             },
         },
         "conditions": CONDITIONS,

@@ -439,10 +439,29 @@ def _attach_tag_rules(properties: dict[str, JSONSchema], kind: str) -> None:
         tags["x-kubernetes-validations"] = cel_rules.tag_rules()
 
 
-def _with_placement(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Account and Region (kubectl get -o wide) before Age."""
+# The kinds whose status the status loop keeps fresh, by events or by polling (handlers/refresh.py).
+FRESHNESS_KINDS = frozenset({"FargateCluster", "FargateService", "FargateTask"})
+FRESHNESS: JSONSchema = {
+    "type": "string",
+    "enum": ["Events", "Polling"],
+    "description": "What keeps this status fresh: Events (ECS's events from the SQS queue of its account and "
+    "region, plus a full resync every FARGATE_OPERATOR_RESYNC_INTERVAL) or Polling (a describe every "
+    "FARGATE_OPERATOR_STATUS_INTERVAL: no queue, or its queue does not answer).",
+}
+FRESHNESS_COL = column("Freshness", ".status.freshness", priority=1)
+
+
+def _with_placement(columns: list[dict[str, Any]], freshness: bool = False) -> list[dict[str, Any]]:
+    """Account and Region (kubectl get -o wide), and Freshness where the kind has it, before Age."""
     placement = [column("Account", ".status.accountId", priority=1), column("Region", ".status.region", priority=1)]
+    placement += [FRESHNESS_COL] if freshness else []
     return [*columns[:-1], *placement, columns[-1]] if columns and columns[-1] is AGE_COL else [*columns, *placement]
+
+
+def _status_of(kind: Kind) -> JSONSchema:
+    if kind.kind not in FRESHNESS_KINDS:
+        return kind.status
+    return {**kind.status, "properties": {**kind.status["properties"], "freshness": FRESHNESS}}
 
 
 def crd(kind: Kind) -> dict[str, Any]:
@@ -454,7 +473,7 @@ def crd(kind: Kind) -> dict[str, Any]:
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
             "spec": spec_schema(kind),
-            "status": kind.status,
+            "status": _status_of(kind),
         },
         "required": ["spec"],
     }
@@ -482,7 +501,7 @@ def crd(kind: Kind) -> dict[str, Any]:
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": _with_placement(kind.printer_columns),
+                    "additionalPrinterColumns": _with_placement(kind.printer_columns, kind.kind in FRESHNESS_KINDS),
                     "schema": {"openAPIV3Schema": schema},
                 }
             ],

@@ -82,6 +82,14 @@ class Gateways:
             return self.own(region)  # the operator's own identity, a region the mapping allows
         return self._get((credential_key(mapping), region), lambda: self._make(mapping, region))
 
+    def session_for(self, mapping: AccountMapping | None) -> Any:
+        """The botocore session that signs as `mapping`'s role (the operator's own identity without one): other
+        clients in that account, e.g. the SQS queue of its ECS events (events/queue.py), share its credentials."""
+        if mapping is None or mapping.role_arn is None:
+            return model.session()
+        with self._lock:
+            return self._session(mapping)[0]
+
     def check_credentials(self, mapping: AccountMapping) -> str | None:
         """Blocking: make (or reuse) the session the mapping's gateways sign with; None when it works, else why
         not (a mapping without a role: nothing to check)."""

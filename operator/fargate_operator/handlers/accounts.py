@@ -33,6 +33,9 @@ async def write_statuses(rt: Runtime, checks: controller.CredentialChecks) -> in
         mapping = mappings.get(name)
         problem = invalid.get(name) or (await checks.observe(mapping) if mapping else None)
         observed, verdict = controller.status_of(mapping, table.get(name), problem)
+        if (mapping and mapping.event_queues) or (obj.get("status") or {}).get("eventQueues"):
+            # Its queues of ECS events, as the event consumer last found them (handlers/event_status.py).
+            observed["eventQueues"] = rt.modes.account_status(name)
         # This loop is the only writer of an account's status and judges its spec: it speaks as the kind's
         # handler (its verdict always stands, stamped with metadata.generation; status/precedence.py).
         update = Update(Source.HANDLER, verdict, observed, generation=obj["metadata"].get("generation"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -301,7 +302,7 @@ async def cluster(
 # --- FargateTaskDefinition ------------------------------------------------------------------------
 
 
-async def task_definitions(rt: Runtime, write: Any) -> None:
+async def task_definitions(rt: Runtime, write: Any, where: Callable[[EcsGateway], bool] | None = None) -> None:
     """Is each FargateTaskDefinition's current revision still ACTIVE? Re-register (or report) if not.
 
     Revisions are immutable (model: RegisterTaskDefinition, each call makes revision N+1), so only
@@ -310,6 +311,7 @@ async def task_definitions(rt: Runtime, write: Any) -> None:
     the walk does not show, to tell a deregistered revision (INACTIVE) from a deleted one
     (DELETE_IN_PROGRESS, or no longer describable) and from one the list does not show yet (ECS
     is eventually consistent). `write(obj, update)` is the status loop's conditional patch (status/writer.py).
+    `where`: only the gateways (accounts and regions) it accepts (None: all).
     """
     by_gateway: dict[EcsGateway, list[dict[str, Any]]] = {}
     for o in rt.watch_cache.items(TASK_DEFINITION):
@@ -320,6 +322,8 @@ async def task_definitions(rt: Runtime, write: Any) -> None:
         ):
             by_gateway.setdefault(gw, []).append(o)
     for gw, objs in by_gateway.items():
+        if where is not None and not where(gw):
+            continue
         try:
             await _task_definitions_of(rt, gw, objs, write)
         except EcsError as err:  # this account and region only: the others go on

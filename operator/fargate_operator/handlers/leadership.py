@@ -34,6 +34,7 @@ import kopf
 
 from fargate_operator.config import OperatorConfig
 from fargate_operator.handlers.accounts import watch_accounts
+from fargate_operator.handlers.event_status import follow_events
 from fargate_operator.handlers.refresh import refresh_forever, refresh_service_tasks
 from fargate_operator.handlers.tenancy import watch_config
 from fargate_operator.leader.elector import LeaseElector
@@ -224,6 +225,7 @@ class Leadership:
                 asyncio.create_task(refresh_forever(rt), name="status-refresh"),
                 asyncio.create_task(watch_config(rt), name="tenancy-config"),
                 asyncio.create_task(watch_accounts(rt), name="fargate-accounts"),
+                asyncio.create_task(follow_events(rt), name="ecs-events"),
             ]
 
     async def follow(self, grace: float) -> None:

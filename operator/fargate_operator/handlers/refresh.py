@@ -15,6 +15,12 @@ verdicts, conditions compared without timestamps), and deletion of finished Farg
 ttlSecondsAfterFinished. Each cluster is handled on its own: one that fails
 (AccessDenied, ClusterNotFound, a refused write) is logged and retried next
 cycle while the others go on.
+
+Where events keep status fresh (a queue of ECS's events answers for the object's account and
+region: events/modes.py), the cycle leaves those objects out and describes them only every
+`resync_interval` seconds (everything, as a safety net); handlers/event_status.py refreshes the
+objects that events name, with the same functions given their keys (`keys`: (namespace, name);
+None: every object, as polling does). status.freshness says which mode keeps an object fresh.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import datetime
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -39,6 +45,7 @@ from fargate_operator.controllers.task import read_mark
 from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH, EcsGateway
+from fargate_operator.events.modes import POLLING
 from fargate_operator.handlers import drift, log_tail
 from fargate_operator.handlers.common import gateway_if_placed
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
@@ -58,6 +65,22 @@ log = logging.getLogger(__name__)
 CYCLES = Counter("fargate_operator_status_cycles_total", "Completed cycles of the batched status loop")
 
 
+Key = tuple[str, str]  # (namespace, name) of an object of one kind
+
+
+def key_of(obj: dict[str, Any]) -> Key:
+    return obj["metadata"]["namespace"], obj["metadata"]["name"]
+
+
+def _wanted(obj: dict[str, Any], keys: Collection[Key] | None) -> bool:
+    return keys is None or key_of(obj) in keys
+
+
+def freshness(rt: Runtime, gw: EcsGateway) -> str:
+    """Events or Polling: what keeps the status of objects acting through `gw` fresh (status.freshness)."""
+    return rt.modes.freshness(gw.where.identity, gw.region)
+
+
 def _update(observed: dict[str, Any], verdict: Verdict) -> Update:
     """The loop's say on an object: what ECS shows and the verdict on it (precedence: status/precedence.py)."""
     return Update(Source.LOOP, verdict, observed)
@@ -74,21 +97,24 @@ def _per_cluster(step: str, cluster: str) -> Iterator[None]:
         log.exception("status refresh %s, cluster %s failed", step, cluster)
 
 
-async def _write(obj: dict[str, Any], update: Update) -> bool:
+async def _write(obj: dict[str, Any], update: Update, fresh: str | None = None) -> bool:
     """Through the status writer: only what changed, only onto the version of `obj` it was computed from.
 
     `obj` is the watch cache's snapshot from before the (paced, possibly slow) describes: a
     handler may have written since, e.g. Degraded for a new generation (status/writer.py).
+    `fresh`: status.freshness, written with the rest (and only when it changes, as the rest).
     """
+    if fresh is not None:
+        update = replace(update, observed={**update.observed, "freshness": fresh})
     return await writer.write(obj, update)
 
 
-async def refresh_tasks(rt: Runtime) -> None:
+async def refresh_tasks(rt: Runtime, keys: Collection[Key] | None = None) -> None:
     by_cluster: dict[tuple[EcsGateway, str], list[dict[str, Any]]] = defaultdict(list)
     for obj in rt.watch_cache.items(TASK):
         status: TaskStatus = obj.get("status", {})
         live = status.get("tasks") and status.get("phase") not in task_logic.TERMINAL and status.get("clusterArn")
-        if live and (gw := gateway_if_placed(rt, obj)):
+        if live and _wanted(obj, keys) and (gw := gateway_if_placed(rt, obj)):
             by_cluster[(gw, status["clusterArn"])].append(obj)
     for (gw, cluster), objs in by_cluster.items():
         with _per_cluster("tasks", cluster):
@@ -116,7 +142,7 @@ async def _refresh_cluster_tasks(rt: Runtime, gw: EcsGateway, cluster: str, objs
         note = runtask.not_started_note(status.get("failures") or [], count)
         if observed["phase"] == task_logic.FAILED and status.get("phase") not in task_logic.TERMINAL:
             health = await _with_log_tail(rt, gw, obj, tasks, health)
-        written = await _write(obj, _update(observed, health.noted(note)))
+        written = await _write(obj, _update(observed, health.noted(note)), freshness(rt, gw))
         if written and observed["phase"] in task_logic.TERMINAL and status.get("phase") not in task_logic.TERMINAL:
             # After the write, so a write refused as stale (and made again next cycle) posts it once.
             await writer.event(
@@ -158,7 +184,7 @@ def _not_found(kind: str, name: str, where: str) -> Verdict:
     return Verdict(False, False, False, "NotFound", message)
 
 
-async def refresh_services(rt: Runtime) -> None:
+async def refresh_services(rt: Runtime, keys: Collection[Key] | None = None) -> None:
     """Status (and drift) of every FargateService with an ECS service, and of the observe-only ones.
 
     Observe-only objects are described by name (they may never have had an ARN in status):
@@ -167,7 +193,7 @@ async def refresh_services(rt: Runtime) -> None:
     by_cluster: dict[tuple[EcsGateway, str], list[dict[str, Any]]] = defaultdict(list)
     for obj in rt.watch_cache.items(SERVICE):
         status: ServiceStatus = obj.get("status", {})
-        if obj["metadata"].get("deletionTimestamp") or not status.get("clusterArn"):
+        if obj["metadata"].get("deletionTimestamp") or not status.get("clusterArn") or not _wanted(obj, keys):
             continue
         known = status.get("serviceArn") or (_observing(obj) and drift.converged(obj))
         if known and (gw := gateway_if_placed(rt, obj)):
@@ -175,8 +201,8 @@ async def refresh_services(rt: Runtime) -> None:
     for (gw, cluster), objs in by_cluster.items():
         with _per_cluster("services", cluster):
             ACTING_FOR.set(None)  # a batched read is made for no object in particular
-            keys = [o["status"].get("serviceArn") or o["spec"]["serviceName"] for o in objs]
-            described = await gw.describe_services(cluster, keys)
+            names = [o["status"].get("serviceArn") or o["spec"]["serviceName"] for o in objs]
+            described = await gw.describe_services(cluster, names)
             by_arn = {s["serviceArn"]: s for s in described}
             by_name = {s["serviceName"]: s for s in described}
             for obj in objs:
@@ -190,19 +216,20 @@ async def _refresh_service(
 ) -> None:
     acting_for(obj)
     status: ServiceStatus = obj["status"]
+    fresh = freshness(rt, gw)
     if _observing(obj):
         if svc is None or svc.get("status") == "INACTIVE":
             name = obj["spec"]["serviceName"]
             observed: dict[str, Any] = {"status": svc.get("status") if svc else "MISSING"}
-            await _write(obj, _update(observed, _not_found("service", name, f" in {cluster}")))
+            await _write(obj, _update(observed, _not_found("service", name, f" in {cluster}")), fresh)
         elif owner := tenancy.observed_elsewhere(obj["metadata"]["namespace"], svc.get("tags")):
             refused: dict[str, Any] = {"status": "OwnedElsewhere"} | (
                 {"serviceArn": None} if "serviceArn" in status else {}
             )
             why = f"ECS service {svc['serviceName']} belongs to namespace {owner}: a namespace observes only its own"
-            await _write(obj, _update(refused, Verdict(False, False, True, "OwnedElsewhere", why)))
+            await _write(obj, _update(refused, Verdict(False, False, True, "OwnedElsewhere", why)), fresh)
         else:
-            await _write(obj, _update(service_logic.status_from(svc), service_controller.verdict(svc)))
+            await _write(obj, _update(service_logic.status_from(svc), service_controller.verdict(svc)), fresh)
         return
     detect = drift.enabled(rt, obj)
     if svc is None and not detect:
@@ -220,7 +247,7 @@ async def _refresh_service(
     update = _update(observed, health)
     if detect:
         update = await drift.service(rt, gw, obj, svc, health, update)
-    await _write(obj, update)
+    await _write(obj, update, fresh)
 
 
 async def _with_failed_task(
@@ -262,7 +289,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def owned_services(rt: Runtime) -> dict[tuple[EcsGateway, str], dict[str, str]]:
+def owned_services(rt: Runtime, keys: Collection[Key] | None = None) -> dict[tuple[EcsGateway, str], dict[str, str]]:
     """(gateway, cluster ARN) -> service name -> service ARN, for every placed FargateService whose status
     records a service ARN.
 
@@ -274,22 +301,24 @@ def owned_services(rt: Runtime) -> dict[tuple[EcsGateway, str], dict[str, str]]:
     owned: dict[tuple[EcsGateway, str], dict[str, str]] = defaultdict(dict)
     for obj in rt.watch_cache.items(SERVICE):
         status: ServiceStatus = obj.get("status", {})
-        if status.get("serviceArn") and status.get("clusterArn") and (gw := gateway_if_placed(rt, obj)):
+        placed = status.get("serviceArn") and status.get("clusterArn") and _wanted(obj, keys)
+        if placed and (gw := gateway_if_placed(rt, obj)):
             owned[(gw, status["clusterArn"])][status["serviceArn"].rsplit("/", 1)[-1]] = status["serviceArn"]
     return owned
 
 
-async def refresh_service_tasks(rt: Runtime, now: float | None = None) -> None:
+async def refresh_service_tasks(rt: Runtime, now: float | None = None, keys: Collection[Key] | None = None) -> None:
     """Index the tasks of owned FargateServices, per service ARN, in memory.
 
     One ListTasks per cluster and interval plus batched DescribeTasks; tasks a
     FargateTask started are left out (their object holds them). A task belongs to a
     service when it runs in the service's cluster (by ARN) and its group is
     "service:<name>" (ECS's scheduler sets it; service names are unique within a
-    cluster). Only the services owned_services returns are indexed (mirrored ones included).
+    cluster). Only the services owned_services returns are indexed (mirrored ones included);
+    with `keys`, only those FargateServices' (the index of the others is kept as it is).
     """
     now = now if now is not None else datetime.datetime.now(datetime.UTC).timestamp()
-    owned = owned_services(rt)
+    owned = owned_services(rt, keys)
     one_off = {t["taskArn"] for o in rt.watch_cache.items(TASK) for t in o.get("status", {}).get("tasks", [])}
     ACTING_FOR.set(None)
     for (gw, cluster), services in owned.items():
@@ -312,15 +341,18 @@ async def refresh_service_tasks(rt: Runtime, now: float | None = None) -> None:
                 if service is not None and task.get("clusterArn", cluster) == cluster:
                     index[service][task["taskArn"]] = task
             rt.service_tasks.update(index)
+    if keys is not None:
+        return
     for gone in set(rt.service_tasks) - {arn for services in owned.values() for arn in services.values()}:
         del rt.service_tasks[gone]
 
 
-async def refresh_clusters(rt: Runtime) -> None:
+async def refresh_clusters(rt: Runtime, keys: Collection[Key] | None = None) -> None:
     by_gateway: dict[EcsGateway, list[dict[str, Any]]] = defaultdict(list)
     for o in rt.watch_cache.items(CLUSTER):
         known = o.get("status", {}).get("clusterArn") or (_observing(o) and drift.converged(o))
-        if known and not o["metadata"].get("deletionTimestamp") and (gw := gateway_if_placed(rt, o)):
+        alive = known and not o["metadata"].get("deletionTimestamp") and _wanted(o, keys)
+        if alive and (gw := gateway_if_placed(rt, o)):
             by_gateway[gw].append(o)
     for gw, objs in by_gateway.items():
         with _per_cluster("clusters", str(gw.where)):
@@ -351,11 +383,12 @@ async def _refresh_clusters_of(rt: Runtime, gw: EcsGateway, objs: list[dict[str,
 async def _refresh_cluster(rt: Runtime, gw: EcsGateway, obj: dict[str, Any], cl: dict[str, Any] | None) -> None:
     acting_for(obj)
     observing, detect = _observing(obj), drift.enabled(rt, obj)
+    fresh = freshness(rt, gw)
     if cl is None or (observing and cl.get("status") == "INACTIVE"):
         if observing:
             observed: dict[str, Any] = {"status": cl.get("status") if cl else "MISSING"}
             health = _not_found("cluster", cluster_logic.cluster_name(obj), "")
-            await _write(obj, _update(observed, health))
+            await _write(obj, _update(observed, health), fresh)
             return
         if not detect:
             return
@@ -370,31 +403,94 @@ async def _refresh_cluster(rt: Runtime, gw: EcsGateway, obj: dict[str, Any], cl:
     update = _update(observed, health)
     if detect:
         update = await drift.cluster(rt, gw, obj, cl, update)
-    await _write(obj, update)
+    await _write(obj, update, fresh)
 
 
-async def refresh_task_definitions(rt: Runtime) -> None:
-    """Drift of the current revisions, every `drift_task_definition_every` cycles (see handlers/drift.py)."""
+async def refresh_task_definitions(rt: Runtime, where: Callable[[EcsGateway], bool] | None = None) -> None:
+    """Drift of the current revisions, every `drift_task_definition_every` cycles (see handlers/drift.py); in
+    Events mode on the resync cadence and on a CloudTrail (De)RegisterTaskDefinition. `where`: only the
+    accounts and regions of the gateways it accepts."""
     if not rt.config.drift_detection:
         return
 
-    await drift.task_definitions(rt, _write)
+    await drift.task_definitions(rt, _write, where)
+
+
+def polled(rt: Runtime, kind: str) -> set[Key]:
+    """The objects of `kind` no queue of events keeps fresh (their account and region is polled)."""
+    return {
+        key_of(o)
+        for o in rt.watch_cache.items(kind)
+        if (gw := gateway_if_placed(rt, o)) is not None and freshness(rt, gw) == POLLING
+    }
+
+
+def _polled_gateway(rt: Runtime) -> Callable[[EcsGateway], bool]:
+    return lambda gw: freshness(rt, gw) == POLLING
+
+
+async def _step(name: str, call: Any) -> None:
+    try:
+        await call
+    except EcsError as err:
+        log.warning("status refresh %s: %s", name, err)
+    except Exception:
+        log.exception("status refresh %s failed", name)
+
+
+async def refresh_cycle(rt: Runtime, cycle: int, resync: bool) -> None:
+    """One cycle: every object (no queue of events at all, or the resync is due), else the polled ones only."""
+    walk = cycle % rt.config.drift_task_definition_every == 0
+    if not rt.modes.any_queue() or resync:
+        await _step("tasks", refresh_tasks(rt))
+        await _step("services", refresh_services(rt))
+        await _step("service tasks", refresh_service_tasks(rt))
+        await _step("clusters", refresh_clusters(rt))
+        if walk or (resync and rt.modes.any_queue()):
+            await _step("task definitions", refresh_task_definitions(rt))
+        return
+    services = polled(rt, SERVICE)
+    await _step("tasks", refresh_tasks(rt, polled(rt, TASK)))
+    await _step("services", refresh_services(rt, services))
+    await _step("service tasks", refresh_service_tasks(rt, keys=services))
+    await _step("clusters", refresh_clusters(rt, polled(rt, CLUSTER)))
+    if walk:
+        await _step("task definitions", refresh_task_definitions(rt, _polled_gateway(rt)))
+
+
+async def refresh_objects(
+    rt: Runtime,
+    tasks: Collection[Key] = (),
+    services: Collection[Key] = (),
+    clusters: Collection[Key] = (),
+    walks: Collection[tuple[str, str]] = (),
+) -> None:
+    """Only the objects named (what a batch of events concerns): one batched describe per cluster for them,
+    and the task-definition drift walk of the places (identity, region) in `walks`."""
+    if tasks:
+        await _step("tasks", refresh_tasks(rt, set(tasks)))
+    if services:  # their tasks' changes went into the service-task index from the events themselves
+        await _step("services", refresh_services(rt, set(services)))
+    if clusters:
+        await _step("clusters", refresh_clusters(rt, set(clusters)))
+    if walks:
+        places = set(walks)
+        await _step(
+            "task definitions", refresh_task_definitions(rt, lambda gw: (gw.where.identity, gw.region) in places)
+        )
 
 
 async def refresh_forever(rt: Runtime) -> None:
     cycle = 0
+    last_resync: float | None = None
     while True:
-        steps = [refresh_tasks, refresh_services, refresh_service_tasks, refresh_clusters]
-        if cycle % rt.config.drift_task_definition_every == 0:
-            steps.append(refresh_task_definitions)
+        now = time.monotonic()
+        resync = last_resync is None or now - last_resync >= rt.config.resync_interval
+        if resync:
+            last_resync = now
+        async with rt.refresh_lock:
+            await refresh_cycle(rt, cycle, resync)
         cycle += 1
-        for step in steps:
-            try:
-                await step(rt)
-            except EcsError as err:
-                log.warning("status refresh %s: %s", step.__name__, err)
-            except Exception:
-                log.exception("status refresh %s failed", step.__name__)
         try:
             await expire_finished_tasks(rt, datetime.datetime.now(datetime.UTC))
         except Exception:

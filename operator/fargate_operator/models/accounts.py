@@ -68,6 +68,8 @@ class AccountMapping:
     names: tuple[str, ...] = ()
     selector: Selector | None = None
     generation: int = 0
+    # spec.eventQueues: (region, queue URL) of the SQS queues ECS's events of this account reach.
+    event_queues: tuple[tuple[str, str], ...] = ()
 
     @property
     def account_id(self) -> str | None:

@@ -69,6 +69,7 @@ def parse_mapping(obj: Mapping[str, Any]) -> AccountMapping:
         names=_strings(namespaces.get("names")),
         selector=selector,
         generation=int(meta.get("generation") or 0),
+        event_queues=tuple((str(q["region"]), str(q["queueUrl"])) for q in spec.get("eventQueues") or []),
     )
 
 

@@ -118,11 +118,26 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
         ("regionPolicy.enable=false", "regionPolicy"),
         ("envFrom[0].secretReff.name=x", "envFrom"),
         ("env[0].value=x", "env"),
+        ("events.queueUrl=my-queue", "queueUrl"),
+        ("events.resyncInterval=1", "resyncInterval"),
     ],
 )
 def test_invalid_values_are_rejected_by_the_schema(world: World, value: str, complaint: str) -> None:
     res = helm(world, "template", "fo", str(CHART), "--set", value, check=False)
     assert res.returncode != 0 and complaint in res.stderr, res.stderr
+
+
+def test_chart_passes_the_events_queue_and_resync_interval_to_the_operator(world: World) -> None:
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/ecs-events"
+    sets = ["--set", f"events.queueUrl={url}", "--set", "events.resyncInterval=600"]
+    docs = [d for d in yaml.safe_load_all(helm(world, "template", "fo", str(CHART), *sets).stdout) if d]
+    env = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
+    values = {e["name"]: e.get("value") for e in env}
+    assert values["FARGATE_OPERATOR_EVENTS_QUEUE_URL"] == url
+    assert values["FARGATE_OPERATOR_RESYNC_INTERVAL"] == "600"
+    default = [d for d in yaml.safe_load_all(helm(world, "template", "fo", str(CHART)).stdout) if d]
+    env = next(d for d in default if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert "FARGATE_OPERATOR_EVENTS_QUEUE_URL" not in {e["name"] for e in env}, "no queue: polling, as before"
 
 
 def _tenancy_of(docs: list[dict[str, Any]]) -> Policy:
