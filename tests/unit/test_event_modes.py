@@ -54,3 +54,13 @@ def test_an_account_status_lists_its_queues_with_the_minute_of_the_last_news() -
     modes.failed(TEAM, "AccessDenied")
     assert modes.account_status("team")[0]["state"] == UNREACHABLE
     assert modes.account_status("own") == []  # the operator's own queue is on no FargateAccount
+
+
+def test_modes_are_settled_once_every_queue_answered_or_failed() -> None:
+    modes = Modes()
+    modes.configure([OWN, TEAM])
+    assert not modes.settled()
+    modes.answered(OWN, 0, NOW)
+    assert not modes.settled()
+    modes.failed(TEAM, "AccessDenied")
+    assert modes.settled()

@@ -57,8 +57,8 @@ def test_a_service_task_change_names_the_fargate_service() -> None:
     other = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/prod/other"
     detail = {"taskArn": other, "clusterArn": CLUSTER_ARN, "group": "service:web"}
     found, primary = _index().add(named, SOURCE, route(_event("ECS Task State Change", detail, [other])))
-    assert named.services == {("team", "web")}
-    assert found and not primary  # about a task no FargateTask records: the service is only touched by it
+    assert named.services == {("team", "web")} and not named.tasks
+    assert found and primary  # a service's task: the event is about the service
 
 
 def test_an_event_of_another_account_names_nothing() -> None:
@@ -105,3 +105,24 @@ def test_a_service_task_change_goes_straight_into_the_service_task_index() -> No
     task = rt.service_tasks["svc-arn"]["t1"]
     assert task["lastStatus"] == "STOPPED" and isinstance(task["stoppedAt"], float)
     assert task["tags"] == [{"key": "a"}], "what the event leaves out (tags) is kept from the last describe"
+
+
+def test_an_older_task_change_does_not_move_the_service_task_index_back() -> None:
+    import asyncio
+
+    from fargate_operator.handlers.event_status import EventStatus, _Waiting
+
+    rt = _Rt()
+    rt.watch_cache.upsert(
+        _obj(SERVICE, "web", {"serviceName": "web"}, {"clusterArn": CLUSTER_ARN, "serviceArn": "svc-arn"})
+    )
+    rt.service_tasks = {"svc-arn": {"t1": {"taskArn": "t1", "lastStatus": "STOPPED", "version": 5}}}
+    detail = {"taskArn": "t1", "clusterArn": CLUSTER_ARN, "group": "service:web", "lastStatus": "RUNNING", "version": 3}
+    event = route(_event("ECS Task State Change", detail, ["t1"]))
+
+    async def apply() -> None:
+        status = EventStatus(rt)  # type: ignore[arg-type]
+        status._index_service_tasks(Index(rt), [_Waiting(0.0, SOURCE, event, _event("x", detail, []))])  # type: ignore[arg-type]
+
+    asyncio.run(apply())
+    assert rt.service_tasks["svc-arn"]["t1"]["lastStatus"] == "STOPPED"

@@ -75,6 +75,10 @@ class Modes:
     def any_queue(self) -> bool:
         return bool(self._queues)
 
+    def settled(self) -> bool:
+        """Every queue has answered or failed once (its place's mode is known)."""
+        return all(q.state is not None for q in self._queues.values())
+
     def freshness(self, identity: str, region: str | None) -> str:
         queue = self._queues.get((identity, region or ""))
         return EVENTS if queue is not None and queue.state == RECEIVING else POLLING

@@ -67,7 +67,7 @@ class SqsQueue:
         self.source = source
         self._client: Any = boto3.session.Session(botocore_session=session).client(
             "sqs",
-            region_name=source.region,
+            region_name=source.region or None,  # None: boto3's own (AWS_REGION)
             config=Config(
                 retries={"mode": "standard", "max_attempts": 3},
                 connect_timeout=5,

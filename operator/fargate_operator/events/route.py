@@ -5,8 +5,8 @@ them. The mapping:
 
 | event (detail-type, eventName)                         | concerns                                         |
 |--------------------------------------------------------|--------------------------------------------------|
-| ECS Task State Change                                  | the task (by ARN); its cluster; its service when |
-|                                                        | its group is "service:<name>"                    |
+| ECS Task State Change                                  | its service when its group is "service:<name>";  |
+|                                                        | the task (by ARN); its cluster                   |
 | ECS Service Action, ECS Deployment State Change        | the service (resources[0]); its cluster          |
 | CloudTrail CreateService, UpdateService, DeleteService | the service (cluster + service / serviceName);   |
 |                                                        | its cluster                                      |
@@ -159,8 +159,8 @@ def _task(base: Routed, detail: Mapping[str, Any]) -> Routed:
     cl = cluster_of_arn(str(detail.get("clusterArn") or ""))
     group = str(detail.get("group") or "")
     if cl is not None:
-        if group.startswith(SERVICE_GROUP):
-            targets.append(Service(cl.account, cl.region, cl.name, group.removeprefix(SERVICE_GROUP)))
+        if group.startswith(SERVICE_GROUP):  # a service's task: the event is about the service
+            targets.insert(0, Service(cl.account, cl.region, cl.name, group.removeprefix(SERVICE_GROUP)))
         targets.append(cl)
     version = detail.get("version")
     at = _time(detail.get("updatedAt")) or base.time  # to the millisecond; the envelope's time is to the second

@@ -76,6 +76,12 @@ class Named:
     clusters: set[Key] = field(default_factory=set)
     walks: set[tuple[str, str]] = field(default_factory=set)
 
+    def merge(self, other: Named) -> None:
+        self.tasks |= other.tasks
+        self.services |= other.services
+        self.clusters |= other.clusters
+        self.walks |= other.walks
+
 
 class Index:
     """What the watch cache's objects record, by what events name (built once a batch)."""
@@ -118,6 +124,10 @@ class Index:
         # The account as the queue's place says it (the operator's own account id is never asked of STS).
         named.walks.add((source.identity, target.region))
         return True
+
+
+def _older(version: int | None, known: Any) -> bool:
+    return version is not None and isinstance(known, int) and version < known
 
 
 def _put(keys: set[Key], key: Key | None) -> bool:
@@ -245,9 +255,14 @@ class EventStatus:
                 RECEIVED.labels(outcome.value).inc()
                 continue
             fresh.append(_Waiting(now, message.source, event, message.event))
-        index, named, waiting = Index(self.rt), Named(), []
-        for item in [*self._waiting, *fresh]:
-            found, primary = index.add(named, item.source, item.event)
+        index, named, waiting, resolved = Index(self.rt), Named(), [], []
+        retries = len(self._waiting)
+        for n, item in enumerate([*self._waiting, *fresh]):
+            these = Named()
+            found, primary = index.add(these, item.source, item.event)
+            if primary or n >= retries:  # a retry's other objects were refreshed when it first came
+                named.merge(these)
+                resolved.append(item)
             if primary or (found and not _about_one(item.event)):
                 RECEIVED.labels("applied").inc()
             elif _about_one(item.event) and now - item.since < UNROUTED_RETRY_SECONDS:
@@ -255,7 +270,7 @@ class EventStatus:
             else:
                 RECEIVED.labels("applied" if found else "unrouted").inc()
         self._waiting = waiting[-MAX_UNROUTED:]
-        self._index_service_tasks(index, fresh)
+        self._index_service_tasks(index, resolved)
         async with self.rt.refresh_lock:
             if everything:
                 await refresh_cycle(self.rt, 0, resync=True)
@@ -279,6 +294,8 @@ class EventStatus:
                 if arn is not None:
                     tasks = self.rt.service_tasks.setdefault(arn, {})
                     known = tasks.get(item.event.task_arn, {})
+                    if _older(item.event.version, known.get("version")):
+                        continue  # a retried event behind a newer one (or a describe) already indexed
                     tasks[item.event.task_arn] = {**known, **indexed_task(dict(item.raw.get("detail") or {}))}
 
     async def _delete(self, batch: list[Message]) -> None:

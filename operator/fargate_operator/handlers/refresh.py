@@ -480,9 +480,23 @@ async def refresh_objects(
         )
 
 
+FIRST_ANSWERS_SECONDS = 5.0
+
+
+async def _first_answers(rt: Runtime, timeout: float = FIRST_ANSWERS_SECONDS) -> None:
+    """With a queue of events to read, the first cycle waits a moment for it to answer (handlers/event_status.py):
+    else it would write Polling on every object, and the switch to Events a moment later write them all again."""
+    if not rt.config.events_queue_url and not any(m.event_queues for m in rt.accounts.mappings()):
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (rt.modes.any_queue() and rt.modes.settled()):
+        await asyncio.sleep(0.1)
+
+
 async def refresh_forever(rt: Runtime) -> None:
     cycle = 0
     last_resync: float | None = None
+    await _first_answers(rt)
     while True:
         now = time.monotonic()
         resync = last_resync is None or now - last_resync >= rt.config.resync_interval

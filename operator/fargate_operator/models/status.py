@@ -36,6 +36,7 @@ class ClusterStatus(DriftingStatus, total=False):
     pendingTasksCount: int
     activeServicesCount: int
     capacityProviders: list[str]
+    freshness: str  # Events or Polling: what keeps this status fresh (handlers/refresh.py)
 
 
 class ServiceStatus(DriftingStatus, total=False):
@@ -50,6 +51,7 @@ class ServiceStatus(DriftingStatus, total=False):
     rolloutState: str
     deployments: list[dict[str, Any]]
     events: list[dict[str, Any]]
+    freshness: str  # Events or Polling: what keeps this status fresh (handlers/refresh.py)
 
 
 class TaskStatus(CommonStatus, total=False):
@@ -65,6 +67,7 @@ class TaskStatus(CommonStatus, total=False):
     stoppedReason: str
     startedAt: str
     stoppedAt: str
+    freshness: str  # Events or Polling: what keeps this status fresh (handlers/refresh.py)
 
 
 class TaskDefinitionStatus(DriftingStatus, total=False):

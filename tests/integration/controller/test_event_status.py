@@ -179,6 +179,24 @@ def test_an_out_of_band_update_service_is_reported_as_drift_through_cloudtrail_e
     assert reported["drift"]["fields"] == [{"field": "desiredCount", "desired": "1", "actual": "3"}]
 
 
+def test_an_out_of_band_deregistration_is_reported_through_cloudtrail_events(
+    objects: None, kube: Kube, trailed: EcsEmulator
+) -> None:
+    name = f"td-{uuid.uuid4().hex[:6]}"
+    spec = {**task_definition_spec(f"events-{name}"), "driftPolicy": "Report"}
+    kube.apply(manifest("FargateTaskDefinition", name, spec))
+    arn = wait_for("registered", lambda: kube.status("fargatetaskdefinition", name).get("taskDefinitionArn"))
+    wait_for("judged", lambda: condition(kube.status("fargatetaskdefinition", name), "Drifted").get("reason"))
+    trailed.client().deregister_task_definition(taskDefinition=arn)
+    reported = wait_for(
+        "DriftReported, through the CloudTrail DeregisterTaskDefinition event",
+        lambda: condition(kube.status("fargatetaskdefinition", name), "Drifted").get("reason") == "DriftReported",
+        timeout=WITHIN,
+    )
+    assert reported
+    kube.delete("fargatetaskdefinition", name, wait=True)
+
+
 def _resource_version(kube: Kube, name: str) -> str:
     return str((kube.get("fargatetask", name) or {})["metadata"]["resourceVersion"])
 
@@ -269,7 +287,7 @@ def test_a_fargate_accounts_queue_drives_its_objects_and_its_loss_is_a_warning_e
     kube.delete("fargatecluster", "tc", wait=True)
 
 
-def test_a_deleted_queue_puts_status_back_to_polling(
+def test_a_deleted_queue_puts_status_back_to_polling_until_it_answers_again(
     objects: None, operator: OperatorProcess, kube: Kube, queue: EventQueue
 ) -> None:
     assert kube.status("fargatecluster", "c")["freshness"] == "Events"
@@ -282,3 +300,28 @@ def test_a_deleted_queue_puts_status_back_to_polling(
         timeout=WITHIN,
     )
     assert "does not answer" in operator.log_text()
+    queue.sqs.create_queue(QueueName=queue.url.rsplit("/", 1)[-1])  # the same URL answers again
+    wait_for("Events again", lambda: operator.metric(MODE, account="own", region=REGION) == 1, timeout=WITHIN + 60)
+    wait_for(
+        "the status says so", lambda: kube.status("fargatecluster", "c").get("freshness") == "Events", timeout=WITHIN
+    )
+
+
+def test_an_event_queue_in_a_region_the_account_may_not_use_is_refused(world: World) -> None:
+    name = f"events-cel-{uuid.uuid4().hex[:6]}"
+    spec: dict[str, Any] = {
+        "region": REGION,
+        "allowedRegions": ["eu-west-1"],
+        "namespaces": {"names": [name]},
+        "eventQueues": [{"region": "ap-south-1", "queueUrl": "https://sqs.ap-south-1.amazonaws.com/1/q"}],
+    }
+    apply = ("apply", "--dry-run=server", "-f", "-")
+    refused = world.control_plane.kubectl(*apply, input=json.dumps(manifest("FargateAccount", name, spec)), check=False)
+    assert refused.returncode != 0 and "spec.eventQueues: each region" in refused.stderr, refused.stderr
+    spec["eventQueues"] = [
+        {"region": region, "queueUrl": f"https://sqs.{region}.amazonaws.com/1/q"} for region in (REGION, "eu-west-1")
+    ]
+    accepted = world.control_plane.kubectl(
+        *apply, input=json.dumps(manifest("FargateAccount", name, spec)), check=False
+    )
+    assert accepted.returncode == 0, accepted.stderr
