@@ -210,7 +210,8 @@ def test_an_event_delivered_again_writes_nothing(
         timeout=WITHIN,
     )
     after = _received(operator)
-    assert after["applied"] == before["applied"], (before, after)
+    # Each copy judged a duplicate, none more (the stop's own last events may still be coming in, applied).
+    assert after["duplicate"] - before["duplicate"] == again, (before, after)
     assert _version(kube, name) == version, "a duplicate event wrote status"
     assert kube.status("fargatetask", name)["phase"] == "Stopped"
     _assert_forward_only(history, name)
@@ -249,11 +250,9 @@ def test_a_late_event_is_applied_when_it_arrives(
     family = f"late-{kube.namespace}"
 
     def late(event: dict[str, Any]) -> Fault:
-        detail = event.get("detail") or {}
-        is_running = event.get("detail-type") == "ECS Task State Change" and detail.get("lastStatus") == "RUNNING"
-        return (
-            Fault(delay_seconds=LATE) if is_running and f"/{family}:" in detail.get("taskDefinitionArn", "") else PASS
-        )
+        # Every event about the task is held back -- its state changes and CloudTrail's RunTask alike: any of
+        # them would make the operator describe the task, and a describe shows the truth, RUNNING or not.
+        return Fault(delay_seconds=LATE) if family in json.dumps(event) else PASS
 
     relay.fault = late
     try:
