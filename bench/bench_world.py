@@ -70,9 +70,11 @@ class BenchWorld:
     operator_starts: int = field(default=0)
 
     @classmethod
-    def start(cls, status_interval: float = 5.0, extra_args: tuple[str, ...] = ()) -> BenchWorld:
+    def start(
+        cls, status_interval: float = 5.0, extra_args: tuple[str, ...] = (), cloudtrail_events: bool = False
+    ) -> BenchWorld:
         workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-        world = World.start(REPO / "crds", workdir=workdir / "world")
+        world = World.start(REPO / "crds", workdir=workdir / "world", cloudtrail_events=cloudtrail_events)
         proxy = EcsProxy(world.ecs.endpoint).start()
         bw = cls(world, proxy, workdir, status_interval=status_interval, extra_args=extra_args)
         bw.cp.kubectl("create", "namespace", bw.namespace)

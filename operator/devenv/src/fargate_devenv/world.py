@@ -51,14 +51,21 @@ class World:
     ecs: EcsEmulator
 
     @classmethod
-    def start(cls, crd_dir: Path, workdir: Path | None = None, ecs_step_seconds: float = FAST_STEP_SECONDS) -> World:
-        """Tests use the fast ECS emulator; `make run` passes DEV_STEP_SECONDS."""
+    def start(
+        cls,
+        crd_dir: Path,
+        workdir: Path | None = None,
+        ecs_step_seconds: float = FAST_STEP_SECONDS,
+        cloudtrail_events: bool = False,
+    ) -> World:
+        """Tests use the fast ECS emulator; `make run` passes DEV_STEP_SECONDS. `cloudtrail_events`: ECS API
+        calls reach EventBridge as CloudTrail events (the emulator's --cloudtrail-events)."""
         assets = ensure_assets()
         cp = ControlPlane(assets, workdir=workdir).start()
         try:
             install_crds(cp.kubectl, crd_dir, admission=True)
             log = (workdir / "ecs-sim.log") if workdir else None
-            ecs = EcsEmulator(log=log, step_seconds=ecs_step_seconds).start()
+            ecs = EcsEmulator(log=log, step_seconds=ecs_step_seconds, cloudtrail_events=cloudtrail_events).start()
         except BaseException:
             cp.stop()
             raise
