@@ -46,6 +46,11 @@ class OperatorConfig:
     # With events driving an object's status, everything is still described this often (the safety net for a
     # lost or unrouted event); the task-definition drift walk follows this cadence too.
     resync_interval: float = field(default_factory=lambda: _env_float("FARGATE_OPERATOR_RESYNC_INTERVAL", 300.0))
+    # ...and no more often than its reads allow at this many ECS reads per second on average (events/resync.py):
+    # 1,000 services take ~155 reads a resync (300 s), 10,000 about 1,550 (~32 minutes at 0.8/s).
+    resync_reads_per_second: float = field(
+        default_factory=lambda: _env_float("FARGATE_OPERATOR_RESYNC_READS_PER_SECOND", 0.8)
+    )
     # Kopf's own peering stays off: which replica runs Kopf is decided by the Lease (leader/).
     standalone: bool = True
     kubeconfig: str | None = None

@@ -51,6 +51,19 @@ ECS_CALLS = Counter("fargate_operator_ecs_calls_total", "ECS API calls", ["opera
 ECS_RETRIES = Counter("fargate_operator_ecs_retries_total", "Retries botocore made inside ECS calls", ["operation"])
 ECS_LATENCY = Histogram("fargate_operator_ecs_call_seconds", "ECS API call latency, retries included", ["operation"])
 
+READ_PREFIXES = ("Describe", "List")
+
+
+def reads_made() -> float:
+    """ECS reads (Describe*, List*) this process has made so far, every outcome: what a resync cost is measured by."""
+    return sum(
+        sample.value
+        for metric in ECS_CALLS.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total") and sample.labels.get("operation", "").startswith(READ_PREFIXES)
+    )
+
+
 DESCRIBE_TASKS_BATCH = 100
 DESCRIBE_SERVICES_BATCH = 10
 DESCRIBE_CLUSTERS_BATCH = 100

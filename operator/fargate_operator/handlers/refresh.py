@@ -36,7 +36,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
 from typing import Any
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from fargate_operator import heap, k8s
 from fargate_operator.controllers import cluster as cluster_controller
@@ -45,7 +45,8 @@ from fargate_operator.controllers.base import Verdict
 from fargate_operator.controllers.task import read_mark
 from fargate_operator.ecs.acting import ACTING_FOR, acting_for
 from fargate_operator.ecs.errors import EcsError
-from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH, EcsGateway
+from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH, EcsGateway, reads_made
+from fargate_operator.events import resync as resync_pacing
 from fargate_operator.events.modes import POLLING
 from fargate_operator.handlers import deployments, drift, log_tail
 from fargate_operator.handlers.common import gateway_if_placed
@@ -64,6 +65,9 @@ log = logging.getLogger(__name__)
 
 # Lets a watcher (tests, dashboards) wait for "the loop has looked again" instead of guessing a time.
 CYCLES = Counter("fargate_operator_status_cycles_total", "Completed cycles of the batched status loop")
+RESYNC_SECONDS = Gauge(
+    "fargate_operator_resync_interval_seconds", "In Events mode: seconds between full resyncs, paced by their reads"
+)
 
 
 Key = tuple[str, str]  # (namespace, name) of an object of one kind
@@ -520,14 +524,21 @@ async def _first_answers(rt: Runtime, timeout: float = FIRST_ANSWERS_SECONDS) ->
 async def refresh_forever(rt: Runtime) -> None:
     cycle = 0
     last_resync: float | None = None
+    delay = rt.config.resync_interval
     await _first_answers(rt)
     while True:
         now = time.monotonic()
-        resync = last_resync is None or now - last_resync >= rt.config.resync_interval
+        resync = last_resync is None or now - last_resync >= delay
         if resync:
             last_resync = now
-        async with rt.refresh_lock:
+        reads = reads_made()
+        async with rt.refresh_lock:  # event batches wait: what the cycle reads is the resync's alone
             await refresh_cycle(rt, cycle, resync)
+        if resync and rt.modes.any_queue():
+            delay = resync_pacing.next_delay(
+                rt.config.resync_interval, reads_made() - reads, rt.config.resync_reads_per_second
+            )
+            RESYNC_SECONDS.set(delay)
         cycle += 1
         try:
             await expire_finished_tasks(rt, datetime.datetime.now(datetime.UTC))

@@ -120,6 +120,7 @@ def test_lint_and_render_with_default_and_other_values(world: World, tmp_path: P
         ("env[0].value=x", "env"),
         ("events.queueUrl=my-queue", "queueUrl"),
         ("events.resyncInterval=1", "resyncInterval"),
+        ("events.resyncReadsPerSecond=fast", "resyncReadsPerSecond"),
     ],
 )
 def test_invalid_values_are_rejected_by_the_schema(world: World, value: str, complaint: str) -> None:
@@ -130,11 +131,13 @@ def test_invalid_values_are_rejected_by_the_schema(world: World, value: str, com
 def test_chart_passes_the_events_queue_and_resync_interval_to_the_operator(world: World) -> None:
     url = "https://sqs.eu-west-1.amazonaws.com/123456789012/ecs-events"
     sets = ["--set", f"events.queueUrl={url}", "--set", "events.resyncInterval=600"]
+    sets += ["--set", "events.resyncReadsPerSecond=2.5"]
     docs = [d for d in yaml.safe_load_all(helm(world, "template", "fo", str(CHART), *sets).stdout) if d]
     env = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
     values = {e["name"]: e.get("value") for e in env}
     assert values["FARGATE_OPERATOR_EVENTS_QUEUE_URL"] == url
     assert values["FARGATE_OPERATOR_RESYNC_INTERVAL"] == "600"
+    assert values["FARGATE_OPERATOR_RESYNC_READS_PER_SECOND"] == "2.5"
     default = [d for d in yaml.safe_load_all(helm(world, "template", "fo", str(CHART)).stdout) if d]
     env = next(d for d in default if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
     assert "FARGATE_OPERATOR_EVENTS_QUEUE_URL" not in {e["name"] for e in env}, "no queue: polling, as before"
