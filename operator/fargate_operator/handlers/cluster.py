@@ -19,6 +19,7 @@ from fargate_operator.handlers.common import (
     creating,
     ecs_or_wait,
     fail,
+    freshness,
     up_to_date,
 )
 from fargate_operator.handlers.skeleton import (
@@ -63,7 +64,9 @@ async def reconcile_cluster(
         cluster = await controller.ensure(gw, desired, events_of(body), first=first, look=gw.cluster_batch.describe)
     observed = logic.status_from(cluster)
     verdict = controller.made_verdict(cluster)
-    record(body, patch, status, gw, observed, cluster.get("clusterArn"), want, verdict, rt.config.drift_detection)
+    fresh = freshness(rt, gw)
+    arn = cluster.get("clusterArn")
+    record(body, patch, status, gw, observed, arn, want, verdict, rt.config.drift_detection, fresh=fresh)
 
 
 async def _observe(

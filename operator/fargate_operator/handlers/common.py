@@ -259,6 +259,11 @@ async def ecs_or_wait(rt: Runtime, body: Any, patch: kopf.Patch, status: Any, re
         await fail(body, patch, status, err, retry, permanent=True)
 
 
+def freshness(rt: Runtime, gw: EcsGateway) -> str:
+    """Events or Polling: what keeps the status of objects acting through `gw` fresh (status.freshness)."""
+    return rt.modes.freshness(gw.where.identity, gw.region)
+
+
 def creating(body: Any, spec: Any, status: Any, arn_member: str) -> bool:
     """Whether a reconcile may create without looking first (one ECS call): the object recorded no resource,
     creates rather than adopts, and still asks for the spec it was first applied with. A later generation

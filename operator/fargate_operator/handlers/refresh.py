@@ -49,7 +49,7 @@ from fargate_operator.ecs.gateway import DESCRIBE_TASKS_BATCH, EcsGateway, reads
 from fargate_operator.events import resync as resync_pacing
 from fargate_operator.events.modes import POLLING
 from fargate_operator.handlers import deployments, drift, log_tail
-from fargate_operator.handlers.common import gateway_if_placed
+from fargate_operator.handlers.common import freshness, gateway_if_placed
 from fargate_operator.models.kinds import CLUSTER, SERVICE, TASK
 from fargate_operator.models.status import ServiceStatus, TaskStatus
 from fargate_operator.reconcile import cluster as cluster_logic
@@ -79,11 +79,6 @@ def key_of(obj: dict[str, Any]) -> Key:
 
 def _wanted(obj: dict[str, Any], keys: Collection[Key] | None) -> bool:
     return keys is None or key_of(obj) in keys
-
-
-def freshness(rt: Runtime, gw: EcsGateway) -> str:
-    """Events or Polling: what keeps the status of objects acting through `gw` fresh (status.freshness)."""
-    return rt.modes.freshness(gw.where.identity, gw.region)
 
 
 def _update(observed: dict[str, Any], verdict: Verdict) -> Update:

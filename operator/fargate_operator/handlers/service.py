@@ -19,6 +19,7 @@ from fargate_operator.handlers.common import (
     creating,
     ecs_or_wait,
     fail,
+    freshness,
     resolve_cluster,
     resolve_task_definition,
     up_to_date,
@@ -101,7 +102,9 @@ async def reconcile_service(
         service, task_definition, status.get("desiredTaskDefinition"), status.get("deployment")
     )
     verdict = controller.verdict(service, observed.get("desiredTaskDefinition"))
-    record(body, patch, status, gw, observed, service.get("serviceArn"), want, verdict, rt.config.drift_detection)
+    fresh = freshness(rt, gw)
+    arn = service.get("serviceArn")
+    record(body, patch, status, gw, observed, arn, want, verdict, rt.config.drift_detection, fresh=fresh)
 
 
 async def _references(rt: Runtime, gw: EcsGateway, body: Any, spec: Any) -> tuple[str, str | None]:

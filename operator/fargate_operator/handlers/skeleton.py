@@ -134,12 +134,18 @@ def record(
     spec_hash: str | None,
     verdict: Verdict,
     drift_in_sync: bool = False,
+    *,
+    fresh: str | None = None,
 ) -> None:
     """What a create or update leaves in status: ECS's answer, where the resource is (common.py placed),
     the spec hash it answers to (a reconcile of the same hash has nothing to do; None for an immutable
     spec), and the verdict -- with drift's first verdict when drift is judged (`drift_in_sync`:
-    rt.config.drift_detection), since ECS was just brought to the spec (status/writer.py)."""
+    rt.config.drift_detection), since ECS was just brought to the spec (status/writer.py).
+    `fresh`: status.freshness (handlers/refresh.py), in this write so the status loop need not make one
+    of its own just to say it."""
     patch.status.update(observed)
+    if fresh is not None:
+        patch.status["freshness"] = fresh
     placed(patch, arn, gw)
     if spec_hash is not None:
         patch.status["specHash"] = spec_hash

@@ -24,6 +24,7 @@ from fargate_operator.handlers.common import (
     cluster_has_default_strategy,
     ecs_or_wait,
     fail,
+    freshness,
     resolve_cluster,
     resolve_task_definition,
     wait,
@@ -159,7 +160,8 @@ async def run_task(
     observed, verdict = controller.status_of(
         started, desired, essentials(rt, ns, spec, started.task_definition), status
     )
-    record(body, patch, status, gw, observed, next((t.get("taskArn") for t in started.tasks), None), None, verdict)
+    arn = next((t.get("taskArn") for t in started.tasks), None)
+    record(body, patch, status, gw, observed, arn, None, verdict, fresh=freshness(rt, gw))
 
 
 async def refuse(body: Any, patch: kopf.Patch, status: Any, err: Exception, retry: int) -> NoReturn:

@@ -60,7 +60,7 @@ def exec_cluster(adapter: OperatorProcess, credentials: dict[str, dict[str, str]
             arns[name] = run["tasks"][0]["taskArn"]
         return arns
 
-    arns: dict[str, str] = mcp(adapter.mcp_endpoint, token, setup)
+    arns: dict[str, str] = mcp(adapter, token, setup)
 
     def all_running() -> bool | None:
         async def look(s: ClientSession) -> Any:
@@ -68,7 +68,7 @@ def exec_cluster(adapter: OperatorProcess, credentials: dict[str, dict[str, str]
                 await s.call_tool("describetasks", {"cluster": cluster, "tasks": list(arns.values())})
             ).structured_content
 
-        tasks = mcp(adapter.mcp_endpoint, token, look)["tasks"]
+        tasks = mcp(adapter, token, look)["tasks"]
         return (len(tasks) == 2 and all(t["lastStatus"] == "RUNNING" for t in tasks)) or None
 
     wait_for("both exec tasks RUNNING", all_running, timeout=90, interval=0.5)
@@ -79,7 +79,7 @@ def run_command(adapter: OperatorProcess, token: str, **args: Any) -> Any:
     async def work(s: ClientSession) -> Any:
         return await s.call_tool(RUN, args)
 
-    return mcp(adapter.mcp_endpoint, token, work)
+    return mcp(adapter, token, work)
 
 
 @pytest.fixture
