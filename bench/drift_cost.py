@@ -145,7 +145,9 @@ def main() -> int:
         "calls_per_cycle_off": per_cycle_off,
         "writes_per_minute_on": {k: v for k, v in on.items() if not k.startswith(("Describe", "List"))},
     }
-    rows = [(f"{op} / min (on | off)", f"{on.get(op, 0)} | {off.get(op, 0)}", "") for op in operations]
+    rows: list[tuple[str, object, str]] = [
+        (f"{op} / min (on | off)", f"{on.get(op, 0)} | {off.get(op, 0)}", "") for op in operations
+    ]
     rows += [
         ("all ECS calls / min, detection on", round(total_on, 1), ""),
         ("all ECS calls / min, detection off", round(total_off, 1), ""),

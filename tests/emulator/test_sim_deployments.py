@@ -175,7 +175,7 @@ def test_a_linear_deployment_shifts_production_traffic_in_steps(ecs: Any, cluste
     stages = _stages(seen)
     assert _in_order(stages), stages
     shifting = [sd for sd in seen if sd.get("lifecycleStage") == "PRODUCTION_TRAFFIC_SHIFT"]
-    weights = []
+    weights: list[float] = []
     for sd in shifting:
         green = sd["targetServiceRevision"]["requestedProductionTrafficWeight"]
         blue = sd["sourceServiceRevisions"][0]["requestedProductionTrafficWeight"]

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from fargate_devenv.api_proxy import ApiProxy
 from fargate_devenv.control_plane import ControlPlane
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.fault_proxy import FaultProxy
@@ -50,8 +51,8 @@ class Durations:
         )
 
 
-def proxied_control_plane(cp: ControlPlane, proxy: FaultProxy, path: Path) -> ControlPlane:
-    """The same API server, reached through `proxy` (TLS passes through; the certificate names 127.0.0.1)."""
+def proxied_control_plane(cp: ControlPlane, proxy: FaultProxy | ApiProxy, path: Path) -> ControlPlane:
+    """The same API server, reached through `proxy` on 127.0.0.1 (the certificate names 127.0.0.1)."""
     config = yaml.safe_load(cp.kubeconfig.read_text())
     config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
     path.write_text(yaml.safe_dump(config))

@@ -37,7 +37,7 @@ class ObjectHistory:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> ObjectHistory:
-        listed = self.api.list_namespaced_custom_object(GROUP, VERSION, self.namespace, self.plural)
+        listed: Any = self.api.list_namespaced_custom_object(GROUP, VERSION, self.namespace, self.plural)
         for obj in listed["items"]:
             self._record(obj)
         self._resource_version = str(listed["metadata"]["resourceVersion"])

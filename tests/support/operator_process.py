@@ -158,9 +158,10 @@ def operator_for_namespaces(
     return OperatorProcess(control_plane, ecs_endpoint, first, log, extra_args=more, env=env).start().wait_ready()
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60, interval: float = 0.3) -> T:
+def wait_for(what: str, probe: Callable[..., Any], timeout: float = 60, interval: float = 0.3) -> Any:
+    """The probe's first truthy answer (probes say "not yet" with None, False, "" or an empty collection)."""
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: Any = None
     while time.monotonic() < deadline:
         last = probe()
         if last:

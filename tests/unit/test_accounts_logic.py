@@ -199,6 +199,7 @@ def test_a_refused_assume_role_is_held_and_each_caller_gets_its_own_error() -> N
         raised.append(err.value)
     assert sts.calls == 1  # held: the account's ECS calls do not ask STS again within FAILURE_HOLD_SECONDS
     assert len({id(e) for e in raised}) == 3  # a fresh exception each time (no shared, growing traceback)
+    assert A.role_arn is not None
     assert all(e.code == "AccessDenied" and A.role_arn in str(e) for e in raised)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from fargate_operator.models.ownership import (
@@ -23,7 +25,7 @@ def rev(n: int) -> str:
 
 
 def decide(
-    owner: Owner, active: list[str], ours: set[str], tags: dict[str, list[dict[str, str]] | None]
+    owner: Owner, active: list[str], ours: set[str], tags: Mapping[str, list[dict[str, str]] | None]
 ) -> FamilyVerdict:
     """Answer every tag request from `tags`, as the handler does from DescribeTaskDefinition."""
     known: dict[str, list[dict[str, str]] | None] = {}

@@ -126,7 +126,8 @@ class TagApplyingClusters:
     """
 
     def __init__(self, existing: dict[str, dict[str, Any]]) -> None:
-        self.clusters, self.writes = existing, []
+        self.clusters = existing
+        self.writes: list[str] = []
         self.cluster_batch = CoalescedClusters(self.describe_clusters, window=0.01)
 
     async def describe_clusters(self, names: list[str]) -> list[dict[str, Any]]:

@@ -177,7 +177,7 @@ def test_members_the_spec_leaves_out_are_not_compared() -> None:
 
 def test_cluster_settings_are_compared_by_name_and_ecs_additions_ignored() -> None:
     spec = {"clusterName": "c", "settings": [{"name": "containerInsights", "value": "enabled"}]}
-    answer = {
+    answer: dict[str, Any] = {
         "clusterArn": f"{ARN}:cluster/c",
         "status": "ACTIVE",
         "settings": [{"name": "other", "value": "x"}, {"name": "containerInsights", "value": "enabled"}],

@@ -23,6 +23,7 @@ def _obj(kind: str, name: str, spec: dict[str, Any], status: dict[str, Any]) -> 
 class _Rt:
     def __init__(self) -> None:
         self.watch_cache = WatchCache()
+        self.service_tasks: dict[str, dict[str, dict[str, Any]]] = {}
         self.watch_cache.upsert(_obj(CLUSTER, "c", {}, {"clusterArn": CLUSTER_ARN}))
         self.watch_cache.upsert(
             _obj(SERVICE, "web", {"serviceName": "web"}, {"clusterArn": CLUSTER_ARN, "serviceArn": "x/prod/web"})

@@ -28,7 +28,7 @@ from fargate_operator.service.identity import Principal
 from fargate_operator.store.watch_cache import WatchCache
 
 TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/prod/0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"
-RECORDED = {
+RECORDED: dict[str, Any] = {
     "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
     "containerArn": "arn:aws:ecs:us-east-1:123456789012:container/prod/0b1c2d3e/7f6e5d4c",
     "containerName": "app",
@@ -93,6 +93,7 @@ def test_execute_command_forwards_to_ecs_and_records_an_event(
     stubber.add_response("execute_command", RECORDED, {**request})
     with stubber:
         answer = asyncio.run(ecs_api.call("ExecuteCommand", request, caller("team-a")))
+    assert isinstance(answer, dict)
     assert answer["session"]["sessionId"] == RECORDED["session"]["sessionId"]
     assert events == [
         ("ExecuteCommand", "ExecuteCommand by dev in container app: session ecs-execute-command-0a1b2c3d4e5f60718")

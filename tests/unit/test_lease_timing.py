@@ -146,7 +146,12 @@ def test_single_replica_mode_unless_leader_election_is_asked_for(
     from fargate_operator import cli
 
     seen: list[argparse.Namespace] = []
-    monkeypatch.setattr(cli, "_run", lambda args: seen.append(args) or 0)
+
+    def record(args: argparse.Namespace) -> int:
+        seen.append(args)
+        return 0
+
+    monkeypatch.setattr(cli, "_run", record)
     monkeypatch.setenv("POD_NAME", "fo-7d9-abcde")
     for argv in (["run"], ["run", "--leader-elect=false"], ["run", "--leader-elect", "false"]):
         assert cli.main(argv) == 0

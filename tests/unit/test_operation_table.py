@@ -108,7 +108,11 @@ def listed_tools(api: EcsApi, *, read_only: bool) -> set[str]:
         server = mcp.build_server(api, McpSettings(read_only=read_only))
         entry = server.get_request_handler("tools/list")
         assert entry is not None
-        result = asyncio.run(entry.handler(None, None))
+
+        async def list_tools() -> Any:
+            return await entry.handler(None, None)  # type: ignore[arg-type]  # no request context outside a session
+
+        result = asyncio.run(list_tools())
     return {tool.name for tool in result.tools}
 
 

@@ -27,7 +27,7 @@ def _declared() -> list[Requirement]:
 
 
 def _locked() -> dict[str, Version]:
-    pins = {}
+    pins: dict[str, Version] = {}
     for line in (REPO / "requirements.lock").read_text().splitlines():
         if m := re.match(r"^([A-Za-z0-9_.\-]+)==(\S+)$", line.strip()):
             pins[canonicalize_name(m.group(1))] = Version(m.group(2))

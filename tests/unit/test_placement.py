@@ -39,7 +39,7 @@ def test_requests_carry_the_default() -> None:
 
 def test_failed_task_note_names_stop_code_reason_and_exit_codes() -> None:
     rev2 = "arn:aws:ecs:us-east-1:1:task-definition/web:2"
-    tasks = [
+    tasks: list[dict[str, Any]] = [
         {"taskArn": "arn:aws:ecs:r:1:task/c/old", "taskDefinitionArn": rev2.replace(":2", ":1"), "stoppedAt": "2"},
         {
             "taskArn": "arn:aws:ecs:r:1:task/c/abc",

@@ -44,7 +44,7 @@ def _service(task_definition: str, *deployments: dict[str, Any], events: list[st
 
 
 def _deployment(status: str, task_definition: str, rollout: str, reason: str = "") -> dict[str, Any]:
-    d = {"id": f"ecs-svc/{task_definition[-1]}", "status": status, "taskDefinition": task_definition}
+    d: dict[str, Any] = {"id": f"ecs-svc/{task_definition[-1]}", "status": status, "taskDefinition": task_definition}
     d |= {"rolloutState": rollout, "desiredCount": 2, "runningCount": 2}
     return d | ({"rolloutStateReason": reason} if reason else {})
 

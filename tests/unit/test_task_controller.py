@@ -238,7 +238,9 @@ def test_a_marked_retry_passes_the_tenancy_checks_and_a_refusal_runs_nothing() -
 
     with pytest.raises(PermissionError):
         asyncio.run(controller.run(world.ecs, kube, refuse, desired(), kube.saved, HERE))
-    assert world.ecs.made("RunTask") == [] and kube.saved["at"] == 0  # not marked again either
+    assert (
+        world.ecs.made("RunTask") == [] and kube.saved is not None and kube.saved["at"] == 0
+    )  # not marked again either
     run(world, kube, now=5000.0)
     assert admitted == [(CLUSTER, TD, True)]
 

@@ -31,7 +31,7 @@ class Registry:
 
     ecs: FakeEcs = field(default_factory=FakeEcs)
     revisions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    before_register: Callable[[], None] | None = None  # another writer, just before this one's register lands
+    before_register: Callable[[], object] | None = None  # another writer, just before this one's register lands
 
     def __post_init__(self) -> None:
         self.ecs.on("RegisterTaskDefinition", self._register).on("DescribeTaskDefinition", self._describe)

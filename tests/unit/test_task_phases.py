@@ -288,7 +288,7 @@ def _ftd(spec: dict[str, Any], arn: str = TD_ARN) -> dict[str, Any]:
 def test_essential_containers_default_to_essential() -> None:
     from fargate_operator.reconcile import task_definition as td_logic
 
-    defs = [{"name": "a"}, {"name": "b", "essential": False}, {"name": "c", "essential": True}]
+    defs: list[dict[str, Any]] = [{"name": "a"}, {"name": "b", "essential": False}, {"name": "c", "essential": True}]
     assert td_logic.essential_containers(defs) == ["a", "c"]
 
 

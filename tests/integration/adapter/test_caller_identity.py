@@ -388,7 +388,7 @@ def test_cross_namespace_a_caller_of_a_sees_nothing_of_b_over_both_front_doors(
 
     async def look(s: ClientSession) -> tuple[Any, ...]:
         resources = await s.list_resources()
-        refused = []
+        refused: list[str | None] = []
         for uri in (f"fargate://{b.namespace}/fargateclusters", f"fargate://{b.namespace}/fargatetasks/job"):
             try:
                 await s.read_resource(uri)

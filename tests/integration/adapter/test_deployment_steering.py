@@ -195,7 +195,7 @@ def test_a_paused_deployment_goes_on_when_the_annotation_names_it_and_not_for_an
 
     assert d.finished(arn)["status"] == "SUCCESSFUL"
     seen = _event(kube, obj, "DeploymentContinued", arn)
-    assert f"annotation {CONTINUE_DEPLOYMENT_ANNOTATION} seen" in (seen.get("message") or seen.get("note"))
+    assert f"annotation {CONTINUE_DEPLOYMENT_ANNOTATION} seen" in (seen.get("message") or seen.get("note") or "")
     assert service(d.emu, d.cluster, "paused")["taskDefinition"] == d.v2
     # Annotated again (removed and added): the deployment has finished, so an Event and no call.
     world.control_plane.kubectl(

@@ -32,7 +32,7 @@ from fargate_devenv.ecs_emulator import REGION, Network
 from fargate_devenv.ecs_proxy import EcsProxy
 from fargate_devenv.world import World
 from fargate_operator.web.auth import CREDENTIAL_LABEL
-from support.operator_process import Kube, OperatorProcess, awsvpc, manifest, wait_for
+from support.operator_process import Kube, OperatorProcess, awsvpc, condition, manifest, wait_for
 
 ADAPTER_WAIT = 10
 
@@ -387,7 +387,7 @@ def index_refreshed(ecs_proxy: EcsProxy) -> None:
 
 
 def refused(kube: Kube, kind: str, name: str) -> bool:
-    degraded = next((c for c in kube.status(kind, name).get("conditions", []) if c["type"] == "Degraded"), {})
+    degraded = condition(kube.status(kind, name), "Degraded")
     return degraded.get("status") == "True" and "owned by" in degraded.get("message", "")
 
 
@@ -537,7 +537,7 @@ def test_deregistering_the_current_revision_deregisters_exactly_that_revision(
     # ends it (Kopf's bookkeeping included): once written, with no retry scheduled, a wrong one has happened.
     def verdict() -> bool:
         status = kube.handled("fargatetaskdefinition", family)
-        ready = next((c for c in (status or {}).get("conditions", []) if c["type"] == "Ready"), {})
+        ready = condition(status or {}, "Ready")
         return "deregistered" in ready.get("message", "")
 
     wait_for("the handler's verdict", verdict)
@@ -574,13 +574,7 @@ def test_deregistering_the_current_revision_deregisters_exactly_that_revision(
     assert third["revision"] == 3, "a changed definition registers the next revision"
     ready = wait_for(
         "Ready again",
-        lambda: (
-            next(
-                (c for c in kube.status("fargatetaskdefinition", family).get("conditions", []) if c["type"] == "Ready"),
-                {},
-            ).get("status")
-            == "True"
-        ),
+        lambda: condition(kube.status("fargatetaskdefinition", family), "Ready").get("status") == "True",
     )
     assert ready
 

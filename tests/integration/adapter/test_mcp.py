@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from mcp import ClientSession
+from mcp.types import TextResourceContents
 
 from fargate_devenv.ecs_emulator import Network
 from fargate_devenv.world import World
@@ -195,7 +196,8 @@ def test_resources_show_spec_and_status(
         uri = next(str(r.uri) for r in listing.resources if str(r.uri).endswith(f"/fargateclusters/res-{unique}"))
         one = await s.read_resource(uri)
         many = await s.read_resource(f"fargate://{ns}/fargateclusters")
-        return json.loads(one.contents[0].text), json.loads(many.contents[0].text)
+        texts = [c.text for c in (*one.contents, *many.contents) if isinstance(c, TextResourceContents)]
+        return json.loads(texts[0]), json.loads(texts[1])
 
     one, many = mcp(adapter, credentials["writer"]["token"], work)
     assert one["spec"]["clusterName"] == f"res-{unique}" and one["status"]["clusterArn"]

@@ -55,8 +55,8 @@ def test_run_to_completion(
     status = wait_for("Succeeded", lambda: (s := kube.status("fargatetask", name)).get("phase") == "Succeeded" and s)
     assert status["tasks"][0]["taskArn"].startswith("arn:aws:ecs:")
     assert status["taskDefinitionArn"] == td_arn and status["startedBy"] == started_by(
-        kube.get("fargatetask", name)["metadata"]["uid"]
-    )  # type: ignore[index]
+        (kube.get("fargatetask", name) or {})["metadata"]["uid"]
+    )
     assert condition(status, "Ready")["status"] == "True"
     assert ecs_proxy.count("RunTask") == before + 1
     reasons = [e["reason"] for e in kube.events(name)]

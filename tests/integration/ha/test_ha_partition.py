@@ -70,12 +70,12 @@ def _converged_once_each(world: World, kube: Kube, cluster: str, names: list[str
     ecs = world.ecs.client()
     counts = {
         n: len(
-            ecs.list_tasks(cluster=cluster, startedBy=started_by(kube.get("fargatetask", n)["metadata"]["uid"]))[
-                "taskArns"
-            ]
+            ecs.list_tasks(
+                cluster=cluster, startedBy=started_by((kube.get("fargatetask", n) or {})["metadata"]["uid"])
+            )["taskArns"]
         )
         for n in names
-    }  # type: ignore[index]
+    }
     assert set(counts.values()) == {1}, {n: c for n, c in counts.items() if c != 1}
     assert replicas.duplicate_run_tasks() == {}, "a RunTask sent twice (counted at the ECS proxies)"
 

@@ -278,7 +278,7 @@ def _service_specs(subnets: list[str], groups: list[str]) -> st.SearchStrategy[d
         },
         st.integers(0, 5),
     )
-    placement = st.one_of(
+    placement: st.SearchStrategy[dict[str, Any]] = st.one_of(
         st.fixed_dictionaries({"launchType": st.just("FARGATE")}),
         st.fixed_dictionaries(
             {
