@@ -116,7 +116,7 @@ drift-soak: venv assets
 # The long variants of the chaos, HA, hostile-input and drift suites, in one command.
 long: chaos ha fuzz drift-soak
 
-# The scale benchmarks (README "Scale and speed"): tables on stdout, JSON in bench/results/,
+# The scale benchmarks (docs/scale.md): tables on stdout, JSON in bench/results/,
 # charts in docs/bench/. About 45 minutes together; each takes --help.
 bench: venv assets
 	$(BIN)/python bench/create_to_running.py --count 1000 --repeat 3

@@ -24,7 +24,7 @@ class OperatorConfig:
     # Handler bodies run at once (handlers/slots.py). Unbounded, a burst of 1,000 creations ran 1,000 handlers side by
     # side: more RSS (~200 MiB) and a slower burst than 128 at a time (bench/create_to_running.py).
     max_workers: int = field(default_factory=lambda: int(_env_float("FARGATE_OPERATOR_MAX_WORKERS", 128)))
-    # The admin's tenancy config (README "Tenancy"); None: the built-in default.
+    # The admin's tenancy config (docs/tenancy.md); None: the built-in default.
     tenancy_config: str | None = field(
         default_factory=lambda: os.environ.get("FARGATE_OPERATOR_TENANCY_CONFIG") or None
     )
@@ -34,7 +34,7 @@ class OperatorConfig:
             os.environ.get("FARGATE_OPERATOR_DRIFT_DETECTION", "on").lower() not in ("off", "false", "0")
         )
     )
-    # Task definitions are checked every this many status cycles (ListTaskDefinitions pages): see README "Drift".
+    # Task definitions are checked every this many status cycles (ListTaskDefinitions pages): see docs/drift.md.
     drift_task_definition_every: int = field(
         default_factory=lambda: max(1, int(_env_float("FARGATE_OPERATOR_DRIFT_TASK_DEFINITION_EVERY", 2)))
     )

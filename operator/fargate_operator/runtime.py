@@ -35,7 +35,7 @@ class Runtime:
     # Tasks that owned FargateServices started, as ECS describes them: service ARN -> task ARN -> task.
     # Kept in memory only (refreshed by the status loop), never written to Kubernetes.
     service_tasks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    # Which clusters, task definitions and roles each namespace may use (README "Tenancy").
+    # Which clusters, task definitions and roles each namespace may use (docs/tenancy.md).
     tenancy: PolicySource = field(default_factory=PolicySource)
     # Handler bodies running at once (handlers/slots.py); sized from config in __post_init__.
     work_slots: asyncio.Semaphore = field(init=False)

@@ -11,7 +11,7 @@ from fargate_devenv.ecs_emulator import EXAMPLE_SECURITY_GROUP, EXAMPLE_SUBNET, 
 from support.emulator import running, service, steady, wait_task, wait_until
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-# Members the CRDs add to the ECS requests (README "Resources"); everything else is ECS's own.
+# Members the CRDs add to the ECS requests (docs/resources.md); everything else is ECS's own.
 KUBERNETES_ONLY = {
     "deletionPolicy",
     "adoptionPolicy",

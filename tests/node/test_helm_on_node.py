@@ -117,7 +117,7 @@ def release(node: NodeWorld, node_images: NodeImages) -> Iterator[str]:
     apply_ecs_credentials(node, ns)
     args = helm_install_args(node_images.operator.ref, node.ecs_inside_endpoint, CHART, namespace=ns)
     if node.kubectl("get", "crd", "fargatetasks.ecs.fargate.dev", check=False).returncode == 0:
-        args.insert(3, "--skip-crds")  # installed with kubectl before (the e2e tests): README "Install"
+        args.insert(3, "--skip-crds")  # installed with kubectl before (the e2e tests): docs/install.md
     node.helm(*args[:-2], "--set", "statusInterval=2", *args[-2:])  # the README's command, faster status
     yield ns
     node.helm("uninstall", RELEASE, "-n", ns, "--wait", check=False)
@@ -382,7 +382,7 @@ def test_helm_upgrade_with_a_changed_value_rolls_the_pods_and_loses_or_duplicate
 def test_helm_uninstall_leaves_what_the_readme_says(
     node: NodeWorld, release: str, team: str, state: dict[str, Any]
 ) -> None:
-    """README "Install": uninstall removes the operator's workload, Service, ServiceAccount and RBAC; it
+    """docs/install.md: uninstall removes the operator's workload, Service, ServiceAccount and RBAC; it
     leaves the CRDs, the Fargate objects (with their finalizer) and their ECS resources, and Secrets users made."""
     assert node.ecs is not None
     before = _ecs_counts(node, state)

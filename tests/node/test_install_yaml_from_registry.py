@@ -1,7 +1,7 @@
 """The release's install.yaml, as users apply it: rendered for the image `make release-local` pushed to
 the node's registry (pinned by digest, as .github/workflows/release.yml renders it), applied with
 `kubectl apply --server-side` under a kustomization that only points the operator at the emulator
-(README "Install", kubectl). The kubelet pulls the image by digest from the registry; no side-loading,
+(docs/install.md, kubectl). The kubelet pulls the image by digest from the registry; no side-loading,
 no `pullPolicy: Never`. Cleans up all but the CRDs, so a later module can install with Helm again.
 """
 
@@ -37,7 +37,7 @@ def test_install_yaml_runs_the_image_the_kubelet_pulls_by_digest_from_the_regist
     (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
     forget_image(node, release.image.digest)  # another module may have pulled it: the kubelet must pull it now
     assert release.image.digest not in node_images(node)
-    # CRDs an earlier Helm release left are taken over from Helm's field manager (README "Install").
+    # CRDs an earlier Helm release left are taken over from Helm's field manager (docs/install.md).
     res = node.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(overlay), check=False)
     assert res.returncode == 0, res.stderr
     apply_ecs_credentials(node, NAMESPACE)

@@ -35,7 +35,7 @@ def test_plain_manifests_run_the_operator_on_the_node(node: NodeWorld, node_imag
     )
     (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
     # The CRDs are Helm's (the release before this left them, as uninstall does): taking them over from
-    # Helm's field manager is what --force-conflicts is for (README "Install").
+    # Helm's field manager is what --force-conflicts is for (docs/install.md).
     res = node.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(overlay), check=False)
     assert res.returncode == 0, res.stderr
     apply_ecs_credentials(node, NAMESPACE)

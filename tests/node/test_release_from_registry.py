@@ -1,6 +1,6 @@
 """The release path, as users meet it: `make release-local` pushes the image and the chart at the
 checkout's version to the node's OCI registry, and the chart is installed from there exactly as
-README "Install" says — `helm install … oci://<registry>/charts/fargate-operator --version <v>`, the
+docs/install.md says — `helm install … oci://<registry>/charts/fargate-operator --version <v>`, the
 image pinned by digest and pulled by the kubelet (no side-loaded image, no `pullPolicy: Never`) —
 then `helm test` passes. ECS is the emulator inside the node's namespace, as in test_helm_on_node.py.
 """
@@ -43,7 +43,7 @@ def pushed(node: NodeWorld) -> tuple[LocalRelease, float]:
 
 @pytest.fixture(scope="module")
 def installed(node: NodeWorld, pushed: tuple[LocalRelease, float]) -> Iterator[str]:
-    """README "Install" from the registry into a fresh namespace; yields the namespace."""
+    """docs/install.md from the registry into a fresh namespace; yields the namespace."""
     release, _ = pushed
     forget_image(node, release.image.digest)  # another module may have pulled it: the kubelet must pull it now
     assert release.image.digest not in node_images(node)

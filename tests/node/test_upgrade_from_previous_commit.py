@@ -1,5 +1,5 @@
 """An upgrade as users meet it: the previous chart and image running, Fargate objects live in ECS, then
-the CRDs applied and `helm upgrade` to this checkout's release from the registry (README "Install",
+the CRDs applied and `helm upgrade` to this checkout's release from the registry (docs/install.md,
 "Upgrading"). Nothing may be lost, recreated or run twice, and the new operator carries on.
 
 "Previous" is the tree before the newest commit that changed the chart, the CRDs or the image
@@ -138,7 +138,7 @@ def up(node: NodeWorld, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up
     for ns in (up.namespace, up.team):
         node.kubectl("create", "namespace", ns)
     apply_ecs_credentials(node, up.namespace)
-    # The previous CRDs, as a user of the previous release applied them (README "Install", kubectl);
+    # The previous CRDs, as a user of the previous release applied them (docs/install.md, kubectl);
     # an earlier module's Helm release may own them: taking them over is what --force-conflicts is for.
     node.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(previous.crds))
     t1 = time.monotonic()
@@ -203,7 +203,7 @@ def test_helm_upgrade_to_this_release_keeps_every_object_and_runs_or_creates_not
     assert len(up.before["services"]) == 1 and len(up.before["service"]) == 1, up.before
     assert up.before["job"] == [up.job_task], up.before
     before_pods = {p["metadata"]["uid"] for p in _pods(node, up.namespace)}
-    # README "Upgrading": Helm applies crds/ only on install, so the CRDs first (the previous ones were
+    # docs/install.md "Upgrading": Helm applies crds/ only on install, so the CRDs first (the previous ones were
     # applied the same way: no conflict to force).
     crds = node.kubectl("apply", "--server-side", "-f", str(REPO / "helm" / "fargate-operator" / "crds"), check=False)
     assert crds.returncode == 0, crds.stderr

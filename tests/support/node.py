@@ -29,7 +29,7 @@ def apply(node: NodeWorld, *docs: dict[str, Any], namespace: str | None = None) 
 
 def apply_ecs_credentials(node: NodeWorld, namespace: str) -> None:
     """How the operator reaches the emulator when not with IRSA / Pod Identity: AWS keys in the Secret
-    `ecs-credentials`, which the chart and the plain manifests take as envFrom (README "Install")."""
+    `ecs-credentials`, which the chart and the plain manifests take as envFrom (docs/install.md)."""
     keys = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ecs-credentials"}, "stringData": keys}
     apply(node, secret, namespace=namespace)

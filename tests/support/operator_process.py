@@ -60,7 +60,7 @@ class OperatorProcess:
             **self.env,
         }
         if "--tenancy-config" not in self.extra_args and "FARGATE_OPERATOR_TENANCY_CONFIG" not in env:
-            # Network references need a rule (README "Tenancy"): the test world's, unless the test brings its own.
+            # Network references need a rule (docs/tenancy.md): the test world's, unless the test brings its own.
             path = self.log.with_name(f"{self.log.stem}-tenancy.yaml")
             path.write_text(yaml.safe_dump(world_sharing()))
             env["FARGATE_OPERATOR_TENANCY_CONFIG"] = str(path)

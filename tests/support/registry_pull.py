@@ -59,7 +59,7 @@ def emulator_kustomization(
 ) -> dict[str, Any]:
     """A kustomization over `resource` that only points the operator at the emulator: its endpoint and
     region, its keys (Secret ``ecs-credentials``, envFrom), and the tenancy config allowing its networks
-    (README "Tenancy"). `images` (kustomize's) and `pull_policy` change the image; by default it stays."""
+    (docs/tenancy.md). `images` (kustomize's) and `pull_policy` change the image; by default it stays."""
     container = "/spec/template/spec/containers/0"
     ops: list[dict[str, Any]] = []
     if pull_policy:

@@ -1,5 +1,5 @@
 """The local release path's pure parts: the registry's configuration, containerd's trust in it, where
-`make release-local` finds the registry, the install command it prints (README "Install") and the
+`make release-local` finds the registry, the install command it prints (docs/install.md) and the
 arguments of install.yaml's one renderer."""
 
 from __future__ import annotations

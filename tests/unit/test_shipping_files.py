@@ -64,7 +64,7 @@ def test_dockerfile_lints_clean() -> None:
 
 def test_pass_role_matches_the_default_tenancy_rule() -> None:
     """iam:PassRole bounds what the operator can pass at all to the roles the built-in tenancy rule gives
-    namespaces (IAM path /fargate/<namespace>/); README "Tenancy" shows how to narrow it per namespace."""
+    namespaces (IAM path /fargate/<namespace>/); docs/tenancy.md shows how to narrow it per namespace."""
     from fargate_operator.reconcile.tenancy import DEFAULT_POLICY, glob, role_allowed
 
     policy = json.loads((REPO / "deploy" / "iam-policy.json").read_text())

@@ -78,7 +78,7 @@ DRIFT_POLICY: JSONSchema = {
     "default": "Correct",
     "description": "What to do when ECS no longer matches the spec because of a change made outside the "
     "operator: Correct sets it back (at most 5 corrections in 10 minutes, backing off between them, then "
-    'report only), Report only says so (condition Drifted, an Event, a metric). README "Drift".',
+    "report only), Report only says so (condition Drifted, an Event, a metric); see docs/drift.md.",
 }
 
 _FREE_OBJECT: JSONSchema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
@@ -88,7 +88,7 @@ _NULLABLE_TIME: JSONSchema = {"type": "string", "format": "date-time", "nullable
 DRIFT_STATUS: JSONSchema = {
     "type": "object",
     "description": "Drift: what in ECS differs from the spec (values rendered, secrets hashed), since when, and "
-    'the corrections made in the current window (README "Drift").',
+    "the corrections made in the current window (docs/drift.md).",
     "properties": {
         "policy": _STR,
         "reason": _STR,

@@ -60,7 +60,7 @@ def _account_section() -> list[str]:
         f"## {ACCOUNT}",
         "",
         "Cluster-scoped, for administrators: which namespaces act in which AWS account and region, and the role the",
-        f'operator assumes for them (README "Many AWS accounts"). `kubectl get {ACCOUNT_PLURAL}` (short name',
+        f"operator assumes for them (docs/accounts.md). `kubectl get {ACCOUNT_PLURAL}` (short name",
         "`facct`; not in the `fargate` category).",
         "",
         "| field | type | required | default | description |",

@@ -4,7 +4,7 @@ Kopf runs only while this replica leads (handlers/leadership.py starts it for ea
 in a thread and event loop of its own); the status loop, the tenancy-config watcher and the
 watch cache (store/feed.py) are not Kopf's and run beside it.
 
-Kopf settings (see README "Kopf settings"):
+Kopf settings (see docs/operator.md "Kopf settings"):
 - finalizer `ecs.fargate.dev/finalizer`, so deletion reaches ECS first (on a FargateTask
   only once it is marked for RunTask, written together with the mark);
 - progress and diff-base in `status.kopf` (spec is never written): a handler's status and

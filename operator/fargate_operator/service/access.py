@@ -6,7 +6,7 @@ caller. Reads never reach the API server, so before answering from the cache the
 it: one SubjectAccessReview per (user, groups, namespace, verb, resource), kept a few seconds
 (cache.py). Every operation is checked the same way before it touches anything, writes included,
 so a refusal comes first and names the missing verb and resource in the API server's own words.
-The table is README "Acting as the caller".
+The table is docs/acting-as-the-caller.md.
 """
 
 from __future__ import annotations

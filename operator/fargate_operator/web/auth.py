@@ -76,7 +76,7 @@ def credential_from_secret(secret: Any) -> Credential:
 
     An empty `token` is no token (bearer authentication off for this credential): it must never
     match an empty `Authorization: Bearer` value. A key without `user` would act as nobody the API
-    server knows: it is refused (README "Acting as the caller", migration).
+    server knows: it is refused (docs/acting-as-the-caller.md, migration).
     """
     data: dict[str, str] = {}
     for key, value in (secret.get("data") or {}).items():

@@ -1,7 +1,7 @@
 """The MCP endpoint, imported and built on its first request.
 
 The MCP SDK and its protocol models are the biggest import of the process (about 26 MiB of RSS on top of
-everything else, README "Scale and speed"); a pod whose MCP port no agent has called does not pay for
+everything else, docs/scale.md); a pod whose MCP port no agent has called does not pay for
 them. The first request (of any kind: the endpoint, its metadata) builds the app in a thread -- imports
 must not stall the event loop the REST adapter shares -- and starts its lifespan (the SDK's session
 manager); later requests go straight to it. The uvicorn server in front is the same either way, so a

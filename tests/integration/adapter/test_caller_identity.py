@@ -54,7 +54,7 @@ READS = {
     "DescribeServiceDeployments",
 }
 ALLOWED = {"ro": READS, "runner": READS | {"RunTask", "StopTask"}, "nobody": set()}
-# The verb and resource a refusal must name (README "Acting as the caller").
+# The verb and resource a refusal must name (docs/acting-as-the-caller.md).
 NEEDS = {
     "CreateCluster": ("create", "fargateclusters"),
     "DescribeClusters": ("get", "fargateclusters"),

@@ -25,7 +25,7 @@ from fargate_devenv.world import World
 from support.awscli import AWS
 from support.operator_process import Kube, OperatorProcess, awsvpc, wait_for
 
-# The records' ConfigMap (README "After a delete"), named here as users see it.
+# The records' ConfigMap (docs/rest-adapter.md "After a delete"), named here as users see it.
 RECORDS, RECORDS_LABEL = "fargate-operator-deleted", "ecs.fargate.dev/deleted-records"
 QUICK = {"Delay": 1, "MaxAttempts": 90}  # the emulator's lifecycle takes seconds, not ECS's minutes
 

@@ -84,7 +84,7 @@ def _check_no_write_after_fencing(old: Replica, new: Replica, acquired: float, w
     """The old leader's writes all reached ECS before the new leader could act; the new one's all after.
 
     `woke`: when a frozen old leader was resumed; requests that had passed the fence's check when it
-    froze go out in the IN_FLIGHT seconds after that (README "Limits"), and are left to the caller.
+    froze go out in the IN_FLIGHT seconds after that (docs/high-availability.md "Limits"), and are left to the caller.
     """
     old_writes = [c.at for c in old.writes() if woke is None or not woke <= c.at <= woke + IN_FLIGHT]
     # Fenced at (last renewal sent) + renew deadline <= acquired - (lease - renew deadline); anything sent
@@ -143,7 +143,7 @@ def test_a_paused_leader_wakes_fenced_and_starts_nothing_twice(world: World, net
 
     Nothing it checks after waking goes out. A request that had passed the fence's check when the
     process froze (in botocore between before-send and the socket write) goes out as it wakes: no
-    check can recall it (README "Limits"); such RunTasks carry the task's clientToken, so ECS starts
+    check can recall it (docs/high-availability.md "Limits"); such RunTasks carry the task's clientToken, so ECS starts
     nothing twice. Seen once here (a burst of 60 tasks): 3 writes 0.00 to 0.05 s after SIGCONT.
     """
     replicas, kube, cluster, net = _setup(world, network, tmp_path, partitionable=False)

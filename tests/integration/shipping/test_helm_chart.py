@@ -253,7 +253,7 @@ def release(world: World) -> Iterator[tuple[str, str]]:
     for ns in (system, team):
         world.control_plane.kubectl("create", "namespace", ns)
     # The session installed the CRDs and the region policy with kubectl already (as a user may have): Helm
-    # skips its copies of the CRDs, and is told the policy is there (README "Install").
+    # skips its copies of the CRDs, and is told the policy is there (docs/install.md).
     helm(
         world,
         "install",
@@ -266,7 +266,7 @@ def release(world: World) -> Iterator[tuple[str, str]]:
         f"watchNamespaces[0]={team}",
         "--set",
         "regionPolicy.enabled=false",
-        *helm_sets(world_sharing()),  # the test world's subnets and security groups (README "Tenancy")
+        *helm_sets(world_sharing()),  # the test world's subnets and security groups (docs/tenancy.md)
     )
     yield system, team
     helm(world, "uninstall", "fo", "-n", system, check=False)
@@ -385,7 +385,7 @@ def test_operator_with_the_charts_identity_runs_a_full_lifecycle(
             ("fargatecluster", "c"),
         ):
             kube.delete(kind, name, wait=True)
-        # The deleted objects' records, written and watched with the chart's RBAC (README "After a delete").
+        # The deleted objects' records, written and watched with the chart's RBAC (docs/rest-adapter.md "After a delete").
         wait_for(
             "the deleted cluster answered INACTIVE",
             lambda: [c["status"] for c in ecs.describe_clusters(clusters=[cluster])["clusters"]] == ["INACTIVE"],

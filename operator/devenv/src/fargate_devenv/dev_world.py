@@ -95,7 +95,7 @@ def _dev_world(args: argparse.Namespace, run_dir: Path) -> int:
             "apply", "-n", "default", "-f", "-", input=yaml.safe_dump(local_credential_secret())
         )
         operator_log = run_dir / "operator.log"
-        # Network references are the tenancy config's to allow (README "Tenancy"): share what examples/ name.
+        # Network references are the tenancy config's to allow (docs/tenancy.md): share what examples/ name.
         tenancy = run_dir / "tenancy.yaml"
         tenancy.write_text(yaml.safe_dump(dev_tenancy.example_sharing(), sort_keys=False))
         rest = f"http://127.0.0.1:{args.rest_port}"

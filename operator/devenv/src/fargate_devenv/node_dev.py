@@ -25,7 +25,7 @@ NAMESPACE = "fargate-system"
 
 
 def helm_install_args(image_ref: str, ecs_endpoint: str, chart: Path, namespace: str = NAMESPACE) -> list[str]:
-    """The install the node tier's tests run (README "Install": on the node)."""
+    """The install the node tier's tests run (docs/install.md: on the node)."""
     repository, tag = image_ref.rsplit(":", 1)
     sets = {
         "image.repository": repository,

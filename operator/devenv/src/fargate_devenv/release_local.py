@@ -7,7 +7,7 @@ the operator image built from the Dockerfile (image.py) pushed to ``<registry>/f
 (install_yaml.py), as the workflow attaches it to a release.
 The registry is the node tier's (registry.py): ``make run-node`` writes its address into
 ``.run/node-env`` as ``FARGATE_REGISTRY``, or pass ``--registry``. Users then install from it
-exactly as from ghcr.io (README "Install"), with ``--plain-http``.
+exactly as from ghcr.io (docs/install.md), with ``--plain-http``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class LocalRelease:
     image: PushedImage
 
     def helm_install(self, release: str = RELEASE_NAME, namespace: str = "fargate-system") -> list[str]:
-        """README "Install" for this registry: the chart by version, the image pinned by digest."""
+        """docs/install.md for this registry: the chart by version, the image pinned by digest."""
         return [
             "install",
             release,

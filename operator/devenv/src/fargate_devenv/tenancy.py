@@ -1,7 +1,7 @@
 """The tenancy config of the development worlds: the network references their tasks and services name.
 
 A namespace may use only the subnets, security groups, load balancer targets and Service Connect
-namespaces a rule of the tenancy config allows (README "Tenancy"; none built in). These rules give
+namespaces a rule of the tenancy config allows (docs/tenancy.md; none built in). These rules give
 every namespace what the worlds use, so `make run`, `make run-node` and the test world run
 examples/ and the tests as before. Tests of network tenancy itself write their own config.
 """

@@ -2,7 +2,7 @@
 
 Each rule names the ECS documentation it follows: "model: X.y" is the doc string of member `y`
 of shape `X` in botocore's ECS model (botocore/data/ecs/2014-11-13/service-2.json). The closing
-table of README "Drift" lists them all, with the members deliberately not compared.
+table of docs/drift.md lists them all, with the members deliberately not compared.
 
 Paths are dotted member names from the top of a request, `[]` standing for "each item of a
 list": `loadBalancers[].containerPort`. Both sides, the spec's and ECS's, go through the same
