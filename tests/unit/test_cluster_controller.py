@@ -145,6 +145,13 @@ def test_delete_is_blocked_while_a_service_remains() -> None:
     assert fake.made("DeleteCluster") == []
 
 
+def test_a_deletion_blocked_only_by_stopping_tasks_is_retried_sooner_than_one_blocked_by_services() -> None:
+    services = EcsError("DeleteCluster", "ClusterContainsServicesException", "1 services remain: web", 400)
+    tasks = EcsError("DeleteCluster", "ClusterContainsTasksException", "Tasks are active.", 400)
+    assert controller.blocked(services) and controller.blocked(tasks)
+    assert controller.blocked_retry_delay(tasks) < controller.blocked_retry_delay(services)
+
+
 def test_an_inactive_service_does_not_block_deletion() -> None:
     fake = Ecs([cluster()], services=[{"serviceArn": SERVICE, "status": "INACTIVE"}])
     asyncio.run(controller.delete(fake, OWNER, ARN, silent))

@@ -24,6 +24,8 @@ BLOCKING_CODES = frozenset(
     {"ClusterContainsServicesException", "ClusterContainsTasksException", "UpdateInProgressException"}
 )
 BLOCKED_NAMES_SHOWN = 10
+BLOCKED_RETRY_SECONDS = 15.0
+TASKS_STOPPING_RETRY_SECONDS = 5.0
 
 Look = Callable[[str], Awaitable[dict[str, Any] | None]]  # one live cluster by name (the gateway batches these)
 
@@ -182,3 +184,10 @@ async def delete(ecs: Ecs, owner: Owner, key: str, say: Say, *, retain: bool = F
 def blocked(err: EcsError) -> bool:
     """Whether a deletion failed only because something still runs in the cluster (retried, not a failure)."""
     return err.code in BLOCKING_CODES
+
+
+def blocked_retry_delay(err: EcsError) -> float:
+    """When to try a blocked deletion again: soon when only tasks remain, since ECS stops those on its own
+    (a deleted service's or a stopped FargateTask's, within their stop timeout); later while services
+    remain, which wait for someone to delete them."""
+    return TASKS_STOPPING_RETRY_SECONDS if err.code == "ClusterContainsTasksException" else BLOCKED_RETRY_SECONDS

@@ -33,12 +33,12 @@ from fargate_operator.handlers.skeleton import (
 from fargate_operator.models.kinds import PLURALS
 from fargate_operator.models.ownership import Owner
 from fargate_operator.reconcile import cluster as logic
+from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile.drift.policy import OBSERVE, management_policy
 from fargate_operator.runtime import Runtime, runtime_of
 from fargate_operator.status import writer
 
 PLURAL = PLURALS["FargateCluster"]
-BLOCKED_RETRY_SECONDS = 15
 # The Observe check's refusals stand until the spec or the config changes; that includes a cluster the
 # namespace's FargateCluster was not accepted for yet (as the handler always treated it).
 OBSERVE_REFUSALS = (tenancy.TenancyRefused, tenancy.NotYetAccepted)
@@ -100,7 +100,14 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
     except EcsError as err:
         if controller.blocked(err):
             message = f"deletion blocked: {err.message}"
+            said = _degraded(status)
             apply_health(body, patch, status, Verdict(False, True, True, "DeletionBlocked", message))
-            await writer.event(body, "DeletionBlocked", message, warning=True)
-            raise kopf.TemporaryError(message, delay=BLOCKED_RETRY_SECONDS) from err
+            if (said.get("reason"), said.get("message")) != ("DeletionBlocked", message):
+                await writer.event(body, "DeletionBlocked", message, warning=True)  # once, not every retry
+            raise kopf.TemporaryError(message, delay=controller.blocked_retry_delay(err)) from err
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
+
+
+def _degraded(status: Any) -> dict[str, Any]:
+    """The Degraded condition as last written (empty if none)."""
+    return next((c for c in status.get("conditions") or [] if c.get("type") == conditions.DEGRADED), {})

@@ -68,9 +68,11 @@ def test_cluster_create_update_delete(
     assert _ecs_cluster(ecs_client, name).get("status") in (None, "INACTIVE")
 
 
-def test_cluster_deletion_waits_for_its_services(
-    operator_process: OperatorProcess, kube: Kube, ecs_client: Any, network: Network, unique: str
+def test_cluster_deletion_waits_for_its_services_and_says_so_once_per_reason(
+    operator_process: OperatorProcess, kube: Kube, ecs_client: Any, ecs_proxy: EcsProxy, network: Network, unique: str
 ) -> None:
+    """Blocked, the deletion is retried (a ListServices each time) with one Warning Event per distinct reason,
+    not one per retry; deleting the service lets it through."""
     name = f"busy-{unique}"
     kube.apply(manifest("FargateCluster", name, {}))
     kube.apply(manifest("FargateTaskDefinition", f"td-{unique}", task_definition_spec(f"fam-{unique}")))
@@ -91,7 +93,11 @@ def test_cluster_deletion_waits_for_its_services(
         ),
     )
     assert f"svc-{unique}" in blocked["message"]
+    tried = ecs_proxy.count("ListServices")
+    wait_for("a retry of the blocked deletion", lambda: ecs_proxy.count("ListServices") >= tried + 2, timeout=60)
     assert _ecs_cluster(ecs_client, name)["status"] == "ACTIVE"
+    said = [e.get("note") or e.get("message") for e in kube.events(name) if e.get("reason") == "DeletionBlocked"]
+    assert said and len(said) == len(set(said)), said
 
     kube.delete("fargateservice", f"svc-{unique}")
     wait_for("cluster object gone after its service", lambda: kube.get("fargatecluster", name) is None, timeout=90)

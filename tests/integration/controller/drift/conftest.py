@@ -51,8 +51,8 @@ def cluster(operator_process: OperatorProcess, kube: Kube, ecs_client: Any) -> I
     arn: str = wait_for("cluster", lambda: kube.status("fargatecluster", "drift").get("clusterArn"))
     yield arn
     # A module's last test deletes its service just before this, and ECS refuses DeleteCluster until
-    # that service's tasks have stopped (a second or two); the operator retries a refused deletion
-    # only every BLOCKED_RETRY_SECONDS (15 s), so the teardown waited 15 s or a multiple of it.
+    # that service's tasks have stopped (a second or two); the operator retries a deletion refused for
+    # tasks every TASKS_STOPPING_RETRY_SECONDS (5 s), so the teardown would wait 5 s or a multiple of it.
     # Waiting for ECS to show the cluster empty first lets the operator's first DeleteCluster succeed.
     try:
         wait_for("drift cluster empty in ECS", lambda: cluster_emptied(ecs_client, arn), timeout=60)
