@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
@@ -20,8 +20,6 @@ from fargate_devenv import processes
 from fargate_devenv.control_plane import ControlPlane
 from fargate_devenv.ecs_emulator import ACCESS_KEY, REGION, SECRET_KEY
 from fargate_devenv.tenancy import world_sharing
-
-T = TypeVar("T")
 
 STATUS_CYCLES = "fargate_operator_status_cycles_total"  # handlers/refresh.py: one per completed status-loop cycle
 
