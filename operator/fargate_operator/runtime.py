@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,9 @@ class Runtime:
     # Tasks that owned FargateServices started, as ECS describes them: service ARN -> task ARN -> task.
     # Kept in memory only (refreshed by the status loop), never written to Kubernetes.
     service_tasks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # On a follower, what brings the index up to date for these FargateServices ((namespace, name)) before a
+    # front door answers from it (handlers/follower_index.py); None on the leader, whose loop keeps it.
+    service_tasks_for: Callable[[Collection[tuple[str, str]]], Awaitable[None]] | None = None
     # Which clusters, task definitions and roles each namespace may use (docs/tenancy.md).
     tenancy: PolicySource = field(default_factory=PolicySource)
     # Handler bodies running at once (handlers/slots.py); sized from config in __post_init__.

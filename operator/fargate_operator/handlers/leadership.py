@@ -4,8 +4,9 @@
   and event loop of its own.
 - The status loop (batched describes, status patches, TTL deletions, Events): leader only.
 - The service-task index (tasks of FargateServices, in memory, which ListTasks and
-  DescribeTasks answer from): the leader's status loop refreshes it; a follower refreshes it
-  alone, with ECS reads only and no Kubernetes write.
+  DescribeTasks answer from): the leader's status loop (or its events) keeps it; a follower
+  reads ECS for it only when its front doors ask, and writes nothing to Kubernetes
+  (handlers/follower_index.py).
 - The tenancy config's re-checks (annotations on refused objects): leader only; the config
   is re-read when a replica starts to lead.
 - FargateAccount status (served namespaces, conflicts, whether the role can be assumed): leader only.
@@ -35,7 +36,8 @@ import kopf
 from fargate_operator.config import OperatorConfig
 from fargate_operator.handlers.accounts import watch_accounts
 from fargate_operator.handlers.event_status import follow_events
-from fargate_operator.handlers.refresh import refresh_forever, refresh_service_tasks
+from fargate_operator.handlers.follower_index import OnDemandServiceTasks
+from fargate_operator.handlers.refresh import refresh_forever
 from fargate_operator.handlers.tenancy import watch_config
 from fargate_operator.leader.elector import LeaseElector
 from fargate_operator.runtime import Runtime
@@ -150,16 +152,6 @@ async def wait_event(event: threading.Event, timeout: float) -> bool:
     return True
 
 
-async def follow_service_tasks(rt: Runtime) -> None:
-    """A follower's only ECS work: the service-task index its front doors answer from (reads only)."""
-    while True:
-        try:
-            await refresh_service_tasks(rt)
-        except Exception:
-            log.exception("service task index refresh failed")
-        await asyncio.sleep(rt.config.status_interval)
-
-
 async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
     for task in tasks:
         task.cancel()
@@ -176,7 +168,6 @@ class Leadership:
         self.leading = False
         self.term: KopfTerm | None = None
         self._leader_tasks: list[asyncio.Task[Any]] = []
-        self._follower_task: asyncio.Task[Any] | None = None
         self._switch = asyncio.Lock()
         self._closing = False
         self._pending: set[asyncio.Task[Any]] = set()
@@ -215,10 +206,8 @@ class Leadership:
             if self.leading or self._closing:
                 return
             self.leading = True
-            if self._follower_task is not None:
-                await _cancel([self._follower_task])
-                self._follower_task = None
             rt = self.rt
+            rt.service_tasks_for = None  # the status loop and the events keep the index now
             rt.tenancy.reload()  # handlers judge by the config as it is now, not as it was at start
             self.term = KopfTerm(rt, self.config, self._term_ended).start()
             self._leader_tasks = [
@@ -233,8 +222,9 @@ class Leadership:
         async with self._switch:
             if self.leading:
                 await self._stop_leading(grace)
-            if self._follower_task is None and not self._closing:
-                self._follower_task = asyncio.create_task(follow_service_tasks(self.rt), name="service-task-index")
+            if not self._closing:
+                # A follower's only ECS work: the service tasks its front doors are asked for (reads only).
+                self.rt.service_tasks_for = OnDemandServiceTasks(self.rt, self.rt.config.status_interval)
 
     async def _stop_leading(self, grace: float) -> None:
         self.leading = False
@@ -263,9 +253,7 @@ class Leadership:
             if was_leading:
                 how = "no Lease" if elector is None else "Lease released" if released else "Lease left to expire"
                 log.info("stepped down in %.2fs (%s)", time.monotonic() - started, how)
-            if self._follower_task is not None:
-                await _cancel([self._follower_task])
-                self._follower_task = None
+            self.rt.service_tasks_for = None
         if self.term is not None and not await wait_event(self.term.finished, TERM_EXIT_TIMEOUT):
             log.warning("Kopf did not stop within %.0fs", TERM_EXIT_TIMEOUT)
 

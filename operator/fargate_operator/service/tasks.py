@@ -120,21 +120,26 @@ class Tasks:
         await self.store.update_annotation(TASK, caller, obj, STOP_ANNOTATION, with_this_task)
         return {"task": {**task, "desiredStatus": "STOPPED", "stoppedReason": reason}}
 
-    def _service_tasks(self, ns: str, cluster: Cluster) -> list[dict[str, Any]]:
-        """Tasks of the services this namespace owns in `cluster` (from the status loop's index).
-
-        Only FargateServices the operator accepted as owners count (status.serviceArn is written after
-        the owner-tag check), matched by ARN: a refused object named like another namespace's service
-        grants nothing.
-        """
-        owned = [
-            o["status"]["serviceArn"]
+    def _owned_services(self, ns: str, cluster: Cluster) -> list[dict[str, Any]]:
+        """The FargateServices of this namespace in `cluster` the operator accepted as owners (status.serviceArn
+        is written after the owner-tag check): a refused object named like another namespace's service grants
+        nothing."""
+        return [
+            o
             for o in self.store.objects(SERVICE, ns)
             if o.get("status", {}).get("serviceArn") and o["status"].get("clusterArn") == cluster.arn
         ]
-        return [t for arn in owned for t in self.store.rt.service_tasks.get(arn, {}).values()]
 
-    def _all_tasks(
+    async def _service_tasks(self, ns: str, cluster: Cluster) -> list[dict[str, Any]]:
+        """Tasks of the services this namespace owns in `cluster`, from the service-task index (matched by ARN);
+        on a follower, brought up to date for these services first (Runtime.service_tasks_for)."""
+        owned = self._owned_services(ns, cluster)
+        if (refresh := self.store.rt.service_tasks_for) is not None and owned:
+            await refresh([(ns, o["metadata"]["name"]) for o in owned])
+        index = self.store.rt.service_tasks
+        return [t for o in owned for t in index.get(o["status"]["serviceArn"], {}).values()]
+
+    async def _all_tasks(
         self, ns: str, cluster: Cluster, include: list[str] | None = None, *, with_services: bool = True
     ) -> list[dict[str, Any]]:
         one_off = [
@@ -145,7 +150,7 @@ class Tasks:
         ]
         service = [
             t if include and "TAGS" in include else {k: v for k, v in t.items() if k != "tags"}
-            for t in (self._service_tasks(ns, cluster) if with_services else [])
+            for t in (await self._service_tasks(ns, cluster) if with_services else [])
         ]
         return one_off + service
 
@@ -155,7 +160,7 @@ class Tasks:
         services = await caller.may("get", SERVICE)
         by_id = {
             t["taskArn"].rsplit("/", 1)[-1]: t
-            for t in self._all_tasks(ns, cluster, p.get("include"), with_services=services)
+            for t in await self._all_tasks(ns, cluster, p.get("include"), with_services=services)
         }
         for obj in self.store.deleted(TASK, ns):
             if obj.get("status", {}).get("clusterArn") == cluster.arn:
@@ -175,7 +180,7 @@ class Tasks:
         cluster = self.store.require_cluster(ns, p.get("cluster"))
         desired = p.get("desiredStatus", "RUNNING")
         arns = []
-        for t in self._all_tasks(ns, cluster, with_services=await caller.may("list", SERVICE)):
+        for t in await self._all_tasks(ns, cluster, with_services=await caller.may("list", SERVICE)):
             family = str(t.get("taskDefinitionArn", "")).rsplit("/", 1)[-1].split(":")[0]
             if p.get("family") and family != p["family"]:
                 continue
