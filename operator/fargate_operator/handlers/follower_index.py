@@ -43,4 +43,7 @@ class OnDemandServiceTasks:
             # A task of its own: the refresh sets ACTING_FOR (the operator's own identity), which must not
             # leak into the caller's request; shielded, so a caller that hangs up does not cancel it half-way.
             await asyncio.shield(asyncio.create_task(refresh_service_tasks(self.rt, keys=stale)))
+            # Only what is still fresh is kept (a key not here is stale anyway): the map stays as small as
+            # what callers asked for lately, whatever services came and went.
+            self._at = {k: at for k, at in self._at.items() if started - at < self.max_age}
             self._at.update(dict.fromkeys(stale, started))
