@@ -100,14 +100,9 @@ async def delete_cluster(body: Any, spec: Any, status: Any, patch: kopf.Patch, r
     except EcsError as err:
         if controller.blocked(err):
             message = f"deletion blocked: {err.message}"
-            said = _degraded(status)
+            said = conditions.find(status.get("conditions"), conditions.DEGRADED)
             apply_health(body, patch, status, Verdict(False, True, True, "DeletionBlocked", message))
             if (said.get("reason"), said.get("message")) != ("DeletionBlocked", message):
                 await writer.event(body, "DeletionBlocked", message, warning=True)  # once, not every retry
             raise kopf.TemporaryError(message, delay=controller.blocked_retry_delay(err)) from err
         await fail(body, patch, status, err, retry, permanent=False)  # never give up: no orphans
-
-
-def _degraded(status: Any) -> dict[str, Any]:
-    """The Degraded condition as last written (empty if none)."""
-    return next((c for c in status.get("conditions") or [] if c.get("type") == conditions.DEGRADED), {})

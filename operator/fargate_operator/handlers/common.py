@@ -13,6 +13,7 @@ from fargate_operator.ecs.errors import EcsError
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.handlers import tenancy
 from fargate_operator.models.kinds import CLUSTER, TASK_DEFINITION
+from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile.accounts import (
     NamespaceUnseen,
     PlacementRefused,
@@ -111,8 +112,7 @@ async def _referenced(rt: Runtime, kind: str, namespace: str, name: str) -> dict
 
 def _why_not_yet(obj: dict[str, Any]) -> str:
     """What holds a referenced object back, when the operator refused it (its Degraded condition)."""
-    conds: list[dict[str, Any]] = obj.get("status", {}).get("conditions") or []
-    degraded: dict[str, Any] = next((c for c in conds if c.get("type") == "Degraded"), {})
+    degraded = conditions.find(obj.get("status", {}).get("conditions"), conditions.DEGRADED)
     return f" ({degraded.get('reason')}: {degraded.get('message')})" if degraded.get("status") == "True" else ""
 
 

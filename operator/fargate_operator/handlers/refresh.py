@@ -276,9 +276,7 @@ async def _with_failed_task(
     """
     if health.reason not in service_logic.FAILED_ROLLOUT_REASONS:
         return health
-    held: dict[str, Any] = next(
-        (c for c in obj.get("status", {}).get("conditions", []) if c.get("type") == "Degraded"), {}
-    )
+    held = conditions.find(obj.get("status", {}).get("conditions"), conditions.DEGRADED)
     if held.get("status") == "True" and held.get("reason") == health.reason:
         return replace(health, message=str(held.get("message") or health.message))
     stopped = await gw.list_all(

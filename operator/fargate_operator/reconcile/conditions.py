@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 READY, PROGRESSING, DEGRADED = "Ready", "Progressing", "Degraded"
@@ -10,6 +11,11 @@ READY, PROGRESSING, DEGRADED = "Ready", "Progressing", "Degraded"
 # Degraded reasons the status loop derives from ECS itself (handlers/refresh.py); any other Degraded
 # was set by a handler (an ECS error applying the spec) and stands until a handler clears it.
 OBSERVED_DEGRADED_REASONS = frozenset({"RolloutFailed", "RolledBack", "Failed", "ServiceMissing", "ClusterMissing"})
+
+
+def find(conditions: Iterable[Mapping[str, Any]] | None, type_: str) -> dict[str, Any]:
+    """The condition of `type_` as written (empty when there is none)."""
+    return dict(next((c for c in conditions or [] if c.get("type") == type_), {}))
 
 
 def now_iso() -> str:
@@ -73,5 +79,5 @@ def same_conditions(a: list[dict[str, Any]] | None, b: list[dict[str, Any]] | No
 
 def held_degraded(conditions: list[dict[str, Any]] | None) -> str | None:
     """The reason of a Degraded condition that is True, else None."""
-    held = next((c for c in conditions or [] if c.get("type") == DEGRADED), None)
-    return str(held.get("reason")) if held and held.get("status") == "True" else None
+    held = find(conditions, DEGRADED)
+    return str(held.get("reason")) if held.get("status") == "True" else None

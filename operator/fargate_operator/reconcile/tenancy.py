@@ -35,6 +35,7 @@ from botocore.model import Shape
 from fargate_operator.models.facts import ClusterFacts, TaskDefinitionFacts
 from fargate_operator.models.kinds import SERVICE, TASK_DEFINITION, TENANCY_RECHECK_ANNOTATION
 from fargate_operator.models.ownership import KIND_TAG, NAME_TAG, NAMESPACE_TAG
+from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile.drift.policy import MANAGE, management_policy
 from fargate_operator.schema import model
 
@@ -618,8 +619,7 @@ def refused_under(message: str) -> str | None:
 
 def refusal_of(obj: Mapping[str, Any]) -> str | None:
     """The stamped message of an object's current tenancy refusal, if it has one."""
-    conds = obj.get("status", {}).get("conditions") or []
-    degraded: Mapping[str, Any] = next((c for c in conds if c.get("type") == "Degraded"), {})
+    degraded = conditions.find(obj.get("status", {}).get("conditions"), conditions.DEGRADED)
     if degraded.get("status") == "True" and degraded.get("reason") == REASON:
         return str(degraded.get("message", ""))
     return None

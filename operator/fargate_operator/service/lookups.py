@@ -16,6 +16,7 @@ from typing import Any
 from fargate_operator import k8s
 from fargate_operator.ecs.gateway import EcsGateway
 from fargate_operator.models.kinds import CLUSTER, GROUP, SERVICE, TASK, TASK_DEFINITION, VERSION
+from fargate_operator.reconcile import conditions
 from fargate_operator.reconcile.accounts import (
     PlacementRefused,
     PlacementWaiting,
@@ -54,7 +55,7 @@ def page(items: list[Any], params: dict[str, Any]) -> tuple[list[Any], str | Non
 
 
 def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
-    return next((c for c in obj.get("status", {}).get("conditions", []) if c.get("type") == type_), {})
+    return conditions.find(obj.get("status", {}).get("conditions"), type_)
 
 
 def ecs_failure(obj: dict[str, Any]) -> ApiError | None:
